@@ -1,0 +1,88 @@
+/**
+ * @module Ports: what the core needs from the outside world. Adapters implement them;
+ * `compose.ts` wires them. No SDK type crosses these interfaces.
+ */
+import type { DesiredGroup, DesiredUser, SyncState, TenantGroup, TenantUser, UserAttributes } from "../model/index.ts";
+
+/** A user read from the source: the desired attributes plus what the suspension policy needs. */
+export interface SourceUser extends DesiredUser {
+  suspended: boolean;
+}
+
+export interface SourceSnapshot {
+  users: SourceUser[];
+  groups: DesiredGroup[];
+  /** Things skipped on purpose (external members, ...), one line each. */
+  warnings: string[];
+}
+
+export interface DirectorySource {
+  /**
+   * Reads every in-scope group, its derived members and those users. Throws on any failed
+   * request after retries: a partial read is never returned, so it is never taken as the truth.
+   */
+  read(): Promise<SourceSnapshot>;
+}
+
+/** A user change: attributes to set, and attribute names to clear. */
+export interface UserChange {
+  set: Partial<UserAttributes>;
+  clear: (keyof UserAttributes)[];
+  externalId?: string;
+  /** SCIM id of the manager when `set.managerSourceId` is being set (the adapter writes ids, not source ids). */
+  managerScimId?: string;
+}
+
+export interface GroupChange {
+  displayName?: string;
+  externalId?: string;
+}
+
+export interface RequestStats {
+  /** Requests sent, by `METHOD route` (retries included). */
+  byRoute: Record<string, number>;
+  total: number;
+  retries: number;
+  throttled: number;
+}
+
+export interface ScimTarget {
+  listUsers(): Promise<TenantUser[]>;
+  /** Groups without members (AWS never returns them with the group). */
+  listGroups(): Promise<TenantGroup[]>;
+  /** SCIM ids of a group's members, read with the `groups.value` filter. */
+  listGroupMembers(groupScimId: string): Promise<string[]>;
+  findUser(by: { externalId?: string; userName?: string }): Promise<TenantUser | undefined>;
+  findGroup(by: { externalId?: string; displayName?: string }): Promise<TenantGroup | undefined>;
+  createUser(externalId: string, attributes: UserAttributes, managerScimId?: string): Promise<string>;
+  updateUser(scimId: string, change: UserChange): Promise<void>;
+  deleteUser(scimId: string): Promise<void>;
+  /** At most 100 members: AWS rejects more in one request. */
+  createGroup(externalId: string, displayName: string, memberScimIds: string[]): Promise<string>;
+  updateGroup(scimId: string, change: GroupChange): Promise<void>;
+  /** At most 100 members per call. */
+  addMembers(groupScimId: string, userScimIds: string[]): Promise<void>;
+  removeMembers(groupScimId: string, userScimIds: string[]): Promise<void>;
+  deleteGroup(scimId: string): Promise<void>;
+  stats(): RequestStats;
+}
+
+export interface LoadedState {
+  state: SyncState;
+  /** Opaque version (S3 ETag, file hash) used for compare-and-swap on save. */
+  version: string;
+}
+
+export interface StateStore {
+  /** `undefined` when there is no state yet (first run). */
+  load(): Promise<LoadedState | undefined>;
+  /** Writes only if the stored version is still `expectedVersion` (`undefined` = must not exist). Returns the new version. */
+  save(state: SyncState, expectedVersion: string | undefined): Promise<string>;
+  /** Where the state lives, for messages (never a secret). */
+  describe(): string;
+}
+
+export interface SecretResolver {
+  /** The secret's string value; throws SyncError SECRET_UNAVAILABLE naming the secret. */
+  get(name: string): Promise<string>;
+}

@@ -1,0 +1,38 @@
+/**
+ * @module The state file: which SCIM resources this tool manages, what it last wrote to them,
+ * and when it last read the whole tenant. Versioned so later releases can migrate it.
+ */
+import type { UserAttributes } from "./user.ts";
+
+export const STATE_SCHEMA_VERSION = 1;
+
+export interface ManagedUser {
+  scimId: string;
+  /** SHA-256 (hex) of the canonical JSON of `attributes`. */
+  hash: string;
+  /** The attributes last written to AWS; the next run diffs against them without reading AWS. */
+  attributes: UserAttributes;
+}
+
+export interface ManagedGroup {
+  scimId: string;
+  hash: string;
+  displayName: string;
+  /** Source ids of the members last written to AWS, sorted. */
+  memberSourceIds: string[];
+}
+
+export interface SyncState {
+  schemaVersion: typeof STATE_SCHEMA_VERSION;
+  /** ISO-8601 time of the last complete read of the tenant (drift repair); absent before the first. */
+  lastFullReadAt?: string;
+  /** ISO-8601 time this state was last written. */
+  updatedAt?: string;
+  /** Keyed by source id (Google id = SCIM externalId). */
+  users: Record<string, ManagedUser>;
+  groups: Record<string, ManagedGroup>;
+}
+
+export function emptyState(): SyncState {
+  return { schemaVersion: STATE_SCHEMA_VERSION, users: {}, groups: {} };
+}
