@@ -86,3 +86,11 @@ export interface SecretResolver {
   /** The secret's string value; throws SyncError SECRET_UNAVAILABLE naming the secret. */
   get(name: string): Promise<string>;
 }
+
+/** The log lines the core writes; the shell decides where they go and redacts secrets. */
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}

@@ -1,0 +1,277 @@
+/**
+ * @module The executor: runs a plan's operations phase by phase through the ScimTarget port with
+ * bounded concurrency, isolates failing records, and keeps a working state that always says what
+ * AWS holds for the managed resources (so a run stopped at any point resumes correctly).
+ */
+import type { SyncState, UserAttributeName } from "../model/index.ts";
+import { ScimRequestError, SyncError } from "./errors.ts";
+import type { Operation, OperationKind, Plan, UserRef } from "./plan.ts";
+import { PHASES, diffAttributes } from "./plan.ts";
+import type { ScimTarget } from "./ports.ts";
+import { managedGroup, managedUser } from "./state.ts";
+
+export interface ApplyOptions {
+  target: ScimTarget;
+  /** Operations in flight at once; the target's rate control paces the requests themselves. */
+  concurrency: number;
+  /** Attributes this run manages, for diffing a resource adopted after a 409. */
+  managedAttributes: ReadonlySet<UserAttributeName>;
+  /** Epoch ms after which no new operation starts (the rest continues next run). */
+  stopStartingAt?: number;
+  /** Called with a consistent copy of the working state every `checkpointEvery` operations and at the end of each phase. */
+  checkpoint?: (state: SyncState) => Promise<void>;
+  checkpointEvery?: number;
+  onProgress?: (progress: { phase: number; done: number; total: number }) => void;
+  log?: { debug(message: string): void; warn(message: string): void };
+}
+
+export interface FailedOperation {
+  kind: OperationKind;
+  /** What the record is, for the log: user name, group name or id (never a secret). */
+  subject: string;
+  reason: string;
+}
+
+export interface ApplyResult {
+  state: SyncState;
+  done: Record<OperationKind, number>;
+  failed: FailedOperation[];
+  /** Operations not started because the deadline came; they run next time. */
+  notStarted: number;
+  /** Resources adopted after a create met 409 (a retried POST or a resource made by hand). */
+  adoptedOnConflict: number;
+}
+
+export async function apply(plan: Plan, initial: SyncState, options: ApplyOptions): Promise<ApplyResult> {
+  const state: SyncState = structuredClone(initial);
+  const done = Object.fromEntries(PHASES.flat().map((k) => [k, 0])) as Record<OperationKind, number>;
+  const failed: FailedOperation[] = [];
+  let notStarted = 0;
+  let adoptedOnConflict = 0;
+  let sinceCheckpoint = 0;
+  const checkpointEvery = options.checkpointEvery ?? 200;
+  let checkpointing: Promise<void> = Promise.resolve();
+  const { target } = options;
+
+  for (const sourceId of plan.bookkeeping.forgetUsers) forgetUser(state, sourceId);
+  for (const sourceId of plan.bookkeeping.forgetGroups) delete state.groups[sourceId];
+
+  const userScimId = (ref: UserRef): string | undefined => ref.scimId ?? state.users[ref.sourceId ?? ""]?.scimId;
+  const groupScimId = (ref: UserRef): string | undefined => ref.scimId ?? state.groups[ref.sourceId ?? ""]?.scimId;
+  const managedBy = (scimId: string) => Object.entries(state.users).find(([, u]) => u.scimId === scimId)?.[0];
+  const groupManagedBy = (scimId: string) => Object.entries(state.groups).find(([, g]) => g.scimId === scimId)?.[0];
+
+  const run = async (op: Operation): Promise<void> => {
+    switch (op.kind) {
+      case "createUser": {
+        const manager = op.manager ? userScimId(op.manager) : undefined;
+        let scimId: string;
+        try {
+          scimId = await target.createUser(op.sourceId, op.attributes, manager);
+        } catch (error) {
+          if (!(error instanceof ScimRequestError && error.kind === "conflict")) throw error;
+          // A retried POST whose first try succeeded, or a user made by hand with this name:
+          // adopt it rather than fail (never a 409 storm, never a duplicate).
+          const existing =
+            (await target.findUser({ externalId: op.sourceId })) ?? (await target.findUser({ userName: op.attributes.userName }));
+          const owner = existing ? managedBy(existing.scimId) : undefined;
+          if (!existing || (owner !== undefined && owner !== op.sourceId)) throw error;
+          const { managerSourceId: _m, ...attributes } = op.attributes;
+          const diff = diffAttributes(attributes, existing.attributes, options.managedAttributes);
+          const externalId = existing.externalId === op.sourceId ? undefined : op.sourceId;
+          if (Object.keys(diff.set).length > 0 || diff.clear.length > 0 || externalId !== undefined) {
+            await target.updateUser(existing.scimId, { ...diff, ...(externalId !== undefined ? { externalId } : {}) });
+          }
+          scimId = existing.scimId;
+          adoptedOnConflict++;
+        }
+        state.users[op.sourceId] = managedUser(scimId, op.attributes);
+        return;
+      }
+      case "createGroup": {
+        const members = resolveAll(op.members, userScimId);
+        let scimId: string;
+        try {
+          scimId = await target.createGroup(op.sourceId, op.displayName, members.scimIds);
+        } catch (error) {
+          if (!(error instanceof ScimRequestError && error.kind === "conflict")) throw error;
+          const existing =
+            (await target.findGroup({ externalId: op.sourceId })) ?? (await target.findGroup({ displayName: op.displayName }));
+          const owner = existing ? groupManagedBy(existing.scimId) : undefined;
+          if (!existing || (owner !== undefined && owner !== op.sourceId)) throw error;
+          if (existing.externalId !== op.sourceId) await target.updateGroup(existing.scimId, { externalId: op.sourceId });
+          // Adding a present member is a no-op in AWS; members it holds beyond these are removed at the next full read.
+          if (members.scimIds.length > 0) await target.addMembers(existing.scimId, members.scimIds);
+          scimId = existing.scimId;
+          adoptedOnConflict++;
+        }
+        state.groups[op.sourceId] = managedGroup(scimId, op.displayName, members.sourceIds);
+        if (members.missing.length > 0) throw new Error(`created without ${members.missing.length} member(s) whose user could not be created`);
+        return;
+      }
+      case "updateUser": {
+        const scimId = op.scimId ?? userScimId({ sourceId: op.sourceId });
+        if (scimId === undefined) throw new Error("its create failed earlier in this run");
+        const manager = op.manager ? userScimId(op.manager) : undefined;
+        if (op.manager && manager === undefined) throw new Error("its manager could not be created");
+        const hasChange = Object.keys(op.set).length > 0 || op.clear.length > 0 || op.externalId !== undefined;
+        if (hasChange) {
+          try {
+            await target.updateUser(scimId, {
+              set: op.set,
+              clear: op.clear,
+              ...(op.externalId !== undefined ? { externalId: op.externalId } : {}),
+              ...(manager !== undefined ? { managerScimId: manager } : {}),
+            });
+          } catch (error) {
+            // Deleted under us: forget it so the next run creates it again.
+            if (error instanceof ScimRequestError && error.kind === "notFound") forgetUser(state, op.sourceId);
+            throw error;
+          }
+        }
+        state.users[op.sourceId] = managedUser(scimId, op.attributes);
+        return;
+      }
+      case "updateGroup": {
+        if (op.displayName !== undefined || op.externalId !== undefined) {
+          try {
+            await target.updateGroup(op.scimId, {
+              ...(op.displayName !== undefined ? { displayName: op.displayName } : {}),
+              ...(op.externalId !== undefined ? { externalId: op.externalId } : {}),
+            });
+          } catch (error) {
+            if (error instanceof ScimRequestError && error.kind === "notFound") delete state.groups[op.sourceId];
+            throw error;
+          }
+        }
+        const members = state.groups[op.sourceId]?.memberSourceIds ?? op.currentMemberSourceIds;
+        state.groups[op.sourceId] = managedGroup(op.scimId, op.desiredDisplayName, members);
+        return;
+      }
+      case "addMembers":
+      case "removeMembers": {
+        const groupId = groupScimId(op.group);
+        const record = state.groups[op.groupSourceId];
+        if (groupId === undefined || record === undefined) throw new Error("its group could not be created or adopted");
+        const members = resolveAll(op.members, userScimId);
+        if (members.scimIds.length > 0) {
+          if (op.kind === "addMembers") await target.addMembers(groupId, members.scimIds);
+          else await target.removeMembers(groupId, members.scimIds);
+        }
+        const current = new Set(state.groups[op.groupSourceId]?.memberSourceIds ?? record.memberSourceIds);
+        for (const id of members.sourceIds) {
+          if (op.kind === "addMembers") current.add(id);
+          else current.delete(id);
+        }
+        state.groups[op.groupSourceId] = managedGroup(groupId, record.displayName, current);
+        if (members.missing.length > 0) throw new Error(`${members.missing.length} member(s) could not be created`);
+        return;
+      }
+      case "deleteGroup": {
+        await target.deleteGroup(op.scimId);
+        if (op.sourceId !== undefined) delete state.groups[op.sourceId];
+        return;
+      }
+      case "deleteUser": {
+        await target.deleteUser(op.scimId);
+        if (op.sourceId !== undefined) forgetUser(state, op.sourceId);
+        return;
+      }
+    }
+  };
+
+  let phaseIndex = 0;
+  for (const kinds of PHASES) {
+    phaseIndex++;
+    const ops = plan.operations.filter((op) => kinds.includes(op.kind));
+    if (ops.length === 0) continue;
+    let next = 0;
+    let finished = 0;
+    let stop = false;
+    const worker = async () => {
+      while (!stop && next < ops.length) {
+        if (options.stopStartingAt !== undefined && Date.now() >= options.stopStartingAt) {
+          stop = true;
+          break;
+        }
+        const op = ops[next++]!;
+        try {
+          await run(op);
+          done[op.kind]++;
+        } catch (error) {
+          if (error instanceof SyncError && error.exitCode === 2) {
+            stop = true; // bad credentials: every other request would fail the same way
+            throw error;
+          }
+          const reason = error instanceof SyncError ? error.describe() : (error as Error).message;
+          failed.push({ kind: op.kind, subject: subjectOf(op), reason });
+          options.log?.warn(`${op.kind} ${subjectOf(op)} failed: ${reason}`);
+        }
+        finished++;
+        options.onProgress?.({ phase: phaseIndex, done: finished, total: ops.length });
+        if (options.checkpoint && ++sinceCheckpoint >= checkpointEvery) {
+          sinceCheckpoint = 0;
+          const snapshot = structuredClone(state);
+          checkpointing = checkpointing.then(() => options.checkpoint!(snapshot));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, ops.length)) }, worker));
+    notStarted += ops.length - finished;
+    if (options.checkpoint) {
+      const snapshot = structuredClone(state);
+      checkpointing = checkpointing.then(() => options.checkpoint!(snapshot));
+    }
+    await checkpointing;
+    if (stop) {
+      const later = PHASES.slice(phaseIndex).flat();
+      notStarted += plan.operations.filter((op) => later.includes(op.kind)).length;
+      break;
+    }
+  }
+  await checkpointing;
+  return { state, done, failed, notStarted, adoptedOnConflict };
+}
+
+function resolveAll(refs: readonly UserRef[], resolve: (ref: UserRef) => string | undefined) {
+  const scimIds: string[] = [];
+  const sourceIds: string[] = [];
+  const missing: UserRef[] = [];
+  for (const ref of refs) {
+    const id = resolve(ref);
+    if (id === undefined) missing.push(ref);
+    else {
+      scimIds.push(id);
+      if (ref.sourceId !== undefined) sourceIds.push(ref.sourceId);
+    }
+  }
+  return { scimIds, sourceIds, missing };
+}
+
+function forgetUser(state: SyncState, sourceId: string): void {
+  delete state.users[sourceId];
+  for (const group of Object.values(state.groups)) {
+    const at = group.memberSourceIds.indexOf(sourceId);
+    if (at >= 0) group.memberSourceIds = group.memberSourceIds.filter((id) => id !== sourceId);
+  }
+}
+
+export function subjectOf(op: Operation): string {
+  switch (op.kind) {
+    case "createUser":
+      return op.attributes.userName;
+    case "updateUser":
+      return op.attributes.userName;
+    case "createGroup":
+      return `"${op.displayName}"`;
+    case "updateGroup":
+      return `"${op.desiredDisplayName}"`;
+    case "addMembers":
+    case "removeMembers":
+      return `group ${op.groupSourceId} (${op.members.length} member(s))`;
+    case "deleteGroup":
+      return `"${op.displayName}"`;
+    case "deleteUser":
+      return op.userName;
+  }
+}

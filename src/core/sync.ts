@@ -1,0 +1,155 @@
+/**
+ * @module One sync run: load state, read the source, read the tenant only when due, plan, apply,
+ * save. The CLI and the Lambda are thin shells over `runSync`.
+ */
+import type { SyncState, TenantGroup, TenantSnapshot, UserAttributeName } from "../model/index.ts";
+import { emptyState } from "../model/index.ts";
+import { apply, type ApplyResult } from "./apply.ts";
+import { SyncError } from "./errors.ts";
+import { plan as makePlan, summarisePlan, type Plan, type PlanPolicy, type PlanSummary } from "./plan.ts";
+import type { DirectorySource, Logger, ScimTarget, SourceSnapshot, StateStore } from "./ports.ts";
+import { hashState, serialiseState, tenantFromState } from "./state.ts";
+
+export interface SyncDependencies {
+  source: DirectorySource;
+  target: ScimTarget;
+  store: StateStore;
+  log: Logger;
+  now?: () => number;
+}
+
+export interface SyncOptions {
+  policy: PlanPolicy;
+  /** Plan only: no SCIM write, no state write. */
+  dryRun: boolean;
+  /** Read the whole tenant even if `reconcileEveryMs` has not passed. */
+  forceReconcile: boolean;
+  reconcileEveryMs: number;
+  concurrency: number;
+  /** Epoch ms after which no new operation starts. */
+  stopStartingAt?: number;
+  onProgress?: (progress: { phase: number; done: number; total: number }) => void;
+}
+
+export interface SyncReport {
+  plan: Plan;
+  planSummary: PlanSummary;
+  /** Why the tenant was (or was not) read in full. */
+  tenantRead: "first-run" | "forced" | "due" | "skipped";
+  applied?: Omit<ApplyResult, "state">;
+  stateSaved: boolean;
+  sourceCounts: { users: number; groups: number; warnings: number };
+}
+
+export async function runSync(deps: SyncDependencies, options: SyncOptions): Promise<SyncReport> {
+  const now = deps.now ?? Date.now;
+  const { log } = deps;
+
+  const loaded = await deps.store.load();
+  const state: SyncState = loaded?.state ?? emptyState();
+  log.info(loaded ? `state: ${Object.keys(state.users).length} managed users, ${Object.keys(state.groups).length} managed groups (${deps.store.describe()})` : `state: none yet at ${deps.store.describe()}; first run`);
+
+  const source = await deps.source.read();
+  for (const warning of source.warnings) log.warn(warning);
+  log.info(`source: ${source.groups.length} groups, ${source.users.length} users`);
+
+  const tenantRead = decideTenantRead(loaded?.state, options, now());
+  let tenant: TenantSnapshot;
+  if (tenantRead === "skipped") {
+    tenant = tenantFromState(state);
+  } else {
+    tenant = await readTenant(deps.target, source, state);
+    log.info(`tenant (${tenantRead} full read): ${tenant.users.length} users, ${tenant.groups.length} groups`);
+  }
+
+  const plan = makePlan(source, tenant, state, options.policy);
+  for (const warning of plan.warnings) log.warn(warning);
+  const planSummary = summarisePlan(plan);
+  const report: SyncReport = {
+    plan,
+    planSummary,
+    tenantRead,
+    stateSaved: false,
+    sourceCounts: { users: source.users.length, groups: source.groups.length, warnings: source.warnings.length },
+  };
+  if (options.dryRun) return report;
+
+  let version = loaded?.version;
+  const save = async (next: SyncState) => {
+    version = await deps.store.save(await hashState(next), version);
+  };
+  const result = await apply(plan, state, {
+    target: deps.target,
+    concurrency: options.concurrency,
+    managedAttributes: options.policy.managedAttributes,
+    ...(options.stopStartingAt !== undefined ? { stopStartingAt: options.stopStartingAt } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    // Progress is saved while the run goes, so a run killed half-way resumes without duplicates.
+    checkpoint: save,
+    log,
+  });
+  const { state: finalState, ...applied } = result;
+  report.applied = applied;
+  if (tenantRead !== "skipped") finalState.lastFullReadAt = new Date(now()).toISOString();
+  const changed = !loaded || serialiseState(finalState) !== serialiseState(state);
+  if (changed) {
+    finalState.updatedAt = new Date(now()).toISOString();
+    await save(finalState);
+    report.stateSaved = true;
+  }
+  return report;
+}
+
+function decideTenantRead(state: SyncState | undefined, options: SyncOptions, now: number): SyncReport["tenantRead"] {
+  if (!state) return "first-run";
+  if (options.forceReconcile) return "forced";
+  const last = state.lastFullReadAt ? Date.parse(state.lastFullReadAt) : Number.NaN;
+  if (Number.isNaN(last) || now - last >= options.reconcileEveryMs) return "due";
+  return "skipped";
+}
+
+/**
+ * Reads every user and group of the tenant (cursor pagination), then the members of the groups
+ * this run manages or may adopt: AWS never lists members with a group, so each costs a filter query.
+ */
+export async function readTenant(target: ScimTarget, source: SourceSnapshot, state: SyncState): Promise<TenantSnapshot> {
+  const [users, groups] = await Promise.all([target.listUsers(), target.listGroups()]);
+  const managedScimIds = new Set(Object.values(state.groups).map((g) => g.scimId));
+  const sourceIds = new Set(source.groups.map((g) => g.sourceId));
+  const names = new Set(source.groups.map((g) => g.displayName));
+  const relevant = (g: TenantGroup) =>
+    managedScimIds.has(g.scimId) || (g.externalId !== undefined && sourceIds.has(g.externalId)) || names.has(g.displayName);
+  const withMembers: TenantGroup[] = [];
+  const queue = groups.filter(relevant);
+  const others = groups.filter((g) => !relevant(g));
+  const workers = Array.from({ length: Math.min(8, queue.length) }, async () => {
+    for (let g = queue.shift(); g; g = queue.shift()) {
+      withMembers.push({ ...g, memberScimIds: await target.listGroupMembers(g.scimId) });
+    }
+  });
+  await Promise.all(workers);
+  return { users, groups: [...withMembers, ...others] };
+}
+
+/** Attributes managed when `sync.user_fields` selects `fields`: the required ones always. */
+export function managedAttributesFor(fields: readonly string[]): Set<UserAttributeName> {
+  const managed = new Set<UserAttributeName>(["userName", "displayName", "givenName", "familyName", "formattedName", "email", "active"]);
+  const byField: Record<string, UserAttributeName[]> = {
+    phoneNumbers: ["phoneNumber"],
+    addresses: ["address"],
+    title: ["title"],
+    preferredLanguage: ["preferredLanguage"],
+    nickName: ["nickName"],
+    profileUrl: ["profileUrl"],
+    userType: ["userType"],
+    locale: ["locale"],
+    timezone: ["timezone"],
+    enterprise: ["employeeNumber", "costCenter", "organization", "division", "department", "managerSourceId"],
+  };
+  for (const field of fields) {
+    const names = byField[field];
+    if (!names) throw new SyncError("CONFIG_INVALID", `sync.user_fields: unknown field "${field}"`, { hint: `use some of ${Object.keys(byField).join(", ")}` });
+    for (const name of names) managed.add(name);
+  }
+  return managed;
+}
