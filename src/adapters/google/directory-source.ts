@@ -1,0 +1,298 @@
+/** @module GoogleDirectorySource: reads in-scope groups, their derived members and those users from the Admin SDK Directory API. */
+// Only the Directory module, never the `googleapis` root: the root pulls in every Google API (bundle size).
+import { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
+import type { DirectorySource, SourceSnapshot, SourceUser } from "../../core/ports.ts";
+import type { DesiredGroup } from "../../model/index.ts";
+import { googleUserFields, mapGoogleUser, type GoogleUser, type UserFieldName } from "../../mapping/google-user.ts";
+import {
+  DEFAULT_RETRY,
+  backoffDelay,
+  describeFailure,
+  isRetryable,
+  toSyncError,
+  type AuthContext,
+  type RetryOptions,
+} from "./requests.ts";
+import { createJwtClient, parseServiceAccountKey } from "./service-account.ts";
+
+export interface GoogleDirectorySourceOptions {
+  /** The JSON text of the key file (never logged). */
+  serviceAccountKey: string;
+  /** The domain-wide delegation subject (`gws.user_email`). */
+  adminEmail: string;
+  /** groups.list `query` strings, ORed; [] = all groups. */
+  groupsFilter: string[];
+  userFields: ReadonlySet<UserFieldName>;
+  /** Default "my_customer". */
+  customer?: string;
+  /** Directory API root; default https://admin.googleapis.com. */
+  apiUrl?: string;
+  /** Token endpoint; default https://oauth2.googleapis.com/token. */
+  tokenUrl?: string;
+  /** Parallel members.list / users.get requests; default 8. */
+  concurrency?: number;
+  logger?: { debug(msg: string): void; info(msg: string): void; warn(msg: string): void };
+  /** Default 6 attempts, 500 ms base, 30 s cap. */
+  retry?: RetryOptions;
+}
+
+export type UserFetchMode = "users.get" | "users.list";
+
+export interface GoogleSourceStats {
+  /** Requests sent since creation by Directory method (retries included), plus `token` requests. */
+  requests: Record<string, number>;
+  retries: number;
+  /** How the last read fetched users (see USERS_GET_MAX). */
+  userFetch?: UserFetchMode;
+}
+
+export type GoogleDirectorySource = DirectorySource & { stats(): GoogleSourceStats };
+
+/**
+ * The user-fetch rule. users.get costs one request per unique member; users.list costs one request
+ * per 500 users of the whole customer (§2.1 max 500), a size we only learn by listing. Up to 50
+ * members, users.get costs at most 50 requests, what listing a 25,000-user domain costs, so it
+ * wins for all but tiny domains. Above 50, users.list wins unless the domain holds more than
+ * 500× the members in scope; it also stops early once every member has been seen, so a scope
+ * that covers most of the domain never pays more than the listing.
+ */
+export const USERS_GET_MAX = 50;
+
+/** §2.3/§2.4: members.list and groups.list allow at most 200 per page; users.list 500 (§2.1). */
+const GROUPS_PAGE = 200;
+const MEMBERS_PAGE = 200;
+const USERS_PAGE = 500;
+
+const NO_LOG = { debug() {}, info() {}, warn() {} };
+
+/**
+ * @example
+ * const source = createGoogleDirectorySource({ serviceAccountKey, adminEmail: "admin@example.com",
+ *   groupsFilter: ["email:aws-*"], userFields: new Set(["enterprise"]) });
+ * const { users, groups, warnings } = await source.read();
+ */
+export function createGoogleDirectorySource(options: GoogleDirectorySourceOptions): GoogleDirectorySource {
+  const key = parseServiceAccountKey(options.serviceAccountKey);
+  const customer = options.customer ?? "my_customer";
+  const concurrency = Math.max(1, options.concurrency ?? 8);
+  const retry = options.retry ?? DEFAULT_RETRY;
+  const log = options.logger ?? NO_LOG;
+  const userFieldList = googleUserFields(options.userFields).join(",");
+  const authContext: AuthContext = {
+    clientEmail: key.clientEmail,
+    adminEmail: options.adminEmail,
+    ...(key.clientId ? { clientId: key.clientId } : {}),
+  };
+
+  const requests: Record<string, number> = {};
+  let retries = 0;
+  let userFetch: UserFetchMode | undefined;
+  const count = (method: string) => {
+    requests[method] = (requests[method] ?? 0) + 1;
+  };
+
+  const auth = createJwtClient({
+    key,
+    subject: options.adminEmail,
+    ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),
+    onTokenRequest: () => count("token"),
+  });
+  // §8.2: a global rootUrl rewrites every request to the same path on that host.
+  const admin = new admin_directory_v1.Admin({ auth, ...(options.apiUrl ? { rootUrl: options.apiUrl } : {}) });
+  // §6.3: googleapis-common sets retry: true unless told otherwise; our backoff owns every retry.
+  const noRetry = { retry: false } as const;
+
+  /**
+   * One logical request with our backoff (§6.2: truncated exponential backoff for quota errors).
+   * `allowNotFound` turns a 404 into `undefined` (users.get of an external member).
+   */
+  async function call<T>(method: string, target: string, send: () => Promise<{ data: T }>, allowNotFound = false): Promise<T | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      count(method);
+      try {
+        return (await send()).data;
+      } catch (error) {
+        const failure = describeFailure(error);
+        if (allowNotFound && !failure.token && failure.status === 404) return undefined;
+        if (!isRetryable(failure) || attempt >= retry.attempts) throw toSyncError(method, target, failure, authContext, attempt);
+        const delay = backoffDelay(attempt - 1, retry);
+        retries++;
+        log.debug(`google: ${method} ${target}: ${failure.status ?? "network"} ${failure.reason}; retry ${attempt}/${retry.attempts - 1} in ${delay} ms`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  /** Follows nextPageToken until it is absent; a short page is no sign of the end. `onPage` returning true stops early. */
+  async function listAll<P extends { nextPageToken?: string | null }>(
+    method: string,
+    target: string,
+    send: (pageToken: string | undefined) => Promise<{ data: P }>,
+    onPage: (page: P) => boolean | void,
+  ): Promise<void> {
+    let pageToken: string | undefined;
+    do {
+      const page = await call(method, target, () => send(pageToken));
+      if (page === undefined) return;
+      if (onPage(page) === true) return;
+      pageToken = page.nextPageToken ?? undefined;
+    } while (pageToken);
+  }
+
+  async function readGroups(): Promise<admin_directory_v1.Schema$Group[]> {
+    const byId = new Map<string, admin_directory_v1.Schema$Group>();
+    const queries: (string | undefined)[] = options.groupsFilter.length > 0 ? options.groupsFilter : [undefined];
+    for (const query of queries) {
+      await listAll(
+        "groups.list",
+        query === undefined ? customer : `${customer} query=${JSON.stringify(query)}`,
+        (pageToken) =>
+          admin.groups.list(
+            {
+              customer,
+              maxResults: GROUPS_PAGE,
+              ...(query !== undefined ? { query } : {}),
+              ...(pageToken ? { pageToken } : {}),
+              fields: "nextPageToken,groups(id,email,name)",
+            },
+            noRetry,
+          ),
+        (page) => {
+          for (const g of page.groups ?? []) if (g.id && !byId.has(g.id)) byId.set(g.id, g);
+        },
+      );
+    }
+    return [...byId.values()];
+  }
+
+  return {
+    stats: () => ({ requests: { ...requests }, retries, ...(userFetch ? { userFetch } : {}) }),
+
+    async read(): Promise<SourceSnapshot> {
+      const warnings: string[] = [];
+      const groups = await readGroups();
+      log.info(`google: ${groups.length} groups in scope`);
+
+      // Derived members (§2.4 includeDerivedMembership): nested groups come back flattened to users.
+      const memberIdsByGroup = new Map<string, string[]>();
+      const memberInfo = new Map<string, { email: string; group: string }>();
+      await forEachLimit(groups, concurrency, async (group) => {
+        const groupId = group.id!;
+        const ids: string[] = [];
+        await listAll(
+          "members.list",
+          group.email ?? groupId,
+          (pageToken) =>
+            admin.members.list(
+              {
+                groupKey: groupId,
+                includeDerivedMembership: true,
+                maxResults: MEMBERS_PAGE,
+                ...(pageToken ? { pageToken } : {}),
+                fields: "nextPageToken,members(id,email,type,status)",
+              },
+              noRetry,
+            ),
+          (page) => {
+            for (const m of page.members ?? []) {
+              if (m.type === "CUSTOMER") {
+                warnings.push(`group ${group.email}: its "all users in the domain" member is not expanded; add the users or a group instead`);
+              } else if (m.type === "USER" && m.id) {
+                ids.push(m.id);
+                if (!memberInfo.has(m.id)) memberInfo.set(m.id, { email: m.email ?? "(no email)", group: group.email ?? groupId });
+              }
+              // GROUP entries (if any) are already flattened by includeDerivedMembership.
+            }
+          },
+        );
+        memberIdsByGroup.set(groupId, ids);
+      });
+
+      const memberIds = [...memberInfo.keys()].sort();
+      const googleUsers = new Map<string, GoogleUser>();
+      userFetch = memberIds.length <= USERS_GET_MAX ? "users.get" : "users.list";
+      if (userFetch === "users.get") {
+        await forEachLimit(memberIds, concurrency, async (id) => {
+          const user = await call("users.get", id, () => admin.users.get({ userKey: id, fields: userFieldList }, noRetry), true);
+          if (user) googleUsers.set(id, user);
+        });
+      } else {
+        const wanted = new Set(memberIds);
+        await listAll(
+          "users.list",
+          customer,
+          (pageToken) =>
+            admin.users.list(
+              { customer, maxResults: USERS_PAGE, ...(pageToken ? { pageToken } : {}), fields: `nextPageToken,users(${userFieldList})` },
+              noRetry,
+            ),
+          (page) => {
+            for (const user of page.users ?? []) {
+              if (user.id && wanted.delete(user.id)) googleUsers.set(user.id, user);
+            }
+            return wanted.size === 0; // every member seen: the remaining pages cannot add anything
+          },
+        );
+      }
+
+      // A USER member without a Directory user is an account outside the domain (FORMAT.md).
+      for (const id of memberIds) {
+        if (googleUsers.has(id)) continue;
+        const info = memberInfo.get(id)!;
+        warnings.push(`member ${info.email} (id ${id}) of group ${info.group} has no Directory user (external account); skipped`);
+      }
+
+      const mapped = memberIds.flatMap((id) => {
+        const user = googleUsers.get(id);
+        if (!user) return [];
+        const result = mapGoogleUser(user, { fields: options.userFields });
+        warnings.push(...result.warnings);
+        return [{ id, user, result }];
+      });
+      // Google keeps the manager as an email (§5.1 relations); only users read here can be resolved.
+      const idByEmail = new Map(mapped.map(({ id, result }) => [result.attributes.email.toLowerCase(), id]));
+      const users: SourceUser[] = mapped.map(({ id, user, result }) => {
+        const managerId = result.managerEmail ? idByEmail.get(result.managerEmail.toLowerCase()) : undefined;
+        if (managerId !== undefined) result.attributes.managerSourceId = managerId;
+        // An archived user cannot sign in either (a licence-saving form of suspension): same policy.
+        return { sourceId: id, attributes: result.attributes, suspended: user.suspended === true || user.archived === true };
+      });
+
+      const desiredGroups: DesiredGroup[] = groups.map((g) => ({
+        sourceId: g.id!,
+        displayName: g.name || g.email || g.id!,
+        memberSourceIds: [...new Set(memberIdsByGroup.get(g.id!) ?? [])].filter((id) => googleUsers.has(id)).sort(),
+      }));
+
+      log.info(
+        `google: ${users.length} users (${users.filter((u) => u.suspended).length} suspended) via ${userFetch}, ` +
+          `${memberIds.length - users.length} external members skipped, ${warnings.length} warnings, ` +
+          `${Object.values(requests).reduce((a, b) => a + b, 0)} requests, ${retries} retries`,
+      );
+      for (const w of warnings) log.debug(`google: ${w}`);
+      return { users, groups: desiredGroups, warnings };
+    },
+  };
+}
+
+/**
+ * Runs `fn` over `items` with at most `limit` in flight. After the first failure no new item
+ * starts, the ones in flight finish, and the first error is thrown: the read is all or nothing.
+ */
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
+}
+

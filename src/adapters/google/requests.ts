@@ -1,0 +1,116 @@
+/** @module Sends one Directory request with our own backoff and turns Google's failures into SyncErrors. */
+import { SyncError } from "../../core/errors.ts";
+import { DIRECTORY_READONLY_SCOPES } from "./service-account.ts";
+
+export interface RetryOptions {
+  /** Total attempts, the first included. */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 };
+
+/** What a failed request looked like, read off a GaxiosError (or anything thrown). */
+export interface Failure {
+  /** HTTP status, or undefined when no response came back (network error). */
+  status?: number;
+  /** Google's `error.errors[0].reason` (§6.1), the OAuth `error` (§7.4), or the network error code. */
+  reason: string;
+  message: string;
+  /** True when the failure came from the OAuth token endpoint rather than the Directory API. */
+  token: boolean;
+}
+
+export function describeFailure(error: unknown): Failure {
+  const e = error as { response?: { status?: number; data?: unknown }; code?: unknown; message?: unknown; config?: { url?: unknown } };
+  const message = typeof e?.message === "string" ? e.message : String(error);
+  const url = e?.config?.url !== undefined ? String(e.config.url) : "";
+  const response = e?.response;
+  if (!response || typeof response.status !== "number") {
+    const code = typeof e?.code === "string" ? e.code : "network error";
+    return { reason: code, message, token: /\/token(\?|$)/.test(url) };
+  }
+  const data = response.data as Record<string, unknown> | undefined;
+  // §7.4: the token endpoint answers a flat {error, error_description}.
+  if (data && typeof data.error === "string") {
+    return { status: response.status, reason: data.error, message: String(data.error_description ?? message), token: true };
+  }
+  // §6.1: {error: {code, message, errors: [{reason}]}}.
+  const envelope = data?.error as { message?: unknown; errors?: { reason?: unknown }[] } | undefined;
+  const reason = envelope?.errors?.[0]?.reason;
+  return {
+    status: response.status,
+    reason: typeof reason === "string" ? reason : "unknown",
+    message: typeof envelope?.message === "string" ? envelope.message : message,
+    token: false,
+  };
+}
+
+/** §6.2: quota reasons Google asks clients to back off on; 403s the library itself never retries (§6.3). */
+const QUOTA_REASONS = new Set(["userRateLimitExceeded", "quotaExceeded", "rateLimitExceeded"]);
+
+export function isRetryable(f: Failure): boolean {
+  if (f.status === undefined) return true;
+  if (f.status === 429 || f.status >= 500) return true;
+  return f.status === 403 && QUOTA_REASONS.has(f.reason);
+}
+
+/** Full jitter (uniform in [0, min(max, base·2^k)]): spreads parallel retries apart. */
+export function backoffDelay(retry: number, options: RetryOptions, random: () => number = Math.random): number {
+  const cap = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** retry);
+  return Math.floor(random() * cap);
+}
+
+export interface AuthContext {
+  clientEmail: string;
+  clientId?: string;
+  adminEmail: string;
+}
+
+/**
+ * The SyncError for a failure that is final (not retryable, or out of attempts).
+ * Authorisation problems get a hint naming the knob; everything else aborts the read as SOURCE_READ.
+ */
+export function toSyncError(method: string, key: string, f: Failure, auth: AuthContext, attempts: number): SyncError {
+  const what = `${f.status ?? "network"} ${f.reason}`;
+  const cause = new Error(f.message);
+  if (f.token && f.status !== undefined && f.status < 500 && f.status !== 429) {
+    if (f.reason === "unauthorized_client") {
+      return new SyncError("SOURCE_AUTH", `Google token request for ${auth.clientEmail} as ${auth.adminEmail} failed: ${what}`, {
+        hint:
+          `in the Google Admin console (Security > API controls > Domain-wide delegation) authorise client ID ` +
+          `${auth.clientId ?? "(the service account's client_id)"} for the scopes ${DIRECTORY_READONLY_SCOPES.join(",")}`,
+        cause,
+      });
+    }
+    return new SyncError("SOURCE_AUTH", `Google token request for ${auth.clientEmail} as ${auth.adminEmail} failed: ${what} (${f.message})`, {
+      hint: "check that gws.service_account_file holds a current key of an existing service account, that gws.user_email is an existing user, and that the clock is right",
+      cause,
+    });
+  }
+  if (!f.token && f.status === 403 && (f.reason === "forbidden" || /not authorized/i.test(f.message))) {
+    return new SyncError("SOURCE_AUTH", `${method} ${key} failed: ${what} (${f.message})`, {
+      hint: `the delegated user gws.user_email (${auth.adminEmail}) must be a super admin of the Workspace`,
+      cause,
+    });
+  }
+  if (!f.token && f.status === 403 && f.reason === "insufficientPermissions") {
+    return new SyncError("SOURCE_AUTH", `${method} ${key} failed: ${what}`, {
+      hint: `authorise the scopes ${DIRECTORY_READONLY_SCOPES.join(",")} for the service account's client ID in Domain-wide delegation`,
+      cause,
+    });
+  }
+  if (!f.token && f.status === 401) {
+    return new SyncError("SOURCE_AUTH", `${method} ${key} failed: ${what}`, {
+      hint: "the access token was refused; check gws.service_account_file and gws.user_email",
+      cause,
+    });
+  }
+  const after = attempts > 1 ? ` after ${attempts} attempts` : "";
+  const via = f.token ? " (token request)" : "";
+  return new SyncError("SOURCE_READ", `${method} ${key} failed: ${what}${via}${after}`, {
+    hint: "the Google read was aborted and nothing was changed; run again later",
+    cause,
+  });
+}

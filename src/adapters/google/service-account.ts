@@ -1,0 +1,98 @@
+/** @module The service-account key (parsed and checked without ever echoing it) and the JWT client with domain-wide delegation. */
+import { Gaxios } from "gaxios";
+import { JWT } from "google-auth-library";
+import { SyncError } from "../../core/errors.ts";
+
+/** google-directory.md §7.5: the read-only scopes the sync needs; all must be authorised for DWD. */
+export const DIRECTORY_READONLY_SCOPES = [
+  "https://www.googleapis.com/auth/admin.directory.user.readonly",
+  "https://www.googleapis.com/auth/admin.directory.group.readonly",
+  "https://www.googleapis.com/auth/admin.directory.group.member.readonly",
+] as const;
+
+/** §7.6: hard-coded in google-auth-library; no option changes it, hence the interceptor below. */
+const GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token";
+
+export interface ServiceAccountKey {
+  clientEmail: string;
+  privateKey: string;
+  /** The numeric OAuth client id an admin authorises for DWD; may be absent in hand-made files. */
+  clientId?: string;
+}
+
+const KEY_HINT =
+  "gws.service_account_file must be the JSON key downloaded for the service account " +
+  "(Google Cloud console > IAM & Admin > Service accounts > Keys > Add key > JSON)";
+
+/**
+ * Checks the key file's text. Messages name what is wrong, never a value from the file:
+ * even JSON.parse's own message is dropped because it can quote the text around the error.
+ */
+export function parseServiceAccountKey(text: string): ServiceAccountKey {
+  const invalid = (what: string) => new SyncError("CONFIG_INVALID", `the Google service account key ${what}`, { hint: KEY_HINT });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw invalid("is not valid JSON");
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw invalid("is not a JSON object");
+  const key = json as Record<string, unknown>;
+  if (key.type !== "service_account") {
+    throw invalid(`has type ${typeof key.type === "string" ? JSON.stringify(key.type.slice(0, 40)) : "(missing)"}, not "service_account"`);
+  }
+  const clientEmail = key.client_email;
+  if (typeof clientEmail !== "string" || clientEmail.trim() === "") throw invalid("has no client_email");
+  const privateKey = key.private_key;
+  if (typeof privateKey !== "string" || !privateKey.includes("PRIVATE KEY")) throw invalid("has no PEM private_key");
+  // §7.6: outside googleapis.com google-auth-library refuses domain-wide delegation.
+  const universe = key.universe_domain;
+  if (universe !== undefined && universe !== "googleapis.com") {
+    throw invalid(`has universe_domain ${JSON.stringify(String(universe).slice(0, 60))}; domain-wide delegation only works in googleapis.com`);
+  }
+  const clientId = typeof key.client_id === "string" && key.client_id !== "" ? key.client_id : undefined;
+  return clientId ? { clientEmail, privateKey, clientId } : { clientEmail, privateKey };
+}
+
+export interface JwtClientOptions {
+  key: ServiceAccountKey;
+  /** The DWD subject: the admin the service account acts as. */
+  subject: string;
+  /** Where to send the token request instead of Google's endpoint (emulators). */
+  tokenUrl?: string;
+  /** Called once per token request, for request counts. */
+  onTokenRequest?: () => void;
+}
+
+/**
+ * A JWT client (JWT-bearer grant with DWD `subject`, §7.2–7.3) on our own transporter.
+ * Its request interceptor touches only the token call (§8.1): it points it at `tokenUrl` and turns
+ * off gaxios's retry, which the token request enables for POST (§6.3), so the source's own backoff
+ * is the only retry and its counts are exact. Directory calls go through `rootUrl` instead.
+ */
+export function createJwtClient(options: JwtClientOptions): JWT {
+  const transporter = new Gaxios();
+  const target = options.tokenUrl ? new URL(options.tokenUrl) : undefined;
+  transporter.interceptors.request.add({
+    resolved: async (config) => {
+      const url = new URL(String(config.url));
+      if (url.origin === "https://oauth2.googleapis.com" && url.pathname === "/token") {
+        options.onTokenRequest?.();
+        config.retry = false;
+        delete config.retryConfig;
+        if (target) config.url = new URL(target.href);
+      }
+      return config;
+    },
+  });
+  return new JWT({
+    email: options.key.clientEmail,
+    key: options.key.privateKey,
+    // §7.6: without scopes the library signs its own bearer JWT and the DWD subject is ignored.
+    scopes: [...DIRECTORY_READONLY_SCOPES],
+    subject: options.subject,
+    transporter,
+  });
+}
+
+export { GOOGLE_TOKEN_URL };
