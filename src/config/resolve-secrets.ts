@@ -1,0 +1,125 @@
+/** @module Fills the secret-backed settings from Secrets Manager (explicit values win) and loads the service-account key. */
+
+import { SyncError, isSyncError } from "../core/errors.ts";
+import type { SecretResolver } from "../core/ports.ts";
+import { flagName, optionByPath } from "./schema.ts";
+import { howToSet, patchConfig, urlProblem, type ResolvedConfig, type Source } from "./validate.ts";
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * With use_secrets_manager, each of the service-account key, user email, SCIM endpoint and token
+ * that was not given explicitly (flag, env or file) is read from the secret named by its
+ * *_secret_name setting, and its source becomes "secret". Explicit values win so a single value can
+ * be overridden locally without touching the shared secret. Without it, the key is read from
+ * gws.service_account_file. The endpoint is validated again because a secret bypassed the resolver.
+ *
+ * @example
+ * const { config: ready, serviceAccountKey } = await resolveSecrets(config, secretsManager, (p) => Bun.file(p).text());
+ * requireForSync(ready);
+ */
+export async function resolveSecrets(
+  config: ResolvedConfig,
+  secrets: SecretResolver,
+  readFile: (path: string) => Promise<string>,
+): Promise<{ config: ResolvedConfig; serviceAccountKey: string }> {
+  const readKeyFile = async (path: string): Promise<string> => {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw new SyncError(
+        "CONFIG_INVALID",
+        `gws.service_account_file: cannot read ${path}: ${errorCode(error)}: pass --${flagName(optionByPath("gws.service_account_file"))} with the path of the service-account key JSON`,
+        { cause: error },
+      );
+    }
+  };
+
+  if (!config.useSecretsManager) {
+    const path = config.gws.serviceAccountFile;
+    if (path === undefined) {
+      throw new SyncError(
+        "CONFIG_MISSING",
+        `gws.service_account_file is not set: ${howToSet(optionByPath("gws.service_account_file"))} (or use --use-secrets-manager)`,
+      );
+    }
+    return { config, serviceAccountKey: checkKey(await readKeyFile(path), `gws.service_account_file ${path}`) };
+  }
+
+  const failures: SyncError[] = [];
+  const fromSecret = async (path: string, explicit: string | undefined, secretName: string): Promise<string | undefined> => {
+    if (explicit !== undefined) return explicit;
+    try {
+      // Secrets pasted in the console often keep a trailing newline.
+      return (await secrets.get(secretName)).trim();
+    } catch (error) {
+      const setting = `${path}_secret_name`;
+      failures.push(
+        isSyncError(error)
+          ? error
+          : new SyncError("SECRET_UNAVAILABLE", `secret ${secretName} (${setting}) for ${path} cannot be read: ${errorCode(error)}; check the name and the IAM permission, or ${howToSet(optionByPath(path))}`, {
+              cause: error,
+            }),
+      );
+      return undefined;
+    }
+  };
+
+  const [serviceAccountKey, userEmail, scimEndpoint, scimAccessToken] = await Promise.all([
+    config.gws.serviceAccountFile !== undefined
+      ? readKeyFile(config.gws.serviceAccountFile).catch((error: unknown) => {
+          failures.push(error as SyncError);
+          return undefined;
+        })
+      : fromSecret("gws.service_account_file", undefined, config.gws.serviceAccountFileSecretName),
+    fromSecret("gws.user_email", config.gws.userEmail, config.gws.userEmailSecretName),
+    fromSecret("aws.scim_endpoint", config.aws.scimEndpoint, config.aws.scimEndpointSecretName),
+    fromSecret("aws.scim_access_token", config.aws.scimAccessToken, config.aws.scimAccessTokenSecretName),
+  ]);
+  if (failures.length > 0) {
+    const first = failures[0] as SyncError;
+    throw failures.length === 1 ? first : new SyncError(first.code, failures.map((f) => f.describe()).join("\n"), { cause: failures });
+  }
+
+  const sources: Record<string, Source> = {};
+  if (config.gws.userEmail === undefined) sources["gws.user_email"] = "secret";
+  if (config.aws.scimEndpoint === undefined) sources["aws.scim_endpoint"] = "secret";
+  if (config.aws.scimAccessToken === undefined) sources["aws.scim_access_token"] = "secret";
+
+  if (scimEndpoint !== undefined && config.aws.scimEndpoint === undefined) {
+    const problem = urlProblem(scimEndpoint);
+    if (problem !== undefined) {
+      throw new SyncError("CONFIG_INVALID", `aws.scim_endpoint from secret ${config.aws.scimEndpointSecretName}: ${problem}; fix the secret or pass --aws-scim-endpoint`);
+    }
+  }
+  if (userEmail !== undefined && config.gws.userEmail === undefined && !/^[^@\s]+@[^@\s]+$/.test(userEmail)) {
+    throw new SyncError("CONFIG_INVALID", `gws.user_email from secret ${config.gws.userEmailSecretName}: must be an email address like admin@example.com; fix the secret or pass --gws-user-email`);
+  }
+
+  const keySource = config.gws.serviceAccountFile !== undefined ? `gws.service_account_file ${config.gws.serviceAccountFile}` : `secret ${config.gws.serviceAccountFileSecretName}`;
+  return {
+    config: patchConfig(config, {
+      gws: userEmail === undefined ? {} : { userEmail },
+      aws: {
+        ...(scimEndpoint === undefined ? {} : { scimEndpoint }),
+        ...(scimAccessToken === undefined ? {} : { scimAccessToken }),
+      },
+      sources,
+    }),
+    serviceAccountKey: checkKey(serviceAccountKey ?? "", keySource),
+  };
+}
+
+/** Fails early on a key that is not JSON; never echoes the parser's message, which can quote the key. */
+function checkKey(text: string, from: string): string {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === "object" && parsed !== null) return text;
+  } catch {
+    // fall through
+  }
+  throw new SyncError("CONFIG_INVALID", `${from}: is not a service-account key (expected JSON from Google Cloud console > IAM > Service accounts > Keys)`);
+}

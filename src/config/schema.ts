@@ -1,0 +1,229 @@
+/** @module The one option table: TOML keys, flags, IDPSCIM_* env vars, yargs options, config.example.toml and the README table all derive from it. */
+
+import type { Options as YargsOptions } from "yargs";
+
+export type OptionType =
+  | "string"
+  | "boolean"
+  | "integer"
+  | "string[]"
+  | "duration"
+  | "enum"
+  | "url"
+  | "path"
+  | "percent-or-count";
+
+export interface OptionSpec {
+  /** TOML table; absent for top-level keys. */
+  table?: string;
+  /** snake_case key inside the table. */
+  key: string;
+  type: OptionType;
+  /** In the option's native form (TOML-shaped), applied by the resolver so sources are tracked. */
+  default?: unknown;
+  /** Allowed values for "enum", and for each element of a "string[]". */
+  choices?: readonly string[];
+  /** One-letter flag kept from idp-scim-sync so its users can switch. */
+  alias?: string;
+  doc: string;
+  /** Never echoed in messages or logs. */
+  secret?: boolean;
+  /** Shown (commented out) in config.example.toml when there is no default or the default says little. */
+  example?: unknown;
+  /** Flag and env only: cannot be set from the config file itself. */
+  cliOnly?: boolean;
+}
+
+export const USER_FIELDS = [
+  "phoneNumbers",
+  "addresses",
+  "title",
+  "preferredLanguage",
+  "nickName",
+  "profileUrl",
+  "userType",
+  "locale",
+  "timezone",
+  "enterprise",
+] as const;
+
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    key: "config_file",
+    type: "path",
+    alias: "c",
+    cliOnly: true,
+    doc: "Path of the TOML config file; without it ./config.toml is read when it exists.",
+    example: "config.toml",
+  },
+  { key: "debug", type: "boolean", alias: "d", default: false, doc: 'Log at debug level; same as log.level = "debug" and wins over it.' },
+  {
+    key: "use_secrets_manager",
+    type: "boolean",
+    alias: "g",
+    default: false,
+    doc: "Read the service-account key, user email, SCIM endpoint and token from AWS Secrets Manager by the *_secret_name values; values given explicitly win.",
+  },
+
+  { table: "log", key: "level", type: "enum", alias: "l", choices: ["debug", "info", "warn", "error"], default: "info", doc: "Lowest level of log lines (written to stderr)." },
+  { table: "log", key: "format", type: "enum", alias: "f", choices: ["text", "json"], default: "text", doc: "Log line format; json suits Lambda and log shippers." },
+
+  {
+    table: "gws",
+    key: "service_account_file",
+    type: "path",
+    alias: "s",
+    doc: "Path of the Google service-account key (JSON) with domain-wide delegation.",
+    example: "credentials.json",
+  },
+  {
+    table: "gws",
+    key: "service_account_file_secret_name",
+    type: "string",
+    alias: "o",
+    default: "IDPSCIM_GWSServiceAccountFile",
+    doc: "Secrets Manager secret holding the service-account key JSON (with use_secrets_manager).",
+  },
+  {
+    table: "gws",
+    key: "user_email",
+    type: "string",
+    alias: "u",
+    doc: "Google Workspace super admin the service account impersonates.",
+    example: "admin@example.com",
+  },
+  {
+    table: "gws",
+    key: "user_email_secret_name",
+    type: "string",
+    alias: "p",
+    default: "IDPSCIM_GWSUserEmail",
+    doc: "Secrets Manager secret holding the super admin's email (with use_secrets_manager).",
+  },
+  {
+    table: "gws",
+    key: "groups_filter",
+    type: "string[]",
+    alias: "q",
+    default: [],
+    doc: "Directory group queries; groups matching any are synced, none = all groups. Clauses (space-separated): name=X, name:Prefix*, email=x, email:prefix*, memberKey=x.",
+    example: ["name:AWS*", "email:aws-*"],
+  },
+  { table: "gws", key: "api_url", type: "url", default: "https://admin.googleapis.com", doc: "Base URL of the Admin SDK Directory API (change only for testing)." },
+  { table: "gws", key: "token_url", type: "url", default: "https://oauth2.googleapis.com/token", doc: "Google OAuth2 token endpoint (change only for testing)." },
+
+  {
+    table: "aws",
+    key: "scim_endpoint",
+    type: "url",
+    alias: "e",
+    doc: "SCIM endpoint of IAM Identity Center (Settings > Automatic provisioning); https, or http on loopback for testing.",
+    example: "https://scim.us-east-1.amazonaws.com/abcd1234-ef56-7890/scim/v2",
+  },
+  {
+    table: "aws",
+    key: "scim_access_token",
+    type: "string",
+    alias: "t",
+    secret: true,
+    doc: "SCIM access token of IAM Identity Center; prefer the env var or Secrets Manager to this file.",
+    example: "<token>",
+  },
+  {
+    table: "aws",
+    key: "scim_endpoint_secret_name",
+    type: "string",
+    alias: "n",
+    default: "IDPSCIM_SCIMEndpoint",
+    doc: "Secrets Manager secret holding the SCIM endpoint (with use_secrets_manager).",
+  },
+  {
+    table: "aws",
+    key: "scim_access_token_secret_name",
+    type: "string",
+    alias: "j",
+    default: "IDPSCIM_SCIMAccessToken",
+    doc: "Secrets Manager secret holding the SCIM access token (with use_secrets_manager).",
+  },
+  { table: "aws", key: "s3_bucket_name", type: "string", alias: "b", doc: "S3 bucket for the state; use this or state.file, not both.", example: "my-idpscim-state" },
+  { table: "aws", key: "s3_bucket_key", type: "string", alias: "k", default: "data/state.json", doc: "Object key of the state in the S3 bucket." },
+
+  { table: "state", key: "file", type: "path", doc: "Path of a local state file; use this or aws.s3_bucket_name, not both.", example: "state.json" },
+
+  { table: "sync", key: "method", type: "enum", alias: "m", choices: ["groups"], default: "groups", doc: "What to sync: groups (the filtered groups, their members and those users)." },
+  {
+    table: "sync",
+    key: "user_fields",
+    type: "string[]",
+    choices: USER_FIELDS,
+    default: [...USER_FIELDS],
+    doc: "Optional user attributes to send to SCIM; name, emails and active are always sent.",
+  },
+  {
+    table: "sync",
+    key: "suspended_users",
+    type: "enum",
+    choices: ["deactivate", "delete", "ignore"],
+    default: "deactivate",
+    doc: "What to do in AWS with users suspended in Google.",
+  },
+  { table: "sync", key: "removed_users", type: "enum", choices: ["delete", "deactivate"], default: "delete", doc: "What to do in AWS with users no longer in any synced group." },
+  { table: "sync", key: "delete_unmanaged", type: "boolean", default: false, doc: "Also delete AWS users and groups this tool did not create." },
+  {
+    table: "sync",
+    key: "reconcile_every",
+    type: "duration",
+    default: "24h",
+    doc: 'How often a full reconcile replaces the incremental sync, e.g. "30m", "24h", "7d".',
+  },
+  {
+    table: "sync",
+    key: "max_deletes",
+    type: "percent-or-count",
+    default: "25%",
+    doc: 'Refuse a run that would delete more than this, as "25%" of the managed objects or a count like "50".',
+  },
+  { table: "sync", key: "mode", type: "enum", choices: ["sync", "upsert"], default: "sync", doc: "sync creates, updates and deletes; upsert never deletes." },
+];
+
+/** Kebab-case flag name without the leading dashes (the yargs key), e.g. "aws-scim-endpoint". */
+export function flagName(o: OptionSpec): string {
+  return [o.table, o.key].filter((part) => part !== undefined).join("-").replaceAll("_", "-");
+}
+
+/** e.g. "IDPSCIM_AWS_SCIM_ENDPOINT". */
+export function envName(o: OptionSpec): string {
+  return `IDPSCIM_${[o.table, o.key].filter((part) => part !== undefined).join("_").toUpperCase()}`;
+}
+
+/** Dotted path used in messages and as the key of `sources`, e.g. "aws.scim_endpoint". */
+export function tomlPath(o: OptionSpec): string {
+  return o.table === undefined ? o.key : `${o.table}.${o.key}`;
+}
+
+export function optionByPath(path: string): OptionSpec {
+  const option = OPTIONS.find((o) => tomlPath(o) === path);
+  if (!option) throw new Error(`no option ${path} in the option table`);
+  return option;
+}
+
+/**
+ * Flag name → yargs option for every entry, so the CLI registers them all from the table.
+ * No defaults here: the resolver applies them, which is how it knows a value's source.
+ * Arrays take one value per occurrence (`nargs: 1`) so `-q a sync` does not swallow the command.
+ * No `choices` for string[]: yargs would reject comma lists like "title,locale" before we split them.
+ */
+export function yargsOptions(): Record<string, YargsOptions> {
+  const result: Record<string, YargsOptions> = {};
+  for (const o of OPTIONS) {
+    const option: YargsOptions = { describe: o.doc, type: o.type === "boolean" ? "boolean" : "string" };
+    if (o.alias !== undefined) option.alias = o.alias;
+    if (o.type === "string[]") {
+      option.array = true;
+      option.nargs = 1;
+    }
+    if (o.type === "enum" && o.choices) option.choices = [...o.choices];
+    result[flagName(o)] = option;
+  }
+  return result;
+}

@@ -1,0 +1,504 @@
+/** @module Config layering, validation messages, secrets resolution and docs drift, through the real resolver and real yargs. */
+
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import yargs from "yargs";
+import { SyncError } from "../../src/core/errors.ts";
+import { README_BEGIN, README_END, renderExampleToml, renderMarkdownTable, replaceConfigTable } from "../../src/config/docs.ts";
+import { loadConfig, readConfigFile, redactedConfig, requireForSync, resolveConfig, type ResolvedConfig } from "../../src/config/load.ts";
+import { resolveSecrets } from "../../src/config/resolve-secrets.ts";
+import { OPTIONS, envName, flagName, tomlPath, yargsOptions } from "../../src/config/schema.ts";
+import { parseDuration, parseMaxDeletes } from "../../src/config/validate.ts";
+
+const root = join(import.meta.dir, "..", "..");
+
+type Input = Partial<Parameters<typeof resolveConfig>[0]>;
+const resolve = (input: Input = {}): ResolvedConfig => resolveConfig({ argv: {}, env: {}, ...input });
+
+/** The problem lines of the CONFIG_* error `run` throws. */
+function problems(run: () => unknown, code: string = "CONFIG_INVALID"): string[] {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(SyncError);
+    expect((error as SyncError).code).toBe(code as SyncError["code"]);
+    expect((error as SyncError).exitCode).toBe(2);
+    return (error as SyncError).message.split("\n");
+  }
+  throw new Error("expected a SyncError");
+}
+
+async function rejection(run: () => Promise<unknown>): Promise<SyncError> {
+  try {
+    await run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(SyncError);
+    return error as SyncError;
+  }
+  throw new Error("expected a SyncError");
+}
+
+/** Parses a command line with the real yargs and the options derived from the table. */
+function argvOf(args: string[]): Record<string, unknown> {
+  return yargs(args).options(yargsOptions()).strict(false).parseSync() as Record<string, unknown>;
+}
+
+const complete = {
+  "aws.scim_endpoint": "https://scim.us-east-1.amazonaws.com/t/scim/v2",
+  env: {
+    IDPSCIM_AWS_SCIM_ENDPOINT: "https://scim.us-east-1.amazonaws.com/t/scim/v2",
+    IDPSCIM_AWS_SCIM_ACCESS_TOKEN: "tok-123",
+    IDPSCIM_GWS_USER_EMAIL: "admin@example.com",
+    IDPSCIM_GWS_SERVICE_ACCOUNT_FILE: "key.json",
+    IDPSCIM_STATE_FILE: "state.json",
+  },
+};
+
+describe("schema naming", () => {
+  test("one name per setting across TOML, flag and env", () => {
+    const o = OPTIONS.find((x) => tomlPath(x) === "aws.scim_endpoint");
+    expect(o).toBeDefined();
+    if (!o) return;
+    expect(flagName(o)).toBe("aws-scim-endpoint");
+    expect(envName(o)).toBe("IDPSCIM_AWS_SCIM_ENDPOINT");
+    const top = OPTIONS.find((x) => x.key === "use_secrets_manager");
+    expect(top && [tomlPath(top), flagName(top), envName(top)]).toEqual(["use_secrets_manager", "use-secrets-manager", "IDPSCIM_USE_SECRETS_MANAGER"]);
+  });
+
+  test("yargs options carry aliases, arrays and choices but no defaults", () => {
+    const options = yargsOptions();
+    expect(Object.keys(options)).toHaveLength(OPTIONS.length);
+    expect(options["gws-groups-filter"]).toMatchObject({ alias: "q", array: true, type: "string" });
+    expect(options["log-level"]).toMatchObject({ alias: "l", choices: ["debug", "info", "warn", "error"] });
+    expect(options.debug).toMatchObject({ alias: "d", type: "boolean" });
+    expect(Object.values(options).some((o) => "default" in o)).toBe(false);
+  });
+});
+
+describe("precedence and sources", () => {
+  test("defaults apply with source default", () => {
+    const config = resolve();
+    expect(config.logLevel).toBe("info");
+    expect(config.sync.maxDeletes).toEqual({ percent: 25 });
+    expect(config.sync.reconcileEveryMs).toBe(24 * 3_600_000);
+    expect(config.gws.apiUrl).toBe("https://admin.googleapis.com");
+    expect(config.sync.userFields).toContain("enterprise");
+    expect(config.sources["log.level"]).toBe("default");
+    expect(config.aws.scimEndpoint).toBeUndefined();
+    expect("scimEndpoint" in config.aws).toBe(false);
+  });
+
+  test("flag > env > file > default, each recorded", () => {
+    const fileText = `[log]\nlevel = "warn"\nformat = "json"\n[sync]\nmode = "upsert"\n[aws]\ns3_bucket_key = "file.json"\n`;
+    const config = resolve({
+      fileText,
+      filePath: "/etc/idpscim/config.toml",
+      env: { IDPSCIM_LOG_LEVEL: "error", IDPSCIM_LOG_FORMAT: "text" },
+      argv: argvOf(["--log-level", "debug"]),
+    });
+    expect(config.logLevel).toBe("debug");
+    expect(config.sources["log.level"]).toBe("flag");
+    expect(config.logFormat).toBe("text");
+    expect(config.sources["log.format"]).toBe("env");
+    expect(config.sync.mode).toBe("upsert");
+    expect(config.sources["sync.mode"]).toBe("file");
+    expect(config.aws.s3BucketKey).toBe("file.json");
+    expect(config.sync.suspendedUsers).toBe("deactivate");
+    expect(config.sources["sync.suspended_users"]).toBe("default");
+    expect(config.configFile).toBe("/etc/idpscim/config.toml");
+  });
+
+  test("the resolved config is deeply frozen", () => {
+    const config = resolve({ argv: argvOf(["-q", "name:AWS*"]) });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.gws)).toBe(true);
+    expect(Object.isFrozen(config.gws.groupsFilter)).toBe(true);
+    expect(Object.isFrozen(config.sources)).toBe(true);
+  });
+
+  test("debug wins over log.level and takes its source", () => {
+    const config = resolve({ env: { IDPSCIM_LOG_LEVEL: "warn" }, argv: argvOf(["-d"]) });
+    expect(config.logLevel).toBe("debug");
+    expect(config.sources["log.level"]).toBe("flag");
+  });
+
+  test("empty env vars count as unset", () => {
+    expect(resolve({ env: { IDPSCIM_LOG_LEVEL: "" } }).sources["log.level"]).toBe("default");
+  });
+
+  test("argv keys may be kebab, camelCase or the alias", () => {
+    expect(resolve({ argv: { "log-level": "warn" } }).logLevel).toBe("warn");
+    expect(resolve({ argv: { logLevel: "warn" } }).logLevel).toBe("warn");
+    expect(resolve({ argv: { l: "warn" } }).logLevel).toBe("warn");
+  });
+});
+
+describe("flags", () => {
+  test("every idp-scim-sync short alias reaches its setting", () => {
+    const argv = argvOf([
+      ...["-c", "c.toml", "-d", "-g", "-l", "warn", "-f", "json"],
+      ...["-s", "key.json", "-o", "sa-secret", "-u", "admin@example.com", "-p", "email-secret", "-q", "name:AWS*"],
+      ...["-e", "https://scim.example.com/scim/v2", "-t", "tok", "-n", "ep-secret", "-j", "tok-secret", "-b", "bucket", "-k", "k.json"],
+      ...["-m", "groups"],
+    ]);
+    const config = resolve({ argv, fileText: "", filePath: "c.toml" });
+    expect(config.configFile).toBe("c.toml");
+    expect(config.sources.config_file).toBe("flag");
+    expect(config.sources.debug).toBe("flag");
+    expect(config.logLevel).toBe("debug");
+    expect(config.useSecretsManager).toBe(true);
+    expect(config.logFormat).toBe("json");
+    expect(config.gws).toMatchObject({
+      serviceAccountFile: "key.json",
+      serviceAccountFileSecretName: "sa-secret",
+      userEmail: "admin@example.com",
+      userEmailSecretName: "email-secret",
+      groupsFilter: ["name:AWS*"],
+    });
+    expect(config.aws).toMatchObject({
+      scimEndpoint: "https://scim.example.com/scim/v2",
+      scimAccessToken: "tok",
+      scimEndpointSecretName: "ep-secret",
+      scimAccessTokenSecretName: "tok-secret",
+      s3BucketName: "bucket",
+      s3BucketKey: "k.json",
+    });
+    expect(config.sync.method).toBe("groups");
+    const aliased = OPTIONS.filter((o) => o.alias !== undefined).map((o) => `${o.alias}:${flagName(o)}`);
+    expect(aliased).toEqual([
+      "c:config-file", "d:debug", "g:use-secrets-manager", "l:log-level", "f:log-format",
+      "s:gws-service-account-file", "o:gws-service-account-file-secret-name", "u:gws-user-email", "p:gws-user-email-secret-name", "q:gws-groups-filter",
+      "e:aws-scim-endpoint", "t:aws-scim-access-token", "n:aws-scim-endpoint-secret-name", "j:aws-scim-access-token-secret-name", "b:aws-s3-bucket-name", "k:aws-s3-bucket-key",
+      "m:sync-method",
+    ]);
+  });
+
+  test("-q is repeatable, comma lists split, and the command after it is not swallowed", () => {
+    const argv = argvOf(["-q", "name:AWS*", "--gws-groups-filter", "email:aws-*,memberKey=a@example.com", "sync"]);
+    expect(argv._).toEqual(["sync"]);
+    expect(resolve({ argv }).gws.groupsFilter).toEqual(["name:AWS*", "email:aws-*", "memberKey=a@example.com"]);
+    expect(resolve({ argv: argvOf(["--sync-user-fields", "title,locale", "--sync-user-fields", "timezone"]) }).sync.userFields).toEqual(["title", "locale", "timezone"]);
+  });
+
+  test("env lists are comma-separated and env booleans accept true/false/1/0", () => {
+    const config = resolve({ env: { IDPSCIM_SYNC_USER_FIELDS: "title, locale", IDPSCIM_SYNC_DELETE_UNMANAGED: "1", IDPSCIM_USE_SECRETS_MANAGER: "FALSE" } });
+    expect(config.sync.userFields).toEqual(["title", "locale"]);
+    expect(config.sync.deleteUnmanaged).toBe(true);
+    expect(config.useSecretsManager).toBe(false);
+    expect(resolve({ env: { IDPSCIM_DEBUG: "0" } }).logLevel).toBe("info");
+  });
+
+  test("a scalar flag given twice is refused", () => {
+    expect(problems(() => resolve({ argv: argvOf(["-e", "https://a.example", "-e", "https://b.example"]) }))).toEqual([
+      "--aws-scim-endpoint: was given 2 times; pass it once",
+    ]);
+  });
+});
+
+describe("validation messages", () => {
+  test("unknown TOML key suggests the nearest", () => {
+    const lines = problems(() => resolve({ fileText: `[aws]\nscim_endpont = "https://x.example"\n`, filePath: "config.toml" }));
+    expect(lines).toEqual(["[aws] scim_endpont in config.toml: unknown key; did you mean scim_endpoint?"]);
+  });
+
+  test("a key in the wrong table or an unknown table points to the right place", () => {
+    const lines = problems(() => resolve({ fileText: `scim_endpoint = "https://x.example"\n[gws]\nmode = "sync"\n[awss]\nx = 1\n` }));
+    expect(lines).toEqual([
+      "scim_endpoint in config.toml: unknown key; did you mean scim_endpoint under [aws]?",
+      "[gws] mode in config.toml: unknown key; did you mean mode under [sync]?",
+      "[awss] in config.toml: unknown table; did you mean [aws]?",
+    ]);
+  });
+
+  test("config_file cannot be set inside the file", () => {
+    expect(problems(() => resolve({ fileText: `config_file = "x.toml"\n` }))[0]).toContain("pass --config-file or set IDPSCIM_CONFIG_FILE");
+  });
+
+  test("unknown IDPSCIM_ env var suggests the nearest; other variables are ignored", () => {
+    const lines = problems(() => resolve({ env: { IDPSCIM_AWS_SCIM_ENDPONT: "x", IDPSCIM_WHATEVER_ELSE_ENTIRELY: "y", HOME: "/root" } }));
+    expect(lines).toEqual([
+      "IDPSCIM_AWS_SCIM_ENDPONT: unknown variable; did you mean IDPSCIM_AWS_SCIM_ENDPOINT?",
+      "IDPSCIM_WHATEVER_ELSE_ENTIRELY: unknown variable; unset it (config.example.toml lists every IDPSCIM_* name)",
+    ]);
+  });
+
+  test("wrong types name the key in the layer used", () => {
+    const lines = problems(() =>
+      resolve({
+        fileText: `debug = "yes"\n[sync]\nuser_fields = "title"\n[aws]\ns3_bucket_name = 42\n`,
+        filePath: "conf/idpscim.toml",
+        env: { IDPSCIM_SYNC_DELETE_UNMANAGED: "yes" },
+      }),
+    );
+    expect(lines).toEqual([
+      'debug in conf/idpscim.toml: must be true or false (got "yes")',
+      "[aws] s3_bucket_name in conf/idpscim.toml: must be a string (got 42); quote it",
+      '[sync] user_fields in conf/idpscim.toml: must be an array of strings, e.g. ["phoneNumbers","addresses"] (got "title")',
+      'IDPSCIM_SYNC_DELETE_UNMANAGED: must be true, false, 1 or 0 (got "yes")',
+    ]);
+  });
+
+  test("a bad enum lists the choices", () => {
+    expect(problems(() => resolve({ env: { IDPSCIM_LOG_LEVEL: "verbose" } }))).toEqual([
+      'IDPSCIM_LOG_LEVEL: must be one of debug, info, warn, error (got "verbose")',
+    ]);
+    expect(resolve({ env: { IDPSCIM_LOG_LEVEL: "WARN" } }).logLevel).toBe("warn");
+    expect(problems(() => resolve({ argv: { "sync-user-fields": ["title,nickname"] } }))).toEqual([
+      `--sync-user-fields: has unknown value "nickname"; choose from phoneNumbers, addresses, title, preferredLanguage, nickName, profileUrl, userType, locale, timezone, enterprise`,
+    ]);
+  });
+
+  test("malformed TOML names the file, line and column and the parser's reason", () => {
+    const lines = problems(() => resolve({ fileText: `[log]\nlevel = "info"\nformat = = "json"\n`, filePath: "/etc/idpscim.toml" }));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\/etc\/idpscim\.toml:3:\d+: invalid TOML: \S.*; fix the syntax there$/);
+  });
+
+  test("malformed TOML does not hide env and flag problems", () => {
+    const lines = problems(() => resolve({ fileText: "[[[", env: { IDPSCIM_LOG_FORMAT: "xml" } }));
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toBe('IDPSCIM_LOG_FORMAT: must be one of text, json (got "xml")');
+  });
+
+  test("http endpoint refused, loopback allowed", () => {
+    expect(problems(() => resolve({ argv: { "aws-scim-endpoint": "http://scim.example.com/scim/v2" } }))).toEqual([
+      '--aws-scim-endpoint: must use https (got "http://scim.example.com/scim/v2"); http is allowed only on localhost, 127.0.0.0/8 and [::1]',
+    ]);
+    for (const url of ["http://127.0.0.1:8080/scim/v2", "http://127.1.2.3/", "http://localhost:9000", "http://[::1]:1234/scim"]) {
+      expect(resolve({ env: { IDPSCIM_AWS_SCIM_ENDPOINT: url } }).aws.scimEndpoint).toBe(url);
+    }
+    expect(problems(() => resolve({ env: { IDPSCIM_AWS_SCIM_ENDPOINT: "scim.example.com" } }))[0]).toStartWith("IDPSCIM_AWS_SCIM_ENDPOINT: is not a URL");
+    expect(problems(() => resolve({ fileText: `[gws]\napi_url = "ftp://x"\n` }))[0]).toStartWith("[gws] api_url in config.toml: must be an https URL");
+  });
+
+  test("durations", () => {
+    expect(parseDuration("30m")).toBe(1_800_000);
+    expect(parseDuration("24h")).toBe(86_400_000);
+    expect(parseDuration("7d")).toBe(604_800_000);
+    expect(parseDuration("1h30m")).toBe(5_400_000);
+    for (const bad of ["", "30", "0h", "1.5h", "h", "30 minutes", "-1h"]) expect(parseDuration(bad)).toBeUndefined();
+    expect(resolve({ env: { IDPSCIM_SYNC_RECONCILE_EVERY: "30m" } }).sync.reconcileEveryMs).toBe(1_800_000);
+    expect(problems(() => resolve({ fileText: `[sync]\nreconcile_every = 3600\n` }))).toEqual([
+      '[sync] reconcile_every in config.toml: must be a duration like "30m", "24h" or "7d" (got 3600)',
+    ]);
+  });
+
+  test("max_deletes", () => {
+    expect(parseMaxDeletes("25%")).toEqual({ percent: 25 });
+    expect(parseMaxDeletes("50")).toEqual({ count: 50 });
+    expect(parseMaxDeletes(50)).toEqual({ count: 50 });
+    for (const bad of ["abc", "150%", "-1", "", "5.5", 1.5]) expect(parseMaxDeletes(bad)).toBeUndefined();
+    expect(resolve({ env: { IDPSCIM_SYNC_MAX_DELETES: "50" } }).sync.maxDeletes).toEqual({ count: 50 });
+    expect(resolve({ fileText: `[sync]\nmax_deletes = 10\n` }).sync.maxDeletes).toEqual({ count: 10 });
+    expect(problems(() => resolve({ argv: { "sync-max-deletes": "abc" } }))).toEqual([
+      '--sync-max-deletes: must be a percentage like "25%" (0-100) or a count like "50" (got "abc")',
+    ]);
+  });
+
+  test("groups filter clauses are checked and the offending one named", () => {
+    const ok = ["name:AWS*", "email=aws@example.com", "name:'AWS Team*' email:aws-*", "memberKey=user@example.com"];
+    expect(resolve({ argv: { q: ok } }).gws.groupsFilter).toEqual(ok);
+    expect(problems(() => resolve({ argv: { q: ["name:AWS* emial:aws-*"] } }))).toEqual([
+      '--gws-groups-filter: "emial:aws-*" is not a Directory group query clause; use name=X, name:Prefix*, email=x, email:prefix*, or memberKey=x, space-separated',
+    ]);
+    expect(problems(() => resolve({ argv: { q: "name:AWS" } }))[0]).toContain('"name:AWS" is not a Directory group query clause');
+    expect(problems(() => resolve({ argv: { q: "memberKey:a*" } }))[0]).toContain('"memberKey:a*"');
+  });
+
+  test("all problems are reported at once, one line each", () => {
+    const lines = problems(() =>
+      resolve({
+        fileText: `[aws]\nscim_endpont = "x"\n`,
+        env: { IDPSCIM_LOG_LEVEL: "loud", IDPSCIM_SYNC_MAX_DELETES: "abc" },
+        argv: { "aws-scim-endpoint": "http://example.com", "gws-user-email": "nobody" },
+      }),
+    );
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toBe("[aws] scim_endpont in config.toml: unknown key; did you mean scim_endpoint?");
+    expect(lines.some((l) => l.startsWith("IDPSCIM_LOG_LEVEL:"))).toBe(true);
+    expect(lines.some((l) => l.startsWith("IDPSCIM_SYNC_MAX_DELETES:"))).toBe(true);
+    expect(lines.some((l) => l.startsWith("--aws-scim-endpoint:"))).toBe(true);
+    expect(lines.some((l) => l.startsWith('--gws-user-email: must be an email address like admin@example.com (got "nobody")'))).toBe(true);
+  });
+
+  test("secret values are never echoed", () => {
+    const lines = problems(() => resolve({ argv: { "aws-scim-access-token": ["s3cr3t-a", "s3cr3t-b"] }, fileText: `[aws]\nscim_access_token = 12345\n` }));
+    expect(lines.join("\n")).not.toContain("s3cr3t");
+    expect(problems(() => resolve({ fileText: `[aws]\nscim_access_token = 98765\n` }))).toEqual([
+      "[aws] scim_access_token in config.toml: must be a string (got ***); quote it",
+    ]);
+  });
+});
+
+describe("config file", () => {
+  test("readConfigFile returns undefined for a missing file", () => {
+    expect(readConfigFile(join(tmpdir(), "idpscim-does-not-exist.toml"))).toBeUndefined();
+  });
+
+  test("loadConfig reads --config-file and reports an explicit missing file with the other problems", () => {
+    const dir = mkdtempSync(join(tmpdir(), "idpscim-config-"));
+    const path = join(dir, "config.toml");
+    writeFileSync(path, `[sync]\nmode = "upsert"\n`);
+    const config = loadConfig({ argv: argvOf(["-c", path]), env: {} });
+    expect(config.sync.mode).toBe("upsert");
+    expect(config.sources["sync.mode"]).toBe("file");
+    expect(config.configFile).toBe(path);
+
+    const missing = join(dir, "nope.toml");
+    expect(problems(() => loadConfig({ argv: {}, env: { IDPSCIM_CONFIG_FILE: missing, IDPSCIM_LOG_LEVEL: "x" } }))).toEqual([
+      `IDPSCIM_CONFIG_FILE: cannot read ${missing}: no such file; check the path`,
+      'IDPSCIM_LOG_LEVEL: must be one of debug, info, warn, error (got "x")',
+    ]);
+  });
+});
+
+describe("requireForSync", () => {
+  test("a complete config passes", () => {
+    expect(() => requireForSync(resolve({ env: complete.env }))).not.toThrow();
+  });
+
+  test("missing values name all three layers", () => {
+    const lines = problems(() => requireForSync(resolve({ env: { IDPSCIM_STATE_FILE: "s.json" } })), "CONFIG_MISSING");
+    expect(lines).toEqual([
+      "aws.scim_endpoint is not set: pass --aws-scim-endpoint, set IDPSCIM_AWS_SCIM_ENDPOINT, or add scim_endpoint under [aws]",
+      "aws.scim_access_token is not set: pass --aws-scim-access-token, set IDPSCIM_AWS_SCIM_ACCESS_TOKEN, or add scim_access_token under [aws]",
+      "gws.user_email is not set: pass --gws-user-email, set IDPSCIM_GWS_USER_EMAIL, or add user_email under [gws]",
+      "gws.service_account_file is not set: pass --gws-service-account-file, set IDPSCIM_GWS_SERVICE_ACCOUNT_FILE, or add service_account_file under [gws]",
+    ]);
+  });
+
+  test("exactly one state backend", () => {
+    const { IDPSCIM_STATE_FILE: _, ...noState } = complete.env;
+    const neither = problems(() => requireForSync(resolve({ env: noState })));
+    expect(neither).toEqual([
+      "no state backend: set aws.s3_bucket_name (--aws-s3-bucket-name, IDPSCIM_AWS_S3_BUCKET_NAME) or state.file (--state-file, IDPSCIM_STATE_FILE), exactly one",
+    ]);
+    const both = problems(() => requireForSync(resolve({ env: complete.env, fileText: `[aws]\ns3_bucket_name = "b"\n` })));
+    expect(both).toEqual([
+      "both [aws] s3_bucket_name in config.toml and state.file (IDPSCIM_STATE_FILE) are set: keep one state backend and remove the other",
+    ]);
+    expect(() => requireForSync(resolve({ env: { ...noState, IDPSCIM_AWS_S3_BUCKET_NAME: "b" } }))).not.toThrow();
+  });
+});
+
+describe("resolveSecrets", () => {
+  const key = JSON.stringify({ type: "service_account", client_email: "sa@p.iam.gserviceaccount.com" });
+  /** Our SecretResolver port's input, backed by a map, recording what was asked. */
+  function secretStore(values: Record<string, string>) {
+    const asked: string[] = [];
+    return {
+      asked,
+      async get(name: string): Promise<string> {
+        asked.push(name);
+        const value = values[name];
+        if (value === undefined) throw new SyncError("SECRET_UNAVAILABLE", `secret ${name} not found`);
+        return value;
+      },
+    };
+  }
+  const noFiles = async (path: string): Promise<string> => {
+    throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
+  };
+
+  test("secrets fill what was not given, explicit values win, sources become secret", async () => {
+    const store = secretStore({
+      IDPSCIM_GWSServiceAccountFile: key,
+      IDPSCIM_GWSUserEmail: "admin@example.com\n",
+      IDPSCIM_SCIMEndpoint: "https://scim.from-secret.example/scim/v2",
+      IDPSCIM_SCIMAccessToken: "secret-token",
+    });
+    const config = resolve({ argv: { g: true, "aws-scim-endpoint": "https://scim.explicit.example/scim/v2" }, env: { IDPSCIM_STATE_FILE: "s.json" } });
+    const result = await resolveSecrets(config, store, noFiles);
+    expect(result.serviceAccountKey).toBe(key);
+    expect(result.config.gws.userEmail).toBe("admin@example.com");
+    expect(result.config.aws.scimEndpoint).toBe("https://scim.explicit.example/scim/v2");
+    expect(result.config.aws.scimAccessToken).toBe("secret-token");
+    expect(result.config.sources["gws.user_email"]).toBe("secret");
+    expect(result.config.sources["aws.scim_access_token"]).toBe("secret");
+    expect(result.config.sources["aws.scim_endpoint"]).toBe("flag");
+    expect(store.asked.sort()).toEqual(["IDPSCIM_GWSServiceAccountFile", "IDPSCIM_GWSUserEmail", "IDPSCIM_SCIMAccessToken"]);
+    expect(Object.isFrozen(result.config.aws)).toBe(true);
+    expect(config.aws.scimAccessToken).toBeUndefined();
+    expect(() => requireForSync(result.config)).not.toThrow();
+  });
+
+  test("custom secret names are used, and an explicit key file wins over the secret", async () => {
+    const store = secretStore({ email: "a@example.com", ep: "https://scim.example/scim/v2", tok: "t" });
+    const config = resolve({ argv: argvOf(["-g", "-s", "key.json", "-p", "email", "-n", "ep", "-j", "tok"]) });
+    const result = await resolveSecrets(config, store, async (path) => (path === "key.json" ? key : noFiles(path)));
+    expect(result.serviceAccountKey).toBe(key);
+    expect(store.asked.sort()).toEqual(["email", "ep", "tok"]);
+  });
+
+  test("an endpoint from a secret is validated again", async () => {
+    const store = secretStore({ IDPSCIM_GWSServiceAccountFile: key, IDPSCIM_GWSUserEmail: "a@example.com", IDPSCIM_SCIMEndpoint: "http://scim.example/scim/v2", IDPSCIM_SCIMAccessToken: "t" });
+    const error = await rejection(() => resolveSecrets(resolve({ argv: { g: true } }), store, noFiles));
+    expect(error.code).toBe("CONFIG_INVALID");
+    expect(error.message).toStartWith("aws.scim_endpoint from secret IDPSCIM_SCIMEndpoint: must use https");
+  });
+
+  test("unavailable secrets are all reported", async () => {
+    const error = await rejection(() => resolveSecrets(resolve({ argv: { g: true } }), secretStore({ IDPSCIM_GWSServiceAccountFile: key }), noFiles));
+    expect(error.code).toBe("SECRET_UNAVAILABLE");
+    expect(error.message.split("\n")).toEqual(["secret IDPSCIM_GWSUserEmail not found", "secret IDPSCIM_SCIMEndpoint not found", "secret IDPSCIM_SCIMAccessToken not found"]);
+  });
+
+  test("without Secrets Manager the key is read from gws.service_account_file", async () => {
+    const store = secretStore({});
+    const ok = await resolveSecrets(resolve({ env: { IDPSCIM_GWS_SERVICE_ACCOUNT_FILE: "key.json" } }), store, async () => key);
+    expect(ok.serviceAccountKey).toBe(key);
+    expect(store.asked).toEqual([]);
+
+    const missing = await rejection(() => resolveSecrets(resolve({ env: { IDPSCIM_GWS_SERVICE_ACCOUNT_FILE: "/nope/key.json" } }), store, noFiles));
+    expect(missing.code).toBe("CONFIG_INVALID");
+    expect(missing.message).toBe("gws.service_account_file: cannot read /nope/key.json: ENOENT: pass --gws-service-account-file with the path of the service-account key JSON");
+
+    const unset = await rejection(() => resolveSecrets(resolve(), store, noFiles));
+    expect(unset.code).toBe("CONFIG_MISSING");
+    expect(unset.message).toStartWith("gws.service_account_file is not set: pass --gws-service-account-file");
+
+    const notJson = await rejection(() => resolveSecrets(resolve({ env: { IDPSCIM_GWS_SERVICE_ACCOUNT_FILE: "k" } }), store, async () => "-----BEGIN PRIVATE KEY-----"));
+    expect(notJson.message).not.toContain("PRIVATE");
+  });
+});
+
+describe("redactedConfig", () => {
+  test("hides the token, keeps the endpoint", () => {
+    const redacted = redactedConfig(resolve({ env: complete.env }));
+    const text = JSON.stringify(redacted);
+    expect(text).not.toContain("tok-123");
+    expect((redacted.aws as Record<string, unknown>).scimAccessToken).toBe("***");
+    expect((redacted.aws as Record<string, unknown>).scimEndpoint).toBe(complete.env.IDPSCIM_AWS_SCIM_ENDPOINT);
+    expect("scimAccessToken" in (redactedConfig(resolve()).aws as object)).toBe(false);
+  });
+});
+
+describe("generated docs", () => {
+  const example = readFileSync(join(root, "config.example.toml"), "utf8");
+
+  test("config.example.toml matches the generator", () => {
+    expect(example).toBe(renderExampleToml());
+  });
+
+  test("config.example.toml loads and validates as-is, and uncommented too", () => {
+    const config = resolve({ fileText: example, filePath: "config.example.toml" });
+    expect(Object.values(config.sources).every((s) => s === "default")).toBe(true);
+
+    const uncommented = example.replace(/^# ([a-z0-9_]+ = .*)$/gm, "$1");
+    const full = resolve({ fileText: uncommented, filePath: "config.example.toml" });
+    const fileKeys = OPTIONS.filter((o) => !o.cliOnly).map(tomlPath);
+    for (const path of fileKeys) expect(full.sources[path]).toBe("file");
+    expect(full.gws.groupsFilter).toEqual(["name:AWS*", "email:aws-*"]);
+  });
+
+  test("the README table has a row per option and replaces only between markers", () => {
+    const table = renderMarkdownTable();
+    expect(table.split("\n")).toHaveLength(OPTIONS.length + 2);
+    expect(table).toContain("| `aws.scim_endpoint` | `--aws-scim-endpoint`, `-e` | `IDPSCIM_AWS_SCIM_ENDPOINT` | — |");
+    const readme = `# idpscim\n\nintro\n${README_BEGIN}\nold\n${README_END}\n\nafter\n`;
+    expect(replaceConfigTable(readme, "NEW")).toBe(`# idpscim\n\nintro\n${README_BEGIN}\nNEW\n${README_END}\n\nafter\n`);
+    expect(replaceConfigTable("# no markers\n")).toBeUndefined();
+  });
+});
