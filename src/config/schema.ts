@@ -146,6 +146,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: "Secrets Manager secret holding the SCIM access token (with use_secrets_manager).",
   },
   { table: "aws", key: "s3_bucket_name", type: "string", alias: "b", doc: "S3 bucket for the state; use this or state.file, not both.", example: "my-idpscim-state" },
+  {
+    table: "aws",
+    key: "scim_rate_limit",
+    type: "integer",
+    default: 25,
+    doc: "Most SCIM requests per second. AWS publishes 25 writes/s per tenant; raise it only once AWS raised yours. On a 429 the tool halves its rate by itself.",
+  },
   { table: "aws", key: "s3_bucket_key", type: "string", alias: "k", default: "data/state.json", doc: "Object key of the state in the S3 bucket." },
 
   { table: "state", key: "file", type: "path", doc: "Path of a local state file; use this or aws.s3_bucket_name, not both.", example: "state.json" },

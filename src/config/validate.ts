@@ -34,6 +34,7 @@ export interface ResolvedConfig {
     scimAccessTokenSecretName: string;
     s3BucketName?: string;
     s3BucketKey: string;
+    scimRateLimit: number;
   };
   state: { file?: string };
   sync: {
@@ -254,6 +255,8 @@ function extraProblem(o: OptionSpec, value: unknown): string | undefined {
       return undefined;
     case "gws.user_email":
       return /^[^@\s]+@[^@\s]+$/.test(value as string) ? undefined : `must be an email address like admin@example.com (got ${show(o, value)})`;
+    case "aws.scim_rate_limit":
+      return (value as number) >= 1 && (value as number) <= 10_000 ? undefined : `must be from 1 to 10000 requests per second (got ${show(o, value)})`;
     default:
       return undefined;
   }
@@ -493,6 +496,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
       scimEndpointSecretName: v("aws.scim_endpoint_secret_name"),
       scimAccessTokenSecretName: v("aws.scim_access_token_secret_name"),
       s3BucketKey: v("aws.s3_bucket_key"),
+      scimRateLimit: v("aws.scim_rate_limit"),
     },
     state: {},
     sync: {

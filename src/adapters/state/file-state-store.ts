@@ -54,7 +54,7 @@ export function createFileStateStore(path: string): StateStore {
             hint: "another run wrote it; this run stops without overwriting newer state (the next run continues)",
           });
         }
-        const temp = `${path}.${process.pid}.tmp`;
+        const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
         const fd = openSync(temp, "w", 0o600);
         try {
           writeSync(fd, text);

@@ -11,17 +11,12 @@ import type { SyncState } from "../../model/index.ts";
 export interface S3StateStoreOptions {
   bucket: string;
   key: string;
-  /** Extra client configuration (region, credentials); the endpoint follows AWS_ENDPOINT_URL_S3 by default. */
+  /** Extra client configuration (path-style, region); the SDK takes the endpoint from AWS_ENDPOINT_URL_S3 by itself. */
   client?: S3ClientConfig;
 }
 
 export function createS3StateStore(options: S3StateStoreOptions): StateStore {
-  const customEndpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-  const client = new S3Client({
-    // A custom endpoint (MinIO, LocalStack, tests) rarely has virtual-host DNS: use path-style there.
-    ...(customEndpoint ? { forcePathStyle: true } : {}),
-    ...options.client,
-  });
+  const client = new S3Client({ ...options.client });
   const where = `s3://${options.bucket}/${options.key}`;
   const status = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const name = (error: unknown) => (error as { name?: string }).name;

@@ -1,0 +1,64 @@
+/**
+ * @module Logging: every line to stderr (stdout carries only results), as text or as one-line
+ * JSON with Powertools' key names, through consola. Known secret values are redacted in the
+ * reporter itself, so no code path can log them by mistake.
+ */
+import { createConsola, type LogObject } from "consola";
+import type { Logger } from "../core/ports.ts";
+import { writeStderr } from "../platform/runtime.ts";
+
+export type LogLevelName = "debug" | "info" | "warn" | "error";
+export type LogFormat = "text" | "json";
+
+export interface LoggerOptions {
+  level: LogLevelName;
+  format: LogFormat;
+  service?: string;
+  /** Extra keys on every JSON line (e.g. function_request_id in Lambda). */
+  context?: Record<string, unknown>;
+  write?: (line: string) => void;
+}
+
+export interface ManagedLogger extends Logger {
+  /** Registers a secret value: from now on it is replaced by *** in every line. */
+  redact(secret: string | undefined): void;
+  setContext(context: Record<string, unknown>): void;
+}
+
+const LEVELS: Record<LogLevelName, number> = { error: 0, warn: 1, info: 3, debug: 4 };
+
+export function createLogger(options: LoggerOptions): ManagedLogger {
+  const secrets = new Set<string>();
+  const write = options.write ?? writeStderr;
+  let context = { ...options.context };
+  const scrub = (text: string): string => {
+    let out = text;
+    for (const secret of secrets) out = out.split(secret).join("***");
+    return out;
+  };
+  const reporter = {
+    log(entry: LogObject) {
+      const message = scrub(entry.args.map((a) => (typeof a === "string" ? a : a instanceof Error ? a.message : JSON.stringify(a))).join(" "));
+      const level = entry.type === "warn" ? "WARN" : entry.type === "error" || entry.type === "fatal" ? "ERROR" : entry.type === "debug" ? "DEBUG" : "INFO";
+      if (options.format === "json") {
+        write(`${JSON.stringify({ level, message, timestamp: new Date(entry.date).toISOString(), service: options.service ?? "idpscim", ...context })}\n`);
+      } else {
+        write(`${new Date(entry.date).toISOString()} ${level.padEnd(5)} ${message}\n`);
+      }
+    },
+  };
+  const consola = createConsola({ level: LEVELS[options.level], reporters: [reporter] });
+  return {
+    debug: (m) => consola.debug(m),
+    info: (m) => consola.info(m),
+    warn: (m) => consola.warn(m),
+    error: (m) => consola.error(m),
+    redact(secret) {
+      // Short values would blank out ordinary words; tokens and keys are long.
+      if (secret && secret.length >= 8) secrets.add(secret);
+    },
+    setContext(next) {
+      context = { ...context, ...next };
+    },
+  };
+}

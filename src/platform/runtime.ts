@@ -1,0 +1,45 @@
+/**
+ * @module The only runtime-aware code: environment, arguments, standard streams, exit, files.
+ * Works the same under Bun (and its compiled binaries), Node (tsx) and Deno (node: built-ins).
+ */
+import { readFile } from "node:fs/promises";
+
+export function environment(): Record<string, string | undefined> {
+  return process.env;
+}
+
+export function commandLineArguments(): string[] {
+  return process.argv.slice(2);
+}
+
+export function writeStdout(text: string): void {
+  process.stdout.write(text);
+}
+
+export function writeStderr(text: string): void {
+  process.stderr.write(text);
+}
+
+export function stderrIsTerminal(): boolean {
+  return process.stderr.isTTY === true;
+}
+
+export function exit(code: number): never {
+  process.exit(code);
+}
+
+export function setExitCode(code: number): void {
+  process.exitCode = code;
+}
+
+export async function readTextFile(path: string): Promise<string> {
+  return readFile(path, "utf8");
+}
+
+export function isLambda(): boolean {
+  return Boolean(process.env.AWS_LAMBDA_RUNTIME_API);
+}
+
+export function onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): void {
+  process.once(signal, handler);
+}

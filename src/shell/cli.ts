@@ -1,0 +1,265 @@
+/**
+ * @module The `idpscim` command line: parses arguments (yargs, options from the option table),
+ * resolves configuration, wires adapters and runs one command. Data on stdout, logs on stderr.
+ */
+import yargs from "yargs";
+import { composeSource, composeStore, composeTarget, createSecretResolver, policyFor } from "../compose.ts";
+import { readConfigFile, resolveConfig } from "../config/load.ts";
+import { resolveSecrets } from "../config/resolve-secrets.ts";
+import { yargsOptions } from "../config/schema.ts";
+import { redactedConfig, requireForSync, type ResolvedConfig } from "../config/validate.ts";
+import { EXIT, SyncError } from "../core/errors.ts";
+import { runSync, type SyncReport } from "../core/sync.ts";
+import { createLogger, type ManagedLogger } from "../log/logger.ts";
+import { environment, readTextFile, stderrIsTerminal, writeStderr, writeStdout } from "../platform/runtime.ts";
+import { VERSION } from "../version.ts";
+import { renderPlanJson, renderPlanText, renderTable, summaryLine } from "./render.ts";
+
+type Output = "table" | "json";
+
+interface CommandRequest {
+  command: "sync" | "plan" | "inspect" | "state-show" | "config-validate";
+  dryRun: boolean;
+  reconcile: boolean;
+  output: Output;
+  inspect?: { system: "gws" | "scim"; what: string };
+  argv: Record<string, unknown>;
+}
+
+/** Runs the CLI with `args` (without the executable) and returns the exit code. */
+export async function runCli(args: string[]): Promise<number> {
+  let request: CommandRequest | undefined;
+  let usageError: string | undefined;
+  const parser = yargs(args)
+    .scriptName("idpscim")
+    .version(VERSION)
+    .options(yargsOptions())
+    .option("output", { type: "string", choices: ["table", "json"], default: "table", describe: "Format of the data on stdout." })
+    .command(["sync", "$0"], "Make AWS IAM Identity Center match Google Workspace (the default command).", (y) =>
+      y
+        .option("dry-run", { type: "boolean", default: false, describe: "Plan only: print the plan, write nothing (same as `plan`)." })
+        .option("reconcile", { type: "boolean", default: false, describe: "Read the whole AWS tenant now and undo drift made by hand." }),
+      (argv) => {
+        request = { command: "sync", dryRun: Boolean(argv["dry-run"]), reconcile: Boolean(argv.reconcile), output: argv.output as Output, argv };
+      },
+    )
+    .command("plan", "Print what a sync would do, without writing anything.", (y) =>
+      y.option("reconcile", { type: "boolean", default: false, describe: "Plan against a full read of the AWS tenant." }),
+      (argv) => {
+        request = { command: "plan", dryRun: true, reconcile: Boolean(argv.reconcile), output: argv.output as Output, argv };
+      },
+    )
+    .command("inspect <system> <what>", "List what a side holds: gws users|groups|members, scim users|groups|config.", (y) =>
+      y
+        .positional("system", { choices: ["gws", "scim"] as const, describe: "gws (Google Workspace) or scim (AWS)" })
+        .positional("what", { type: "string", describe: "users, groups, members (gws) or config (scim)" }),
+      (argv) => {
+        const system = argv.system as "gws" | "scim";
+        const what = String(argv.what);
+        const allowed = system === "gws" ? ["users", "groups", "members"] : ["users", "groups", "config"];
+        if (!allowed.includes(what)) usageError = `inspect ${system}: "${what}" is not one of ${allowed.join(", ")}`;
+        request = { command: "inspect", dryRun: true, reconcile: false, output: argv.output as Output, inspect: { system, what }, argv };
+      },
+    )
+    .command("state <action>", "state show: print the state: managed users and groups, last full read.", (y) => y.positional("action", { choices: ["show"] as const }), (argv) => {
+      request = { command: "state-show", dryRun: true, reconcile: false, output: argv.output as Output, argv };
+    })
+    .command("config <action>", "config validate: check the configuration (no network), print it with each value's source, secrets hidden.", (y) => y.positional("action", { choices: ["validate"] as const }), (argv) => {
+      request = { command: "config-validate", dryRun: true, reconcile: false, output: argv.output as Output, argv };
+    })
+    .strictCommands()
+    .strictOptions()
+    .exitProcess(false)
+    .fail((message, error) => {
+      usageError = message ?? error?.message ?? "invalid arguments";
+    })
+    .help();
+
+  let helpText = "";
+  try {
+    await parser.parseAsync(args, {}, (_err, _argv, output) => {
+      helpText = output;
+    });
+  } catch (error) {
+    usageError ??= (error as Error).message;
+  }
+  if (usageError) {
+    writeStderr(`idpscim: ${usageError}\nRun \`idpscim --help\` for the commands and options.\n`);
+    return EXIT.config;
+  }
+  if (!request) {
+    // --help or --version already printed by yargs.
+    if (helpText) writeStdout(`${helpText}\n`);
+    return EXIT.ok;
+  }
+  return execute(request);
+}
+
+async function execute(request: CommandRequest): Promise<number> {
+  const env = environment();
+  const started = Date.now();
+  let log: ManagedLogger = createLogger({ level: "info", format: env.IDPSCIM_LOG_FORMAT === "json" ? "json" : "text" });
+  try {
+    const config = await loadConfig(request.argv, env);
+    log = createLogger({ level: config.logLevel, format: config.logFormat });
+    log.redact(config.aws.scimAccessToken);
+    if (request.command === "config-validate") {
+      writeStdout(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
+      return EXIT.ok;
+    }
+    if (request.command === "state-show") return await showState(config, env, request.output);
+
+    const secrets = config.useSecretsManager ? createSecretResolver() : { get: async () => "" };
+    const resolved = await resolveSecrets(config, secrets, readTextFile);
+    const finalConfig = resolved.config;
+    log.redact(finalConfig.aws.scimAccessToken);
+    redactServiceAccount(log, resolved.serviceAccountKey);
+    log.debug(`configuration: ${JSON.stringify(redactedConfig(finalConfig))}`);
+
+    if (request.command === "inspect") return await inspect(request, finalConfig, resolved.serviceAccountKey, log);
+
+    requireForSync(finalConfig);
+    const source = composeSource(finalConfig, resolved.serviceAccountKey, log);
+    const target = composeTarget(finalConfig, log);
+    const store = composeStore(finalConfig, env);
+    const progress = createProgress();
+    let report: SyncReport;
+    try {
+      report = await runSync(
+        { source, target, store, log },
+        {
+          policy: policyFor(finalConfig),
+          dryRun: request.dryRun,
+          forceReconcile: request.reconcile,
+          reconcileEveryMs: finalConfig.sync.reconcileEveryMs,
+          concurrency: 8,
+          ...(progress ? { onProgress: progress } : {}),
+        },
+      );
+    } finally {
+      progress?.({ phase: 0, done: 0, total: 0 });
+    }
+    if (request.dryRun) writeStdout(request.output === "json" ? renderPlanJson(report) : renderPlanText(report.plan));
+    else if (request.output === "json") writeStdout(renderPlanJson(report));
+    log.info(summaryLine(report, { durationMs: Date.now() - started, scimRequests: target.stats().byRoute, googleRequests: source.stats().requests }));
+    for (const failure of report.applied?.failed ?? []) log.error(`failed: ${failure.kind} ${failure.subject}: ${failure.reason}`);
+    return (report.applied?.failed.length ?? 0) > 0 || (report.applied?.notStarted ?? 0) > 0 ? EXIT.partial : EXIT.ok;
+  } catch (error) {
+    return reportError(error, log);
+  }
+}
+
+async function loadConfig(argv: Record<string, unknown>, env: Record<string, string | undefined>): Promise<ResolvedConfig> {
+  const explicit = (argv["config-file"] as string | undefined) ?? env.IDPSCIM_CONFIG_FILE;
+  const filePath = explicit ?? "config.toml";
+  const file = readConfigFile(filePath);
+  if (explicit && !file) {
+    throw new SyncError("CONFIG_INVALID", `config file ${explicit} does not exist`, { hint: "fix --config-file / IDPSCIM_CONFIG_FILE, or leave it out to use ./config.toml" });
+  }
+  return resolveConfig({ argv, env, ...(file ? { fileText: file.text, filePath } : {}) });
+}
+
+async function showState(config: ResolvedConfig, env: Record<string, string | undefined>, output: Output): Promise<number> {
+  const store = composeStore(config, env);
+  const loaded = await store.load();
+  if (!loaded) {
+    writeStderr(`no state at ${store.describe()} yet: the first sync creates it\n`);
+    return EXIT.ok;
+  }
+  const { state } = loaded;
+  if (output === "json") {
+    writeStdout(`${JSON.stringify(state, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  writeStdout(
+    `state ${store.describe()}: schema ${state.schemaVersion}, ${Object.keys(state.users).length} users, ${Object.keys(state.groups).length} groups, ` +
+      `last full read ${state.lastFullReadAt ?? "never"}, updated ${state.updatedAt ?? "?"}\n`,
+  );
+  writeStdout(
+    renderTable(
+      Object.entries(state.groups).map(([sourceId, g]) => ({ group: g.displayName, sourceId, scimId: g.scimId, members: g.memberSourceIds.length })),
+      ["group", "sourceId", "scimId", "members"],
+    ),
+  );
+  return EXIT.ok;
+}
+
+async function inspect(request: CommandRequest, config: ResolvedConfig, serviceAccountKey: string, log: ManagedLogger): Promise<number> {
+  const { system, what } = request.inspect!;
+  const emit = (rows: Record<string, unknown>[], columns: string[]) =>
+    writeStdout(request.output === "json" ? `${JSON.stringify(rows, null, 2)}\n` : renderTable(rows, columns));
+  if (system === "gws") {
+    const snapshot = await composeSource(config, serviceAccountKey, log).read();
+    const userById = new Map(snapshot.users.map((u) => [u.sourceId, u]));
+    if (what === "users") {
+      emit(
+        snapshot.users.map((u) => ({ id: u.sourceId, userName: u.attributes.userName, displayName: u.attributes.displayName, suspended: u.suspended })),
+        ["id", "userName", "displayName", "suspended"],
+      );
+    } else if (what === "groups") {
+      emit(snapshot.groups.map((g) => ({ id: g.sourceId, name: g.displayName, members: g.memberSourceIds.length })), ["id", "name", "members"]);
+    } else {
+      emit(
+        snapshot.groups.flatMap((g) => g.memberSourceIds.map((id) => ({ group: g.displayName, member: userById.get(id)?.attributes.userName ?? id }))),
+        ["group", "member"],
+      );
+    }
+    return EXIT.ok;
+  }
+  const target = composeTarget(config, log);
+  if (what === "users") {
+    const users = await target.listUsers();
+    emit(
+      users.map((u) => ({ id: u.scimId, externalId: u.externalId, userName: u.attributes.userName, displayName: u.attributes.displayName, active: u.attributes.active })),
+      ["id", "externalId", "userName", "displayName", "active"],
+    );
+  } else if (what === "groups") {
+    const groups = await target.listGroups();
+    emit(groups.map((g) => ({ id: g.scimId, externalId: g.externalId, displayName: g.displayName })), ["id", "externalId", "displayName"]);
+  } else {
+    const spc = await (target as { serviceProviderConfig?: () => Promise<unknown> }).serviceProviderConfig?.();
+    writeStdout(`${JSON.stringify(spc ?? {}, null, 2)}\n`);
+  }
+  return EXIT.ok;
+}
+
+function redactServiceAccount(log: ManagedLogger, key: string): void {
+  log.redact(key);
+  try {
+    const parsed = JSON.parse(key) as { private_key?: string; private_key_id?: string };
+    log.redact(parsed.private_key);
+    log.redact(parsed.private_key_id);
+    // PEM lines are what ends up in an error message, if anything does.
+    for (const line of parsed.private_key?.split("\n") ?? []) log.redact(line);
+  } catch {
+    // not JSON: the source adapter reports that clearly
+  }
+}
+
+function reportError(error: unknown, log: ManagedLogger): number {
+  if (error instanceof SyncError) {
+    log.error(error.describe());
+    return error.exitCode;
+  }
+  log.error(`unexpected error: ${(error as Error)?.message ?? String(error)}`);
+  log.debug((error as Error)?.stack ?? "");
+  return EXIT.partial;
+}
+
+/** Progress on a terminal only: never in Lambda or when stderr is a file or a pipe. */
+function createProgress(): ((p: { phase: number; done: number; total: number }) => void) | undefined {
+  if (!stderrIsTerminal() || environment().AWS_LAMBDA_RUNTIME_API) return undefined;
+  const started = Date.now();
+  let last = 0;
+  return ({ phase, done, total }) => {
+    if (total === 0) {
+      writeStderr("\r\x1b[K");
+      return;
+    }
+    const now = Date.now();
+    if (now - last < 200 && done < total) return;
+    last = now;
+    const rate = done / Math.max(0.001, (now - started) / 1000);
+    writeStderr(`\r\x1b[Kphase ${phase}/7: ${done}/${total} (${rate.toFixed(1)}/s)`);
+  };
+}

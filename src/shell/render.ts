@@ -1,0 +1,85 @@
+/** @module Human and machine renderings of plans, run summaries and listings (pure: returns strings). */
+import type { SyncReport } from "../core/sync.ts";
+import type { Operation, Plan } from "../core/plan.ts";
+import { summarisePlan } from "../core/plan.ts";
+import { subjectOf } from "../core/apply.ts";
+
+const SIGN: Record<Operation["kind"], string> = {
+  createUser: "+ user ",
+  createGroup: "+ group",
+  updateUser: "~ user ",
+  updateGroup: "~ group",
+  addMembers: "+ members",
+  removeMembers: "- members",
+  deleteGroup: "- group",
+  deleteUser: "- user ",
+};
+
+export function describeOperation(op: Operation): string {
+  const sign = SIGN[op.kind];
+  switch (op.kind) {
+    case "updateUser": {
+      const fields = [...Object.keys(op.set), ...op.clear.map((c) => `-${c}`), ...(op.externalId ? ["externalId"] : [])];
+      return `${sign} ${subjectOf(op)} (${op.why}${fields.length ? `: ${fields.join(", ")}` : ""})`;
+    }
+    case "updateGroup":
+      return `${sign} ${subjectOf(op)} (${op.why}${op.displayName ? `: rename` : ""}${op.externalId ? ", externalId" : ""})`;
+    case "createGroup":
+      return `${sign} ${subjectOf(op)} (${op.members.length} initial members)`;
+    case "addMembers":
+    case "removeMembers":
+      return `${sign} ${op.members.length} in group ${op.groupSourceId}`;
+    case "deleteUser":
+    case "deleteGroup":
+      return `${sign} ${subjectOf(op)} (${op.why})`;
+    default:
+      return `${sign} ${subjectOf(op)}`;
+  }
+}
+
+export function renderPlanText(plan: Plan, limit = 200): string {
+  const s = summarisePlan(plan);
+  const lines = [
+    `Plan: ${s.createUser} users to create, ${s.updateUser} to update, ${s.deleteUser} to delete; ` +
+      `${s.createGroup} groups to create, ${s.updateGroup} to update, ${s.deleteGroup} to delete; ` +
+      `${s.addMembers} memberships to add, ${s.removeMembers} to remove; ${s.requests} SCIM write requests.`,
+  ];
+  if (plan.operations.length === 0) lines.push("Nothing to do: AWS matches the source.");
+  for (const op of plan.operations.slice(0, limit)) lines.push(`  ${describeOperation(op)}`);
+  if (plan.operations.length > limit) lines.push(`  … and ${plan.operations.length - limit} more (use --output json for all)`);
+  return `${lines.join("\n")}\n`;
+}
+
+export function renderPlanJson(report: SyncReport): string {
+  return `${JSON.stringify({ summary: report.planSummary, tenantRead: report.tenantRead, operations: report.plan.operations, bookkeeping: report.plan.bookkeeping, warnings: report.plan.warnings }, null, 2)}\n`;
+}
+
+export interface RunFigures {
+  durationMs: number;
+  scimRequests: Record<string, number>;
+  googleRequests: Record<string, number>;
+}
+
+export function summaryLine(report: SyncReport, figures: RunFigures): string {
+  const done = report.applied?.done;
+  const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+  const parts = done
+    ? [
+        `users created ${done.createUser}, updated ${done.updateUser}, deleted ${done.deleteUser}`,
+        `groups created ${done.createGroup}, updated ${done.updateGroup}, deleted ${done.deleteGroup}`,
+        `membership requests ${done.addMembers + done.removeMembers}`,
+        `failed ${report.applied?.failed.length ?? 0}`,
+        ...(report.applied?.notStarted ? [`not started ${report.applied.notStarted} (continues next run)`] : []),
+      ]
+    : [`dry run: ${report.plan.operations.length} operations planned`];
+  const requests = `requests: scim ${total(figures.scimRequests)} ${JSON.stringify(figures.scimRequests)}, google ${total(figures.googleRequests)}`;
+  return `summary: ${parts.join("; ")}; ${requests}; tenant read ${report.tenantRead}; ${(figures.durationMs / 1000).toFixed(2)}s`;
+}
+
+/** A plain aligned table for `inspect` and `state show`. */
+export function renderTable(rows: Record<string, unknown>[], columns: string[]): string {
+  const cell = (v: unknown) => (v === undefined || v === null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
+  return `${[line(columns), line(widths.map((w) => "-".repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join("\n")}\n`;
+}
