@@ -19,7 +19,8 @@ export function describeOperation(op: Operation): string {
   const sign = SIGN[op.kind];
   switch (op.kind) {
     case "updateUser": {
-      const fields = [...Object.keys(op.set), ...op.clear.map((c) => `-${c}`), ...(op.externalId ? ["externalId"] : [])];
+      const label = (name: string) => (name === "managerSourceId" ? "manager" : name);
+      const fields = [...Object.keys(op.set).map(label), ...op.clear.map((c) => `-${label(c)}`), ...(op.externalId ? ["externalId"] : [])];
       return `${sign} ${subjectOf(op)} (${op.why}${fields.length ? `: ${fields.join(", ")}` : ""})`;
     }
     case "updateGroup":
