@@ -3,17 +3,16 @@
  * resolves configuration, wires adapters and runs one command. Data on stdout, logs on stderr.
  */
 import yargs from "yargs";
-import { composeSource, composeStore, composeTarget, createSecretResolver, policyFor } from "../compose.ts";
+import { composeSource, composeStore, composeTarget } from "../compose.ts";
 import { readConfigFile, resolveConfig } from "../config/load.ts";
-import { resolveSecrets } from "../config/resolve-secrets.ts";
 import { yargsOptions } from "../config/schema.ts";
-import { redactedConfig, requireForSync, type ResolvedConfig } from "../config/validate.ts";
+import { redactedConfig, type ResolvedConfig } from "../config/validate.ts";
 import { EXIT, SyncError } from "../core/errors.ts";
-import { runSync, type SyncReport } from "../core/sync.ts";
 import { createLogger, type ManagedLogger } from "../log/logger.ts";
-import { environment, readTextFile, stderrIsTerminal, writeStderr, writeStdout } from "../platform/runtime.ts";
+import { environment, stderrIsTerminal, writeStderr, writeStdout } from "../platform/runtime.ts";
 import { VERSION } from "../version.ts";
-import { renderPlanJson, renderPlanText, renderTable, summaryLine } from "./render.ts";
+import { renderPlanJson, renderPlanText, renderTable } from "./render.ts";
+import { resolveRunConfig, runConfiguredSync } from "./run-sync.ts";
 
 type Output = "table" | "json";
 
@@ -97,7 +96,6 @@ export async function runCli(args: string[]): Promise<number> {
 
 async function execute(request: CommandRequest): Promise<number> {
   const env = environment();
-  const started = Date.now();
   let log: ManagedLogger = createLogger({ level: "info", format: env.IDPSCIM_LOG_FORMAT === "json" ? "json" : "text" });
   try {
     const config = await loadConfig(request.argv, env);
@@ -109,41 +107,25 @@ async function execute(request: CommandRequest): Promise<number> {
     }
     if (request.command === "state-show") return await showState(config, env, request.output);
 
-    const secrets = config.useSecretsManager ? createSecretResolver() : { get: async () => "" };
-    const resolved = await resolveSecrets(config, secrets, readTextFile);
-    const finalConfig = resolved.config;
-    log.redact(finalConfig.aws.scimAccessToken);
-    redactServiceAccount(log, resolved.serviceAccountKey);
-    log.debug(`configuration: ${JSON.stringify(redactedConfig(finalConfig))}`);
+    if (request.command === "inspect") {
+      const resolved = await resolveRunConfig(config, log);
+      return await inspect(request, resolved.config, resolved.serviceAccountKey, log);
+    }
 
-    if (request.command === "inspect") return await inspect(request, finalConfig, resolved.serviceAccountKey, log);
-
-    requireForSync(finalConfig);
-    const source = composeSource(finalConfig, resolved.serviceAccountKey, log);
-    const target = composeTarget(finalConfig, log);
-    const store = composeStore(finalConfig, env);
     const progress = createProgress();
-    let report: SyncReport;
     try {
-      report = await runSync(
-        { source, target, store, log },
-        {
-          policy: policyFor(finalConfig),
-          dryRun: request.dryRun,
-          forceReconcile: request.reconcile,
-          reconcileEveryMs: finalConfig.sync.reconcileEveryMs,
-          concurrency: 8,
-          ...(progress ? { onProgress: progress } : {}),
-        },
-      );
+      const result = await runConfiguredSync(config, env, log, {
+        dryRun: request.dryRun,
+        reconcile: request.reconcile,
+        ...(progress ? { onProgress: progress } : {}),
+      });
+      const { report } = result;
+      if (request.dryRun) writeStdout(request.output === "json" ? renderPlanJson(report) : renderPlanText(report.plan));
+      else if (request.output === "json") writeStdout(renderPlanJson(report));
+      return result.exitCode;
     } finally {
       progress?.({ phase: 0, done: 0, total: 0 });
     }
-    if (request.dryRun) writeStdout(request.output === "json" ? renderPlanJson(report) : renderPlanText(report.plan));
-    else if (request.output === "json") writeStdout(renderPlanJson(report));
-    log.info(summaryLine(report, { durationMs: Date.now() - started, scimRequests: target.stats().byRoute, googleRequests: source.stats().requests }));
-    for (const failure of report.applied?.failed ?? []) log.error(`failed: ${failure.kind} ${failure.subject}: ${failure.reason}`);
-    return (report.applied?.failed.length ?? 0) > 0 || (report.applied?.notStarted ?? 0) > 0 ? EXIT.partial : EXIT.ok;
   } catch (error) {
     return reportError(error, log);
   }
@@ -221,19 +203,6 @@ async function inspect(request: CommandRequest, config: ResolvedConfig, serviceA
     writeStdout(`${JSON.stringify(spc ?? {}, null, 2)}\n`);
   }
   return EXIT.ok;
-}
-
-function redactServiceAccount(log: ManagedLogger, key: string): void {
-  log.redact(key);
-  try {
-    const parsed = JSON.parse(key) as { private_key?: string; private_key_id?: string };
-    log.redact(parsed.private_key);
-    log.redact(parsed.private_key_id);
-    // PEM lines are what ends up in an error message, if anything does.
-    for (const line of parsed.private_key?.split("\n") ?? []) log.redact(line);
-  } catch {
-    // not JSON: the source adapter reports that clearly
-  }
 }
 
 function reportError(error: unknown, log: ManagedLogger): number {
