@@ -156,11 +156,14 @@ describe("shapes the other tools get wrong", () => {
   });
 
   test("first run into a tenant holding 100+ users and groups adopts by externalId/userName: no duplicates, no 409 storm", async () => {
-    const scenario = generateOrg({ users: 300, groups: 40, seed: 7, scimUsers: 150 });
-    // Pre-create the groups by name, as another sync (idp-scim-sync) would have left them.
-    scenario.scim.groups.push(...scenario.google.groups.slice(0, 110 > scenario.google.groups.length ? scenario.google.groups.length : 110).map((g, i) => ({ id: `pre-g-${i}`, displayName: g.name, members: [] })));
-    world = await startWorld({ scenario: parseScenario(scenario) });
+    const scenario = generateOrg({ users: 300, groups: 130, seed: 7, scimUsers: 150 });
+    // Groups left by another sync (idp-scim-sync): same names, no externalId, stale members.
+    scenario.scim.groups.push(...scenario.google.groups.slice(0, 110).map((g, i) => ({ id: `pre-g-${i}`, displayName: g.name, members: [] })));
+    // Short cursor pages (AWS may send them): a client that stops on one would miss resources and duplicate them.
+    world = await startWorld({ scenario: parseScenario(scenario), scim: { shortPageSize: 37 } });
     const before = world.emulators.scim.snapshot();
+    expect(before.users.length).toBeGreaterThan(100);
+    expect(before.groups.length).toBeGreaterThan(100);
     const result = await world.run(["sync"]);
     expect(result.code).toBe(0);
     const after = world.emulators.scim.snapshot();
@@ -172,8 +175,12 @@ describe("shapes the other tools get wrong", () => {
     for (const g of before.groups) expect(after.groups.some((a) => a.id === g.id)).toBe(true);
     expect(new Set(after.users.map((u) => String(u.userName).toLowerCase())).size).toBe(after.users.length);
     expect(new Set(after.groups.map((g) => g.displayName)).size).toBe(after.groups.length);
+    expect(counts["POST /Groups"]).toBe(scenario.google.groups.length - 110);
+    // Adopted groups carry our externalId now.
+    const adopted = after.groups.find((g) => g.id === "pre-g-0")!;
+    expect(adopted.externalId).toBe(scenario.google.groups[0]!.id);
     expect(after.groups.find((g) => g.displayName === "AWSControlTowerAdmins")).toBeDefined();
-    console.log(`adoption run (300 users / 40 groups, 150 pre-existing users): ${JSON.stringify(counts)}`);
+    console.log(`adoption run (300 users / 130 groups, ${before.users.length} users and ${before.groups.length} groups pre-existing): ${JSON.stringify(counts)}`);
     // A second run plans nothing.
     world.emulators.scim.log.clear();
     expect((await world.run(["sync"])).code).toBe(0);

@@ -22,6 +22,11 @@ export interface ScimEmulatorOptions {
   /** token-bucket rate limit: requests per second for reads and writes; undefined = unlimited. */
   rateLimit?: { readsPerSecond: number; writesPerSecond: number; membershipOpsPerSecond?: number };
   legacyListCap?: number;        // default 100 (50 to mimic older tenants)
+  /**
+   * Answer at most this many resources per cursor page whatever `count` asks, with nextCursor
+   * still present: AWS may send short pages, so a client must never stop on one (§4.1).
+   */
+  shortPageSize?: number;
 }
 
 export interface ScimEmulator {
@@ -115,7 +120,7 @@ export async function startScimEmulator(options: ScimEmulatorOptions): Promise<S
       afterSeq = state.afterSeq;
     }
     const rest = fetch(filter).filter((l) => l.seq > afterSeq);
-    const page = rest.slice(0, count);
+    const page = rest.slice(0, Math.min(count, options.shortPageSize ?? count));
     const body: Record<string, unknown> = { schemas: [LIST_RESPONSE], itemsPerPage: page.length, Resources: page.map((l) => l.resource) };
     const last = page[page.length - 1];
     if (rest.length > page.length && last) {
