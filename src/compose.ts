@@ -2,13 +2,13 @@
  * @module The one place that wires adapters to the core from a resolved configuration.
  */
 import { createGoogleDirectorySource } from "./adapters/google/directory-source.ts";
-import { createScimTarget } from "./adapters/scim/scim-target.ts";
+import { createScimTarget, type AwsScimTarget } from "./adapters/scim/scim-target.ts";
 import { createSecretsManagerResolver } from "./adapters/secrets/secrets-manager.ts";
 import { createFileStateStore } from "./adapters/state/file-state-store.ts";
 import { createS3StateStore } from "./adapters/state/s3-state-store.ts";
 import type { ResolvedConfig } from "./config/validate.ts";
 import { SyncError } from "./core/errors.ts";
-import type { DirectorySource, Logger, RequestStats, ScimTarget, SecretResolver, StateStore } from "./core/ports.ts";
+import type { DirectorySource, Logger, RequestStats, SecretResolver, StateStore } from "./core/ports.ts";
 import type { PlanPolicy } from "./core/plan.ts";
 import { managedAttributesFor } from "./core/sync.ts";
 import type { UserFieldName } from "./mapping/google-user.ts";
@@ -34,7 +34,7 @@ export function composeSource(config: ResolvedConfig, serviceAccountKey: string,
   });
 }
 
-export function composeTarget(config: ResolvedConfig, log: Logger): ScimTarget {
+export function composeTarget(config: ResolvedConfig, log: Logger): AwsScimTarget {
   if (!config.aws.scimEndpoint || !config.aws.scimAccessToken) {
     throw new SyncError("CONFIG_MISSING", "aws.scim_endpoint and aws.scim_access_token are required", {
       hint: "pass --aws-scim-endpoint and --aws-scim-access-token (or their IDPSCIM_AWS_* variables)",

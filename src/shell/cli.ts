@@ -199,8 +199,7 @@ async function inspect(request: CommandRequest, config: ResolvedConfig, serviceA
     const groups = await target.listGroups();
     emit(groups.map((g) => ({ id: g.scimId, externalId: g.externalId, displayName: g.displayName })), ["id", "externalId", "displayName"]);
   } else {
-    const spc = await (target as { serviceProviderConfig?: () => Promise<unknown> }).serviceProviderConfig?.();
-    writeStdout(`${JSON.stringify(spc ?? {}, null, 2)}\n`);
+    writeStdout(`${JSON.stringify(await target.serviceProviderConfig(), null, 2)}\n`);
   }
   return EXIT.ok;
 }

@@ -280,3 +280,21 @@ describe("bad configuration", () => {
     expect(world.emulators.google.log.total()).toBe(0);
   });
 });
+
+describe("inspect", () => {
+  test("inspect gws and scim list what each side holds; inspect scim config shows the ServiceProviderConfig", async () => {
+    world = await startWorld({ scenario: example() });
+    const gwsUsers = await world.run(["inspect", "gws", "users", "--output", "json"]);
+    expect(gwsUsers.code).toBe(0);
+    expect(JSON.parse(gwsUsers.stdout)).toHaveLength(12);
+    const members = await world.run(["inspect", "gws", "members"]);
+    expect(members.stdout).toContain("jo.ng@example.com");
+    const scimUsers = await world.run(["inspect", "scim", "users", "--output", "json"]);
+    expect(JSON.parse(scimUsers.stdout).map((u: { userName: string }) => u.userName)).toEqual(["cloud-admin@example.com"]);
+    const config = await world.run(["inspect", "scim", "config"]);
+    expect(JSON.parse(config.stdout).patch.supported).toBe(true);
+    expect(world.emulators.scim.log.writes()).toBe(0);
+    const bad = await world.run(["inspect", "scim", "members"]);
+    expect(bad.code).toBe(2);
+  });
+});

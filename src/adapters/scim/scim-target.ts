@@ -28,6 +28,8 @@ export interface ScimTargetStats extends RequestStats {
 /** The port, with its stats widened by `alreadyDeleted`. */
 export interface AwsScimTarget extends ScimTarget {
   stats(): ScimTargetStats;
+  /** GET /ServiceProviderConfig: what the tenant says it supports (for `inspect scim config`). */
+  serviceProviderConfig(): Promise<Record<string, unknown>>;
 }
 
 /**
@@ -226,6 +228,11 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
   }
 
   return {
+    async serviceProviderConfig() {
+      const request: Request = { method: "GET", route: "GET /ServiceProviderConfig", path: "/ServiceProviderConfig" };
+      return objectBody(await send(request), request);
+    },
+
     async listUsers() {
       return (await listAll("Users")).map((r) => readUser(r, "GET /Users"));
     },
