@@ -206,6 +206,30 @@ class PageTokens {
 
 export class Directory {
   private readonly pages = new PageTokens();
+  /**
+   * Lookup indices, rebuilt at the start of every request: tests edit the scenario between runs,
+   * and linear scans per member made a 2,000-member group cost seconds per page.
+   */
+  private index?: { userByEmail: Map<string, ScenarioGoogleUser>; groupByKey: Map<string, ScenarioGoogleGroup> };
+
+  /** Call at the start of each request. */
+  beginRequest(): void {
+    this.index = undefined;
+  }
+
+  private lookups() {
+    if (!this.index) {
+      const userByEmail = new Map<string, ScenarioGoogleUser>();
+      for (const u of this.google.users) for (const e of userEmails(u)) if (!userByEmail.has(lower(e))) userByEmail.set(lower(e), u);
+      const groupByKey = new Map<string, ScenarioGoogleGroup>();
+      for (const g of this.google.groups) {
+        if (!groupByKey.has(g.id)) groupByKey.set(g.id, g);
+        for (const e of this.groupEmails(g)) if (!groupByKey.has(lower(e))) groupByKey.set(lower(e), g);
+      }
+      this.index = { userByEmail, groupByKey };
+    }
+    return this.index;
+  }
 
   constructor(private readonly scenario: Scenario) {}
 
@@ -318,8 +342,8 @@ export class Directory {
   }
 
   private findGroup(groupKey: string): ScenarioGoogleGroup | undefined {
-    const key = lower(groupKey);
-    return this.google.groups.find((g) => g.id === groupKey || this.groupEmails(g).some((e) => lower(e) === key));
+    const { groupByKey } = this.lookups();
+    return groupByKey.get(groupKey) ?? groupByKey.get(lower(groupKey));
   }
 
   renderGroup(g: ScenarioGoogleGroup): Json {
@@ -389,8 +413,7 @@ export class Directory {
   // ---- members -----------------------------------------------------------------------------
 
   private userByEmail(email: string): ScenarioGoogleUser | undefined {
-    const k = lower(email);
-    return this.google.users.find((u) => userEmails(u).some((e) => lower(e) === k));
+    return this.lookups().userByEmail.get(lower(email));
   }
 
   /** The member's id: the user's or group's id, the customer id, or a stable synthetic id for an external account. */
