@@ -121,14 +121,15 @@ describe("GoogleDirectorySource: example scenario", () => {
       type: "work", streetAddress: "1 Harbour Rd", locality: "Busan", postalCode: "48000", country: "KR",
     });
 
-    // Request counts: 1 token, 1 groups.list, 5 members.list, 13 users.get (12 users + the contractor's 404).
+    // Request counts: 1 token, 1 groups.list, 5 members.list, 1 users.list page (the whole 12-user domain;
+    // the contractor is simply absent from it). users.get per member would have cost 13.
     const counts = e.log.counts();
     console.log("example-small request counts (emulator):", JSON.stringify(counts), "source:", JSON.stringify(src.stats()));
-    expect(counts).toEqual({ "POST /token": 1, "GET groups.list": 1, "GET members.list": 5, "GET users.get": 13 });
+    expect(counts).toEqual({ "POST /token": 1, "GET groups.list": 1, "GET members.list": 5, "GET users.list": 1 });
     expect(src.stats()).toEqual({
-      requests: { token: 1, "groups.list": 1, "members.list": 5, "users.get": 13 },
+      requests: { token: 1, "groups.list": 1, "members.list": 5, "users.list": 1 },
       retries: 0,
-      userFetch: "users.get",
+      userFetch: "users.list",
     });
   });
 
@@ -137,8 +138,8 @@ describe("GoogleDirectorySource: example scenario", () => {
     const snapshot = await source(e, { userFields: new Set() }).read();
     const ana = byEmail(snapshot, "ana.lima@example.com");
     expect(Object.keys(ana.attributes).sort()).toEqual(["active", "displayName", "email", "familyName", "formattedName", "givenName", "userName"]);
-    const get = e.log.entries.find((x) => x.route === "users.get")!;
-    expect(new URL(get.url, "http://x").searchParams.get("fields")).toBe("id,primaryEmail,name,suspended,archived");
+    const list = e.log.entries.find((x) => x.route === "users.list")!;
+    expect(new URL(list.url, "http://x").searchParams.get("fields")).toBe("nextPageToken,users(id,primaryEmail,name,suspended,archived)");
   });
 
   test("groups filters are ORed and de-duplicated by id", async () => {
@@ -208,6 +209,18 @@ describe("GoogleDirectorySource: paging and retries", () => {
     expect(counts["GET users.list"]).toBe(3);
     expect(counts["GET users.get"]).toBeUndefined();
     expect(src.stats().userFetch).toBe("users.list");
+  });
+
+  test("a large domain with few members in scope: one users.list page, then users.get for the members still unseen", async () => {
+    // 1,200 users; 20 members, all past the first page of 500.
+    const e = await emulator(largeScenario((i) => i >= 1100 && i < 1120));
+    const src = source(e);
+    const snapshot = await src.read();
+    expect(snapshot.users).toHaveLength(20);
+    const counts = e.log.counts();
+    expect(counts["GET users.list"]).toBe(1);
+    expect(counts["GET users.get"]).toBe(20);
+    expect(src.stats().userFetch).toBe("users.list+users.get");
   });
 
   test("users.list stops once every member has been seen", async () => {

@@ -36,7 +36,7 @@ export interface GoogleDirectorySourceOptions {
   retry?: RetryOptions;
 }
 
-export type UserFetchMode = "users.get" | "users.list";
+export type UserFetchMode = "users.list" | "users.list+users.get";
 
 export interface GoogleSourceStats {
   /** Requests sent since creation by Directory method (retries included), plus `token` requests. */
@@ -49,12 +49,12 @@ export interface GoogleSourceStats {
 export type GoogleDirectorySource = DirectorySource & { stats(): GoogleSourceStats };
 
 /**
- * The user-fetch rule. users.get costs one request per unique member; users.list costs one request
- * per 500 users of the whole customer (§2.1 max 500), a size we only learn by listing. Up to 50
- * members, users.get costs at most 50 requests, what listing a 25,000-user domain costs, so it
- * wins for all but tiny domains. Above 50, users.list wins unless the domain holds more than
- * 500× the members in scope; it also stops early once every member has been seen, so a scope
- * that covers most of the domain never pays more than the listing.
+ * The user-fetch rule. users.list costs one request per 500 users of the whole customer (§2.1),
+ * a size learnt only by listing; users.get costs one request per member. So: list the first page
+ * (one request covers a domain of up to 500 users, however many members); stop as soon as every
+ * member was seen; and when the members still unseen are at most 50 while pages remain, fetch
+ * those with users.get instead of listing on. A large domain with few members in scope pays at
+ * most 1 + 50 requests; a scope covering most of the domain never pays more than the listing.
  */
 export const USERS_GET_MAX = 50;
 
@@ -210,14 +210,12 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
 
       const memberIds = [...memberInfo.keys()].sort();
       const googleUsers = new Map<string, GoogleUser>();
-      userFetch = memberIds.length <= USERS_GET_MAX ? "users.get" : "users.list";
-      if (userFetch === "users.get") {
-        await forEachLimit(memberIds, concurrency, async (id) => {
-          const user = await call("users.get", id, () => admin.users.get({ userKey: id, fields: userFieldList }, noRetry), true);
-          if (user) googleUsers.set(id, user);
-        });
-      } else {
-        const wanted = new Set(memberIds);
+      // Page through users.list while it pays; once the members still unseen are few enough
+      // that fetching each is cheaper than listing on, fetch those with users.get (see USERS_GET_MAX).
+      const wanted = new Set(memberIds);
+      let pages = 0;
+      let rest: string[] = [];
+      if (wanted.size > 0) {
         await listAll(
           "users.list",
           customer,
@@ -227,13 +225,25 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
               noRetry,
             ),
           (page) => {
+            pages++;
             for (const user of page.users ?? []) {
               if (user.id && wanted.delete(user.id)) googleUsers.set(user.id, user);
             }
-            return wanted.size === 0; // every member seen: the remaining pages cannot add anything
+            if (wanted.size === 0) return true; // every member seen: the remaining pages cannot add anything
+            if (page.nextPageToken && wanted.size <= USERS_GET_MAX) {
+              rest = [...wanted];
+              return true;
+            }
+            return false;
           },
         );
       }
+      userFetch = rest.length > 0 ? "users.list+users.get" : "users.list";
+      await forEachLimit(rest, concurrency, async (id) => {
+        const user = await call("users.get", id, () => admin.users.get({ userKey: id, fields: userFieldList }, noRetry), true);
+        if (user) googleUsers.set(id, user);
+      });
+      log.debug(`google: users read with ${pages} users.list page(s) and ${rest.length} users.get`);
 
       // A USER member without a Directory user is an account outside the domain (FORMAT.md).
       for (const id of memberIds) {
