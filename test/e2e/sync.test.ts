@@ -214,6 +214,22 @@ describe("drift repair", () => {
   });
 });
 
+describe("scheduled drift repair", () => {
+  test("when sync.reconcile_every has passed, a plain sync reads the tenant and repairs drift", async () => {
+    world = await startWorld({ scenario: example() });
+    expect((await world.run(["sync"])).code).toBe(0);
+    const snap = world.emulators.scim.snapshot();
+    const jo = snap.users.find((u) => u.userName === "jo.ng@example.com")!.id;
+    const breakglass = snap.groups.find((g) => g.displayName === "AWS BreakGlass")!.id;
+    await scim(world, "PATCH", `/Groups/${breakglass}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "remove", path: "members", value: [{ value: jo }] }] });
+    world.writeConfig(`[sync]\nreconcile_every = "1ms"\n`);
+    const run = await world.run(["sync"]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain("tenant read due");
+    expect(tenantView(world).groups["AWS BreakGlass"]).toEqual(["jo.ng@example.com"]);
+  });
+});
+
 describe("state backends and secrets", () => {
   test("S3 state: the first run writes it, the second reads it and sends no SCIM request", async () => {
     world = await startWorld({ scenario: example() }, { state: "s3" });
