@@ -56,6 +56,18 @@ describe("first sync and incremental runs (example scenario)", () => {
     expect(view.groups["AWS ReadOnly"]).toContain("goran.ivic@example.com"); // nested through AWS Developers
     expect(view.groups.AWSControlTowerAdmins).toEqual(["cloud-admin@example.com"]);
     expect(first.stderr).toContain("contractor@partner.example");
+    // Mapping: enterprise attributes, and the manager as the manager's SCIM id.
+    const ana = view.raw.users.find((u) => u.userName === "ana.lima@example.com")! as Record<string, unknown>;
+    const bo = view.raw.users.find((u) => u.userName === "bo.chen@example.com")!;
+    expect(ana.title).toBe("Staff Engineer");
+    expect(ana.externalId).toBe("100000000000000000001");
+    expect(ana["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]).toMatchObject({
+      employeeNumber: "E-0001",
+      department: "Platform",
+      costCenter: "CC-10",
+      manager: { value: bo.id },
+    });
+    expect((ana.phoneNumbers as { value: string }[])[0]!.value).toBe("+351 21 000 0001");
     const firstCounts = world.emulators.scim.log.counts();
     const firstTotal = world.emulators.scim.log.total();
     console.log(`first sync of the example scenario: ${firstTotal} SCIM requests ${JSON.stringify(firstCounts)}; google ${JSON.stringify(world.emulators.google.log.counts())}`);
