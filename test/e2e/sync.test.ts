@@ -326,3 +326,22 @@ describe("inspect", () => {
     expect(bad.code).toBe(2);
   });
 });
+
+describe("progress", () => {
+  test("on a terminal a sync shows progress on stderr; through a pipe it does not", async () => {
+    world = await startWorld({ scenario: example() });
+    const piped = await world.run(["sync", "--dry-run"]);
+    expect(piped.stderr).not.toContain("phase ");
+    const hasScript = Bun.which("script");
+    if (!hasScript) {
+      console.log("skipped the terminal half: util-linux `script` is not installed");
+      return;
+    }
+    const { awsEnvironment } = await import("../emulators/index.ts");
+    const command = [process.execPath, `${import.meta.dir}/../../src/main.ts`, "sync", "--config-file", world.configPath].map((a) => `'${a}'`).join(" ");
+    const child = Bun.spawn(["script", "-qec", command, "/dev/null"], { env: { ...process.env, ...awsEnvironment(world.emulators) }, stdout: "pipe", stderr: "pipe" });
+    const [out, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+    expect(code).toBe(0);
+    expect(out).toMatch(/phase 1\/7: 12\/12 \(\d+(\.\d)?\/s\)/);
+  });
+});
