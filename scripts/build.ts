@@ -92,11 +92,12 @@ export async function compileBinary(options: CompileOptions): Promise<CompiledBi
   const child = Bun.spawn(args, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   if (code !== 0) {
-    throw new Error(
-      `bun build --compile for ${options.target} failed (exit ${code}): ${(stderr || stdout).trim()}\n` +
-        "Cross-compiling downloads @oven/bun-<os>-<arch> from the npm registry: check network access to it, " +
-        "or point BUN_COMPILE_TARGET_TARBALL_URL at a mirror.",
-    );
+    const output = (stderr || stdout).trim();
+    const download =
+      options.target !== "host" && /download|extract|tarball|registry|404/i.test(output)
+        ? "\nCross-compiling downloads @oven/bun-<os>-<arch> from the npm registry: check access to it, or point BUN_COMPILE_TARGET_TARBALL_URL at a mirror."
+        : "";
+    throw new Error(`bun build --compile for ${options.target} failed (exit ${code}): ${output}${download}`);
   }
   return { outfile, bytes: statSync(outfile).size };
 }
