@@ -1,7 +1,8 @@
 /**
  * @module Builds the release: one archive per target (.tar.gz, .zip for Windows) holding the
- * `idpscim` binary, README.md and LICENSE; `lambda/bootstrap.zip` for provided.al2023 on arm64;
- * and a SHA256SUMS file that `sha256sum -c` checks. Prints a table of sizes.
+ * `idpscim` binary, README.md, LICENSE and config.example.toml (plus install-systemd.sh and the
+ * units on Linux); `lambda/bootstrap.zip` for provided.al2023 on arm64; and a SHA256SUMS file
+ * that `sha256sum -c` checks. Prints a table of sizes.
  *
  * @example
  * ```sh
@@ -61,7 +62,18 @@ export async function release(options: ReleaseOptions = {}): Promise<ReleaseResu
   const stage = join(outdir, ".stage");
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(join(outdir, "lambda"), { recursive: true });
-  const docs = { "README.md": readFileSync(join(ROOT, "README.md")), LICENSE: readFileSync(join(ROOT, "LICENSE")) };
+  const text = (path: string) => readFileSync(join(ROOT, path));
+  const shared = [
+    { name: "README.md", mode: REGULAR, data: text("README.md") },
+    { name: "LICENSE", mode: REGULAR, data: text("LICENSE") },
+    { name: "config.example.toml", mode: REGULAR, data: text("config.example.toml") },
+  ];
+  // Linux archives carry what a bastion install needs: ./install-systemd.sh finds them beside it.
+  const linuxOnly = [
+    { name: "install-systemd.sh", mode: EXECUTABLE, data: text("scripts/install-systemd.sh") },
+    { name: "systemd/idpscim.service", mode: REGULAR, data: text("scripts/systemd/idpscim.service") },
+    { name: "systemd/idpscim.timer", mode: REGULAR, data: text("scripts/systemd/idpscim.timer") },
+  ];
 
   const artifacts: ReleaseArtifact[] = [];
   let lambda: ReleaseResult["lambda"];
@@ -76,8 +88,8 @@ export async function release(options: ReleaseOptions = {}): Promise<ReleaseResu
       const folder = `idpscim-${version}-${platform}`;
       const files = [
         { name: basename(binary.outfile), mode: EXECUTABLE, data: bytes },
-        { name: "README.md", mode: REGULAR, data: docs["README.md"] },
-        { name: "LICENSE", mode: REGULAR, data: docs.LICENSE },
+        ...shared,
+        ...(target.startsWith("bun-linux-") ? linuxOnly : []),
       ];
       const archive = join(outdir, isWindows(target) ? `${folder}.zip` : `${folder}.tar.gz`);
       writeFileSync(archive, isWindows(target) ? zipFiles(folder, files, mtime) : tarGzFiles(folder, files, mtime));
@@ -142,8 +154,17 @@ function zipFiles(folder: string, files: ArchiveFile[], mtime: Date): Uint8Array
  */
 export function tarGzFiles(folder: string, files: ArchiveFile[], mtime: Date): Uint8Array {
   const seconds = Math.floor(mtime.getTime() / 1000);
-  const chunks: Uint8Array[] = [tarHeader(`${folder}/`, EXECUTABLE, 0, seconds, "5")];
+  const chunks: Uint8Array[] = [];
+  const directories = new Set<string>();
   for (const file of files) {
+    // Directory entries (the archive's folder, systemd/) before their files, as tar(1) writes them.
+    const parts = `${folder}/${file.name}`.split("/").slice(0, -1);
+    for (let depth = 1; depth <= parts.length; depth++) {
+      const directory = `${parts.slice(0, depth).join("/")}/`;
+      if (directories.has(directory)) continue;
+      directories.add(directory);
+      chunks.push(tarHeader(directory, EXECUTABLE, 0, seconds, "5"));
+    }
     chunks.push(tarHeader(`${folder}/${file.name}`, file.mode, file.data.length, seconds, "0"), file.data);
     const padding = (512 - (file.data.length % 512)) % 512;
     if (padding > 0) chunks.push(new Uint8Array(padding));
