@@ -1,0 +1,91 @@
+# The function's role: least privilege, scoped to the named secrets, the state key and its own log group.
+
+locals {
+  # The region from an ARN rather than data.aws_region, whose attribute is `name` in provider v5
+  # and `region` in v6 (`name` deprecated there).
+  region = split(":", aws_cloudwatch_log_group.this.arn)[3]
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    sid     = "LambdaAssumeRole"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name               = var.name
+  description        = "idpscim Lambda ${var.name}: reads its secrets, reads and writes its state object, writes its logs"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "permissions" {
+  statement {
+    sid       = "ReadSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = values(local.secret_arns)
+  }
+
+  # The tool reads the state with GetObject and writes it with conditional PutObject
+  # (If-Match / If-None-Match); it never lists, heads or deletes.
+  statement {
+    sid       = "ReadWriteState"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${aws_s3_bucket.state.arn}/${var.state_key}"]
+  }
+
+  # Without s3:ListBucket, GetObject on a missing key answers 403 instead of 404, and the first run
+  # (no state yet) would fail instead of starting fresh. For that check S3 sets s3:prefix to the
+  # requested key, so this grant covers the state key and nothing else
+  # (see https://github.com/ceph/ceph/pull/68577, which reproduces AWS's behaviour).
+  statement {
+    sid       = "KnowWhetherStateExists"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.state.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:prefix"
+      values   = [var.state_key]
+    }
+  }
+
+  # Log streams get their names at run time: the only wildcard here, inside the function's own group.
+  statement {
+    sid       = "WriteLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  # The customer key encrypts the state (SSE-KMS) and the secrets; use it only through those services.
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+
+    content {
+      sid       = "DecryptThroughS3AndSecretsManager"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values = [
+          "s3.${local.region}.amazonaws.com",
+          "secretsmanager.${local.region}.amazonaws.com",
+        ]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "idpscim"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.permissions.json
+}

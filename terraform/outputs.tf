@@ -1,0 +1,54 @@
+# Outputs of the idpscim module; each is null-safe (try) so a partial apply or destroy never breaks them.
+
+output "function_name" {
+  description = "Name of the Lambda function (for `aws lambda invoke --function-name ...` to run a sync now)."
+  value       = try(aws_lambda_function.this.function_name, null)
+}
+
+output "function_arn" {
+  description = "ARN of the Lambda function."
+  value       = try(aws_lambda_function.this.arn, null)
+}
+
+output "role_arn" {
+  description = "ARN of the function's IAM role."
+  value       = try(aws_iam_role.this.arn, null)
+}
+
+output "state_bucket_name" {
+  description = "Name of the S3 bucket holding the state (and the Lambda package under lambda/)."
+  value       = try(aws_s3_bucket.state.id, null)
+}
+
+output "state_bucket_arn" {
+  description = "ARN of the state bucket."
+  value       = try(aws_s3_bucket.state.arn, null)
+}
+
+output "state_object_uri" {
+  description = "S3 URI of the state object (s3://bucket/key), e.g. to inspect it or roll a version back."
+  value       = try("s3://${aws_s3_bucket.state.id}/${var.state_key}", null)
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the function."
+  value       = try(aws_cloudwatch_log_group.this.name, null)
+}
+
+output "schedule_rule_arn" {
+  description = "ARN of the EventBridge rule that runs the sync."
+  value       = try(aws_cloudwatch_event_rule.schedule.arn, null)
+}
+
+output "secret_arns" {
+  description = "ARNs of the four secrets the function reads, created or given: gws_service_account, gws_user_email, scim_endpoint, scim_access_token."
+  value       = try(local.secret_arns, null)
+}
+
+output "alarm_arns" {
+  description = "ARNs of the alarms: errors (Lambda Errors) and failed_records (the FailedRecords EMF metric)."
+  value = try({
+    errors         = aws_cloudwatch_metric_alarm.errors.arn
+    failed_records = aws_cloudwatch_metric_alarm.failed_records.arn
+  }, null)
+}

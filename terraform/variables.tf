@@ -1,0 +1,316 @@
+# Inputs of the idpscim module. Every variable is typed, described and validated where a rule exists.
+# Terraform >= 1.5 lets a validation see only its own variable: rules joining two variables are
+# preconditions in main.tf.
+
+# --- Naming and package ------------------------------------------------------------------------
+
+variable "name" {
+  description = "Name of the Lambda function; also names the IAM role, the log group /aws/lambda/<name>, the schedule rule, the alarms, the created secrets and (as a prefix) the state bucket."
+  type        = string
+  nullable    = false
+  default     = "idpscim"
+
+  validation {
+    # Lowercase because it prefixes the S3 bucket name; at most 32 so "<name>-" fits bucket_prefix (37).
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$", var.name))
+    error_message = "name must be 1-32 characters: lowercase letters, digits and hyphens, not starting or ending with a hyphen."
+  }
+}
+
+variable "lambda_package_path" {
+  description = "Local path of the Lambda zip built by the project (dist/lambda/bootstrap.zip, holding the arm64 binary named bootstrap). It is uploaded to the state bucket and deployed from S3: at about 50 MB zipped it is too large for a direct upload."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("\\.zip$", var.lambda_package_path))
+    error_message = "lambda_package_path must be the path of a .zip file, e.g. \"../dist/lambda/bootstrap.zip\"."
+  }
+}
+
+# --- Function --------------------------------------------------------------------------------
+
+variable "timeout" {
+  description = "Function timeout in seconds. idpscim reads the invocation deadline and stops starting writes before it, saving state so the next run resumes; the maximum (900) lets a first full sync of a large directory finish in few runs."
+  type        = number
+  nullable    = false
+  default     = 900
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900 && floor(var.timeout) == var.timeout
+    error_message = "timeout must be a whole number of seconds from 1 to 900 (Lambda's maximum)."
+  }
+}
+
+variable "memory_size" {
+  description = "Function memory in MB (CPU grows with it)."
+  type        = number
+  nullable    = false
+  default     = 512
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240 && floor(var.memory_size) == var.memory_size
+    error_message = "memory_size must be a whole number of MB from 128 to 10240."
+  }
+}
+
+variable "log_level" {
+  description = "idpscim log level (IDPSCIM_LOG_LEVEL): debug, info, warn or error. The log format is always json."
+  type        = string
+  nullable    = false
+  default     = "info"
+
+  validation {
+    condition     = contains(["debug", "info", "warn", "error"], var.log_level)
+    error_message = "log_level must be one of: debug, info, warn, error."
+  }
+}
+
+variable "log_retention_in_days" {
+  description = "Retention of the log group /aws/lambda/<name>, in days (0 = never expire)."
+  type        = number
+  nullable    = false
+  default     = 30
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be one of CloudWatch Logs' values: 0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "groups_filter" {
+  description = "Google group queries (IDPSCIM_GWS_GROUPS_FILTER); groups matching any are synced, an empty list syncs all groups. Example: [\"name:AWS*\", \"email:aws-*\"]."
+  type        = list(string)
+  nullable    = false
+  default     = []
+
+  validation {
+    # The env var is a comma-separated list, so one query cannot hold a comma.
+    condition     = alltrue([for q in var.groups_filter : length(trimspace(q)) > 0 && !can(regex(",", q))])
+    error_message = "groups_filter entries must be non-empty and must not contain a comma (the list is passed comma-separated)."
+  }
+}
+
+variable "settings" {
+  description = "Other idpscim settings as IDPSCIM_* environment variables (see the configuration table in the project README), e.g. { IDPSCIM_SYNC_MAX_DELETES = \"10\" }. The variables this module sets itself, and secret values, are refused."
+  type        = map(string)
+  nullable    = false
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.settings) : can(regex("^IDPSCIM_[A-Z0-9_]+$", k))])
+    error_message = "settings keys must be idpscim environment variables (IDPSCIM_TABLE_KEY, uppercase)."
+  }
+
+  validation {
+    # Set by the module (state, secrets, logging), or secret values that belong in Secrets Manager.
+    condition = length(setintersection(keys(var.settings), [
+      "IDPSCIM_USE_SECRETS_MANAGER", "IDPSCIM_LOG_FORMAT", "IDPSCIM_LOG_LEVEL", "IDPSCIM_GWS_GROUPS_FILTER",
+      "IDPSCIM_AWS_S3_BUCKET_NAME", "IDPSCIM_AWS_S3_BUCKET_KEY", "IDPSCIM_STATE_FILE",
+      "IDPSCIM_GWS_SERVICE_ACCOUNT_FILE_SECRET_NAME", "IDPSCIM_GWS_USER_EMAIL_SECRET_NAME",
+      "IDPSCIM_AWS_SCIM_ENDPOINT_SECRET_NAME", "IDPSCIM_AWS_SCIM_ACCESS_TOKEN_SECRET_NAME",
+      "IDPSCIM_GWS_SERVICE_ACCOUNT_FILE", "IDPSCIM_GWS_USER_EMAIL", "IDPSCIM_AWS_SCIM_ENDPOINT", "IDPSCIM_AWS_SCIM_ACCESS_TOKEN",
+      "IDPSCIM_CONFIG_FILE",
+    ])) == 0
+    error_message = "settings must not set the state, secret, logging or config-file variables: use this module's variables (state_key, the secret variables, log_level, groups_filter) instead."
+  }
+}
+
+# --- Schedule and invocation ---------------------------------------------------------------------
+
+variable "schedule_expression" {
+  description = "EventBridge schedule of the sync: rate(...) or cron(...) with six fields, in UTC."
+  type        = string
+  nullable    = false
+  default     = "rate(15 minutes)"
+
+  validation {
+    condition     = can(regex("^(rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)|cron\\(\\S+( \\S+){5}\\))$", var.schedule_expression))
+    error_message = "schedule_expression must be rate(1 minute|hour|day), rate(N minutes|hours|days) with N > 1, or cron(min hour day-of-month month day-of-week year)."
+  }
+}
+
+variable "maximum_retry_attempts" {
+  description = "Retries Lambda makes after a failed scheduled run (0-2). The default 0 leaves the retry to the next scheduled run: a sync is idempotent and the next run resumes from the saved state."
+  type        = number
+  nullable    = false
+  default     = 0
+
+  validation {
+    condition     = contains([0, 1, 2], var.maximum_retry_attempts)
+    error_message = "maximum_retry_attempts must be 0, 1 or 2."
+  }
+}
+
+variable "maximum_event_age_in_seconds" {
+  description = "How long a scheduled event may wait (throttled behind a running sync, or between retries) before Lambda drops it; 60-21600. Null = half the rate() interval (at least 60), or 600 for cron(). Kept below the schedule interval so a late run is dropped rather than stacked."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.maximum_event_age_in_seconds == null || try(var.maximum_event_age_in_seconds >= 60 && var.maximum_event_age_in_seconds <= 21600 && floor(var.maximum_event_age_in_seconds) == var.maximum_event_age_in_seconds, false)
+    error_message = "maximum_event_age_in_seconds must be null or a whole number from 60 to 21600."
+  }
+}
+
+# --- State bucket ------------------------------------------------------------------------------
+
+variable "state_bucket_name" {
+  description = "Name of the S3 bucket the module creates for the state (and the Lambda package). Null = a generated name starting with \"<name>-\"."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.state_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.state_bucket_name))
+    error_message = "state_bucket_name must be a valid S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit."
+  }
+}
+
+variable "state_key" {
+  description = "Object key of the state in the bucket (IDPSCIM_AWS_S3_BUCKET_KEY). The role may read and write this key only."
+  type        = string
+  nullable    = false
+  default     = "data/state.json"
+
+  validation {
+    condition     = can(regex("^[^/*?].*[^/]$", var.state_key)) && !startswith(var.state_key, "lambda/") && !can(regex("[*?]", var.state_key))
+    error_message = "state_key must be an object key that does not start or end with \"/\", holds no \"*\" or \"?\" (they would widen the IAM grant) and is not under lambda/ (the package's prefix)."
+  }
+}
+
+variable "state_noncurrent_version_expiration_days" {
+  description = "Days after which old versions of the state (and of the package) are deleted. Versions let you roll the state back after a bad run."
+  type        = number
+  nullable    = false
+  default     = 30
+
+  validation {
+    condition     = var.state_noncurrent_version_expiration_days >= 1 && floor(var.state_noncurrent_version_expiration_days) == var.state_noncurrent_version_expiration_days
+    error_message = "state_noncurrent_version_expiration_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key ARN: encrypts the state bucket (aws:kms) and the secrets the module creates, and the role may decrypt with it (through S3 and Secrets Manager only). Give it too when existing secrets are encrypted with it. Null = AES256 for the bucket and the AWS-managed key for secrets."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>); an alias ARN cannot be used in IAM policies."
+  }
+}
+
+# --- Secrets: per secret, a value (the module creates the secret) or an existing secret's ARN --------
+
+variable "gws_service_account_json" {
+  description = "Google service-account key (the JSON file's content). Give this or gws_service_account_secret_arn."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.gws_service_account_json == null || can(jsondecode(var.gws_service_account_json).client_email) && can(jsondecode(var.gws_service_account_json).private_key)
+    error_message = "gws_service_account_json must be a service-account key in JSON, with client_email and private_key."
+  }
+}
+
+variable "gws_service_account_secret_arn" {
+  description = "ARN of an existing Secrets Manager secret holding the service-account key JSON. Give this or gws_service_account_json."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.gws_service_account_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$", var.gws_service_account_secret_arn))
+    error_message = "gws_service_account_secret_arn must be a full secret ARN, ending in the 6-character suffix AWS adds (…:secret:<name>-AbCdEf)."
+  }
+}
+
+variable "gws_user_email" {
+  description = "Google Workspace admin the service account impersonates. Give this or gws_user_email_secret_arn."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.gws_user_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.gws_user_email))
+    error_message = "gws_user_email must be an email address."
+  }
+}
+
+variable "gws_user_email_secret_arn" {
+  description = "ARN of an existing Secrets Manager secret holding the admin email. Give this or gws_user_email."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.gws_user_email_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$", var.gws_user_email_secret_arn))
+    error_message = "gws_user_email_secret_arn must be a full secret ARN, ending in the 6-character suffix AWS adds (…:secret:<name>-AbCdEf)."
+  }
+}
+
+variable "scim_endpoint" {
+  description = "SCIM endpoint of IAM Identity Center (https://scim.<region>.amazonaws.com/<tenant>/scim/v2/). Give this or scim_endpoint_secret_arn."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.scim_endpoint == null || can(regex("^https://[^/\\s]+/\\S*$", var.scim_endpoint))
+    error_message = "scim_endpoint must be an https URL."
+  }
+}
+
+variable "scim_endpoint_secret_arn" {
+  description = "ARN of an existing Secrets Manager secret holding the SCIM endpoint. Give this or scim_endpoint."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.scim_endpoint_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$", var.scim_endpoint_secret_arn))
+    error_message = "scim_endpoint_secret_arn must be a full secret ARN, ending in the 6-character suffix AWS adds (…:secret:<name>-AbCdEf)."
+  }
+}
+
+variable "scim_access_token" {
+  description = "SCIM access token of IAM Identity Center. Give this or scim_access_token_secret_arn."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.scim_access_token == null || can(regex("^\\S+$", var.scim_access_token))
+    error_message = "scim_access_token must be a non-empty token without spaces."
+  }
+}
+
+variable "scim_access_token_secret_arn" {
+  description = "ARN of an existing Secrets Manager secret holding the SCIM access token. Give this or scim_access_token."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.scim_access_token_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$", var.scim_access_token_secret_arn))
+    error_message = "scim_access_token_secret_arn must be a full secret ARN, ending in the 6-character suffix AWS adds (…:secret:<name>-AbCdEf)."
+  }
+}
+
+# --- Alarms and tags -----------------------------------------------------------------------------
+
+variable "alarm_sns_topic_arn" {
+  description = "SNS topic notified when a run fails (Lambda Errors) or records fail (the FailedRecords metric). Null = the alarms exist without notifications."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.alarm_sns_topic_arn))
+    error_message = "alarm_sns_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource that takes tags."
+  type        = map(string)
+  nullable    = false
+  default     = {}
+}
