@@ -1,0 +1,623 @@
+/**
+ * @module Static checks of the Terraform module (terraform/) and its examples: every .tf file is
+ * parsed with HashiCorp's HCL parser compiled to WebAssembly (@cdktf/hcl2json) and the parsed
+ * configuration is checked; no Terraform binary, no AWS. Each check is a function returning its
+ * problems, so the "bites" tests can run it on a mutated copy and see it fail.
+ */
+import { describe, expect, test } from "bun:test";
+import { getReferencesInExpression } from "@cdktf/hcl2json";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { OPTIONS, envName } from "../../src/config/schema.ts";
+import { parseTerraformFiles, renderTfDocs, replaceTfDocs, runTfDocs, unwrapExpression, type TerraformRoot } from "../../scripts/tf-docs.ts";
+
+const ROOT = resolve(import.meta.dir, "../..");
+const MODULE_DIR = join(ROOT, "terraform");
+const EXAMPLE_DIRS = ["basic", "complete"].map((name) => join(MODULE_DIR, "examples", name));
+
+// hcl2json's output is untyped JSON: attributes are values or "${expr}" strings, blocks are arrays.
+type Body = Record<string, any>;
+
+type Files = { name: string; text: string }[];
+
+function readFiles(dir: string): Files {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith(".tf"))
+    .sort()
+    .map((name) => ({ name, text: readFileSync(join(dir, name), "utf8") }));
+}
+
+/** A copy of `files` with `edit` applied to `name`; throws when the edit changes nothing (a stale mutation). */
+function mutate(files: Files, name: string, edit: (text: string) => string): Files {
+  return files.map((file) => {
+    if (file.name !== name) return file;
+    const text = edit(file.text);
+    if (text === file.text) throw new Error(`mutation of ${name} changed nothing: the source moved on, update the test`);
+    return { name, text };
+  });
+}
+
+/** Replaces inside the block that starts at `anchor` (up to the next top-level block) only. */
+function within(anchor: string, from: string | RegExp, to: string): (text: string) => string {
+  return (text) => {
+    const start = text.indexOf(anchor);
+    if (start < 0) return text;
+    const next = text.slice(start + anchor.length).search(/\n(variable|resource|data|output|locals|module) /);
+    const end = next < 0 ? text.length : start + anchor.length + next;
+    return text.slice(0, start) + text.slice(start, end).replace(from, to) + text.slice(end);
+  };
+}
+
+function first(labelled: Record<string, Body[]> | undefined, name: string): Body | undefined {
+  return labelled?.[name]?.[0];
+}
+
+function blocks(body: Body | undefined, key: string): Body[] {
+  const value = body?.[key];
+  return Array.isArray(value) ? value : [];
+}
+
+/** Every string in a parsed value, depth first. */
+function strings(value: unknown): string[] {
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) return value.flatMap(strings);
+  if (value !== null && typeof value === "object") return Object.values(value).flatMap(strings);
+  return [];
+}
+
+/** Statements of an aws_iam_policy_document, `dynamic "statement"` contents included. */
+function statements(doc: Body | undefined): Body[] {
+  // hcl2json gives `dynamic` as an object keyed by block name, not as a list of blocks.
+  const dynamic = blocks(doc?.dynamic, "statement").flatMap((d) => blocks(d, "content"));
+  return [...blocks(doc, "statement"), ...dynamic];
+}
+
+function list(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)];
+}
+
+/** The pattern of `regex("PATTERN", var.NAME)` in a condition, HCL string escapes undone. */
+function regexOf(condition: string, name: string): RegExp | undefined {
+  const match = new RegExp(`regex\\("((?:[^"\\\\]|\\\\.)*)",\\s*var\\.${name}\\)`).exec(condition);
+  return match ? new RegExp(match[1]!.replace(/\\(.)/g, "$1")) : undefined;
+}
+
+/** The list of `contains([...], var.NAME)` in a condition. */
+function containsListOf(condition: string, name: string): unknown[] | undefined {
+  const match = new RegExp(`contains\\((\\[[^\\]]*\\]),\\s*var\\.${name}\\)`).exec(condition);
+  return match ? (JSON.parse(match[1]!) as unknown[]) : undefined;
+}
+
+function conditions(root: TerraformRoot, name: string): string {
+  return blocks(first(root.variable, name), "validation")
+    .map((v) => String(v.condition))
+    .join("\n");
+}
+
+// --- Checks: each returns its problems, [] when the configuration has the feature. -----------------
+
+const BUILTIN_ROOTS = new Set(["each", "count", "path", "self", "terraform"]);
+
+/**
+ * Every reference resolves in its own root: var.X, local.X, data.T.N, T.N, module.M (and, given
+ * the module's root, module.M.OUTPUT). Found twice: by the HCL parser's own traversal search, and
+ * by a plain regex over the JSON for var.X, in case an expression escaped the first.
+ */
+async function referenceProblems(root: TerraformRoot, moduleRoot?: TerraformRoot): Promise<string[]> {
+  const problems: string[] = [];
+  for (const file of root.files) {
+    // `dynamic "statement"` makes `statement` (or its `iterator`) a name inside the block.
+    const iterators = new Set<string>();
+    const collectIterators = (value: unknown): void => {
+      if (Array.isArray(value)) value.forEach(collectIterators);
+      else if (value !== null && typeof value === "object") {
+        for (const [key, inner] of Object.entries(value)) {
+          if (key === "dynamic") {
+            for (const [label, bodies] of Object.entries(inner as Record<string, Body[]>)) {
+              iterators.add(label);
+              for (const body of bodies) if (typeof body.iterator === "string") iterators.add(unwrapExpression(body.iterator));
+            }
+          }
+          collectIterators(inner);
+        }
+      }
+    };
+    collectIterators(file.json);
+
+    // A variable's `type` is a type constraint ("${list(string)}"), not an expression with references.
+    const expressions = Object.entries(file.json).flatMap(([kind, value]) =>
+      kind === "variable" ? Object.values(value as Record<string, Body[]>).flatMap((bodies) => bodies.map(({ type: _type, ...rest }) => rest)) : [value],
+    );
+    for (const text of strings(expressions).filter((s) => s.includes("${"))) {
+      for (const { value } of await getReferencesInExpression(file.name, text)) {
+        const [head, second, third] = value.split(".");
+        const where = `${file.name}: ${value}`;
+        if (head === "var") {
+          if (!root.variable[second!]) problems.push(`${where}: no variable "${second}"`);
+        } else if (head === "local") {
+          if (!(second! in root.locals)) problems.push(`${where}: no local "${second}"`);
+        } else if (head === "data") {
+          if (!root.data[second!]?.[third!]) problems.push(`${where}: no data "${second}" "${third}"`);
+        } else if (head === "module") {
+          if (!root.module[second!]) problems.push(`${where}: no module "${second}"`);
+          else if (moduleRoot && third !== undefined && !moduleRoot.output[third]) problems.push(`${where}: the module has no output "${third}"`);
+        } else if (/^[a-z][a-z0-9]*_[a-z0-9_]+$/.test(head!)) {
+          if (!root.resource[head!]?.[second!]) problems.push(`${where}: no resource "${head}" "${second}"`);
+        } else if (!BUILTIN_ROOTS.has(head!) && !iterators.has(head!)) {
+          problems.push(`${where}: unknown reference`);
+        }
+      }
+    }
+    for (const [, name] of JSON.stringify(file.json).matchAll(/\bvar\.([A-Za-z_][A-Za-z0-9_-]*)/g)) {
+      if (!root.variable[name!]) problems.push(`${file.name}: var.${name} is not declared in this root's variables`);
+    }
+  }
+  return [...new Set(problems)];
+}
+
+function variableProblems(root: TerraformRoot): string[] {
+  const problems: string[] = [];
+  for (const [name, [body = {}]] of Object.entries(root.variable)) {
+    if (typeof body.type !== "string" || body.type === "") problems.push(`variable ${name}: no type`);
+    if (typeof body.description !== "string" || body.description.trim() === "") problems.push(`variable ${name}: no description`);
+    // ARNs, enums and the schedule must be validated, in every root.
+    const mustValidate = /_arn$|^region$|^schedule_expression$|^log_level$|^log_retention_in_days$|^maximum_retry_attempts$|^maximum_event_age_in_seconds$|^timeout$|^memory_size$/.test(name);
+    if (mustValidate && blocks(body, "validation").length === 0) problems.push(`variable ${name}: no validation block`);
+    for (const validation of blocks(body, "validation")) {
+      if (!String(validation.condition).includes(`var.${name}`)) problems.push(`variable ${name}: a validation does not test var.${name}`);
+      if (typeof validation.error_message !== "string" || validation.error_message === "") problems.push(`variable ${name}: a validation has no error_message`);
+    }
+  }
+  return problems;
+}
+
+function lambdaProblems(m: TerraformRoot): string[] {
+  const fn = first(m.resource.aws_lambda_function, "this");
+  if (!fn) return ["no aws_lambda_function.this"];
+  const problems: string[] = [];
+  if (fn.runtime !== "provided.al2023") problems.push(`runtime is ${fn.runtime}, not provided.al2023`);
+  if (JSON.stringify(fn.architectures) !== JSON.stringify(["arm64"])) problems.push(`architectures is ${JSON.stringify(fn.architectures)}, not ["arm64"]`);
+  if (fn.handler !== "bootstrap") problems.push(`handler is ${fn.handler}, not bootstrap`);
+  if (fn.reserved_concurrent_executions !== 1) problems.push(`reserved_concurrent_executions is ${fn.reserved_concurrent_executions}, not 1`);
+  if (fn.timeout !== "${var.timeout}" || fn.memory_size !== "${var.memory_size}") problems.push("timeout and memory_size are not the variables");
+  const env = blocks(fn, "environment")[0]?.variables;
+  if (env !== "${local.environment}") problems.push(`environment variables are ${env}, not local.environment`);
+  if (!/IDPSCIM_LOG_FORMAT\s*=\s*"json"/.test(String(m.locals.environment))) problems.push("IDPSCIM_LOG_FORMAT is not json");
+  if (!/IDPSCIM_USE_SECRETS_MANAGER\s*=\s*"true"/.test(String(m.locals.environment))) problems.push("IDPSCIM_USE_SECRETS_MANAGER is not true");
+  if (!/IDPSCIM_LOG_LEVEL\s*=\s*var\.log_level/.test(String(m.locals.environment))) problems.push("IDPSCIM_LOG_LEVEL is not var.log_level");
+  const group = first(m.resource.aws_cloudwatch_log_group, "this");
+  if (group?.name !== "/aws/lambda/${var.name}" || fn.function_name !== "${var.name}") problems.push("the log group is not /aws/lambda/<function name>");
+  if (group?.retention_in_days !== "${var.log_retention_in_days}") problems.push("the log group's retention is not var.log_retention_in_days");
+  return problems;
+}
+
+function packageProblems(m: TerraformRoot): string[] {
+  const fn = first(m.resource.aws_lambda_function, "this") ?? {};
+  const object = first(m.resource.aws_s3_object, "package");
+  const problems: string[] = [];
+  for (const direct of ["filename", "image_uri"]) if (direct in fn) problems.push(`the function has ${direct}: the ~50 MB package must go through S3`);
+  if (fn.s3_bucket !== "${aws_s3_object.package.bucket}" || fn.s3_key !== "${aws_s3_object.package.key}") problems.push("the function's s3_bucket/s3_key are not the uploaded aws_s3_object.package");
+  if (fn.source_code_hash !== "${filebase64sha256(var.lambda_package_path)}") problems.push("source_code_hash is not filebase64sha256(var.lambda_package_path)");
+  if (object?.source !== "${var.lambda_package_path}") problems.push("aws_s3_object.package does not upload var.lambda_package_path");
+  return problems;
+}
+
+function scheduleProblems(m: TerraformRoot): string[] {
+  const problems: string[] = [];
+  const schedule = first(m.variable, "schedule_expression");
+  if (schedule?.default !== "rate(15 minutes)") problems.push(`schedule_expression defaults to ${schedule?.default}, not rate(15 minutes)`);
+  const rule = first(m.resource.aws_cloudwatch_event_rule, "schedule");
+  if (rule?.schedule_expression !== "${var.schedule_expression}") problems.push("the rule does not use var.schedule_expression");
+  if (first(m.resource.aws_cloudwatch_event_target, "schedule")?.arn !== "${aws_lambda_function.this.arn}") problems.push("the rule's target is not the function");
+  const permission = first(m.resource.aws_lambda_permission, "schedule");
+  if (permission?.principal !== "events.amazonaws.com" || permission?.source_arn !== "${aws_cloudwatch_event_rule.schedule.arn}") problems.push("no lambda permission for exactly this rule");
+  const invoke = first(m.resource.aws_lambda_function_event_invoke_config, "this");
+  if (invoke?.maximum_retry_attempts !== "${var.maximum_retry_attempts}") problems.push("maximum_retry_attempts is not the variable");
+  if (invoke?.maximum_event_age_in_seconds === undefined) problems.push("no maximum_event_age_in_seconds");
+  const retries = containsListOf(conditions(m, "maximum_retry_attempts"), "maximum_retry_attempts");
+  if (JSON.stringify(retries) !== "[0,1,2]") problems.push(`maximum_retry_attempts is validated to ${JSON.stringify(retries)}, not 0..2`);
+  const agePreconditions = blocks(blocks(invoke, "lifecycle")[0], "precondition").map((p) => String(p.condition));
+  if (!agePreconditions.some((c) => c.includes("local.schedule_seconds"))) problems.push("no precondition keeping the event age below the rate() interval");
+  return problems;
+}
+
+const ALLOWED_ACTIONS = new Set([
+  "secretsmanager:GetSecretValue",
+  "s3:GetObject",
+  "s3:PutObject",
+  "s3:ListBucket",
+  "logs:CreateLogStream",
+  "logs:PutLogEvents",
+  "kms:Decrypt",
+  "kms:GenerateDataKey",
+]);
+
+function iamProblems(m: TerraformRoot): string[] {
+  const problems: string[] = [];
+  const assume = statements(first(m.data.aws_iam_policy_document, "assume"));
+  const trusted = assume.flatMap((s) => blocks(s, "principals").flatMap((p) => list(p.identifiers)));
+  if (JSON.stringify(trusted) !== JSON.stringify(["lambda.amazonaws.com"])) problems.push(`the role trusts ${JSON.stringify(trusted)}, not only lambda.amazonaws.com`);
+  if (first(m.resource.aws_iam_role_policy, "this")?.policy !== "${data.aws_iam_policy_document.permissions.json}") problems.push("the role's policy is not data.aws_iam_policy_document.permissions");
+  for (const broad of ["aws_iam_role_policy_attachment", "aws_iam_policy_attachment", "aws_iam_policy"]) if (m.resource[broad]) problems.push(`${broad} attaches more policy to the role`);
+  if ("managed_policy_arns" in (first(m.resource.aws_iam_role, "this") ?? {})) problems.push("the role has managed_policy_arns");
+
+  const all = statements(first(m.data.aws_iam_policy_document, "permissions"));
+  for (const statement of all) {
+    const label = statement.sid ?? JSON.stringify(statement.actions);
+    for (const key of ["not_actions", "not_resources", "principals"]) if (key in statement) problems.push(`${label}: uses ${key}`);
+    if ((statement.effect ?? "Allow") !== "Allow") continue;
+    const actions = list(statement.actions);
+    const resources = list(statement.resources);
+    for (const action of actions) {
+      if (action.includes("*")) problems.push(`${label}: wildcard action ${action}`);
+      else if (!ALLOWED_ACTIONS.has(action)) problems.push(`${label}: action ${action} is not one the tool needs`);
+    }
+    const isLogStatement = actions.length > 0 && actions.every((a) => a.startsWith("logs:"));
+    for (const resource of resources) {
+      if (isLogStatement) {
+        if (!resource.startsWith("${aws_cloudwatch_log_group.this.arn}")) problems.push(`${label}: log resource ${resource} is outside the function's log group`);
+      } else if (resource.includes("*")) problems.push(`${label}: wildcard resource ${resource}`);
+    }
+  }
+  const by = (action: string) => all.filter((s) => list(s.actions).includes(action));
+  const secrets = by("secretsmanager:GetSecretValue");
+  if (secrets.length !== 1 || JSON.stringify(list(secrets[0]!.resources)) !== JSON.stringify(["${values(local.secret_arns)}"])) problems.push("GetSecretValue is not granted on exactly local.secret_arns");
+  for (const action of ["s3:GetObject", "s3:PutObject"]) {
+    const grants = by(action);
+    if (grants.length !== 1 || JSON.stringify(list(grants[0]!.resources)) !== JSON.stringify(["${aws_s3_bucket.state.arn}/${var.state_key}"])) problems.push(`${action} is not granted on exactly the state key`);
+  }
+  const listing = by("s3:ListBucket");
+  const prefix = blocks(listing[0], "condition").find((c) => c.variable === "s3:prefix");
+  if (listing.length !== 1 || JSON.stringify(list(listing[0]!.resources)) !== JSON.stringify(["${aws_s3_bucket.state.arn}"]) || JSON.stringify(prefix?.values) !== JSON.stringify(["${var.state_key}"])) {
+    problems.push("s3:ListBucket is not granted on the bucket with s3:prefix = the state key");
+  }
+  const kms = by("kms:Decrypt");
+  if (kms.length !== 1 || !blocks(kms[0], "condition").some((c) => c.variable === "kms:ViaService")) problems.push("kms:Decrypt is not limited by kms:ViaService");
+  // The secrets the function reads (env) are the ones it may read (IAM).
+  const secretEnvs = String(m.locals.environment);
+  if (!secretEnvs.includes("env => local.secret_arns[k]")) problems.push("the *_SECRET_NAME env vars are not local.secret_arns");
+  return problems;
+}
+
+function bucketProblems(m: TerraformRoot): string[] {
+  const problems: string[] = [];
+  const bucketRef = "${aws_s3_bucket.state.id}";
+  const on = (type: string) => {
+    const body = first(m.resource[type], "state");
+    if (!body) problems.push(`no ${type}.state`);
+    else if (body.bucket !== bucketRef) problems.push(`${type}.state is not on the state bucket`);
+    return body;
+  };
+  const versioning = on("aws_s3_bucket_versioning");
+  if (blocks(versioning, "versioning_configuration")[0]?.status !== "Enabled") problems.push("versioning is not Enabled");
+
+  const sse = blocks(blocks(on("aws_s3_bucket_server_side_encryption_configuration"), "rule")[0], "apply_server_side_encryption_by_default")[0];
+  if (sse?.sse_algorithm !== '${var.kms_key_arn == null ? "AES256" : "aws:kms"}' || sse?.kms_master_key_id !== "${var.kms_key_arn}") problems.push("SSE is not aws:kms with kms_key_arn, else AES256");
+
+  const block = on("aws_s3_bucket_public_access_block");
+  for (const flag of ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"]) if (block?.[flag] !== true) problems.push(`public access block: ${flag} is not true`);
+
+  const policy = on("aws_s3_bucket_policy");
+  if (policy?.policy !== "${data.aws_iam_policy_document.state_bucket.json}") problems.push("the bucket policy is not data.aws_iam_policy_document.state_bucket");
+  const tlsDeny = statements(first(m.data.aws_iam_policy_document, "state_bucket")).find(
+    (s) =>
+      s.effect === "Deny" &&
+      list(s.actions).includes("s3:*") &&
+      blocks(s, "condition").some((c) => c.test === "Bool" && c.variable === "aws:SecureTransport" && JSON.stringify(c.values) === '["false"]'),
+  );
+  if (!tlsDeny) problems.push("no statement denying s3:* when aws:SecureTransport is false");
+  else if (JSON.stringify(list(tlsDeny.resources)) !== JSON.stringify(["${aws_s3_bucket.state.arn}", "${aws_s3_bucket.state.arn}/*"])) problems.push("the TLS deny does not cover the bucket and its objects");
+
+  const rule = blocks(on("aws_s3_bucket_lifecycle_configuration"), "rule")[0];
+  if (rule?.status !== "Enabled" || blocks(rule, "noncurrent_version_expiration")[0]?.noncurrent_days !== "${var.state_noncurrent_version_expiration_days}") {
+    problems.push("no enabled lifecycle rule expiring noncurrent versions after var.state_noncurrent_version_expiration_days");
+  }
+  return problems;
+}
+
+/** The IDPSCIM_* names the module sets (and refuses in `settings`) are the tool's own. */
+function environmentProblems(m: TerraformRoot): string[] {
+  const known = new Set(OPTIONS.map(envName));
+  const problems: string[] = [];
+  const set = new Set(JSON.stringify([m.locals.environment, m.locals.secret_env]).match(/IDPSCIM_[A-Z0-9_]+/g) ?? []);
+  for (const name of set) if (!known.has(name)) problems.push(`the module sets ${name}, which idpscim does not read`);
+  const refused = new Set(conditions(m, "settings").match(/IDPSCIM_[A-Z0-9_]+/g) ?? []);
+  for (const name of refused) if (!known.has(name)) problems.push(`settings refuses ${name}, which idpscim does not read`);
+  for (const name of set) if (!refused.has(name)) problems.push(`settings could override ${name}, which the module sets`);
+  for (const secret of OPTIONS.filter((o) => o.secret)) if (!refused.has(envName(secret))) problems.push(`settings accepts the secret ${envName(secret)}`);
+  const levels = containsListOf(conditions(m, "log_level"), "log_level");
+  const toolLevels = OPTIONS.find((o) => o.table === "log" && o.key === "level")?.choices;
+  if (JSON.stringify(levels) !== JSON.stringify(toolLevels)) problems.push(`log_level allows ${JSON.stringify(levels)}, the tool ${JSON.stringify(toolLevels)}`);
+  return problems;
+}
+
+function outputProblems(m: TerraformRoot): string[] {
+  return Object.entries(m.output)
+    .filter(([, [body = {}]]) => !String(body.value).startsWith("${try("))
+    .map(([name]) => `output ${name} is not null-safe (try(...))`);
+}
+
+/** Examples call the module as source "../..", with declared inputs only and every required one. */
+function moduleCallProblems(example: TerraformRoot, m: TerraformRoot): string[] {
+  const problems: string[] = [];
+  const calls = Object.entries(example.module);
+  if (calls.length === 0) problems.push("the example does not call the module");
+  const meta = new Set(["source", "version", "providers", "depends_on", "count", "for_each"]);
+  for (const [name, [body = {}]] of calls) {
+    if (body.source !== "../..") problems.push(`module ${name}: source is ${body.source}, not "../.."`);
+    for (const argument of Object.keys(body).filter((k) => !meta.has(k))) if (!m.variable[argument]) problems.push(`module ${name}: ${argument} is not an input of the module`);
+    for (const [input, [spec = {}]] of Object.entries(m.variable)) if (!("default" in spec) && !(input in body)) problems.push(`module ${name}: required input ${input} is missing`);
+  }
+  return problems;
+}
+
+// --- Tests ------------------------------------------------------------------------------------------
+
+const moduleFiles = readFiles(MODULE_DIR);
+const moduleRoot = await parseTerraformFiles(moduleFiles);
+const examples = await Promise.all(EXAMPLE_DIRS.map(async (dir) => ({ dir, files: readFiles(dir), root: await parseTerraformFiles(readFiles(dir)) })));
+
+describe("terraform module: files", () => {
+  test("the module has the five files of the house layout, each example a root of its own", () => {
+    expect(moduleFiles.map((f) => f.name)).toEqual(["iam.tf", "main.tf", "outputs.tf", "variables.tf", "versions.tf"]);
+    for (const { files } of examples) expect(files.map((f) => f.name)).toEqual(expect.arrayContaining(["main.tf", "variables.tf", "outputs.tf", "versions.tf"]));
+  });
+
+  test("versions: terraform >= 1.5 and the aws provider >= 5.0", () => {
+    for (const root of [moduleRoot, ...examples.map((e) => e.root)]) {
+      const block = root.terraform[0]!;
+      expect(block.required_version).toBe(">= 1.5");
+      expect((block.required_providers as Body[])[0]!.aws).toEqual({ source: "hashicorp/aws", version: ">= 5.0" });
+    }
+  });
+
+  test("every variable, in the module and the examples, has a type, a description and the validations it needs", () => {
+    expect(variableProblems(moduleRoot)).toEqual([]);
+    for (const { root } of examples) expect(variableProblems(root)).toEqual([]);
+  });
+
+  test("every reference resolves in its own root (variables, locals, resources, data, module outputs)", async () => {
+    expect(await referenceProblems(moduleRoot)).toEqual([]);
+    for (const { root } of examples) expect(await referenceProblems(root, moduleRoot)).toEqual([]);
+  });
+
+  test("outputs are null-safe", () => {
+    expect(outputProblems(moduleRoot)).toEqual([]);
+  });
+});
+
+describe("terraform module: resources", () => {
+  test("the function: provided.al2023, arm64, handler bootstrap, reserved concurrency 1, JSON logs, its log group", () => {
+    expect(lambdaProblems(moduleRoot)).toEqual([]);
+  });
+
+  test("the package goes through S3 (s3_bucket/s3_key, no filename), its hash from the zip", () => {
+    expect(packageProblems(moduleRoot)).toEqual([]);
+  });
+
+  test("the schedule: rate(15 minutes) by default, async retries 0..2, event age kept below the interval", () => {
+    expect(scheduleProblems(moduleRoot)).toEqual([]);
+  });
+
+  test("IAM: only the actions the tool needs, no wildcard outside the log statement, exact secrets and state key", () => {
+    expect(iamProblems(moduleRoot)).toEqual([]);
+  });
+
+  test("the state bucket: versioning, SSE, the four public-access blocks, TLS-only policy, noncurrent-version expiry", () => {
+    expect(bucketProblems(moduleRoot)).toEqual([]);
+  });
+
+  test("the IDPSCIM_* names the module sets or refuses are the tool's option table's, log_level's values the tool's", () => {
+    expect(environmentProblems(moduleRoot)).toEqual([]);
+  });
+
+  test("per secret: created from a value or taken by ARN, and exactly one of the two is required", () => {
+    const fn = first(moduleRoot.resource.aws_lambda_function, "this")!;
+    const preconditions = blocks(blocks(fn, "lifecycle")[0], "precondition").map((p) => String(p.condition));
+    for (const [value, arn] of [
+      ["gws_service_account_json", "gws_service_account_secret_arn"],
+      ["gws_user_email", "gws_user_email_secret_arn"],
+      ["scim_endpoint", "scim_endpoint_secret_arn"],
+      ["scim_access_token", "scim_access_token_secret_arn"],
+    ] as const) {
+      expect(first(moduleRoot.variable, value)?.sensitive).toBe(true);
+      expect(first(moduleRoot.variable, arn)?.sensitive).toBeUndefined();
+      expect(preconditions).toContain(`\${(var.${value} == null) != (var.${arn} == null)}`);
+    }
+    // Which secrets to create is decided by the (non-sensitive) ARNs: for_each refuses sensitive values.
+    expect(first(moduleRoot.resource.aws_secretsmanager_secret, "this")?.for_each).toBe("${local.created_secrets}");
+    expect(moduleRoot.locals.created_secrets).toBe("${toset([for k, arn in local.existing_secret_arns : k if arn == null])}");
+    expect(first(moduleRoot.resource.aws_secretsmanager_secret, "this")?.kms_key_id).toBe("${var.kms_key_arn}");
+  });
+
+  test("alarms on Lambda Errors and on the FailedRecords EMF metric, notifying the optional SNS topic", () => {
+    const errors = first(moduleRoot.resource.aws_cloudwatch_metric_alarm, "errors")!;
+    const failed = first(moduleRoot.resource.aws_cloudwatch_metric_alarm, "failed_records")!;
+    expect([errors.namespace, errors.metric_name, errors.threshold, errors.comparison_operator]).toEqual(["AWS/Lambda", "Errors", 0, "GreaterThanThreshold"]);
+    expect(errors.dimensions).toEqual({ FunctionName: "${aws_lambda_function.this.function_name}" });
+    expect([failed.namespace, failed.metric_name, failed.threshold, failed.comparison_operator]).toEqual(["${local.metrics_namespace}", "FailedRecords", 0, "GreaterThanThreshold"]);
+    expect(failed.dimensions).toEqual({ Service: "${local.metrics_service}" });
+    expect(moduleRoot.locals.metrics_namespace).toBe("idpscim");
+    // The Service dimension is the value the function gets as POWERTOOLS_SERVICE_NAME.
+    expect(String(moduleRoot.locals.environment)).toMatch(/POWERTOOLS_SERVICE_NAME\s*=\s*local\.metrics_service/);
+    for (const alarm of [errors, failed]) expect(alarm.alarm_actions).toBe("${var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]}");
+  });
+
+  test("the tool emits what the alarm watches: namespace idpscim, Service from POWERTOOLS_SERVICE_NAME (when the Lambda shell is present)", () => {
+    const emf = join(ROOT, "src/log/emf.ts");
+    const shell = join(ROOT, "src/shell/lambda.ts");
+    if (existsSync(emf)) expect(readFileSync(emf, "utf8")).toMatch(/EMF_NAMESPACE = "idpscim"/);
+    if (existsSync(shell)) expect(readFileSync(shell, "utf8")).toContain("POWERTOOLS_SERVICE_NAME");
+  });
+});
+
+describe("terraform module: validations accept good values and refuse bad ones", () => {
+  const secretArn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:idpscim/scim-token-AbCdEf";
+  const cases: { variable: string; good: string[]; bad: string[] }[] = [
+    {
+      variable: "schedule_expression",
+      good: ["rate(15 minutes)", "rate(1 hour)", "rate(2 days)", "cron(0/30 6-20 ? * MON-FRI *)", "cron(0 12 * * ? *)"],
+      bad: ["rate(15 minute)", "rate(1 hours)", "rate(0 minutes)", "every 15 minutes", "cron(0 12 * * ?)", "rate(15 minutes) "],
+    },
+    {
+      variable: "kms_key_arn",
+      good: ["arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab"],
+      bad: ["arn:aws:kms:eu-west-1:111122223333:alias/idpscim", "1234abcd-12ab-34cd-56ef-1234567890ab"],
+    },
+    {
+      variable: "alarm_sns_topic_arn",
+      good: ["arn:aws:sns:us-east-1:111122223333:idpscim-alarms", "arn:aws-us-gov:sns:us-gov-west-1:111122223333:alarms.fifo"],
+      bad: ["arn:aws:sqs:us-east-1:111122223333:idpscim", "idpscim-alarms"],
+    },
+    ...["gws_service_account_secret_arn", "gws_user_email_secret_arn", "scim_endpoint_secret_arn", "scim_access_token_secret_arn"].map((variable) => ({
+      variable,
+      good: [secretArn],
+      bad: ["arn:aws:secretsmanager:us-east-1:111122223333:secret:idpscim/scim-token", "idpscim/scim-token", "arn:aws:s3:::bucket"],
+    })),
+    { variable: "name", good: ["idpscim", "idpscim-prod", "a"], bad: ["IdpScim", "-idpscim", "idpscim-", "a".repeat(33)] },
+    { variable: "state_bucket_name", good: ["my-idpscim-state", "abc"], bad: ["My_Bucket", "ab", "-bucket"] },
+    { variable: "lambda_package_path", good: ["../dist/lambda/bootstrap.zip"], bad: ["../dist/lambda/bootstrap"] },
+  ];
+  for (const { variable, good, bad } of cases) {
+    test(variable, () => {
+      const pattern = regexOf(conditions(moduleRoot, variable), variable);
+      expect(pattern).toBeDefined();
+      for (const value of good) expect(`${value}: ${pattern!.test(value)}`).toBe(`${value}: true`);
+      for (const value of bad) expect(`${value}: ${pattern!.test(value)}`).toBe(`${value}: false`);
+    });
+  }
+
+  test("enums and ranges", () => {
+    expect(containsListOf(conditions(moduleRoot, "log_retention_in_days"), "log_retention_in_days")).toEqual([
+      0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    ]);
+    expect(conditions(moduleRoot, "timeout")).toContain("var.timeout >= 1 && var.timeout <= 900");
+    expect(conditions(moduleRoot, "memory_size")).toContain("var.memory_size >= 128 && var.memory_size <= 10240");
+    expect(conditions(moduleRoot, "maximum_event_age_in_seconds")).toContain("var.maximum_event_age_in_seconds >= 60 && var.maximum_event_age_in_seconds <= 21600");
+    // Defaults pass their own rules.
+    expect(first(moduleRoot.variable, "timeout")?.default).toBe(900);
+    expect(first(moduleRoot.variable, "memory_size")?.default).toBe(512);
+    expect(first(moduleRoot.variable, "maximum_retry_attempts")?.default).toBe(0);
+    expect(first(moduleRoot.variable, "log_retention_in_days")?.default).toBe(30);
+  });
+});
+
+describe("terraform examples", () => {
+  for (const { dir, root } of examples) {
+    test(`${dir.split("/").pop()}: calls the module as ../.. with declared inputs and every required one`, () => {
+      expect(moduleCallProblems(root, moduleRoot)).toEqual([]);
+    });
+  }
+
+  test("basic gives the secrets as values; complete gives existing ARNs, a KMS key, an SNS topic and its own schedule", () => {
+    const basic = first(examples[0]!.root.module, "idpscim")!;
+    const complete = first(examples[1]!.root.module, "idpscim")!;
+    for (const value of ["gws_service_account_json", "gws_user_email", "scim_endpoint", "scim_access_token"]) {
+      expect(basic[value]).toBe(`\${var.${value}}`);
+      expect(first(examples[0]!.root.variable, value)?.sensitive).toBe(true);
+      expect(complete[`${value.replace(/_json$/, "")}_secret_arn`]).toBeDefined();
+    }
+    expect(complete.kms_key_arn).toBe("${var.kms_key_arn}");
+    expect(complete.alarm_sns_topic_arn).toBe("${aws_sns_topic.alarms.arn}");
+    expect(complete.schedule_expression).not.toBe(first(moduleRoot.variable, "schedule_expression")?.default);
+    const schedule = regexOf(conditions(moduleRoot, "schedule_expression"), "schedule_expression")!;
+    expect(schedule.test(complete.schedule_expression)).toBe(true);
+  });
+});
+
+describe("terraform README", () => {
+  test("the generated tables are current (bun run tf:docs --check)", async () => {
+    const readme = readFileSync(join(MODULE_DIR, "README.md"), "utf8");
+    expect(replaceTfDocs(readme, await renderTfDocs(MODULE_DIR))).toBe(readme);
+    const cli = Bun.spawnSync([process.execPath, join(ROOT, "scripts/tf-docs.ts"), "--check"], { cwd: ROOT, stderr: "pipe" });
+    expect(cli.stderr.toString()).toBe("");
+    expect(cli.exitCode).toBe(0);
+  });
+
+  test("the check fails on a copy whose variables changed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "idpscim-tf-docs-"));
+    try {
+      cpSync(MODULE_DIR, dir, { recursive: true });
+      const variables = join(dir, "variables.tf");
+      writeFileSync(variables, readFileSync(variables, "utf8").replace("Function memory in MB", "Memory of the function in MB"));
+      const said: string[] = [];
+      const log = (line: string) => said.push(line);
+      expect(await runTfDocs(["--check", "--dir", dir], log)).toBe(1);
+      expect(said.join("\n")).toContain("is stale: run `bun run tf:docs`");
+      expect(await runTfDocs(["--dir", dir], log)).toBe(0);
+      expect(await runTfDocs(["--check", "--dir", dir], log)).toBe(0);
+      expect(readFileSync(join(dir, "README.md"), "utf8")).toContain("Memory of the function in MB");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("it has the section on what the tests prove", () => {
+    expect(readFileSync(join(MODULE_DIR, "README.md"), "utf8")).toContain("## What the tests prove and what they do not");
+  });
+});
+
+describe("the checks bite: each fails on a copy with its feature removed", () => {
+  const mutations: { what: string; file: string; edit: (text: string) => string; check: (m: TerraformRoot) => string[] | Promise<string[]>; expected: string }[] = [
+    { what: "another runtime", file: "main.tf", edit: (t) => t.replace('runtime       = "provided.al2023"', 'runtime       = "provided.al2"'), check: lambdaProblems, expected: "runtime is provided.al2" },
+    { what: "x86_64", file: "main.tf", edit: (t) => t.replace('architectures = ["arm64"]', 'architectures = ["x86_64"]'), check: lambdaProblems, expected: "architectures" },
+    { what: "no reserved concurrency", file: "main.tf", edit: (t) => t.replace("reserved_concurrent_executions = 1", "reserved_concurrent_executions = -1"), check: lambdaProblems, expected: "reserved_concurrent_executions" },
+    { what: "text logs", file: "main.tf", edit: (t) => t.replace('IDPSCIM_LOG_FORMAT          = "json"', 'IDPSCIM_LOG_FORMAT          = "text"'), check: lambdaProblems, expected: "IDPSCIM_LOG_FORMAT" },
+    {
+      what: "a direct upload",
+      file: "main.tf",
+      edit: (t) => t.replace("s3_key            = aws_s3_object.package.key", "filename          = var.lambda_package_path"),
+      check: packageProblems,
+      expected: "the function has filename",
+    },
+    { what: "another schedule default", file: "variables.tf", edit: (t) => t.replace('default     = "rate(15 minutes)"', 'default     = "rate(5 minutes)"'), check: scheduleProblems, expected: "not rate(15 minutes)" },
+    { what: "retries up to 3", file: "variables.tf", edit: (t) => t.replace("contains([0, 1, 2], var.maximum_retry_attempts)", "contains([0, 1, 2, 3], var.maximum_retry_attempts)"), check: scheduleProblems, expected: "not 0..2" },
+    { what: "s3:* on the state", file: "iam.tf", edit: (t) => t.replace('actions   = ["s3:GetObject", "s3:PutObject"]', 'actions   = ["s3:*"]'), check: iamProblems, expected: "wildcard action s3:*" },
+    { what: "the whole bucket", file: "iam.tf", edit: (t) => t.replace('resources = ["${aws_s3_bucket.state.arn}/${var.state_key}"]', 'resources = ["${aws_s3_bucket.state.arn}/*"]'), check: iamProblems, expected: "wildcard resource" },
+    { what: "an extra action", file: "iam.tf", edit: (t) => t.replace('actions   = ["s3:GetObject", "s3:PutObject"]', 'actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]'), check: iamProblems, expected: "s3:DeleteObject is not one" },
+    { what: "logs anywhere", file: "iam.tf", edit: (t) => t.replace('resources = ["${aws_cloudwatch_log_group.this.arn}:*"]', 'resources = ["*"]'), check: iamProblems, expected: "outside the function's log group" },
+    { what: "KMS on any key", file: "iam.tf", edit: (t) => t.replace("resources = [statement.value]", 'resources = ["*"]'), check: iamProblems, expected: "DecryptThroughS3AndSecretsManager: wildcard resource *" },
+    { what: "KMS through any service", file: "iam.tf", edit: (t) => t.replace('variable = "kms:ViaService"', 'variable = "kms:CallerAccount"'), check: iamProblems, expected: "kms:ViaService" },
+    { what: "listing without a prefix", file: "iam.tf", edit: (t) => t.replace('variable = "s3:prefix"', 'variable = "s3:delimiter"'), check: iamProblems, expected: "s3:ListBucket" },
+    { what: "an unversioned bucket", file: "main.tf", edit: within('resource "aws_s3_bucket_versioning"', 'status = "Enabled"', 'status = "Suspended"'), check: bucketProblems, expected: "versioning" },
+    { what: "a public bucket", file: "main.tf", edit: (t) => t.replace("restrict_public_buckets = true", "restrict_public_buckets = false"), check: bucketProblems, expected: "restrict_public_buckets" },
+    { what: "no TLS-only policy", file: "main.tf", edit: (t) => t.replace('values   = ["false"]', 'values   = ["true"]'), check: bucketProblems, expected: "aws:SecureTransport" },
+    { what: "no SSE-KMS", file: "main.tf", edit: (t) => t.replace('sse_algorithm     = var.kms_key_arn == null ? "AES256" : "aws:kms"', 'sse_algorithm     = "AES256"'), check: bucketProblems, expected: "SSE" },
+    { what: "no noncurrent expiry", file: "main.tf", edit: (t) => t.replace("noncurrent_version_expiration {", "noncurrent_version_transition {"), check: bucketProblems, expected: "lifecycle" },
+    { what: "an undeclared variable", file: "main.tf", edit: (t) => t.replace("retention_in_days = var.log_retention_in_days", "retention_in_days = var.log_retention"), check: referenceProblems, expected: "var.log_retention" },
+    { what: "an undefined resource", file: "main.tf", edit: (t) => t.replace("s3_bucket         = aws_s3_object.package.bucket", "s3_bucket         = aws_s3_object.pkg.bucket"), check: referenceProblems, expected: 'no resource "aws_s3_object" "pkg"' },
+    { what: "an undefined local", file: "iam.tf", edit: (t) => t.replace("values(local.secret_arns)", "values(local.secrets)"), check: referenceProblems, expected: 'no local "secrets"' },
+    { what: "a variable without description", file: "variables.tf", edit: (t) => t.replace('  description = "Function memory in MB (CPU grows with it)."\n', ""), check: variableProblems, expected: "variable memory_size: no description" },
+    { what: "an unvalidated schedule", file: "variables.tf", edit: within('variable "schedule_expression"', "validation {", "unchecked {"), check: variableProblems, expected: "variable schedule_expression: no validation block" },
+    { what: "an unvalidated ARN", file: "variables.tf", edit: within('variable "kms_key_arn"', "validation {", "unchecked {"), check: variableProblems, expected: "variable kms_key_arn: no validation block" },
+    { what: "a bare output", file: "outputs.tf", edit: (t) => t.replace("value       = try(aws_iam_role.this.arn, null)", "value       = aws_iam_role.this.arn"), check: outputProblems, expected: "output role_arn" },
+    { what: "an env var the tool ignores", file: "main.tf", edit: (t) => t.replace("IDPSCIM_AWS_S3_BUCKET_KEY   = var.state_key", "IDPSCIM_AWS_S3_KEY          = var.state_key"), check: environmentProblems, expected: "IDPSCIM_AWS_S3_KEY" },
+  ];
+  for (const { what, file, edit, check, expected } of mutations) {
+    test(what, async () => {
+      const mutated = await parseTerraformFiles(mutate(moduleFiles, file, edit));
+      expect((await check(mutated)).join("\n")).toContain(expected);
+    });
+  }
+
+  test("an example with another source, or an argument the module does not declare", async () => {
+    const { files } = examples[0]!;
+    const moved = await parseTerraformFiles(mutate(files, "main.tf", (t) => t.replace('source = "../.."', 'source = "../"')));
+    expect(moduleCallProblems(moved, moduleRoot).join("\n")).toContain('not "../.."');
+    const typo = await parseTerraformFiles(mutate(files, "main.tf", (t) => t.replace("gws_user_email           = var.gws_user_email", "gws_user_mail            = var.gws_user_email")));
+    const noPackage = await parseTerraformFiles(mutate(files, "main.tf", (t) => t.replace(/\n  lambda_package_path = .*\n/, "\n")));
+    expect(moduleCallProblems(noPackage, moduleRoot).join("\n")).toContain("required input lambda_package_path is missing");
+    expect(moduleCallProblems(typo, moduleRoot).join("\n")).toContain("gws_user_mail is not an input");
+  });
+
+  test("an example output naming an output the module lacks", async () => {
+    const { files } = examples[0]!;
+    const mutated = await parseTerraformFiles(mutate(files, "outputs.tf", (t) => t.replace("module.idpscim.log_group_name", "module.idpscim.log_group")));
+    expect((await referenceProblems(mutated, moduleRoot)).join("\n")).toContain('the module has no output "log_group"');
+  });
+
+  test("a file that is not valid HCL", async () => {
+    await expect(parseTerraformFiles(mutate(moduleFiles, "main.tf", (t) => t.replace("locals {", "locals {{")))).rejects.toThrow();
+  });
+});
