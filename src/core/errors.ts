@@ -68,7 +68,8 @@ export class SyncError extends Error {
 
   /** One line for the user: what failed and how to fix it. */
   describe(): string {
-    return this.hint ? `${this.message}: ${this.hint}` : this.message;
+    // "…is not valid.: check…" reads badly: AWS's details end with a full stop.
+    return this.hint ? `${this.message.replace(/\.$/, "")}: ${this.hint}` : this.message;
   }
 }
 
@@ -90,4 +91,26 @@ export class ScimRequestError extends SyncError {
     this.kind = kind;
     if (options.status !== undefined) this.status = options.status;
   }
+}
+
+/**
+ * Credential shapes recognisable without knowing the value: Google OAuth access tokens (`ya29.`),
+ * bearer headers, PEM private keys (raw, or inside JSON with `\n` escapes), signed JWTs (the
+ * service account's token assertion is one) and a service-account key id next to its name. The
+ * logger applies these to every line and the adapters to every string they take off the wire,
+ * so a secret echoed by a proxy or a library never reaches a log, an error or the state.
+ */
+const SECRET_SHAPES: [RegExp, string][] = [
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g, "[private key]"],
+  [/\bya29\.[\w.~+/=-]+/g, "[access token]"],
+  [/\beyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*/g, "[jwt]"],
+  [/\b(Bearer)(\s+|%20)(?!\*\*\*)[\w.~+/=-]{8,}/g, "$1$2***"],
+  [/(private_key_id\W{1,8})[0-9a-f]{16,}/gi, "$1***"],
+];
+
+/** `text` with every recognisable credential (see SECRET_SHAPES) replaced by a placeholder. */
+export function redactSecretShapes(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of SECRET_SHAPES) out = out.replace(pattern, replacement);
+  return out;
 }

@@ -4,6 +4,7 @@
  * reporter itself, so no code path can log them by mistake.
  */
 import { createConsola, type LogObject } from "consola";
+import { redactSecretShapes } from "../core/errors.ts";
 import type { Logger } from "../core/ports.ts";
 import { writeStderr } from "../platform/runtime.ts";
 
@@ -31,10 +32,13 @@ export function createLogger(options: LoggerOptions): ManagedLogger {
   const secrets = new Set<string>();
   const write = options.write ?? writeStderr;
   let context = { ...options.context };
+  // Known values first (longest first, so a key file goes before the PEM lines inside it), then
+  // the shapes no one registered: Google access tokens, PEM keys, JWTs, bearer headers.
+  let ordered: string[] = [];
   const scrub = (text: string): string => {
     let out = text;
-    for (const secret of secrets) out = out.split(secret).join("***");
-    return out;
+    for (const secret of ordered) out = out.split(secret).join("***");
+    return redactSecretShapes(out);
   };
   const reporter = {
     log(entry: LogObject) {
@@ -55,7 +59,12 @@ export function createLogger(options: LoggerOptions): ManagedLogger {
     error: (m) => consola.error(m),
     redact(secret) {
       // Short values would blank out ordinary words; tokens and keys are long.
-      if (secret && secret.length >= 8) secrets.add(secret);
+      if (!secret || secret.length < 8 || secrets.has(secret)) return;
+      secrets.add(secret);
+      // A value logged inside JSON (a config dump, a body) appears with its escapes.
+      const escaped = JSON.stringify(secret).slice(1, -1);
+      if (escaped !== secret) secrets.add(escaped);
+      ordered = [...secrets].sort((a, b) => b.length - a.length);
     },
     setContext(next) {
       context = { ...context, ...next };
