@@ -4,6 +4,9 @@
  * it (AWS_LAMBDA_RUNTIME_API is set), the command line otherwise.
  */
 import { runCli } from "./shell/cli.ts";
-import { commandLineArguments, setExitCode } from "./platform/runtime.ts";
+import { runLambda } from "./shell/lambda.ts";
+import { commandLineArguments, environment, exit, isLambda, setExitCode } from "./platform/runtime.ts";
 
-setExitCode(await runCli(commandLineArguments()));
+// The loop only returns when the sandbox is unusable; exit at once rather than wait for open handles.
+if (isLambda()) exit(await runLambda(environment()));
+else setExitCode(await runCli(commandLineArguments()));

@@ -43,3 +43,18 @@ export function isLambda(): boolean {
 export function onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): void {
   process.once(signal, handler);
 }
+
+/**
+ * `fetch` with no client-side timeout, for the Lambda Runtime API's long poll: AWS says not to
+ * time out `GET /next`, and Bun's fetch otherwise drops a request after 300 s without data
+ * (`timeout: false` is Bun's per-request switch, oven-sh/bun#6217; other runtimes ignore it).
+ */
+export function fetchWithoutTimeout(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, timeout: false } as RequestInit);
+}
+
+/** Sets (or, with `undefined`, removes) an environment variable of this process, e.g. `_X_AMZN_TRACE_ID`. */
+export function setEnvironmentVariable(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
