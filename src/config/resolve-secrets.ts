@@ -46,7 +46,7 @@ export async function resolveSecrets(
         `gws.service_account_file is not set: ${howToSet(optionByPath("gws.service_account_file"))} (or use --use-secrets-manager)`,
       );
     }
-    return { config, serviceAccountKey: checkKey(await readKeyFile(path), `gws.service_account_file ${path}`) };
+    return { config, serviceAccountKey: checkKey(await readKeyFile(path), `gws.service_account_file ${path}`, false) };
   }
 
   const failures: SyncError[] = [];
@@ -109,17 +109,23 @@ export async function resolveSecrets(
       },
       sources,
     }),
-    serviceAccountKey: checkKey(serviceAccountKey ?? "", keySource),
+    serviceAccountKey: checkKey(serviceAccountKey ?? "", keySource, config.gws.serviceAccountFile === undefined),
   };
 }
 
-/** Fails early on a key that is not JSON; never echoes the parser's message, which can quote the key. */
-function checkKey(text: string, from: string): string {
+/** Fails early on a key that is not a JSON object; never echoes the parser's message, which can quote the key. */
+function checkKey(text: string, from: string, inSecret: boolean): string {
+  let what = "is not JSON";
   try {
     const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === "object" && parsed !== null) return text;
+    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) return text;
+    what = "is JSON but not an object";
   } catch {
-    // fall through
+    // `what` says it
   }
-  throw new SyncError("CONFIG_INVALID", `${from}: is not a service-account key (expected JSON from Google Cloud console > IAM > Service accounts > Keys)`);
+  const fix = inSecret ? "store its whole content in the secret" : "point gws.service_account_file at it";
+  throw new SyncError(
+    "CONFIG_INVALID",
+    `${from} ${what}, so it is not a service-account key; download a JSON key (Google Cloud console > IAM & Admin > Service accounts > Keys > Add key > JSON) and ${fix}`,
+  );
 }

@@ -124,21 +124,47 @@ function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
-/** Problem phrase for a URL option value, or `undefined` when fine. Also used after secrets resolve. */
+/** A URL as it may be shown in a message: scheme, host and path, never credentials or a query. */
+function showUrl(url: URL): string {
+  return JSON.stringify(`${url.protocol}//${url.host}${url.pathname}`);
+}
+
+/** `scim.us-east-1.amazonaws.com/…`: a host name, maybe a port and a path, with no scheme. */
+const SCHEMELESS = /^([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})(?::\d{1,5})?(?:\/\S*)?$/i;
+
+/**
+ * Problem phrase for a URL option value, or `undefined` when fine. Also used after secrets resolve.
+ * A value that is not a URL at all is not echoed unless it reads as a host name: swapped settings
+ * (the token given as the endpoint) are a common mistake, and the message must not print the token.
+ */
 export function urlProblem(text: string): string | undefined {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    return `is not a URL (got ${JSON.stringify(text)}); write a full URL like "https://host/path"`;
+    const host = SCHEMELESS.exec(text)?.[1];
+    return host !== undefined
+      ? `is not a URL: it has no scheme; write the full URL starting with https://, like "https://${host}/..."`
+      : `is not a URL (a ${text.length}-character value, not shown in case it is a secret); write a full URL like "https://host/path"`;
   }
   if (url.protocol === "https:") return undefined;
   if (url.protocol === "http:") {
     return isLoopback(url.hostname)
       ? undefined
-      : `must use https (got ${JSON.stringify(text)}); http is allowed only on localhost, 127.0.0.0/8 and [::1]`;
+      : `must use https (got ${showUrl(url)}); http is allowed only on localhost, 127.0.0.0/8 and [::1]`;
   }
-  return `must be an https URL (got ${JSON.stringify(text)})`;
+  return `must be an https URL (got ${showUrl(url)})`;
+}
+
+/**
+ * A path option holding file content instead of a path: the key JSON pasted into
+ * IDPSCIM_GWS_SERVICE_ACCOUNT_FILE is the usual case. Never echoed (it is the private key).
+ */
+function pathProblem(o: OptionSpec, value: string): string | undefined {
+  if (!/^\s*[{[]|PRIVATE KEY|[\r\n]/.test(value)) return undefined;
+  return tomlPath(o) === "gws.service_account_file"
+    ? "holds the key's JSON content, not a path (not shown: it is the private key); save it to a file and give that file's path, or store it in Secrets Manager and pass --use-secrets-manager"
+    : "holds file content, not a path (not shown); give the path of the file instead";
 }
 
 /**
@@ -186,7 +212,9 @@ function parseValue(o: OptionSpec, input: unknown, layer: Layer): Parsed {
     case "path": {
       if (typeof raw !== "string") return { problem: `must be a string (got ${show(o, raw)}); quote it` };
       const value = raw.trim();
-      return value === "" ? { problem: "is empty; give a value or leave it out" } : { value };
+      if (value === "") return { problem: "is empty; give a value or leave it out" };
+      const problem = o.type === "path" ? pathProblem(o, value) : undefined;
+      return problem === undefined ? { value } : { problem };
     }
     case "boolean": {
       if (typeof raw === "boolean") return { value: raw };
