@@ -1,9 +1,11 @@
 /** @module GoogleDirectorySource: reads in-scope groups, their derived members and those users from the Admin SDK Directory API. */
 // Only the Directory module, never the `googleapis` root: the root pulls in every Google API (bundle size).
 import { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
+import { SyncError } from "../../core/errors.ts";
 import type { DirectorySource, SourceSnapshot, SourceUser } from "../../core/ports.ts";
 import type { DesiredGroup } from "../../model/index.ts";
 import { googleUserFields, mapGoogleUser, type GoogleUser, type UserFieldName } from "../../mapping/google-user.ts";
+import { describeAnswer } from "../http-answer.ts";
 import {
   DEFAULT_RETRY,
   backoffDelay,
@@ -65,6 +67,9 @@ const USERS_PAGE = 500;
 
 const NO_LOG = { debug() {}, info() {}, warn() {} };
 
+/** The array each list method's page carries; absent means an empty page (fields= drops empty arrays). */
+const LIST_FIELD: Record<string, string> = { "groups.list": "groups", "members.list": "members", "users.list": "users" };
+
 /**
  * @example
  * const source = createGoogleDirectorySource({ serviceAccountKey, adminEmail: "admin@example.com",
@@ -78,11 +83,16 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
   const retry = options.retry ?? DEFAULT_RETRY;
   const log = options.logger ?? NO_LOG;
   const userFieldList = googleUserFields(options.userFields).join(",");
+  const apiUrl = options.apiUrl ?? "https://admin.googleapis.com";
   const authContext: AuthContext = {
     clientEmail: key.clientEmail,
     adminEmail: options.adminEmail,
     ...(key.clientId ? { clientId: key.clientId } : {}),
+    apiUrl,
+    tokenUrl: options.tokenUrl ?? "https://oauth2.googleapis.com/token",
   };
+  // Access tokens issued to this source: scrubbed from every failure message (a proxy may echo them).
+  const accessTokens = new Set<string>();
 
   const requests: Record<string, number> = {};
   let retries = 0;
@@ -96,6 +106,7 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
     subject: options.adminEmail,
     ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),
     onTokenRequest: () => count("token"),
+    onAccessToken: (token) => accessTokens.add(token),
   });
   // §8.2: a global rootUrl rewrites every request to the same path on that host.
   const admin = new admin_directory_v1.Admin({ auth, ...(options.apiUrl ? { rootUrl: options.apiUrl } : {}) });
@@ -106,21 +117,49 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
    * One logical request with our backoff (§6.2: truncated exponential backoff for quota errors).
    * `allowNotFound` turns a 404 into `undefined` (users.get of an external member).
    */
-  async function call<T>(method: string, target: string, send: () => Promise<{ data: T }>, allowNotFound = false): Promise<T | undefined> {
+  async function call<T>(
+    method: string,
+    target: string,
+    send: () => Promise<{ data: T; status?: number; headers?: unknown }>,
+    allowNotFound = false,
+  ): Promise<T | undefined> {
     for (let attempt = 1; ; attempt++) {
       count(method);
+      let response: Awaited<ReturnType<typeof send>>;
       try {
-        return (await send()).data;
+        response = await send();
       } catch (error) {
-        const failure = describeFailure(error);
+        const failure = describeFailure(error, accessTokens);
         if (allowNotFound && !failure.token && failure.status === 404) return undefined;
         if (!isRetryable(failure) || attempt >= retry.attempts) throw toSyncError(method, target, failure, authContext, attempt);
         const delay = backoffDelay(attempt - 1, retry);
         retries++;
         log.debug(`google: ${method} ${target}: ${failure.status ?? "network"} ${failure.reason}; retry ${attempt}/${retry.attempts - 1} in ${delay} ms`);
         await new Promise((resolve) => setTimeout(resolve, delay));
+        continue;
       }
+      checkShape(method, target, response);
+      return response.data;
     }
+  }
+
+  /**
+   * A 2xx answer that is not the Directory JSON asked for (an HTML page from a proxy or a wrong
+   * gws.api_url) aborts the read: taken as an empty page it would read as "no groups".
+   */
+  function checkShape(method: string, target: string, response: { data: unknown; status?: number; headers?: unknown }): void {
+    const data = response.data;
+    const fail = (what: string): never => {
+      throw new SyncError("SOURCE_READ", `Google ${method} ${target} at ${apiUrl} answered ${response.status ?? "2xx"} with ${what}, not Directory API JSON`, {
+        hint: "check gws.api_url (leave it unset for https://admin.googleapis.com) and any proxy in between; nothing was changed",
+      });
+    };
+    if (typeof data !== "object" || data === null || Array.isArray(data)) fail(describeAnswer(data, contentTypeOf(response.headers)));
+    const body = data as Record<string, unknown>;
+    const list = LIST_FIELD[method];
+    if (list !== undefined && body[list] !== undefined && !Array.isArray(body[list])) fail(`"${list}" as a ${typeof body[list]} instead of an array`);
+    if (body.nextPageToken !== undefined && body.nextPageToken !== null && typeof body.nextPageToken !== "string") fail(`a nextPageToken that is not a string`);
+    if (method === "users.get" && typeof body.id !== "string") fail("a user without an id");
   }
 
   /** Follows nextPageToken until it is absent; a short page is no sign of the end. `onPage` returning true stops early. */
@@ -283,6 +322,13 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
       return { users, groups: desiredGroups, warnings };
     },
   };
+}
+
+/** The Content-Type of a gaxios response, whose headers are a fetch `Headers` (typed as Node's). */
+function contentTypeOf(headers: unknown): string | null {
+  const h = headers as { get?: (name: string) => string | null; ["content-type"]?: unknown } | undefined;
+  if (typeof h?.get === "function") return h.get("content-type");
+  return typeof h?.["content-type"] === "string" ? h["content-type"] : null;
 }
 
 /**

@@ -1,6 +1,7 @@
 /** @module Sends one Directory request with our own backoff and turns Google's failures into SyncErrors. */
-import { SyncError } from "../../core/errors.ts";
-import { DIRECTORY_READONLY_SCOPES } from "./service-account.ts";
+import { SyncError, redactSecretShapes } from "../../core/errors.ts";
+import { describeAnswer } from "../http-answer.ts";
+import { DIRECTORY_READONLY_SCOPES, TokenAnswerError } from "./service-account.ts";
 
 export interface RetryOptions {
   /** Total attempts, the first included. */
@@ -22,9 +23,22 @@ export interface Failure {
   token: boolean;
 }
 
-export function describeFailure(error: unknown): Failure {
-  const e = error as { response?: { status?: number; data?: unknown }; code?: unknown; message?: unknown; config?: { url?: unknown } };
-  const message = typeof e?.message === "string" ? e.message : String(error);
+/** Reason of a failure whose answer was not Google's JSON at all (a proxy's page, a wrong URL). */
+export const NOT_GOOGLE_JSON = "unexpectedAnswer";
+
+/**
+ * Reads a failure off whatever was thrown. Every string taken from the wire is scrubbed of the
+ * access tokens issued so far (`secrets`) and of credential shapes, in case a proxy echoes them.
+ */
+export function describeFailure(error: unknown, secrets: Iterable<string> = []): Failure {
+  const scrub = (text: string) => {
+    let out = text;
+    for (const secret of secrets) out = out.split(secret).join("***");
+    return redactSecretShapes(out);
+  };
+  if (error instanceof TokenAnswerError) return { status: error.status, reason: NOT_GOOGLE_JSON, message: scrub(error.answer), token: true };
+  const e = error as { response?: { status?: number; data?: unknown; headers?: { get?(name: string): string | null } }; code?: unknown; message?: unknown; config?: { url?: unknown } };
+  const message = scrub(typeof e?.message === "string" ? e.message : String(error));
   const url = e?.config?.url !== undefined ? String(e.config.url) : "";
   const response = e?.response;
   if (!response || typeof response.status !== "number") {
@@ -34,7 +48,11 @@ export function describeFailure(error: unknown): Failure {
   const data = response.data as Record<string, unknown> | undefined;
   // §7.4: the token endpoint answers a flat {error, error_description}.
   if (data && typeof data.error === "string") {
-    return { status: response.status, reason: data.error, message: String(data.error_description ?? message), token: true };
+    return { status: response.status, reason: data.error, message: scrub(String(data.error_description ?? message)), token: true };
+  }
+  if (typeof data !== "object" || data === null) {
+    const contentType = typeof response.headers?.get === "function" ? response.headers.get("content-type") : undefined;
+    return { status: response.status, reason: NOT_GOOGLE_JSON, message: scrub(describeAnswer(data, contentType)), token: /\/token(\?|$)/.test(url) };
   }
   // §6.1: {error: {code, message, errors: [{reason}]}}.
   const envelope = data?.error as { message?: unknown; errors?: { reason?: unknown }[] } | undefined;
@@ -42,7 +60,7 @@ export function describeFailure(error: unknown): Failure {
   return {
     status: response.status,
     reason: typeof reason === "string" ? reason : "unknown",
-    message: typeof envelope?.message === "string" ? envelope.message : message,
+    message: typeof envelope?.message === "string" ? scrub(envelope.message) : message,
     token: false,
   };
 }
@@ -66,6 +84,9 @@ export interface AuthContext {
   clientEmail: string;
   clientId?: string;
   adminEmail: string;
+  /** gws.api_url and gws.token_url as used, for messages about answers that are not Google's. */
+  apiUrl?: string;
+  tokenUrl?: string;
 }
 
 /**
@@ -75,6 +96,19 @@ export interface AuthContext {
 export function toSyncError(method: string, key: string, f: Failure, auth: AuthContext, attempts: number): SyncError {
   const what = `${f.status ?? "network"} ${f.reason}`;
   const cause = new Error(f.message);
+  if (f.reason === NOT_GOOGLE_JSON && f.status !== undefined) {
+    // Not an answer from Google: a URL pointing elsewhere, or a proxy in between.
+    const tries = attempts > 1 ? ` (${attempts} attempts)` : "";
+    return f.token
+      ? new SyncError("SOURCE_READ", `Google token endpoint ${auth.tokenUrl ?? "(default)"} answered ${f.status} with ${f.message}, not an OAuth token${tries}`, {
+          hint: "check gws.token_url (leave it unset for https://oauth2.googleapis.com/token) and any proxy in between",
+          cause,
+        })
+      : new SyncError("SOURCE_READ", `Google ${method} ${key} at ${auth.apiUrl ?? "(default)"} answered ${f.status} with ${f.message}, not Directory API JSON${tries}`, {
+          hint: "check gws.api_url (leave it unset for https://admin.googleapis.com) and any proxy in between",
+          cause,
+        });
+  }
   if (f.token && f.status !== undefined && f.status < 500 && f.status !== 429) {
     if (f.reason === "unauthorized_client") {
       return new SyncError("SOURCE_AUTH", `Google token request for ${auth.clientEmail} as ${auth.adminEmail} failed: ${what}`, {

@@ -1,7 +1,9 @@
 /** @module The service-account key (parsed and checked without ever echoing it) and the JWT client with domain-wide delegation. */
-import { Gaxios } from "gaxios";
+import { createPrivateKey } from "node:crypto";
+import { Gaxios, type GaxiosOptionsPrepared } from "gaxios";
 import { JWT } from "google-auth-library";
 import { SyncError } from "../../core/errors.ts";
+import { describeAnswer } from "../http-answer.ts";
 
 /** google-directory.md §7.5: the read-only scopes the sync needs; all must be authorised for DWD. */
 export const DIRECTORY_READONLY_SCOPES = [
@@ -21,15 +23,15 @@ export interface ServiceAccountKey {
 }
 
 const KEY_HINT =
-  "gws.service_account_file must be the JSON key downloaded for the service account " +
-  "(Google Cloud console > IAM & Admin > Service accounts > Keys > Add key > JSON)";
+  "download a JSON key for the service account (Google Cloud console > IAM & Admin > Service accounts > Keys > Add key > JSON) " +
+  "and point gws.service_account_file at it (or store it in the secret named by gws.service_account_file_secret_name)";
 
 /**
  * Checks the key file's text. Messages name what is wrong, never a value from the file:
  * even JSON.parse's own message is dropped because it can quote the text around the error.
  */
 export function parseServiceAccountKey(text: string): ServiceAccountKey {
-  const invalid = (what: string) => new SyncError("CONFIG_INVALID", `the Google service account key ${what}`, { hint: KEY_HINT });
+  const invalid = (what: string) => new SyncError("CONFIG_INVALID", `the Google service-account key (gws.service_account_file) ${what}`, { hint: KEY_HINT });
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -45,6 +47,12 @@ export function parseServiceAccountKey(text: string): ServiceAccountKey {
   if (typeof clientEmail !== "string" || clientEmail.trim() === "") throw invalid("has no client_email");
   const privateKey = key.private_key;
   if (typeof privateKey !== "string" || !privateKey.includes("PRIVATE KEY")) throw invalid("has no PEM private_key");
+  // A damaged PEM would otherwise fail at the first token request, as a "network" error retried six times.
+  try {
+    createPrivateKey(privateKey);
+  } catch {
+    throw invalid("has a private_key that does not decode (a damaged or truncated PEM)");
+  }
   // §7.6: outside googleapis.com google-auth-library refuses domain-wide delegation.
   const universe = key.universe_domain;
   if (universe !== undefined && universe !== "googleapis.com") {
@@ -62,17 +70,37 @@ export interface JwtClientOptions {
   tokenUrl?: string;
   /** Called once per token request, for request counts. */
   onTokenRequest?: () => void;
+  /** Called with every access token issued, so the caller can keep it out of messages. */
+  onAccessToken?: (token: string) => void;
+}
+
+/**
+ * The token endpoint answered 2xx without an access token (an HTML page from a proxy, a wrong
+ * `gws.token_url`). Without this check google-auth-library would send "Bearer undefined" and the
+ * Directory API's 401 would blame the key.
+ */
+export class TokenAnswerError extends Error {
+  override name = "TokenAnswerError";
+  constructor(
+    readonly status: number,
+    /** What came back instead, e.g. `text/html ("Sign in")`; never the body itself. */
+    readonly answer: string,
+  ) {
+    super(`the token endpoint answered ${status} with ${answer}, not an OAuth token`);
+  }
 }
 
 /**
  * A JWT client (JWT-bearer grant with DWD `subject`, §7.2–7.3) on our own transporter.
  * Its request interceptor touches only the token call (§8.1): it points it at `tokenUrl` and turns
  * off gaxios's retry, which the token request enables for POST (§6.3), so the source's own backoff
- * is the only retry and its counts are exact. Directory calls go through `rootUrl` instead.
+ * is the only retry and its counts are exact. Its response interceptor checks the token call's
+ * answer. Directory calls go through `rootUrl` instead.
  */
 export function createJwtClient(options: JwtClientOptions): JWT {
   const transporter = new Gaxios();
   const target = options.tokenUrl ? new URL(options.tokenUrl) : undefined;
+  const tokenCalls = new WeakSet<GaxiosOptionsPrepared>();
   transporter.interceptors.request.add({
     resolved: async (config) => {
       const url = new URL(String(config.url));
@@ -81,8 +109,21 @@ export function createJwtClient(options: JwtClientOptions): JWT {
         config.retry = false;
         delete config.retryConfig;
         if (target) config.url = new URL(target.href);
+        tokenCalls.add(config);
       }
       return config;
+    },
+  });
+  transporter.interceptors.response.add({
+    resolved: async (response) => {
+      if (!tokenCalls.has(response.config)) return response;
+      const data: unknown = response.data;
+      const token = typeof data === "object" && data !== null ? (data as { access_token?: unknown }).access_token : undefined;
+      if (typeof token !== "string" || token === "") {
+        throw new TokenAnswerError(response.status, describeAnswer(data, response.headers.get("content-type")));
+      }
+      options.onAccessToken?.(token);
+      return response;
     },
   });
   return new JWT({
