@@ -1,6 +1,7 @@
 /** @module Turns ofetch failures into token-free ScimRequestErrors and judges which ones to retry. */
-import { ScimRequestError, type ScimFailureKind } from "../../core/errors.ts";
+import { ScimRequestError, redactSecretShapes, type ScimFailureKind } from "../../core/errors.ts";
 import type { RetryDecision } from "../../core/rate-control.ts";
+import { describeAnswer } from "../http-answer.ts";
 
 /** What was being asked, for the message: `PATCH /Groups/{id}` on id `…`. */
 export interface RequestLabel {
@@ -15,7 +16,19 @@ export const AUTH_HINT =
   "check aws.scim_access_token and aws.scim_endpoint: the token is the one shown with the SCIM endpoint in the IAM Identity Center console " +
   "(Settings > Automatic provisioning); it expires one year after it was generated, so rotate it there if it is older";
 
+export const RESPONSE_HINT =
+  "check aws.scim_endpoint: it must be the SCIM endpoint the IAM Identity Center console shows (Settings > Automatic provisioning), " +
+  "reached directly or through a proxy that passes answers through unchanged";
+
 export const NETWORK_HINT = "check aws.scim_endpoint and that this host can reach it; transient failures were already retried";
+
+function networkHint(endpoint: string | undefined): string {
+  return endpoint === undefined ? NETWORK_HINT : `check aws.scim_endpoint (${endpoint}) and that this host can reach it; transient failures were already retried`;
+}
+
+function serverHint(endpoint: string | undefined): string {
+  return `the request was retried; run again later, and if it persists check aws.scim_endpoint${endpoint === undefined ? "" : ` (${endpoint})`} and any proxy in front of it`;
+}
 
 const DETAIL_MAX = 300;
 /** Retry-After is a number of seconds or an HTTP date (RFC 9110 §10.2.3); AWS has not been seen sending it (aws-scim.md §9). */
@@ -39,8 +52,8 @@ interface FetchErrorLike {
  * into a fresh Error with just its name, code and message. The token is scrubbed from every
  * string taken from the wire, in case a proxy echoes it.
  */
-export function toScimRequestError(error: unknown, label: RequestLabel, token: string, timeoutMs?: number): ScimRequestError {
-  const scrub = (text: string) => (token ? text.split(token).join("[redacted]") : text);
+export function toScimRequestError(error: unknown, label: RequestLabel, token: string, timeoutMs?: number, endpoint?: string): ScimRequestError {
+  const scrub = (text: string) => redactSecretShapes(token ? text.split(token).join("[redacted]") : text);
   const e = (typeof error === "object" && error !== null ? error : {}) as FetchErrorLike;
   const where = `${label.route}${label.target ? ` (${label.target})` : ""}`;
   const status = typeof e.status === "number" && e.status > 0 ? e.status : undefined;
@@ -51,16 +64,18 @@ export function toScimRequestError(error: unknown, label: RequestLabel, token: s
     const what = scrub(root.name === "TimeoutError" ? `timed out${timeoutMs ? ` after ${timeoutMs} ms` : ""}` : root.code && !text.includes(root.code) ? `${root.code}: ${text}` : text);
     const cause = new Error(what);
     cause.name = root.name;
-    return new ScimRequestError("network", `SCIM ${where} failed: no answer (${what})`, { cause, hint: NETWORK_HINT });
+    return new ScimRequestError("network", `SCIM ${where} failed: no answer (${what})`, { cause, hint: networkHint(endpoint) });
   }
 
-  const detail = scrub(readDetail(e.data, typeof e.statusText === "string" ? e.statusText : ""));
+  const detail = readDetail(e.data, typeof e.statusText === "string" ? e.statusText : "", e.response?.headers?.get("content-type") ?? null, scrub);
   const kind = kindOf(status);
   const message = `SCIM ${where} failed: ${status}${detail ? ` ${detail}` : ""}`;
   const result =
     kind === "auth"
       ? new ScimRequestError("auth", message, { status, hint: AUTH_HINT })
-      : new ScimRequestError(kind, message, { status });
+      : kind === "server"
+        ? new ScimRequestError(kind, message, { status, hint: serverHint(endpoint) })
+        : new ScimRequestError(kind, message, { status });
   if (kind === "throttled") {
     const retryAfter = parseRetryAfter(e.response?.headers?.get("retry-after") ?? null);
     if (retryAfter !== undefined) retryAfterByError.set(result, retryAfter);
@@ -96,17 +111,22 @@ export function isAmbiguous(error: unknown): boolean {
   return error instanceof ScimRequestError && (error.kind === "network" || error.kind === "server");
 }
 
-/** AWS puts the reason in `detail` (§8.1); a 401/403 may use `message` (shape NOT KNOWN, §12). */
-function readDetail(data: unknown, statusText: string): string {
+/**
+ * AWS puts the reason in `detail` (§8.1); a 401/403 may use `message` (shape NOT KNOWN, §12).
+ * An HTML page (a proxy's or load balancer's error page) is summed up by its title, not quoted.
+ */
+function readDetail(data: unknown, statusText: string, contentType: string | null, scrub: (text: string) => string): string {
   let text = "";
   if (typeof data === "object" && data !== null) {
     const d = data as Record<string, unknown>;
     text = typeof d.detail === "string" ? d.detail : typeof d.message === "string" ? d.message : typeof d.Message === "string" ? d.Message : "";
+  } else if (typeof data === "string" && /^\s*<[a-z!]/i.test(data)) {
+    return `(${describeAnswer(data, contentType, scrub)})`;
   } else if (typeof data === "string") {
     text = data.trim();
   }
   if (!text) text = statusText;
-  text = text.replace(/\s+/g, " ");
+  text = scrub(text).replace(/\s+/g, " ");
   return text.length > DETAIL_MAX ? `${text.slice(0, DETAIL_MAX)}…` : text;
 }
 

@@ -4,11 +4,13 @@ import { ScimRequestError, SyncError } from "../../core/errors.ts";
 import type { GroupChange, RequestStats, ScimTarget, UserChange } from "../../core/ports.ts";
 import { createRateControl, type RateControlOptions } from "../../core/rate-control.ts";
 import type { TenantGroup, TenantUser, UserAttributes } from "../../model/index.ts";
-import { classifyScimError, isAmbiguous, toScimRequestError, type RequestLabel } from "./errors.ts";
+import { describeAnswer } from "../http-answer.ts";
+import { RESPONSE_HINT, classifyScimError, isAmbiguous, toScimRequestError, type RequestLabel } from "./errors.ts";
 import { eqFilter } from "./filter.ts";
 import { PATCH_OP_SCHEMA, userFromScim, userPatchOperations, userToScim, type PatchOperation } from "./user-mapping.ts";
 
 export const GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 export interface ScimTargetOptions {
   /** The SCIM endpoint as the console shows it: `https://scim.<region>.amazonaws.com/<tenant>/scim/v2/` (trailing slash optional). */
@@ -94,7 +96,7 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
         log?.debug(`SCIM ${request.route}${request.target ? ` (${request.target})` : ""}: ${response.status} in ${Date.now() - started} ms`);
         return response;
       } catch (error) {
-        const failure = toScimRequestError(error, request, token, timeoutMs);
+        const failure = toScimRequestError(error, request, token, timeoutMs, baseURL);
         log?.debug(`${failure.message} after ${Date.now() - started} ms`);
         onFailedAttempt?.(failure);
         throw failure;
@@ -102,13 +104,23 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
     }, classifyScimError);
   }
 
-  /** A JSON object body, or a "response" error naming the request (never the token). */
+  /**
+   * An answer that is not SCIM: the endpoint (or a proxy in front of it) is not IAM Identity
+   * Center's. The message names the request and the endpoint; nothing in it comes from our request.
+   */
+  function unexpected(request: RequestLabel, what: string, status?: number): ScimRequestError {
+    return new ScimRequestError("response", `SCIM ${request.route}${request.target ? ` (${request.target})` : ""} at ${baseURL} answered ${what}`, {
+      hint: RESPONSE_HINT,
+      ...(status === undefined ? {} : { status }),
+    });
+  }
+
+  /** A JSON object body, or a "response" error naming the request and endpoint (never the token). */
   function objectBody(response: FetchResponse<unknown>, request: RequestLabel): Record<string, unknown> {
     const data = response._data;
     if (typeof data === "object" && data !== null && !Array.isArray(data)) return data as Record<string, unknown>;
-    throw new ScimRequestError("response", `SCIM ${request.route}${request.target ? ` (${request.target})` : ""}: expected a JSON object, got ${describe(data)}`, {
-      status: response.status,
-    });
+    const scrub = (text: string) => text.split(token).join("[redacted]");
+    throw unexpected(request, `${response.status} with ${describeAnswer(data, response.headers.get("content-type"), scrub)}, not SCIM JSON`, response.status);
   }
 
   /**
@@ -124,12 +136,11 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
       const query = [cursor === "" ? "cursor" : `cursor=${encodeURIComponent(cursor)}`, `count=${PAGE_SIZE}`];
       if (filter !== undefined) query.push(`filter=${encodeURIComponent(filter)}`);
       const request: Request = { method: "GET", route: `GET /${collection}`, path: `/${collection}?${query.join("&")}`, ...(target ? { target } : {}) };
-      const page = objectBody(await send(request), request);
-      // A page without Resources is an empty page, not an error.
-      if (Array.isArray(page.Resources)) out.push(...page.Resources);
+      const page = listPage(await send(request), request);
+      out.push(...page.Resources);
       const next = page.nextCursor;
       if (typeof next !== "string" || next === "") return out;
-      if (seen.has(next)) throw new ScimRequestError("response", `SCIM ${request.route}: the endpoint repeated cursor ${next}; stopping to avoid an endless listing`);
+      if (seen.has(next)) throw unexpected(request, `the cursor ${next} twice; stopping to avoid an endless listing`);
       seen.add(next);
       cursor = next;
     }
@@ -139,19 +150,36 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
   async function findOne(collection: "Users" | "Groups", attribute: string, value: string): Promise<unknown> {
     const filter = eqFilter(attribute, value);
     const request: Request = { method: "GET", route: `GET /${collection}`, path: `/${collection}?filter=${encodeURIComponent(filter)}`, target: filter };
-    const page = objectBody(await send(request), request);
-    return Array.isArray(page.Resources) ? page.Resources[0] : undefined;
+    return listPage(await send(request), request).Resources[0];
+  }
+
+  /**
+   * A ListResponse (§4): `Resources` an array, or absent on an empty page (AWS leaves it out).
+   * Anything else, e.g. `Resources` as a string or a JSON body that is no ListResponse at all, is
+   * an endpoint that does not speak SCIM: taking it as "no users" would plan creating everyone.
+   */
+  function listPage(response: FetchResponse<unknown>, request: RequestLabel): { Resources: unknown[]; nextCursor?: unknown } {
+    const page = objectBody(response, request);
+    if (Array.isArray(page.Resources)) return { ...page, Resources: page.Resources };
+    if (page.Resources !== undefined && page.Resources !== null) {
+      throw unexpected(request, `${response.status} with a ListResponse whose "Resources" is a ${typeof page.Resources}, not an array`, response.status);
+    }
+    const schemas = Array.isArray(page.schemas) ? page.schemas : [];
+    if (!schemas.includes(LIST_RESPONSE_SCHEMA) && typeof page.totalResults !== "number") {
+      throw unexpected(request, `${response.status} with ${describeAnswer(page, response.headers.get("content-type"))} (no ListResponse schema, no Resources), not a SCIM list`, response.status);
+    }
+    return { ...page, Resources: [] };
   }
 
   function readUser(resource: unknown, request: string): TenantUser {
     const user = userFromScim(resource);
-    if (!user) throw new ScimRequestError("response", `SCIM ${request}: a user without an id in the answer`);
+    if (!user) throw new ScimRequestError("response", `SCIM ${request} at ${baseURL}: a user without an id in the answer`, { hint: RESPONSE_HINT });
     return user;
   }
 
   function readGroup(resource: unknown, request: string): TenantGroup {
     const group = groupFromScim(resource);
-    if (!group) throw new ScimRequestError("response", `SCIM ${request}: a group without an id in the answer`);
+    if (!group) throw new ScimRequestError("response", `SCIM ${request} at ${baseURL}: a group without an id in the answer`, { hint: RESPONSE_HINT });
     return group;
   }
 
@@ -165,7 +193,7 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
         if (isAmbiguous(failure)) ambiguous = true;
       });
       const id = objectBody(response, request).id;
-      if (typeof id !== "string" || id === "") throw new ScimRequestError("response", `SCIM ${request.route} (${request.target}): the answer carries no id`, { status: response.status });
+      if (typeof id !== "string" || id === "") throw unexpected(request, `${response.status} without the new resource's id`, response.status);
       return id;
     } catch (error) {
       if (ambiguous && error instanceof ScimRequestError && error.kind === "conflict") {
@@ -327,10 +355,4 @@ function checkEndpoint(endpoint: string): string {
     throw new SyncError("CONFIG_INVALID", "aws.scim_endpoint must not carry a query, fragment or credentials", { hint: "use the SCIM endpoint exactly as the IAM Identity Center console shows it" });
   }
   return endpoint;
-}
-
-function describe(data: unknown): string {
-  if (data === undefined || data === "") return "an empty body";
-  if (Array.isArray(data)) return "an array";
-  return `a ${typeof data}`;
 }
