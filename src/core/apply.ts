@@ -18,9 +18,15 @@ export interface ApplyOptions {
   managedAttributes: ReadonlySet<UserAttributeName>;
   /** Epoch ms after which no new operation starts (the rest continues next run). */
   stopStartingAt?: number;
-  /** Called with a consistent copy of the working state every `checkpointEvery` operations and at the end of each phase. */
+  /**
+   * Called with a consistent copy of the working state every `checkpointEvery` operations, every
+   * `checkpointEveryMs`, at the end of each phase, and before a fatal error is rethrown. A failing
+   * checkpoint (a state conflict) stops the run at once: another run owns the state now.
+   */
   checkpoint?: (state: SyncState) => Promise<void>;
   checkpointEvery?: number;
+  checkpointEveryMs?: number;
+  now?: () => number;
   onProgress?: (progress: { phase: number; done: number; total: number }) => void;
   log?: { debug(message: string): void; warn(message: string): void };
 }
@@ -46,12 +52,34 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
   const state: SyncState = structuredClone(initial);
   const done = Object.fromEntries(PHASES.flat().map((k) => [k, 0])) as Record<OperationKind, number>;
   const failed: FailedOperation[] = [];
+  const now = options.now ?? Date.now;
   let notStarted = 0;
   let adoptedOnConflict = 0;
   let sinceCheckpoint = 0;
+  let lastCheckpointAt = now();
   const checkpointEvery = options.checkpointEvery ?? 200;
+  // Slow (throttled) runs reach 200 operations rarely: time bounds what a killed run loses too.
+  const checkpointEveryMs = options.checkpointEveryMs ?? 15_000;
   let checkpointing: Promise<void> = Promise.resolve();
+  /** The error that stops the whole run (bad credentials, a failed state write); the first one wins. */
+  let fatal: { error: unknown; fromCheckpoint: boolean } | undefined;
   const { target } = options;
+
+  const checkpoint = () => {
+    if (!options.checkpoint || fatal?.fromCheckpoint) return;
+    sinceCheckpoint = 0;
+    lastCheckpointAt = now();
+    const snapshot = structuredClone(state);
+    checkpointing = checkpointing.then(async () => {
+      if (fatal?.fromCheckpoint) return;
+      try {
+        await options.checkpoint!(snapshot);
+      } catch (error) {
+        // Never write SCIM on without a place to record it, nor over a state another run wrote.
+        fatal ??= { error, fromCheckpoint: true };
+      }
+    });
+  };
 
   for (const sourceId of plan.bookkeeping.forgetUsers) forgetUser(state, sourceId);
   for (const sourceId of plan.bookkeeping.forgetGroups) delete state.groups[sourceId];
@@ -181,55 +209,58 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
   };
 
   let phaseIndex = 0;
-  for (const kinds of PHASES) {
-    phaseIndex++;
-    const ops = plan.operations.filter((op) => kinds.includes(op.kind));
-    if (ops.length === 0) continue;
-    let next = 0;
-    let finished = 0;
-    let stop = false;
-    const worker = async () => {
-      while (!stop && next < ops.length) {
-        if (options.stopStartingAt !== undefined && Date.now() >= options.stopStartingAt) {
-          stop = true;
-          break;
-        }
-        const op = ops[next++]!;
-        try {
-          await run(op);
-          done[op.kind]++;
-        } catch (error) {
-          if (error instanceof SyncError && error.exitCode === 2) {
-            stop = true; // bad credentials: every other request would fail the same way
-            throw error;
+  try {
+    for (const kinds of PHASES) {
+      phaseIndex++;
+      const ops = plan.operations.filter((op) => kinds.includes(op.kind));
+      if (ops.length === 0) continue;
+      let next = 0;
+      let finished = 0;
+      let deadline = false;
+      const worker = async () => {
+        while (fatal === undefined && !deadline && next < ops.length) {
+          if (options.stopStartingAt !== undefined && now() >= options.stopStartingAt) {
+            deadline = true;
+            break;
           }
-          const reason = error instanceof SyncError ? error.describe() : (error as Error).message;
-          failed.push({ kind: op.kind, subject: subjectOf(op), reason });
-          options.log?.warn(`${op.kind} ${subjectOf(op)} failed: ${reason}`);
+          const op = ops[next++]!;
+          try {
+            await run(op);
+            done[op.kind]++;
+          } catch (error) {
+            if (error instanceof SyncError && error.exitCode === 2) {
+              // Bad credentials: every other request would fail the same way. Let the operations in
+              // flight finish, save, then stop.
+              fatal ??= { error, fromCheckpoint: false };
+              finished++;
+              break;
+            }
+            const reason = error instanceof SyncError ? error.describe() : (error as Error).message;
+            failed.push({ kind: op.kind, subject: subjectOf(op), reason });
+            options.log?.warn(`${op.kind} ${subjectOf(op)} failed: ${reason}`);
+          }
+          finished++;
+          options.onProgress?.({ phase: phaseIndex, done: finished, total: ops.length });
+          if (++sinceCheckpoint >= checkpointEvery || now() - lastCheckpointAt >= checkpointEveryMs) checkpoint();
         }
-        finished++;
-        options.onProgress?.({ phase: phaseIndex, done: finished, total: ops.length });
-        if (options.checkpoint && ++sinceCheckpoint >= checkpointEvery) {
-          sinceCheckpoint = 0;
-          const snapshot = structuredClone(state);
-          checkpointing = checkpointing.then(() => options.checkpoint!(snapshot));
-        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, ops.length)) }, worker));
+      notStarted += ops.length - finished;
+      checkpoint();
+      await checkpointing;
+      if (fatal !== undefined || deadline) {
+        const later = PHASES.slice(phaseIndex).flat();
+        notStarted += plan.operations.filter((op) => later.includes(op.kind)).length;
+        break;
       }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, ops.length)) }, worker));
-    notStarted += ops.length - finished;
-    if (options.checkpoint) {
-      const snapshot = structuredClone(state);
-      checkpointing = checkpointing.then(() => options.checkpoint!(snapshot));
     }
-    await checkpointing;
-    if (stop) {
-      const later = PHASES.slice(phaseIndex).flat();
-      notStarted += plan.operations.filter((op) => later.includes(op.kind)).length;
-      break;
-    }
+  } catch (error) {
+    // Not expected (per-record errors are caught above); still save what was done before failing.
+    fatal ??= { error, fromCheckpoint: false };
+    checkpoint();
   }
   await checkpointing;
+  if (fatal !== undefined) throw fatal.error;
   return { state, done, failed, notStarted, adoptedOnConflict };
 }
 

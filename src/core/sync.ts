@@ -1,11 +1,12 @@
 /**
- * @module One sync run: load state, read the source, read the tenant only when due, plan, apply,
- * save. The CLI and the Lambda are thin shells over `runSync`.
+ * @module One sync run: load state, read the source, read the tenant only when due, plan, check
+ * the guardrails, apply, save. The CLI and the Lambda are thin shells over `runSync`.
  */
 import type { SyncState, TenantGroup, TenantSnapshot, UserAttributeName } from "../model/index.ts";
 import { emptyState } from "../model/index.ts";
 import { apply, type ApplyResult } from "./apply.ts";
 import { SyncError } from "./errors.ts";
+import { checkGuardrails, refusalError, upsertOnly, type DeleteLimit, type GuardrailVerdict } from "./guardrails.ts";
 import { plan as makePlan, summarisePlan, type Plan, type PlanPolicy, type PlanSummary } from "./plan.ts";
 import type { DirectorySource, Logger, ScimTarget, SourceSnapshot, StateStore } from "./ports.ts";
 import { hashState, serialiseState, tenantFromState } from "./state.ts";
@@ -26,7 +27,13 @@ export interface SyncOptions {
   forceReconcile: boolean;
   reconcileEveryMs: number;
   concurrency: number;
-  /** Epoch ms after which no new operation starts. */
+  /** `sync.max_deletes`: required, so no caller can forget the rail. */
+  maxDeletes: DeleteLimit;
+  /** `--force`: go over `maxDeletes` for this run. */
+  force?: boolean;
+  /** `--allow-empty-source`: act on a source with no groups or no users. */
+  allowEmptySource?: boolean;
+  /** Epoch ms after which no new operation starts; reads that end after it abort the run before any write. */
   stopStartingAt?: number;
   onProgress?: (progress: { phase: number; done: number; total: number }) => void;
 }
@@ -36,6 +43,8 @@ export interface SyncReport {
   planSummary: PlanSummary;
   /** Why the tenant was (or was not) read in full. */
   tenantRead: "first-run" | "forced" | "due" | "skipped";
+  /** What the safety rails say of this plan; a refused plan is never applied (dry runs report it). */
+  guardrails: GuardrailVerdict;
   applied?: Omit<ApplyResult, "state">;
   stateSaved: boolean;
   sourceCounts: { users: number; groups: number; warnings: number };
@@ -62,22 +71,46 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     log.info(`tenant (${tenantRead} full read): ${tenant.users.length} users, ${tenant.groups.length} groups`);
   }
 
-  const plan = makePlan(source, tenant, state, options.policy);
-  for (const warning of plan.warnings) log.warn(warning);
+  const planned = makePlan(source, tenant, state, options.policy);
+  for (const warning of planned.warnings) log.warn(warning);
+  let plan = planned;
+  if (options.policy.mode === "upsert") {
+    const filtered = upsertOnly(planned, source);
+    plan = filtered.plan;
+    if (filtered.keptMemberships + filtered.keptUsers > 0) {
+      log.info(`upsert mode: left in place ${filtered.keptMemberships} membership(s) and ${filtered.keptUsers} user(s) that left the scope`);
+    }
+  }
   const planSummary = summarisePlan(plan);
+  const guardrails = checkGuardrails(plan, state, source, {
+    maxDeletes: options.maxDeletes,
+    force: options.force === true,
+    allowEmptySource: options.allowEmptySource === true,
+  });
   const report: SyncReport = {
     plan,
     planSummary,
     tenantRead,
+    guardrails,
     stateSaved: false,
     sourceCounts: { users: source.users.length, groups: source.groups.length, warnings: source.warnings.length },
   };
   if (options.dryRun) return report;
 
+  for (const allowed of guardrails.overridden) log.warn(`allowed for this run only: ${allowed.message}`);
+  const refused = refusalError(guardrails);
+  if (refused) throw refused;
+  if (options.stopStartingAt !== undefined && now() >= options.stopStartingAt && plan.operations.length > 0) {
+    throw new SyncError("DEADLINE", "the time budget ran out while reading the source and the tenant, before any write; nothing was written", {
+      hint: "give the run more time (--max-duration, or the Lambda timeout): the reads alone take longer than the budget's working part",
+    });
+  }
+
   let version = loaded?.version;
   const save = async (next: SyncState) => {
     version = await deps.store.save(await hashState(next), version);
   };
+  // apply saves what was done before it rethrows (auth failure mid-run, state conflict, bug).
   const result = await apply(plan, state, {
     target: deps.target,
     concurrency: options.concurrency,
@@ -86,11 +119,14 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     // Progress is saved while the run goes, so a run killed half-way resumes without duplicates.
     checkpoint: save,
+    now,
     log,
   });
   const { state: finalState, ...applied } = result;
   report.applied = applied;
-  if (tenantRead !== "skipped") finalState.lastFullReadAt = new Date(now()).toISOString();
+  // A run cut short by the deadline did not act on all it read: the next run reads the tenant again
+  // (a group it would have adopted is still unmanaged, and only a full read finds it).
+  if (tenantRead !== "skipped" && applied.notStarted === 0) finalState.lastFullReadAt = new Date(now()).toISOString();
   const changed = !loaded || serialiseState(finalState) !== serialiseState(state);
   if (changed) {
     finalState.updatedAt = new Date(now()).toISOString();

@@ -6,13 +6,13 @@ import yargs from "yargs";
 import { composeSource, composeStore, composeTarget } from "../compose.ts";
 import { readConfigFile, resolveConfig } from "../config/load.ts";
 import { yargsOptions } from "../config/schema.ts";
-import { redactedConfig, type ResolvedConfig } from "../config/validate.ts";
+import { parseDuration, redactedConfig, type ResolvedConfig } from "../config/validate.ts";
 import { EXIT, SyncError } from "../core/errors.ts";
 import { createLogger, type ManagedLogger } from "../log/logger.ts";
 import { environment, stderrIsTerminal, writeStderr, writeStdout } from "../platform/runtime.ts";
 import { VERSION } from "../version.ts";
-import { renderPlanJson, renderPlanText, renderTable } from "./render.ts";
-import { resolveRunConfig, runConfiguredSync } from "./run-sync.ts";
+import { renderGuardrails, renderPlanJson, renderPlanText, renderTable } from "./render.ts";
+import { resolveRunConfig, runConfiguredSync, stopStartingAtFor } from "./run-sync.ts";
 
 type Output = "table" | "json";
 
@@ -20,6 +20,11 @@ interface CommandRequest {
   command: "sync" | "plan" | "inspect" | "state-show" | "config-validate";
   dryRun: boolean;
   reconcile: boolean;
+  /** Safety overrides for one `sync` run: CLI only, never a config key, so nothing leaves them on. */
+  force?: boolean;
+  allowEmptySource?: boolean;
+  /** `--max-duration` in ms. */
+  maxDurationMs?: number;
   output: Output;
   inspect?: { system: "gws" | "scim"; what: string };
   argv: Record<string, unknown>;
@@ -37,9 +42,26 @@ export async function runCli(args: string[]): Promise<number> {
     .command(["sync", "$0"], "Make AWS IAM Identity Center match Google Workspace (the default command).", (y) =>
       y
         .option("dry-run", { type: "boolean", default: false, describe: "Plan only: print the plan, write nothing (same as `plan`)." })
-        .option("reconcile", { type: "boolean", default: false, describe: "Read the whole AWS tenant now and undo drift made by hand." }),
+        .option("reconcile", { type: "boolean", default: false, describe: "Read the whole AWS tenant now and undo drift made by hand." })
+        .option("force", { type: "boolean", default: false, describe: "Allow this run to delete more than sync.max_deletes (this run only)." })
+        .option("allow-empty-source", { type: "boolean", default: false, describe: "Allow this run to act on a source with no groups or no users (this run only)." })
+        .option("max-duration", { type: "string", describe: 'Time budget of this run, e.g. "10m": operations stop starting in time to save the state; the rest continues next run.' }),
       (argv) => {
-        request = { command: "sync", dryRun: Boolean(argv["dry-run"]), reconcile: Boolean(argv.reconcile), output: argv.output as Output, argv };
+        const maxDuration = argv["max-duration"];
+        const maxDurationMs = maxDuration === undefined ? undefined : parseDuration(String(maxDuration));
+        if (maxDuration !== undefined && maxDurationMs === undefined) {
+          usageError = `--max-duration: must be a duration like "90s", "10m" or "1h" (got ${JSON.stringify(maxDuration)})`;
+        }
+        request = {
+          command: "sync",
+          dryRun: Boolean(argv["dry-run"]),
+          reconcile: Boolean(argv.reconcile),
+          force: Boolean(argv.force),
+          allowEmptySource: Boolean(argv["allow-empty-source"]),
+          ...(maxDurationMs !== undefined ? { maxDurationMs } : {}),
+          output: argv.output as Output,
+          argv,
+        };
       },
     )
     .command("plan", "Print what a sync would do, without writing anything.", (y) =>
@@ -95,6 +117,7 @@ export async function runCli(args: string[]): Promise<number> {
 }
 
 async function execute(request: CommandRequest): Promise<number> {
+  const startedAt = Date.now();
   const env = environment();
   let log: ManagedLogger = createLogger({ level: "info", format: env.IDPSCIM_LOG_FORMAT === "json" ? "json" : "text" });
   try {
@@ -117,11 +140,17 @@ async function execute(request: CommandRequest): Promise<number> {
       const result = await runConfiguredSync(config, env, log, {
         dryRun: request.dryRun,
         reconcile: request.reconcile,
+        force: request.force === true,
+        allowEmptySource: request.allowEmptySource === true,
+        ...(request.maxDurationMs !== undefined ? { stopStartingAt: stopStartingAtFor(startedAt, startedAt + request.maxDurationMs) } : {}),
         ...(progress ? { onProgress: progress } : {}),
       });
       const { report } = result;
-      if (request.dryRun) writeStdout(request.output === "json" ? renderPlanJson(report) : renderPlanText(report.plan));
-      else if (request.output === "json") writeStdout(renderPlanJson(report));
+      if (request.dryRun) {
+        // A plan the rails would refuse is still a plan: exit 0, with the verdict on stdout and stderr.
+        writeStdout(request.output === "json" ? renderPlanJson(report) : `${renderPlanText(report.plan)}${renderGuardrails(report.guardrails)}`);
+        for (const refusal of report.guardrails.refusals) log.warn(`a sync would be refused (exit 3): ${refusal.message}; ${refusal.hint}`);
+      } else if (request.output === "json") writeStdout(renderPlanJson(report));
       return result.exitCode;
     } finally {
       progress?.({ phase: 0, done: 0, total: 0 });
@@ -206,7 +235,8 @@ async function inspect(request: CommandRequest, config: ResolvedConfig, serviceA
 
 function reportError(error: unknown, log: ManagedLogger): number {
   if (error instanceof SyncError) {
-    log.error(error.describe());
+    // The stable code first: one line to grep and alert on (SAFETY_REFUSED, STATE_CONFLICT, ...).
+    log.error(`${error.code}: ${error.describe()}`);
     return error.exitCode;
   }
   log.error(`unexpected error: ${(error as Error)?.message ?? String(error)}`);

@@ -1,4 +1,5 @@
 /** @module Human and machine renderings of plans, run summaries and listings (pure: returns strings). */
+import type { GuardrailVerdict } from "../core/guardrails.ts";
 import type { SyncReport } from "../core/sync.ts";
 import type { Operation, Plan } from "../core/plan.ts";
 import { summarisePlan } from "../core/plan.ts";
@@ -51,8 +52,39 @@ export function renderPlanText(plan: Plan, limit = 200): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** The safety rails' verdict on a plan, for `plan` and `sync --dry-run`: what a sync would do with it. */
+export function renderGuardrails(verdict: GuardrailVerdict): string {
+  const counts =
+    `users removed ${verdict.users.count} (limit ${verdict.users.limit} of ${verdict.users.managed} managed), ` +
+    `groups deleted ${verdict.groups.count} (limit ${verdict.groups.limit} of ${verdict.groups.managed} managed)`;
+  const lines =
+    verdict.refusals.length > 0
+      ? [`Guardrails: REFUSED: a sync would stop before any write (exit 3); ${counts}`, ...verdict.refusals.flatMap((r) => [`  ${r.message}`, `    to go on: ${r.hint}`])]
+      : [`Guardrails: pass; ${counts}`];
+  for (const allowed of verdict.overridden) lines.push(`  allowed for this run only: ${allowed.message}`);
+  return `${lines.join("\n")}\n`;
+}
+
 export function renderPlanJson(report: SyncReport): string {
-  return `${JSON.stringify({ summary: report.planSummary, tenantRead: report.tenantRead, operations: report.plan.operations, bookkeeping: report.plan.bookkeeping, warnings: report.plan.warnings }, null, 2)}\n`;
+  const { guardrails } = report;
+  return `${JSON.stringify(
+    {
+      summary: report.planSummary,
+      tenantRead: report.tenantRead,
+      guardrails: {
+        refused: guardrails.refusals.length > 0,
+        users: guardrails.users,
+        groups: guardrails.groups,
+        refusals: guardrails.refusals,
+        overridden: guardrails.overridden,
+      },
+      operations: report.plan.operations,
+      bookkeeping: report.plan.bookkeeping,
+      warnings: report.plan.warnings,
+    },
+    null,
+    2,
+  )}\n`;
 }
 
 export interface RunFigures {
