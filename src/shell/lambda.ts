@@ -19,14 +19,11 @@ import type { SyncReport } from "../core/sync.ts";
 import { buildEmf, metricsFromRun, writeEmf, type MetricValues } from "../log/emf.ts";
 import { createLogger, type ManagedLogger } from "../log/logger.ts";
 import { fetchWithoutTimeout, setEnvironmentVariable } from "../platform/runtime.ts";
-import { runConfiguredSync, type ConfiguredSyncResult } from "./run-sync.ts";
+import { runConfiguredSync, stopStartingAtFor, type ConfiguredSyncResult } from "./run-sync.ts";
 
 const API_VERSION = "2018-06-01";
 /** What the Runtime API's OpenAPI file asks error bodies to be sent as. */
 const ERROR_CONTENT_TYPE = "application/vnd.aws.lambda.error+json";
-/** Stop starting operations this long before the deadline: 20% of the time, within these bounds. */
-const MARGIN_MIN_MS = 5_000;
-const MARGIN_MAX_MS = 60_000;
 /** A lost /next connection is polled again after a pause that grows to this. */
 const POLL_PAUSE_MAX_MS = 2_000;
 /** Consecutive failed polls after which the Runtime API is taken as gone (about a minute). */
@@ -180,7 +177,8 @@ async function handleInvocation(next: NextInvocation, context: InvocationContext
 
   const event = parseEvent(next.body);
   const options = invocationOptions(event);
-  const stopAt = next.deadlineMs === undefined ? undefined : stopStartingAt(next.deadlineMs, started);
+  // The same margin as the command line's --max-duration: operations in flight finish and the state is saved in time.
+  const stopAt = next.deadlineMs === undefined ? undefined : stopStartingAtFor(started, next.deadlineMs);
   log.info(
     `invocation: ${describeEvent(event)}` +
       (options.dryRun || options.reconcile ? ` (${[options.dryRun ? "dryRun" : "", options.reconcile ? "reconcile" : ""].filter(Boolean).join(", ")})` : "") +
@@ -283,15 +281,6 @@ function errorBody(error: unknown, secrets: ReadonlySet<string>): LambdaErrorBod
   let scrubbed = message;
   for (const secret of secrets) scrubbed = scrubbed.split(secret).join("***");
   return { errorMessage: scrubbed, errorType: isSyncError(error) ? error.code : ((error as Error)?.name ?? "Error"), stackTrace: [] };
-}
-
-/**
- * Epoch ms after which no new SCIM operation starts: the deadline minus 20% of the time left,
- * at least 5 s (to finish operations in flight and save the state) and at most 60 s.
- */
-export function stopStartingAt(deadlineMs: number, now: number): number {
-  const margin = Math.max(MARGIN_MIN_MS, Math.min(MARGIN_MAX_MS, (deadlineMs - now) * 0.2));
-  return deadlineMs - margin;
 }
 
 /** Any JSON is accepted (EventBridge rule envelope, Scheduler input, a manual invoke); not JSON → undefined. */

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileBinary } from "../../scripts/build.ts";
 import { buildEmf, membershipChanges, metricsFromRun } from "../../src/log/emf.ts";
-import { outcomeOfError, outcomeOfRun, stopStartingAt, traceRoot } from "../../src/shell/lambda.ts";
+import { outcomeOfError, outcomeOfRun, traceRoot } from "../../src/shell/lambda.ts";
 import { SyncError } from "../../src/core/errors.ts";
 import { startGoogleEmulator } from "../emulators/google/server.ts";
 import { awsEnvironment, startEmulators, type Emulators } from "../emulators/index.ts";
@@ -267,15 +267,16 @@ describe("compiled linux-x64 bootstrap", () => {
 
   test("deadline near → no new operation after the margin; /response says continuesNextRun; the next run finishes", async () => {
     const e = await emulators();
-    // A 7 s timeout leaves a few seconds for new operations; SCIM answers in 1.5 s, so the first run cannot finish.
-    e.scim.faults.latencyMs = 1_500;
-    const fn = await lambda({ command: [x64], env: functionEnv(e), timeoutMs: 7_000 });
+    // A 10 s timeout: no new operation after 5 s (the margin is at most half the time); SCIM answers in 2 s.
+    e.scim.faults.latencyMs = 2_000;
+    const fn = await lambda({ command: [x64], env: functionEnv(e), timeoutMs: 10_000 });
     const first = await fn.invoke(scheduledEvent());
     expect(first).toMatchObject({ status: "success" });
-    expect(ms(first)).toBeLessThan(7_000);
+    expect(ms(first)).toBeLessThan(10_000);
     const cut = JSON.parse(first.response!) as { continuesNextRun: boolean; notStarted: number };
     expect(cut.continuesNextRun).toBe(true);
     expect(cut.notStarted).toBeGreaterThan(0);
+    console.log(`deadline run: answered after ${ms(first)} ms of 10000; ${cut.notStarted} operations left for the next run`);
     expect(logLines(fn).some((l) => l.message.includes("continues next run"))).toBe(true);
 
     e.scim.faults.latencyMs = 0;
@@ -386,14 +387,6 @@ describe("compiled linux-arm64 bootstrap under qemu-user", () => {
 });
 
 describe("lambda shell decisions (pure parts)", () => {
-  test("stop starting operations 20% of the time before the deadline, within 5 s … 60 s", () => {
-    const now = 1_000_000;
-    expect(stopStartingAt(now + 900_000, now)).toBe(now + 840_000);
-    expect(stopStartingAt(now + 100_000, now)).toBe(now + 80_000);
-    expect(stopStartingAt(now + 10_000, now)).toBe(now + 5_000);
-    expect(stopStartingAt(now + 3_000, now)).toBe(now - 2_000);
-  });
-
   test("error types: configuration, safety, anything else; messages scrubbed of known secrets", () => {
     expect(outcomeOfError(new SyncError("SECRET_UNAVAILABLE", "secret x cannot be read"))).toMatchObject({ kind: "error", errorType: "Function.ConfigInvalid", body: { errorType: "SECRET_UNAVAILABLE" } });
     expect(outcomeOfError(new SyncError("SAFETY_REFUSED", "would delete 80%"))).toMatchObject({ errorType: "Function.SafetyRefused" });
