@@ -218,12 +218,14 @@ export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: Sync
   // Managed users no longer desired.
   const deletedUserScimIds = new Set<string>();
   for (const [sourceId, managed] of Object.entries(state.users)) {
-    if (desiredUserIds.has(sourceId) || frozenUserIds.has(sourceId)) continue;
+    if (desiredUserIds.has(sourceId)) continue;
     const current = tenantUserById.get(managed.scimId);
     if (!current) {
+      // Gone from the tenant (deleted by hand), frozen or not: the state must not keep naming it.
       bookkeeping.forgetUsers.push(sourceId);
       continue;
     }
+    if (frozenUserIds.has(sourceId)) continue;
     if (claimedUsers.has(current.scimId)) continue; // re-adopted by another source id; nothing to remove
     const suspended = sourceById.get(sourceId)?.suspended === true;
     const action = suspended ? "delete" : policy.removedUsers; // suspended here means policy "delete"
