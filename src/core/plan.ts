@@ -123,30 +123,40 @@ export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: Sync
   const scimIdManagedBy = new Map<string, string>();
   for (const [sourceId, managed] of Object.entries(state.users)) scimIdManagedBy.set(managed.scimId, sourceId);
 
-  /** sourceId → the tenant user it is (or becomes), for every desired user that exists already. */
+  /**
+   * sourceId → the tenant user it is (or becomes), for every desired user that exists already.
+   * Matching goes by strength, each rule over every desired user before the next: the state's
+   * record, then externalId, then userName. So a weaker match never takes a resource that a
+   * stronger one gives to another user (e.g. a renamed user's old userName now used by someone else).
+   */
   const matchedUser = new Map<string, TenantUser>();
   const claimedUsers = new Set<string>();
   const adoptedUsers = new Set<string>();
+  const claimUser = (desired: SourceUser, match: TenantUser, adopted: boolean) => {
+    matchedUser.set(desired.sourceId, match);
+    claimedUsers.add(match.scimId);
+    if (!adopted) return;
+    adoptedUsers.add(desired.sourceId);
+    if (match.externalId && match.externalId !== desired.sourceId) {
+      warnings.push(`adopting user ${match.attributes.userName} (${match.scimId}) whose externalId was "${match.externalId}"`);
+    }
+  };
+  const availableUser = (sourceId: string, u: TenantUser | undefined) =>
+    u && !claimedUsers.has(u.scimId) && (scimIdManagedBy.get(u.scimId) ?? sourceId) === sourceId ? u : undefined;
   for (const desired of desiredUsers) {
     const managed = state.users[desired.sourceId];
-    let match = managed ? tenantUserById.get(managed.scimId) : undefined;
-    if (!match) {
-      const available = (u: TenantUser | undefined) =>
-        u && !claimedUsers.has(u.scimId) && (scimIdManagedBy.get(u.scimId) ?? desired.sourceId) === desired.sourceId ? u : undefined;
-      match =
-        available(tenantUserByExternalId.get(desired.sourceId)) ??
-        available(tenantUserByUserName.get(desired.attributes.userName.toLowerCase()));
-      if (match) {
-        adoptedUsers.add(desired.sourceId);
-        if (match.externalId && match.externalId !== desired.sourceId) {
-          warnings.push(`adopting user ${match.attributes.userName} (${match.scimId}) whose externalId was "${match.externalId}"`);
-        }
-      }
-    }
-    if (match) {
-      matchedUser.set(desired.sourceId, match);
-      claimedUsers.add(match.scimId);
-    }
+    const match = managed ? tenantUserById.get(managed.scimId) : undefined;
+    if (match && !claimedUsers.has(match.scimId)) claimUser(desired, match, false);
+  }
+  for (const desired of desiredUsers) {
+    if (matchedUser.has(desired.sourceId)) continue;
+    const match = availableUser(desired.sourceId, tenantUserByExternalId.get(desired.sourceId));
+    if (match) claimUser(desired, match, true);
+  }
+  for (const desired of desiredUsers) {
+    if (matchedUser.has(desired.sourceId)) continue;
+    const match = availableUser(desired.sourceId, tenantUserByUserName.get(desired.attributes.userName.toLowerCase()));
+    if (match) claimUser(desired, match, true);
   }
 
   const userRef = (sourceId: string): UserRef => {
@@ -259,19 +269,39 @@ export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: Sync
   for (const [scimId, sourceId] of scimIdManagedBy) if (!scimIdToSourceId.has(scimId)) scimIdToSourceId.set(scimId, sourceId);
 
   const frozenScimIds = new Set([...frozenUserIds].flatMap((id) => (state.users[id] ? [state.users[id].scimId] : [])));
-  for (const group of sortBySourceId(source.groups)) {
-    const managed = state.groups[group.sourceId];
-    let match = managed ? tenantGroupById.get(managed.scimId) : undefined;
-    let adopt = false;
-    if (!match) {
-      const available = (g: TenantGroup | undefined) =>
-        g && !claimedGroups.has(g.scimId) && (groupScimIdManagedBy.get(g.scimId) ?? group.sourceId) === group.sourceId ? g : undefined;
-      match = available(tenantGroupByExternalId.get(group.sourceId)) ?? available(tenantGroupByName.get(group.displayName));
-      adopt = match !== undefined;
-      if (match?.externalId && match.externalId !== group.sourceId) {
-        warnings.push(`adopting group "${match.displayName}" (${match.scimId}) whose externalId was "${match.externalId}"`);
-      }
+  // Groups match like users: the state's record, then externalId, then displayName, each over every group.
+  const sortedGroups = sortBySourceId(source.groups);
+  const matchedGroup = new Map<string, { match: TenantGroup; adopt: boolean }>();
+  const availableGroup = (sourceId: string, g: TenantGroup | undefined) =>
+    g && !claimedGroups.has(g.scimId) && (groupScimIdManagedBy.get(g.scimId) ?? sourceId) === sourceId ? g : undefined;
+  const claimGroup = (group: DesiredGroup, match: TenantGroup, adopt: boolean) => {
+    matchedGroup.set(group.sourceId, { match, adopt });
+    claimedGroups.add(match.scimId);
+    if (adopt && match.externalId && match.externalId !== group.sourceId) {
+      warnings.push(`adopting group "${match.displayName}" (${match.scimId}) whose externalId was "${match.externalId}"`);
     }
+  };
+  for (const group of sortedGroups) {
+    const managed = state.groups[group.sourceId];
+    const match = managed ? tenantGroupById.get(managed.scimId) : undefined;
+    if (match && !claimedGroups.has(match.scimId)) claimGroup(group, match, false);
+  }
+  for (const group of sortedGroups) {
+    if (matchedGroup.has(group.sourceId)) continue;
+    const match = availableGroup(group.sourceId, tenantGroupByExternalId.get(group.sourceId));
+    if (match) claimGroup(group, match, true);
+  }
+  for (const group of sortedGroups) {
+    if (matchedGroup.has(group.sourceId)) continue;
+    const match = availableGroup(group.sourceId, tenantGroupByName.get(group.displayName));
+    if (match) claimGroup(group, match, true);
+  }
+
+  for (const group of sortedGroups) {
+    const managed = state.groups[group.sourceId];
+    const matched = matchedGroup.get(group.sourceId);
+    const match = matched?.match;
+    const adopt = matched?.adopt ?? false;
     const desiredMembers = group.memberSourceIds.filter((id) => desiredUserIds.has(id));
     if (!match) {
       const refs = desiredMembers.map(userRef);
@@ -281,7 +311,6 @@ export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: Sync
       }
       continue;
     }
-    claimedGroups.add(match.scimId);
     const groupRef: GroupRef = { scimId: match.scimId, sourceId: group.sourceId };
     const actualMembers = new Set(match.memberScimIds ?? []);
     const needsExternalId = match.externalId !== group.sourceId;

@@ -44,4 +44,20 @@ describe("plan: regressions found by the property test", () => {
     expect(p.operations).toEqual([]);
     expect(p.bookkeeping.forgetUsers).toEqual(["u1"]);
   });
+
+  test("a userName match never takes a user another desired user matches by externalId", () => {
+    // s1 is u4's (externalId) and still carries goran's old userName; u0 is goran now.
+    const tenant: TenantSnapshot = { users: [tenantUser("s1", "goran", { externalId: "u4" })], groups: [] };
+    const p = plan(source([sourceUser("u0", "goran"), sourceUser("u4", "ana")]), tenant, state(), POLICY);
+    const adopt = p.operations.find((op) => op.kind === "updateUser" && op.why === "adopt");
+    expect(adopt).toMatchObject({ sourceId: "u4", scimId: "s1", set: { userName: "ana@example.com" } });
+    expect(p.operations.filter((op) => op.kind === "createUser").map((op) => (op as { sourceId: string }).sourceId)).toEqual(["u0"]);
+  });
+
+  test("a displayName match never takes a group another desired group matches by externalId", () => {
+    const tenant: TenantSnapshot = { users: [], groups: [tenantGroup("t1", "Admins", { externalId: "g9" })] };
+    const p = plan(source([], [group("g1", "Admins"), group("g9", "Operators")]), tenant, state(), POLICY);
+    expect(p.operations.find((op) => op.kind === "updateGroup")).toMatchObject({ sourceId: "g9", scimId: "t1", displayName: "Operators" });
+    expect(p.operations.find((op) => op.kind === "createGroup")).toMatchObject({ sourceId: "g1", displayName: "Admins" });
+  });
 });
