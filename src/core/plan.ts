@@ -37,7 +37,8 @@ export type Operation =
       manager?: UserRef;
       /** The full desired attributes, recorded in state once the update succeeds. */
       attributes: UserAttributes;
-      why: "changed" | "adopt" | "deactivate" | "manager";
+      /** "record": AWS already holds `attributes` and only the state lags behind (no request). */
+      why: "changed" | "adopt" | "deactivate" | "manager" | "record";
     }
   | {
       kind: "updateGroup";
@@ -47,9 +48,10 @@ export type Operation =
       externalId?: string;
       /** Recorded in state once the update succeeds. */
       desiredDisplayName: string;
-      /** Members AWS holds now (source ids known to this run), recorded in state on adoption. */
+      /** Members AWS holds now (source ids known to this run), recorded in state on adoption and with "record". */
       currentMemberSourceIds: string[];
-      why: "rename" | "adopt";
+      /** "record": AWS already holds the wanted name; the state's record lags behind (no request). */
+      why: "rename" | "adopt" | "record";
     }
   | { kind: "addMembers"; group: GroupRef; groupSourceId: string; members: UserRef[] }
   | { kind: "removeMembers"; group: GroupRef; groupSourceId: string; members: UserRef[] }
@@ -222,6 +224,11 @@ export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: Sync
         attributes,
         why: adopt ? "adopt" : attributes.active === false && match.attributes.active !== false ? "deactivate" : "changed",
       });
+    } else if (state.users[desired.sourceId]?.scimId === match.scimId && stateIsStale(state.users[desired.sourceId]!.attributes, attributes, policy.managedAttributes)) {
+      // AWS already holds what is wanted (a run stopped before saving, a fix made by hand), but
+      // the state says otherwise: record it (no request), or every run from the state would
+      // send the same PATCH again.
+      updates.push({ kind: "updateUser", sourceId: desired.sourceId, scimId: match.scimId, set: {}, clear: [], attributes, why: "record" });
     }
   }
 
@@ -253,6 +260,9 @@ export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: Sync
         attributes: { ...managed.attributes, active: false },
         why: "deactivate",
       });
+    } else if (managed.attributes.active !== false) {
+      // Already inactive in AWS, not in the state: record it, or each run from the state deactivates again.
+      updates.push({ kind: "updateUser", sourceId, scimId: current.scimId, set: {}, clear: [], attributes: { ...managed.attributes, active: false }, why: "record" });
     }
   }
 
@@ -314,7 +324,17 @@ export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: Sync
     const groupRef: GroupRef = { scimId: match.scimId, sourceId: group.sourceId };
     const actualMembers = new Set(match.memberScimIds ?? []);
     const needsExternalId = match.externalId !== group.sourceId;
-    if (adopt || needsExternalId || match.displayName !== group.displayName) {
+    const currentMemberSourceIds = [...actualMembers].flatMap((id) => {
+      const sourceId = scimIdToSourceId.get(id);
+      return sourceId === undefined ? [] : [sourceId];
+    });
+    // A managed group whose state record lags behind AWS (a run stopped before saving, a change
+    // made by hand): its name, or, when its members were read, its members.
+    const staleRecord =
+      managed !== undefined &&
+      managed.scimId === match.scimId &&
+      (managed.displayName !== match.displayName || (match.memberScimIds !== undefined && !sameSet(managed.memberSourceIds, currentMemberSourceIds)));
+    if (adopt || needsExternalId || match.displayName !== group.displayName || staleRecord) {
       updates.push({
         kind: "updateGroup",
         sourceId: group.sourceId,
@@ -322,11 +342,8 @@ export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: Sync
         ...(match.displayName !== group.displayName ? { displayName: group.displayName } : {}),
         ...(needsExternalId ? { externalId: group.sourceId } : {}),
         desiredDisplayName: group.displayName,
-        currentMemberSourceIds: [...actualMembers].flatMap((id) => {
-          const sourceId = scimIdToSourceId.get(id);
-          return sourceId === undefined ? [] : [sourceId];
-        }),
-        why: adopt ? "adopt" : "rename",
+        currentMemberSourceIds,
+        why: adopt ? "adopt" : match.displayName !== group.displayName || needsExternalId ? "rename" : "record",
       });
     }
     const desiredScimIds = new Set<string>();
@@ -373,6 +390,19 @@ export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: Sync
     bookkeeping,
     warnings,
   };
+}
+
+/** True when the state's record of a user differs from `desired` in what this run manages. */
+function stateIsStale(recorded: UserAttributes, desired: UserAttributes, managed: ReadonlySet<UserAttributeName>): boolean {
+  const diff = diffAttributes(desired, recorded, managed);
+  if (Object.keys(diff.set).length > 0 || diff.clear.length > 0) return true;
+  return managed.has("managerSourceId") && recorded.managerSourceId !== desired.managerSourceId;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const left = new Set(a);
+  const right = new Set(b);
+  return left.size === right.size && [...left].every((x) => right.has(x));
 }
 
 /** The attributes to send, and those to clear, so that `actual` becomes `desired` for the managed attributes. */

@@ -60,4 +60,54 @@ describe("plan: regressions found by the property test", () => {
     expect(p.operations.find((op) => op.kind === "updateGroup")).toMatchObject({ sourceId: "g9", scimId: "t1", displayName: "Operators" });
     expect(p.operations.find((op) => op.kind === "createGroup")).toMatchObject({ sourceId: "g1", displayName: "Admins" });
   });
+
+  test("AWS already holds the wanted attributes but the state does not: recorded without a request", () => {
+    // A run stopped after its PATCH and before saving, or a fix made by hand.
+    const s = state({ u1: { scimId: "s1", hash: "", attributes: attrs("ana", { displayName: "Old Name" }) } });
+    const tenant: TenantSnapshot = { users: [tenantUser("s1", "ana", { externalId: "u1" })], groups: [] };
+    const p = plan(source([sourceUser("u1", "ana")]), tenant, s, POLICY);
+    expect(kinds(p.operations)).toEqual(["updateUser:record"]);
+    expect(requestsFor(p.operations[0]!)).toBe(0);
+    expect(summarisePlan(p).requests).toBe(0);
+    expect((p.operations[0] as { attributes: UserAttributes }).attributes.displayName).toBe("ana");
+    // Without it, every later run from the state would PATCH again.
+    const recorded = state({ u1: { scimId: "s1", hash: "", attributes: attrs("ana") } });
+    expect(plan(source([sourceUser("u1", "ana")]), tenantFromState(recorded), recorded, POLICY).operations).toEqual([]);
+  });
+
+  test("a user who left the scope is already inactive in AWS but active in the state: recorded, not deactivated again", () => {
+    const s = state({ u1: { scimId: "s1", hash: "", attributes: attrs("ana") } });
+    const tenant: TenantSnapshot = { users: [tenantUser("s1", "ana", { externalId: "u1", attributes: attrs("ana", { active: false }) })], groups: [] };
+    const p = plan(source([]), tenant, s, { ...POLICY, removedUsers: "deactivate" });
+    expect(kinds(p.operations)).toEqual(["updateUser:record"]);
+    expect(p.operations[0]).toMatchObject({ set: {}, attributes: { active: false } });
+    expect(summarisePlan(p).requests).toBe(0);
+  });
+
+  test("a managed group renamed in AWS to the wanted name while the state kept the old one: recorded without a request", () => {
+    const s = state({}, { g1: { scimId: "t1", hash: "", displayName: "Old", memberSourceIds: [] } });
+    const tenant: TenantSnapshot = { users: [], groups: [tenantGroup("t1", "Admins", { externalId: "g1" })] };
+    const p = plan(source([], [group("g1", "Admins")]), tenant, s, POLICY);
+    expect(kinds(p.operations)).toEqual(["updateGroup:record"]);
+    expect(p.operations[0]).toMatchObject({ desiredDisplayName: "Admins" });
+    expect(summarisePlan(p).requests).toBe(0);
+  });
+
+  test("a managed group whose members in AWS are not those of the state (an adopted user already a member): the members read are recorded", () => {
+    const s = state({}, { g1: { scimId: "t1", hash: "", displayName: "Admins", memberSourceIds: [] } });
+    const tenant: TenantSnapshot = {
+      users: [tenantUser("s1", "ana")],
+      groups: [tenantGroup("t1", "Admins", { externalId: "g1", memberScimIds: ["s1"] })],
+    };
+    const p = plan(source([sourceUser("u1", "ana")], [group("g1", "Admins", ["u1"])]), tenant, s, POLICY);
+    expect(kinds(p.operations)).toEqual(["updateUser:adopt", "updateGroup:record"]);
+    expect(p.operations[1]).toMatchObject({ currentMemberSourceIds: ["u1"] });
+    expect(p.operations.some((op) => op.kind === "addMembers")).toBe(false);
+  });
+
+  test("from the state alone (no members read beyond it) a consistent group plans nothing", () => {
+    const s = state({ u1: { scimId: "s1", hash: "", attributes: attrs("ana") } }, { g1: { scimId: "t1", hash: "", displayName: "Admins", memberSourceIds: ["u1"] } });
+    const p = plan(source([sourceUser("u1", "ana")], [group("g1", "Admins", ["u1"])]), tenantFromState(s), s, POLICY);
+    expect(p.operations).toEqual([]);
+  });
 });
