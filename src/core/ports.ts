@@ -80,6 +80,15 @@ export interface StateStore {
   save(state: SyncState, expectedVersion: string | undefined): Promise<string>;
   /** Where the state lives, for messages (never a secret). */
   describe(): string;
+  /**
+   * Holds the state for a whole run, or throws STATE_CONFLICT when another run does. Stores
+   * whose writes are compare-and-swap (S3) need none: a second writer is refused at its save.
+   */
+  lockForRun?(log: Logger): RunLock;
+}
+
+export interface RunLock {
+  release(): void;
 }
 
 export interface SecretResolver {

@@ -1,16 +1,12 @@
 /**
  * @module The configured sync both shells run: configuration → secrets → adapters → `runSync`,
  * with the run's figures (requests by API, duration) and its exit code. The CLI and the Lambda
- * differ only in where arguments come from and where results go. Also the run-long lock of the
- * file state backend, and the deadline margin.
+ * differ only in where arguments come from and where results go. Also the deadline margin.
  */
-import { closeSync, existsSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
-import { hostname } from "node:os";
 import { composeSource, composeStore, composeTarget, createSecretResolver, policyFor } from "../compose.ts";
 import { resolveSecrets } from "../config/resolve-secrets.ts";
 import { redactedConfig, requireForSync, type ResolvedConfig } from "../config/validate.ts";
 import { EXIT, SyncError } from "../core/errors.ts";
-import type { Logger } from "../core/ports.ts";
 import { runSync, type SyncReport } from "../core/sync.ts";
 import type { ManagedLogger } from "../log/logger.ts";
 import { exit, onSignal, readTextFile } from "../platform/runtime.ts";
@@ -57,9 +53,19 @@ export async function runConfiguredSync(
   const source = composeSource(finalConfig, serviceAccountKey, log);
   const target = composeTarget(finalConfig, log);
   const store = composeStore(finalConfig, environment);
-  // S3 needs no lock: its conditional writes refuse a second writer. A local file gets a run-long
-  // lock so a second run stops before reading anything (plan and dry runs write nothing: no lock).
-  const lock = !options.dryRun && finalConfig.aws.s3BucketName === undefined && finalConfig.state.file !== undefined ? acquireRunLock(finalConfig.state.file, log) : undefined;
+  // A second run stops before reading anything (plan and dry runs write nothing: no lock).
+  const lock = options.dryRun ? undefined : store.lockForRun?.(log);
+  if (lock) {
+    // Ctrl-C and systemd's stop leave no lock behind (progress is in the last checkpoint).
+    onSignal("SIGINT", () => {
+      lock.release();
+      exit(130);
+    });
+    onSignal("SIGTERM", () => {
+      lock.release();
+      exit(143);
+    });
+  }
   let report: SyncReport;
   try {
     report = await runSync(
@@ -102,101 +108,6 @@ export function stopStartingAtFor(startedAt: number, deadline: number): number {
   const budget = Math.max(0, deadline - startedAt);
   const margin = Math.min(Math.max(10_000, budget * 0.1), budget / 2);
   return deadline - margin;
-}
-
-/** A lock not refreshed for this long belongs to a run that died (kill -9, power loss). */
-export const RUN_LOCK_STALE_MS = 10 * 60_000;
-const RUN_LOCK_HEARTBEAT_MS = 30_000;
-
-/**
- * Takes `<state>.run.lock` for the whole run, or stops with STATE_CONFLICT when another run holds
- * it. The holder refreshes its mtime every 30 s; one older than 10 minutes is stale and taken over.
- * (The file store itself takes `<state>.lock` around each write; the content hash it compares is
- * the last guard against a run that took over a stale lock too early.) This belongs with the file
- * store in src/adapters/state/; it lives here until that adapter grows a run-lock method.
- */
-function acquireRunLock(statePath: string, log: Logger): { release(): void } {
-  const path = `${statePath}.run.lock`;
-  const owner = { id: crypto.randomUUID(), host: hostname(), startedAt: new Date().toISOString() };
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
-  const release = () => {
-    clearInterval(heartbeat);
-    try {
-      if ((JSON.parse(readFileSync(path, "utf8")) as Partial<typeof owner>).id === owner.id) unlinkSync(path);
-    } catch {
-      // already gone, or never taken
-    }
-  };
-  // Ctrl-C and systemd's stop leave no lock behind (progress is in the last checkpoint). Set before
-  // the lock exists, so no signal can fall between the two.
-  onSignal("SIGINT", () => {
-    release();
-    exit(130);
-  });
-  onSignal("SIGTERM", () => {
-    release();
-    exit(143);
-  });
-  const create = (): boolean => {
-    try {
-      const fd = openSync(path, "wx", 0o600);
-      try {
-        writeSync(fd, `${JSON.stringify(owner)}\n`);
-      } finally {
-        closeSync(fd);
-      }
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw new SyncError("STATE_WRITE", `cannot create the run lock ${path}: ${(error as Error).message}`, {
-        hint: "check state.file and its directory's permissions",
-      });
-    }
-  };
-  if (!create()) {
-    let holder = "another run";
-    let age = 0;
-    try {
-      age = Date.now() - statSync(path).mtimeMs;
-      const held = JSON.parse(readFileSync(path, "utf8")) as Partial<typeof owner>;
-      holder = `a run on ${held.host ?? "?"} started ${held.startedAt ?? "?"}`;
-    } catch {
-      // gone or unreadable: the retry below decides
-    }
-    if (age > RUN_LOCK_STALE_MS) {
-      log.warn(`taking over the stale run lock ${path} of ${holder} (not refreshed for ${Math.round(age / 60_000)} min)`);
-      try {
-        unlinkSync(path);
-      } catch {
-        // another run took it over first: create() below fails and says so
-      }
-    }
-    if (!create()) {
-      throw new SyncError("STATE_CONFLICT", `state file ${statePath} is in use by ${holder} (lock ${path})`, {
-        hint: `this run stopped before reading or writing anything; if no run is going, delete ${path} (a lock not refreshed for 10 minutes is taken over by itself)`,
-      });
-    }
-  }
-  // The file store takes `<state>.lock` only while it writes, and only a run holding this lock
-  // writes: one found now was left by a run killed mid-save, and would refuse every save.
-  const writeLock = `${statePath}.lock`;
-  if (existsSync(writeLock)) {
-    log.warn(`removing ${writeLock}, left by a run that stopped while saving the state`);
-    try {
-      unlinkSync(writeLock);
-    } catch {
-      // gone already
-    }
-  }
-  heartbeat = setInterval(() => {
-    try {
-      const at = new Date();
-      utimesSync(path, at, at);
-    } catch {
-      // removed by hand: the state's content hash still guards the writes
-    }
-  }, RUN_LOCK_HEARTBEAT_MS);
-  return { release };
 }
 
 function redactServiceAccount(log: ManagedLogger, key: string): void {
