@@ -172,8 +172,9 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
             throw error;
           }
         }
-        const members = state.groups[op.sourceId]?.memberSourceIds ?? op.currentMemberSourceIds;
-        state.groups[op.sourceId] = managedGroup(op.scimId, op.desiredDisplayName, members);
+        // The members the plan read (or, from the state, those it records): after a run stopped
+        // before saving, AWS may hold members the state does not know, and the next runs would add them again.
+        state.groups[op.sourceId] = managedGroup(op.scimId, op.desiredDisplayName, op.currentMemberSourceIds);
         return;
       }
       case "addMembers":
@@ -228,16 +229,18 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
             await run(op);
             done[op.kind]++;
           } catch (error) {
-            if (error instanceof SyncError && error.exitCode === 2) {
-              // Bad credentials: every other request would fail the same way. Let the operations in
-              // flight finish, save, then stop.
+            if ((error instanceof SyncError && error.exitCode === 2) || (error instanceof ScimRequestError && error.kind === "response")) {
+              // Bad credentials, or an endpoint that does not answer SCIM (a proxy's HTML page):
+              // every other request would fail the same way. Let the operations in flight finish,
+              // save, then stop.
               fatal ??= { error, fromCheckpoint: false };
               finished++;
               break;
             }
             const reason = error instanceof SyncError ? error.describe() : (error as Error).message;
             failed.push({ kind: op.kind, subject: subjectOf(op), reason });
-            options.log?.warn(`${op.kind} ${subjectOf(op)} failed: ${reason}`);
+            // Listed once at the end of the run (run summary); here only for following along.
+            options.log?.debug(`${op.kind} ${subjectOf(op)} failed: ${reason}`);
           }
           finished++;
           options.onProgress?.({ phase: phaseIndex, done: finished, total: ops.length });
