@@ -104,6 +104,9 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
             (await target.findUser({ externalId: op.sourceId })) ?? (await target.findUser({ userName: op.attributes.userName }));
           const owner = existing ? managedBy(existing.scimId) : undefined;
           if (!existing || (owner !== undefined && owner !== op.sourceId)) throw error;
+          // One with another externalId is another source user's (the plan may give it to them in a
+          // later phase, e.g. renaming it away): taking it would leave two records on one resource.
+          if (existing.externalId !== undefined && existing.externalId !== op.sourceId) throw error;
           const { managerSourceId: _m, ...attributes } = op.attributes;
           const diff = diffAttributes(attributes, existing.attributes, options.managedAttributes);
           const externalId = existing.externalId === op.sourceId ? undefined : op.sourceId;
@@ -127,6 +130,7 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
             (await target.findGroup({ externalId: op.sourceId })) ?? (await target.findGroup({ displayName: op.displayName }));
           const owner = existing ? groupManagedBy(existing.scimId) : undefined;
           if (!existing || (owner !== undefined && owner !== op.sourceId)) throw error;
+          if (existing.externalId !== undefined && existing.externalId !== op.sourceId) throw error;
           if (existing.externalId !== op.sourceId) await target.updateGroup(existing.scimId, { externalId: op.sourceId });
           // Adding a present member is a no-op in AWS; members it holds beyond these are removed at the next full read.
           if (members.scimIds.length > 0) await target.addMembers(existing.scimId, members.scimIds);
@@ -229,18 +233,16 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
             await run(op);
             done[op.kind]++;
           } catch (error) {
-            if ((error instanceof SyncError && error.exitCode === 2) || (error instanceof ScimRequestError && error.kind === "response")) {
-              // Bad credentials, or an endpoint that does not answer SCIM (a proxy's HTML page):
-              // every other request would fail the same way. Let the operations in flight finish,
-              // save, then stop.
+            if (error instanceof SyncError && error.exitCode === 2) {
+              // Bad credentials: every other request would fail the same way. Let the operations in
+              // flight finish, save, then stop.
               fatal ??= { error, fromCheckpoint: false };
               finished++;
               break;
             }
             const reason = error instanceof SyncError ? error.describe() : (error as Error).message;
             failed.push({ kind: op.kind, subject: subjectOf(op), reason });
-            // Listed once at the end of the run (run summary); here only for following along.
-            options.log?.debug(`${op.kind} ${subjectOf(op)} failed: ${reason}`);
+            options.log?.warn(`${op.kind} ${subjectOf(op)} failed: ${reason}`);
           }
           finished++;
           options.onProgress?.({ phase: phaseIndex, done: finished, total: ops.length });
