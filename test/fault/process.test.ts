@@ -1,0 +1,149 @@
+/**
+ * @module Fault tests, the process itself: a large sync SIGKILLed at seeded random points (twice
+ * in a row), then a clean run. Every desired user and group exists exactly once, nothing
+ * unmanaged was touched, and the state describes the tenant. Also: a lock file left by a run
+ * killed while saving the state does not block the next runs forever.
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { generateOrg } from "../../scripts/gen-org.ts";
+import { awsEnvironment } from "../emulators/index.ts";
+import { seededRandom, sleep } from "../emulators/faults.ts";
+import { parseScenario } from "../emulators/scenario.ts";
+import { ROOT, startWorld, type World } from "../support/harness.ts";
+import { assertConverged, baselineOf, desiredFromScenario, readState, record } from "./converge.ts";
+
+/** Starts `idpscim sync` as harness.runIdpscim does, but hands back the process so it can be killed. */
+function spawnSync(w: World) {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith("IDPSCIM_") && !key.startsWith("AWS_")) env[key] = value;
+  }
+  const child = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "--config-file", w.configPath, "sync"], {
+    cwd: ROOT,
+    env: { ...env, ...awsEnvironment(w.emulators) },
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  const stderr = new Response(child.stderr).text();
+  return { child, stderr };
+}
+
+interface Kill {
+  /** The seeded point: SIGKILL once the run has made this many SCIM writes. */
+  afterWrites: number;
+  /** SCIM writes the run made before it died (or in all, when it finished first). */
+  writes: number;
+  ms: number;
+  outcome: "killed" | `exited ${number}`;
+  stateUsers: number;
+  stateGroups: number;
+  /** A run lock the dead run left (file state), aged as a later timer run would find it. */
+  runLockAged: boolean;
+}
+
+/**
+ * Runs a sync and SIGKILLs it once it has made `afterWrites` SCIM writes. The point is a write
+ * count rather than a wall-clock delay so that it lands inside the write phase on any machine.
+ */
+async function killAfter(w: World, afterWrites: number, backend: "file" | "s3"): Promise<Kill> {
+  const log = w.emulators.scim.log;
+  const seen = log.entries.length;
+  const writesSoFar = () => log.entries.slice(seen).filter((e) => e.method !== "GET").length;
+  const started = Date.now();
+  const { child, stderr } = spawnSync(w);
+  let exited: number | undefined;
+  child.exited.then((code) => (exited = code));
+  while (exited === undefined && writesSoFar() < afterWrites) await sleep(2);
+  const outcome: Kill["outcome"] = exited === undefined ? (child.kill("SIGKILL"), "killed") : `exited ${exited}`;
+  await child.exited;
+  const ms = Date.now() - started;
+  if (outcome !== "killed" && exited !== 0) console.log(await stderr);
+  const state = await readState(w, backend);
+  return {
+    afterWrites,
+    writes: writesSoFar(),
+    ms,
+    outcome,
+    stateUsers: state ? Object.keys(state.state.users).length : 0,
+    stateGroups: state ? Object.keys(state.state.groups).length : 0,
+    runLockAged: backend === "file" ? ageRunLock(w) : false,
+  };
+}
+
+/**
+ * The CLI's file-state run lock (src/shell/run-sync.ts) outlives a SIGKILLed run, and refuses
+ * the next runs until it is 10 minutes old. Age it as the next timer run would find it; the
+ * immediate restart is test.todo below.
+ */
+function ageRunLock(w: World): boolean {
+  const lock = `${w.statePath}.run.lock`;
+  if (!existsSync(lock)) return false;
+  const old = new Date(Date.now() - 11 * 60_000);
+  utimesSync(lock, old, old);
+  return true;
+}
+
+/** Seeds and where their state lives; each seed kills two runs in a row, at random points. */
+const RUNS: { seed: number; backend: "file" | "s3" }[] = [
+  { seed: 101, backend: "file" },
+  { seed: 202, backend: "s3" },
+  { seed: 303, backend: "file" },
+];
+
+describe("SIGKILL during a large sync (2000 users, 150 groups)", () => {
+  for (const { seed, backend } of RUNS) {
+    test(`seed ${seed}, state on ${backend}: killed twice, then a clean run converges with no duplicate and nothing lost`, async () => {
+      const scenario = parseScenario(generateOrg({ users: 2000, groups: 150, seed, scimUsers: 30 }));
+      const w = await startWorld({ scenario }, { state: backend });
+      try {
+        const baseline = baselineOf(w, scenario);
+        const random = seededRandom(seed);
+        // A first sync of this org makes ~3200 SCIM writes (2000 users, 150 groups, manager and
+        // member PATCHes); the second kill falls in what the resumed run has left.
+        const first = 1 + Math.floor(random() * 2800);
+        const kills = [await killAfter(w, first, backend)];
+        kills.push(await killAfter(w, 1 + Math.floor(random() * Math.max(1, 3000 - first) * 0.8), backend));
+        const started = Date.now();
+        const clean = await w.run(["sync"]);
+        if (clean.code !== 0) console.log(clean.stderr);
+        expect(clean.code).toBe(0);
+        const converged = await assertConverged(w, baseline, backend);
+        record(`sigkill-${seed}`, { seed, backend, kills, cleanRun: { ms: Date.now() - started, summary: clean.stderr.match(/summary: .*/)?.[0] }, converged });
+      } finally {
+        await w.close();
+      }
+    }, 120_000);
+  }
+});
+
+describe("a lock left by a run killed while saving its state", () => {
+  test("is taken as stale once old, and the next run saves", async () => {
+    const scenario = parseScenario(generateOrg({ users: 30, groups: 3, seed: 404 }));
+    const w = await startWorld({ scenario });
+    try {
+      const baseline = baselineOf(w, scenario);
+      expect((await w.run(["sync"])).code).toBe(0);
+      const lock = `${w.statePath}.lock`;
+      // What SIGKILL between creating the lock and removing it leaves behind, a minute ago.
+      writeFileSync(lock, "");
+      const aMinuteAgo = new Date(Date.now() - 60_000);
+      utimesSync(lock, aMinuteAgo, aMinuteAgo);
+      scenario.google.groups[0]!.name = "Renamed after a crash";
+      const result = await w.run(["sync"]);
+      expect(result.code).toBe(0);
+      expect(existsSync(lock)).toBe(false);
+      await assertConverged(w, { ...baseline, desired: desiredFromScenario(scenario) });
+    } finally {
+      await w.close();
+    }
+  });
+});
+
+describe("a run right after a SIGKILLed one (file state)", () => {
+  // src/shell/run-sync.ts keeps `<state>.run.lock` for the whole run; SIGKILL cannot remove it, and
+  // the next run is refused (STATE_CONFLICT) until the lock is 10 minutes old. The SIGKILL tests
+  // above age the lock; this is the restart they do not cover.
+  test.todo("is not refused by the dead run's lock (its holder's process is gone)");
+});
