@@ -233,16 +233,18 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
             await run(op);
             done[op.kind]++;
           } catch (error) {
-            if (error instanceof SyncError && error.exitCode === 2) {
-              // Bad credentials: every other request would fail the same way. Let the operations in
-              // flight finish, save, then stop.
+            if ((error instanceof SyncError && error.exitCode === 2) || (error instanceof ScimRequestError && error.kind === "response")) {
+              // Bad credentials, or an endpoint that does not answer SCIM (a proxy's HTML page):
+              // every other request would fail the same way. Let the operations in flight finish,
+              // save, then stop.
               fatal ??= { error, fromCheckpoint: false };
               finished++;
               break;
             }
             const reason = error instanceof SyncError ? error.describe() : (error as Error).message;
             failed.push({ kind: op.kind, subject: subjectOf(op), reason });
-            options.log?.warn(`${op.kind} ${subjectOf(op)} failed: ${reason}`);
+            // Listed once at the end of the run (after the summary); here only for following along.
+            options.log?.debug(`${op.kind} ${subjectOf(op)} failed: ${reason}`);
           }
           finished++;
           options.onProgress?.({ phase: phaseIndex, done: finished, total: ops.length });

@@ -7,7 +7,7 @@ import { composeSource, composeStore, composeTarget } from "../compose.ts";
 import { readConfigFile, resolveConfig } from "../config/load.ts";
 import { yargsOptions } from "../config/schema.ts";
 import { parseDuration, redactedConfig, type ResolvedConfig } from "../config/validate.ts";
-import { EXIT, SyncError } from "../core/errors.ts";
+import { EXIT, redactSecretShapes, SyncError } from "../core/errors.ts";
 import { createLogger, type ManagedLogger } from "../log/logger.ts";
 import { environment, stderrIsTerminal, writeStderr, writeStdout } from "../platform/runtime.ts";
 import { VERSION } from "../version.ts";
@@ -105,7 +105,13 @@ export async function runCli(args: string[]): Promise<number> {
     usageError ??= (error as Error).message;
   }
   if (usageError) {
-    writeStderr(`idpscim: ${usageError}\nRun \`idpscim --help\` for the commands and options.\n`);
+    // A stray word is shown as "Unknown command: WORD" by yargs; it may be a token pasted after a
+    // "--flag=" by mistake, so it is never echoed.
+    const shown = redactSecretShapes(usageError).replace(
+      /^Unknown command: .*$/m,
+      "unknown command (not shown: it may be a value meant for an option); the commands are sync, plan, inspect, state, config",
+    );
+    writeStderr(`idpscim: ${shown}\nRun \`idpscim --help\` for the commands and options.\n`);
     return EXIT.config;
   }
   if (!request) {
