@@ -25,6 +25,8 @@ interface FaultRun {
   args?: string[];
   /** A change of the faults while the faulty run goes, `ms` after it started. */
   later?: { ms: number; change: (w: World) => void };
+  /** Started with the faulty run; returns what stops it. */
+  during?: (w: World) => () => void;
 }
 
 /** Runs a sync under `faults`, then one without; asserts convergence; returns the figures. */
@@ -37,10 +39,20 @@ async function syncThroughFaults(name: string, run: FaultRun) {
     const baseline = baselineOf(w, run.scenario);
     const started = Date.now();
     const timer = run.later ? setTimeout(() => run.later!.change(w), run.later.ms) : undefined;
+    const stop = run.during?.(w);
     const faulty = await w.run(["sync", ...(run.args ?? [])]);
     clearTimeout(timer);
+    stop?.();
     const log = w.emulators.scim.log;
-    const during = { code: faulty.code, ms: Date.now() - started, requests: statusCounts(log), writes: statusCounts(log, isWrite).total, retried: retriedAttempts(log) };
+    const during = {
+      code: faulty.code,
+      ms: Date.now() - started,
+      requests: statusCounts(log),
+      writes: statusCounts(log, isWrite).total,
+      retried: retriedAttempts(log),
+      // Attempts the client gave up on (with --log-level debug): the emulator logs them only when it answers.
+      timedOut: (faulty.stderr.match(/timed out after/g) ?? []).length,
+    };
     if (faulty.code !== 0) console.log(`${name}: faulty run exited ${faulty.code}:\n${faulty.stderr.split("\n").filter((l) => /error|failed/i.test(l)).slice(0, 5).join("\n")}`);
 
     w.emulators.scim.faults = createFaults();
@@ -79,6 +91,31 @@ describe.concurrent("SCIM faults", () => {
     const figures = await syncThroughFaults("scim-slow", { seed: 13, scenario: org(13, 60, 8), faults: { slowRate: 0.2, slowMs: 1500 } });
     expect(figures.faulty.code).toBe(0);
   });
+
+  test("answers slower than the client's 30 s timeout (every request for 300 ms after the first POST): timed out, retried, converged", async () => {
+    // The client's timeout is not configurable; a short window keeps the cost to one timeout.
+    const figures = await syncThroughFaults("scim-timeout", {
+      seed: 16,
+      scenario: org(16, 60, 8),
+      during: (w) => {
+        const faults = w.emulators.scim.faults;
+        let end: ReturnType<typeof setTimeout> | undefined;
+        const watch = setInterval(() => {
+          if (!w.emulators.scim.log.entries.some((e) => e.method === "POST")) return;
+          clearInterval(watch);
+          Object.assign(faults, { slowRate: 1, slowMs: 31_000 });
+          end = setTimeout(() => Object.assign(faults, { slowRate: 0 }), 300);
+        }, 2);
+        return () => {
+          clearInterval(watch);
+          clearTimeout(end);
+        };
+      },
+      args: ["--log-level", "debug"],
+    });
+    expect(figures.faulty.timedOut).toBeGreaterThan(0);
+    expect(figures.faulty.code).toBe(0);
+  }, 120_000);
 
   test("30% of writes carried out but their answer lost: no duplicate, the resources made are adopted", async () => {
     const figures = await syncThroughFaults("scim-lost-response", { seed: 14, scenario: org(14), faults: { lostResponseRate: 0.3 } });
