@@ -9,7 +9,7 @@ import { createFaults, seededRandom, type FaultOptions } from "../emulators/faul
 import { parseScenario, type Scenario } from "../emulators/scenario.ts";
 import type { ScimEmulatorOptions } from "../emulators/scim/server.ts";
 import { startWorld, type World } from "../support/harness.ts";
-import { assertConverged, baselineOf, isWrite, record, retriedAttempts, statusCounts } from "./converge.ts";
+import { assertConverged, baselineOf, desiredFromScenario, isWrite, record, retriedAttempts, statusCounts } from "./converge.ts";
 
 /** A mid-sized org: nested groups, suspended users, external members, 15 users to adopt, hand-made users and Control Tower groups. */
 function org(seed: number, users = 120, groups = 12): Scenario {
@@ -27,6 +27,8 @@ interface FaultRun {
   later?: { ms: number; change: (w: World) => void };
   /** Started with the faulty run; returns what stops it. */
   during?: (w: World) => () => void;
+  /** Before the faulty run (after the baseline is taken): e.g. a clean sync, then a change at the source. */
+  before?: (w: World) => Promise<void>;
 }
 
 /** Runs a sync under `faults`, then one without; asserts convergence; returns the figures. */
@@ -37,6 +39,11 @@ async function syncThroughFaults(name: string, run: FaultRun) {
   });
   try {
     const baseline = baselineOf(w, run.scenario);
+    if (run.before) {
+      await run.before(w);
+      w.emulators.scim.log.clear();
+      w.emulators.scim.faults = createFaults({ ...run.faults, random: seededRandom(run.seed) });
+    }
     const started = Date.now();
     const timer = run.later ? setTimeout(() => run.later!.change(w), run.later.ms) : undefined;
     const stop = run.during?.(w);
@@ -52,6 +59,7 @@ async function syncThroughFaults(name: string, run: FaultRun) {
       retried: retriedAttempts(log),
       // Attempts the client gave up on (with --log-level debug): the emulator logs them only when it answers.
       timedOut: (faulty.stderr.match(/timed out after/g) ?? []).length,
+      byRoute: log.counts(),
     };
     if (faulty.code !== 0) console.log(`${name}: faulty run exited ${faulty.code}:\n${faulty.stderr.split("\n").filter((l) => /error|failed/i.test(l)).slice(0, 5).join("\n")}`);
 
@@ -61,7 +69,8 @@ async function syncThroughFaults(name: string, run: FaultRun) {
     const clean = await w.run(["sync"]);
     expect(clean.code).toBe(0);
     const after = { code: clean.code, requests: statusCounts(log) };
-    const converged = await assertConverged(w, baseline);
+    // The scenario may have changed (before): what is desired now.
+    const converged = await assertConverged(w, { ...baseline, desired: desiredFromScenario(run.scenario) });
     // Converged means done: a full reconcile finds nothing to write.
     log.clear();
     expect((await w.run(["sync", "--reconcile"])).code).toBe(0);
@@ -122,6 +131,32 @@ describe.concurrent("SCIM faults", () => {
     expect(figures.faulty.requests.byStatus["0"] ?? 0).toBeGreaterThan(20);
     // A retried POST that meets its own resource answers 409 and is resolved, not failed.
     expect(figures.faulty.requests.byStatus["409"] ?? 0).toBeGreaterThan(0);
+    expect(figures.faulty.code).toBe(0);
+  });
+
+  test("30% of answers lost in a run that deletes, removes members, renames and deactivates: every change done once, converged", async () => {
+    const scenario = org(17);
+    const figures = await syncThroughFaults("scim-lost-response-changes", {
+      seed: 17,
+      scenario,
+      faults: { lostResponseRate: 0.3 },
+      before: async (w) => {
+        // A clean first sync (faults off), then: 8 users leave every group, 2 groups go, 1 is renamed, 3 users are suspended.
+        w.emulators.scim.faults = createFaults();
+        expect((await w.run(["sync"])).code).toBe(0);
+        const leaving = new Set(scenario.google.users.slice(10, 18).map((u) => u.primaryEmail.toLowerCase()));
+        for (const g of scenario.google.groups) g.members = g.members.filter((m) => !m.email || !leaving.has(m.email.toLowerCase()));
+        const gone = new Set(scenario.google.groups.slice(-2).map((g) => g.email.toLowerCase()));
+        scenario.google.groups = scenario.google.groups.filter((g) => !gone.has(g.email.toLowerCase()));
+        for (const g of scenario.google.groups) g.members = g.members.filter((m) => m.type !== "GROUP" || !gone.has(m.email!.toLowerCase()));
+        scenario.google.groups[1]!.name = `${scenario.google.groups[1]!.name} (renamed)`;
+        for (const u of scenario.google.users.slice(20, 23)) u.suspended = true;
+      },
+    });
+    const deletes = figures.faulty.byRoute["DELETE /Users/{id}"] ?? 0;
+    expect(deletes).toBeGreaterThanOrEqual(8);
+    expect(figures.faulty.byRoute["DELETE /Groups/{id}"] ?? 0).toBeGreaterThanOrEqual(2);
+    expect(figures.faulty.requests.byStatus["0"] ?? 0).toBeGreaterThan(0);
     expect(figures.faulty.code).toBe(0);
   });
 
