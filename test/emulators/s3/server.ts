@@ -136,13 +136,30 @@ export async function startS3Emulator(
         req.socket.destroy();
         return;
       }
+      if (method === "PUT" && answer.statusCode === 200 && target.key !== undefined) await settled(rawUrl, body.length);
       record(answer.statusCode ?? 502);
       await relay(answer, res);
     };
-    if (isObjectWrite) {
+    // Reads of an object take its lock too: S3 serves the old or the new object, never half of one.
+    if (target.key !== undefined) {
       await locks.run(`${target.bucket}/${target.key}`, run);
     } else {
       await run();
+    }
+  }
+
+  /**
+   * s3rver answers a PUT before the object is fully on disk: a GET straight after could read 0
+   * bytes. S3 has read-after-write consistency, so the PUT is answered only once it reads back.
+   */
+  async function settled(rawUrl: string, length: number): Promise<void> {
+    const path = rawUrl.split("?")[0]!;
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const answer = await forward("GET", path, {}, Buffer.alloc(0));
+      const chunks: Buffer[] = [];
+      for await (const chunk of answer) chunks.push(chunk as Buffer);
+      if (answer.statusCode === 200 && Buffer.concat(chunks).length === length) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
 
@@ -213,6 +230,7 @@ export async function startS3Emulator(
         const answer = await forward("PUT", objectPath(key), { "content-type": "application/octet-stream" }, body);
         answer.resume();
         if (answer.statusCode !== 200) throw new Error(`other writer PUT ${key}: s3rver answered ${answer.statusCode}`);
+        await settled(objectPath(key), body.length);
         return headerValue(answer.headers.etag) ?? `"${createHash("md5").update(body).digest("hex")}"`;
       });
     },
