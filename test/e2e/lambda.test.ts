@@ -3,7 +3,6 @@
  * the Runtime API emulator by scheduled events against the Google, SCIM, S3 and Secrets Manager
  * emulators. linux-x64 natively; linux-arm64 (what Lambda runs) under qemu-user.
  */
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
