@@ -313,7 +313,7 @@ resource "aws_lambda_permission" "schedule" {
 
 resource "aws_cloudwatch_metric_alarm" "errors" {
   alarm_name          = "${var.name}-errors"
-  alarm_description   = "The ${var.name} sync run failed (Lambda Errors > 0): configuration, Google or AWS unreachable, refused for safety, or timed out. See /aws/lambda/${var.name}."
+  alarm_description   = "The ${var.name} sync run failed (Lambda Errors > 0): configuration, Google or AWS unreachable, refused for safety, records AWS rejected (see the FailedRecords alarm), or timed out. See /aws/lambda/${var.name}."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
   dimensions          = { FunctionName = aws_lambda_function.this.function_name }
