@@ -1,6 +1,7 @@
 /** @module The one option table: TOML keys, flags, IDPSCIM_* env vars, yargs options, config.example.toml and the README table all derive from it. */
 
 import type { Options as YargsOptions } from "yargs";
+import { USER_FIELD_NAMES } from "../model/index.ts";
 
 export type OptionType =
   | "string"
@@ -34,18 +35,8 @@ export interface OptionSpec {
   cliOnly?: boolean;
 }
 
-export const USER_FIELDS = [
-  "phoneNumbers",
-  "addresses",
-  "title",
-  "preferredLanguage",
-  "nickName",
-  "profileUrl",
-  "userType",
-  "locale",
-  "timezone",
-  "enterprise",
-] as const;
+/** The names `sync.user_fields` accepts: one list, kept with the model. */
+export const USER_FIELDS = USER_FIELD_NAMES;
 
 export const OPTIONS: readonly OptionSpec[] = [
   {

@@ -1,21 +1,7 @@
 /** @module Maps one Google Directory User resource to the source-neutral `UserAttributes` (pure, no I/O). */
-import type { Address, PhoneNumber, UserAttributes } from "../model/index.ts";
+import type { Address, PhoneNumber, UserAttributes, UserFieldName } from "../model/index.ts";
 
-/** The `sync.user_fields` names: optional attribute groups a deployment chooses to sync. */
-export const USER_FIELD_NAMES = [
-  "phoneNumbers",
-  "addresses",
-  "title",
-  "preferredLanguage",
-  "nickName",
-  "profileUrl",
-  "userType",
-  "locale",
-  "timezone",
-  "enterprise",
-] as const;
-
-export type UserFieldName = (typeof USER_FIELD_NAMES)[number];
+export { USER_FIELD_NAMES, type UserFieldName } from "../model/index.ts";
 
 /*
  * The Directory User fields this mapping reads (google-directory.md §5.1). Multi-valued fields are

@@ -60,3 +60,19 @@ export interface DesiredUser {
   sourceId: string;
   attributes: UserAttributes;
 }
+
+/** The `sync.user_fields` names: optional attribute groups a deployment chooses to sync. */
+export const USER_FIELD_NAMES = [
+  "phoneNumbers",
+  "addresses",
+  "title",
+  "preferredLanguage",
+  "nickName",
+  "profileUrl",
+  "userType",
+  "locale",
+  "timezone",
+  "enterprise",
+] as const;
+
+export type UserFieldName = (typeof USER_FIELD_NAMES)[number];

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { awsEnvironment } from "../emulators/index.ts";
 import { loadScenarioFile, parseScenario, type Scenario } from "../emulators/scenario.ts";
-import { EXAMPLE_SCENARIO, ROOT, startWorld, type CliResult, type World } from "../support/harness.ts";
+import { EXAMPLE_SCENARIO, ROOT, startWorld, type CliResult, type World, scimRequest } from "../support/harness.ts";
 
 let world: World | undefined;
 let proxy: { stop(force?: boolean): void } | undefined;
@@ -54,14 +54,7 @@ function stateUsers(w: World): number {
   return Object.keys(JSON.parse(readFileSync(w.statePath, "utf8")).users).length;
 }
 
-async function scim(w: World, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${w.emulators.scim.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${w.emulators.scim.token}`, "Content-Type": "application/json" },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: response.status, body: response.status === 204 ? undefined : await response.json() };
-}
+const scim = scimRequest;
 
 /** Starts `idpscim` in the background (the harness's `run` waits for the end): for kills and overlaps. */
 function spawnIdpscim(w: World, args: string[]) {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
 import { generateOrg } from "../../scripts/gen-org.ts";
 import { loadScenarioFile, parseScenario, type Scenario } from "../emulators/scenario.ts";
-import { EXAMPLE_SCENARIO, startWorld, type World } from "../support/harness.ts";
+import { EXAMPLE_SCENARIO, startWorld, type World, scimRequest } from "../support/harness.ts";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -27,14 +27,7 @@ function tenantView(w: World) {
   };
 }
 
-async function scim(w: World, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${w.emulators.scim.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${w.emulators.scim.token}`, "Content-Type": "application/json" },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: response.status, body: response.status === 204 ? undefined : await response.json() };
-}
+const scim = scimRequest;
 
 describe("first sync and incremental runs (example scenario)", () => {
   test("first sync creates the in-scope users and groups; a second run sends zero SCIM requests", async () => {

@@ -83,3 +83,13 @@ export function scimCounts(world: World): { byRoute: Record<string, number>; tot
   const log = world.emulators.scim.log;
   return { byRoute: log.counts(), total: log.total(), writes: log.writes() };
 }
+
+/** A request to the SCIM emulator as an administrator would make it by hand in AWS. */
+export async function scimRequest(w: World, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${w.emulators.scim.url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${w.emulators.scim.token}`, "Content-Type": "application/json" },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: response.status, body: response.status === 204 ? undefined : await response.json() };
+}
