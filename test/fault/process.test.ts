@@ -43,6 +43,9 @@ interface Kill {
   runLockAged: boolean;
 }
 
+/** A run that has not reached its kill point by then is stuck: killed, and the test fails with its log. */
+const STUCK_MS = 60_000;
+
 /**
  * Runs a sync and SIGKILLs it once it has made `afterWrites` SCIM writes. The point is a write
  * count rather than a wall-clock delay so that it lands inside the write phase on any machine.
@@ -55,9 +58,12 @@ async function killAfter(w: World, afterWrites: number, backend: "file" | "s3"):
   const { child, stderr } = spawnSync(w);
   let exited: number | undefined;
   child.exited.then((code) => (exited = code));
-  while (exited === undefined && writesSoFar() < afterWrites) await sleep(2);
+  while (exited === undefined && writesSoFar() < afterWrites && Date.now() - started < STUCK_MS) await sleep(2);
   const outcome: Kill["outcome"] = exited === undefined ? (child.kill("SIGKILL"), "killed") : `exited ${exited}`;
   await child.exited;
+  if (outcome === "killed" && writesSoFar() < afterWrites) {
+    throw new Error(`the run made ${writesSoFar()} SCIM writes in ${STUCK_MS} ms, short of ${afterWrites}; its log:\n${await stderr}`);
+  }
   const ms = Date.now() - started;
   if (outcome !== "killed" && exited !== 0) console.log(await stderr);
   const state = await readState(w, backend);
