@@ -20,6 +20,14 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
   const where = `s3://${options.bucket}/${options.key}`;
   const status = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const name = (error: unknown) => (error as { name?: string }).name;
+  const readBack = async (): Promise<{ text: string; version: string } | undefined> => {
+    try {
+      const answer = await client.send(new GetObjectCommand({ Bucket: options.bucket, Key: options.key }));
+      return { text: (await answer.Body?.transformToString("utf8")) ?? "", version: answer.ETag ?? "" };
+    } catch {
+      return undefined;
+    }
+  };
   return {
     describe: () => where,
     async load(): Promise<LoadedState | undefined> {
@@ -36,12 +44,13 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
       }
     },
     async save(state: SyncState, expectedVersion: string | undefined): Promise<string> {
+      const text = serialiseState(state);
       try {
         const answer = await client.send(
           new PutObjectCommand({
             Bucket: options.bucket,
             Key: options.key,
-            Body: serialiseState(state),
+            Body: text,
             ContentType: "application/json",
             ...(expectedVersion === undefined ? { IfNoneMatch: "*" } : { IfMatch: expectedVersion }),
           }),
@@ -49,6 +58,10 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
         return answer.ETag ?? "";
       } catch (error) {
         if (status(error) === 412 || name(error) === "PreconditionFailed" || status(error) === 409) {
+          // The SDK retries a PUT whose answer was lost; if the first try landed, the retry fails its
+          // own condition. The object then holds exactly our bytes: that is success, not a conflict.
+          const landed = await readBack();
+          if (landed?.text === text) return landed.version;
           throw new SyncError("STATE_CONFLICT", `state ${where} changed since this run read it`, {
             hint: "another run wrote it; this run stops without overwriting newer state (the next run continues)",
           });
