@@ -114,7 +114,7 @@ const RUN_LOCK_HEARTBEAT_MS = 30_000;
  */
 function acquireRunLock(statePath: string, log: Logger): RunLock {
   const path = `${statePath}.run.lock`;
-  const owner = { id: crypto.randomUUID(), host: hostname(), startedAt: new Date().toISOString() };
+  const owner = { id: crypto.randomUUID(), host: hostname(), pid: process.pid, startedAt: new Date().toISOString() };
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   const release = () => {
     clearInterval(heartbeat);
@@ -143,15 +143,22 @@ function acquireRunLock(statePath: string, log: Logger): RunLock {
   if (!create()) {
     let holder = "another run";
     let age = 0;
+    let holderGone = false;
     try {
       age = Date.now() - statSync(path).mtimeMs;
       const held = JSON.parse(readFileSync(path, "utf8")) as Partial<typeof owner>;
-      holder = `a run on ${held.host ?? "?"} started ${held.startedAt ?? "?"}`;
+      holder = `a run on ${held.host ?? "?"} (pid ${held.pid ?? "?"}) started ${held.startedAt ?? "?"}`;
+      // A holder on this host whose process is gone was killed (kill -9, OOM): no need to wait.
+      holderGone = held.host === owner.host && typeof held.pid === "number" && !processAlive(held.pid);
     } catch {
       // gone or unreadable: the retry below decides
     }
-    if (age > RUN_LOCK_STALE_MS) {
-      log.warn(`taking over the stale run lock ${path} of ${holder} (not refreshed for ${Math.round(age / 60_000)} min)`);
+    if (holderGone || age > RUN_LOCK_STALE_MS) {
+      log.warn(
+        holderGone
+          ? `taking over the run lock ${path} of ${holder}: that process is gone`
+          : `taking over the stale run lock ${path} of ${holder} (not refreshed for ${Math.round(age / 60_000)} min)`,
+      );
       try {
         unlinkSync(path);
       } catch {
@@ -160,7 +167,7 @@ function acquireRunLock(statePath: string, log: Logger): RunLock {
     }
     if (!create()) {
       throw new SyncError("STATE_CONFLICT", `state file ${statePath} is in use by ${holder} (lock ${path})`, {
-        hint: `this run stopped before reading or writing anything; if no run is going, delete ${path} (a lock not refreshed for 10 minutes is taken over by itself)`,
+        hint: `this run stopped before reading or writing anything; if no run is going, delete ${path} (a lock whose process is gone, or not refreshed for 10 minutes, is taken over by itself)`,
       });
     }
   }
@@ -186,3 +193,13 @@ function acquireRunLock(statePath: string, log: Logger): RunLock {
   return { release };
 }
 
+
+/** Whether a process of this host is alive: signal 0 checks without sending anything. */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, another user's
+  }
+}

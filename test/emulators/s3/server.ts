@@ -409,6 +409,12 @@ async function relay(answer: http.IncomingMessage, res: http.ServerResponse): Pr
   for (const [name, value] of Object.entries(answer.headers)) {
     if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
   }
+  // A client that died meanwhile (a killed run) closed `res` already: its "close" will not fire
+  // again, and waiting for it would hold the key lock forever. Drain s3rver's answer and go on.
+  if (res.destroyed || res.writableEnded) {
+    answer.resume();
+    return;
+  }
   res.writeHead(answer.statusCode ?? 502, headers);
   await new Promise<void>((resolve, reject) => {
     answer.pipe(res);
