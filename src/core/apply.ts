@@ -3,7 +3,7 @@
  * bounded concurrency, isolates failing records, and keeps a working state that always says what
  * AWS holds for the managed resources (so a run stopped at any point resumes correctly).
  */
-import type { SyncState, UserAttributeName } from "../model/index.ts";
+import type { SyncState, UserAttributeName, UserAttributes } from "../model/index.ts";
 import { ScimRequestError, SyncError } from "./errors.ts";
 import type { Operation, OperationKind, Plan, UserRef } from "./plan.ts";
 import { PHASES, diffAttributes } from "./plan.ts";
@@ -93,9 +93,13 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
     switch (op.kind) {
       case "createUser": {
         const manager = op.manager ? userScimId(op.manager) : undefined;
+        // Without its manager's SCIM id (the manager's create failed) the user is created without
+        // one; the state says so, and a later run sets it.
+        const { managerSourceId: _m, ...withoutManager } = op.attributes;
+        const written: UserAttributes = manager === undefined ? withoutManager : op.attributes;
         let scimId: string;
         try {
-          scimId = await target.createUser(op.sourceId, op.attributes, manager);
+          scimId = await target.createUser(op.sourceId, written, manager);
         } catch (error) {
           if (!(error instanceof ScimRequestError && error.kind === "conflict")) throw error;
           // A retried POST whose first try succeeded, or a user made by hand with this name:
@@ -107,16 +111,20 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
           // One with another externalId is another source user's (the plan may give it to them in a
           // later phase, e.g. renaming it away): taking it would leave two records on one resource.
           if (existing.externalId !== undefined && existing.externalId !== op.sourceId) throw error;
-          const { managerSourceId: _m, ...attributes } = op.attributes;
-          const diff = diffAttributes(attributes, existing.attributes, options.managedAttributes);
+          const diff = diffAttributes(withoutManager, existing.attributes, options.managedAttributes);
+          if (manager !== undefined && existing.managerScimId !== manager) diff.set.managerSourceId = op.attributes.managerSourceId;
           const externalId = existing.externalId === op.sourceId ? undefined : op.sourceId;
           if (Object.keys(diff.set).length > 0 || diff.clear.length > 0 || externalId !== undefined) {
-            await target.updateUser(existing.scimId, { ...diff, ...(externalId !== undefined ? { externalId } : {}) });
+            await target.updateUser(existing.scimId, {
+              ...diff,
+              ...(externalId !== undefined ? { externalId } : {}),
+              ...(diff.set.managerSourceId !== undefined ? { managerScimId: manager } : {}),
+            });
           }
           scimId = existing.scimId;
           adoptedOnConflict++;
         }
-        state.users[op.sourceId] = managedUser(scimId, op.attributes);
+        state.users[op.sourceId] = managedUser(scimId, written);
         return;
       }
       case "createGroup": {
@@ -219,39 +227,44 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
       phaseIndex++;
       const ops = plan.operations.filter((op) => kinds.includes(op.kind));
       if (ops.length === 0) continue;
-      let next = 0;
       let finished = 0;
       let deadline = false;
-      const worker = async () => {
-        while (fatal === undefined && !deadline && next < ops.length) {
-          if (options.stopStartingAt !== undefined && now() >= options.stopStartingAt) {
-            deadline = true;
-            break;
-          }
-          const op = ops[next++]!;
-          try {
-            await run(op);
-            done[op.kind]++;
-          } catch (error) {
-            if ((error instanceof SyncError && error.exitCode === 2) || (error instanceof ScimRequestError && error.kind === "response")) {
-              // Bad credentials, or an endpoint that does not answer SCIM (a proxy's HTML page):
-              // every other request would fail the same way. Let the operations in flight finish,
-              // save, then stop.
-              fatal ??= { error, fromCheckpoint: false };
-              finished++;
+      // Users whose manager this run creates too come in later waves, so each is created with its
+      // manager's SCIM id already known: one request per user instead of a create and a PATCH.
+      for (const wave of wavesOf(ops)) {
+        let next = 0;
+        const worker = async () => {
+          while (fatal === undefined && !deadline && next < wave.length) {
+            if (options.stopStartingAt !== undefined && now() >= options.stopStartingAt) {
+              deadline = true;
               break;
             }
-            const reason = error instanceof SyncError ? error.describe() : (error as Error).message;
-            failed.push({ kind: op.kind, subject: subjectOf(op), reason });
-            // Listed once at the end of the run (after the summary); here only for following along.
-            options.log?.debug(`${op.kind} ${subjectOf(op)} failed: ${reason}`);
+            const op = wave[next++]!;
+            try {
+              await run(op);
+              done[op.kind]++;
+            } catch (error) {
+              if ((error instanceof SyncError && error.exitCode === 2) || (error instanceof ScimRequestError && error.kind === "response")) {
+                // Bad credentials, or an endpoint that does not answer SCIM (a proxy's HTML page):
+                // every other request would fail the same way. Let the operations in flight finish,
+                // save, then stop.
+                fatal ??= { error, fromCheckpoint: false };
+                finished++;
+                break;
+              }
+              const reason = error instanceof SyncError ? error.describe() : (error as Error).message;
+              failed.push({ kind: op.kind, subject: subjectOf(op), reason });
+              // Listed once at the end of the run (after the summary); here only for following along.
+              options.log?.debug(`${op.kind} ${subjectOf(op)} failed: ${reason}`);
+            }
+            finished++;
+            options.onProgress?.({ phase: phaseIndex, done: finished, total: ops.length });
+            if (++sinceCheckpoint >= checkpointEvery || now() - lastCheckpointAt >= checkpointEveryMs) checkpoint();
           }
-          finished++;
-          options.onProgress?.({ phase: phaseIndex, done: finished, total: ops.length });
-          if (++sinceCheckpoint >= checkpointEvery || now() - lastCheckpointAt >= checkpointEveryMs) checkpoint();
-        }
-      };
-      await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, ops.length)) }, worker));
+        };
+        await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, wave.length)) }, worker));
+        if (fatal !== undefined || deadline) break;
+      }
       notStarted += ops.length - finished;
       checkpoint();
       await checkpointing;
@@ -269,6 +282,16 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
   await checkpointing;
   if (fatal !== undefined) throw fatal.error;
   return { state, done, failed, notStarted, adoptedOnConflict };
+}
+
+/** Operations grouped by `wave` (absent = 0), in wave order. */
+function wavesOf(ops: readonly Operation[]): Operation[][] {
+  const byWave = new Map<number, Operation[]>();
+  for (const op of ops) {
+    const wave = op.kind === "createUser" ? (op.wave ?? 0) : 0;
+    byWave.set(wave, [...(byWave.get(wave) ?? []), op]);
+  }
+  return [...byWave.entries()].sort(([a], [b]) => a - b).map(([, wave]) => wave);
 }
 
 function resolveAll(refs: readonly UserRef[], resolve: (ref: UserRef) => string | undefined) {

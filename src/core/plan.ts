@@ -22,7 +22,14 @@ export type UserRef = { scimId: string; sourceId?: string } | { sourceId: string
 export type GroupRef = UserRef;
 
 export type Operation =
-  | { kind: "createUser"; sourceId: string; attributes: UserAttributes; manager?: UserRef }
+  | {
+      kind: "createUser";
+      sourceId: string;
+      attributes: UserAttributes;
+      manager?: UserRef;
+      /** Creates run in waves: a user whose manager this plan creates too comes one wave after the manager. */
+      wave?: number;
+    }
   | { kind: "createGroup"; sourceId: string; displayName: string; members: UserRef[] }
   | {
       kind: "updateUser";
@@ -170,31 +177,53 @@ export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: Sync
     return manager !== undefined && desiredUserIds.has(manager) && manager !== user.sourceId ? manager : undefined;
   };
 
+  // The wave of each user this plan creates: 0 when its manager exists already (or it has none),
+  // else one more than its manager's; undefined inside a manager loop.
+  const desiredById = new Map(desiredUsers.map((u) => [u.sourceId, u]));
+  const waves = new Map<string, number | undefined>();
+  const creationWave = (sourceId: string, visiting = new Set<string>()): number | undefined => {
+    if (waves.has(sourceId)) return waves.get(sourceId);
+    const user = desiredById.get(sourceId);
+    const manager = user ? managerOf(user) : undefined;
+    let wave: number | undefined = 0;
+    if (manager !== undefined && !matchedUser.has(manager)) {
+      if (visiting.has(sourceId)) return undefined;
+      visiting.add(sourceId);
+      const above = creationWave(manager, visiting);
+      wave = above === undefined ? undefined : above + 1;
+    }
+    waves.set(sourceId, wave);
+    return wave;
+  };
+
   for (const desired of desiredUsers) {
     const attributes = withManager(desired.attributes, managerOf(desired));
     const match = matchedUser.get(desired.sourceId);
     if (!match) {
       const manager = attributes.managerSourceId;
-      const managerExists = manager !== undefined && matchedUser.has(manager);
-      const { managerSourceId: _deferred, ...withoutManager } = attributes;
-      creates.push({
-        kind: "createUser",
-        sourceId: desired.sourceId,
-        attributes: managerExists || manager === undefined ? attributes : withoutManager,
-        ...(managerExists ? { manager: userRef(manager) } : {}),
-      });
-      if (manager !== undefined && !managerExists) {
-        // The manager is created in this run too: its SCIM id exists only after phase 1.
-        updates.push({
-          kind: "updateUser",
+      const wave = creationWave(desired.sourceId);
+      if (manager === undefined || matchedUser.has(manager) || wave !== undefined) {
+        creates.push({
+          kind: "createUser",
           sourceId: desired.sourceId,
-          set: { managerSourceId: manager },
-          clear: [],
-          manager: { sourceId: manager },
           attributes,
-          why: "manager",
+          ...(manager !== undefined ? { manager: userRef(manager) } : {}),
+          ...(wave ? { wave } : {}),
         });
+        continue;
       }
+      // Managers in a loop (A manages B manages A): create without, set the manager afterwards.
+      const { managerSourceId: _deferred, ...withoutManager } = attributes;
+      creates.push({ kind: "createUser", sourceId: desired.sourceId, attributes: withoutManager });
+      updates.push({
+        kind: "updateUser",
+        sourceId: desired.sourceId,
+        set: { managerSourceId: manager },
+        clear: [],
+        manager: { sourceId: manager },
+        attributes,
+        why: "manager",
+      });
       continue;
     }
     const actualManager = match.managerScimId;
@@ -386,7 +415,8 @@ export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: Sync
   }
 
   return {
-    operations: [...creates, ...groupCreates, ...updates, ...adds, ...removes, ...groupDeletes, ...userDeletes],
+    // Creates in wave order (stable), so the list is the order the executor follows.
+    operations: [...byWave(creates), ...groupCreates, ...updates, ...adds, ...removes, ...groupDeletes, ...userDeletes],
     bookkeeping,
     warnings,
   };
@@ -474,6 +504,11 @@ function indexUnique<T>(items: readonly T[], key: (item: T) => string | undefine
 
 function sortBySourceId(groups: readonly DesiredGroup[]): DesiredGroup[] {
   return [...groups].sort((a, b) => (a.sourceId < b.sourceId ? -1 : a.sourceId > b.sourceId ? 1 : 0));
+}
+
+function byWave(ops: readonly Operation[]): Operation[] {
+  const wave = (op: Operation) => (op.kind === "createUser" ? (op.wave ?? 0) : 0);
+  return [...ops].sort((a, b) => wave(a) - wave(b));
 }
 
 export function chunks<T>(items: readonly T[], size: number): T[][] {

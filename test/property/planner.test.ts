@@ -476,7 +476,10 @@ function orderingProblems(p: Plan): string[] {
     const phase = phaseOf(op.kind);
     if (phase < last) out.push(`operation ${i} (${op.kind}) comes after a later phase`);
     last = Math.max(last, phase);
-    if (op.kind === "createUser") createdUsers.add(op.sourceId);
+    if (op.kind === "createUser") {
+      if (op.manager && op.manager.scimId === undefined && !createdUsers.has(op.manager.sourceId)) out.push(`createUser ${op.sourceId} names its manager before the manager's creation`);
+      createdUsers.add(op.sourceId);
+    }
     const refs = op.kind === "createGroup" || op.kind === "addMembers" || op.kind === "removeMembers" ? op.members : [];
     for (const ref of refs) {
       if (ref.scimId === undefined && !createdUsers.has(ref.sourceId)) out.push(`${op.kind} refers to user ${ref.sourceId} before its creation`);

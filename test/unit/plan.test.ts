@@ -111,3 +111,34 @@ describe("plan: regressions found by the property test", () => {
     expect(p.operations).toEqual([]);
   });
 });
+
+describe("plan: managers created in the same run", () => {
+  const enterprise: PlanPolicy = { ...POLICY, managedAttributes: managedAttributesFor(["enterprise"]) };
+  const managed = (sourceId: string, name: string, manager?: string): SourceUser =>
+    sourceUser(sourceId, name, { attributes: attrs(name, manager ? { managerSourceId: manager } : {}) });
+
+  test("a chain of new users is created in waves, each with its manager, and needs no PATCH afterwards", () => {
+    // Listed report-first on purpose: the plan must still create the manager first.
+    const p = plan(source([managed("c", "carol", "b"), managed("b", "bob", "a"), managed("a", "alice")]), { users: [], groups: [] }, state(), enterprise);
+    const creates = p.operations.filter((op) => op.kind === "createUser");
+    expect(creates.map((op) => [op.sourceId, op.wave ?? 0, op.manager?.sourceId])).toEqual([
+      ["a", 0, undefined],
+      ["b", 1, "a"],
+      ["c", 2, "b"],
+    ]);
+    expect(p.operations.filter((op) => op.kind === "updateUser")).toHaveLength(0);
+    expect(summarisePlan(p).requests).toBe(3);
+  });
+
+  test("a manager loop falls back to creating without the manager and setting it afterwards", () => {
+    const p = plan(source([managed("a", "alice", "b"), managed("b", "bob", "a")]), { users: [], groups: [] }, state(), enterprise);
+    expect(kinds(p.operations)).toEqual(["createUser", "createUser", "updateUser:manager", "updateUser:manager"]);
+  });
+
+  test("a new user whose manager exists already is created with the manager's SCIM id in the first wave", () => {
+    const p = plan(source([managed("b", "bob", "a"), managed("a", "alice")]), { users: [tenantUser("s-a", "alice", { externalId: "a" })], groups: [] }, state(), enterprise);
+    const create = p.operations.find((op) => op.kind === "createUser");
+    expect(create).toMatchObject({ sourceId: "b", manager: { scimId: "s-a" } });
+    expect(create && create.kind === "createUser" ? (create.wave ?? 0) : -1).toBe(0);
+  });
+});
