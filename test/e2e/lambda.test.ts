@@ -142,7 +142,7 @@ describe("compiled linux-x64 bootstrap", () => {
 
     const emf = emfLines(fn);
     expect(emf).toHaveLength(2);
-    expect(emf[0]).toMatchObject({ function_request_id: first.requestId, UsersCreated: 12, UsersUpdated: 1, GroupsCreated: 5, FailedRecords: 0, ScimRequests: firstScim, GoogleRequests: firstGoogle });
+    expect(emf[0]).toMatchObject({ function_request_id: first.requestId, UsersCreated: 12, UsersUpdated: 0, GroupsCreated: 5, FailedRecords: 0, ScimRequests: firstScim, GoogleRequests: firstGoogle });
     expect(emf[1]).toMatchObject({ function_request_id: second.requestId, UsersCreated: 0, GroupsCreated: 0, MembershipChanges: 0, ScimRequests: 0, GoogleRequests: e.google.log.total() });
     expect(emf[0]!.DurationMs).toBeGreaterThan(0);
 

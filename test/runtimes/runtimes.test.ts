@@ -53,7 +53,7 @@ describe.skipIf(missing.length > 0)("Node (tsx) and Deno run the CLI as Bun does
       plans[runtime] = JSON.parse(result.stdout);
       console.log(`plan under ${runtime}: ${result.seconds.toFixed(1)}s`);
     }
-    expect((plans.bun as { operations: unknown[] }).operations).toHaveLength(18);
+    expect((plans.bun as { operations: unknown[] }).operations).toHaveLength(17);
     expect(plans["node (tsx)"]).toEqual(plans.bun);
     expect(plans.deno).toEqual(plans.bun);
     expect(world.emulators.scim.log.writes()).toBe(0);
