@@ -57,7 +57,9 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
   let adoptedOnConflict = 0;
   let sinceCheckpoint = 0;
   let lastCheckpointAt = now();
-  const checkpointEvery = options.checkpointEvery ?? 200;
+  // Time bounds what a crash can lose (and what is lost is adopted by externalId next run); the
+  // count matters for fast runs. Each save serialises the whole state, so not too often.
+  const checkpointEvery = options.checkpointEvery ?? 1000;
   // Slow (throttled) runs reach 200 operations rarely: time bounds what a killed run loses too.
   const checkpointEveryMs = options.checkpointEveryMs ?? 15_000;
   let checkpointing: Promise<void> = Promise.resolve();
@@ -312,8 +314,9 @@ function resolveAll(refs: readonly UserRef[], resolve: (ref: UserRef) => string 
 function forgetUser(state: SyncState, sourceId: string): void {
   delete state.users[sourceId];
   for (const group of Object.values(state.groups)) {
-    const at = group.memberSourceIds.indexOf(sourceId);
-    if (at >= 0) group.memberSourceIds = group.memberSourceIds.filter((id) => id !== sourceId);
+    if (!group.memberSourceIds.includes(sourceId)) continue;
+    group.memberSourceIds = group.memberSourceIds.filter((id) => id !== sourceId);
+    group.hash = ""; // changed: hashed again at the next save
   }
 }
 

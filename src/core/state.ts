@@ -38,7 +38,7 @@ export async function sha256Hex(text: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** A state entry; its hash is filled in by `hashState` when the state is saved. */
+/** A state entry; its hash is filled in by `hashState` when the state is saved. Any change to an entry makes a new one (or clears its hash). */
 export function managedUser(scimId: string, attributes: UserAttributes): ManagedUser {
   return { scimId, hash: "", attributes };
 }
@@ -52,11 +52,13 @@ export function managedGroup(scimId: string, displayName: string, memberSourceId
  * operation so the executor can update the working state synchronously (no interleaving).
  */
 export async function hashState(state: SyncState): Promise<SyncState> {
+  // Only entries written since the last save carry an empty hash: a large state (20,000 users)
+  // is saved many times in a run, and rehashing every entry each time cost a second per save.
   const users: Record<string, ManagedUser> = {};
   const groups: Record<string, ManagedGroup> = {};
-  for (const [id, u] of Object.entries(state.users)) users[id] = { ...u, hash: await sha256Hex(canonicalJson(u.attributes)) };
+  for (const [id, u] of Object.entries(state.users)) users[id] = u.hash ? u : { ...u, hash: await sha256Hex(canonicalJson(u.attributes)) };
   for (const [id, g] of Object.entries(state.groups)) {
-    groups[id] = { ...g, hash: await sha256Hex(canonicalJson({ displayName: g.displayName, members: g.memberSourceIds })) };
+    groups[id] = g.hash ? g : { ...g, hash: await sha256Hex(canonicalJson({ displayName: g.displayName, members: g.memberSourceIds })) };
   }
   return { ...state, users, groups };
 }
