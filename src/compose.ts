@@ -8,7 +8,7 @@ import { createFileStateStore } from "./adapters/state/file-state-store.ts";
 import { createS3StateStore } from "./adapters/state/s3-state-store.ts";
 import type { ResolvedConfig } from "./config/validate.ts";
 import { SyncError } from "./core/errors.ts";
-import type { DirectorySource, Logger, RequestStats, SecretResolver, StateStore } from "./core/ports.ts";
+import type { DirectorySource, Logger, SecretResolver, StateStore } from "./core/ports.ts";
 import type { PlanPolicy } from "./core/plan.ts";
 import { managedAttributesFor } from "./core/sync.ts";
 import type { UserFieldName } from "./mapping/google-user.ts";
@@ -74,5 +74,3 @@ export function policyFor(config: ResolvedConfig): PlanPolicy {
     managedAttributes: managedAttributesFor(config.sync.userFields),
   };
 }
-
-export type { RequestStats };

@@ -127,7 +127,10 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
   // A run cut short by the deadline did not act on all it read: the next run reads the tenant again
   // (a group it would have adopted is still unmanaged, and only a full read finds it).
   if (tenantRead !== "skipped" && applied.notStarted === 0) finalState.lastFullReadAt = new Date(now()).toISOString();
-  const changed = !loaded || serialiseState(finalState) !== serialiseState(state);
+  // A scheduled run with nothing to do must cost nothing: no operation and no bookkeeping leave the
+  // state as loaded, so the two whole-state serialisations below are only paid when there was work.
+  const hadWork = plan.operations.length > 0 || plan.bookkeeping.forgetUsers.length > 0 || plan.bookkeeping.forgetGroups.length > 0;
+  const changed = !loaded || finalState.lastFullReadAt !== state.lastFullReadAt || (hadWork && serialiseState(finalState) !== serialiseState(state));
   if (changed) {
     finalState.updatedAt = new Date(now()).toISOString();
     await save(finalState);
