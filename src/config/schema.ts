@@ -1,7 +1,7 @@
 /** @module The one option table: TOML keys, flags, IDPSCIM_* env vars, yargs options, config.example.toml and the README table all derive from it. */
 
 import type { Options as YargsOptions } from "yargs";
-import { USER_FIELD_NAMES } from "../model/index.ts";
+import { PROTECTED_GROUPS_DEFAULT, USER_FIELD_NAMES } from "../model/index.ts";
 
 export type OptionType =
   | "string"
@@ -182,6 +182,28 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: 'Refuse a run that would delete more than this, as "25%" of the managed objects or a count like "50".',
   },
   { table: "sync", key: "mode", type: "enum", choices: ["sync", "upsert"], default: "sync", doc: "sync creates, updates and deletes; upsert never deletes." },
+  {
+    table: "sync",
+    key: "max_membership_removals",
+    type: "percent-or-count",
+    default: "25%",
+    doc: 'Refuse a run that would remove more group memberships than this, as "25%" of the memberships it manages or a count like "50".',
+  },
+  {
+    table: "sync",
+    key: "adopt_groups",
+    type: "enum",
+    choices: ["first-run", "always", "never"],
+    default: "first-run",
+    doc: "When an AWS group this tool does not manage may be taken over because a Google group has its name: first-run (only before any state exists: the migration case), always, or never.",
+  },
+  {
+    table: "sync",
+    key: "protected_groups",
+    type: "string[]",
+    default: [...PROTECTED_GROUPS_DEFAULT],
+    doc: "AWS group names (glob patterns, * and ?, case-insensitive) never adopted, changed or deleted, even with delete_unmanaged; a Google group with such a name is skipped. Default: the groups AWS Control Tower creates.",
+  },
 ];
 
 /** Kebab-case flag name without the leading dashes (the yargs key), e.g. "aws-scim-endpoint". */

@@ -11,6 +11,7 @@ export type SuspendedUsers = "deactivate" | "delete" | "ignore";
 export type RemovedUsers = "delete" | "deactivate";
 export type SyncMode = "sync" | "upsert";
 export type MaxDeletes = { percent: number } | { count: number };
+export type AdoptGroups = "first-run" | "always" | "never";
 
 /** Frozen at runtime (deeply); `sources` is keyed by TOML path, e.g. "aws.scim_endpoint". */
 export interface ResolvedConfig {
@@ -46,6 +47,9 @@ export interface ResolvedConfig {
     reconcileEveryMs: number;
     maxDeletes: MaxDeletes;
     mode: SyncMode;
+    maxMembershipRemovals: MaxDeletes;
+    adoptGroups: AdoptGroups;
+    protectedGroups: string[];
   };
   sources: Record<string, Source>;
 }
@@ -536,6 +540,9 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
       reconcileEveryMs: v("sync.reconcile_every"),
       maxDeletes: v("sync.max_deletes"),
       mode: v("sync.mode"),
+      maxMembershipRemovals: v("sync.max_membership_removals"),
+      adoptGroups: v("sync.adopt_groups"),
+      protectedGroups: v("sync.protected_groups"),
     },
     sources,
   };

@@ -7,3 +7,17 @@ export interface DesiredGroup {
   /** Source ids of the users that are (derived) members, sorted, unique. */
   memberSourceIds: string[];
 }
+
+/**
+ * Names of the groups AWS Control Tower and Account Factory create in Identity Center: they hold
+ * the landing zone's administrators, so a Google group named like one must never take it over.
+ * https://docs.aws.amazon.com/controltower/latest/userguide/sso-groups.html
+ */
+export const PROTECTED_GROUPS_DEFAULT = [
+  "AWSControlTower*",
+  "AWSAccountFactory",
+  "AWSAuditAccountAdmins",
+  "AWSLogArchive*",
+  "AWSSecurityAudit*",
+  "AWSServiceCatalogAdmins",
+] as const;
