@@ -14,6 +14,20 @@ export interface SourceSnapshot {
   groups: DesiredGroup[];
   /** Things skipped on purpose (external members, ...), one line each. */
   warnings: string[];
+  /**
+   * Records AWS would refuse as they are (an identity too long or with control characters), taken
+   * out of `users`/`groups`: the planner leaves what AWS holds for them as it is (never deleted
+   * for it) and the run reports each as a failed record.
+   */
+  rejected?: RejectedRecord[];
+}
+
+export interface RejectedRecord {
+  kind: "user" | "group";
+  sourceId: string;
+  /** The user's email or the group's name, escaped and shortened for messages. */
+  subject: string;
+  reason: string;
 }
 
 export interface DirectorySource {
