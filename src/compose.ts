@@ -65,8 +65,9 @@ export function composeStore(config: ResolvedConfig, environment: Record<string,
   });
 }
 
-export function policyFor(config: ResolvedConfig): PlanPolicy {
+export function policyFor(config: ResolvedConfig): Omit<PlanPolicy, "adoptGroupsByName"> {
   return {
+    protectedGroups: config.sync.protectedGroups,
     suspendedUsers: config.sync.suspendedUsers,
     removedUsers: config.sync.removedUsers,
     deleteUnmanaged: config.sync.deleteUnmanaged,

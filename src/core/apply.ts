@@ -6,7 +6,8 @@
 import type { SyncState, UserAttributeName, UserAttributes } from "../model/index.ts";
 import { ScimRequestError, SyncError } from "./errors.ts";
 import type { Operation, OperationKind, Plan, UserRef } from "./plan.ts";
-import { PHASES, diffAttributes } from "./plan.ts";
+import { matchesAnyGlob } from "./match.ts";
+import { PHASES, blockedGroupReason, blockedUserReason, diffAttributes, phaseOf } from "./plan.ts";
 import type { ScimTarget } from "./ports.ts";
 import { managedGroup, managedUser } from "./state.ts";
 
@@ -16,6 +17,10 @@ export interface ApplyOptions {
   concurrency: number;
   /** Attributes this run manages, for diffing a resource adopted after a 409. */
   managedAttributes: ReadonlySet<UserAttributeName>;
+  /** Whether a group create that meets 409 may adopt an unmanaged group of that name (as the plan's policy). */
+  adoptGroupsByName: boolean;
+  /** Group names never adopted (`sync.protected_groups`). */
+  protectedGroups: readonly string[];
   /** Epoch ms after which no new operation starts (the rest continues next run). */
   stopStartingAt?: number;
   /**
@@ -32,7 +37,8 @@ export interface ApplyOptions {
 }
 
 export interface FailedOperation {
-  kind: OperationKind;
+  /** The operation that failed, or "user"/"group" for a record the plan could not act on. */
+  kind: OperationKind | "user" | "group";
   /** What the record is, for the log: user name, group name or id (never a secret). */
   subject: string;
   reason: string;
@@ -110,9 +116,9 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
             (await target.findUser({ externalId: op.sourceId })) ?? (await target.findUser({ userName: op.attributes.userName }));
           const owner = existing ? managedBy(existing.scimId) : undefined;
           if (!existing || (owner !== undefined && owner !== op.sourceId)) throw error;
-          // One with another externalId is another source user's (the plan may give it to them in a
-          // later phase, e.g. renaming it away): taking it would leave two records on one resource.
-          if (existing.externalId !== undefined && existing.externalId !== op.sourceId) throw error;
+          // One with another externalId is another tool's or another source user's (the plan may give
+          // it to them in a later phase, e.g. renaming it away): never taken over.
+          if (existing.externalId !== undefined && existing.externalId !== op.sourceId) throw new Error(blockedUserReason(existing, "foreign-external-id"));
           const diff = diffAttributes(withoutManager, existing.attributes, options.managedAttributes);
           if (manager !== undefined && existing.managerScimId !== manager) diff.set.managerSourceId = op.attributes.managerSourceId;
           const externalId = existing.externalId === op.sourceId ? undefined : op.sourceId;
@@ -140,7 +146,12 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
             (await target.findGroup({ externalId: op.sourceId })) ?? (await target.findGroup({ displayName: op.displayName }));
           const owner = existing ? groupManagedBy(existing.scimId) : undefined;
           if (!existing || (owner !== undefined && owner !== op.sourceId)) throw error;
-          if (existing.externalId !== undefined && existing.externalId !== op.sourceId) throw error;
+          // The same ownership rule as the plan's: ours by externalId, else adopted by name only when allowed.
+          if (existing.externalId !== op.sourceId) {
+            if (matchesAnyGlob(existing.displayName, options.protectedGroups)) throw new Error(blockedGroupReason(existing, "protected"));
+            if (existing.externalId !== undefined) throw new Error(blockedGroupReason(existing, "foreign-external-id"));
+            if (!options.adoptGroupsByName) throw new Error(blockedGroupReason(existing, "adoption-off"));
+          }
           if (existing.externalId !== op.sourceId) await target.updateGroup(existing.scimId, { externalId: op.sourceId });
           // Adding a present member is a no-op in AWS; members it holds beyond these are removed at the next full read.
           if (members.scimIds.length > 0) await target.addMembers(existing.scimId, members.scimIds);
@@ -225,9 +236,9 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
 
   let phaseIndex = 0;
   try {
-    for (const kinds of PHASES) {
-      phaseIndex++;
-      const ops = plan.operations.filter((op) => kinds.includes(op.kind));
+    for (let index = 0; index < PHASES.length; index++) {
+      phaseIndex = index + 1;
+      const ops = plan.operations.filter((op) => phaseOf(op) === index);
       if (ops.length === 0) continue;
       let finished = 0;
       let deadline = false;
@@ -271,8 +282,7 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
       checkpoint();
       await checkpointing;
       if (fatal !== undefined || deadline) {
-        const later = PHASES.slice(phaseIndex).flat();
-        notStarted += plan.operations.filter((op) => later.includes(op.kind)).length;
+        notStarted += plan.operations.filter((op) => phaseOf(op) > index).length;
         break;
       }
     }

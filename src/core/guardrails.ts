@@ -8,12 +8,13 @@ import { SyncError } from "./errors.ts";
 import type { Operation, Plan } from "./plan.ts";
 import type { SourceSnapshot } from "./ports.ts";
 
-/** `sync.max_deletes`: a share of the managed objects ("25%") or a count ("50"). */
+/** `sync.max_deletes` and `sync.max_membership_removals`: a share of what the tool manages ("25%") or a count ("50"). */
 export type DeleteLimit = { percent: number } | { count: number };
 
 /**
  * Below this many removals a percentage never refuses: with 12 managed users, 25% would refuse
- * at 4 and block ordinary leavers in a small tenant. A count (`"5"`) is taken as written.
+ * at 4 and block ordinary leavers in a small tenant. But the floor never allows more than half of
+ * what is managed, so a filter typo cannot empty a small tenant. "0%" and counts are as written.
  */
 export const DELETE_FLOOR = 10;
 
@@ -22,25 +23,26 @@ const NAMES_SHOWN = 10;
 
 export interface GuardrailOptions {
   maxDeletes: DeleteLimit;
-  /** `--force`: this run may go over `maxDeletes`. */
+  maxMembershipRemovals: DeleteLimit;
+  /** `--force`: this run may go over `maxDeletes` and `maxMembershipRemovals`. */
   force?: boolean;
   /** `--allow-empty-source`: this run may act on a source with no groups or no users. */
   allowEmptySource?: boolean;
 }
 
 export interface RemovalCount {
-  /** Deletions plus deactivations (both take access away). */
+  /** Deletions plus deactivations (both take access away), or membership removals. */
   count: number;
-  /** What the state manages: the base of a percentage. */
+  /** What the tool manages once this run's creates and adoptions are counted: the base of a percentage. */
   managed: number;
   /** The most removals allowed. */
   limit: number;
-  /** The first removals' user or group names, at most 10. */
+  /** The first removals' names, at most 10. */
   names: string[];
 }
 
 export interface Refusal {
-  rule: "max_deletes" | "empty_source";
+  rule: "max_deletes" | "max_membership_removals" | "empty_source";
   /** One line: what the run would do and why it is refused. */
   message: string;
   /** The knob to turn. */
@@ -50,6 +52,7 @@ export interface Refusal {
 export interface GuardrailVerdict {
   users: RemovalCount;
   groups: RemovalCount;
+  memberships: RemovalCount;
   /** Rules that stop this run. */
   refusals: Refusal[];
   /** Rules the run breaks but a flag allows for this run (`--force`, `--allow-empty-source`). */
@@ -63,16 +66,20 @@ export function formatDeleteLimit(limit: DeleteLimit): string {
 
 /**
  * The most removals `limit` allows out of `managed` objects: a count as written; a percentage
- * rounded down, but never under the floor of 10.
+ * rounded down, raised to the floor of 10 but never above half of `managed`; "0%" is zero.
  *
  * @example
  * allowedRemovals({ percent: 25 }, 100); // 25
- * allowedRemovals({ percent: 25 }, 12);  // 10 (the floor)
+ * allowedRemovals({ percent: 25 }, 40);  // 10 (the floor)
+ * allowedRemovals({ percent: 25 }, 10);  // 5 (the floor, at most half)
+ * allowedRemovals({ percent: 0 }, 100);  // 0
  * allowedRemovals({ count: 5 }, 1000);   // 5
  */
 export function allowedRemovals(limit: DeleteLimit, managed: number): number {
   if ("count" in limit) return limit.count;
-  return Math.max(DELETE_FLOOR, Math.floor((managed * limit.percent) / 100));
+  if (limit.percent === 0) return 0;
+  const share = Math.floor((managed * limit.percent) / 100);
+  return Math.max(share, Math.min(DELETE_FLOOR, Math.floor(managed / 2)));
 }
 
 /** Does this operation take a user's access away? Deletions and deactivations both do. */
@@ -82,58 +89,74 @@ function userRemoval(op: Operation): string | undefined {
   return undefined;
 }
 
+interface RailSpec {
+  rule: "max_deletes" | "max_membership_removals";
+  what: string;
+  verb: string;
+  removal: RemovalCount;
+  limit: DeleteLimit;
+}
+
 export function checkGuardrails(plan: Plan, state: SyncState, source: SourceSnapshot, options: GuardrailOptions): GuardrailVerdict {
   const userNames: string[] = [];
   const groupNames: string[] = [];
+  const membershipNames: string[] = [];
   for (const op of plan.operations) {
     const user = userRemoval(op);
     if (user !== undefined) userNames.push(user);
     if (op.kind === "deleteGroup") groupNames.push(op.displayName);
+    if (op.kind === "removeMembers") for (const member of op.members) membershipNames.push(`${member.sourceId ?? member.scimId} from group ${op.groupSourceId}`);
   }
-  const count = (names: string[], managed: number): RemovalCount => ({
+  const count = (names: string[], managed: number, limit: DeleteLimit): RemovalCount => ({
     count: names.length,
     managed,
-    limit: allowedRemovals(options.maxDeletes, managed),
+    limit: allowedRemovals(limit, managed),
     names: names.slice(0, NAMES_SHOWN),
   });
-  const users = count(userNames, Object.keys(state.users).length);
-  const groups = count(groupNames, Object.keys(state.groups).length);
+  // The base counts what this run creates and adopts too: a first run that adopts groups has one.
+  const managed = plan.managed;
+  const users = count(userNames, managed.users, options.maxDeletes);
+  const groups = count(groupNames, managed.groups, options.maxDeletes);
+  const memberships = count(membershipNames, managed.memberships, options.maxMembershipRemovals);
 
   const refusals: Refusal[] = [];
   const overridden: Refusal[] = [];
-  const setting = formatDeleteLimit(options.maxDeletes);
-  const limitHint =
-    `if this is intended, raise sync.max_deletes (--sync-max-deletes, IDPSCIM_SYNC_MAX_DELETES, or max_deletes under [sync]; now "${setting}") ` +
-    "or pass --force to allow it for this run only";
-  for (const [what, removal, verb] of [
-    ["users", users, "delete or deactivate"],
-    ["groups", groups, "delete"],
-  ] as const) {
+  const rails: RailSpec[] = [
+    { rule: "max_deletes", what: "users", verb: "delete or deactivate", removal: users, limit: options.maxDeletes },
+    { rule: "max_deletes", what: "groups", verb: "delete", removal: groups, limit: options.maxDeletes },
+    { rule: "max_membership_removals", what: "group memberships", verb: "remove", removal: memberships, limit: options.maxMembershipRemovals },
+  ];
+  for (const rail of rails) {
+    const { removal } = rail;
     if (removal.count <= removal.limit) continue;
+    const setting = formatDeleteLimit(rail.limit);
+    const flag = rail.rule.replaceAll("_", "-");
     const more = removal.count - removal.names.length;
     const refusal: Refusal = {
-      rule: "max_deletes",
+      rule: rail.rule,
       message:
-        `this run would ${verb} ${removal.count} ${what} of the ${removal.managed} it manages, more than sync.max_deletes = "${setting}" allows (${removal.limit}): ` +
+        `this run would ${rail.verb} ${removal.count} ${rail.what} of the ${removal.managed} it manages, more than sync.${rail.rule} = "${setting}" allows (${removal.limit}): ` +
         `${removal.names.join(", ")}${more > 0 ? ` and ${more} more` : ""}`,
-      hint: limitHint,
+      hint:
+        `if this is intended, raise sync.${rail.rule} (--sync-${flag}, IDPSCIM_SYNC_${rail.rule.toUpperCase()}, or ${rail.rule} under [sync]; now "${setting}") ` +
+        "or pass --force to allow it for this run only",
     };
     (options.force ? overridden : refusals).push(refusal);
   }
 
-  for (const [what, found, managed] of [
-    ["groups", source.groups.length, groups.managed],
-    ["users", source.users.length, users.managed],
+  for (const [what, found, stateManaged] of [
+    ["groups", source.groups.length, Object.keys(state.groups).length],
+    ["users", source.users.length, Object.keys(state.users).length],
   ] as const) {
-    if (found > 0 || managed === 0) continue;
+    if (found > 0 || stateManaged === 0) continue;
     const refusal: Refusal = {
       rule: "empty_source",
-      message: `the source returned no ${what} while the state manages ${managed}: a wrong gws.groups_filter or a Directory problem looks like everyone left`,
+      message: `the source returned no ${what} while the state manages ${stateManaged}: a wrong gws.groups_filter or a Directory problem looks like everyone left`,
       hint: "check gws.groups_filter and the admin's read rights; if the source is meant to be empty, pass --allow-empty-source",
     };
     (options.allowEmptySource ? overridden : refusals).push(refusal);
   }
-  return { users, groups, refusals, overridden };
+  return { users, groups, memberships, refusals, overridden };
 }
 
 /** The error a sync stops with when the verdict refuses (exit 3), or `undefined`. */

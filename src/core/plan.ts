@@ -12,7 +12,8 @@ import type {
   UserAttributes,
 } from "../model/index.ts";
 import { USER_ATTRIBUTE_NAMES } from "../model/index.ts";
-import type { SourceSnapshot, SourceUser } from "./ports.ts";
+import { matchesAnyGlob, matchResources, type BlockedReason, type Matching } from "./match.ts";
+import type { RejectedRecord, SourceSnapshot, SourceUser } from "./ports.ts";
 
 /**
  * A reference to a user: by SCIM id when it exists already, else by source id for a user this
@@ -62,13 +63,33 @@ export type Operation =
     }
   | { kind: "addMembers"; group: GroupRef; groupSourceId: string; members: UserRef[] }
   | { kind: "removeMembers"; group: GroupRef; groupSourceId: string; members: UserRef[] }
-  | { kind: "deleteGroup"; scimId: string; sourceId?: string; displayName: string; why: "left-scope" | "unmanaged" }
-  | { kind: "deleteUser"; scimId: string; sourceId?: string; userName: string; why: "left-scope" | "suspended" | "unmanaged" };
+  | {
+      kind: "deleteGroup";
+      scimId: string;
+      sourceId?: string;
+      displayName: string;
+      why: "left-scope" | "unmanaged";
+      /** Runs before the creates: a group this plan creates takes its name. */
+      early?: true;
+    }
+  | {
+      kind: "deleteUser";
+      scimId: string;
+      sourceId?: string;
+      userName: string;
+      why: "left-scope" | "suspended" | "unmanaged";
+      /** Runs before the creates: a user this plan creates takes its userName or email (deleted and re-made in the source). */
+      early?: true;
+    };
 
 export type OperationKind = Operation["kind"];
 
-/** Phase order: every operation of a phase finishes before the next phase starts. */
+/**
+ * Phase order: every operation of a phase finishes before the next phase starts. Deletes that
+ * free a name a create needs (a user deleted and re-made in the source) run first, as phase 0.
+ */
 export const PHASES: readonly (readonly OperationKind[])[] = [
+  ["deleteGroup", "deleteUser"],
   ["createUser"],
   ["createGroup"],
   ["updateUser", "updateGroup"],
@@ -78,16 +99,32 @@ export const PHASES: readonly (readonly OperationKind[])[] = [
   ["deleteUser"],
 ];
 
-/** State changes that need no request: managed resources found gone from the tenant. */
+/** The index in PHASES of the phase `op` runs in. */
+export function phaseOf(op: Operation): number {
+  if ((op.kind === "deleteUser" || op.kind === "deleteGroup") && op.early) return 0;
+  return PHASES.findIndex((kinds, index) => index > 0 && kinds.includes(op.kind));
+}
+
+/** State changes that need no request: managed resources found gone from the tenant, or found not to be ours. */
 export interface Bookkeeping {
   forgetUsers: string[];
   forgetGroups: string[];
+}
+
+/** What the tool manages once this plan's creates and adoptions are counted: the base of the rails' percentages. */
+export interface ManagedCounts {
+  users: number;
+  groups: number;
+  memberships: number;
 }
 
 export interface Plan {
   operations: Operation[];
   bookkeeping: Bookkeeping;
   warnings: string[];
+  /** Source records this run cannot act on (a name held by a resource not ours, a duplicate name, a value AWS refuses): each is a failed record. */
+  rejected: RejectedRecord[];
+  managed: ManagedCounts;
 }
 
 export interface PlanPolicy {
@@ -98,328 +135,511 @@ export interface PlanPolicy {
   mode: "sync" | "upsert";
   /** Attributes this run manages: the required ones plus those selected by `sync.user_fields`. */
   managedAttributes: ReadonlySet<UserAttributeName>;
+  /** May this run take over an unmanaged AWS group by its displayName (`sync.adopt_groups`, resolved for this run)? */
+  adoptGroupsByName: boolean;
+  /** `sync.protected_groups`: glob patterns of AWS group names never adopted, changed or deleted. */
+  protectedGroups: readonly string[];
 }
 
-/** AWS refuses more than 100 member changes in one request (aws-scim.md §6.1, §6.3). */
+/** AWS refuses more than 100 member changes in one request (CreateGroup and PatchGroup). */
 export const MAX_MEMBERS_PER_REQUEST = 100;
 
+/** The plan as it is built: one list per phase, and what the planners learn along the way. */
+interface Draft {
+  userCreates: Operation[];
+  groupCreates: Operation[];
+  updates: Operation[];
+  adds: Operation[];
+  removes: Operation[];
+  groupDeletes: Extract<Operation, { kind: "deleteGroup" }>[];
+  userDeletes: Extract<Operation, { kind: "deleteUser" }>[];
+  bookkeeping: Bookkeeping;
+  warnings: string[];
+  rejected: RejectedRecord[];
+}
+
 export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncState, policy: PlanPolicy): Plan {
-  const warnings: string[] = [];
-  const bookkeeping: Bookkeeping = { forgetUsers: [], forgetGroups: [] };
-  const creates: Operation[] = [];
-  const groupCreates: Operation[] = [];
-  const updates: Operation[] = [];
-  const adds: Operation[] = [];
-  const removes: Operation[] = [];
-  const groupDeletes: Operation[] = [];
-  const userDeletes: Operation[] = [];
-
-  // ---- Users: who is desired, who is frozen (suspended + "ignore"), who goes.
-  const sourceById = new Map(source.users.map((u) => [u.sourceId, u]));
-  const desiredUsers: SourceUser[] = [];
-  const frozenUserIds = new Set<string>();
-  for (const user of source.users) {
-    if (!user.suspended) desiredUsers.push(user);
-    else if (policy.suspendedUsers === "deactivate") {
-      desiredUsers.push({ ...user, attributes: { ...user.attributes, active: false } });
-    } else if (policy.suspendedUsers === "ignore") frozenUserIds.add(user.sourceId);
-  }
-  const desiredUserIds = new Set(desiredUsers.map((u) => u.sourceId));
-
-  const tenantUserById = new Map(tenant.users.map((u) => [u.scimId, u]));
-  const tenantUserByExternalId = indexUnique(tenant.users, (u) => u.externalId);
-  const tenantUserByUserName = indexUnique(tenant.users, (u) => u.attributes.userName.toLowerCase());
-  const scimIdManagedBy = new Map<string, string>();
-  for (const [sourceId, managed] of Object.entries(state.users)) scimIdManagedBy.set(managed.scimId, sourceId);
-
-  /**
-   * sourceId → the tenant user it is (or becomes), for every desired user that exists already.
-   * Matching goes by strength, each rule over every desired user before the next: the state's
-   * record, then externalId, then userName. So a weaker match never takes a resource that a
-   * stronger one gives to another user (e.g. a renamed user's old userName now used by someone else).
-   */
-  const matchedUser = new Map<string, TenantUser>();
-  const claimedUsers = new Set<string>();
-  const adoptedUsers = new Set<string>();
-  const claimUser = (desired: SourceUser, match: TenantUser, adopted: boolean) => {
-    matchedUser.set(desired.sourceId, match);
-    claimedUsers.add(match.scimId);
-    if (!adopted) return;
-    adoptedUsers.add(desired.sourceId);
-    if (match.externalId && match.externalId !== desired.sourceId) {
-      warnings.push(`adopting user ${match.attributes.userName} (${match.scimId}) whose externalId was "${match.externalId}"`);
-    }
+  const draft: Draft = {
+    userCreates: [], groupCreates: [], updates: [], adds: [], removes: [], groupDeletes: [], userDeletes: [],
+    bookkeeping: { forgetUsers: [], forgetGroups: [] },
+    warnings: [],
+    rejected: [...(source.rejected ?? [])],
   };
-  const availableUser = (sourceId: string, u: TenantUser | undefined) =>
-    u && !claimedUsers.has(u.scimId) && (scimIdManagedBy.get(u.scimId) ?? sourceId) === sourceId ? u : undefined;
-  for (const desired of desiredUsers) {
-    const managed = state.users[desired.sourceId];
-    const match = managed ? tenantUserById.get(managed.scimId) : undefined;
-    if (match && !claimedUsers.has(match.scimId)) claimUser(desired, match, false);
-  }
-  for (const desired of desiredUsers) {
-    if (matchedUser.has(desired.sourceId)) continue;
-    const match = availableUser(desired.sourceId, tenantUserByExternalId.get(desired.sourceId));
-    if (match) claimUser(desired, match, true);
-  }
-  for (const desired of desiredUsers) {
-    if (matchedUser.has(desired.sourceId)) continue;
-    const match = availableUser(desired.sourceId, tenantUserByUserName.get(desired.attributes.userName.toLowerCase()));
-    if (match) claimUser(desired, match, true);
-  }
-
-  const userRef = (sourceId: string): UserRef => {
-    const match = matchedUser.get(sourceId);
-    return match ? { scimId: match.scimId, sourceId } : { sourceId };
-  };
-  const managerOf = (user: SourceUser): string | undefined => {
-    const manager = user.attributes.managerSourceId;
-    return manager !== undefined && desiredUserIds.has(manager) && manager !== user.sourceId ? manager : undefined;
-  };
-
-  // The wave of each user this plan creates: 0 when its manager exists already (or it has none),
-  // else one more than its manager's; undefined inside a manager loop.
-  const desiredById = new Map(desiredUsers.map((u) => [u.sourceId, u]));
-  const waves = new Map<string, number | undefined>();
-  const creationWave = (sourceId: string, visiting = new Set<string>()): number | undefined => {
-    if (waves.has(sourceId)) return waves.get(sourceId);
-    const user = desiredById.get(sourceId);
-    const manager = user ? managerOf(user) : undefined;
-    let wave: number | undefined = 0;
-    if (manager !== undefined && !matchedUser.has(manager)) {
-      if (visiting.has(sourceId)) return undefined;
-      visiting.add(sourceId);
-      const above = creationWave(manager, visiting);
-      wave = above === undefined ? undefined : above + 1;
-    }
-    waves.set(sourceId, wave);
-    return wave;
-  };
-
-  for (const desired of desiredUsers) {
-    const attributes = withManager(desired.attributes, managerOf(desired));
-    const match = matchedUser.get(desired.sourceId);
-    if (!match) {
-      const manager = attributes.managerSourceId;
-      const wave = creationWave(desired.sourceId);
-      if (manager === undefined || matchedUser.has(manager) || wave !== undefined) {
-        creates.push({
-          kind: "createUser",
-          sourceId: desired.sourceId,
-          attributes,
-          ...(manager !== undefined ? { manager: userRef(manager) } : {}),
-          ...(wave ? { wave } : {}),
-        });
-        continue;
-      }
-      // Managers in a loop (A manages B manages A): create without, set the manager afterwards.
-      const { managerSourceId: _deferred, ...withoutManager } = attributes;
-      creates.push({ kind: "createUser", sourceId: desired.sourceId, attributes: withoutManager });
-      updates.push({
-        kind: "updateUser",
-        sourceId: desired.sourceId,
-        set: { managerSourceId: manager },
-        clear: [],
-        manager: { sourceId: manager },
-        attributes,
-        why: "manager",
-      });
-      continue;
-    }
-    const actualManager = match.managerScimId;
-    const desiredManager = attributes.managerSourceId;
-    const diff = diffAttributes(attributes, match.attributes, policy.managedAttributes);
-    const desiredManagerScimId = desiredManager === undefined ? undefined : matchedUser.get(desiredManager)?.scimId;
-    let manager: UserRef | undefined;
-    if (policy.managedAttributes.has("managerSourceId")) {
-      if (desiredManager !== undefined && (desiredManagerScimId === undefined || desiredManagerScimId !== actualManager)) {
-        diff.set.managerSourceId = desiredManager;
-        manager = userRef(desiredManager);
-      } else if (desiredManager === undefined && actualManager !== undefined) {
-        diff.clear.push("managerSourceId");
-      }
-    }
-    const adopt = adoptedUsers.has(desired.sourceId);
-    const needsExternalId = match.externalId !== desired.sourceId;
-    if (adopt || needsExternalId || Object.keys(diff.set).length > 0 || diff.clear.length > 0) {
-      updates.push({
-        kind: "updateUser",
-        sourceId: desired.sourceId,
-        scimId: match.scimId,
-        set: diff.set,
-        clear: diff.clear,
-        ...(needsExternalId ? { externalId: desired.sourceId } : {}),
-        ...(manager ? { manager } : {}),
-        attributes,
-        why: adopt ? "adopt" : attributes.active === false && match.attributes.active !== false ? "deactivate" : "changed",
-      });
-    } else if (state.users[desired.sourceId]?.scimId === match.scimId && stateIsStale(state.users[desired.sourceId]!.attributes, attributes, policy.managedAttributes)) {
-      // AWS already holds what is wanted (a run stopped before saving, a fix made by hand), but
-      // the state says otherwise: record it (no request), or every run from the state would
-      // send the same PATCH again.
-      updates.push({ kind: "updateUser", sourceId: desired.sourceId, scimId: match.scimId, set: {}, clear: [], attributes, why: "record" });
-    }
-  }
-
-  // Managed users no longer desired.
-  const deletedUserScimIds = new Set<string>();
-  for (const [sourceId, managed] of Object.entries(state.users)) {
-    if (desiredUserIds.has(sourceId)) continue;
-    const current = tenantUserById.get(managed.scimId);
-    if (!current) {
-      // Gone from the tenant (deleted by hand), frozen or not: the state must not keep naming it.
-      bookkeeping.forgetUsers.push(sourceId);
-      continue;
-    }
-    if (frozenUserIds.has(sourceId)) continue;
-    if (claimedUsers.has(current.scimId)) continue; // re-adopted by another source id; nothing to remove
-    const suspended = sourceById.get(sourceId)?.suspended === true;
-    const action = suspended ? "delete" : policy.removedUsers; // suspended here means policy "delete"
-    if (action === "delete") {
-      if (policy.mode === "upsert") continue;
-      userDeletes.push({ kind: "deleteUser", scimId: current.scimId, sourceId, userName: current.attributes.userName, why: suspended ? "suspended" : "left-scope" });
-      deletedUserScimIds.add(current.scimId);
-    } else if (current.attributes.active !== false) {
-      updates.push({
-        kind: "updateUser",
-        sourceId,
-        scimId: current.scimId,
-        set: { active: false },
-        clear: [],
-        attributes: { ...managed.attributes, active: false },
-        why: "deactivate",
-      });
-    } else if (managed.attributes.active !== false) {
-      // Already inactive in AWS, not in the state: record it, or each run from the state deactivates again.
-      updates.push({ kind: "updateUser", sourceId, scimId: current.scimId, set: {}, clear: [], attributes: { ...managed.attributes, active: false }, why: "record" });
-    }
-  }
-
-  // ---- Groups.
-  const tenantGroupById = new Map(tenant.groups.map((g) => [g.scimId, g]));
-  const tenantGroupByExternalId = indexUnique(tenant.groups, (g) => g.externalId);
-  const tenantGroupByName = indexUnique(tenant.groups, (g) => g.displayName);
-  const groupScimIdManagedBy = new Map<string, string>();
-  for (const [sourceId, managed] of Object.entries(state.groups)) groupScimIdManagedBy.set(managed.scimId, sourceId);
-  const claimedGroups = new Set<string>();
-  const desiredGroupIds = new Set(source.groups.map((g) => g.sourceId));
-  const scimIdToSourceId = new Map<string, string>();
-  for (const [sourceId, match] of matchedUser) scimIdToSourceId.set(match.scimId, sourceId);
-  for (const [scimId, sourceId] of scimIdManagedBy) if (!scimIdToSourceId.has(scimId)) scimIdToSourceId.set(scimId, sourceId);
-
-  const frozenScimIds = new Set([...frozenUserIds].flatMap((id) => (state.users[id] ? [state.users[id].scimId] : [])));
-  // Groups match like users: the state's record, then externalId, then displayName, each over every group.
-  const sortedGroups = sortBySourceId(source.groups);
-  const matchedGroup = new Map<string, { match: TenantGroup; adopt: boolean }>();
-  const availableGroup = (sourceId: string, g: TenantGroup | undefined) =>
-    g && !claimedGroups.has(g.scimId) && (groupScimIdManagedBy.get(g.scimId) ?? sourceId) === sourceId ? g : undefined;
-  const claimGroup = (group: DesiredGroup, match: TenantGroup, adopt: boolean) => {
-    matchedGroup.set(group.sourceId, { match, adopt });
-    claimedGroups.add(match.scimId);
-    if (adopt && match.externalId && match.externalId !== group.sourceId) {
-      warnings.push(`adopting group "${match.displayName}" (${match.scimId}) whose externalId was "${match.externalId}"`);
-    }
-  };
-  for (const group of sortedGroups) {
-    const managed = state.groups[group.sourceId];
-    const match = managed ? tenantGroupById.get(managed.scimId) : undefined;
-    if (match && !claimedGroups.has(match.scimId)) claimGroup(group, match, false);
-  }
-  for (const group of sortedGroups) {
-    if (matchedGroup.has(group.sourceId)) continue;
-    const match = availableGroup(group.sourceId, tenantGroupByExternalId.get(group.sourceId));
-    if (match) claimGroup(group, match, true);
-  }
-  for (const group of sortedGroups) {
-    if (matchedGroup.has(group.sourceId)) continue;
-    const match = availableGroup(group.sourceId, tenantGroupByName.get(group.displayName));
-    if (match) claimGroup(group, match, true);
-  }
-
-  for (const group of sortedGroups) {
-    const managed = state.groups[group.sourceId];
-    const matched = matchedGroup.get(group.sourceId);
-    const match = matched?.match;
-    const adopt = matched?.adopt ?? false;
-    const desiredMembers = group.memberSourceIds.filter((id) => desiredUserIds.has(id));
-    if (!match) {
-      const refs = desiredMembers.map(userRef);
-      groupCreates.push({ kind: "createGroup", sourceId: group.sourceId, displayName: group.displayName, members: refs.slice(0, MAX_MEMBERS_PER_REQUEST) });
-      for (const chunk of chunks(refs.slice(MAX_MEMBERS_PER_REQUEST), MAX_MEMBERS_PER_REQUEST)) {
-        adds.push({ kind: "addMembers", group: { sourceId: group.sourceId }, groupSourceId: group.sourceId, members: chunk });
-      }
-      continue;
-    }
-    const groupRef: GroupRef = { scimId: match.scimId, sourceId: group.sourceId };
-    const actualMembers = new Set(match.memberScimIds ?? []);
-    const needsExternalId = match.externalId !== group.sourceId;
-    const currentMemberSourceIds = [...actualMembers].flatMap((id) => {
-      const sourceId = scimIdToSourceId.get(id);
-      return sourceId === undefined ? [] : [sourceId];
-    });
-    // A managed group whose state record lags behind AWS (a run stopped before saving, a change
-    // made by hand): its name, or, when its members were read, its members.
-    const staleRecord =
-      managed !== undefined &&
-      managed.scimId === match.scimId &&
-      (managed.displayName !== match.displayName || (match.memberScimIds !== undefined && !sameSet(managed.memberSourceIds, currentMemberSourceIds)));
-    if (adopt || needsExternalId || match.displayName !== group.displayName || staleRecord) {
-      updates.push({
-        kind: "updateGroup",
-        sourceId: group.sourceId,
-        scimId: match.scimId,
-        ...(match.displayName !== group.displayName ? { displayName: group.displayName } : {}),
-        ...(needsExternalId ? { externalId: group.sourceId } : {}),
-        desiredDisplayName: group.displayName,
-        currentMemberSourceIds,
-        why: adopt ? "adopt" : match.displayName !== group.displayName || needsExternalId ? "rename" : "record",
-      });
-    }
-    const desiredScimIds = new Set<string>();
-    const toAdd: UserRef[] = [];
-    for (const sourceId of desiredMembers) {
-      const ref = userRef(sourceId);
-      if (ref.scimId !== undefined) desiredScimIds.add(ref.scimId);
-      if (ref.scimId === undefined || !actualMembers.has(ref.scimId)) toAdd.push(ref);
-    }
-    const toRemove: UserRef[] = [];
-    for (const scimId of actualMembers) {
-      if (desiredScimIds.has(scimId) || frozenScimIds.has(scimId) || deletedUserScimIds.has(scimId)) continue;
-      const sourceId = scimIdToSourceId.get(scimId);
-      toRemove.push(sourceId === undefined ? { scimId } : { scimId, sourceId });
-    }
-    for (const chunk of chunks(toAdd, MAX_MEMBERS_PER_REQUEST)) adds.push({ kind: "addMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
-    for (const chunk of chunks(toRemove, MAX_MEMBERS_PER_REQUEST)) removes.push({ kind: "removeMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
-  }
-
-  for (const [sourceId, managed] of Object.entries(state.groups)) {
-    if (desiredGroupIds.has(sourceId)) continue;
-    const current = tenantGroupById.get(managed.scimId);
-    if (!current) {
-      bookkeeping.forgetGroups.push(sourceId);
-      continue;
-    }
-    if (claimedGroups.has(current.scimId) || policy.mode === "upsert") continue;
-    groupDeletes.push({ kind: "deleteGroup", scimId: current.scimId, sourceId, displayName: current.displayName, why: "left-scope" });
-  }
-
-  if (policy.deleteUnmanaged && policy.mode !== "upsert") {
-    for (const group of tenant.groups) {
-      if (claimedGroups.has(group.scimId) || groupScimIdManagedBy.has(group.scimId)) continue;
-      groupDeletes.push({ kind: "deleteGroup", scimId: group.scimId, displayName: group.displayName, why: "unmanaged" });
-    }
-    for (const user of tenant.users) {
-      if (claimedUsers.has(user.scimId) || scimIdManagedBy.has(user.scimId)) continue;
-      userDeletes.push({ kind: "deleteUser", scimId: user.scimId, userName: user.attributes.userName, why: "unmanaged" });
-    }
-  }
-
+  const users = planUsers(source, tenant, state, policy, draft);
+  const groups = planGroups(source, tenant, state, policy, users, draft);
+  planUnmanagedDeletes(tenant, policy, users.matching, groups.matching, draft);
+  markEarlyDeletes(tenant, draft);
   return {
     // Creates in wave order (stable), so the list is the order the executor follows.
-    operations: [...byWave(creates), ...groupCreates, ...updates, ...adds, ...removes, ...groupDeletes, ...userDeletes],
-    bookkeeping,
-    warnings,
+    operations: [
+      ...draft.groupDeletes.filter((op) => op.early),
+      ...draft.userDeletes.filter((op) => op.early),
+      ...byWave(draft.userCreates),
+      ...draft.groupCreates,
+      ...draft.updates,
+      ...draft.adds,
+      ...draft.removes,
+      ...draft.groupDeletes.filter((op) => !op.early),
+      ...draft.userDeletes.filter((op) => !op.early),
+    ],
+    bookkeeping: draft.bookkeeping,
+    warnings: draft.warnings,
+    rejected: draft.rejected,
+    managed: managedCounts(state, users, groups, draft),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users.
+
+interface UserPlan {
+  matching: Matching<TenantUser>;
+  /** Source ids of the users this run wants in AWS (matched or created). */
+  desiredIds: Set<string>;
+  /** Users left as AWS holds them: suspended under "ignore", rejected, blocked by a name not ours. */
+  frozenIds: Set<string>;
+  /** Source id → SCIM id of every user that exists already and that this run may name (desired or frozen). */
+  existing: Map<string, string>;
+  /** SCIM ids of the users this plan deletes. */
+  deletedScimIds: Set<string>;
+  adopted: number;
+}
+
+function planUsers(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncState, policy: PlanPolicy, draft: Draft): UserPlan {
+  const { desired: inScope, frozenIds } = usersInScope(source, policy, draft);
+  const matching = matchResources({
+    desired: inScope,
+    sourceIdOf: (u) => u.sourceId,
+    nameOf: (u) => u.attributes.userName.toLowerCase(),
+    tenant: tenant.users,
+    tenantNameOf: (u) => u.attributes.userName.toLowerCase(),
+    recorded: state.users,
+    untouchable: () => false,
+    // An email names a person: a user no tool has marked as its own is that person's account.
+    adoptByName: true,
+  });
+  disown("user", matching, (u) => u.attributes.userName, draft.bookkeeping.forgetUsers, draft);
+  for (const [sourceId, { resource, reason }] of matching.blocked) {
+    frozenIds.add(sourceId);
+    draft.rejected.push({ kind: "user", sourceId, subject: resource.attributes.userName, reason: blockedUserReason(resource, reason) });
+  }
+  const desired = inScope.filter((u) => !matching.blocked.has(u.sourceId));
+  const desiredIds = new Set(desired.map((u) => u.sourceId));
+  const existing = new Map<string, string>();
+  for (const [sourceId, { resource }] of matching.matched) existing.set(sourceId, resource.scimId);
+  for (const [scimId, sourceId] of matching.owned) if (frozenIds.has(sourceId)) existing.set(sourceId, scimId);
+
+  const ctx: UserContext = { desired, desiredIds, existing, matching, state, policy, draft };
+  for (const user of desired) planUser(user, ctx);
+  const deletedScimIds = planUserRemovals(source, tenant, ctx, frozenIds);
+  const adopted = [...matching.matched.values()].filter((m) => m.adopted).length;
+  return { matching, desiredIds, frozenIds, existing, deletedScimIds, adopted };
+}
+
+/** Who the source wants in AWS, and who is left as AWS holds them, under the suspension policy. */
+function usersInScope(source: SourceSnapshot, policy: PlanPolicy, draft: Draft): { desired: SourceUser[]; frozenIds: Set<string> } {
+  // Upsert never deletes; it must not leave a suspended user active either: "delete" deactivates there.
+  const suspended = policy.mode === "upsert" && policy.suspendedUsers === "delete" ? "deactivate" : policy.suspendedUsers;
+  if (suspended !== policy.suspendedUsers && source.users.some((u) => u.suspended)) {
+    draft.warnings.push('upsert mode never deletes: users suspended at the source are deactivated instead (sync.suspended_users = "delete" deletes only in sync mode)');
+  }
+  const desired: SourceUser[] = [];
+  const frozenIds = new Set((source.rejected ?? []).filter((r) => r.kind === "user").map((r) => r.sourceId));
+  for (const user of source.users) {
+    if (!user.suspended) desired.push(user);
+    else if (suspended === "deactivate") desired.push({ ...user, attributes: { ...user.attributes, active: false } });
+    else if (suspended === "ignore") frozenIds.add(user.sourceId);
+  }
+  return { desired, frozenIds };
+}
+
+interface UserContext {
+  desired: SourceUser[];
+  desiredIds: Set<string>;
+  existing: Map<string, string>;
+  matching: Matching<TenantUser>;
+  state: SyncState;
+  policy: PlanPolicy;
+  draft: Draft;
+  waves?: Map<string, number | undefined>;
+}
+
+function userRef(sourceId: string, ctx: UserContext): UserRef {
+  const scimId = ctx.existing.get(sourceId);
+  return scimId !== undefined ? { scimId, sourceId } : { sourceId };
+}
+
+/** The manager this run sets: one the run creates or that exists (a frozen manager is still the manager). */
+function managerOf(user: SourceUser, ctx: UserContext): string | undefined {
+  const manager = user.attributes.managerSourceId;
+  if (manager === undefined || manager === user.sourceId) return undefined;
+  return ctx.desiredIds.has(manager) || ctx.existing.has(manager) ? manager : undefined;
+}
+
+/**
+ * The wave of a user this plan creates: 0 when its manager exists already (or it has none), else
+ * one more than its manager's; undefined inside a manager loop.
+ */
+function creationWave(sourceId: string, ctx: UserContext, visiting = new Set<string>()): number | undefined {
+  const waves = (ctx.waves ??= new Map());
+  if (waves.has(sourceId)) return waves.get(sourceId);
+  const user = ctx.desired.find((u) => u.sourceId === sourceId);
+  const manager = user ? managerOf(user, ctx) : undefined;
+  let wave: number | undefined = 0;
+  if (manager !== undefined && !ctx.existing.has(manager)) {
+    if (visiting.has(sourceId)) return undefined;
+    visiting.add(sourceId);
+    const above = creationWave(manager, ctx, visiting);
+    wave = above === undefined ? undefined : above + 1;
+  }
+  waves.set(sourceId, wave);
+  return wave;
+}
+
+function planUser(desired: SourceUser, ctx: UserContext): void {
+  const attributes = withManager(desired.attributes, managerOf(desired, ctx));
+  const match = ctx.matching.matched.get(desired.sourceId);
+  if (!match) planUserCreate(desired.sourceId, attributes, ctx);
+  else planUserUpdate(desired.sourceId, attributes, match.resource, match.adopted, ctx);
+}
+
+function planUserCreate(sourceId: string, attributes: UserAttributes, ctx: UserContext): void {
+  const manager = attributes.managerSourceId;
+  const wave = creationWave(sourceId, ctx);
+  if (manager === undefined || ctx.existing.has(manager) || wave !== undefined) {
+    ctx.draft.userCreates.push({
+      kind: "createUser",
+      sourceId,
+      attributes,
+      ...(manager !== undefined ? { manager: userRef(manager, ctx) } : {}),
+      ...(wave ? { wave } : {}),
+    });
+    return;
+  }
+  // Managers in a loop (A manages B manages A): create without, set the manager afterwards.
+  const { managerSourceId: _deferred, ...withoutManager } = attributes;
+  ctx.draft.userCreates.push({ kind: "createUser", sourceId, attributes: withoutManager });
+  ctx.draft.updates.push({ kind: "updateUser", sourceId, set: { managerSourceId: manager }, clear: [], manager: { sourceId: manager }, attributes, why: "manager" });
+}
+
+function planUserUpdate(sourceId: string, attributes: UserAttributes, match: TenantUser, adopt: boolean, ctx: UserContext): void {
+  const { policy, state } = ctx;
+  const diff = diffAttributes(attributes, match.attributes, policy.managedAttributes);
+  const desiredManager = attributes.managerSourceId;
+  const desiredManagerScimId = desiredManager === undefined ? undefined : ctx.existing.get(desiredManager);
+  let manager: UserRef | undefined;
+  if (policy.managedAttributes.has("managerSourceId")) {
+    if (desiredManager !== undefined && (desiredManagerScimId === undefined || desiredManagerScimId !== match.managerScimId)) {
+      diff.set.managerSourceId = desiredManager;
+      manager = userRef(desiredManager, ctx);
+    } else if (desiredManager === undefined && match.managerScimId !== undefined) {
+      diff.clear.push("managerSourceId");
+    }
+  }
+  const needsExternalId = match.externalId !== sourceId;
+  if (adopt || needsExternalId || Object.keys(diff.set).length > 0 || diff.clear.length > 0) {
+    ctx.draft.updates.push({
+      kind: "updateUser",
+      sourceId,
+      scimId: match.scimId,
+      set: diff.set,
+      clear: diff.clear,
+      ...(needsExternalId ? { externalId: sourceId } : {}),
+      ...(manager ? { manager } : {}),
+      attributes,
+      why: adopt ? "adopt" : attributes.active === false && match.attributes.active !== false ? "deactivate" : "changed",
+    });
+    return;
+  }
+  const recorded = state.users[sourceId];
+  if (recorded?.scimId === match.scimId && stateIsStale(recorded.attributes, attributes, policy.managedAttributes)) {
+    // AWS already holds what is wanted (a run stopped before saving, a fix made by hand), but
+    // the state says otherwise: record it (no request), or every run from the state would
+    // send the same PATCH again.
+    ctx.draft.updates.push({ kind: "updateUser", sourceId, scimId: match.scimId, set: {}, clear: [], attributes, why: "record" });
+  }
+}
+
+/** Managed users no longer desired: deleted or deactivated by policy. Returns the SCIM ids deleted. */
+function planUserRemovals(source: SourceSnapshot, tenant: TenantSnapshot, ctx: UserContext, frozenIds: Set<string>): Set<string> {
+  const { state, policy, draft, matching } = ctx;
+  const tenantById = new Map(tenant.users.map((u) => [u.scimId, u]));
+  const suspendedIds = new Set(source.users.filter((u) => u.suspended).map((u) => u.sourceId));
+  const deleted = new Set<string>();
+  for (const [sourceId, managed] of Object.entries(state.users)) {
+    if (ctx.desiredIds.has(sourceId)) continue;
+    // Gone from the tenant (deleted by hand), frozen or not: the state must not keep naming it.
+    if (matching.gone.has(sourceId)) {
+      draft.bookkeeping.forgetUsers.push(sourceId);
+      continue;
+    }
+    const current = tenantById.get(managed.scimId);
+    if (!current || matching.owned.get(current.scimId) !== sourceId || frozenIds.has(sourceId)) continue;
+    if (matching.matched.has(sourceId)) continue;
+    const suspended = suspendedIds.has(sourceId); // still here means policy "delete"
+    const action = suspended ? "delete" : policy.removedUsers;
+    if (action === "delete") {
+      if (policy.mode === "upsert") continue;
+      draft.userDeletes.push({ kind: "deleteUser", scimId: current.scimId, sourceId, userName: current.attributes.userName, why: suspended ? "suspended" : "left-scope" });
+      deleted.add(current.scimId);
+    } else if (current.attributes.active !== false) {
+      draft.updates.push({ kind: "updateUser", sourceId, scimId: current.scimId, set: { active: false }, clear: [], attributes: { ...managed.attributes, active: false }, why: "deactivate" });
+    } else if (managed.attributes.active !== false) {
+      // Already inactive in AWS, not in the state: record it, or each run from the state deactivates again.
+      draft.updates.push({ kind: "updateUser", sourceId, scimId: current.scimId, set: {}, clear: [], attributes: { ...managed.attributes, active: false }, why: "record" });
+    }
+  }
+  return deleted;
+}
+
+export function blockedUserReason(resource: TenantUser, reason: BlockedReason): string {
+  return (
+    `AWS user ${shownName(resource.attributes.userName)} (${resource.scimId}) carries externalId ${shownName(resource.externalId ?? "")}, set by another tool or source: ` +
+    (reason === "foreign-external-id" ? "idpscim never takes it over; delete it in AWS, or clear its externalId to let idpscim adopt it" : reason)
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups.
+
+interface GroupPlan {
+  matching: Matching<TenantGroup>;
+  adopted: number;
+}
+
+function planGroups(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncState, policy: PlanPolicy, users: UserPlan, draft: Draft): GroupPlan {
+  const { desired, frozenIds } = groupsInScope(source, state, policy, draft);
+  const protectedName = (name: string) => matchesAnyGlob(name, policy.protectedGroups);
+  const matching = matchResources({
+    desired,
+    sourceIdOf: (g) => g.sourceId,
+    nameOf: (g) => g.displayName,
+    tenant: tenant.groups,
+    tenantNameOf: (g) => g.displayName,
+    recorded: state.groups,
+    untouchable: (g) => protectedName(g.displayName),
+    adoptByName: policy.adoptGroupsByName,
+  });
+  disown("group", matching, (g) => `"${g.displayName}"`, draft.bookkeeping.forgetGroups, draft);
+  for (const [sourceId, { resource, reason }] of matching.blocked) {
+    frozenIds.add(sourceId);
+    draft.rejected.push({ kind: "group", sourceId, subject: shownName(resource.displayName), reason: blockedGroupReason(resource, reason) });
+  }
+  // Who each SCIM id is, for the members a group holds: this run's matches, then the state's records.
+  const sourceIdOfScimId = new Map<string, string>();
+  for (const [sourceId, scimId] of users.existing) sourceIdOfScimId.set(scimId, sourceId);
+  for (const [scimId, sourceId] of users.matching.owned) if (!sourceIdOfScimId.has(scimId)) sourceIdOfScimId.set(scimId, sourceId);
+  const frozenUserScimIds = new Set([...users.frozenIds].flatMap((id) => (state.users[id] ? [state.users[id].scimId] : [])));
+  const keep = (scimId: string) => frozenUserScimIds.has(scimId) || users.deletedScimIds.has(scimId);
+
+  for (const group of desired) {
+    if (matching.blocked.has(group.sourceId)) continue;
+    const members = group.memberSourceIds.filter((id) => users.desiredIds.has(id)).map((id) => userRefOf(id, users));
+    const match = matching.matched.get(group.sourceId);
+    if (!match) planGroupCreate(group, members, draft);
+    else planGroupUpdate(group, members, match.resource, match.adopted, state, sourceIdOfScimId, keep, draft);
+  }
+  planGroupRemovals(state, tenant, matching, frozenIds, policy, draft);
+  const adopted = [...matching.matched.values()].filter((m) => m.adopted).length;
+  return { matching, adopted };
+}
+
+function userRefOf(sourceId: string, users: UserPlan): UserRef {
+  const scimId = users.existing.get(sourceId);
+  return scimId !== undefined ? { scimId, sourceId } : { sourceId };
+}
+
+/**
+ * The groups this run syncs, sorted by source id. A protected name is skipped (and a group the
+ * state holds under it is left as it is); of groups sharing one name, AWS can hold one: the one
+ * the state manages, else the first; the others are failed records naming them all.
+ */
+function groupsInScope(source: SourceSnapshot, state: SyncState, policy: PlanPolicy, draft: Draft): { desired: DesiredGroup[]; frozenIds: Set<string> } {
+  const frozenIds = new Set((source.rejected ?? []).filter((r) => r.kind === "group").map((r) => r.sourceId));
+  const byName = new Map<string, DesiredGroup[]>();
+  for (const group of sortBySourceId(source.groups)) {
+    if (matchesAnyGlob(group.displayName, policy.protectedGroups)) {
+      draft.warnings.push(`Google group ${shownName(group.displayName)} (${group.sourceId}) has a protected name (sync.protected_groups): skipped, never synced`);
+      frozenIds.add(group.sourceId);
+      continue;
+    }
+    byName.set(group.displayName, [...(byName.get(group.displayName) ?? []), group]);
+  }
+  const desired: DesiredGroup[] = [];
+  for (const [name, groups] of byName) {
+    const winner = groups.find((g) => state.groups[g.sourceId] !== undefined) ?? groups[0]!;
+    desired.push(winner);
+    for (const loser of groups.filter((g) => g !== winner)) {
+      frozenIds.add(loser.sourceId);
+      draft.rejected.push({
+        kind: "group",
+        sourceId: loser.sourceId,
+        subject: shownName(name),
+        reason: `${groups.length} Google groups share this name (ids ${groups.map((g) => g.sourceId).join(", ")}); AWS group names are unique, so only ${winner.sourceId} is synced: rename the others in Google`,
+      });
+    }
+  }
+  return { desired: sortBySourceId(desired), frozenIds };
+}
+
+function planGroupCreate(group: DesiredGroup, members: UserRef[], draft: Draft): void {
+  draft.groupCreates.push({ kind: "createGroup", sourceId: group.sourceId, displayName: group.displayName, members: members.slice(0, MAX_MEMBERS_PER_REQUEST) });
+  for (const chunk of chunks(members.slice(MAX_MEMBERS_PER_REQUEST), MAX_MEMBERS_PER_REQUEST)) {
+    draft.adds.push({ kind: "addMembers", group: { sourceId: group.sourceId }, groupSourceId: group.sourceId, members: chunk });
+  }
+}
+
+function planGroupUpdate(
+  group: DesiredGroup,
+  members: UserRef[],
+  match: TenantGroup,
+  adopt: boolean,
+  state: SyncState,
+  sourceIdOfScimId: ReadonlyMap<string, string>,
+  keep: (scimId: string) => boolean,
+  draft: Draft,
+): void {
+  const managed = state.groups[group.sourceId];
+  const actualMembers = new Set(match.memberScimIds ?? []);
+  const needsExternalId = match.externalId !== group.sourceId;
+  const currentMemberSourceIds = [...actualMembers].flatMap((id) => {
+    const sourceId = sourceIdOfScimId.get(id);
+    return sourceId === undefined ? [] : [sourceId];
+  });
+  // A managed group whose state record lags behind AWS (a run stopped before saving, a change
+  // made by hand): its name, or, when its members were read, its members.
+  const staleRecord =
+    managed !== undefined &&
+    managed.scimId === match.scimId &&
+    (managed.displayName !== match.displayName || (match.memberScimIds !== undefined && !sameSet(managed.memberSourceIds, currentMemberSourceIds)));
+  const renamed = match.displayName !== group.displayName;
+  if (adopt || needsExternalId || renamed || staleRecord) {
+    draft.updates.push({
+      kind: "updateGroup",
+      sourceId: group.sourceId,
+      scimId: match.scimId,
+      ...(renamed ? { displayName: group.displayName } : {}),
+      ...(needsExternalId ? { externalId: group.sourceId } : {}),
+      desiredDisplayName: group.displayName,
+      currentMemberSourceIds,
+      why: adopt ? "adopt" : renamed || needsExternalId ? "rename" : "record",
+    });
+  }
+  const groupRef: GroupRef = { scimId: match.scimId, sourceId: group.sourceId };
+  const wanted = new Set(members.flatMap((ref) => (ref.scimId === undefined ? [] : [ref.scimId])));
+  const toAdd = members.filter((ref) => ref.scimId === undefined || !actualMembers.has(ref.scimId));
+  const toRemove: UserRef[] = [];
+  for (const scimId of actualMembers) {
+    if (wanted.has(scimId) || keep(scimId)) continue;
+    const sourceId = sourceIdOfScimId.get(scimId);
+    toRemove.push(sourceId === undefined ? { scimId } : { scimId, sourceId });
+  }
+  for (const chunk of chunks(toAdd, MAX_MEMBERS_PER_REQUEST)) draft.adds.push({ kind: "addMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
+  for (const chunk of chunks(toRemove, MAX_MEMBERS_PER_REQUEST)) draft.removes.push({ kind: "removeMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
+}
+
+/** Managed groups no longer desired are deleted (never in upsert mode); frozen ones are left as they are. */
+function planGroupRemovals(state: SyncState, tenant: TenantSnapshot, matching: Matching<TenantGroup>, frozenIds: Set<string>, policy: PlanPolicy, draft: Draft): void {
+  const tenantById = new Map(tenant.groups.map((g) => [g.scimId, g]));
+  for (const [sourceId, managed] of Object.entries(state.groups)) {
+    if (matching.matched.has(sourceId)) continue;
+    if (matching.gone.has(sourceId)) {
+      draft.bookkeeping.forgetGroups.push(sourceId);
+      continue;
+    }
+    const current = tenantById.get(managed.scimId);
+    if (!current || matching.owned.get(current.scimId) !== sourceId || frozenIds.has(sourceId) || policy.mode === "upsert") continue;
+    draft.groupDeletes.push({ kind: "deleteGroup", scimId: current.scimId, sourceId, displayName: current.displayName, why: "left-scope" });
+  }
+}
+
+export function blockedGroupReason(resource: TenantGroup, reason: BlockedReason): string {
+  const which = `AWS group ${shownName(resource.displayName)} (${resource.scimId})`;
+  switch (reason) {
+    case "protected":
+      return `${which} has a protected name (sync.protected_groups): never taken over, changed or deleted`;
+    case "foreign-external-id":
+      return `${which} carries externalId ${shownName(resource.externalId ?? "")}, set by another tool or source: idpscim never takes it over; rename the Google group, or delete the AWS group`;
+    case "adoption-off":
+      return (
+        `${which} already has this name and idpscim does not manage it: it is not taken over, because sync.adopt_groups allows adoption by name only on a first run ` +
+        '(default "first-run") or with "always"; rename one of them, or set sync.adopt_groups = "always" for one run to adopt it'
+      );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Across users and groups.
+
+/** State records whose resource is not ours (another externalId, none, a protected name): forgotten, never written or deleted. */
+function disown<T extends { scimId: string; externalId?: string }>(
+  what: "user" | "group",
+  matching: Matching<T>,
+  nameOf: (t: T) => string,
+  forget: string[],
+  draft: Draft,
+): void {
+  for (const { sourceId, resource } of matching.disowned) {
+    forget.push(sourceId);
+    const carries = resource.externalId === undefined ? "no externalId" : `externalId ${shownName(resource.externalId)}`;
+    draft.warnings.push(
+      `the state names AWS ${what} ${shownName(nameOf(resource))} (${resource.scimId}) as source ${sourceId}'s, but it carries ${carries} or a protected name: not ours, dropped from the state and left untouched`,
+    );
+  }
+}
+
+/** `delete_unmanaged`: every AWS user and group nobody claims, except protected groups (never in upsert mode). */
+function planUnmanagedDeletes(tenant: TenantSnapshot, policy: PlanPolicy, users: Matching<TenantUser>, groups: Matching<TenantGroup>, draft: Draft): void {
+  if (!policy.deleteUnmanaged || policy.mode === "upsert") return;
+  const claimedGroups = new Set([...groups.matched.values()].map((m) => m.resource.scimId));
+  for (const group of tenant.groups) {
+    if (claimedGroups.has(group.scimId) || groups.owned.has(group.scimId) || matchesAnyGlob(group.displayName, policy.protectedGroups)) continue;
+    draft.groupDeletes.push({ kind: "deleteGroup", scimId: group.scimId, displayName: group.displayName, why: "unmanaged" });
+  }
+  const claimedUsers = new Set([...users.matched.values()].map((m) => m.resource.scimId));
+  for (const user of tenant.users) {
+    if (claimedUsers.has(user.scimId) || users.owned.has(user.scimId)) continue;
+    draft.userDeletes.push({ kind: "deleteUser", scimId: user.scimId, userName: user.attributes.userName, why: "unmanaged" });
+  }
+}
+
+/**
+ * A delete whose resource holds a name a create of this plan needs (a user deleted and re-made in
+ * the source keeps the email; a group re-made keeps the name) runs before the creates, or the
+ * create would meet 409 and wait a run.
+ */
+function markEarlyDeletes(tenant: TenantSnapshot, draft: Draft): void {
+  const wantedUserNames = new Set(
+    draft.userCreates.flatMap((op) => (op.kind === "createUser" ? [op.attributes.userName.toLowerCase(), op.attributes.email.toLowerCase()] : [])),
+  );
+  const tenantUsers = new Map(tenant.users.map((u) => [u.scimId, u]));
+  for (const op of draft.userDeletes) {
+    const current = tenantUsers.get(op.scimId)?.attributes;
+    const names = [op.userName, current?.email ?? ""].map((n) => n.toLowerCase());
+    if (names.some((n) => n !== "" && wantedUserNames.has(n))) op.early = true;
+  }
+  const wantedGroupNames = new Set(draft.groupCreates.flatMap((op) => (op.kind === "createGroup" ? [op.displayName] : [])));
+  for (const op of draft.groupDeletes) if (wantedGroupNames.has(op.displayName)) op.early = true;
+}
+
+function managedCounts(state: SyncState, users: UserPlan, groups: GroupPlan, draft: Draft): ManagedCounts {
+  let memberships = 0;
+  for (const [sourceId, record] of Object.entries(state.groups)) {
+    if (groups.matching.owned.get(record.scimId) === sourceId) memberships += record.memberSourceIds.length;
+  }
+  for (const { resource, adopted } of groups.matching.matched.values()) if (adopted) memberships += resource.memberScimIds?.length ?? 0;
+  for (const op of [...draft.groupCreates, ...draft.adds]) if (op.kind === "createGroup" || op.kind === "addMembers") memberships += op.members.length;
+  return {
+    users: users.matching.owned.size + draft.userCreates.length + users.adopted,
+    groups: groups.matching.owned.size + draft.groupCreates.length + groups.adopted,
+    memberships,
+  };
+}
+
+/** A name from the source or the tenant, as a message shows it: quoted, escaped, at most 80 characters. */
+export function shownName(value: string): string {
+  const text = value.length > 80 ? `${value.slice(0, 77)}…` : value;
+  return JSON.stringify(text);
 }
 
 /** True when the state's record of a user differs from `desired` in what this run manages. */

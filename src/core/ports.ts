@@ -68,6 +68,10 @@ export interface ScimTarget {
   listGroupMembers(groupScimId: string): Promise<string[]>;
   findUser(by: { externalId?: string; userName?: string }): Promise<TenantUser | undefined>;
   findGroup(by: { externalId?: string; displayName?: string }): Promise<TenantGroup | undefined>;
+  /** One user by SCIM id, as AWS holds it; `undefined` when it is gone. */
+  getUser(scimId: string): Promise<TenantUser | undefined>;
+  /** One group by SCIM id, without members; `undefined` when it is gone. */
+  getGroup(scimId: string): Promise<TenantGroup | undefined>;
   createUser(externalId: string, attributes: UserAttributes, managerScimId?: string): Promise<string>;
   updateUser(scimId: string, change: UserChange): Promise<void>;
   deleteUser(scimId: string): Promise<void>;

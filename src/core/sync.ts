@@ -6,6 +6,7 @@ import type { SyncState, TenantGroup, TenantSnapshot, UserAttributeName } from "
 import { emptyState } from "../model/index.ts";
 import { apply, type ApplyResult } from "./apply.ts";
 import { SyncError } from "./errors.ts";
+import { confirmOwnership } from "./confirm.ts";
 import { checkGuardrails, refusalError, upsertOnly, type DeleteLimit, type GuardrailVerdict } from "./guardrails.ts";
 import { plan as makePlan, summarisePlan, type Plan, type PlanPolicy, type PlanSummary } from "./plan.ts";
 import type { DirectorySource, Logger, ScimTarget, SourceSnapshot, StateStore } from "./ports.ts";
@@ -20,7 +21,9 @@ export interface SyncDependencies {
 }
 
 export interface SyncOptions {
-  policy: PlanPolicy;
+  policy: Omit<PlanPolicy, "adoptGroupsByName">;
+  /** `sync.adopt_groups`: when an unmanaged AWS group may be taken over by its name. */
+  adoptGroups: "first-run" | "always" | "never";
   /** Plan only: no SCIM write, no state write. */
   dryRun: boolean;
   /** Read the whole tenant even if `reconcileEveryMs` has not passed. */
@@ -29,6 +32,8 @@ export interface SyncOptions {
   concurrency: number;
   /** `sync.max_deletes`: required, so no caller can forget the rail. */
   maxDeletes: DeleteLimit;
+  /** `sync.max_membership_removals`: required too. */
+  maxMembershipRemovals: DeleteLimit;
   /** `--force`: go over `maxDeletes` for this run. */
   force?: boolean;
   /** `--allow-empty-source`: act on a source with no groups or no users. */
@@ -71,7 +76,14 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     log.info(`tenant (${tenantRead} full read): ${tenant.users.length} users, ${tenant.groups.length} groups`);
   }
 
-  const planned = makePlan(source, tenant, state, options.policy);
+  // Adopting an AWS group by its name is the migration case: only before any state exists, unless set otherwise.
+  const policy: PlanPolicy = { ...options.policy, adoptGroupsByName: options.adoptGroups === "always" || (options.adoptGroups === "first-run" && !loaded) };
+  let planned = makePlan(source, tenant, state, policy);
+  if (tenantRead === "skipped") {
+    const confirmed = await confirmOwnership(planned, tenant, state, deps.target, (t) => makePlan(source, t, state, policy));
+    planned = confirmed.plan;
+    if (confirmed.reads > 0) log.info(`ownership: read ${confirmed.reads} time(s) what this run would change, to confirm it is ours`);
+  }
   for (const warning of planned.warnings) log.warn(warning);
   let plan = planned;
   if (options.policy.mode === "upsert") {
@@ -84,6 +96,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
   const planSummary = summarisePlan(plan);
   const guardrails = checkGuardrails(plan, state, source, {
     maxDeletes: options.maxDeletes,
+    maxMembershipRemovals: options.maxMembershipRemovals,
     force: options.force === true,
     allowEmptySource: options.allowEmptySource === true,
   });
@@ -95,7 +108,10 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     stateSaved: false,
     sourceCounts: { users: source.users.length, groups: source.groups.length, warnings: source.warnings.length },
   };
-  if (options.dryRun) return report;
+  if (options.dryRun) {
+    for (const rejected of plan.rejected) log.warn(`a sync would not sync ${rejected.kind} ${rejected.subject}: ${rejected.reason}`);
+    return report;
+  }
 
   for (const allowed of guardrails.overridden) log.warn(`allowed for this run only: ${allowed.message}`);
   const refused = refusalError(guardrails);
@@ -114,7 +130,9 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
   const result = await apply(plan, state, {
     target: deps.target,
     concurrency: options.concurrency,
-    managedAttributes: options.policy.managedAttributes,
+    managedAttributes: policy.managedAttributes,
+    adoptGroupsByName: policy.adoptGroupsByName,
+    protectedGroups: policy.protectedGroups,
     ...(options.stopStartingAt !== undefined ? { stopStartingAt: options.stopStartingAt } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     // Progress is saved while the run goes, so a run killed half-way resumes without duplicates.
@@ -123,6 +141,8 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     log,
   });
   const { state: finalState, ...applied } = result;
+  // Records the plan could not act on are failed records too: the run exits 1 and says why.
+  applied.failed = [...plan.rejected.map((r) => ({ kind: r.kind, subject: r.subject, reason: r.reason })), ...applied.failed];
   report.applied = applied;
   // A run cut short by the deadline did not act on all it read: the next run reads the tenant again
   // (a group it would have adopted is still unmanaged, and only a full read finds it).
@@ -143,7 +163,8 @@ function decideTenantRead(state: SyncState | undefined, options: SyncOptions, no
   if (!state) return "first-run";
   if (options.forceReconcile) return "forced";
   const last = state.lastFullReadAt ? Date.parse(state.lastFullReadAt) : Number.NaN;
-  if (Number.isNaN(last) || now - last >= options.reconcileEveryMs) return "due";
+  // A time in the future (a clock set wrong, a state edited by hand) must not put drift repair off: due.
+  if (Number.isNaN(last) || last > now || now - last >= options.reconcileEveryMs) return "due";
   return "skipped";
 }
 

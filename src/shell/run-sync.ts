@@ -77,6 +77,8 @@ export async function runConfiguredSync(
         reconcileEveryMs: finalConfig.sync.reconcileEveryMs,
         concurrency: 8,
         maxDeletes: finalConfig.sync.maxDeletes,
+        maxMembershipRemovals: finalConfig.sync.maxMembershipRemovals,
+        adoptGroups: finalConfig.sync.adoptGroups,
         force: options.force === true,
         allowEmptySource: options.allowEmptySource === true,
         ...(options.stopStartingAt !== undefined ? { stopStartingAt: options.stopStartingAt } : {}),

@@ -8,14 +8,14 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { apply } from "../../src/core/apply.ts";
-import { MAX_MEMBERS_PER_REQUEST, plan, sameValue, type Operation, type Plan, type PlanPolicy } from "../../src/core/plan.ts";
+import { MAX_MEMBERS_PER_REQUEST, phaseOf, plan, sameValue, type Operation, type Plan, type PlanPolicy } from "../../src/core/plan.ts";
 import type { SourceSnapshot, SourceUser } from "../../src/core/ports.ts";
 import { tenantFromState } from "../../src/core/state.ts";
 import { managedAttributesFor, readTenant } from "../../src/core/sync.ts";
 import type { DesiredGroup, ManagedGroup, ManagedUser, SyncState, TenantSnapshot, TenantUser, UserAttributes } from "../../src/model/index.ts";
 import { STATE_SCHEMA_VERSION, USER_ATTRIBUTE_NAMES } from "../../src/model/index.ts";
 import { seededRandom } from "../emulators/faults.ts";
-import { applyOperations, phaseOf, TenantModel, type ModelGroup, type ModelUser } from "../support/tenant-model.ts";
+import { applyOperations, TenantModel, type ModelGroup, type ModelUser } from "../support/tenant-model.ts";
 
 /** Runs per property; FC_RUNS raises it for a longer local search (FC_SEED replays one). */
 const RUNS = Number(process.env.FC_RUNS ?? 300);
@@ -93,6 +93,8 @@ const policyArb = fc.record({
   deleteUnmanaged: fc.boolean(),
   mode: fc.constantFrom("sync", "upsert") as fc.Arbitrary<PlanPolicy["mode"]>,
   fields: fc.subarray(["title", "enterprise", "phoneNumbers"]),
+  adoptGroupsByName: fc.constant(true),
+  protectedGroups: fc.constant([] as string[]),
 });
 
 const worldArb = fc.record({
@@ -473,7 +475,7 @@ function orderingProblems(p: Plan): string[] {
   const createdUsers = new Set<string>();
   const deletedUsers = new Set<string>();
   for (const [i, op] of p.operations.entries()) {
-    const phase = phaseOf(op.kind);
+    const phase = phaseOf(op);
     if (phase < last) out.push(`operation ${i} (${op.kind}) comes after a later phase`);
     last = Math.max(last, phase);
     if (op.kind === "createUser") {
@@ -548,7 +550,7 @@ async function checkUnresolvable(world: World, exp: Expectation): Promise<void> 
   for (let run = 1; run <= 2; run++) {
     const p = plan(world.source, await readTenant(model.clone().target(), world.source, state), state, world.policy);
     if (run === 1) problems.push(...touchesOfUnmanaged(p, exp, world.policy));
-    state = (await apply(p, state, { target: model.target(), concurrency: 1, managedAttributes: world.policy.managedAttributes })).state;
+    state = (await apply(p, state, { target: model.target(), concurrency: 1, managedAttributes: world.policy.managedAttributes, adoptGroupsByName: world.policy.adoptGroupsByName, protectedGroups: world.policy.protectedGroups })).state;
     problems.push(...stateIntegrity(state, model, true).map((s) => `after run ${run}: ${s}`));
   }
   if (problems.length > 0) throw new Error(`${problems.join("\n")}\n(${exp.unresolvable})\nworld: ${JSON.stringify(world, setReplacer)}`);
@@ -580,7 +582,7 @@ async function checkWorld(world: World): Promise<void> {
 
   // 2. The real executor against the same model: same tenant, and the state it leaves.
   const executed = before.clone("exec");
-  const result = await apply(p, world.state, { target: executed.target(), concurrency: 1, managedAttributes: world.policy.managedAttributes });
+  const result = await apply(p, world.state, { target: executed.target(), concurrency: 1, managedAttributes: world.policy.managedAttributes, adoptGroupsByName: world.policy.adoptGroupsByName, protectedGroups: world.policy.protectedGroups });
   for (const f of result.failed) problems.push(`executor failed ${f.kind} ${f.subject}: ${f.reason}`);
   if (JSON.stringify(canonical(executed)) !== JSON.stringify(canonical(oracle))) problems.push(`executor and oracle disagree:\n${JSON.stringify(canonical(executed))}\n${JSON.stringify(canonical(oracle))}`);
 
@@ -640,7 +642,7 @@ const bigWorldArb = fc.record({ users: fc.integer({ min: 90, max: 260 }), seed: 
       users: stateUsers,
       groups: { g1: { scimId: "t-g1", hash: "", displayName: "Big", memberSourceIds: oldMembers.flatMap((id) => (sourceIdOf.has(id) ? [sourceIdOf.get(id)!] : [])).sort() } },
     },
-    policy: { suspendedUsers: "deactivate", removedUsers: "delete", deleteUnmanaged: false, mode: "sync", managedAttributes: managedAttributesFor([]) },
+    policy: { suspendedUsers: "deactivate", removedUsers: "delete", deleteUnmanaged: false, mode: "sync", managedAttributes: managedAttributesFor([]), adoptGroupsByName: true, protectedGroups: [] },
   };
 });
 

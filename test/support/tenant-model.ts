@@ -5,7 +5,7 @@
  */
 import { ScimRequestError } from "../../src/core/errors.ts";
 import type { GroupRef, Operation, UserRef } from "../../src/core/plan.ts";
-import { MAX_MEMBERS_PER_REQUEST, PHASES } from "../../src/core/plan.ts";
+import { MAX_MEMBERS_PER_REQUEST } from "../../src/core/plan.ts";
 import type { GroupChange, RequestStats, ScimTarget, UserChange } from "../../src/core/ports.ts";
 import type { TenantGroup, TenantSnapshot, TenantUser, UserAttributes } from "../../src/model/index.ts";
 
@@ -212,6 +212,16 @@ export class TenantModel {
         const found = [...this.groups.values()].find((g) => (by.externalId !== undefined ? g.externalId === by.externalId : g.displayName === by.displayName));
         return found ? tenantGroup(found) : undefined;
       },
+      getUser: async (id) => {
+        count("getUser");
+        const found = this.users.get(id);
+        return found ? tenantUser(found) : undefined;
+      },
+      getGroup: async (id) => {
+        count("getGroup");
+        const found = this.groups.get(id);
+        return found ? tenantGroup(found) : undefined;
+      },
       createUser: async (externalId, attributes, managerScimId) => (count("createUser"), this.createUser(externalId, attributes, managerScimId)),
       updateUser: async (id, change) => (count("updateUser"), this.updateUser(id, change)),
       deleteUser: async (id) => {
@@ -311,9 +321,4 @@ export function applyOperations(model: TenantModel, operations: readonly Operati
     }
   }
   return { createdUsers, createdGroups, refused };
-}
-
-/** The phase index of an operation kind (PHASES order). */
-export function phaseOf(kind: Operation["kind"]): number {
-  return PHASES.findIndex((kinds) => kinds.includes(kind));
 }

@@ -1,4 +1,4 @@
-/** @module The safety rails as pure functions: max_deletes (percent, count, floor), the empty source, upsert, and the deadline margin. */
+/** @module The safety rails as pure functions: max_deletes and max_membership_removals (percent, count, floor), the empty source, upsert, and the deadline margin. */
 
 import { describe, expect, test } from "bun:test";
 import { allowedRemovals, checkGuardrails, DELETE_FLOOR, formatDeleteLimit, refusalError, upsertOnly, type DeleteLimit } from "../../src/core/guardrails.ts";
@@ -41,8 +41,16 @@ function deletions(users: number, groups: number): Plan {
     ...Array.from({ length: groups }, (_, i): Operation => ({ kind: "deleteGroup", scimId: `scim-g${i}`, sourceId: `g${i}`, displayName: `Group ${i}`, why: "left-scope" })),
     ...Array.from({ length: users }, (_, i): Operation => ({ kind: "deleteUser", scimId: `scim-u${i}`, sourceId: `u${i}`, userName: `user${i}@example.com`, why: "left-scope" })),
   ];
-  return { operations, bookkeeping: { forgetUsers: [], forgetGroups: [] }, warnings: [] };
+  return { operations, bookkeeping: { forgetUsers: [], forgetGroups: [] }, warnings: [], rejected: [], managed: { users: 0, groups: 0, memberships: 0 } };
 }
+
+/** `p` with the base of the percentages a plan over `state` has when it creates and adopts nothing. */
+function over(p: Plan, state: SyncState): Plan {
+  const memberships = Object.values(state.groups).reduce((n, g) => n + g.memberSourceIds.length, 0);
+  return { ...p, managed: { users: Object.keys(state.users).length, groups: Object.keys(state.groups).length, memberships } };
+}
+
+const NO_LIMIT: DeleteLimit = { percent: 100 };
 
 const policy = (overrides: Partial<PlanPolicy> = {}): PlanPolicy => ({
   suspendedUsers: "deactivate",
@@ -50,11 +58,18 @@ const policy = (overrides: Partial<PlanPolicy> = {}): PlanPolicy => ({
   deleteUnmanaged: false,
   mode: "sync",
   managedAttributes: managedAttributesFor([]),
+  adoptGroupsByName: false,
+  protectedGroups: [],
   ...overrides,
 });
 
 const verdict = (p: Plan, state: SyncState, limit: DeleteLimit, options: { force?: boolean; allowEmptySource?: boolean; source?: SourceSnapshot } = {}) =>
-  checkGuardrails(p, state, options.source ?? sourceOf(1, 1), { maxDeletes: limit, force: options.force ?? false, allowEmptySource: options.allowEmptySource ?? false });
+  checkGuardrails(over(p, state), state, options.source ?? sourceOf(1, 1), {
+    maxDeletes: limit,
+    maxMembershipRemovals: NO_LIMIT,
+    force: options.force ?? false,
+    allowEmptySource: options.allowEmptySource ?? false,
+  });
 
 describe("allowedRemovals", () => {
   test("a percentage of what the state manages, rounded down", () => {
@@ -64,11 +79,18 @@ describe("allowedRemovals", () => {
     expect(allowedRemovals({ percent: 100 }, 40)).toBe(40);
   });
 
-  test("a percentage never allows fewer than the floor of 10", () => {
+  test("a percentage is raised to the floor of 10, but never above half of what is managed", () => {
     expect(DELETE_FLOOR).toBe(10);
-    expect(allowedRemovals({ percent: 25 }, 12)).toBe(10);
-    expect(allowedRemovals({ percent: 0 }, 1000)).toBe(10);
-    expect(allowedRemovals({ percent: 25 }, 0)).toBe(10);
+    expect(allowedRemovals({ percent: 25 }, 40)).toBe(10);
+    expect(allowedRemovals({ percent: 25 }, 12)).toBe(6);
+    expect(allowedRemovals({ percent: 25 }, 10)).toBe(5);
+    expect(allowedRemovals({ percent: 25 }, 1)).toBe(0);
+    expect(allowedRemovals({ percent: 25 }, 0)).toBe(0);
+  });
+
+  test('"0%" means zero: no floor', () => {
+    expect(allowedRemovals({ percent: 0 }, 1000)).toBe(0);
+    expect(allowedRemovals({ percent: 0 }, 12)).toBe(0);
   });
 
   test("a count is taken as written, floor included: \"0\" means never without --force", () => {
@@ -96,10 +118,14 @@ describe("checkGuardrails: sync.max_deletes", () => {
     expect(groups.refusals[0]!.message).toContain("21 groups of the 80 it manages");
   });
 
-  test("the floor: 10 removals pass in a tenant of 12, 11 do not", () => {
-    const state = stateOf(12, 12);
-    expect(verdict(deletions(10, 10), state, { percent: 25 }).refusals).toEqual([]);
-    expect(verdict(deletions(11, 0), state, { percent: 25 }).refusals).toHaveLength(1);
+  test("the floor: 10 removals pass in a tenant of 40, 11 do not; in a tenant of 10 (a filter typo), 5 pass and 7 do not", () => {
+    expect(verdict(deletions(10, 10), stateOf(40, 40), { percent: 25 }).refusals).toEqual([]);
+    expect(verdict(deletions(11, 0), stateOf(40, 40), { percent: 25 }).refusals).toHaveLength(1);
+    expect(verdict(deletions(5, 0), stateOf(10, 4), { percent: 25 }).refusals).toEqual([]);
+    expect(verdict(deletions(7, 3), stateOf(10, 4), { percent: 25 }).refusals.map((r) => r.message.split(" of the ")[0])).toEqual([
+      "this run would delete or deactivate 7 users",
+      "this run would delete 3 groups",
+    ]);
   });
 
   test("the count form: 50 of 1000 pass, 51 refuse; a count of 5 refuses 6 even in a tiny tenant", () => {
@@ -121,7 +147,7 @@ describe("checkGuardrails: sync.max_deletes", () => {
     expect(text).toContain("sync.max_deletes");
     expect(text).toContain("--sync-max-deletes");
     expect(text).toContain("--force");
-    const forced = checkGuardrails(deletions(40, 0), stateOf(100, 1), sourceOf(1, 1), { maxDeletes: { percent: 25 }, force: true });
+    const forced = checkGuardrails(over(deletions(40, 0), stateOf(100, 1)), stateOf(100, 1), sourceOf(1, 1), { maxDeletes: { percent: 25 }, maxMembershipRemovals: NO_LIMIT, force: true });
     expect(forced.refusals).toEqual([]);
     expect(forced.overridden.map((r) => r.rule)).toEqual(["max_deletes"]);
     expect(refusalError(forced)).toBeUndefined();
@@ -134,7 +160,7 @@ describe("checkGuardrails: sync.max_deletes", () => {
     const planned = plan(source, tenantOfState(state), state, policy({ removedUsers: "deactivate" }));
     expect(planned.operations.filter((op) => op.kind === "updateUser" && op.why === "deactivate")).toHaveLength(11);
     expect(planned.operations.some((op) => op.kind === "deleteUser")).toBe(false);
-    const v = checkGuardrails(planned, state, source, { maxDeletes: { percent: 25 } });
+    const v = checkGuardrails(planned, state, source, { maxDeletes: { percent: 25 }, maxMembershipRemovals: NO_LIMIT });
     expect(v.users.count).toBe(11);
     expect(v.refusals).toHaveLength(1);
     expect(v.refusals[0]!.message).toContain("delete or deactivate 11 users");
@@ -145,7 +171,7 @@ describe("checkGuardrails: sync.max_deletes", () => {
     const source = sourceOf(40, 1);
     const planned = plan(source, tenantOfState(state), state, policy());
     expect(planned.operations.length).toBe(20);
-    expect(checkGuardrails(planned, state, source, { maxDeletes: { count: 0 } }).refusals).toEqual([]);
+    expect(checkGuardrails(planned, state, source, { maxDeletes: { count: 0 }, maxMembershipRemovals: { count: 0 } }).refusals).toEqual([]);
   });
 });
 

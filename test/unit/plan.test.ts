@@ -16,6 +16,8 @@ const POLICY: PlanPolicy = {
   deleteUnmanaged: false,
   mode: "sync",
   managedAttributes: managedAttributesFor([]),
+  adoptGroupsByName: true,
+  protectedGroups: [],
 };
 
 function attrs(name: string, extra: Partial<UserAttributes> = {}): UserAttributes {

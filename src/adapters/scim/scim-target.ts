@@ -255,6 +255,17 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
     return found === undefined ? undefined : readGroup(found, "GET /Groups");
   }
 
+  /** GetUser/GetGroup by SCIM id; `undefined` when AWS answers 404 (deleted, by hand or otherwise). */
+  async function getOne(collection: "Users" | "Groups", id: string): Promise<unknown> {
+    const request: Request = { method: "GET", route: `GET /${collection}/{id}`, path: `/${collection}/${encodeURIComponent(id)}`, target: id };
+    try {
+      return objectBody(await send(request), request);
+    } catch (error) {
+      if (error instanceof ScimRequestError && error.kind === "notFound") return undefined;
+      throw error;
+    }
+  }
+
   return {
     async serviceProviderConfig() {
       const request: Request = { method: "GET", route: "GET /ServiceProviderConfig", path: "/ServiceProviderConfig" };
@@ -277,6 +288,16 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
 
     findUser,
     findGroup,
+
+    async getUser(scimId) {
+      const found = await getOne("Users", scimId);
+      return found === undefined ? undefined : readUser(found, "GET /Users/{id}");
+    },
+
+    async getGroup(scimId) {
+      const found = await getOne("Groups", scimId);
+      return found === undefined ? undefined : readGroup(found, "GET /Groups/{id}");
+    },
 
     async createUser(externalId: string, attributes: UserAttributes, managerScimId?: string) {
       return create(

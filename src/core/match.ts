@@ -1,0 +1,117 @@
+/**
+ * @module The ownership rule and the one matcher that applies it, to users and groups alike (pure).
+ *
+ * A resource is the tool's when the state records it and the resource's externalId equals the
+ * state's source id (or when this run creates it). Matching goes by strength, each rule over every
+ * desired record before the next, so a weaker rule never takes what a stronger one gives another:
+ *   1. the state's record, confirmed by the resource's externalId;
+ *   2. externalId equal to the source id (a resource ours whose record was lost);
+ *   3. name (userName, group displayName), only when the resource carries no externalId at all
+ *      and adoption by name is allowed: never a resource another tool or source marked as its own.
+ * Protected resources (Control Tower's groups) are never matched, changed or deleted.
+ */
+
+export interface Candidate {
+  scimId: string;
+  externalId?: string;
+}
+
+export interface MatchInput<D, T extends Candidate> {
+  /** In a stable order: when two compete for one resource, the first wins. */
+  desired: readonly D[];
+  sourceIdOf(d: D): string;
+  /** The key a name match compares (lower-cased for userNames, exact for group names). */
+  nameOf(d: D): string;
+  tenant: readonly T[];
+  tenantNameOf(t: T): string;
+  /** The state's records: source id → SCIM id. */
+  recorded: Readonly<Record<string, { scimId: string }>>;
+  /** Never matched, changed or deleted (a protected group name). */
+  untouchable(t: T): boolean;
+  adoptByName: boolean;
+}
+
+export type BlockedReason = "foreign-external-id" | "protected" | "adoption-off";
+
+export interface Matching<T> {
+  /** Source id → the tenant resource it is; `adopted` when this run takes it over. */
+  matched: Map<string, { resource: T; adopted: boolean }>;
+  /** SCIM id → source id of every state record the tenant confirms. */
+  owned: Map<string, string>;
+  /** State records whose resource is gone from the tenant. */
+  gone: Set<string>;
+  /** State records whose resource carries another externalId (or none), or a protected name: forgotten, never touched. */
+  disowned: { sourceId: string; resource: T }[];
+  /** Desired records whose name a resource holds that this run may not take. */
+  blocked: Map<string, { resource: T; reason: BlockedReason }>;
+}
+
+export function matchResources<D, T extends Candidate>(input: MatchInput<D, T>): Matching<T> {
+  const byId = new Map(input.tenant.map((t) => [t.scimId, t]));
+  const byExternalId = indexFirst(input.tenant, (t) => t.externalId);
+  const byName = indexFirst(input.tenant, input.tenantNameOf);
+  const result: Matching<T> = { matched: new Map(), owned: new Map(), gone: new Set(), disowned: [], blocked: new Map() };
+  const claimed = new Set<string>();
+
+  for (const [sourceId, record] of Object.entries(input.recorded)) {
+    const resource = byId.get(record.scimId);
+    if (resource === undefined) result.gone.add(sourceId);
+    else if (resource.externalId !== sourceId || input.untouchable(resource) || result.owned.has(resource.scimId)) {
+      result.disowned.push({ sourceId, resource });
+    } else result.owned.set(resource.scimId, sourceId);
+  }
+  const take = (sourceId: string, resource: T, adopted: boolean) => {
+    result.matched.set(sourceId, { resource, adopted });
+    claimed.add(resource.scimId);
+  };
+  const free = (t: T | undefined): t is T => t !== undefined && !claimed.has(t.scimId) && !result.owned.has(t.scimId);
+
+  for (const d of input.desired) {
+    const sourceId = input.sourceIdOf(d);
+    const scimId = input.recorded[sourceId]?.scimId;
+    const resource = scimId === undefined ? undefined : byId.get(scimId);
+    if (resource !== undefined && result.owned.get(resource.scimId) === sourceId) take(sourceId, resource, false);
+  }
+  for (const d of input.desired) {
+    const sourceId = input.sourceIdOf(d);
+    const resource = byExternalId.get(sourceId);
+    if (!result.matched.has(sourceId) && free(resource) && !input.untouchable(resource)) take(sourceId, resource, true);
+  }
+  for (const d of input.desired) {
+    const sourceId = input.sourceIdOf(d);
+    const resource = byName.get(input.nameOf(d));
+    if (result.matched.has(sourceId) || !free(resource)) continue;
+    const reason: BlockedReason | undefined = input.untouchable(resource)
+      ? "protected"
+      : resource.externalId !== undefined
+        ? "foreign-external-id"
+        : input.adoptByName
+          ? undefined
+          : "adoption-off";
+    if (reason === undefined) take(sourceId, resource, true);
+    else result.blocked.set(sourceId, { resource, reason });
+  }
+  return result;
+}
+
+/** Case-insensitive glob (`*` any run, `?` one character), for `sync.protected_groups`. */
+export function matchesGlob(name: string, pattern: string): boolean {
+  const source = pattern
+    .split("")
+    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+    .join("");
+  return new RegExp(`^${source}$`, "isu").test(name);
+}
+
+export function matchesAnyGlob(name: string, patterns: readonly string[]): boolean {
+  return patterns.some((pattern) => matchesGlob(name, pattern));
+}
+
+function indexFirst<T>(items: readonly T[], key: (item: T) => string | undefined): Map<string, T> {
+  const index = new Map<string, T>();
+  for (const item of items) {
+    const k = key(item);
+    if (k !== undefined && k !== "" && !index.has(k)) index.set(k, item);
+  }
+  return index;
+}
