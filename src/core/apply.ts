@@ -237,7 +237,8 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
   let phaseIndex = 0;
   try {
     for (let index = 0; index < PHASES.length; index++) {
-      phaseIndex = index + 1;
+      // Progress numbers the phases from creates = 1 (of 7); deletes that free a name run as phase 0.
+      phaseIndex = index;
       const ops = plan.operations.filter((op) => phaseOf(op) === index);
       if (ops.length === 0) continue;
       let finished = 0;

@@ -432,7 +432,8 @@ describe("per-record isolation", () => {
     // Retried next run (still rejected while the name is taken), then done once it is free.
     w.emulators.scim.log.clear();
     expect((await w.run(["sync"])).code).toBe(1);
-    expect(w.emulators.scim.log.counts()).toEqual({ "PATCH /Groups/{id}": 1 });
+    // One read first: a run that trusts the state confirms the group is still ours before writing to it.
+    expect(w.emulators.scim.log.counts()).toEqual({ "GET /Groups/{id}": 1, "PATCH /Groups/{id}": 1 });
     const finance = snap.groups.find((g) => g.displayName === "Finance")!.id;
     expect((await scim(w, "DELETE", `/Groups/${finance}`)).status).toBe(204);
     expect((await w.run(["sync"])).code).toBe(0);
