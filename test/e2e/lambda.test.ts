@@ -231,15 +231,19 @@ describe("compiled linux-x64 bootstrap", () => {
     expect((await setup.invoke(scheduledEvent())).status).toBe("success");
     await setup.close();
 
-    // Ana's title changes in Google while her AWS user is deleted by hand: the incremental run's PATCH meets 404.
+    // Ana's email changes in Google and a newcomer gets her old one: the newcomer's create runs
+    // before Ana's rename and meets 409 (a user deleted by hand would not do: the run reads what
+    // it changes first, and re-creates it in the same run). The retry, after the rename, succeeds.
+    // Two records fail: the create, and adding the newcomer to AWS Admins.
     const changed = structuredClone(scenario);
     const ana = changed.google.users.find((u) => u.primaryEmail === "ana.lima@example.com")!;
-    (ana.organizations as { title: string }[])[0]!.title = "Principal Engineer";
+    ana.primaryEmail = "ana.l@example.com";
+    for (const g of changed.google.groups) for (const m of g.members) if (m.email === "ana.lima@example.com") m.email = "ana.l@example.com";
+    changed.google.users.push({ id: "100000000000000000099", primaryEmail: "ana.lima@example.com", name: { givenName: "Ana", familyName: "Lima" } } as never);
+    changed.google.groups.find((g) => g.name === "AWS Admins")!.members.push({ email: "ana.lima@example.com", type: "USER", role: "MEMBER", status: "ACTIVE" } as never);
     const google = await startGoogleEmulator({ scenario: changed, directory: e.directory });
     open.push(google);
     const anaId = e.scim.snapshot().users.find((u) => u.userName === "ana.lima@example.com")!.id;
-    const deleted = await fetch(`${e.scim.url}/Users/${anaId}`, { method: "DELETE", headers: { Authorization: `Bearer ${e.scim.token}` } });
-    expect(deleted.status).toBe(204);
 
     const fn = await lambda({
       command: [x64],
@@ -256,13 +260,14 @@ describe("compiled linux-x64 bootstrap", () => {
     expect(body.errorType).toBe("RECORDS_FAILED");
     expect(body.errorMessage).toContain("ana.lima@example.com");
     const [failedRun, retry] = emfLines(fn);
-    expect(failedRun).toMatchObject({ FailedRecords: 1, UsersUpdated: 0, error_type: "Function.RecordsFailed" });
+    expect(failedRun).toMatchObject({ FailedRecords: 2, UsersUpdated: 1, error_type: "Function.RecordsFailed" });
     expect(retry).toMatchObject({ FailedRecords: 0, UsersCreated: 1 });
     expect(retry!.MembershipChanges).toBeGreaterThan(0);
     const snapshot = e.scim.snapshot();
-    const anaNow = snapshot.users.find((u) => u.userName === "ana.lima@example.com");
-    expect(anaNow?.title).toBe("Principal Engineer");
-    expect(snapshot.groups.find((g) => g.displayName === "AWS Admins")?.members).toContain(anaNow!.id);
+    expect(snapshot.users.find((u) => u.id === anaId)?.userName).toBe("ana.l@example.com");
+    const newcomer = snapshot.users.find((u) => u.userName === "ana.lima@example.com");
+    expect(newcomer?.externalId).toBe("100000000000000000099");
+    expect(snapshot.groups.find((g) => g.displayName === "AWS Admins")?.members).toContain(newcomer!.id);
   });
 
   test("deadline near → no new operation after the margin; /response says continuesNextRun; the next run finishes", async () => {
