@@ -5,6 +5,7 @@
 import type { SyncState, TenantGroup, TenantSnapshot, UserAttributeName } from "../model/index.ts";
 import { emptyState } from "../model/index.ts";
 import { apply, type ApplyResult } from "./apply.ts";
+import { fitForAws } from "./aws-limits.ts";
 import { SyncError } from "./errors.ts";
 import { confirmOwnership } from "./confirm.ts";
 import { checkGuardrails, refusalError, upsertOnly, type DeleteLimit, type GuardrailVerdict } from "./guardrails.ts";
@@ -63,7 +64,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
   const state: SyncState = loaded?.state ?? emptyState();
   log.info(loaded ? `state: ${Object.keys(state.users).length} managed users, ${Object.keys(state.groups).length} managed groups (${deps.store.describe()})` : `state: none yet at ${deps.store.describe()}; first run`);
 
-  const source = await deps.source.read();
+  const source = fitForAws(await deps.source.read());
   for (const warning of source.warnings) log.warn(warning);
   log.info(`source: ${source.groups.length} groups, ${source.users.length} users`);
 

@@ -1,11 +1,14 @@
 /**
  * @module Logging: every line to stderr (stdout carries only results), as text or as one-line
  * JSON with Powertools' key names, through consola. Known secret values are redacted in the
- * reporter itself, so no code path can log them by mistake.
+ * reporter itself, so no code path can log them by mistake. Text read from Google or AWS cannot
+ * forge a line nor drive the terminal: control characters are escaped, and the lines after a
+ * message's first are indented.
  */
 import { createConsola, type LogObject } from "consola";
 import { redactSecretShapes } from "../core/errors.ts";
 import type { Logger } from "../core/ports.ts";
+import { escapeControls, safeJson } from "../core/text.ts";
 import { writeStderr } from "../platform/runtime.ts";
 
 export type LogLevelName = "debug" | "info" | "warn" | "error";
@@ -28,6 +31,27 @@ export interface ManagedLogger extends Logger {
 
 const LEVELS: Record<LogLevelName, number> = { error: 0, warn: 1, info: 3, debug: 4 };
 
+/**
+ * The longest message logged whole. Values are shortened where they are put into a message
+ * (`shown()`); this is the backstop for one that was not, so a 10 KB name cannot fill the log.
+ */
+export const LOG_MESSAGE_MAX = 4096;
+/** What starts every line of a text message after its first: never a timestamp. */
+export const CONTINUATION_INDENT = "    ";
+
+/**
+ * A message as one text log entry: control characters escaped (`\x1b`, `\r`) except the
+ * newlines of our own multi-line messages, and every line after the first indented, so that
+ * a "\n2026-01-01T00:00:00.000Z ERROR ..." inside a name can never pass for a line of its own.
+ */
+export function textMessage(message: string): string {
+  return escapeControls(message.replace(/\n+$/, ""), "\n").split("\n").join(`\n${CONTINUATION_INDENT}`);
+}
+
+function capped(message: string): string {
+  return message.length > LOG_MESSAGE_MAX ? `${message.slice(0, LOG_MESSAGE_MAX)}…(message cut: ${message.length} characters)` : message;
+}
+
 export function createLogger(options: LoggerOptions): ManagedLogger {
   const secrets = new Set<string>();
   const write = options.write ?? writeStderr;
@@ -42,12 +66,14 @@ export function createLogger(options: LoggerOptions): ManagedLogger {
   };
   const reporter = {
     log(entry: LogObject) {
-      const message = scrub(entry.args.map((a) => (typeof a === "string" ? a : a instanceof Error ? a.message : JSON.stringify(a))).join(" "));
+      // Redacted before it is cut, so a cut can never leave the start of a secret.
+      const message = capped(scrub(entry.args.map((a) => (typeof a === "string" ? a : a instanceof Error ? a.message : JSON.stringify(a))).join(" ")));
       const level = entry.type === "warn" ? "WARN" : entry.type === "error" || entry.type === "fatal" ? "ERROR" : entry.type === "debug" ? "DEBUG" : "INFO";
       if (options.format === "json") {
-        write(`${JSON.stringify({ level, message, timestamp: new Date(entry.date).toISOString(), service: options.service ?? "idpscim", ...context })}\n`);
+        // One line: JSON.stringify escapes C0 controls and newlines; safeJson the rest (C1, U+2028).
+        write(`${safeJson(JSON.stringify({ level, message, timestamp: new Date(entry.date).toISOString(), service: options.service ?? "idpscim", ...context }))}\n`);
       } else {
-        write(`${new Date(entry.date).toISOString()} ${level.padEnd(5)} ${message}\n`);
+        write(`${new Date(entry.date).toISOString()} ${level.padEnd(5)} ${textMessage(message)}\n`);
       }
     },
   };

@@ -1,4 +1,5 @@
 /** @module Maps one Google Directory User resource to the source-neutral `UserAttributes` (pure, no I/O). */
+import { shown } from "../core/text.ts";
 import type { Address, PhoneNumber, UserAttributes, UserFieldName } from "../model/index.ts";
 
 export { USER_FIELD_NAMES, type UserFieldName } from "../model/index.ts";
@@ -56,15 +57,6 @@ export interface MappedGoogleUser {
   managerEmail?: string;
 }
 
-/*
- * AWS limits (aws-scim.md §5.1): userName ≤ 128 characters; displayName and the name parts must
- * match `[\p{L}\p{M}\p{S}\p{N}\p{P}\t\n\r ]+`. Other strings follow the Identity Store's 1–1024
- * length (documented there for group displayName, the same String constraint AWS uses for user
- * attributes). Lengths are counted in UTF-16 code units, the stricter of the two readings.
- */
-export const USER_NAME_MAX = 128;
-export const STRING_MAX = 1024;
-
 /** The Directory `fields` a user read must request so that `mapGoogleUser` sees what the selection needs. */
 export function googleUserFields(fields: ReadonlySet<UserFieldName>): string[] {
   const out = ["id", "primaryEmail", "name", "suspended", "archived"];
@@ -79,9 +71,11 @@ export function googleUserFields(fields: ReadonlySet<UserFieldName>): string[] {
 
 /**
  * Never drops a user: AWS requires userName, displayName, givenName and familyName (aws-scim.md
- * §5.1), so missing names are filled in, over-long values are cut and refused characters removed,
- * each with a warning. `active` is always true: suspension travels as `SourceUser.suspended` and
- * the planner applies the policy.
+ * §5.1), so missing names are filled in, with a warning. Values are otherwise taken as Google
+ * holds them: what AWS would refuse (an over-long email, control characters) is dealt with in
+ * one place, `fitForAws` (core/aws-limits.ts), which rejects identities and cleans free text.
+ * `active` is always true: suspension travels as `SourceUser.suspended` and the planner applies
+ * the policy.
  *
  * Ambiguous fields (no direct Google counterpart), chosen as follows:
  * - nickName, timezone: the Directory User has no such field; never set.
@@ -96,54 +90,37 @@ export function googleUserFields(fields: ReadonlySet<UserFieldName>): string[] {
  */
 export function mapGoogleUser(user: GoogleUser, options: { fields: ReadonlySet<UserFieldName> }): MappedGoogleUser {
   const primaryEmail = str(user.primaryEmail) ?? "";
-  const who = `user ${primaryEmail || str(user.id) || "(no email)"}`;
+  const who = `user ${shown(primaryEmail || str(user.id) || "(no email)")}`;
   const warnings: string[] = [];
   const fields = options.fields;
 
-  /** Strips control characters (all but \t\n\r) and cuts to `max`, warning for each. */
-  const clean = (label: string, value: string, max = STRING_MAX): string => {
-    let out = value.replace(CONTROL_CHARS, "");
-    if (out !== value) warnings.push(`${who}: removed control characters from ${label}`);
-    if (out.length > max) {
-      out = cut(out, max);
-      warnings.push(`${who}: ${label} longer than ${max} characters, cut`);
-    }
-    return out;
+  // A name counts as given when it has a character AWS's name pattern takes that is not a
+  // space: one made of control or format characters only would be left empty by fitForAws.
+  const name = (value: string | null | undefined): string => {
+    const text = str(value)?.trim() ?? "";
+    return NAME_CHAR.test(text) ? text : "";
   };
-  /** As `clean`, for values AWS checks against its name pattern; refused characters are removed. */
-  const cleanName = (label: string, value: string): string => {
-    // Other space separators (no-break space, ...) become a plain space rather than gluing words.
-    let out = value.replace(OTHER_SPACES, " ").replace(NOT_NAME_CHARS, "");
-    if (out !== value.replace(OTHER_SPACES, " ")) warnings.push(`${who}: removed characters AWS refuses from ${label}`);
-    out = out.trim();
-    if (out.length > STRING_MAX) {
-      out = cut(out, STRING_MAX).trim();
-      warnings.push(`${who}: ${label} longer than ${STRING_MAX} characters, cut`);
-    }
-    return out;
-  };
-
   const localPart = primaryEmail.split("@")[0] ?? "";
-  const given = cleanName("givenName", str(user.name?.givenName) ?? "");
-  const family = cleanName("familyName", str(user.name?.familyName) ?? "");
-  const fullName = cleanName("fullName", str(user.name?.fullName) ?? "");
+  const given = name(user.name?.givenName);
+  const family = name(user.name?.familyName);
+  const fullName = name(user.name?.fullName);
 
   let givenName = given || family;
   let familyName = family || given;
   if (!givenName) {
-    const fallback = cleanName("email local part", localPart) || cleanName("primaryEmail", primaryEmail) || "-";
+    const fallback = name(localPart) || name(primaryEmail) || "-";
     givenName = fallback;
     familyName = fallback;
-    warnings.push(`${who}: has no given or family name; using "${fallback}" for both`);
+    warnings.push(`${who}: has no given or family name; using "${shown(fallback)}" for both`);
   }
   const displayName = fullName || `${given} ${family}`.trim() || givenName;
 
   const attributes: UserAttributes = {
-    userName: clean("userName", primaryEmail, USER_NAME_MAX),
+    userName: primaryEmail,
     displayName,
     givenName,
     familyName,
-    email: clean("email", primaryEmail),
+    email: primaryEmail,
     active: true,
   };
   if (fullName) attributes.formattedName = fullName;
@@ -152,9 +129,9 @@ export function mapGoogleUser(user: GoogleUser, options: { fields: ReadonlySet<U
     const phones = list<GooglePhone>(user.phones).filter((p) => str(p.value));
     const phone = phones.find((p) => p.type === "work") ?? phones.find((p) => p.type === "mobile") ?? phones[0];
     if (phone) {
-      const out: PhoneNumber = { value: clean("phoneNumber", str(phone.value)!) };
+      const out: PhoneNumber = { value: str(phone.value)! };
       const type = str(phone.type);
-      if (type) out.type = clean("phoneNumber type", type);
+      if (type) out.type = type;
       attributes.phoneNumber = out;
     }
   }
@@ -173,7 +150,7 @@ export function mapGoogleUser(user: GoogleUser, options: { fields: ReadonlySet<U
         ["postalCode", str(a.postalCode)],
         ["country", str(a.countryCode) ?? str(a.country)],
       ];
-      for (const [key, value] of parts) if (value) out[key] = clean(`address.${key}`, value);
+      for (const [key, value] of parts) if (value) out[key] = value;
       if (Object.keys(out).some((k) => k !== "type")) attributes.address = out;
     }
   }
@@ -183,46 +160,43 @@ export function mapGoogleUser(user: GoogleUser, options: { fields: ReadonlySet<U
 
   if (fields.has("title")) {
     const title = str(primaryOrg?.title) ?? str(organizations.find((o) => str(o.title))?.title);
-    if (title) attributes.title = clean("title", title);
+    if (title) attributes.title = title;
   }
 
   const languages = list<GoogleLanguage>(user.languages).filter((l) => str(l.languageCode));
   const language = str((languages.find((l) => l.preference === "preferred") ?? languages[0])?.languageCode);
-  if (fields.has("preferredLanguage") && language) attributes.preferredLanguage = clean("preferredLanguage", language);
-  if (fields.has("locale") && language) attributes.locale = clean("locale", language);
+  if (fields.has("preferredLanguage") && language) attributes.preferredLanguage = language;
+  if (fields.has("locale") && language) attributes.locale = language;
 
   if (fields.has("profileUrl")) {
     const url = str(list<GoogleTypedValue>(user.websites).find((w) => w.type === "profile" && str(w.value))?.value);
-    if (url) attributes.profileUrl = clean("profileUrl", url);
+    if (url) attributes.profileUrl = url;
   }
 
   if (fields.has("userType")) {
     const type = str(primaryOrg?.description);
-    if (type) attributes.userType = clean("userType", type);
+    if (type) attributes.userType = type;
   }
 
   let managerEmail: string | undefined;
   if (fields.has("enterprise")) {
     const employeeNumber = str(list<GoogleTypedValue>(user.externalIds).find((e) => e.type === "organization" && str(e.value))?.value);
-    if (employeeNumber) attributes.employeeNumber = clean("employeeNumber", employeeNumber);
+    if (employeeNumber) attributes.employeeNumber = employeeNumber;
     const enterprise: [keyof UserAttributes & ("costCenter" | "department" | "organization" | "division"), string | undefined][] = [
       ["costCenter", str(primaryOrg?.costCenter)],
       ["department", str(primaryOrg?.department)],
       ["organization", str(primaryOrg?.name)],
       ["division", str(primaryOrg?.domain)],
     ];
-    for (const [key, value] of enterprise) if (value) attributes[key] = clean(key, value);
+    for (const [key, value] of enterprise) if (value) attributes[key] = value;
     managerEmail = str(list<GoogleTypedValue>(user.relations).find((r) => r.type === "manager" && str(r.value))?.value)?.trim();
   }
 
   return managerEmail ? { attributes, warnings, managerEmail } : { attributes, warnings };
 }
 
-// Cc except \t \n \r: refused by every AWS string pattern and never meaningful in a directory value.
-const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/gu;
-// The complement of AWS's name pattern `[\p{L}\p{M}\p{S}\p{N}\p{P}\t\n\r ]` (aws-scim.md §5.1).
-const NOT_NAME_CHARS = /[^\p{L}\p{M}\p{S}\p{N}\p{P}\t\n\r ]/gu;
-const OTHER_SPACES = /(?! )\p{Zs}/gu;
+// A visible character of AWS's name pattern `[\p{L}\p{M}\p{S}\p{N}\p{P}\t\n\r ]` (aws-scim.md §5.1).
+const NAME_CHAR = /[\p{L}\p{M}\p{S}\p{N}\p{P}]/u;
 
 /** A non-blank string, or undefined. */
 function str(value: unknown): string | undefined {
@@ -232,12 +206,4 @@ function str(value: unknown): string | undefined {
 /** The objects of a free-JSON array field; anything else reads as empty. */
 function list<T>(value: unknown): T[] {
   return Array.isArray(value) ? (value.filter((v) => typeof v === "object" && v !== null) as T[]) : [];
-}
-
-/** Cuts to at most `max` UTF-16 code units without splitting a surrogate pair. */
-function cut(value: string, max: number): string {
-  let end = max;
-  const last = value.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
-  return value.slice(0, end);
 }

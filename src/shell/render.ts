@@ -1,9 +1,13 @@
-/** @module Human and machine renderings of plans, run summaries and listings (pure: returns strings). */
+/**
+ * @module Human and machine renderings of plans, run summaries and listings (pure: returns
+ * strings). Every name and table cell comes from Google or AWS, so each goes through `shown()`:
+ * escaped (no terminal sequence, no line break) and shortened.
+ */
 import type { GuardrailVerdict } from "../core/guardrails.ts";
 import type { SyncReport } from "../core/sync.ts";
 import type { Operation, Plan } from "../core/plan.ts";
 import { summarisePlan } from "../core/plan.ts";
-import { subjectOf } from "../core/apply.ts";
+import { escapeControls, safeJson, shown } from "../core/text.ts";
 
 const SIGN: Record<Operation["kind"], string> = {
   createUser: "+ user ",
@@ -16,26 +20,48 @@ const SIGN: Record<Operation["kind"], string> = {
   deleteUser: "- user ",
 };
 
+/**
+ * The operation's user or group as the plan shows it. Not apply's `subjectOf`: that one names
+ * records in messages, this one escapes and shortens every name it prints.
+ */
+function subject(op: Operation): string {
+  switch (op.kind) {
+    case "createUser":
+    case "updateUser":
+      return shown(op.attributes.userName);
+    case "createGroup":
+    case "deleteGroup":
+      return `"${shown(op.displayName)}"`;
+    case "updateGroup":
+      return `"${shown(op.desiredDisplayName)}"`;
+    case "addMembers":
+    case "removeMembers":
+      return `group ${shown(op.groupSourceId)}`;
+    case "deleteUser":
+      return shown(op.userName);
+  }
+}
+
 export function describeOperation(op: Operation): string {
   const sign = SIGN[op.kind];
   switch (op.kind) {
     case "updateUser": {
       const label = (name: string) => (name === "managerSourceId" ? "manager" : name);
       const fields = [...Object.keys(op.set).map(label), ...op.clear.map((c) => `-${label(c)}`), ...(op.externalId ? ["externalId"] : [])];
-      return `${sign} ${subjectOf(op)} (${op.why}${fields.length ? `: ${fields.join(", ")}` : ""})`;
+      return `${sign} ${subject(op)} (${op.why}${fields.length ? `: ${fields.join(", ")}` : ""})`;
     }
     case "updateGroup":
-      return `${sign} ${subjectOf(op)} (${op.why}${op.displayName ? `: rename` : ""}${op.externalId ? ", externalId" : ""})`;
+      return `${sign} ${subject(op)} (${op.why}${op.displayName ? `: rename` : ""}${op.externalId ? ", externalId" : ""})`;
     case "createGroup":
-      return `${sign} ${subjectOf(op)} (${op.members.length} initial members)`;
+      return `${sign} ${subject(op)} (${op.members.length} initial members)`;
     case "addMembers":
     case "removeMembers":
-      return `${sign} ${op.members.length} in group ${op.groupSourceId}`;
+      return `${sign} ${op.members.length} in ${subject(op)}`;
     case "deleteUser":
     case "deleteGroup":
-      return `${sign} ${subjectOf(op)} (${op.why})`;
+      return `${sign} ${subject(op)} (${op.why})`;
     default:
-      return `${sign} ${subjectOf(op)}`;
+      return `${sign} ${subject(op)}`;
   }
 }
 
@@ -59,15 +85,16 @@ export function renderGuardrails(verdict: GuardrailVerdict): string {
     `groups deleted ${verdict.groups.count} (limit ${verdict.groups.limit} of ${verdict.groups.managed} managed)`;
   const lines =
     verdict.refusals.length > 0
-      ? [`Guardrails: REFUSED: a sync would stop before any write (exit 3); ${counts}`, ...verdict.refusals.flatMap((r) => [`  ${r.message}`, `    to go on: ${r.hint}`])]
+      ? [`Guardrails: REFUSED: a sync would stop before any write (exit 3); ${counts}`, ...verdict.refusals.flatMap((r) => [`  ${escapeControls(r.message)}`, `    to go on: ${escapeControls(r.hint)}`])]
       : [`Guardrails: pass; ${counts}`];
-  for (const allowed of verdict.overridden) lines.push(`  allowed for this run only: ${allowed.message}`);
+  // The messages list names (the first ten): escaped here whatever they hold.
+  for (const allowed of verdict.overridden) lines.push(`  allowed for this run only: ${escapeControls(allowed.message)}`);
   return `${lines.join("\n")}\n`;
 }
 
 export function renderPlanJson(report: SyncReport): string {
   const { guardrails } = report;
-  return `${JSON.stringify(
+  return `${safeJson(JSON.stringify(
     {
       summary: report.planSummary,
       tenantRead: report.tenantRead,
@@ -84,7 +111,7 @@ export function renderPlanJson(report: SyncReport): string {
     },
     null,
     2,
-  )}\n`;
+  ))}\n`;
 }
 
 export interface RunFigures {
@@ -109,9 +136,9 @@ export function summaryLine(report: SyncReport, figures: RunFigures): string {
   return `summary: ${parts.join("; ")}; ${requests}; tenant read ${report.tenantRead}; ${(figures.durationMs / 1000).toFixed(2)}s`;
 }
 
-/** A plain aligned table for `inspect` and `state show`. */
+/** A plain aligned table for `inspect` and `state show`; every cell is `shown()`: one line, 80 characters at most. */
 export function renderTable(rows: Record<string, unknown>[], columns: string[]): string {
-  const cell = (v: unknown) => (v === undefined || v === null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
+  const cell = (v: unknown) => shown(v);
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
   return `${[line(columns), line(widths.map((w) => "-".repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join("\n")}\n`;

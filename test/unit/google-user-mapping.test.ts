@@ -93,33 +93,43 @@ describe("mapGoogleUser: required attributes", () => {
     expect([...warnings, ...cjk.warnings]).toEqual([]);
   });
 
-  test("control and format characters AWS's name pattern refuses are removed with a warning", () => {
+  test("behaviour change: control and format characters are kept as Google holds them (fitForAws removes them, with the warning)", () => {
     const { attributes, warnings } = mapGoogleUser(
       { primaryEmail: "c@example.com", name: { givenName: "An\u0007a", familyName: "Li\u200Bma", fullName: "Ana\u00A0Lima" } },
       { fields: NONE },
     );
-    expect(attributes).toMatchObject({ givenName: "Ana", familyName: "Lima", displayName: "Ana Lima" });
-    expect(warnings.filter((w) => w.includes("refuses"))).toHaveLength(2);
+    expect(attributes).toMatchObject({ givenName: "An\u0007a", familyName: "Li\u200Bma", displayName: "Ana\u00A0Lima" });
+    expect(warnings).toEqual([]);
   });
 
-  test("over-long values are cut to the AWS limits with a warning, never left to fail", () => {
+  test("a name made only of control or format characters counts as missing: the other name fills in", () => {
+    const { attributes, warnings } = mapGoogleUser(
+      { primaryEmail: "s@example.com", name: { givenName: "\u200B\u0007", familyName: "Sato", fullName: "\u001b" } },
+      { fields: NONE },
+    );
+    expect(attributes).toMatchObject({ givenName: "Sato", familyName: "Sato", displayName: "Sato" });
+    expect(attributes.formattedName).toBeUndefined();
+    expect(warnings).toEqual([]);
+  });
+
+  test("behaviour change: over-long values are kept whole, userName and email included (fitForAws rejects the user or cuts free text)", () => {
     const longLocal = "u".repeat(140);
     const { attributes, warnings } = mapGoogleUser(
       { primaryEmail: `${longLocal}@example.com`, name: { givenName: "G".repeat(1100), familyName: "F", fullName: "N".repeat(2000) } },
       { fields: NONE },
     );
-    expect(attributes.userName).toHaveLength(128);
+    expect(attributes.userName).toBe(`${longLocal}@example.com`);
     expect(attributes.email).toBe(`${longLocal}@example.com`);
-    expect(attributes.givenName).toHaveLength(1024);
-    expect(attributes.displayName).toHaveLength(1024);
-    expect(warnings.some((w) => w.includes("userName longer than 128"))).toBe(true);
-    expect(warnings.some((w) => w.includes("givenName longer than 1024"))).toBe(true);
-    expect(warnings.some((w) => w.includes("fullName longer than 1024"))).toBe(true);
+    expect(attributes.givenName).toHaveLength(1100);
+    expect(attributes.displayName).toHaveLength(2000);
+    expect(warnings).toEqual([]);
   });
 
-  test("cutting never splits a surrogate pair", () => {
-    const { attributes } = mapGoogleUser({ primaryEmail: "e@example.com", name: { givenName: `${"a".repeat(1023)}🙂`, familyName: "F" } }, { fields: NONE });
-    expect(attributes.givenName).toBe("a".repeat(1023));
+  test("a warning shows the email escaped: a forged name cannot break the log line", () => {
+    const { warnings } = mapGoogleUser({ primaryEmail: "x\u001b[2J\n2026-01-01T00:00:00.000Z ERROR forged@example.com" }, { fields: NONE });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("user x\\x1b[2J\\n2026-01-01T00:00:00.000Z ERROR forged@example.com:");
+    expect(warnings[0]).not.toMatch(/[\u001b\n]/);
   });
 });
 
@@ -202,13 +212,13 @@ describe("mapGoogleUser: optional attributes", () => {
     expect(pick([{ type: "profile", value: "https://p" }])).toBe("https://p");
   });
 
-  test("over-long optional strings are cut to 1024 with a warning", () => {
+  test("behaviour change: over-long optional strings are kept whole (fitForAws cuts them to 1024, with the warning)", () => {
     const { attributes, warnings } = mapGoogleUser(
       { primaryEmail: "p@x.io", name: { givenName: "P", familyName: "Q" }, organizations: [{ primary: true, department: "D".repeat(1500) }] },
       { fields: ALL },
     );
-    expect(attributes.department).toHaveLength(1024);
-    expect(warnings).toEqual(["user p@x.io: department longer than 1024 characters, cut"]);
+    expect(attributes.department).toHaveLength(1500);
+    expect(warnings).toEqual([]);
   });
 });
 
