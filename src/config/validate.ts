@@ -61,6 +61,8 @@ export interface ResolveConfigInput {
   /** Text of the config file; with `filePath` but without text, the file is reported as missing. */
   fileText?: string;
   filePath?: string;
+  /** Why `filePath` could not be read (a directory, no permission), reported with the other problems instead of "missing". */
+  fileProblem?: string;
 }
 
 type Layer = "file" | "env" | "flag";
@@ -88,6 +90,19 @@ function where(o: OptionSpec, source: Source, fileLabel: string): string {
 export function howToSet(o: OptionSpec): string {
   const file = o.cliOnly ? "" : o.table === undefined ? `, or add ${o.key} at the top of config.toml` : `, or add ${o.key} under [${o.table}]`;
   return `pass --${flagName(o)}, set ${envName(o)}${file}`;
+}
+
+/** Longest text quoted in a message: a 10 KB value pasted by mistake must not fill the log line. */
+const SHOWN_MAX = 60;
+
+/** `text` cut to about SHOWN_MAX characters with an ellipsis and its full length, or as it is when short. */
+export function shorten(text: string, max: number = SHOWN_MAX): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}… (${text.length} characters)`;
+}
+
+/** A value as quoted in a message: JSON-quoted and shortened (the length is outside the quotes). */
+export function quote(value: string): string {
+  return value.length <= SHOWN_MAX ? JSON.stringify(value) : `${JSON.stringify(`${value.slice(0, SHOWN_MAX - 1)}…`)} (${value.length} characters)`;
 }
 
 function show(o: OptionSpec, value: unknown): string {
@@ -415,15 +430,17 @@ function pick(o: OptionSpec, input: ResolveConfigInput, doc: Record<string, unkn
   return undefined;
 }
 
-/** The config file to read: --config-file, then IDPSCIM_CONFIG_FILE, then ./config.toml if present (`explicit` false). */
-export function configFileChoice(argv: Record<string, unknown>, env: Record<string, string | undefined>): { path: string; explicit: boolean } {
+/**
+ * The config file to read: --config-file, then IDPSCIM_CONFIG_FILE, then ./config.toml if present
+ * (`explicit` false). No `path` when the one given is unusable (given twice, empty): the resolver
+ * reports that, and no file is read in its place.
+ */
+export function configFileChoice(argv: Record<string, unknown>, env: Record<string, string | undefined>): { path?: string; explicit: boolean } {
   const o = optionByPath("config_file");
   const picked = pick(o, { argv, env }, {});
-  if (picked !== undefined) {
-    const parsed = parseValue(o, picked.raw, picked.layer);
-    if ("value" in parsed) return { path: parsed.value as string, explicit: true };
-  }
-  return { path: DEFAULT_CONFIG_FILE, explicit: false };
+  if (picked === undefined) return { path: DEFAULT_CONFIG_FILE, explicit: false };
+  const parsed = parseValue(o, picked.raw, picked.layer);
+  return "value" in parsed ? { path: parsed.value as string, explicit: true } : { explicit: true };
 }
 
 function parseFile(text: string, fileLabel: string, problems: string[]): Record<string, unknown> {
@@ -478,7 +495,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
 
   if (input.filePath !== undefined && input.fileText === undefined) {
     const by = configFilePick === undefined ? "config file" : where(configFileOption, configFilePick.layer, fileLabel);
-    problems.push(`${by}: cannot read ${input.filePath}: no such file; check the path`);
+    problems.push(`${by}: ${input.fileProblem ?? `cannot read ${shorten(input.filePath)}: no such file; check the path`}`);
   }
   const doc = input.fileText === undefined ? {} : parseFile(input.fileText, fileLabel, problems);
   problems.push(...unknownFileKeys(doc, fileLabel), ...unknownEnvVars(input.env));

@@ -4,7 +4,7 @@
  */
 import yargs from "yargs";
 import { composeSource, composeStore, composeTarget } from "../compose.ts";
-import { readConfigFile, resolveConfig } from "../config/load.ts";
+import { loadConfig } from "../config/load.ts";
 import { yargsOptions } from "../config/schema.ts";
 import { parseDuration, redactedConfig, type ResolvedConfig } from "../config/validate.ts";
 import { EXIT, redactSecretShapes, SyncError } from "../core/errors.ts";
@@ -127,7 +127,7 @@ async function execute(request: CommandRequest): Promise<number> {
   const env = environment();
   let log: ManagedLogger = createLogger({ level: "info", format: env.IDPSCIM_LOG_FORMAT === "json" ? "json" : "text" });
   try {
-    const config = await loadConfig(request.argv, env);
+    const config = loadConfig({ argv: request.argv, env });
     log = createLogger({ level: config.logLevel, format: config.logFormat });
     log.redact(config.aws.scimAccessToken);
     if (request.command === "config-validate") {
@@ -164,16 +164,6 @@ async function execute(request: CommandRequest): Promise<number> {
   } catch (error) {
     return reportError(error, log);
   }
-}
-
-async function loadConfig(argv: Record<string, unknown>, env: Record<string, string | undefined>): Promise<ResolvedConfig> {
-  const explicit = (argv["config-file"] as string | undefined) ?? env.IDPSCIM_CONFIG_FILE;
-  const filePath = explicit ?? "config.toml";
-  const file = readConfigFile(filePath);
-  if (explicit && !file) {
-    throw new SyncError("CONFIG_INVALID", `config file ${explicit} does not exist`, { hint: "fix --config-file / IDPSCIM_CONFIG_FILE, or leave it out to use ./config.toml" });
-  }
-  return resolveConfig({ argv, env, ...(file ? { fileText: file.text, filePath } : {}) });
 }
 
 async function showState(config: ResolvedConfig, env: Record<string, string | undefined>, output: Output): Promise<number> {

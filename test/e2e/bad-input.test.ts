@@ -58,6 +58,8 @@ interface Case {
   mentions: (string | RegExp)[];
   /** Configuration and state problems are found before any request; remote ones after reads. */
   noRequests: boolean;
+  /** false: run without the world's --config-file (the case passes its own). */
+  config?: false;
 }
 
 let world: World;
@@ -123,6 +125,22 @@ const cases: Case[] = [
     prepare: () => world.writeConfig(`[sync]\nuser_fields = "title"`),
     code: 2,
     mentions: ["[sync] user_fields", "array of strings"],
+    noRequests: true,
+  },
+  {
+    name: "--config-file given twice",
+    args: ["sync", "--config-file", "KEY:other.toml"],
+    prepare: () => writeFileSync(join(dir(), "other.toml"), `[sync]\nmode = "upsert"\n`),
+    code: 2,
+    mentions: ["--config-file: was given 2 times; pass it once"],
+    noRequests: true,
+  },
+  {
+    name: "config path that is a directory",
+    args: ["sync", "--config-file", "KEY:"],
+    config: false,
+    code: 2,
+    mentions: ["--config-file:", "is a directory, not a file", "/config.toml"],
     noRequests: true,
   },
   {
@@ -273,7 +291,7 @@ describe("bad input: one clear line, the right exit code, nothing written", () =
       c.prepare?.();
       const stateBefore = existsSync(world.statePath) ? readFileSync(world.statePath, "utf8") : undefined;
 
-      const result: CliResult = await world.run(argsOf(c), c.env ? { env: c.env } : {});
+      const result: CliResult = await world.run(argsOf(c), { ...(c.env ? { env: c.env } : {}), ...(c.config === false ? { config: false } : {}) });
 
       const lines = errorLines(result.stderr);
       firstLines.push(`${c.name} → exit ${result.code}: ${lines[0] ?? "(no error line)"}`);

@@ -352,6 +352,27 @@ describe("config file", () => {
       'IDPSCIM_LOG_LEVEL: must be one of debug, info, warn, error (got "x")',
     ]);
   });
+  test("--config-file given twice is one problem, and no other file is read in its place", () => {
+    const dir = mkdtempSync(join(tmpdir(), "idpscim-config-"));
+    const a = join(dir, "a.toml");
+    writeFileSync(a, `[sync]\nmode = "upsert"\n`);
+    expect(problems(() => loadConfig({ argv: argvOf(["--config-file", a, "--config-file", join(dir, "b.toml")]), env: {} }))).toEqual([
+      "--config-file: was given 2 times; pass it once",
+    ]);
+    expect(problems(() => loadConfig({ argv: argvOf(["-c", a, "-c", a]), env: { IDPSCIM_LOG_LEVEL: "x" } }))).toEqual([
+      "--config-file: was given 2 times; pass it once",
+      'IDPSCIM_LOG_LEVEL: must be one of debug, info, warn, error (got "x")',
+    ]);
+  });
+
+  test("a config path that is a directory is reported with the other problems and names the fix", () => {
+    const dir = mkdtempSync(join(tmpdir(), "idpscim-config-"));
+    expect(problems(() => loadConfig({ argv: argvOf(["-c", dir]), env: { IDPSCIM_LOG_FORMAT: "xml" } }))).toEqual([
+      `--config-file: ${dir} is a directory, not a file; give the path of the TOML file in it, like ${dir}/config.toml`,
+      'IDPSCIM_LOG_FORMAT: must be one of text, json (got "xml")',
+    ]);
+    expect(() => readConfigFile(dir)).toThrow(`config file ${dir} is a directory, not a file`);
+  });
 });
 
 describe("requireForSync", () => {
