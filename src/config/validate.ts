@@ -326,7 +326,7 @@ export function levenshtein(a: string, b: string): number {
 }
 
 /** Nearest candidate within a distance that still reads as a typo (a third of the word, at least 2). */
-function nearest(word: string, candidates: readonly string[]): string | undefined {
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {

@@ -318,3 +318,72 @@ describe("bad input: one clear line, the right exit code, nothing written", () =
     });
   }
 });
+
+/** A word pasted where a command goes: looks like a token, so it must never be echoed. */
+const TOKEN_LIKE = "AQoDYXdzEJr-idpscim-e2e-9c41f07b2d6a";
+
+interface WordCase {
+  name: string;
+  args: string[];
+  /** What the single `idpscim: …` line must say. */
+  says: string[];
+  /** What it must not say. */
+  hides?: string[];
+}
+
+const wordCases: WordCase[] = [
+  { name: "a mistyped command is not run as a sync", args: ["paln"], says: ['unknown command "paln" (did you mean plan?)', "the commands are sync, plan, inspect, state, config"] },
+  { name: "a mistyped command with a word after it", args: ["syncc", "x"], says: ['unknown command "syncc" (did you mean sync?)'] },
+  { name: "a word after sync", args: ["sync", "extra"], says: ['sync takes no further arguments, got "extra"', "remove it"] },
+  { name: "a word after plan", args: ["plan", "x"], says: ['plan takes no further arguments, got "x"', "remove it"] },
+  { name: "a word after inspect's two", args: ["inspect", "scim", "users", "x"], says: ['inspect takes no further arguments, got "x"'] },
+  {
+    name: "a token-like word in the command's place is not echoed",
+    args: [TOKEN_LIKE],
+    says: [`unknown command (a ${TOKEN_LIKE.length}-character word, not shown as it may be a value meant for an option)`],
+    hides: [TOKEN_LIKE, "AQoD"],
+  },
+  {
+    name: "a token-like word after sync is not echoed",
+    args: ["sync", "--dry-run", TOKEN_LIKE],
+    says: [`sync takes no further arguments, got (a ${TOKEN_LIKE.length}-character word`],
+    hides: [TOKEN_LIKE, "AQoD"],
+  },
+];
+
+describe("unknown words on the command line: one usage line, exit 2, no request", () => {
+  for (const c of wordCases) {
+    test(c.name, async () => {
+      world.writeConfig();
+      rmSync(world.statePath, { force: true });
+      world.emulators.scim.log.clear();
+      world.emulators.google.log.clear();
+
+      const result = await world.run(c.args);
+
+      firstLines.push(`${c.name} → exit ${result.code}: ${result.stderr.trim()}`);
+      expect(result.code).toBe(2);
+      const lines = result.stderr.split("\n").filter((line) => line !== "");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toStartWith("idpscim: ");
+      for (const text of c.says) expect(lines[0]).toContain(text);
+      for (const text of c.hides ?? []) expect(result.stderr).not.toContain(text);
+      expect(result.stdout).toBe("");
+      expect(world.emulators.scim.log.total()).toBe(0);
+      expect(world.emulators.google.log.total()).toBe(0);
+      expect(existsSync(world.statePath)).toBe(false);
+    });
+  }
+
+  test("a bare idpscim still runs a sync (idp-scim-sync's default)", async () => {
+    world.writeConfig();
+    rmSync(world.statePath, { force: true });
+    world.emulators.scim.log.clear();
+
+    const result = await world.run([]);
+
+    expect(result.code).toBe(0);
+    expect(world.emulators.scim.log.writes()).toBeGreaterThan(0);
+    expect(existsSync(world.statePath)).toBe(true);
+  });
+});
