@@ -97,7 +97,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: "string[]",
     alias: "q",
     default: [],
-    doc: "Directory group queries; groups matching any are synced, none = all groups. Clauses (space-separated): name=X, name:Prefix*, email=x, email:prefix*, memberKey=x.",
+    doc: "Directory group queries; groups matching any are synced, none (leave it out, or []) = all groups; a blank entry is refused. Clauses (space-separated): name=X, name:Prefix*, email=x, email:prefix*, memberKey=x.",
     example: ["name:AWS*", "email:aws-*"],
   },
   { table: "gws", key: "api_url", type: "url", default: "https://admin.googleapis.com", doc: "Base URL of the Admin SDK Directory API (change only for testing)." },

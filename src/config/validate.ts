@@ -212,9 +212,28 @@ export function groupsFilterProblem(query: string): string | undefined {
   return undefined;
 }
 
+/** Flag and env lists: one value per flag occurrence, each split on commas; blanks are kept so they can be reported. */
 function splitList(raw: unknown): string[] {
   const items = Array.isArray(raw) ? raw : [raw];
-  return items.flatMap((item) => String(item).split(",")).map((s) => s.trim()).filter((s) => s.length > 0);
+  return items.flatMap((item) => String(item).split(",")).map((s) => s.trim());
+}
+
+/** "1", "1 and 3", "1, 2 and 4" */
+function positions(list: number[]): string {
+  return list.length === 1 ? String(list[0]) : `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}`;
+}
+
+/**
+ * Blank entries are refused rather than dropped: `groups_filter = [""]` or
+ * IDPSCIM_GWS_GROUPS_FILTER="," would otherwise mean "no filter", i.e. every group.
+ */
+function blankEntriesProblem(o: OptionSpec, blank: number[], layer: Layer, raw: unknown): string {
+  const which = blank.length === 1 ? `entry ${blank[0]} is blank` : `entries ${positions(blank)} are blank`;
+  const them = blank.length === 1 ? "it" : "them";
+  const commas = layer !== "file" && String(raw).includes(",");
+  const fix = layer === "file" ? `remove ${them} from the array` : commas ? `remove ${them} and the extra comma` : `remove ${them} or give a value`;
+  const empty = tomlPath(o) === "gws.groups_filter" ? "; only an empty list (leave it out, or write []) means all groups" : "";
+  return `${which}; ${fix}${empty}`;
 }
 
 function parseValue(o: OptionSpec, input: unknown, layer: Layer): Parsed {
@@ -256,14 +275,16 @@ function parseValue(o: OptionSpec, input: unknown, layer: Layer): Parsed {
         if (!Array.isArray(raw) || raw.some((item) => typeof item !== "string")) {
           return { problem: `must be an array of strings, e.g. ${JSON.stringify(o.example ?? o.choices?.slice(0, 2) ?? ["value"])} (got ${show(o, raw)})` };
         }
-        list = raw.map((item: string) => item.trim()).filter((item) => item !== "");
+        list = raw.map((item: string) => item.trim());
       } else {
         list = splitList(raw);
       }
+      const blank = list.flatMap((item, i) => (item === "" ? [i + 1] : []));
+      if (blank.length > 0) return { problem: blankEntriesProblem(o, blank, layer, raw) };
       if (o.choices) {
         const bad = list.filter((item) => !o.choices?.includes(item));
         if (bad.length > 0) {
-          return { problem: `has unknown value${bad.length > 1 ? "s" : ""} ${bad.map((b) => JSON.stringify(b)).join(", ")}; choose from ${o.choices.join(", ")}` };
+          return { problem: `has unknown value${bad.length > 1 ? "s" : ""} ${bad.map(quote).join(", ")}; choose from ${o.choices.join(", ")}` };
         }
       }
       return { value: [...new Set(list)] };

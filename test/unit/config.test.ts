@@ -323,6 +323,39 @@ describe("validation messages", () => {
     expect(lines.some((l) => l.startsWith('--gws-user-email: must be an email address like admin@example.com (got "nobody")'))).toBe(true);
   });
 
+  describe("blank list entries are refused, naming the key and the entry, for every list setting", () => {
+    const lists = OPTIONS.filter((o) => o.type === "string[]");
+    test("the table has the three lists", () => {
+      expect(lists.map(tomlPath)).toEqual(["gws.groups_filter", "sync.user_fields", "sync.protected_groups"]);
+    });
+    for (const o of lists) {
+      const good = String((o.example as string[] | undefined)?.[0] ?? o.choices?.[0] ?? (o.default as string[])[0]);
+      test(tomlPath(o), () => {
+        const file = (value: string) => resolve({ fileText: `[${o.table}]\n${o.key} = ${value}\n` });
+        const blank = problems(() => file(`[""]`));
+        expect(blank).toHaveLength(1);
+        expect(blank[0]).toStartWith(`[${o.table}] ${o.key} in config.toml: entry 1 is blank; remove it from the array`);
+        expect(problems(() => file(`[${JSON.stringify(good)}, "  "]`))[0]).toContain("entry 2 is blank");
+        expect(problems(() => resolve({ argv: argvOf([`--${flagName(o)}`, ""]) }))[0]).toStartWith(`--${flagName(o)}: entry 1 is blank; remove it or give a value`);
+        expect(problems(() => resolve({ argv: argvOf([`--${flagName(o)}`, good, `--${flagName(o)}`, " "]) }))[0]).toStartWith(`--${flagName(o)}: entry 2 is blank`);
+        expect(problems(() => resolve({ env: { [envName(o)]: "," } }))[0]).toStartWith(`${envName(o)}: entries 1 and 2 are blank; remove them and the extra comma`);
+        expect(problems(() => resolve({ env: { [envName(o)]: `${good},,${good}` } }))[0]).toStartWith(`${envName(o)}: entry 2 is blank`);
+        expect(problems(() => resolve({ env: { [envName(o)]: `${good},` } }))[0]).toStartWith(`${envName(o)}: entry 2 is blank`);
+        // Still fine: an env var set to "" is unset (Terraform and Lambda set optional ones so), and an explicit [] is an empty list.
+        expect(resolve({ env: { [envName(o)]: "" } }).sources[tomlPath(o)]).toBe("default");
+        const empty = file("[]");
+        expect(empty.sources[tomlPath(o)]).toBe("file");
+      });
+    }
+    test("groups_filter: the message says what means all groups, and [] still does", () => {
+      expect(problems(() => resolve({ env: { IDPSCIM_GWS_GROUPS_FILTER: "," } }))).toEqual([
+        "IDPSCIM_GWS_GROUPS_FILTER: entries 1 and 2 are blank; remove them and the extra comma; only an empty list (leave it out, or write []) means all groups",
+      ]);
+      expect(resolve({ fileText: `[gws]\ngroups_filter = []\n` }).gws.groupsFilter).toEqual([]);
+      expect(resolve({ fileText: `[sync]\nprotected_groups = []\nuser_fields = []\n` }).sync).toMatchObject({ protectedGroups: [], userFields: [] });
+    });
+  });
+
   test("secret values are never echoed", () => {
     const lines = problems(() => resolve({ argv: { "aws-scim-access-token": ["s3cr3t-a", "s3cr3t-b"] }, fileText: `[aws]\nscim_access_token = 12345\n` }));
     expect(lines.join("\n")).not.toContain("s3cr3t");
