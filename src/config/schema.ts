@@ -166,13 +166,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: "What to do in AWS with users suspended in Google.",
   },
   { table: "sync", key: "removed_users", type: "enum", choices: ["delete", "deactivate"], default: "delete", doc: "What to do in AWS with users no longer in any synced group." },
-  { table: "sync", key: "delete_unmanaged", type: "boolean", default: false, doc: "Also delete AWS users and groups this tool did not create." },
+  { table: "sync", key: "delete_unmanaged", type: "boolean", default: false, doc: 'Also delete AWS users and groups this tool did not create; refused with sync.mode = "upsert".' },
   {
     table: "sync",
     key: "reconcile_every",
     type: "duration",
     default: "24h",
-    doc: 'How often a full reconcile replaces the incremental sync, e.g. "30m", "24h", "7d".',
+    doc: 'How often a full reconcile replaces the incremental sync, e.g. "30m", "24h", "7d"; at most "30d".',
   },
   {
     table: "sync",
@@ -181,7 +181,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: "25%",
     doc: 'Refuse a run that would delete more than this, as "25%" of the managed objects or a count like "50".',
   },
-  { table: "sync", key: "mode", type: "enum", choices: ["sync", "upsert"], default: "sync", doc: "sync creates, updates and deletes; upsert never deletes." },
+  { table: "sync", key: "mode", type: "enum", choices: ["sync", "upsert"], default: "sync", doc: "sync creates, updates and deletes; upsert never deletes (so not with delete_unmanaged = true)." },
   {
     table: "sync",
     key: "max_membership_removals",

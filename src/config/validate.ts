@@ -115,10 +115,15 @@ function show(o: OptionSpec, value: unknown): string {
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
+const DURATION_SYNTAX = /^(\d+(ms|s|m|h|d|w))+$/;
+
+/** The longest sync.reconcile_every: drift made by hand in AWS must be found and undone within a month. */
+const RECONCILE_EVERY_MAX_MS = 30 * DURATION_UNITS.d!;
+
 /** "30m", "24h", "7d", "1h30m" → milliseconds; `undefined` if not a positive duration. */
 export function parseDuration(text: string): number | undefined {
   const trimmed = text.trim();
-  if (!/^(\d+(ms|s|m|h|d|w))+$/.test(trimmed)) return undefined;
+  if (!DURATION_SYNTAX.test(trimmed)) return undefined;
   let total = 0;
   for (const match of trimmed.matchAll(/(\d+)(ms|s|m|h|d|w)/g)) {
     total += Number(match[1]) * (DURATION_UNITS[match[2] ?? ""] ?? 0);
@@ -301,7 +306,10 @@ function parseValue(o: OptionSpec, input: unknown, layer: Layer): Parsed {
     }
     case "duration": {
       const ms = typeof raw === "string" ? parseDuration(raw) : undefined;
-      return ms !== undefined ? { value: ms } : { problem: `must be a duration like "30m", "24h" or "7d" (got ${show(o, raw)})` };
+      if (ms !== undefined) return { value: ms };
+      // Well-formed but past Number.MAX_SAFE_INTEGER ms ("99999999999999999999d"): too long, not malformed.
+      if (typeof raw === "string" && DURATION_SYNTAX.test(raw.trim()) && /[1-9]/.test(raw)) return { value: Infinity };
+      return { problem: `must be a duration like "30m", "24h" or "7d" (got ${show(o, raw)})` };
     }
     case "percent-or-count": {
       const value = parseMaxDeletes(raw);
@@ -325,8 +333,12 @@ function extraProblem(o: OptionSpec, value: unknown): string | undefined {
       return /^[^@\s]+@[^@\s]+$/.test(value as string) ? undefined : `must be an email address like admin@example.com (got ${show(o, value)})`;
     case "aws.scim_rate_limit":
       return (value as number) >= 1 && (value as number) <= 10_000 ? undefined : `must be from 1 to 10000 requests per second (got ${show(o, value)})`;
+    case "sync.reconcile_every":
+      return (value as number) <= RECONCILE_EVERY_MAX_MS
+        ? undefined
+        : 'is longer than 30 days; the full reconcile is what finds and undoes changes made by hand in AWS, so write at most "30d" (the default is "24h")';
     default:
-      return undefined;
+      return o.type === "duration" && !Number.isFinite(value) ? "is too long; write a shorter duration" : undefined;
   }
 }
 
@@ -480,6 +492,27 @@ function parseFile(text: string, fileLabel: string, problems: string[]): Record<
   }
 }
 
+/** "sync.mode ([sync] mode in config.toml)": the setting and where this value came from. */
+function named(path: string, sources: Record<string, Source>, fileLabel: string): string {
+  const source = sources[path] ?? "default";
+  return source === "default" ? `${path} (the default)` : `${path} (${where(optionByPath(path), source, fileLabel)})`;
+}
+
+/**
+ * Settings valid one by one that cannot hold together; checked only when each of them parsed, so
+ * a bad value is reported once, as itself.
+ */
+function contradictions(values: Map<string, unknown>, sources: Record<string, Source>, fileLabel: string): string[] {
+  const problems: string[] = [];
+  if (values.get("sync.mode") === "upsert" && values.get("sync.delete_unmanaged") === true) {
+    problems.push(
+      `${named("sync.mode", sources, fileLabel)} is "upsert" and ${named("sync.delete_unmanaged", sources, fileLabel)} is true, but upsert never deletes: ` +
+        'remove delete_unmanaged, or set sync.mode = "sync" to delete the users and groups this tool did not create',
+    );
+  }
+  return problems;
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -542,6 +575,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
     sources[path] = picked.layer;
   }
   if (input.filePath !== undefined && sources.config_file === "default") values.set("config_file", input.filePath);
+  problems.push(...contradictions(values, sources, fileLabel));
 
   if (problems.length > 0) throw new SyncError("CONFIG_INVALID", problems.join("\n"));
 

@@ -167,6 +167,22 @@ const cases: Case[] = [
     noRequests: true,
   },
   {
+    name: "contradiction: upsert mode with delete_unmanaged",
+    args: ["sync", "--sync-delete-unmanaged"],
+    env: { IDPSCIM_SYNC_MODE: "upsert" },
+    code: 2,
+    mentions: ['sync.mode (IDPSCIM_SYNC_MODE) is "upsert"', "sync.delete_unmanaged (--sync-delete-unmanaged) is true", "upsert never deletes", 'set sync.mode = "sync"'],
+    noRequests: true,
+  },
+  {
+    name: "reconcile_every of more than 30 days",
+    args: ["sync"],
+    prepare: () => world.writeConfig(`[sync]\nreconcile_every = "999999d"`),
+    code: 2,
+    mentions: ["[sync] reconcile_every in ", "is longer than 30 days", 'write at most "30d"'],
+    noRequests: true,
+  },
+  {
     name: "invalid groups filter syntax",
     args: ["sync", "--gws-groups-filter", "name~aws"],
     code: 2,

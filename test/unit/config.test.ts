@@ -297,6 +297,46 @@ describe("validation messages", () => {
     ]);
   });
 
+  test("sync.mode = upsert with sync.delete_unmanaged = true is refused, naming both where they were set", () => {
+    expect(
+      problems(() => resolve({ fileText: `[sync]\nmode = "upsert"\n`, env: { IDPSCIM_SYNC_DELETE_UNMANAGED: "true", IDPSCIM_LOG_LEVEL: "loud" } })),
+    ).toEqual([
+      'IDPSCIM_LOG_LEVEL: must be one of debug, info, warn, error (got "loud")',
+      'sync.mode ([sync] mode in config.toml) is "upsert" and sync.delete_unmanaged (IDPSCIM_SYNC_DELETE_UNMANAGED) is true, but upsert never deletes: remove delete_unmanaged, or set sync.mode = "sync" to delete the users and groups this tool did not create',
+    ]);
+    expect(problems(() => resolve({ argv: argvOf(["--sync-mode", "upsert", "--sync-delete-unmanaged"]) }))[0]).toStartWith(
+      'sync.mode (--sync-mode) is "upsert" and sync.delete_unmanaged (--sync-delete-unmanaged) is true',
+    );
+    expect(resolve({ argv: argvOf(["--sync-mode", "upsert"]) }).sync.deleteUnmanaged).toBe(false);
+    expect(resolve({ argv: argvOf(["--sync-delete-unmanaged"]) }).sync.mode).toBe("sync");
+    // A bad value of either is reported as itself, not as a contradiction.
+    expect(problems(() => resolve({ env: { IDPSCIM_SYNC_MODE: "upsrt", IDPSCIM_SYNC_DELETE_UNMANAGED: "true" } }))).toEqual([
+      'IDPSCIM_SYNC_MODE: must be one of sync, upsert (got "upsrt")',
+    ]);
+  });
+
+  test("sync.reconcile_every is at most 30 days, also for values that overflow", () => {
+    expect(resolve({ env: { IDPSCIM_SYNC_RECONCILE_EVERY: "30d" } }).sync.reconcileEveryMs).toBe(30 * 86_400_000);
+    expect(resolve({ env: { IDPSCIM_SYNC_RECONCILE_EVERY: "720h" } }).sync.reconcileEveryMs).toBe(30 * 86_400_000);
+    const tooLong = 'is longer than 30 days; the full reconcile is what finds and undoes changes made by hand in AWS, so write at most "30d" (the default is "24h")';
+    for (const value of ["721h", "31d", "999999d", "99999999999999999999d", "9007199254740993ms", "5w"]) {
+      expect(problems(() => resolve({ env: { IDPSCIM_SYNC_RECONCILE_EVERY: value } }))).toEqual([`IDPSCIM_SYNC_RECONCILE_EVERY: ${tooLong}`]);
+    }
+    expect(problems(() => resolve({ fileText: `[sync]\nreconcile_every = "999999d"\n` }))).toEqual([`[sync] reconcile_every in config.toml: ${tooLong}`]);
+  });
+
+  test('max_deletes and max_membership_removals take "0%" and "0" as zero', () => {
+    for (const key of ["max_deletes", "max_membership_removals"]) {
+      const path = `sync.${key}`;
+      const env = `IDPSCIM_SYNC_${key.toUpperCase()}`;
+      const field = key === "max_deletes" ? "maxDeletes" : "maxMembershipRemovals";
+      expect(resolve({ env: { [env]: "0%" } }).sync[field]).toEqual({ percent: 0 });
+      expect(resolve({ env: { [env]: "0" } }).sync[field]).toEqual({ count: 0 });
+      expect(resolve({ fileText: `[sync]\n${key} = 0\n` }).sync[field]).toEqual({ count: 0 });
+      expect(resolve({ env: { [env]: "0" } }).sources[path]).toBe("env");
+    }
+  });
+
   test("groups filter clauses are checked and the offending one named", () => {
     const ok = ["name:AWS*", "email=aws@example.com", "name:'AWS Team*' email:aws-*", "memberKey=user@example.com"];
     expect(resolve({ argv: { q: ok } }).gws.groupsFilter).toEqual(ok);
