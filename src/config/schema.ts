@@ -29,6 +29,8 @@ export interface OptionSpec {
   doc: string;
   /** Never echoed in messages or logs. */
   secret?: boolean;
+  /** Not secret, but never quoted in a message either: it may come from Secrets Manager (the admin's email). */
+  unquoted?: boolean;
   /** Shown (commented out) in config.example.toml when there is no default or the default says little. */
   example?: unknown;
   /** Flag and env only: cannot be set from the config file itself. */
@@ -80,6 +82,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: "user_email",
     type: "string",
     alias: "u",
+    unquoted: true,
     doc: "Google Workspace super admin the service account impersonates.",
     example: "admin@example.com",
   },

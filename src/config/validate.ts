@@ -105,9 +105,29 @@ export function quote(value: string): string {
   return value.length <= SHOWN_MAX ? JSON.stringify(value) : `${JSON.stringify(`${value.slice(0, SHOWN_MAX - 1)}…`)} (${value.length} characters)`;
 }
 
+/** A value as a message may quote it: hidden for secrets and unquoted settings, shortened otherwise. */
 function show(o: OptionSpec, value: unknown): string {
-  if (o.secret) return "***";
-  return typeof value === "string" || Array.isArray(value) ? JSON.stringify(value) : String(value);
+  if (o.secret || o.unquoted) return "***";
+  if (typeof value === "string") return quote(value);
+  return shorten(Array.isArray(value) ? JSON.stringify(value) : String(value));
+}
+
+/**
+ * Why a SCIM token cannot be sent, or `undefined`. A line break, a space or a control character
+ * (a copy-paste accident) cannot go in an Authorization header: fetch refuses it, and the run would
+ * retry it as a network failure. Characters outside printable ASCII fail the same way.
+ */
+export function tokenProblem(token: string): string | undefined {
+  const kind = /[\r\n]/.test(token)
+    ? "a line break"
+    : /\s/.test(token)
+      ? "whitespace"
+      : /[\x00-\x1f\x7f]/.test(token)
+        ? "a control character"
+        : /[^\x21-\x7e]/.test(token)
+          ? "a character that is not printable ASCII"
+          : undefined;
+  return kind === undefined ? undefined : `contains ${kind} (the token is not shown); copy the token again without it`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -148,9 +168,9 @@ function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
-/** A URL as it may be shown in a message: scheme, host and path, never credentials or a query. */
+/** A URL as it may be shown in a message: scheme, host and path, never credentials or a query; shortened. */
 function showUrl(url: URL): string {
-  return JSON.stringify(`${url.protocol}//${url.host}${url.pathname}`);
+  return quote(`${url.protocol}//${url.host}${url.pathname}`);
 }
 
 /** `scim.us-east-1.amazonaws.com/…`: a host name, maybe a port and a path, with no scheme. */
@@ -161,23 +181,23 @@ const SCHEMELESS = /^([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})(?::\d{1,5})?(?:\/\
  * A value that is not a URL at all is not echoed unless it reads as a host name: swapped settings
  * (the token given as the endpoint) are a common mistake, and the message must not print the token.
  */
-export function urlProblem(text: string): string | undefined {
+export function urlProblem(text: string, options: { hidden?: boolean } = {}): string | undefined {
+  const hidden = options.hidden === true;
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    const host = SCHEMELESS.exec(text)?.[1];
+    const host = hidden ? undefined : SCHEMELESS.exec(text)?.[1];
     return host !== undefined
-      ? `is not a URL: it has no scheme; write the full URL starting with https://, like "https://${host}/..."`
+      ? `is not a URL: it has no scheme; write the full URL starting with https://, like ${quote(`https://${host}/...`)}`
       : `is not a URL (a ${text.length}-character value, not shown in case it is a secret); write a full URL like "https://host/path"`;
   }
   if (url.protocol === "https:") return undefined;
+  const got = hidden ? "" : ` (got ${showUrl(url)})`;
   if (url.protocol === "http:") {
-    return isLoopback(url.hostname)
-      ? undefined
-      : `must use https (got ${showUrl(url)}); http is allowed only on localhost, 127.0.0.0/8 and [::1]`;
+    return isLoopback(url.hostname) ? undefined : `must use https${got}; http is allowed only on localhost, 127.0.0.0/8 and [::1]`;
   }
-  return `must be an https URL (got ${showUrl(url)})`;
+  return `must be an https URL${got}`;
 }
 
 /**
@@ -199,7 +219,7 @@ function pathProblem(o: OptionSpec, value: string): string | undefined {
  * spaces are single-quoted.
  */
 export function groupsFilterProblem(query: string): string | undefined {
-  if ((query.match(/'/g) ?? []).length % 2 !== 0) return `${JSON.stringify(query)} has an unbalanced single quote; close it`;
+  if ((query.match(/'/g) ?? []).length % 2 !== 0) return `${quote(query)} has an unbalanced single quote; close it`;
   const clauses = query.match(/(?:[^\s']+|'[^']*')+/g) ?? [];
   if (clauses.length === 0) return "is an empty query; remove it (no filter means all groups)";
   for (const clause of clauses) {
@@ -211,7 +231,7 @@ export function groupsFilterProblem(query: string): string | undefined {
       !value.includes("'") &&
       (match[2] === "=" ? true : match[1] !== "memberKey" && value.endsWith("*") && value.length > 1);
     if (!ok) {
-      return `${JSON.stringify(clause)} is not a Directory group query clause; use name=X, name:Prefix*, email=x, email:prefix*, or memberKey=x, space-separated`;
+      return `${quote(clause)} is not a Directory group query clause; use name=X, name:Prefix*, email=x, email:prefix*, or memberKey=x, space-separated`;
     }
   }
   return undefined;
@@ -331,6 +351,8 @@ function extraProblem(o: OptionSpec, value: unknown): string | undefined {
       return undefined;
     case "gws.user_email":
       return /^[^@\s]+@[^@\s]+$/.test(value as string) ? undefined : `must be an email address like admin@example.com (got ${show(o, value)})`;
+    case "aws.scim_access_token":
+      return tokenProblem(value as string);
     case "aws.scim_rate_limit":
       return (value as number) >= 1 && (value as number) <= 10_000 ? undefined : `must be from 1 to 10000 requests per second (got ${show(o, value)})`;
     case "sync.reconcile_every":
@@ -675,11 +697,11 @@ export function requireForSync(config: ResolvedConfig): void {
   if (problems.length > 0) throw new SyncError(invalid.length > 0 ? "CONFIG_INVALID" : "CONFIG_MISSING", problems.join("\n"));
 }
 
-/** A plain copy for `config validate` and debug logs, with every secret value replaced by "***". */
+/** A plain copy for `config validate` and debug logs, with every secret value, and every value read from Secrets Manager, replaced by "***". */
 export function redactedConfig(config: ResolvedConfig): Record<string, unknown> {
   const copy = structuredClone(config) as unknown as Record<string, Record<string, unknown>>;
   for (const o of OPTIONS) {
-    if (!o.secret || o.table === undefined) continue;
+    if (!(o.secret || config.sources[tomlPath(o)] === "secret") || o.table === undefined) continue;
     const section = copy[o.table];
     const field = camelCase(o.key.replaceAll("_", "-"));
     if (section !== undefined && section[field] !== undefined) section[field] = "***";

@@ -42,7 +42,7 @@ async function startImpostor(): Promise<Impostor> {
 }
 
 /** Words that tell the reader what to do; each error line must hold one. */
-const FIX = /\b(pass|set|write|fix|remove|use|check|download|point|save|give|upgrade|restore|move|quote|authorise|did you mean|must be)\b/i;
+const FIX = /\b(pass|set|write|fix|remove|use|check|download|point|save|give|upgrade|restore|move|quote|copy|authorise|did you mean|must be)\b/i;
 /** A line of a JavaScript stack trace. */
 const STACK = /^\s+at\s.+(:\d+|\))$/m;
 
@@ -180,6 +180,38 @@ const cases: Case[] = [
     prepare: () => world.writeConfig(`[sync]\nreconcile_every = "999999d"`),
     code: 2,
     mentions: ["[sync] reconcile_every in ", "is longer than 30 days", 'write at most "30d"'],
+    noRequests: true,
+  },
+  {
+    name: "SCIM token with a line break inside (not retried as a network failure)",
+    args: ["sync"],
+    env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: "tok-7f3a\nsecond-half-of-the-token" },
+    code: 2,
+    mentions: ["IDPSCIM_AWS_SCIM_ACCESS_TOKEN: contains a line break (the token is not shown); copy the token again without it"],
+    noRequests: true,
+  },
+  {
+    name: "SCIM token from Secrets Manager with a space inside",
+    args: ["sync", "--config-file", "KEY:from-secrets.toml"],
+    config: false,
+    prepare: () => {
+      const g = world.emulators.google;
+      world.emulators.secrets.secrets.set("IDPSCIM_SCIMAccessToken", "tok-7f3a second-half-of-the-token\n");
+      writeFileSync(
+        join(dir(), "from-secrets.toml"),
+        `use_secrets_manager = true\n[gws]\nservice_account_file = "${g.serviceAccountFile}"\nuser_email = "${g.adminEmail}"\napi_url = "${g.url}"\ntoken_url = "${g.tokenUrl}"\n` +
+          `[aws]\nscim_endpoint = "${world.emulators.scim.url}"\n[state]\nfile = "${world.statePath}"\n`,
+      );
+    },
+    code: 2,
+    mentions: ["aws.scim_access_token from secret IDPSCIM_SCIMAccessToken: contains whitespace (the token is not shown); copy the token again without it"],
+    noRequests: true,
+  },
+  {
+    name: "admin email that is not one: the value is not echoed",
+    args: ["sync", "--gws-user-email", "admin-7f3a.example.com"],
+    code: 2,
+    mentions: ["--gws-user-email: must be an email address like admin@example.com (got ***)"],
     noRequests: true,
   },
   {
@@ -342,6 +374,8 @@ describe("bad input: one clear line, the right exit code, nothing written", () =
         else expect(line).toMatch(mention);
       }
       expect(line).toMatch(FIX);
+      // Values marked 7f3a stand for secrets: never echoed, whole or in part.
+      expect(result.stderr).not.toContain("7f3a");
       expect(result.stderr).not.toMatch(STACK);
       expect(result.stdout).toBe("");
       // Nothing written: no SCIM write anywhere, the state as it was (absent stays absent).

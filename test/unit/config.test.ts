@@ -360,7 +360,7 @@ describe("validation messages", () => {
     expect(lines.some((l) => l.startsWith("IDPSCIM_LOG_LEVEL:"))).toBe(true);
     expect(lines.some((l) => l.startsWith("IDPSCIM_SYNC_MAX_DELETES:"))).toBe(true);
     expect(lines.some((l) => l.startsWith("--aws-scim-endpoint:"))).toBe(true);
-    expect(lines.some((l) => l.startsWith('--gws-user-email: must be an email address like admin@example.com (got "nobody")'))).toBe(true);
+    expect(lines).toContain("--gws-user-email: must be an email address like admin@example.com (got ***)");
   });
 
   describe("blank list entries are refused, naming the key and the entry, for every list setting", () => {
@@ -402,6 +402,59 @@ describe("validation messages", () => {
     expect(problems(() => resolve({ fileText: `[aws]\nscim_access_token = 98765\n` }))).toEqual([
       "[aws] scim_access_token in config.toml: must be a string (got ***); quote it",
     ]);
+  });
+});
+
+describe("values in messages", () => {
+  test("gws.user_email is never quoted (it may come from Secrets Manager)", () => {
+    for (const argv of [argvOf(["--gws-user-email", "not-an-email-7f3a"]), argvOf(["-u", "x7f3a@"]), { "gws-user-email": 42 }]) {
+      const text = problems(() => resolve({ argv })).join("\n");
+      expect(text).toStartWith("--gws-user-email: must be");
+      expect(text).not.toMatch(/7f3a|42/);
+    }
+    expect(problems(() => resolve({ fileText: `[gws]\nuser_email = "someone.7f3a"\n` }))).toEqual([
+      "[gws] user_email in config.toml: must be an email address like admin@example.com (got ***)",
+    ]);
+  });
+
+  test("long values are shortened to about 60 characters with their length", () => {
+    const long = `x${"A".repeat(10_239)}`;
+    const lines = problems(() =>
+      resolve({
+        env: { IDPSCIM_LOG_LEVEL: long, IDPSCIM_AWS_SCIM_ENDPOINT: `http://scim.example.com/${long}`, IDPSCIM_SYNC_USER_FIELDS: `title,${long}` },
+        argv: { q: [`name:${long}`], "sync-max-deletes": long, "state-file": [long, long] },
+        fileText: `[sync]\nreconcile_every = "${long}"\n`,
+      }),
+    );
+    expect(lines).toHaveLength(7);
+    for (const line of lines) expect(line.length).toBeLessThan(260);
+    expect(lines).toContain(`IDPSCIM_LOG_LEVEL: must be one of debug, info, warn, error (got ${JSON.stringify(`${long.slice(0, 59)}…`)} (10240 characters))`);
+    expect(lines.filter((line) => line.includes("characters)"))).toHaveLength(6);
+  });
+
+  describe("a SCIM token that cannot go in a header is a configuration error, never shown", () => {
+    const cases: [string, string][] = [
+      ["line break", "a line break"],
+      ["tab", "whitespace"],
+      ["space", "whitespace"],
+      ["control", "a control character"],
+      ["non-ascii", "a character that is not printable ASCII"],
+    ];
+    const token = (kind: string) =>
+      `tok-7f3a${{ "line break": "\n", tab: "\t", space: " ", control: "\u0007", "non-ascii": "\u201d" }[kind]}rest-of-token`;
+    for (const [kind, phrase] of cases) {
+      test(kind, () => {
+        const fix = `contains ${phrase} (the token is not shown); copy the token again without it`;
+        expect(problems(() => resolve({ env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: token(kind) } }))).toEqual([`IDPSCIM_AWS_SCIM_ACCESS_TOKEN: ${fix}`]);
+        expect(problems(() => resolve({ argv: argvOf(["-t", token(kind)]) }))).toEqual([`--aws-scim-access-token: ${fix}`]);
+        expect(problems(() => resolve({ fileText: `[aws]\nscim_access_token = ${JSON.stringify(token(kind))}\n` }))).toEqual([
+          `[aws] scim_access_token in config.toml: ${fix}`,
+        ]);
+      });
+    }
+    test("a trailing newline (a file or a variable read with one) is still trimmed, not refused", () => {
+      expect(resolve({ env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: "tok-123\n" } }).aws.scimAccessToken).toBe("tok-123");
+    });
   });
 });
 
@@ -533,6 +586,25 @@ describe("resolveSecrets", () => {
     expect(error.message).toStartWith("aws.scim_endpoint from secret IDPSCIM_SCIMEndpoint: must use https");
   });
 
+  test("a token from a secret with a line break inside is CONFIG_INVALID, and an endpoint from a secret is never quoted", async () => {
+    const values = { IDPSCIM_GWSServiceAccountFile: key, IDPSCIM_GWSUserEmail: "a@example.com", IDPSCIM_SCIMEndpoint: "https://scim.example/scim/v2" };
+    const token = await rejection(() => resolveSecrets(resolve({ argv: { g: true } }), secretStore({ ...values, IDPSCIM_SCIMAccessToken: "tok-7f3a\nsecond-line\n" }), noFiles));
+    expect(token.code).toBe("CONFIG_INVALID");
+    expect(token.exitCode).toBe(2);
+    expect(token.message).toBe(
+      "aws.scim_access_token from secret IDPSCIM_SCIMAccessToken: contains a line break (the token is not shown); copy the token again without it, and store it in the secret again",
+    );
+    const endpoint = await rejection(() =>
+      resolveSecrets(resolve({ argv: { g: true } }), secretStore({ ...values, IDPSCIM_SCIMEndpoint: "http://tenant-7f3a.example/scim/v2", IDPSCIM_SCIMAccessToken: "t" }), noFiles),
+    );
+    expect(endpoint.message).toStartWith("aws.scim_endpoint from secret IDPSCIM_SCIMEndpoint: must use https; http is allowed only on");
+    expect(endpoint.message).not.toContain("7f3a");
+    const notUrl = await rejection(() =>
+      resolveSecrets(resolve({ argv: { g: true } }), secretStore({ ...values, IDPSCIM_SCIMEndpoint: "tenant-7f3a.example.com/scim/v2", IDPSCIM_SCIMAccessToken: "t" }), noFiles),
+    );
+    expect(notUrl.message).not.toContain("7f3a");
+  });
+
   test("unavailable secrets are all reported", async () => {
     const error = await rejection(() => resolveSecrets(resolve({ argv: { g: true } }), secretStore({ IDPSCIM_GWSServiceAccountFile: key }), noFiles));
     expect(error.code).toBe("SECRET_UNAVAILABLE");
@@ -566,6 +638,16 @@ describe("redactedConfig", () => {
     expect((redacted.aws as Record<string, unknown>).scimAccessToken).toBe("***");
     expect((redacted.aws as Record<string, unknown>).scimEndpoint).toBe(complete.env.IDPSCIM_AWS_SCIM_ENDPOINT);
     expect("scimAccessToken" in (redactedConfig(resolve()).aws as object)).toBe(false);
+  });
+
+  test("hides every value that came from Secrets Manager", async () => {
+    const key = JSON.stringify({ type: "service_account" });
+    const secrets = { IDPSCIM_GWSServiceAccountFile: key, IDPSCIM_GWSUserEmail: "admin-7f3a@example.com", IDPSCIM_SCIMEndpoint: "https://tenant-7f3a.example/scim/v2", IDPSCIM_SCIMAccessToken: "t" };
+    const { config } = await resolveSecrets(resolve({ argv: { g: true } }), { get: async (name: string) => secrets[name as keyof typeof secrets] }, async () => "");
+    const redacted = redactedConfig(config) as { gws: Record<string, unknown>; aws: Record<string, unknown> };
+    expect(JSON.stringify(redacted)).not.toContain("7f3a");
+    expect([redacted.gws.userEmail, redacted.aws.scimEndpoint]).toEqual(["***", "***"]);
+    expect(redactedConfig(resolve({ env: complete.env })).gws).toMatchObject({ userEmail: "admin@example.com" });
   });
 });
 
