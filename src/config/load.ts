@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { SyncError } from "../core/errors.ts";
 import { configFileChoice, resolveConfig, shorten, type ResolvedConfig } from "./validate.ts";
 
-export { configFileChoice, redactedConfig, requireForSync, resolveConfig } from "./validate.ts";
+export { configFileChoice, flagSecretWarnings, redactedConfig, requireForSync, resolveConfig } from "./validate.ts";
 export type { ResolveConfigInput, ResolvedConfig, Source } from "./validate.ts";
 
 /** Why `path` cannot be read, as a phrase naming the fix; for a code other than ENOENT. */

@@ -697,6 +697,21 @@ export function requireForSync(config: ResolvedConfig): void {
   if (problems.length > 0) throw new SyncError(invalid.length > 0 ? "CONFIG_INVALID" : "CONFIG_MISSING", problems.join("\n"));
 }
 
+/**
+ * One warning per secret setting given as a flag: it works, but the command line of a running
+ * process is readable by every user of the machine (`ps`, /proc/PID/cmdline). Names the ways that
+ * are not: the env var, the config file, and Secrets Manager when the setting has a secret name.
+ */
+export function flagSecretWarnings(config: ResolvedConfig): string[] {
+  return OPTIONS.filter((o) => o.secret && config.sources[tomlPath(o)] === "flag").map((o) => {
+    const secretName = OPTIONS.find((candidate) => candidate.table === o.table && candidate.key === `${o.key}_secret_name`);
+    const file = o.cliOnly ? "" : `, put ${o.key}${o.table === undefined ? "" : ` under [${o.table}]`} in a config file only you can read`;
+    const manager = secretName === undefined ? "" : `, or store it in Secrets Manager (--use-secrets-manager; the secret's name is ${tomlPath(secretName)})`;
+    const flag = `--${flagName(o)}${o.alias === undefined ? "" : ` (-${o.alias})`}`;
+    return `${flag} was given on the command line, where other users of this machine can read it in the process list; set ${envName(o)} instead${file}${manager}`;
+  });
+}
+
 /** A plain copy for `config validate` and debug logs, with every secret value, and every value read from Secrets Manager, replaced by "***". */
 export function redactedConfig(config: ResolvedConfig): Record<string, unknown> {
   const copy = structuredClone(config) as unknown as Record<string, Record<string, unknown>>;

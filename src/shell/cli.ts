@@ -4,7 +4,7 @@
  */
 import yargs from "yargs";
 import { composeSource, composeStore, composeTarget } from "../compose.ts";
-import { loadConfig } from "../config/load.ts";
+import { flagSecretWarnings, loadConfig } from "../config/load.ts";
 import { yargsOptions } from "../config/schema.ts";
 import { nearest, parseDuration, quote, redactedConfig, type ResolvedConfig } from "../config/validate.ts";
 import { EXIT, redactSecretShapes, SyncError } from "../core/errors.ts";
@@ -180,6 +180,7 @@ async function execute(request: CommandRequest): Promise<number> {
     const config = loadConfig({ argv: request.argv, env });
     log = createLogger({ level: config.logLevel, format: config.logFormat });
     log.redact(config.aws.scimAccessToken);
+    for (const warning of flagSecretWarnings(config)) log.warn(warning);
     if (request.command === "config-validate") {
       writeStdout(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
       return EXIT.ok;

@@ -460,3 +460,32 @@ describe("unknown words on the command line: one usage line, exit 2, no request"
     expect(existsSync(world.statePath)).toBe(true);
   });
 });
+
+describe("a secret given as a flag", () => {
+  test("works, with one warning naming the safer ways, and the token is shown nowhere", async () => {
+    world.writeConfig();
+    rmSync(world.statePath, { force: true });
+    world.emulators.scim.log.clear();
+    const token = world.emulators.scim.token;
+
+    const result = await world.run(["plan", "-t", token]);
+
+    expect(result.code).toBe(0);
+    const warnings = result.stderr.split("\n").filter((line) => /^\S+\s+WARN\s/.test(line) && line.includes("process list"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("--aws-scim-access-token (-t) was given on the command line");
+    expect(warnings[0]).toContain("set IDPSCIM_AWS_SCIM_ACCESS_TOKEN instead");
+    expect(warnings[0]).toContain("Secrets Manager");
+    expect(`${result.stdout}${result.stderr}`).not.toContain(token);
+    // The run went ahead (a plan reads AWS) and wrote nothing.
+    expect(world.emulators.scim.log.total()).toBeGreaterThan(0);
+    expect(world.emulators.scim.log.writes()).toBe(0);
+  });
+
+  test("from the file or the environment there is no warning", async () => {
+    world.writeConfig();
+    const result = await world.run(["config", "validate"], { env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: world.emulators.scim.token } });
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain("process list");
+  });
+});

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import yargs from "yargs";
 import { SyncError } from "../../src/core/errors.ts";
 import { README_BEGIN, README_END, renderExampleToml, renderMarkdownTable, replaceConfigTable } from "../../src/config/docs.ts";
-import { loadConfig, readConfigFile, redactedConfig, requireForSync, resolveConfig, type ResolvedConfig } from "../../src/config/load.ts";
+import { flagSecretWarnings, loadConfig, readConfigFile, redactedConfig, requireForSync, resolveConfig, type ResolvedConfig } from "../../src/config/load.ts";
 import { resolveSecrets } from "../../src/config/resolve-secrets.ts";
 import { OPTIONS, envName, flagName, tomlPath, yargsOptions } from "../../src/config/schema.ts";
 import { parseDuration, parseMaxDeletes } from "../../src/config/validate.ts";
@@ -455,6 +455,31 @@ describe("values in messages", () => {
     test("a trailing newline (a file or a variable read with one) is still trimmed, not refused", () => {
       expect(resolve({ env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: "tok-123\n" } }).aws.scimAccessToken).toBe("tok-123");
     });
+  });
+});
+
+describe("secrets given as flags", () => {
+  test("warn once per secret option whose value came from a flag, naming the env var, the file and Secrets Manager", () => {
+    expect(flagSecretWarnings(resolve({ argv: argvOf(["-t", "tok-7f3a"]) }))).toEqual([
+      "--aws-scim-access-token (-t) was given on the command line, where other users of this machine can read it in the process list; " +
+        "set IDPSCIM_AWS_SCIM_ACCESS_TOKEN instead, put scim_access_token under [aws] in a config file only you can read, " +
+        "or store it in Secrets Manager (--use-secrets-manager; the secret's name is aws.scim_access_token_secret_name)",
+    ]);
+    expect(flagSecretWarnings(resolve({ env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: "tok" } }))).toEqual([]);
+    expect(flagSecretWarnings(resolve({ fileText: `[aws]\nscim_access_token = "tok"\n` }))).toEqual([]);
+    expect(flagSecretWarnings(resolve({ argv: argvOf(["-e", "https://scim.example/scim/v2", "-u", "admin@example.com"]) }))).toEqual([]);
+  });
+
+  test("every secret option is covered, by the table's secret mark alone", () => {
+    const secrets = OPTIONS.filter((o) => o.secret);
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const o of secrets) {
+      const warnings = flagSecretWarnings(resolve({ argv: { [flagName(o)]: "value-7f3a" } }));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toStartWith(`--${flagName(o)}`);
+      expect(warnings[0]).toContain(envName(o));
+      expect(warnings[0]).not.toContain("7f3a");
+    }
   });
 });
 
