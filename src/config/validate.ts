@@ -505,7 +505,7 @@ function parseFile(text: string, fileLabel: string, problems: string[]): Record<
     if (error instanceof TomlError) {
       // smol-toml's message is "Invalid TOML document: <reason>\n\n<code frame>"; the frame is noise on one line.
       const reason = (error.message.split("\n")[0] ?? "").replace(/^Invalid TOML document:\s*/, "");
-      problems.push(`${fileLabel}:${error.line}:${error.column}: invalid TOML: ${reason}; fix the syntax there`);
+      problems.push(`${fileLabel}:${error.line}:${error.column}: invalid TOML: ${shorten(reason)}; fix the syntax there`);
     } else {
       problems.push(`${fileLabel}: invalid TOML: ${error instanceof Error ? error.message : String(error)}`);
     }
