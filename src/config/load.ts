@@ -7,21 +7,26 @@ import { configFileChoice, resolveConfig, shorten, type ResolvedConfig } from ".
 export { configFileChoice, flagSecretWarnings, redactedConfig, requireForSync, resolveConfig } from "./validate.ts";
 export type { ResolveConfigInput, ResolvedConfig, Source } from "./validate.ts";
 
-/** Why `path` cannot be read, as a phrase naming the fix; for a code other than ENOENT. */
-function readProblem(path: string, code: unknown, error: unknown): string {
-  if (code === "EISDIR") return `${shorten(path)} is a directory, not a file; give the path of the TOML file in it, like ${shorten(`${path.replace(/\/+$/, "")}/config.toml`)}`;
-  return `cannot read ${shorten(path)}: ${typeof code === "string" ? code : String(error)}; check the path and its permissions`;
-}
-
-/** The file's text, or `undefined` when it does not exist; other read errors (a directory, no permission) are configuration errors. */
-export function readConfigFile(path: string): { text: string } | undefined {
+/** The file's text, `"missing"`, or why it cannot be read as a phrase naming the fix (a directory, no permission). */
+function readFile(path: string): { text: string } | "missing" | { problem: string } {
   try {
     return { text: readFileSync(path, "utf8") };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    if (code === "ENOENT") return undefined;
-    throw new SyncError("CONFIG_INVALID", `config file ${readProblem(path, code, error)}`, { cause: error });
+    if (code === "ENOENT") return "missing";
+    if (code === "EISDIR") {
+      return { problem: `${shorten(path)} is a directory, not a file; give the path of the TOML file in it, like ${shorten(`${path.replace(/\/+$/, "")}/config.toml`)}` };
+    }
+    return { problem: `cannot read ${shorten(path)}: ${typeof code === "string" ? code : String(error)}; check the path and its permissions` };
   }
+}
+
+/** The file's text, or `undefined` when it does not exist; other read errors (a directory, no permission) are configuration errors. */
+export function readConfigFile(path: string): { text: string } | undefined {
+  const file = readFile(path);
+  if (file === "missing") return undefined;
+  if ("problem" in file) throw new SyncError("CONFIG_INVALID", `config file ${file.problem}`);
+  return file;
 }
 
 /**
@@ -33,13 +38,8 @@ export function loadConfig(input: { argv: Record<string, unknown>; env: Record<s
   const choice = configFileChoice(input.argv, input.env);
   // An unusable --config-file (given twice, empty): the resolver reports it; reading ./config.toml instead would only add noise.
   if (choice.path === undefined) return resolveConfig(input);
-  let text: string | undefined;
-  try {
-    text = readFileSync(choice.path, "utf8");
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === "ENOENT" && !choice.explicit) return resolveConfig(input);
-    if (code !== "ENOENT") return resolveConfig({ ...input, filePath: choice.path, fileProblem: readProblem(choice.path, code, error) });
-  }
-  return resolveConfig({ ...input, filePath: choice.path, ...(text === undefined ? {} : { fileText: text }) });
+  const file = readFile(choice.path);
+  if (file === "missing" && !choice.explicit) return resolveConfig(input);
+  const read = file === "missing" ? {} : "problem" in file ? { fileProblem: file.problem } : { fileText: file.text };
+  return resolveConfig({ ...input, filePath: choice.path, ...read });
 }
