@@ -2,32 +2,44 @@
 
 import { readFileSync } from "node:fs";
 import { SyncError } from "../core/errors.ts";
-import { configFileChoice, resolveConfig, type ResolvedConfig } from "./validate.ts";
+import { configFileChoice, resolveConfig, shorten, type ResolvedConfig } from "./validate.ts";
 
-export { configFileChoice, redactedConfig, requireForSync, resolveConfig } from "./validate.ts";
+export { configFileChoice, flagSecretWarnings, redactedConfig, requireForSync, resolveConfig } from "./validate.ts";
 export type { ResolveConfigInput, ResolvedConfig, Source } from "./validate.ts";
 
-/** The file's text, or `undefined` when it does not exist; other read errors are configuration errors. */
-export function readConfigFile(path: string): { text: string } | undefined {
+/** The file's text, `"missing"`, or why it cannot be read as a phrase naming the fix (a directory, no permission). */
+function readFile(path: string): { text: string } | "missing" | { problem: string } {
   try {
     return { text: readFileSync(path, "utf8") };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    if (code === "ENOENT") return undefined;
-    throw new SyncError("CONFIG_INVALID", `config file ${path}: cannot read: ${typeof code === "string" ? code : String(error)}; check the path and its permissions`, {
-      cause: error,
-    });
+    if (code === "ENOENT") return "missing";
+    if (code === "EISDIR") {
+      return { problem: `${shorten(path)} is a directory, not a file; give the path of the TOML file in it, like ${shorten(`${path.replace(/\/+$/, "")}/config.toml`)}` };
+    }
+    return { problem: `cannot read ${shorten(path)}: ${typeof code === "string" ? code : String(error)}; check the path and its permissions` };
   }
+}
+
+/** The file's text, or `undefined` when it does not exist; other read errors (a directory, no permission) are configuration errors. */
+export function readConfigFile(path: string): { text: string } | undefined {
+  const file = readFile(path);
+  if (file === "missing") return undefined;
+  if ("problem" in file) throw new SyncError("CONFIG_INVALID", `config file ${file.problem}`);
+  return file;
 }
 
 /**
  * What the shells call: picks the file (--config-file, IDPSCIM_CONFIG_FILE, else ./config.toml if
- * it exists), reads it and resolves. An explicitly named file that is missing is reported with
- * the other problems.
+ * it exists), reads it and resolves. An explicitly named file that is missing or unreadable, and a
+ * --config-file given twice, are reported with the other problems.
  */
 export function loadConfig(input: { argv: Record<string, unknown>; env: Record<string, string | undefined> }): ResolvedConfig {
   const choice = configFileChoice(input.argv, input.env);
-  const file = readConfigFile(choice.path);
-  if (file === undefined && !choice.explicit) return resolveConfig(input);
-  return resolveConfig({ ...input, filePath: choice.path, ...(file === undefined ? {} : { fileText: file.text }) });
+  // An unusable --config-file (given twice, empty): the resolver reports it; reading ./config.toml instead would only add noise.
+  if (choice.path === undefined) return resolveConfig(input);
+  const file = readFile(choice.path);
+  if (file === "missing" && !choice.explicit) return resolveConfig(input);
+  const read = file === "missing" ? {} : "problem" in file ? { fileProblem: file.problem } : { fileText: file.text };
+  return resolveConfig({ ...input, filePath: choice.path, ...read });
 }

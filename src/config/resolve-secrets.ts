@@ -3,7 +3,7 @@
 import { SyncError, isSyncError } from "../core/errors.ts";
 import type { SecretResolver } from "../core/ports.ts";
 import { flagName, optionByPath } from "./schema.ts";
-import { howToSet, patchConfig, urlProblem, type ResolvedConfig, type Source } from "./validate.ts";
+import { howToSet, patchConfig, shorten, tokenProblem, urlProblem, type ResolvedConfig, type Source } from "./validate.ts";
 
 function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
@@ -32,7 +32,7 @@ export async function resolveSecrets(
     } catch (error) {
       throw new SyncError(
         "CONFIG_INVALID",
-        `gws.service_account_file: cannot read ${path}: ${errorCode(error)}: pass --${flagName(optionByPath("gws.service_account_file"))} with the path of the service-account key JSON`,
+        `gws.service_account_file: cannot read ${shorten(path)}: ${errorCode(error)}: pass --${flagName(optionByPath("gws.service_account_file"))} with the path of the service-account key JSON`,
         { cause: error },
       );
     }
@@ -46,7 +46,7 @@ export async function resolveSecrets(
         `gws.service_account_file is not set: ${howToSet(optionByPath("gws.service_account_file"))} (or use --use-secrets-manager)`,
       );
     }
-    return { config, serviceAccountKey: checkKey(await readKeyFile(path), `gws.service_account_file ${path}`, false) };
+    return { config, serviceAccountKey: checkKey(await readKeyFile(path), `gws.service_account_file ${shorten(path)}`, false) };
   }
 
   const failures: SyncError[] = [];
@@ -89,17 +89,24 @@ export async function resolveSecrets(
   if (config.aws.scimEndpoint === undefined) sources["aws.scim_endpoint"] = "secret";
   if (config.aws.scimAccessToken === undefined) sources["aws.scim_access_token"] = "secret";
 
+  // Values from a secret bypassed the resolver: check them again, and never quote them (they are secrets).
   if (scimEndpoint !== undefined && config.aws.scimEndpoint === undefined) {
-    const problem = urlProblem(scimEndpoint);
+    const problem = urlProblem(scimEndpoint, { hidden: true });
     if (problem !== undefined) {
       throw new SyncError("CONFIG_INVALID", `aws.scim_endpoint from secret ${config.aws.scimEndpointSecretName}: ${problem}; fix the secret or pass --aws-scim-endpoint`);
+    }
+  }
+  if (scimAccessToken !== undefined && config.aws.scimAccessToken === undefined) {
+    const problem = tokenProblem(scimAccessToken);
+    if (problem !== undefined) {
+      throw new SyncError("CONFIG_INVALID", `aws.scim_access_token from secret ${config.aws.scimAccessTokenSecretName}: ${problem}, and store it in the secret again`);
     }
   }
   if (userEmail !== undefined && config.gws.userEmail === undefined && !/^[^@\s]+@[^@\s]+$/.test(userEmail)) {
     throw new SyncError("CONFIG_INVALID", `gws.user_email from secret ${config.gws.userEmailSecretName}: must be an email address like admin@example.com; fix the secret or pass --gws-user-email`);
   }
 
-  const keySource = config.gws.serviceAccountFile !== undefined ? `gws.service_account_file ${config.gws.serviceAccountFile}` : `secret ${config.gws.serviceAccountFileSecretName}`;
+  const keySource = config.gws.serviceAccountFile !== undefined ? `gws.service_account_file ${shorten(config.gws.serviceAccountFile)}` : `secret ${config.gws.serviceAccountFileSecretName}`;
   return {
     config: patchConfig(config, {
       gws: userEmail === undefined ? {} : { userEmail },

@@ -29,6 +29,8 @@ export interface OptionSpec {
   doc: string;
   /** Never echoed in messages or logs. */
   secret?: boolean;
+  /** Not secret, but never quoted in a message either: it may come from Secrets Manager (the admin's email). */
+  unquoted?: boolean;
   /** Shown (commented out) in config.example.toml when there is no default or the default says little. */
   example?: unknown;
   /** Flag and env only: cannot be set from the config file itself. */
@@ -80,6 +82,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: "user_email",
     type: "string",
     alias: "u",
+    unquoted: true,
     doc: "Google Workspace super admin the service account impersonates.",
     example: "admin@example.com",
   },
@@ -97,7 +100,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: "string[]",
     alias: "q",
     default: [],
-    doc: "Directory group queries; groups matching any are synced, none = all groups. Clauses (space-separated): name=X, name:Prefix*, email=x, email:prefix*, memberKey=x.",
+    doc: "Directory group queries; groups matching any are synced, none (leave it out, or []) = all groups; a blank entry is refused. Clauses (space-separated): name=X, name:Prefix*, email=x, email:prefix*, memberKey=x.",
     example: ["name:AWS*", "email:aws-*"],
   },
   { table: "gws", key: "api_url", type: "url", default: "https://admin.googleapis.com", doc: "Base URL of the Admin SDK Directory API (change only for testing)." },
@@ -166,13 +169,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: "What to do in AWS with users suspended in Google.",
   },
   { table: "sync", key: "removed_users", type: "enum", choices: ["delete", "deactivate"], default: "delete", doc: "What to do in AWS with users no longer in any synced group." },
-  { table: "sync", key: "delete_unmanaged", type: "boolean", default: false, doc: "Also delete AWS users and groups this tool did not create." },
+  { table: "sync", key: "delete_unmanaged", type: "boolean", default: false, doc: 'Also delete AWS users and groups this tool did not create; refused with sync.mode = "upsert".' },
   {
     table: "sync",
     key: "reconcile_every",
     type: "duration",
     default: "24h",
-    doc: 'How often a full reconcile replaces the incremental sync, e.g. "30m", "24h", "7d".',
+    doc: 'How often a full reconcile replaces the incremental sync, e.g. "30m", "24h", "7d"; at most "30d".',
   },
   {
     table: "sync",
@@ -181,7 +184,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: "25%",
     doc: 'Refuse a run that would delete more than this, as "25%" of the managed objects or a count like "50".',
   },
-  { table: "sync", key: "mode", type: "enum", choices: ["sync", "upsert"], default: "sync", doc: "sync creates, updates and deletes; upsert never deletes." },
+  { table: "sync", key: "mode", type: "enum", choices: ["sync", "upsert"], default: "sync", doc: "sync creates, updates and deletes; upsert never deletes (so not with delete_unmanaged = true)." },
   {
     table: "sync",
     key: "max_membership_removals",

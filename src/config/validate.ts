@@ -61,6 +61,8 @@ export interface ResolveConfigInput {
   /** Text of the config file; with `filePath` but without text, the file is reported as missing. */
   fileText?: string;
   filePath?: string;
+  /** Why `filePath` could not be read (a directory, no permission), reported with the other problems instead of "missing". */
+  fileProblem?: string;
 }
 
 type Layer = "file" | "env" | "flag";
@@ -90,9 +92,42 @@ export function howToSet(o: OptionSpec): string {
   return `pass --${flagName(o)}, set ${envName(o)}${file}`;
 }
 
+/** Longest text quoted in a message: a 10 KB value pasted by mistake must not fill the log line. */
+const SHOWN_MAX = 60;
+
+/** `text` cut to about SHOWN_MAX characters with an ellipsis and its full length, or as it is when short. */
+export function shorten(text: string, max: number = SHOWN_MAX): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}… (${text.length} characters)`;
+}
+
+/** A value as quoted in a message: JSON-quoted and shortened (the length is outside the quotes). */
+export function quote(value: string): string {
+  return value.length <= SHOWN_MAX ? JSON.stringify(value) : `${JSON.stringify(`${value.slice(0, SHOWN_MAX - 1)}…`)} (${value.length} characters)`;
+}
+
+/** A value as a message may quote it: hidden for secrets and unquoted settings, shortened otherwise. */
 function show(o: OptionSpec, value: unknown): string {
-  if (o.secret) return "***";
-  return typeof value === "string" || Array.isArray(value) ? JSON.stringify(value) : String(value);
+  if (o.secret || o.unquoted) return "***";
+  if (typeof value === "string") return quote(value);
+  return shorten(Array.isArray(value) ? JSON.stringify(value) : String(value));
+}
+
+/**
+ * Why a SCIM token cannot be sent, or `undefined`. A line break, a space or a control character
+ * (a copy-paste accident) cannot go in an Authorization header: fetch refuses it, and the run would
+ * retry it as a network failure. Characters outside printable ASCII fail the same way.
+ */
+export function tokenProblem(token: string): string | undefined {
+  const kind = /[\r\n]/.test(token)
+    ? "a line break"
+    : /\s/.test(token)
+      ? "whitespace"
+      : /[\x00-\x1f\x7f]/.test(token)
+        ? "a control character"
+        : /[^\x21-\x7e]/.test(token)
+          ? "a character that is not printable ASCII"
+          : undefined;
+  return kind === undefined ? undefined : `contains ${kind} (the token is not shown); copy the token again without it`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -100,10 +135,15 @@ function show(o: OptionSpec, value: unknown): string {
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
+const DURATION_SYNTAX = /^(\d+(ms|s|m|h|d|w))+$/;
+
+/** The longest sync.reconcile_every: drift made by hand in AWS must be found and undone within a month. */
+const RECONCILE_EVERY_MAX_MS = 30 * DURATION_UNITS.d!;
+
 /** "30m", "24h", "7d", "1h30m" → milliseconds; `undefined` if not a positive duration. */
 export function parseDuration(text: string): number | undefined {
   const trimmed = text.trim();
-  if (!/^(\d+(ms|s|m|h|d|w))+$/.test(trimmed)) return undefined;
+  if (!DURATION_SYNTAX.test(trimmed)) return undefined;
   let total = 0;
   for (const match of trimmed.matchAll(/(\d+)(ms|s|m|h|d|w)/g)) {
     total += Number(match[1]) * (DURATION_UNITS[match[2] ?? ""] ?? 0);
@@ -128,9 +168,9 @@ function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
-/** A URL as it may be shown in a message: scheme, host and path, never credentials or a query. */
+/** A URL as it may be shown in a message: scheme, host and path, never credentials or a query; shortened. */
 function showUrl(url: URL): string {
-  return JSON.stringify(`${url.protocol}//${url.host}${url.pathname}`);
+  return quote(`${url.protocol}//${url.host}${url.pathname}`);
 }
 
 /** `scim.us-east-1.amazonaws.com/…`: a host name, maybe a port and a path, with no scheme. */
@@ -141,23 +181,23 @@ const SCHEMELESS = /^([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})(?::\d{1,5})?(?:\/\
  * A value that is not a URL at all is not echoed unless it reads as a host name: swapped settings
  * (the token given as the endpoint) are a common mistake, and the message must not print the token.
  */
-export function urlProblem(text: string): string | undefined {
+export function urlProblem(text: string, options: { hidden?: boolean } = {}): string | undefined {
+  const hidden = options.hidden === true;
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    const host = SCHEMELESS.exec(text)?.[1];
+    const host = hidden ? undefined : SCHEMELESS.exec(text)?.[1];
     return host !== undefined
-      ? `is not a URL: it has no scheme; write the full URL starting with https://, like "https://${host}/..."`
+      ? `is not a URL: it has no scheme; write the full URL starting with https://, like ${quote(`https://${host}/...`)}`
       : `is not a URL (a ${text.length}-character value, not shown in case it is a secret); write a full URL like "https://host/path"`;
   }
   if (url.protocol === "https:") return undefined;
+  const got = hidden ? "" : ` (got ${showUrl(url)})`;
   if (url.protocol === "http:") {
-    return isLoopback(url.hostname)
-      ? undefined
-      : `must use https (got ${showUrl(url)}); http is allowed only on localhost, 127.0.0.0/8 and [::1]`;
+    return isLoopback(url.hostname) ? undefined : `must use https${got}; http is allowed only on localhost, 127.0.0.0/8 and [::1]`;
   }
-  return `must be an https URL (got ${showUrl(url)})`;
+  return `must be an https URL${got}`;
 }
 
 /**
@@ -179,7 +219,7 @@ function pathProblem(o: OptionSpec, value: string): string | undefined {
  * spaces are single-quoted.
  */
 export function groupsFilterProblem(query: string): string | undefined {
-  if ((query.match(/'/g) ?? []).length % 2 !== 0) return `${JSON.stringify(query)} has an unbalanced single quote; close it`;
+  if ((query.match(/'/g) ?? []).length % 2 !== 0) return `${quote(query)} has an unbalanced single quote; close it`;
   const clauses = query.match(/(?:[^\s']+|'[^']*')+/g) ?? [];
   if (clauses.length === 0) return "is an empty query; remove it (no filter means all groups)";
   for (const clause of clauses) {
@@ -191,15 +231,34 @@ export function groupsFilterProblem(query: string): string | undefined {
       !value.includes("'") &&
       (match[2] === "=" ? true : match[1] !== "memberKey" && value.endsWith("*") && value.length > 1);
     if (!ok) {
-      return `${JSON.stringify(clause)} is not a Directory group query clause; use name=X, name:Prefix*, email=x, email:prefix*, or memberKey=x, space-separated`;
+      return `${quote(clause)} is not a Directory group query clause; use name=X, name:Prefix*, email=x, email:prefix*, or memberKey=x, space-separated`;
     }
   }
   return undefined;
 }
 
+/** Flag and env lists: one value per flag occurrence, each split on commas; blanks are kept so they can be reported. */
 function splitList(raw: unknown): string[] {
   const items = Array.isArray(raw) ? raw : [raw];
-  return items.flatMap((item) => String(item).split(",")).map((s) => s.trim()).filter((s) => s.length > 0);
+  return items.flatMap((item) => String(item).split(",")).map((s) => s.trim());
+}
+
+/** "1", "1 and 3", "1, 2 and 4" */
+function positions(list: number[]): string {
+  return list.length === 1 ? String(list[0]) : `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}`;
+}
+
+/**
+ * Blank entries are refused rather than dropped: `groups_filter = [""]` or
+ * IDPSCIM_GWS_GROUPS_FILTER="," would otherwise mean "no filter", i.e. every group.
+ */
+function blankEntriesProblem(o: OptionSpec, blank: number[], layer: Layer, raw: unknown): string {
+  const which = blank.length === 1 ? `entry ${blank[0]} is blank` : `entries ${positions(blank)} are blank`;
+  const them = blank.length === 1 ? "it" : "them";
+  const commas = layer !== "file" && String(raw).includes(",");
+  const fix = layer === "file" ? `remove ${them} from the array` : commas ? `remove ${them} and the extra comma` : `remove ${them} or give a value`;
+  const empty = tomlPath(o) === "gws.groups_filter" ? "; only an empty list (leave it out, or write []) means all groups" : "";
+  return `${which}; ${fix}${empty}`;
 }
 
 function parseValue(o: OptionSpec, input: unknown, layer: Layer): Parsed {
@@ -241,14 +300,16 @@ function parseValue(o: OptionSpec, input: unknown, layer: Layer): Parsed {
         if (!Array.isArray(raw) || raw.some((item) => typeof item !== "string")) {
           return { problem: `must be an array of strings, e.g. ${JSON.stringify(o.example ?? o.choices?.slice(0, 2) ?? ["value"])} (got ${show(o, raw)})` };
         }
-        list = raw.map((item: string) => item.trim()).filter((item) => item !== "");
+        list = raw.map((item: string) => item.trim());
       } else {
         list = splitList(raw);
       }
+      const blank = list.flatMap((item, i) => (item === "" ? [i + 1] : []));
+      if (blank.length > 0) return { problem: blankEntriesProblem(o, blank, layer, raw) };
       if (o.choices) {
         const bad = list.filter((item) => !o.choices?.includes(item));
         if (bad.length > 0) {
-          return { problem: `has unknown value${bad.length > 1 ? "s" : ""} ${bad.map((b) => JSON.stringify(b)).join(", ")}; choose from ${o.choices.join(", ")}` };
+          return { problem: `has unknown value${bad.length > 1 ? "s" : ""} ${bad.map(quote).join(", ")}; choose from ${o.choices.join(", ")}` };
         }
       }
       return { value: [...new Set(list)] };
@@ -265,7 +326,10 @@ function parseValue(o: OptionSpec, input: unknown, layer: Layer): Parsed {
     }
     case "duration": {
       const ms = typeof raw === "string" ? parseDuration(raw) : undefined;
-      return ms !== undefined ? { value: ms } : { problem: `must be a duration like "30m", "24h" or "7d" (got ${show(o, raw)})` };
+      if (ms !== undefined) return { value: ms };
+      // Well-formed but past Number.MAX_SAFE_INTEGER ms ("99999999999999999999d"): too long, not malformed.
+      if (typeof raw === "string" && DURATION_SYNTAX.test(raw.trim()) && /[1-9]/.test(raw)) return { value: Infinity };
+      return { problem: `must be a duration like "30m", "24h" or "7d" (got ${show(o, raw)})` };
     }
     case "percent-or-count": {
       const value = parseMaxDeletes(raw);
@@ -287,10 +351,16 @@ function extraProblem(o: OptionSpec, value: unknown): string | undefined {
       return undefined;
     case "gws.user_email":
       return /^[^@\s]+@[^@\s]+$/.test(value as string) ? undefined : `must be an email address like admin@example.com (got ${show(o, value)})`;
+    case "aws.scim_access_token":
+      return tokenProblem(value as string);
     case "aws.scim_rate_limit":
       return (value as number) >= 1 && (value as number) <= 10_000 ? undefined : `must be from 1 to 10000 requests per second (got ${show(o, value)})`;
+    case "sync.reconcile_every":
+      return (value as number) <= RECONCILE_EVERY_MAX_MS
+        ? undefined
+        : 'is longer than 30 days; the full reconcile is what finds and undoes changes made by hand in AWS, so write at most "30d" (the default is "24h")';
     default:
-      return undefined;
+      return o.type === "duration" && !Number.isFinite(value) ? "is too long; write a shorter duration" : undefined;
   }
 }
 
@@ -311,7 +381,7 @@ export function levenshtein(a: string, b: string): number {
 }
 
 /** Nearest candidate within a distance that still reads as a typo (a third of the word, at least 2). */
-function nearest(word: string, candidates: readonly string[]): string | undefined {
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
@@ -415,15 +485,17 @@ function pick(o: OptionSpec, input: ResolveConfigInput, doc: Record<string, unkn
   return undefined;
 }
 
-/** The config file to read: --config-file, then IDPSCIM_CONFIG_FILE, then ./config.toml if present (`explicit` false). */
-export function configFileChoice(argv: Record<string, unknown>, env: Record<string, string | undefined>): { path: string; explicit: boolean } {
+/**
+ * The config file to read: --config-file, then IDPSCIM_CONFIG_FILE, then ./config.toml if present
+ * (`explicit` false). No `path` when the one given is unusable (given twice, empty): the resolver
+ * reports that, and no file is read in its place.
+ */
+export function configFileChoice(argv: Record<string, unknown>, env: Record<string, string | undefined>): { path?: string; explicit: boolean } {
   const o = optionByPath("config_file");
   const picked = pick(o, { argv, env }, {});
-  if (picked !== undefined) {
-    const parsed = parseValue(o, picked.raw, picked.layer);
-    if ("value" in parsed) return { path: parsed.value as string, explicit: true };
-  }
-  return { path: DEFAULT_CONFIG_FILE, explicit: false };
+  if (picked === undefined) return { path: DEFAULT_CONFIG_FILE, explicit: false };
+  const parsed = parseValue(o, picked.raw, picked.layer);
+  return "value" in parsed ? { path: parsed.value as string, explicit: true } : { explicit: true };
 }
 
 function parseFile(text: string, fileLabel: string, problems: string[]): Record<string, unknown> {
@@ -433,13 +505,34 @@ function parseFile(text: string, fileLabel: string, problems: string[]): Record<
     if (error instanceof TomlError) {
       // smol-toml's message is "Invalid TOML document: <reason>\n\n<code frame>"; the frame is noise on one line.
       const reason = (error.message.split("\n")[0] ?? "").replace(/^Invalid TOML document:\s*/, "");
-      problems.push(`${fileLabel}:${error.line}:${error.column}: invalid TOML: ${reason}; fix the syntax there`);
+      problems.push(`${fileLabel}:${error.line}:${error.column}: invalid TOML: ${shorten(reason)}; fix the syntax there`);
     } else {
       problems.push(`${fileLabel}: invalid TOML: ${error instanceof Error ? error.message : String(error)}`);
     }
     // Keep going with an empty file so env and flag problems are reported in the same run.
     return {};
   }
+}
+
+/** "sync.mode ([sync] mode in config.toml)": the setting and where this value came from. */
+function named(path: string, sources: Record<string, Source>, fileLabel: string): string {
+  const source = sources[path] ?? "default";
+  return source === "default" ? `${path} (the default)` : `${path} (${where(optionByPath(path), source, fileLabel)})`;
+}
+
+/**
+ * Settings valid one by one that cannot hold together; checked only when each of them parsed, so
+ * a bad value is reported once, as itself.
+ */
+function contradictions(values: Map<string, unknown>, sources: Record<string, Source>, fileLabel: string): string[] {
+  const problems: string[] = [];
+  if (values.get("sync.mode") === "upsert" && values.get("sync.delete_unmanaged") === true) {
+    problems.push(
+      `${named("sync.mode", sources, fileLabel)} is "upsert" and ${named("sync.delete_unmanaged", sources, fileLabel)} is true, but upsert never deletes: ` +
+        'remove delete_unmanaged, or set sync.mode = "sync" to delete the users and groups this tool did not create',
+    );
+  }
+  return problems;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -478,7 +571,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
 
   if (input.filePath !== undefined && input.fileText === undefined) {
     const by = configFilePick === undefined ? "config file" : where(configFileOption, configFilePick.layer, fileLabel);
-    problems.push(`${by}: cannot read ${input.filePath}: no such file; check the path`);
+    problems.push(`${by}: ${input.fileProblem ?? `cannot read ${shorten(input.filePath)}: no such file; check the path`}`);
   }
   const doc = input.fileText === undefined ? {} : parseFile(input.fileText, fileLabel, problems);
   problems.push(...unknownFileKeys(doc, fileLabel), ...unknownEnvVars(input.env));
@@ -504,6 +597,7 @@ export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
     sources[path] = picked.layer;
   }
   if (input.filePath !== undefined && sources.config_file === "default") values.set("config_file", input.filePath);
+  problems.push(...contradictions(values, sources, fileLabel));
 
   if (problems.length > 0) throw new SyncError("CONFIG_INVALID", problems.join("\n"));
 
@@ -603,11 +697,26 @@ export function requireForSync(config: ResolvedConfig): void {
   if (problems.length > 0) throw new SyncError(invalid.length > 0 ? "CONFIG_INVALID" : "CONFIG_MISSING", problems.join("\n"));
 }
 
-/** A plain copy for `config validate` and debug logs, with every secret value replaced by "***". */
+/**
+ * One warning per secret setting given as a flag: it works, but the command line of a running
+ * process is readable by every user of the machine (`ps`, /proc/PID/cmdline). Names the ways that
+ * are not: the env var, the config file, and Secrets Manager when the setting has a secret name.
+ */
+export function flagSecretWarnings(config: ResolvedConfig): string[] {
+  return OPTIONS.filter((o) => o.secret && config.sources[tomlPath(o)] === "flag").map((o) => {
+    const secretName = OPTIONS.find((candidate) => candidate.table === o.table && candidate.key === `${o.key}_secret_name`);
+    const file = o.cliOnly ? "" : `, put ${o.key}${o.table === undefined ? "" : ` under [${o.table}]`} in a config file only you can read`;
+    const manager = secretName === undefined ? "" : `, or store it in Secrets Manager (--use-secrets-manager; the secret's name is ${tomlPath(secretName)})`;
+    const flag = `--${flagName(o)}${o.alias === undefined ? "" : ` (-${o.alias})`}`;
+    return `${flag} was given on the command line, where other users of this machine can read it in the process list; set ${envName(o)} instead${file}${manager}`;
+  });
+}
+
+/** A plain copy for `config validate` and debug logs, with every secret value, and every value read from Secrets Manager, replaced by "***". */
 export function redactedConfig(config: ResolvedConfig): Record<string, unknown> {
   const copy = structuredClone(config) as unknown as Record<string, Record<string, unknown>>;
   for (const o of OPTIONS) {
-    if (!o.secret || o.table === undefined) continue;
+    if (!(o.secret || config.sources[tomlPath(o)] === "secret") || o.table === undefined) continue;
     const section = copy[o.table];
     const field = camelCase(o.key.replaceAll("_", "-"));
     if (section !== undefined && section[field] !== undefined) section[field] = "***";

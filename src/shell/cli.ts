@@ -4,9 +4,9 @@
  */
 import yargs from "yargs";
 import { composeSource, composeStore, composeTarget } from "../compose.ts";
-import { readConfigFile, resolveConfig } from "../config/load.ts";
+import { flagSecretWarnings, loadConfig } from "../config/load.ts";
 import { yargsOptions } from "../config/schema.ts";
-import { parseDuration, redactedConfig, type ResolvedConfig } from "../config/validate.ts";
+import { nearest, parseDuration, quote, redactedConfig, type ResolvedConfig } from "../config/validate.ts";
 import { EXIT, redactSecretShapes, SyncError } from "../core/errors.ts";
 import { createLogger, type ManagedLogger } from "../log/logger.ts";
 import { environment, stderrIsTerminal, writeStderr, writeStdout } from "../platform/runtime.ts";
@@ -30,10 +30,59 @@ interface CommandRequest {
   argv: Record<string, unknown>;
 }
 
+const COMMANDS = ["sync", "plan", "inspect", "state", "config"];
+
+/**
+ * A word from the command line quoted only when it reads as a mistyped command (short, lower-case
+ * letters and dashes): anything else may be a token pasted after a "--flag=" by mistake.
+ */
+function shownWord(word: string): string | undefined {
+  return /^[a-z][a-z-]{0,19}$/.test(word) ? JSON.stringify(word) : undefined;
+}
+
+function hiddenWord(word: string): string {
+  return `a ${word.length}-character word, not shown as it may be a value meant for an option`;
+}
+
+/**
+ * The usage problem of words left over after `command` took its own (yargs leaves them in
+ * `argv._`), or `undefined` when there are none. `command` is undefined for the default command,
+ * whose first stray word is a mistyped command (`idpscim paln`): without this check it would run
+ * a real sync.
+ */
+export function strayWordsProblem(words: readonly unknown[], command: string | undefined): string | undefined {
+  const stray = words.map(String);
+  const first = stray[0];
+  if (first === undefined) return undefined;
+  if (command === undefined) {
+    const shown = shownWord(first);
+    const suggestion = shown === undefined ? undefined : nearest(first, COMMANDS);
+    return `unknown command ${shown ?? `(${hiddenWord(first)})`}${suggestion !== undefined ? ` (did you mean ${suggestion}?)` : ""}; the commands are ${COMMANDS.join(", ")}`;
+  }
+  const more = stray.length > 1 ? ` and ${stray.length - 1} more` : "";
+  return `${command} takes no further arguments, got ${shownWord(first) ?? `(${hiddenWord(first)})`}${more}; remove it, or give a value meant for an option right after that option`;
+}
+
+/** yargs' own messages on one line, long quoted values shortened, known credential shapes hidden. */
+function oneLine(message: string): string {
+  return redactSecretShapes(message)
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .join(" ")
+    .replace(/"([^"]{61,})"/g, (_, inner: string) => quote(inner));
+}
+
 /** Runs the CLI with `args` (without the executable) and returns the exit code. */
 export async function runCli(args: string[]): Promise<number> {
   let request: CommandRequest | undefined;
   let usageError: string | undefined;
+  // Set by the handlers, which yargs runs even after .fail(); it names the real problem better than yargs does.
+  let strayError: string | undefined;
+  const checkStray = (argv: { _: (string | number)[] }, command: string): void => {
+    const words = argv._;
+    strayError ??= command === "sync" && words[0] !== "sync" ? strayWordsProblem(words, undefined) : strayWordsProblem(words.slice(1), command);
+  };
   const parser = yargs(args)
     .scriptName("idpscim")
     .version(VERSION)
@@ -47,10 +96,11 @@ export async function runCli(args: string[]): Promise<number> {
         .option("allow-empty-source", { type: "boolean", default: false, describe: "Allow this run to act on a source with no groups or no users (this run only)." })
         .option("max-duration", { type: "string", describe: 'Time budget of this run, e.g. "10m": operations stop starting in time to save the state; the rest continues next run.' }),
       (argv) => {
+        checkStray(argv, "sync");
         const maxDuration = argv["max-duration"];
         const maxDurationMs = maxDuration === undefined ? undefined : parseDuration(String(maxDuration));
         if (maxDuration !== undefined && maxDurationMs === undefined) {
-          usageError = `--max-duration: must be a duration like "90s", "10m" or "1h" (got ${JSON.stringify(maxDuration)})`;
+          usageError = `--max-duration: must be a duration like "90s", "10m" or "1h" (got ${quote(String(maxDuration))})`;
         }
         request = {
           command: "sync",
@@ -67,6 +117,7 @@ export async function runCli(args: string[]): Promise<number> {
     .command("plan", "Print what a sync would do, without writing anything.", (y) =>
       y.option("reconcile", { type: "boolean", default: false, describe: "Plan against a full read of the AWS tenant." }),
       (argv) => {
+        checkStray(argv, "plan");
         request = { command: "plan", dryRun: true, reconcile: Boolean(argv.reconcile), output: argv.output as Output, argv };
       },
     )
@@ -75,20 +126,23 @@ export async function runCli(args: string[]): Promise<number> {
         .positional("system", { choices: ["gws", "scim"] as const, describe: "gws (Google Workspace) or scim (AWS)" })
         .positional("what", { type: "string", describe: "users, groups, members (gws) or config (scim)" }),
       (argv) => {
+        checkStray(argv, "inspect");
         const system = argv.system as "gws" | "scim";
         const what = String(argv.what);
         const allowed = system === "gws" ? ["users", "groups", "members"] : ["users", "groups", "config"];
-        if (!allowed.includes(what)) usageError = `inspect ${system}: "${what}" is not one of ${allowed.join(", ")}`;
+        if (!allowed.includes(what)) usageError = `inspect ${system}: ${shownWord(what) ?? `(${hiddenWord(what)})`} is not one of ${allowed.join(", ")}`;
         request = { command: "inspect", dryRun: true, reconcile: false, output: argv.output as Output, inspect: { system, what }, argv };
       },
     )
     .command("state <action>", "state show: print the state: managed users and groups, last full read.", (y) => y.positional("action", { choices: ["show"] as const }), (argv) => {
+      checkStray(argv, "state show");
       request = { command: "state-show", dryRun: true, reconcile: false, output: argv.output as Output, argv };
     })
     .command("config <action>", "config validate: check the configuration (no network), print it with each value's source, secrets hidden.", (y) => y.positional("action", { choices: ["validate"] as const }), (argv) => {
+      checkStray(argv, "config validate");
       request = { command: "config-validate", dryRun: true, reconcile: false, output: argv.output as Output, argv };
     })
-    .strictCommands()
+    // No strictCommands: every word the default command would swallow is checked by checkStray instead.
     .strictOptions()
     .exitProcess(false)
     .fail((message, error) => {
@@ -104,14 +158,10 @@ export async function runCli(args: string[]): Promise<number> {
   } catch (error) {
     usageError ??= (error as Error).message;
   }
+  usageError = strayError ?? usageError;
   if (usageError) {
-    // A stray word is shown as "Unknown command: WORD" by yargs; it may be a token pasted after a
-    // "--flag=" by mistake, so it is never echoed.
-    const shown = redactSecretShapes(usageError).replace(
-      /^Unknown command: .*$/m,
-      "unknown command (not shown: it may be a value meant for an option); the commands are sync, plan, inspect, state, config",
-    );
-    writeStderr(`idpscim: ${shown}\nRun \`idpscim --help\` for the commands and options.\n`);
+    // One line, before any configuration is read or request sent.
+    writeStderr(`idpscim: ${oneLine(usageError)}; see \`idpscim --help\`\n`);
     return EXIT.config;
   }
   if (!request) {
@@ -127,9 +177,10 @@ async function execute(request: CommandRequest): Promise<number> {
   const env = environment();
   let log: ManagedLogger = createLogger({ level: "info", format: env.IDPSCIM_LOG_FORMAT === "json" ? "json" : "text" });
   try {
-    const config = await loadConfig(request.argv, env);
+    const config = loadConfig({ argv: request.argv, env });
     log = createLogger({ level: config.logLevel, format: config.logFormat });
     log.redact(config.aws.scimAccessToken);
+    for (const warning of flagSecretWarnings(config)) log.warn(warning);
     if (request.command === "config-validate") {
       writeStdout(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
       return EXIT.ok;
@@ -164,16 +215,6 @@ async function execute(request: CommandRequest): Promise<number> {
   } catch (error) {
     return reportError(error, log);
   }
-}
-
-async function loadConfig(argv: Record<string, unknown>, env: Record<string, string | undefined>): Promise<ResolvedConfig> {
-  const explicit = (argv["config-file"] as string | undefined) ?? env.IDPSCIM_CONFIG_FILE;
-  const filePath = explicit ?? "config.toml";
-  const file = readConfigFile(filePath);
-  if (explicit && !file) {
-    throw new SyncError("CONFIG_INVALID", `config file ${explicit} does not exist`, { hint: "fix --config-file / IDPSCIM_CONFIG_FILE, or leave it out to use ./config.toml" });
-  }
-  return resolveConfig({ argv, env, ...(file ? { fileText: file.text, filePath } : {}) });
 }
 
 async function showState(config: ResolvedConfig, env: Record<string, string | undefined>, output: Output): Promise<number> {

@@ -42,7 +42,7 @@ async function startImpostor(): Promise<Impostor> {
 }
 
 /** Words that tell the reader what to do; each error line must hold one. */
-const FIX = /\b(pass|set|write|fix|remove|use|check|download|point|save|give|upgrade|restore|move|quote|authorise|did you mean|must be)\b/i;
+const FIX = /\b(pass|set|write|fix|remove|use|check|download|point|save|give|upgrade|restore|move|quote|copy|authorise|did you mean|must be)\b/i;
 /** A line of a JavaScript stack trace. */
 const STACK = /^\s+at\s.+(:\d+|\))$/m;
 
@@ -58,6 +58,8 @@ interface Case {
   mentions: (string | RegExp)[];
   /** Configuration and state problems are found before any request; remote ones after reads. */
   noRequests: boolean;
+  /** false: run without the world's --config-file (the case passes its own). */
+  config?: false;
 }
 
 let world: World;
@@ -123,6 +125,93 @@ const cases: Case[] = [
     prepare: () => world.writeConfig(`[sync]\nuser_fields = "title"`),
     code: 2,
     mentions: ["[sync] user_fields", "array of strings"],
+    noRequests: true,
+  },
+  {
+    name: "--config-file given twice",
+    args: ["sync", "--config-file", "KEY:other.toml"],
+    prepare: () => writeFileSync(join(dir(), "other.toml"), `[sync]\nmode = "upsert"\n`),
+    code: 2,
+    mentions: ["--config-file: was given 2 times; pass it once"],
+    noRequests: true,
+  },
+  {
+    name: "config path that is a directory",
+    args: ["sync", "--config-file", "KEY:"],
+    config: false,
+    code: 2,
+    mentions: ["--config-file:", "is a directory, not a file", "/config.toml"],
+    noRequests: true,
+  },
+  {
+    name: "blank groups filter flag (it would mean all groups)",
+    args: ["sync", "--gws-groups-filter", ""],
+    code: 2,
+    mentions: ["--gws-groups-filter: entry 1 is blank", "only an empty list (leave it out, or write []) means all groups"],
+    noRequests: true,
+  },
+  {
+    name: "groups filter env var of commas only",
+    args: ["sync"],
+    env: { IDPSCIM_GWS_GROUPS_FILTER: "," },
+    code: 2,
+    mentions: ["IDPSCIM_GWS_GROUPS_FILTER: entries 1 and 2 are blank", "remove them"],
+    noRequests: true,
+  },
+  {
+    name: "blank entry in a list in the file",
+    args: ["sync"],
+    prepare: () => world.writeConfig(`[sync]\nprotected_groups = ["AWSControlTower*", "  "]`),
+    code: 2,
+    mentions: ["[sync] protected_groups in ", "config.toml: entry 2 is blank; remove it from the array"],
+    noRequests: true,
+  },
+  {
+    name: "contradiction: upsert mode with delete_unmanaged",
+    args: ["sync", "--sync-delete-unmanaged"],
+    env: { IDPSCIM_SYNC_MODE: "upsert" },
+    code: 2,
+    mentions: ['sync.mode (IDPSCIM_SYNC_MODE) is "upsert"', "sync.delete_unmanaged (--sync-delete-unmanaged) is true", "upsert never deletes", 'set sync.mode = "sync"'],
+    noRequests: true,
+  },
+  {
+    name: "reconcile_every of more than 30 days",
+    args: ["sync"],
+    prepare: () => world.writeConfig(`[sync]\nreconcile_every = "999999d"`),
+    code: 2,
+    mentions: ["[sync] reconcile_every in ", "is longer than 30 days", 'write at most "30d"'],
+    noRequests: true,
+  },
+  {
+    name: "SCIM token with a line break inside (not retried as a network failure)",
+    args: ["sync"],
+    env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: "tok-7f3a\nsecond-half-of-the-token" },
+    code: 2,
+    mentions: ["IDPSCIM_AWS_SCIM_ACCESS_TOKEN: contains a line break (the token is not shown); copy the token again without it"],
+    noRequests: true,
+  },
+  {
+    name: "SCIM token from Secrets Manager with a space inside",
+    args: ["sync", "--config-file", "KEY:from-secrets.toml"],
+    config: false,
+    prepare: () => {
+      const g = world.emulators.google;
+      world.emulators.secrets.secrets.set("IDPSCIM_SCIMAccessToken", "tok-7f3a second-half-of-the-token\n");
+      writeFileSync(
+        join(dir(), "from-secrets.toml"),
+        `use_secrets_manager = true\n[gws]\nservice_account_file = "${g.serviceAccountFile}"\nuser_email = "${g.adminEmail}"\napi_url = "${g.url}"\ntoken_url = "${g.tokenUrl}"\n` +
+          `[aws]\nscim_endpoint = "${world.emulators.scim.url}"\n[state]\nfile = "${world.statePath}"\n`,
+      );
+    },
+    code: 2,
+    mentions: ["aws.scim_access_token from secret IDPSCIM_SCIMAccessToken: contains whitespace (the token is not shown); copy the token again without it"],
+    noRequests: true,
+  },
+  {
+    name: "admin email that is not one: the value is not echoed",
+    args: ["sync", "--gws-user-email", "admin-7f3a.example.com"],
+    code: 2,
+    mentions: ["--gws-user-email: must be an email address like admin@example.com (got ***)"],
     noRequests: true,
   },
   {
@@ -273,7 +362,7 @@ describe("bad input: one clear line, the right exit code, nothing written", () =
       c.prepare?.();
       const stateBefore = existsSync(world.statePath) ? readFileSync(world.statePath, "utf8") : undefined;
 
-      const result: CliResult = await world.run(argsOf(c), c.env ? { env: c.env } : {});
+      const result: CliResult = await world.run(argsOf(c), { ...(c.env ? { env: c.env } : {}), ...(c.config === false ? { config: false } : {}) });
 
       const lines = errorLines(result.stderr);
       firstLines.push(`${c.name} → exit ${result.code}: ${lines[0] ?? "(no error line)"}`);
@@ -285,6 +374,8 @@ describe("bad input: one clear line, the right exit code, nothing written", () =
         else expect(line).toMatch(mention);
       }
       expect(line).toMatch(FIX);
+      // Values marked 7f3a stand for secrets: never echoed, whole or in part.
+      expect(result.stderr).not.toContain("7f3a");
       expect(result.stderr).not.toMatch(STACK);
       expect(result.stdout).toBe("");
       // Nothing written: no SCIM write anywhere, the state as it was (absent stays absent).
@@ -299,4 +390,102 @@ describe("bad input: one clear line, the right exit code, nothing written", () =
       if (c.args.includes("--gws-api-url") || c.args.includes("--gws-token-url")) expect(world.emulators.scim.log.total()).toBe(0);
     });
   }
+});
+
+/** A word pasted where a command goes: looks like a token, so it must never be echoed. */
+const TOKEN_LIKE = "AQoDYXdzEJr-idpscim-e2e-9c41f07b2d6a";
+
+interface WordCase {
+  name: string;
+  args: string[];
+  /** What the single `idpscim: …` line must say. */
+  says: string[];
+  /** What it must not say. */
+  hides?: string[];
+}
+
+const wordCases: WordCase[] = [
+  { name: "a mistyped command is not run as a sync", args: ["paln"], says: ['unknown command "paln" (did you mean plan?)', "the commands are sync, plan, inspect, state, config"] },
+  { name: "a mistyped command with a word after it", args: ["syncc", "x"], says: ['unknown command "syncc" (did you mean sync?)'] },
+  { name: "a word after sync", args: ["sync", "extra"], says: ['sync takes no further arguments, got "extra"', "remove it"] },
+  { name: "a word after plan", args: ["plan", "x"], says: ['plan takes no further arguments, got "x"', "remove it"] },
+  { name: "a word after inspect's two", args: ["inspect", "scim", "users", "x"], says: ['inspect takes no further arguments, got "x"'] },
+  {
+    name: "a token-like word in the command's place is not echoed",
+    args: [TOKEN_LIKE],
+    says: [`unknown command (a ${TOKEN_LIKE.length}-character word, not shown as it may be a value meant for an option)`],
+    hides: [TOKEN_LIKE, "AQoD"],
+  },
+  {
+    name: "a token-like word after sync is not echoed",
+    args: ["sync", "--dry-run", TOKEN_LIKE],
+    says: [`sync takes no further arguments, got (a ${TOKEN_LIKE.length}-character word`],
+    hides: [TOKEN_LIKE, "AQoD"],
+  },
+];
+
+describe("unknown words on the command line: one usage line, exit 2, no request", () => {
+  for (const c of wordCases) {
+    test(c.name, async () => {
+      world.writeConfig();
+      rmSync(world.statePath, { force: true });
+      world.emulators.scim.log.clear();
+      world.emulators.google.log.clear();
+
+      const result = await world.run(c.args);
+
+      firstLines.push(`${c.name} → exit ${result.code}: ${result.stderr.trim()}`);
+      expect(result.code).toBe(2);
+      const lines = result.stderr.split("\n").filter((line) => line !== "");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toStartWith("idpscim: ");
+      for (const text of c.says) expect(lines[0]).toContain(text);
+      for (const text of c.hides ?? []) expect(result.stderr).not.toContain(text);
+      expect(result.stdout).toBe("");
+      expect(world.emulators.scim.log.total()).toBe(0);
+      expect(world.emulators.google.log.total()).toBe(0);
+      expect(existsSync(world.statePath)).toBe(false);
+    });
+  }
+
+  test("a bare idpscim still runs a sync (idp-scim-sync's default)", async () => {
+    world.writeConfig();
+    rmSync(world.statePath, { force: true });
+    world.emulators.scim.log.clear();
+
+    const result = await world.run([]);
+
+    expect(result.code).toBe(0);
+    expect(world.emulators.scim.log.writes()).toBeGreaterThan(0);
+    expect(existsSync(world.statePath)).toBe(true);
+  });
+});
+
+describe("a secret given as a flag", () => {
+  test("works, with one warning naming the safer ways, and the token is shown nowhere", async () => {
+    world.writeConfig();
+    rmSync(world.statePath, { force: true });
+    world.emulators.scim.log.clear();
+    const token = world.emulators.scim.token;
+
+    const result = await world.run(["plan", "-t", token]);
+
+    expect(result.code).toBe(0);
+    const warnings = result.stderr.split("\n").filter((line) => /^\S+\s+WARN\s/.test(line) && line.includes("process list"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("--aws-scim-access-token (-t) was given on the command line");
+    expect(warnings[0]).toContain("set IDPSCIM_AWS_SCIM_ACCESS_TOKEN instead");
+    expect(warnings[0]).toContain("Secrets Manager");
+    expect(`${result.stdout}${result.stderr}`).not.toContain(token);
+    // The run went ahead (a plan reads AWS) and wrote nothing.
+    expect(world.emulators.scim.log.total()).toBeGreaterThan(0);
+    expect(world.emulators.scim.log.writes()).toBe(0);
+  });
+
+  test("from the file or the environment there is no warning", async () => {
+    world.writeConfig();
+    const result = await world.run(["config", "validate"], { env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: world.emulators.scim.token } });
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain("process list");
+  });
 });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import yargs from "yargs";
 import { SyncError } from "../../src/core/errors.ts";
 import { README_BEGIN, README_END, renderExampleToml, renderMarkdownTable, replaceConfigTable } from "../../src/config/docs.ts";
-import { loadConfig, readConfigFile, redactedConfig, requireForSync, resolveConfig, type ResolvedConfig } from "../../src/config/load.ts";
+import { flagSecretWarnings, loadConfig, readConfigFile, redactedConfig, requireForSync, resolveConfig, type ResolvedConfig } from "../../src/config/load.ts";
 import { resolveSecrets } from "../../src/config/resolve-secrets.ts";
 import { OPTIONS, envName, flagName, tomlPath, yargsOptions } from "../../src/config/schema.ts";
 import { parseDuration, parseMaxDeletes } from "../../src/config/validate.ts";
@@ -297,6 +297,46 @@ describe("validation messages", () => {
     ]);
   });
 
+  test("sync.mode = upsert with sync.delete_unmanaged = true is refused, naming both where they were set", () => {
+    expect(
+      problems(() => resolve({ fileText: `[sync]\nmode = "upsert"\n`, env: { IDPSCIM_SYNC_DELETE_UNMANAGED: "true", IDPSCIM_LOG_LEVEL: "loud" } })),
+    ).toEqual([
+      'IDPSCIM_LOG_LEVEL: must be one of debug, info, warn, error (got "loud")',
+      'sync.mode ([sync] mode in config.toml) is "upsert" and sync.delete_unmanaged (IDPSCIM_SYNC_DELETE_UNMANAGED) is true, but upsert never deletes: remove delete_unmanaged, or set sync.mode = "sync" to delete the users and groups this tool did not create',
+    ]);
+    expect(problems(() => resolve({ argv: argvOf(["--sync-mode", "upsert", "--sync-delete-unmanaged"]) }))[0]).toStartWith(
+      'sync.mode (--sync-mode) is "upsert" and sync.delete_unmanaged (--sync-delete-unmanaged) is true',
+    );
+    expect(resolve({ argv: argvOf(["--sync-mode", "upsert"]) }).sync.deleteUnmanaged).toBe(false);
+    expect(resolve({ argv: argvOf(["--sync-delete-unmanaged"]) }).sync.mode).toBe("sync");
+    // A bad value of either is reported as itself, not as a contradiction.
+    expect(problems(() => resolve({ env: { IDPSCIM_SYNC_MODE: "upsrt", IDPSCIM_SYNC_DELETE_UNMANAGED: "true" } }))).toEqual([
+      'IDPSCIM_SYNC_MODE: must be one of sync, upsert (got "upsrt")',
+    ]);
+  });
+
+  test("sync.reconcile_every is at most 30 days, also for values that overflow", () => {
+    expect(resolve({ env: { IDPSCIM_SYNC_RECONCILE_EVERY: "30d" } }).sync.reconcileEveryMs).toBe(30 * 86_400_000);
+    expect(resolve({ env: { IDPSCIM_SYNC_RECONCILE_EVERY: "720h" } }).sync.reconcileEveryMs).toBe(30 * 86_400_000);
+    const tooLong = 'is longer than 30 days; the full reconcile is what finds and undoes changes made by hand in AWS, so write at most "30d" (the default is "24h")';
+    for (const value of ["721h", "31d", "999999d", "99999999999999999999d", "9007199254740993ms", "5w"]) {
+      expect(problems(() => resolve({ env: { IDPSCIM_SYNC_RECONCILE_EVERY: value } }))).toEqual([`IDPSCIM_SYNC_RECONCILE_EVERY: ${tooLong}`]);
+    }
+    expect(problems(() => resolve({ fileText: `[sync]\nreconcile_every = "999999d"\n` }))).toEqual([`[sync] reconcile_every in config.toml: ${tooLong}`]);
+  });
+
+  test('max_deletes and max_membership_removals take "0%" and "0" as zero', () => {
+    for (const key of ["max_deletes", "max_membership_removals"]) {
+      const path = `sync.${key}`;
+      const env = `IDPSCIM_SYNC_${key.toUpperCase()}`;
+      const field = key === "max_deletes" ? "maxDeletes" : "maxMembershipRemovals";
+      expect(resolve({ env: { [env]: "0%" } }).sync[field]).toEqual({ percent: 0 });
+      expect(resolve({ env: { [env]: "0" } }).sync[field]).toEqual({ count: 0 });
+      expect(resolve({ fileText: `[sync]\n${key} = 0\n` }).sync[field]).toEqual({ count: 0 });
+      expect(resolve({ env: { [env]: "0" } }).sources[path]).toBe("env");
+    }
+  });
+
   test("groups filter clauses are checked and the offending one named", () => {
     const ok = ["name:AWS*", "email=aws@example.com", "name:'AWS Team*' email:aws-*", "memberKey=user@example.com"];
     expect(resolve({ argv: { q: ok } }).gws.groupsFilter).toEqual(ok);
@@ -320,7 +360,40 @@ describe("validation messages", () => {
     expect(lines.some((l) => l.startsWith("IDPSCIM_LOG_LEVEL:"))).toBe(true);
     expect(lines.some((l) => l.startsWith("IDPSCIM_SYNC_MAX_DELETES:"))).toBe(true);
     expect(lines.some((l) => l.startsWith("--aws-scim-endpoint:"))).toBe(true);
-    expect(lines.some((l) => l.startsWith('--gws-user-email: must be an email address like admin@example.com (got "nobody")'))).toBe(true);
+    expect(lines).toContain("--gws-user-email: must be an email address like admin@example.com (got ***)");
+  });
+
+  describe("blank list entries are refused, naming the key and the entry, for every list setting", () => {
+    const lists = OPTIONS.filter((o) => o.type === "string[]");
+    test("the table has the three lists", () => {
+      expect(lists.map(tomlPath)).toEqual(["gws.groups_filter", "sync.user_fields", "sync.protected_groups"]);
+    });
+    for (const o of lists) {
+      const good = String((o.example as string[] | undefined)?.[0] ?? o.choices?.[0] ?? (o.default as string[])[0]);
+      test(tomlPath(o), () => {
+        const file = (value: string) => resolve({ fileText: `[${o.table}]\n${o.key} = ${value}\n` });
+        const blank = problems(() => file(`[""]`));
+        expect(blank).toHaveLength(1);
+        expect(blank[0]).toStartWith(`[${o.table}] ${o.key} in config.toml: entry 1 is blank; remove it from the array`);
+        expect(problems(() => file(`[${JSON.stringify(good)}, "  "]`))[0]).toContain("entry 2 is blank");
+        expect(problems(() => resolve({ argv: argvOf([`--${flagName(o)}`, ""]) }))[0]).toStartWith(`--${flagName(o)}: entry 1 is blank; remove it or give a value`);
+        expect(problems(() => resolve({ argv: argvOf([`--${flagName(o)}`, good, `--${flagName(o)}`, " "]) }))[0]).toStartWith(`--${flagName(o)}: entry 2 is blank`);
+        expect(problems(() => resolve({ env: { [envName(o)]: "," } }))[0]).toStartWith(`${envName(o)}: entries 1 and 2 are blank; remove them and the extra comma`);
+        expect(problems(() => resolve({ env: { [envName(o)]: `${good},,${good}` } }))[0]).toStartWith(`${envName(o)}: entry 2 is blank`);
+        expect(problems(() => resolve({ env: { [envName(o)]: `${good},` } }))[0]).toStartWith(`${envName(o)}: entry 2 is blank`);
+        // Still fine: an env var set to "" is unset (Terraform and Lambda set optional ones so), and an explicit [] is an empty list.
+        expect(resolve({ env: { [envName(o)]: "" } }).sources[tomlPath(o)]).toBe("default");
+        const empty = file("[]");
+        expect(empty.sources[tomlPath(o)]).toBe("file");
+      });
+    }
+    test("groups_filter: the message says what means all groups, and [] still does", () => {
+      expect(problems(() => resolve({ env: { IDPSCIM_GWS_GROUPS_FILTER: "," } }))).toEqual([
+        "IDPSCIM_GWS_GROUPS_FILTER: entries 1 and 2 are blank; remove them and the extra comma; only an empty list (leave it out, or write []) means all groups",
+      ]);
+      expect(resolve({ fileText: `[gws]\ngroups_filter = []\n` }).gws.groupsFilter).toEqual([]);
+      expect(resolve({ fileText: `[sync]\nprotected_groups = []\nuser_fields = []\n` }).sync).toMatchObject({ protectedGroups: [], userFields: [] });
+    });
   });
 
   test("secret values are never echoed", () => {
@@ -329,6 +402,84 @@ describe("validation messages", () => {
     expect(problems(() => resolve({ fileText: `[aws]\nscim_access_token = 98765\n` }))).toEqual([
       "[aws] scim_access_token in config.toml: must be a string (got ***); quote it",
     ]);
+  });
+});
+
+describe("values in messages", () => {
+  test("gws.user_email is never quoted (it may come from Secrets Manager)", () => {
+    for (const argv of [argvOf(["--gws-user-email", "not-an-email-7f3a"]), argvOf(["-u", "x7f3a@"]), { "gws-user-email": 42 }]) {
+      const text = problems(() => resolve({ argv })).join("\n");
+      expect(text).toStartWith("--gws-user-email: must be");
+      expect(text).not.toMatch(/7f3a|42/);
+    }
+    expect(problems(() => resolve({ fileText: `[gws]\nuser_email = "someone.7f3a"\n` }))).toEqual([
+      "[gws] user_email in config.toml: must be an email address like admin@example.com (got ***)",
+    ]);
+  });
+
+  test("long values are shortened to about 60 characters with their length", () => {
+    const long = `x${"A".repeat(10_239)}`;
+    const lines = problems(() =>
+      resolve({
+        env: { IDPSCIM_LOG_LEVEL: long, IDPSCIM_AWS_SCIM_ENDPOINT: `http://scim.example.com/${long}`, IDPSCIM_SYNC_USER_FIELDS: `title,${long}` },
+        argv: { q: [`name:${long}`], "sync-max-deletes": long, "state-file": [long, long] },
+        fileText: `[sync]\nreconcile_every = "${long}"\n`,
+      }),
+    );
+    expect(lines).toHaveLength(7);
+    for (const line of lines) expect(line.length).toBeLessThan(260);
+    expect(lines).toContain(`IDPSCIM_LOG_LEVEL: must be one of debug, info, warn, error (got ${JSON.stringify(`${long.slice(0, 59)}…`)} (10240 characters))`);
+    expect(lines.filter((line) => line.includes("characters)"))).toHaveLength(6);
+  });
+
+  describe("a SCIM token that cannot go in a header is a configuration error, never shown", () => {
+    const cases: [string, string][] = [
+      ["line break", "a line break"],
+      ["tab", "whitespace"],
+      ["space", "whitespace"],
+      ["control", "a control character"],
+      ["non-ascii", "a character that is not printable ASCII"],
+    ];
+    const token = (kind: string) =>
+      `tok-7f3a${{ "line break": "\n", tab: "\t", space: " ", control: "\u0007", "non-ascii": "\u201d" }[kind]}rest-of-token`;
+    for (const [kind, phrase] of cases) {
+      test(kind, () => {
+        const fix = `contains ${phrase} (the token is not shown); copy the token again without it`;
+        expect(problems(() => resolve({ env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: token(kind) } }))).toEqual([`IDPSCIM_AWS_SCIM_ACCESS_TOKEN: ${fix}`]);
+        expect(problems(() => resolve({ argv: argvOf(["-t", token(kind)]) }))).toEqual([`--aws-scim-access-token: ${fix}`]);
+        expect(problems(() => resolve({ fileText: `[aws]\nscim_access_token = ${JSON.stringify(token(kind))}\n` }))).toEqual([
+          `[aws] scim_access_token in config.toml: ${fix}`,
+        ]);
+      });
+    }
+    test("a trailing newline (a file or a variable read with one) is still trimmed, not refused", () => {
+      expect(resolve({ env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: "tok-123\n" } }).aws.scimAccessToken).toBe("tok-123");
+    });
+  });
+});
+
+describe("secrets given as flags", () => {
+  test("warn once per secret option whose value came from a flag, naming the env var, the file and Secrets Manager", () => {
+    expect(flagSecretWarnings(resolve({ argv: argvOf(["-t", "tok-7f3a"]) }))).toEqual([
+      "--aws-scim-access-token (-t) was given on the command line, where other users of this machine can read it in the process list; " +
+        "set IDPSCIM_AWS_SCIM_ACCESS_TOKEN instead, put scim_access_token under [aws] in a config file only you can read, " +
+        "or store it in Secrets Manager (--use-secrets-manager; the secret's name is aws.scim_access_token_secret_name)",
+    ]);
+    expect(flagSecretWarnings(resolve({ env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: "tok" } }))).toEqual([]);
+    expect(flagSecretWarnings(resolve({ fileText: `[aws]\nscim_access_token = "tok"\n` }))).toEqual([]);
+    expect(flagSecretWarnings(resolve({ argv: argvOf(["-e", "https://scim.example/scim/v2", "-u", "admin@example.com"]) }))).toEqual([]);
+  });
+
+  test("every secret option is covered, by the table's secret mark alone", () => {
+    const secrets = OPTIONS.filter((o) => o.secret);
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const o of secrets) {
+      const warnings = flagSecretWarnings(resolve({ argv: { [flagName(o)]: "value-7f3a" } }));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toStartWith(`--${flagName(o)}`);
+      expect(warnings[0]).toContain(envName(o));
+      expect(warnings[0]).not.toContain("7f3a");
+    }
   });
 });
 
@@ -351,6 +502,27 @@ describe("config file", () => {
       `IDPSCIM_CONFIG_FILE: cannot read ${missing}: no such file; check the path`,
       'IDPSCIM_LOG_LEVEL: must be one of debug, info, warn, error (got "x")',
     ]);
+  });
+  test("--config-file given twice is one problem, and no other file is read in its place", () => {
+    const dir = mkdtempSync(join(tmpdir(), "idpscim-config-"));
+    const a = join(dir, "a.toml");
+    writeFileSync(a, `[sync]\nmode = "upsert"\n`);
+    expect(problems(() => loadConfig({ argv: argvOf(["--config-file", a, "--config-file", join(dir, "b.toml")]), env: {} }))).toEqual([
+      "--config-file: was given 2 times; pass it once",
+    ]);
+    expect(problems(() => loadConfig({ argv: argvOf(["-c", a, "-c", a]), env: { IDPSCIM_LOG_LEVEL: "x" } }))).toEqual([
+      "--config-file: was given 2 times; pass it once",
+      'IDPSCIM_LOG_LEVEL: must be one of debug, info, warn, error (got "x")',
+    ]);
+  });
+
+  test("a config path that is a directory is reported with the other problems and names the fix", () => {
+    const dir = mkdtempSync(join(tmpdir(), "idpscim-config-"));
+    expect(problems(() => loadConfig({ argv: argvOf(["-c", dir]), env: { IDPSCIM_LOG_FORMAT: "xml" } }))).toEqual([
+      `--config-file: ${dir} is a directory, not a file; give the path of the TOML file in it, like ${dir}/config.toml`,
+      'IDPSCIM_LOG_FORMAT: must be one of text, json (got "xml")',
+    ]);
+    expect(() => readConfigFile(dir)).toThrow(`config file ${dir} is a directory, not a file`);
   });
 });
 
@@ -439,6 +611,25 @@ describe("resolveSecrets", () => {
     expect(error.message).toStartWith("aws.scim_endpoint from secret IDPSCIM_SCIMEndpoint: must use https");
   });
 
+  test("a token from a secret with a line break inside is CONFIG_INVALID, and an endpoint from a secret is never quoted", async () => {
+    const values = { IDPSCIM_GWSServiceAccountFile: key, IDPSCIM_GWSUserEmail: "a@example.com", IDPSCIM_SCIMEndpoint: "https://scim.example/scim/v2" };
+    const token = await rejection(() => resolveSecrets(resolve({ argv: { g: true } }), secretStore({ ...values, IDPSCIM_SCIMAccessToken: "tok-7f3a\nsecond-line\n" }), noFiles));
+    expect(token.code).toBe("CONFIG_INVALID");
+    expect(token.exitCode).toBe(2);
+    expect(token.message).toBe(
+      "aws.scim_access_token from secret IDPSCIM_SCIMAccessToken: contains a line break (the token is not shown); copy the token again without it, and store it in the secret again",
+    );
+    const endpoint = await rejection(() =>
+      resolveSecrets(resolve({ argv: { g: true } }), secretStore({ ...values, IDPSCIM_SCIMEndpoint: "http://tenant-7f3a.example/scim/v2", IDPSCIM_SCIMAccessToken: "t" }), noFiles),
+    );
+    expect(endpoint.message).toStartWith("aws.scim_endpoint from secret IDPSCIM_SCIMEndpoint: must use https; http is allowed only on");
+    expect(endpoint.message).not.toContain("7f3a");
+    const notUrl = await rejection(() =>
+      resolveSecrets(resolve({ argv: { g: true } }), secretStore({ ...values, IDPSCIM_SCIMEndpoint: "tenant-7f3a.example.com/scim/v2", IDPSCIM_SCIMAccessToken: "t" }), noFiles),
+    );
+    expect(notUrl.message).not.toContain("7f3a");
+  });
+
   test("unavailable secrets are all reported", async () => {
     const error = await rejection(() => resolveSecrets(resolve({ argv: { g: true } }), secretStore({ IDPSCIM_GWSServiceAccountFile: key }), noFiles));
     expect(error.code).toBe("SECRET_UNAVAILABLE");
@@ -472,6 +663,16 @@ describe("redactedConfig", () => {
     expect((redacted.aws as Record<string, unknown>).scimAccessToken).toBe("***");
     expect((redacted.aws as Record<string, unknown>).scimEndpoint).toBe(complete.env.IDPSCIM_AWS_SCIM_ENDPOINT);
     expect("scimAccessToken" in (redactedConfig(resolve()).aws as object)).toBe(false);
+  });
+
+  test("hides every value that came from Secrets Manager", async () => {
+    const key = JSON.stringify({ type: "service_account" });
+    const secrets = { IDPSCIM_GWSServiceAccountFile: key, IDPSCIM_GWSUserEmail: "admin-7f3a@example.com", IDPSCIM_SCIMEndpoint: "https://tenant-7f3a.example/scim/v2", IDPSCIM_SCIMAccessToken: "t" };
+    const { config } = await resolveSecrets(resolve({ argv: { g: true } }), { get: async (name: string) => secrets[name as keyof typeof secrets] }, async () => "");
+    const redacted = redactedConfig(config) as { gws: Record<string, unknown>; aws: Record<string, unknown> };
+    expect(JSON.stringify(redacted)).not.toContain("7f3a");
+    expect([redacted.gws.userEmail, redacted.aws.scimEndpoint]).toEqual(["***", "***"]);
+    expect(redactedConfig(resolve({ env: complete.env })).gws).toMatchObject({ userEmail: "admin@example.com" });
   });
 });
 
