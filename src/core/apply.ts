@@ -10,6 +10,7 @@ import { matchesAnyGlob } from "./match.ts";
 import { PHASES, blockedGroupReason, blockedUserReason, diffAttributes, phaseOf } from "./plan.ts";
 import type { ScimTarget } from "./ports.ts";
 import { managedGroup, managedUser } from "./state.ts";
+import { shown } from "./text.ts";
 
 export interface ApplyOptions {
   target: ScimTarget;
@@ -267,7 +268,7 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
                 break;
               }
               const reason = error instanceof SyncError ? error.describe() : (error as Error).message;
-              failed.push({ kind: op.kind, subject: subjectOf(op), reason });
+              failed.push({ kind: op.kind, subject: subjectOf(op), reason: shown(reason, 600) });
               // Listed once at the end of the run (after the summary); here only for following along.
               options.log?.debug(`${op.kind} ${subjectOf(op)} failed: ${reason}`);
             }
@@ -331,22 +332,22 @@ function forgetUser(state: SyncState, sourceId: string): void {
   }
 }
 
+/** What an operation is about, for messages: escaped and shortened (names come from Google and AWS). */
 export function subjectOf(op: Operation): string {
   switch (op.kind) {
     case "createUser":
-      return op.attributes.userName;
     case "updateUser":
-      return op.attributes.userName;
+      return shown(op.attributes.userName);
     case "createGroup":
-      return `"${op.displayName}"`;
+      return `"${shown(op.displayName)}"`;
     case "updateGroup":
-      return `"${op.desiredDisplayName}"`;
+      return `"${shown(op.desiredDisplayName)}"`;
     case "addMembers":
     case "removeMembers":
-      return `group ${op.groupSourceId} (${op.members.length} member(s))`;
+      return `group ${shown(op.groupSourceId)} (${op.members.length} member(s))`;
     case "deleteGroup":
-      return `"${op.displayName}"`;
+      return `"${shown(op.displayName)}"`;
     case "deleteUser":
-      return op.userName;
+      return shown(op.userName);
   }
 }

@@ -7,6 +7,7 @@ import type { SyncState } from "../model/index.ts";
 import { SyncError } from "./errors.ts";
 import type { Operation, Plan } from "./plan.ts";
 import type { SourceSnapshot } from "./ports.ts";
+import { shown } from "./text.ts";
 
 /** `sync.max_deletes` and `sync.max_membership_removals`: a share of what the tool manages ("25%") or a count ("50"). */
 export type DeleteLimit = { percent: number } | { count: number };
@@ -136,7 +137,7 @@ export function checkGuardrails(plan: Plan, state: SyncState, source: SourceSnap
       rule: rail.rule,
       message:
         `this run would ${rail.verb} ${removal.count} ${rail.what} of the ${removal.managed} it manages, more than sync.${rail.rule} = "${setting}" allows (${removal.limit}): ` +
-        `${removal.names.join(", ")}${more > 0 ? ` and ${more} more` : ""}`,
+        `${removal.names.map((name) => shown(name)).join(", ")}${more > 0 ? ` and ${more} more` : ""}`,
       hint:
         `if this is intended, raise sync.${rail.rule} (--sync-${flag}, IDPSCIM_SYNC_${rail.rule.toUpperCase()}, or ${rail.rule} under [sync]; now "${setting}") ` +
         "or pass --force to allow it for this run only",

@@ -14,6 +14,7 @@ import type {
 import { USER_ATTRIBUTE_NAMES } from "../model/index.ts";
 import { matchesAnyGlob, matchResources, type BlockedReason, type Matching } from "./match.ts";
 import type { RejectedRecord, SourceSnapshot, SourceUser } from "./ports.ts";
+import { shown } from "./text.ts";
 
 /**
  * A reference to a user: by SCIM id when it exists already, else by source id for a user this
@@ -221,7 +222,7 @@ function planUsers(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncSt
   disown("user", matching, (u) => u.attributes.userName, draft.bookkeeping.forgetUsers, draft);
   for (const [sourceId, { resource, reason }] of matching.blocked) {
     frozenIds.add(sourceId);
-    draft.rejected.push({ kind: "user", sourceId, subject: resource.attributes.userName, reason: blockedUserReason(resource, reason) });
+    draft.rejected.push({ kind: "user", sourceId, subject: shown(resource.attributes.userName), reason: blockedUserReason(resource, reason) });
   }
   const desired = inScope.filter((u) => !matching.blocked.has(u.sourceId));
   const desiredIds = new Set(desired.map((u) => u.sourceId));
@@ -636,10 +637,9 @@ function managedCounts(state: SyncState, users: UserPlan, groups: GroupPlan, dra
   };
 }
 
-/** A name from the source or the tenant, as a message shows it: quoted, escaped, at most 80 characters. */
+/** A name from the source or the tenant, as a message shows it: quoted, escaped, shortened. */
 export function shownName(value: string): string {
-  const text = value.length > 80 ? `${value.slice(0, 77)}…` : value;
-  return JSON.stringify(text);
+  return `"${shown(value)}"`;
 }
 
 /** True when the state's record of a user differs from `desired` in what this run manages. */
