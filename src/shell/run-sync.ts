@@ -54,18 +54,14 @@ export async function runConfiguredSync(
   const target = composeTarget(finalConfig, log);
   const store = composeStore(finalConfig, environment);
   // A second run stops before reading anything (plan and dry runs write nothing: no lock).
-  const lock = options.dryRun ? undefined : store.lockForRun?.(log);
-  if (lock) {
-    // Ctrl-C and systemd's stop leave no lock behind (progress is in the last checkpoint).
-    onSignal("SIGINT", () => {
-      lock.release();
-      exit(130);
-    });
-    onSignal("SIGTERM", () => {
-      lock.release();
-      exit(143);
-    });
-  }
+  const lock = options.dryRun ? undefined : await store.lockForRun?.(log);
+  // Ctrl-C and systemd's stop leave no lock behind (progress is in the last checkpoint). An S3
+  // lock's delete is a request: given 3 s, then the process exits anyway (the lock goes stale).
+  const releaseAndExit = (code: number) => () => {
+    void Promise.race([lock?.release(), new Promise((resolve) => setTimeout(resolve, 3_000))]).finally(() => exit(code));
+  };
+  // Removed after the run: a Lambda sandbox runs many invocations in one process.
+  const unsubscribe = lock ? [onSignal("SIGINT", releaseAndExit(130)), onSignal("SIGTERM", releaseAndExit(143))] : [];
   let report: SyncReport;
   try {
     report = await runSync(
@@ -84,7 +80,8 @@ export async function runConfiguredSync(
       },
     );
   } finally {
-    lock?.release();
+    for (const remove of unsubscribe) remove();
+    await lock?.release();
   }
   const figures: RunFigures = { durationMs: Date.now() - started, scimRequests: target.stats().byRoute, googleRequests: source.stats().requests };
   log.info(summaryLine(report, figures));
