@@ -86,7 +86,16 @@ export interface StateStore {
    * first save, after its SCIM writes: two runs would create the same users twice.
    * A lock another run takes over (ours looked dead) makes the next `save` throw STATE_CONFLICT.
    */
-  lockForRun?(log: Logger): Promise<RunLock>;
+  lockForRun?(log: Logger, options?: RunLockOptions): Promise<RunLock>;
+}
+
+export interface RunLockOptions {
+  /**
+   * Epoch ms by which the runtime ends this process whatever it does (a Lambda invocation's
+   * deadline). Written in the lock: past it, the next run takes the lock over at once instead
+   * of waiting for it to go stale.
+   */
+  endsBy?: number;
 }
 
 export interface RunLock {

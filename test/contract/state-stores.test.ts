@@ -121,7 +121,7 @@ describe("StateStore: s3 run lock", () => {
     s3.log.clear();
     const lock = await storeOn(key).lockForRun!(captureLog());
     const { body } = await lockBody(key);
-    expect(Object.keys(body).sort()).toEqual(["host", "id", "pid", "refreshed", "started"]);
+    expect(Object.keys(body).filter((k) => k !== "pidSpace").sort()).toEqual(["host", "id", "pid", "refreshed", "started"]);
     expect(body).toMatchObject({ host: hostname(), pid: process.pid });
     expect(Date.parse(String(body.started))).toBeGreaterThan(Date.now() - 60_000);
     await lock.release();
@@ -182,6 +182,39 @@ describe("StateStore: s3 run lock", () => {
     // A shorter threshold (what the option is for): the same lock is stale.
     const taken = await storeOn(key, { staleAfterMs: 60_000 }).lockForRun!(captureLog());
     await taken.release();
+  });
+
+  test("a holder in this pid space whose process is gone, or past its runtime's deadline, is taken over at once; one elsewhere waits", async () => {
+    const key = `data/lock-${++n}.json`;
+    const ours = await storeOn(key).lockForRun!(captureLog());
+    const pidSpace = (await lockBody(key)).body.pidSpace;
+    await ours.release();
+    const child = Bun.spawn(["true"]);
+    await child.exited;
+    const now = new Date().toISOString();
+    const tryTake = async () =>
+      storeOn(key)
+        .lockForRun!(captureLog())
+        .then(
+          async (lock) => {
+            await lock.release();
+            return "taken";
+          },
+          (e: unknown) => (e as SyncError).code,
+        );
+    if (process.platform === "linux") {
+      expect(typeof pidSpace).toBe("string");
+      await s3.putObjectAsOtherWriter(`${key}.lock`, JSON.stringify({ host: hostname(), pid: child.pid, pidSpace, started: now, refreshed: now }));
+      expect(await tryTake()).toBe("taken");
+      // The same pid in another machine or container: it cannot be checked from here.
+      await s3.putObjectAsOtherWriter(`${key}.lock`, JSON.stringify({ host: hostname(), pid: child.pid, pidSpace: "other-boot/pid:[1]", started: now, refreshed: now }));
+      expect(await tryTake()).toBe("STATE_CONFLICT");
+    }
+    // A Lambda invocation's deadline passed: Lambda ended it.
+    await s3.putObjectAsOtherWriter(`${key}.lock`, JSON.stringify({ host: "sandbox", pid: 8, started: now, refreshed: now, endsBy: new Date(Date.now() - 1_000).toISOString() }));
+    expect(await tryTake()).toBe("taken");
+    await s3.putObjectAsOtherWriter(`${key}.lock`, JSON.stringify({ host: "sandbox", pid: 8, started: now, refreshed: now, endsBy: new Date(Date.now() + 60_000).toISOString() }));
+    expect(await tryTake()).toBe("STATE_CONFLICT");
   });
 
   test("a holder's text is quoted and cut in the message, never printed raw", async () => {

@@ -10,7 +10,7 @@ import { SyncError } from "../../core/errors.ts";
 import type { LoadedState, Logger, RunLock, StateStore } from "../../core/ports.ts";
 import { parseState, serialiseState } from "../../core/state.ts";
 import type { SyncState } from "../../model/index.ts";
-import { describeHolder, heldError, minutes, newHolder, readHolder, RUN_LOCK_REFRESH_MS, RUN_LOCK_STALE_MS } from "./run-lock.ts";
+import { describeHolder, heldError, minutes, newHolder, pastItsEnd, processAlive, readHolder, RUN_LOCK_REFRESH_MS, RUN_LOCK_STALE_MS } from "./run-lock.ts";
 
 /** A write holds the lock for milliseconds; a lock this old was left by a run killed mid-write. */
 const STALE_WRITE_LOCK_MS = 60_000;
@@ -32,9 +32,9 @@ export function createFileStateStore(path: string): StateStore {
   };
   return {
     describe: () => `file ${path}`,
-    lockForRun: async (log) => {
+    lockForRun: async (log, options = {}) => {
       refuseDirectory(path);
-      return acquireRunLock(path, writeTarget(path), log);
+      return acquireRunLock(path, writeTarget(path), log, options.endsBy);
     },
     async load(): Promise<LoadedState | undefined> {
       const text = read();
@@ -151,9 +151,9 @@ function acquireWriteLock(lock: string, path: string): number {
  * stale and taken over. (Each write also takes `<state>.lock`; the content hash it compares is
  * the last guard against a run that took over a stale lock too early.)
  */
-function acquireRunLock(statePath: string, target: string, log: Logger): RunLock {
+function acquireRunLock(statePath: string, target: string, log: Logger, endsBy: number | undefined): RunLock {
   const path = `${target}.run.lock`;
-  const owner = newHolder();
+  const owner = newHolder(endsBy);
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   const release = async () => {
     clearInterval(heartbeat);
@@ -188,7 +188,7 @@ function acquireRunLock(statePath: string, target: string, log: Logger): RunLock
       const held = readHolder(readFileSync(path, "utf8"));
       holder = describeHolder(held);
       // A holder on this host whose process is gone was killed (kill -9, OOM): no need to wait.
-      holderGone = held.host === owner.host && typeof held.pid === "number" && !processAlive(held.pid);
+      holderGone = (held.host === owner.host && typeof held.pid === "number" && !processAlive(held.pid)) || pastItsEnd(held);
     } catch {
       // gone or unreadable: the retry below decides
     }
@@ -226,14 +226,4 @@ function acquireRunLock(statePath: string, target: string, log: Logger): RunLock
     }
   }, RUN_LOCK_REFRESH_MS);
   return { release };
-}
-
-/** Whether a process of this host is alive: signal 0 checks without sending anything. */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, another user's
-  }
 }

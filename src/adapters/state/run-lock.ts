@@ -2,6 +2,7 @@
  * @module What the two stores' run locks share: the holder's record, when a lock counts as
  * stale, and the messages (one rule in one place, whichever store holds the state).
  */
+import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { SyncError } from "../../core/errors.ts";
 
@@ -20,11 +21,60 @@ export interface LockHolder {
   pid: number;
   started: string;
   refreshed: string;
+  /** When the runtime ends the holder whatever it does (a Lambda invocation's deadline), if it says. */
+  endsBy?: string;
+  /** Linux only: the kernel's boot id and the pid namespace, so that `pid` can be checked from the same place. */
+  pidSpace?: string;
 }
 
-export function newHolder(): LockHolder {
+/**
+ * Where a pid means the same process: on Linux, the boot id (one per kernel boot, so per machine,
+ * VM or Lambda sandbox) and the pid namespace (one per container). A hostname alone is not enough
+ * for an S3 lock: laptops, containers and sandboxes share names. Undefined elsewhere.
+ */
+function currentPidSpace(): string | undefined {
+  try {
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    const namespace = readlinkSync("/proc/self/ns/pid");
+    return boot && namespace ? `${boot}/${namespace}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const PID_SPACE = currentPidSpace();
+
+/** Whether the holder ran in this pid space and its process is gone (kill -9, OOM): no need to wait for the lock to go stale. */
+export function holderProcessGone(held: Partial<LockHolder>): boolean {
+  return PID_SPACE !== undefined && held.pidSpace === PID_SPACE && typeof held.pid === "number" && held.pid !== process.pid && !processAlive(held.pid);
+}
+
+/** Whether a process of this pid space is alive: signal 0 checks without sending anything. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, another user's
+  }
+}
+
+export function newHolder(endsBy?: number): LockHolder {
   const now = new Date().toISOString();
-  return { id: crypto.randomUUID(), host: hostname(), pid: process.pid, started: now, refreshed: now };
+  return {
+    id: crypto.randomUUID(),
+    host: hostname(),
+    pid: process.pid,
+    started: now,
+    refreshed: now,
+    ...(endsBy !== undefined ? { endsBy: new Date(endsBy).toISOString() } : {}),
+    ...(PID_SPACE !== undefined ? { pidSpace: PID_SPACE } : {}),
+  };
+}
+
+/** Whether the holder is certainly gone: its runtime's deadline has passed (Lambda ended that invocation). */
+export function pastItsEnd(held: Partial<LockHolder>, now = Date.now()): boolean {
+  const endsBy = Date.parse(held.endsBy ?? "");
+  return !Number.isNaN(endsBy) && now >= endsBy;
 }
 
 /** The holder as read back from a lock: any field may be missing or wrong (it comes from a file or an object). */
@@ -40,6 +90,8 @@ export function readHolder(text: string): Partial<LockHolder> {
     const started = parsed.started ?? parsed.startedAt;
     if (typeof started === "string") held.started = started;
     if (typeof parsed.refreshed === "string") held.refreshed = parsed.refreshed;
+    if (typeof parsed.endsBy === "string") held.endsBy = parsed.endsBy;
+    if (typeof parsed.pidSpace === "string") held.pidSpace = parsed.pidSpace;
     return held;
   } catch {
     return {};

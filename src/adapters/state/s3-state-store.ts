@@ -5,10 +5,10 @@
  */
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { SyncError } from "../../core/errors.ts";
-import type { LoadedState, Logger, RunLock, StateStore } from "../../core/ports.ts";
+import type { LoadedState, Logger, RunLock, RunLockOptions, StateStore } from "../../core/ports.ts";
 import { parseState, serialiseState } from "../../core/state.ts";
 import type { SyncState } from "../../model/index.ts";
-import { describeHolder, heldError, minutes, newHolder, readHolder, RUN_LOCK_REFRESH_MS, RUN_LOCK_STALE_MS, type LockHolder } from "./run-lock.ts";
+import { describeHolder, heldError, holderProcessGone, minutes, newHolder, pastItsEnd, readHolder, RUN_LOCK_REFRESH_MS, RUN_LOCK_STALE_MS, type LockHolder } from "./run-lock.ts";
 
 export interface S3StateStoreOptions {
   bucket: string;
@@ -81,8 +81,8 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
     }
   };
 
-  const acquire = async (log: Logger): Promise<RunLock> => {
-    const holder = newHolder();
+  const acquire = async (log: Logger, lockOptions: RunLockOptions = {}): Promise<RunLock> => {
+    const holder = newHolder(lockOptions.endsBy);
     let etag: string | undefined;
     // Three tries: a lock released, or taken over by a third run, between our requests.
     for (let attempt = 0; attempt < 3 && etag === undefined; attempt++) {
@@ -97,10 +97,20 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
         const stamped = Date.parse(theirs.refreshed ?? "");
         const refreshed = Number.isNaN(stamped) ? (current.lastModified?.getTime() ?? Date.now()) : stamped;
         const age = Date.now() - refreshed;
-        if (age <= staleAfterMs) throw heldError(where, `${describeHolder(theirs)}, last refreshed ${Math.max(0, Math.round(age / 1000))} s ago`, lockWhere, staleAfterMs);
+        const ended = pastItsEnd(theirs);
+        const gone = holderProcessGone(theirs);
+        if (!ended && !gone && age <= staleAfterMs) throw heldError(where, `${describeHolder(theirs)}, last refreshed ${Math.max(0, Math.round(age / 1000))} s ago`, lockWhere, staleAfterMs);
         // Replacing exactly the stale version: of two runs taking it over at once, one wins.
         etag = await putLock(holder, { ifMatch: current.version });
-        if (etag !== undefined) log.warn(`taking over the stale run lock ${lockWhere} of ${describeHolder(theirs)} (not refreshed for ${minutes(age)})`);
+        if (etag !== undefined) {
+          log.warn(
+            gone
+              ? `taking over the run lock ${lockWhere} of ${describeHolder(theirs)}: that process is gone`
+              : ended
+              ? `taking over the run lock ${lockWhere} of ${describeHolder(theirs)}: its runtime ended it at ${theirs.endsBy} (a Lambda invocation's deadline)`
+              : `taking over the stale run lock ${lockWhere} of ${describeHolder(theirs)} (not refreshed for ${minutes(age)})`,
+          );
+        }
       } catch (error) {
         if (error instanceof SyncError) throw error;
         throw lockFailure("take", error);
@@ -148,7 +158,7 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
           await client.send(new DeleteObjectCommand({ Bucket: options.bucket, Key: lockKey, IfMatch: lock.etag }));
         } catch (error) {
           // 404: gone already (a retried delete whose first try landed). 412: another run's now.
-          if (!missing(error) && !conditionFailed(error)) log.warn(`cannot delete the run lock ${lockWhere} (${name(error) ?? "error"}): the next run takes it over once it is ${minutes(staleAfterMs)} old`);
+          if (!missing(error) && !conditionFailed(error)) log.warn(`cannot delete the run lock ${lockWhere} (${name(error) ?? "error"}): the next run takes it over, at once on this machine, elsewhere once it is ${minutes(staleAfterMs)} old`);
         }
       },
     };
