@@ -33,17 +33,25 @@ data "aws_iam_policy_document" "permissions" {
   }
 
   # The tool reads the state with GetObject and writes it with conditional PutObject
-  # (If-Match / If-None-Match); it never lists, heads or deletes.
+  # (If-Match / If-None-Match); it never lists, heads or deletes it.
   statement {
     sid       = "ReadWriteState"
     actions   = ["s3:GetObject", "s3:PutObject"]
     resources = ["${aws_s3_bucket.state.arn}/${var.state_key}"]
   }
 
+  # The run lock `<state_key>.lock`: created with If-None-Match, refreshed with If-Match, read to
+  # name its holder, and deleted (If-Match) at the end of the run. The only object it deletes.
+  statement {
+    sid       = "HoldRunLock"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.state.arn}/${var.state_key}.lock"]
+  }
+
   # Without s3:ListBucket, GetObject on a missing key answers 403 instead of 404, and the first run
-  # (no state yet) would fail instead of starting fresh. For that check S3 sets s3:prefix to the
-  # requested key, so this grant covers the state key and nothing else
-  # (see https://github.com/ceph/ceph/pull/68577, which reproduces AWS's behaviour).
+  # (no state yet) would fail instead of starting fresh; so would reading a lock released meanwhile.
+  # For that check S3 sets s3:prefix to the requested key, so this grant covers those two keys and
+  # nothing else (see https://github.com/ceph/ceph/pull/68577, which reproduces AWS's behaviour).
   statement {
     sid       = "KnowWhetherStateExists"
     actions   = ["s3:ListBucket"]
@@ -52,7 +60,7 @@ data "aws_iam_policy_document" "permissions" {
     condition {
       test     = "StringEquals"
       variable = "s3:prefix"
-      values   = [var.state_key]
+      values   = [var.state_key, "${var.state_key}.lock"]
     }
   }
 

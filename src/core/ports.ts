@@ -99,14 +99,26 @@ export interface StateStore {
   /** Where the state lives, for messages (never a secret). */
   describe(): string;
   /**
-   * Holds the state for a whole run, or throws STATE_CONFLICT when another run does. Stores
-   * whose writes are compare-and-swap (S3) need none: a second writer is refused at its save.
+   * Holds the state for a whole run, or throws STATE_CONFLICT when another run does, before
+   * anything is read. Compare-and-swap saves alone would refuse a second writer only at its
+   * first save, after its SCIM writes: two runs would create the same users twice.
+   * A lock another run takes over (ours looked dead) makes the next `save` throw STATE_CONFLICT.
    */
-  lockForRun?(log: Logger): RunLock;
+  lockForRun?(log: Logger, options?: RunLockOptions): Promise<RunLock>;
+}
+
+export interface RunLockOptions {
+  /**
+   * Epoch ms by which the runtime ends this process whatever it does (a Lambda invocation's
+   * deadline). Written in the lock: past it, the next run takes the lock over at once instead
+   * of waiting for it to go stale.
+   */
+  endsBy?: number;
 }
 
 export interface RunLock {
-  release(): void;
+  /** Gives the lock up (only if still ours); never throws. */
+  release(): Promise<void>;
 }
 
 export interface SecretResolver {

@@ -68,25 +68,27 @@ export function serialiseState(state: SyncState): string {
   return `${canonicalJson(state)}\n`;
 }
 
+const STATE_HINT = "restore a previous version of the state, or move it away to start over (the next run re-adopts by externalId)";
+
 /**
- * Parses state text and checks its shape. A corrupt file or one of another schema version is a
- * configuration-level problem: running on a state we do not understand could delete things.
+ * Parses state text and checks its shape, every entry's types included. A corrupt file or one of
+ * another schema version is a configuration-level problem: running on a state we do not understand
+ * could delete things. Messages name where the problem is, never the file's content (it may hold
+ * anything, a secret pasted by mistake included): the JSON error is a line and column, and ids are
+ * JSON-quoted and cut.
  */
 export function parseState(text: string, where: string): SyncState {
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch (error) {
-    throw new SyncError("STATE_INVALID", `state ${where} is not valid JSON (${(error as Error).message})`, {
-      hint: "restore a previous version of the state, or move it away to start over (the next run re-adopts by externalId)",
-    });
+  } catch {
+    // Not the runtime's message: V8 and JavaScriptCore both quote the text around the error.
+    throw new SyncError("STATE_INVALID", `state ${where} is not valid JSON (${jsonErrorAt(text)})`, { hint: STATE_HINT });
   }
   const bad = (what: string): never => {
-    throw new SyncError("STATE_INVALID", `state ${where} is not an idpscim state: ${what}`, {
-      hint: "restore a previous version of the state, or move it away to start over (the next run re-adopts by externalId)",
-    });
+    throw new SyncError("STATE_INVALID", `state ${where} is not an idpscim state: ${what}`, { hint: STATE_HINT });
   };
-  if (typeof json !== "object" || json === null || Array.isArray(json)) bad("not a JSON object");
+  if (!isRecord(json)) bad("not a JSON object");
   const obj = json as Record<string, unknown>;
   if (obj.schemaVersion !== STATE_SCHEMA_VERSION) {
     if (typeof obj.schemaVersion === "number" && obj.schemaVersion > STATE_SCHEMA_VERSION) {
@@ -94,22 +96,184 @@ export function parseState(text: string, where: string): SyncState {
         hint: "upgrade idpscim to the release that wrote it",
       });
     }
-    bad(`schemaVersion is ${JSON.stringify(obj.schemaVersion)}, expected ${STATE_SCHEMA_VERSION}`);
+    bad(`schemaVersion is ${shortJson(obj.schemaVersion)}, expected ${STATE_SCHEMA_VERSION}`);
   }
   const users = obj.users;
   const groups = obj.groups;
-  if (typeof users !== "object" || users === null || Array.isArray(users)) bad("`users` is not an object");
-  if (typeof groups !== "object" || groups === null || Array.isArray(groups)) bad("`groups` is not an object");
-  for (const [id, u] of Object.entries(users as Record<string, unknown>)) {
-    const user = u as Partial<ManagedUser> | null;
-    if (!user || typeof user.scimId !== "string" || typeof user.attributes !== "object" || user.attributes === null) bad(`users["${id}"] lacks scimId or attributes`);
+  if (!isRecord(users)) bad("`users` is not an object");
+  if (!isRecord(groups)) bad("`groups` is not an object");
+  for (const [id, entry] of Object.entries(users as Record<string, unknown>)) {
+    const problem = userProblem(entry);
+    if (problem) bad(`users[${shortJson(id)}]${problem}`);
   }
-  for (const [id, g] of Object.entries(groups as Record<string, unknown>)) {
-    const group = g as Partial<ManagedGroup> | null;
-    if (!group || typeof group.scimId !== "string" || typeof group.displayName !== "string" || !Array.isArray(group.memberSourceIds)) {
-      bad(`groups["${id}"] lacks scimId, displayName or memberSourceIds`);
-    }
+  for (const [id, entry] of Object.entries(groups as Record<string, unknown>)) {
+    const problem = groupProblem(entry);
+    if (problem) bad(`groups[${shortJson(id)}]${problem}`);
   }
-  if (obj.lastFullReadAt !== undefined && typeof obj.lastFullReadAt !== "string") bad("lastFullReadAt is not a string");
+  for (const key of ["lastFullReadAt", "updatedAt"] as const) {
+    // The planner compares lastFullReadAt with the clock to decide whether to read the tenant.
+    if (obj[key] !== undefined && !isIsoDate(obj[key])) bad(`${key} is not an ISO-8601 date`);
+  }
   return json as SyncState;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** An id or value from the file, for a message: JSON-quoted (no control character gets through) and cut to 60 characters. */
+function shortJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+}
+
+function isIsoDate(value: unknown): boolean {
+  return typeof value === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value));
+}
+
+const REQUIRED_STRINGS = ["userName", "displayName", "givenName", "familyName", "email"] as const;
+const OPTIONAL_STRINGS = [
+  "formattedName", "title", "preferredLanguage", "nickName", "profileUrl", "userType", "locale", "timezone",
+  "employeeNumber", "costCenter", "organization", "division", "department", "managerSourceId",
+] as const;
+const ADDRESS_FIELDS = ["type", "formatted", "streetAddress", "locality", "region", "postalCode", "country"] as const;
+
+/** What is wrong with a user entry, as a path suffix (`.attributes.userName is not a string`), or undefined. */
+function userProblem(entry: unknown): string | undefined {
+  if (!isRecord(entry)) return " is not an object";
+  if (typeof entry.scimId !== "string" || entry.scimId === "") return ".scimId is not a non-empty string";
+  if (typeof entry.hash !== "string") return ".hash is not a string";
+  const attributes = entry.attributes;
+  if (!isRecord(attributes)) return ".attributes is not an object";
+  for (const key of REQUIRED_STRINGS) if (typeof attributes[key] !== "string") return `.attributes.${key} is not a string`;
+  if (typeof attributes.active !== "boolean") return ".attributes.active is not a boolean";
+  for (const key of OPTIONAL_STRINGS) if (attributes[key] !== undefined && typeof attributes[key] !== "string") return `.attributes.${key} is not a string`;
+  const phone = attributes.phoneNumber;
+  if (phone !== undefined) {
+    if (!isRecord(phone) || typeof phone.value !== "string") return ".attributes.phoneNumber.value is not a string";
+    if (phone.type !== undefined && typeof phone.type !== "string") return ".attributes.phoneNumber.type is not a string";
+  }
+  const address = attributes.address;
+  if (address !== undefined) {
+    if (!isRecord(address)) return ".attributes.address is not an object";
+    for (const key of ADDRESS_FIELDS) if (address[key] !== undefined && typeof address[key] !== "string") return `.attributes.address.${key} is not a string`;
+  }
+  return undefined;
+}
+
+function groupProblem(entry: unknown): string | undefined {
+  if (!isRecord(entry)) return " is not an object";
+  if (typeof entry.scimId !== "string" || entry.scimId === "") return ".scimId is not a non-empty string";
+  if (typeof entry.hash !== "string") return ".hash is not a string";
+  if (typeof entry.displayName !== "string") return ".displayName is not a string";
+  if (!Array.isArray(entry.memberSourceIds)) return ".memberSourceIds is not an array";
+  const at = entry.memberSourceIds.findIndex((id) => typeof id !== "string");
+  if (at !== -1) return `.memberSourceIds[${at}] is not a string`;
+  return undefined;
+}
+
+/**
+ * Where JSON text stops being valid, as `line L, column C` (or that it ends early), found by a
+ * small scanner of the JSON grammar: runtimes' parse errors quote the text, and not all give a position.
+ */
+export function jsonErrorAt(text: string): string {
+  let i = 0;
+  const fail = (): never => {
+    throw i;
+  };
+  const ws = () => {
+    while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
+  };
+  const literal = (word: string) => {
+    for (const c of word) {
+      if (text[i] !== c) fail();
+      i++;
+    }
+  };
+  const string = () => {
+    i++; // the opening quote
+    for (;;) {
+      if (i >= text.length) fail();
+      const c = text.charCodeAt(i);
+      if (c === 0x22) return void i++;
+      if (c < 0x20) fail();
+      if (c === 0x5c) {
+        i++;
+        if (text[i] === "u") {
+          i++;
+          for (let k = 0; k < 4; k++, i++) if (!/[0-9a-fA-F]/.test(text[i] ?? "")) fail();
+          continue;
+        }
+        if (!'"\\/bfnrt'.includes(text[i] ?? "x")) fail();
+      }
+      i++;
+    }
+  };
+  const digits = () => {
+    const from = i;
+    while (text[i] !== undefined && text[i]! >= "0" && text[i]! <= "9") i++;
+    if (i === from) fail();
+  };
+  const number = () => {
+    if (text[i] === "-") i++;
+    if (text[i] === "0") i++;
+    else digits();
+    if (text[i] === ".") {
+      i++;
+      digits();
+    }
+    if (text[i] === "e" || text[i] === "E") {
+      i++;
+      if (text[i] === "+" || text[i] === "-") i++;
+      digits();
+    }
+  };
+  const value = (depth: number): void => {
+    if (depth > 10_000) fail();
+    ws();
+    const c = text[i];
+    if (c === "{" || c === "[") {
+      const close = c === "{" ? "}" : "]";
+      i++;
+      ws();
+      if (text[i] === close) return void i++;
+      for (;;) {
+        if (c === "{") {
+          ws();
+          if (text[i] !== '"') fail();
+          string();
+          ws();
+          if (text[i] !== ":") fail();
+          i++;
+        }
+        value(depth + 1);
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === close) return void i++;
+        fail();
+      }
+    }
+    if (c === '"') return string();
+    if (c === "t") return literal("true");
+    if (c === "f") return literal("false");
+    if (c === "n") return literal("null");
+    if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return number();
+    fail();
+  };
+  try {
+    value(0);
+    ws();
+    if (i < text.length) fail();
+    return "no position found";
+  } catch (thrown) {
+    if (typeof thrown !== "number") return "no position found";
+    if (text.trim() === "") return "the file is empty";
+    const at = Math.min(thrown, text.length);
+    if (at >= text.length) return "it ends early, at the end of the file";
+    const before = text.slice(0, at);
+    const line = before.split("\n").length;
+    const column = at - before.lastIndexOf("\n");
+    return `at line ${line}, column ${column}`;
+  }
 }

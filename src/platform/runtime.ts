@@ -40,8 +40,12 @@ export function isLambda(): boolean {
   return Boolean(process.env.AWS_LAMBDA_RUNTIME_API);
 }
 
-export function onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): void {
+/** Calls `handler` on the first `signal`; returns the function that removes it again. */
+export function onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): () => void {
   process.once(signal, handler);
+  return () => {
+    process.off(signal, handler);
+  };
 }
 
 /**

@@ -190,7 +190,13 @@ async function handleInvocation(next: NextInvocation, context: InvocationContext
   let outcome: InvocationOutcome;
   let metrics: MetricValues;
   try {
-    const result = await runConfiguredSync(config, env, log, { dryRun: options.dryRun, reconcile: options.reconcile, ...(stopAt === undefined ? {} : { stopStartingAt: stopAt }) });
+    const result = await runConfiguredSync(config, env, log, {
+      dryRun: options.dryRun,
+      reconcile: options.reconcile,
+      ...(stopAt === undefined ? {} : { stopStartingAt: stopAt }),
+      // Lambda ends the sandbox at its deadline: a lock this invocation leaves is free from then on.
+      ...(next.deadlineMs === undefined ? {} : { endsBy: next.deadlineMs }),
+    });
     outcome = outcomeOfRun(result, options.dryRun);
     metrics = metricsFromRun(result.report, result.figures);
   } catch (error) {

@@ -7,6 +7,7 @@ import { composeSource, composeStore, composeTarget, createSecretResolver, polic
 import { resolveSecrets } from "../config/resolve-secrets.ts";
 import { redactedConfig, requireForSync, type ResolvedConfig } from "../config/validate.ts";
 import { EXIT, SyncError } from "../core/errors.ts";
+import type { RunLock } from "../core/ports.ts";
 import { runSync, type SyncReport } from "../core/sync.ts";
 import type { ManagedLogger } from "../log/logger.ts";
 import { exit, onSignal, readTextFile } from "../platform/runtime.ts";
@@ -21,6 +22,8 @@ export interface ConfiguredSyncOptions {
   allowEmptySource?: boolean;
   /** Epoch ms after which no new operation starts (see `stopStartingAtFor`). */
   stopStartingAt?: number;
+  /** Epoch ms by which the runtime ends the process (Lambda's deadline): recorded in the run lock. */
+  endsBy?: number;
   onProgress?: (progress: { phase: number; done: number; total: number }) => void;
 }
 
@@ -54,20 +57,20 @@ export async function runConfiguredSync(
   const target = composeTarget(finalConfig, log);
   const store = composeStore(finalConfig, environment);
   // A second run stops before reading anything (plan and dry runs write nothing: no lock).
-  const lock = options.dryRun ? undefined : store.lockForRun?.(log);
-  if (lock) {
-    // Ctrl-C and systemd's stop leave no lock behind (progress is in the last checkpoint).
-    onSignal("SIGINT", () => {
-      lock.release();
-      exit(130);
-    });
-    onSignal("SIGTERM", () => {
-      lock.release();
-      exit(143);
-    });
-  }
+  const locking = options.dryRun ? undefined : store.lockForRun?.(log, options.endsBy === undefined ? {} : { endsBy: options.endsBy });
+  // Ctrl-C and systemd's stop leave no lock behind (progress is in the last checkpoint), also
+  // when they come while the lock is being taken. An S3 lock's delete is a request: given 3 s,
+  // then the process exits anyway (the lock goes stale).
+  const releaseAndExit = (code: number) => () => {
+    const released = locking?.then((held) => held.release(), () => undefined);
+    void Promise.race([released, new Promise((resolve) => setTimeout(resolve, 3_000))]).finally(() => exit(code));
+  };
+  // Removed after the run: a Lambda sandbox runs many invocations in one process.
+  const unsubscribe = locking ? [onSignal("SIGINT", releaseAndExit(130)), onSignal("SIGTERM", releaseAndExit(143))] : [];
+  let lock: RunLock | undefined;
   let report: SyncReport;
   try {
+    lock = await locking;
     report = await runSync(
       { source, target, store, log },
       {
@@ -86,7 +89,8 @@ export async function runConfiguredSync(
       },
     );
   } finally {
-    lock?.release();
+    for (const remove of unsubscribe) remove();
+    await lock?.release();
   }
   const figures: RunFigures = { durationMs: Date.now() - started, scimRequests: target.stats().byRoute, googleRequests: source.stats().requests };
   log.info(summaryLine(report, figures));

@@ -51,7 +51,16 @@ function changeSource(scenario: Scenario): void {
   scenario.google.groups[1]!.name = `${scenario.google.groups[1]!.name} (renamed)`;
 }
 
-const s3Writes = (w: World) => statusCounts(w.emulators.s3.log, (e) => e.method === "PUT");
+/** PUTs of the state itself (the run lock `<key>.lock` is written too, and counted apart). */
+const s3Writes = (w: World) => statusCounts(w.emulators.s3.log, (e) => e.method === "PUT" && !e.url.includes(".lock"));
+
+/**
+ * With S3 failing, the failed run cannot delete its run lock either, and says so. The next run
+ * (on this machine: the lock's process is gone) takes it over at once.
+ */
+function expectLockLeft(w: World, stderr: string): void {
+  expect(stderr).toContain(`cannot delete the run lock s3://${w.emulators.s3.bucket}/${STATE_KEY}.lock`);
+}
 
 describe.concurrent("S3 state faults", () => {
   test("every state write fails during a first run: exit 1; a clean run converges without duplicates", async () => {
@@ -66,6 +75,7 @@ describe.concurrent("S3 state faults", () => {
       expect(failed.code).toBe(1);
       expect(failed.stderr).toContain("cannot write state");
       w.emulators.s3.faults.errorRate = 0;
+      expectLockLeft(w, failed.stderr);
       const writes = s3Writes(w);
       expect(writes.byStatus["500"]).toBe(writes.total);
       expect(await readState(w, "s3")).toBeUndefined();
@@ -74,6 +84,7 @@ describe.concurrent("S3 state faults", () => {
       w.emulators.scim.log.clear();
       const clean = await w.run(["sync"]);
       expect(clean.code).toBe(0);
+      expect(clean.stderr).toContain("that process is gone");
       const converged = await assertConverged(w, baseline, "s3");
       // What the failed run created is adopted, not created twice.
       expect(w.emulators.scim.log.entries.filter((e) => e.status === 409)).toHaveLength(0);
@@ -97,6 +108,7 @@ describe.concurrent("S3 state faults", () => {
       expect(await watch.done).toBe(true);
       expect(failed.code).toBe(1);
       w.emulators.s3.faults.errorRate = 0;
+      expectLockLeft(w, failed.stderr);
       expect((await readState(w, "s3"))?.text).toBe(before?.text);
       const scimDuringFailure = w.emulators.scim.log.writes();
       expect(scimDuringFailure).toBeGreaterThan(0);

@@ -226,6 +226,7 @@ const ALLOWED_ACTIONS = new Set([
   "secretsmanager:GetSecretValue",
   "s3:GetObject",
   "s3:PutObject",
+  "s3:DeleteObject",
   "s3:ListBucket",
   "logs:CreateLogStream",
   "logs:PutLogEvents",
@@ -263,14 +264,18 @@ function iamProblems(m: TerraformRoot): string[] {
   const by = (action: string) => all.filter((s) => list(s.actions).includes(action));
   const secrets = by("secretsmanager:GetSecretValue");
   if (secrets.length !== 1 || JSON.stringify(list(secrets[0]!.resources)) !== JSON.stringify(["${values(local.secret_arns)}"])) problems.push("GetSecretValue is not granted on exactly local.secret_arns");
+  // Get and Put on the state key and its run lock; Delete on the lock only, never on the state.
+  const stateKey = "${aws_s3_bucket.state.arn}/${var.state_key}";
+  const lockKey = "${aws_s3_bucket.state.arn}/${var.state_key}.lock";
+  const grantedOn = (action: string) => by(action).flatMap((s) => list(s.resources)).sort();
   for (const action of ["s3:GetObject", "s3:PutObject"]) {
-    const grants = by(action);
-    if (grants.length !== 1 || JSON.stringify(list(grants[0]!.resources)) !== JSON.stringify(["${aws_s3_bucket.state.arn}/${var.state_key}"])) problems.push(`${action} is not granted on exactly the state key`);
+    if (JSON.stringify(grantedOn(action)) !== JSON.stringify([stateKey, lockKey].sort())) problems.push(`${action} is not granted on exactly the state key and its run lock`);
   }
+  if (JSON.stringify(grantedOn("s3:DeleteObject")) !== JSON.stringify([lockKey])) problems.push("s3:DeleteObject is not granted on exactly the run lock (never the state)");
   const listing = by("s3:ListBucket");
   const prefix = blocks(listing[0], "condition").find((c) => c.variable === "s3:prefix");
-  if (listing.length !== 1 || JSON.stringify(list(listing[0]!.resources)) !== JSON.stringify(["${aws_s3_bucket.state.arn}"]) || JSON.stringify(prefix?.values) !== JSON.stringify(["${var.state_key}"])) {
-    problems.push("s3:ListBucket is not granted on the bucket with s3:prefix = the state key");
+  if (listing.length !== 1 || JSON.stringify(list(listing[0]!.resources)) !== JSON.stringify(["${aws_s3_bucket.state.arn}"]) || JSON.stringify(prefix?.values) !== JSON.stringify(["${var.state_key}", "${var.state_key}.lock"])) {
+    problems.push("s3:ListBucket is not granted on the bucket with s3:prefix = the state key and its run lock");
   }
   const kms = by("kms:Decrypt");
   if (kms.length !== 1 || !blocks(kms[0], "condition").some((c) => c.variable === "kms:ViaService")) problems.push("kms:Decrypt is not limited by kms:ViaService");
@@ -575,7 +580,10 @@ describe("the checks bite: each fails on a copy with its feature removed", () =>
     { what: "retries up to 3", file: "variables.tf", edit: (t) => t.replace("contains([0, 1, 2], var.maximum_retry_attempts)", "contains([0, 1, 2, 3], var.maximum_retry_attempts)"), check: scheduleProblems, expected: "not 0..2" },
     { what: "s3:* on the state", file: "iam.tf", edit: (t) => t.replace('actions   = ["s3:GetObject", "s3:PutObject"]', 'actions   = ["s3:*"]'), check: iamProblems, expected: "wildcard action s3:*" },
     { what: "the whole bucket", file: "iam.tf", edit: (t) => t.replace('resources = ["${aws_s3_bucket.state.arn}/${var.state_key}"]', 'resources = ["${aws_s3_bucket.state.arn}/*"]'), check: iamProblems, expected: "wildcard resource" },
-    { what: "an extra action", file: "iam.tf", edit: (t) => t.replace('actions   = ["s3:GetObject", "s3:PutObject"]', 'actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]'), check: iamProblems, expected: "s3:DeleteObject is not one" },
+    { what: "an extra action", file: "iam.tf", edit: (t) => t.replace('actions   = ["s3:GetObject", "s3:PutObject"]', 'actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteBucket"]'), check: iamProblems, expected: "s3:DeleteBucket is not one" },
+    { what: "deleting the state", file: "iam.tf", edit: (t) => t.replace('actions   = ["s3:GetObject", "s3:PutObject"]', 'actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]'), check: iamProblems, expected: "s3:DeleteObject is not granted on exactly the run lock" },
+    { what: "no run lock grant", file: "iam.tf", edit: (t) => t.replace('resources = ["${aws_s3_bucket.state.arn}/${var.state_key}.lock"]', 'resources = ["${aws_s3_bucket.state.arn}/${var.state_key}.lck"]'), check: iamProblems, expected: "s3:PutObject is not granted on exactly the state key and its run lock" },
+    { what: "listing without the lock's prefix", file: "iam.tf", edit: (t) => t.replace('values   = [var.state_key, "${var.state_key}.lock"]', "values   = [var.state_key]"), check: iamProblems, expected: "s3:ListBucket" },
     { what: "logs anywhere", file: "iam.tf", edit: (t) => t.replace('resources = ["${aws_cloudwatch_log_group.this.arn}:*"]', 'resources = ["*"]'), check: iamProblems, expected: "outside the function's log group" },
     { what: "KMS on any key", file: "iam.tf", edit: (t) => t.replace("resources = [statement.value]", 'resources = ["*"]'), check: iamProblems, expected: "DecryptThroughS3AndSecretsManager: wildcard resource *" },
     { what: "KMS through any service", file: "iam.tf", edit: (t) => t.replace('variable = "kms:ViaService"', 'variable = "kms:CallerAccount"'), check: iamProblems, expected: "kms:ViaService" },

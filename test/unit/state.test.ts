@@ -1,7 +1,11 @@
-/** @module The state's per-resource SHA-256: filled for new entries, kept for unchanged ones. */
-import { expect, test } from "bun:test";
+/**
+ * @module The state's rules: per-resource SHA-256 (filled for new entries, kept for unchanged
+ * ones), and parseState's checks (every entry's types; a JSON error told by position, not content).
+ */
+import { describe, expect, test } from "bun:test";
+import { SyncError } from "../../src/core/errors.ts";
 import { canonicalJson } from "../../src/core/plan.ts";
-import { hashState, managedGroup, managedUser, sha256Hex } from "../../src/core/state.ts";
+import { hashState, jsonErrorAt, managedGroup, managedUser, parseState, sha256Hex } from "../../src/core/state.ts";
 import { emptyState } from "../../src/model/index.ts";
 
 test("hashState hashes entries written since the last save and keeps the others' hashes", async () => {
@@ -15,4 +19,121 @@ test("hashState hashes entries written since the last save and keeps the others'
   expect(hashed.users.kept!.hash).toBe("kept-hash");
   expect(hashed.groups.g!.hash).toBe(await sha256Hex(canonicalJson({ displayName: "G", members: ["kept", "new"] })));
   expect(state.users.new!.hash).toBe(""); // the input is not changed
+});
+
+describe("parseState checks every entry's types", () => {
+  const user = () => ({
+    scimId: "s1",
+    hash: "h",
+    attributes: { userName: "a@example.com", displayName: "A", givenName: "A", familyName: "B", email: "a@example.com", active: true },
+  });
+  const group = () => ({ scimId: "g1", hash: "h", displayName: "G", memberSourceIds: ["u1"] });
+  const stateText = (patch: (s: any) => void) => {
+    const s: any = { schemaVersion: 1, lastFullReadAt: "2024-05-01T06:00:01.532Z", users: { u1: user() }, groups: { g: group() } };
+    patch(s);
+    return JSON.stringify(s);
+  };
+  const problemOf = (text: string): string => {
+    try {
+      parseState(text, "file /tmp/state.json");
+    } catch (error) {
+      expect(error).toBeInstanceOf(SyncError);
+      expect((error as SyncError).code).toBe("STATE_INVALID");
+      expect((error as SyncError).exitCode).toBe(2);
+      return (error as SyncError).describe();
+    }
+    throw new Error("parseState accepted it");
+  };
+
+  test("a well-formed state, optional attributes included, parses", () => {
+    const text = stateText((s) => {
+      Object.assign(s.users.u1.attributes, { title: "T", managerSourceId: "u2", phoneNumber: { value: "+1", type: "work" }, address: { locality: "Paris" } });
+      s.updatedAt = "2024-05-01T06:00:02Z";
+    });
+    expect(parseState(text, "x").users.u1!.attributes.title).toBe("T");
+    expect(parseState(JSON.stringify({ schemaVersion: 1, users: {}, groups: {} }), "x").users).toEqual({});
+  });
+
+  const cases: [string, (s: any) => void, string][] = [
+    ["userName a number", (s) => (s.users.u1.attributes.userName = 42), 'users["u1"].attributes.userName is not a string'],
+    ["email missing", (s) => delete s.users.u1.attributes.email, 'users["u1"].attributes.email is not a string'],
+    ["displayName null", (s) => (s.users.u1.attributes.displayName = null), 'users["u1"].attributes.displayName is not a string'],
+    ["givenName an object", (s) => (s.users.u1.attributes.givenName = {}), 'users["u1"].attributes.givenName is not a string'],
+    ["familyName an array", (s) => (s.users.u1.attributes.familyName = []), 'users["u1"].attributes.familyName is not a string'],
+    ["active a string", (s) => (s.users.u1.attributes.active = "true"), 'users["u1"].attributes.active is not a boolean'],
+    ["an optional attribute of the wrong type", (s) => (s.users.u1.attributes.department = 7), 'users["u1"].attributes.department is not a string'],
+    ["a phone number without value", (s) => (s.users.u1.attributes.phoneNumber = { type: "work" }), 'users["u1"].attributes.phoneNumber.value is not a string'],
+    ["an empty scimId", (s) => (s.users.u1.scimId = ""), 'users["u1"].scimId is not a non-empty string'],
+    ["a user hash that is a number", (s) => (s.users.u1.hash = 1), 'users["u1"].hash is not a string'],
+    ["a user that is null", (s) => (s.users.u1 = null), 'users["u1"] is not an object'],
+    ["attributes an array", (s) => (s.users.u1.attributes = []), 'users["u1"].attributes is not an object'],
+    ["a group scimId a number", (s) => (s.groups.g.scimId = 5), 'groups["g"].scimId is not a non-empty string'],
+    ["a group hash missing", (s) => delete s.groups.g.hash, 'groups["g"].hash is not a string'],
+    ["a group displayName a boolean", (s) => (s.groups.g.displayName = true), 'groups["g"].displayName is not a string'],
+    ["memberSourceIds not an array", (s) => (s.groups.g.memberSourceIds = "u1"), 'groups["g"].memberSourceIds is not an array'],
+    ["a member id a number", (s) => (s.groups.g.memberSourceIds = ["u1", 2]), 'groups["g"].memberSourceIds[1] is not a string'],
+    ["lastFullReadAt not a date", (s) => (s.lastFullReadAt = "yesterday"), "lastFullReadAt is not an ISO-8601 date"],
+    ["lastFullReadAt an impossible date", (s) => (s.lastFullReadAt = "2024-13-45T99:00:00Z"), "lastFullReadAt is not an ISO-8601 date"],
+    ["lastFullReadAt a number", (s) => (s.lastFullReadAt = 1714543201532), "lastFullReadAt is not an ISO-8601 date"],
+  ];
+  for (const [what, patch, expected] of cases) {
+    test(`${what}: STATE_INVALID naming the entry and field`, () => {
+      const message = problemOf(stateText(patch));
+      expect(message).toContain(`state file /tmp/state.json is not an idpscim state: ${expected}`);
+      expect(message).toContain("restore a previous version of the state");
+    });
+  }
+
+  test("the id in the message is JSON-quoted and cut to 60 characters: a hostile key prints no control character", () => {
+    const id = `\u001b[31m${"x".repeat(200)}`;
+    const message = problemOf(
+      stateText((s) => {
+        s.users[id] = { ...user(), attributes: { ...user().attributes, userName: 42 } };
+      }),
+    );
+    expect(message).not.toContain("\u001b");
+    expect(message).toContain('users["\\u001b[31mxxx');
+    const shown = message.slice(message.indexOf("users[") + 6, message.indexOf("].attributes"));
+    expect(shown.length).toBeLessThanOrEqual(60);
+    expect(shown.endsWith("…")).toBe(true);
+  });
+});
+
+describe("parseState: a file that is not JSON is reported by position, never by its content", () => {
+  const messageOf = (text: string) => {
+    try {
+      parseState(text, "file /tmp/state.json");
+    } catch (error) {
+      expect((error as SyncError).code).toBe("STATE_INVALID");
+      return (error as SyncError).describe();
+    }
+    throw new Error("parsed");
+  };
+
+  test("a word: line and column, and the word is not quoted", () => {
+    const message = messageOf("abcSECRETxyz and more");
+    expect(message).toContain("state file /tmp/state.json is not valid JSON (at line 1, column 1)");
+    expect(message).not.toContain("abc");
+    expect(message).not.toContain("SECRET");
+  });
+
+  test("an error on a later line, a truncated file, an empty file", () => {
+    expect(messageOf('{\n  "schemaVersion": 1,\n  "users": {"a": secretABC}\n}')).toContain("(at line 3, column 18)");
+    expect(messageOf('{"schemaVersion": 1, "users": {')).toContain("(it ends early, at the end of the file)");
+    expect(messageOf("")).toContain("(the file is empty)");
+    expect(messageOf('{"a": "unterminated')).toContain("ends early");
+    expect(messageOf('{"a": 1} trailing')).toContain("(at line 1, column 10)");
+    expect(messageOf("tokenABC")).not.toContain("token");
+  });
+
+  test("the scanner agrees with JSON.parse on what is valid", () => {
+    for (const text of ['{"a":[1,-2.5e+3,true,false,null,"\\u00e9\\n"]}', "[]", " 0 ", '"x"']) {
+      expect(() => JSON.parse(text)).not.toThrow();
+      expect(jsonErrorAt(text)).toBe("no position found");
+    }
+    for (const text of ["[1,]", "{'a':1}", "01", '"\\x"', "[1 2]", "nul", '{"a" 1}', "1.", "-"]) {
+      expect(() => JSON.parse(text)).toThrow();
+      expect(jsonErrorAt(text)).toMatch(/^(at line \d+, column \d+|it ends early, at the end of the file)$/);
+    }
+  });
 });

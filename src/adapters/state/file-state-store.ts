@@ -1,16 +1,16 @@
 /**
  * @module StateStore on a local file: atomic replace (write a temp file, fsync, rename), mode
  * 0600, compare-and-swap on a SHA-256 of the content, and a run-long lock, so two runs never
- * overwrite each other.
+ * overwrite each other. A `state.file` that is a symlink is written through to its target.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
-import { hostname } from "node:os";
-import { dirname } from "node:path";
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { SyncError } from "../../core/errors.ts";
 import type { LoadedState, Logger, RunLock, StateStore } from "../../core/ports.ts";
 import { parseState, serialiseState } from "../../core/state.ts";
 import type { SyncState } from "../../model/index.ts";
+import { describeHolder, heldError, minutes, newHolder, pastItsEnd, processAlive, readHolder, RUN_LOCK_REFRESH_MS, RUN_LOCK_STALE_MS } from "./run-lock.ts";
 
 /** A write holds the lock for milliseconds; a lock this old was left by a run killed mid-write. */
 const STALE_WRITE_LOCK_MS = 60_000;
@@ -20,6 +20,7 @@ const versionOf = (text: string) => createHash("sha256").update(text).digest("he
 
 export function createFileStateStore(path: string): StateStore {
   const read = (): string | undefined => {
+    refuseDirectory(path);
     try {
       return readFileSync(path, "utf8");
     } catch (error) {
@@ -31,7 +32,10 @@ export function createFileStateStore(path: string): StateStore {
   };
   return {
     describe: () => `file ${path}`,
-    lockForRun: (log) => acquireRunLock(path, log),
+    lockForRun: async (log, options = {}) => {
+      refuseDirectory(path);
+      return acquireRunLock(path, writeTarget(path), log, options.endsBy);
+    },
     async load(): Promise<LoadedState | undefined> {
       const text = read();
       if (text === undefined) return undefined;
@@ -39,9 +43,13 @@ export function createFileStateStore(path: string): StateStore {
     },
     async save(state: SyncState, expectedVersion: string | undefined): Promise<string> {
       const text = serialiseState(state);
-      const lock = `${path}.lock`;
+      refuseDirectory(path);
+      // Through a symlink to its target: renaming over the link would replace it with a regular
+      // file. The temp file goes next to the target, so the rename stays on one file system (atomic).
+      const target = writeTarget(path);
+      const lock = `${target}.lock`;
       try {
-        mkdirSync(dirname(path), { recursive: true });
+        mkdirSync(dirname(target), { recursive: true });
       } catch {
         // the write below reports the real problem
       }
@@ -56,7 +64,7 @@ export function createFileStateStore(path: string): StateStore {
             hint: "another run wrote it; this run stops without overwriting newer state (the next run continues)",
           });
         }
-        const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+        const temp = `${target}.${crypto.randomUUID().slice(0, 8)}.tmp`;
         const fd = openSync(temp, "w", 0o600);
         try {
           writeSync(fd, text);
@@ -64,7 +72,7 @@ export function createFileStateStore(path: string): StateStore {
         } finally {
           closeSync(fd);
         }
-        renameSync(temp, path);
+        renameSync(temp, target);
         return newVersion;
       } catch (error) {
         if (error instanceof SyncError) throw error;
@@ -75,6 +83,40 @@ export function createFileStateStore(path: string): StateStore {
       }
     },
   };
+}
+
+/** A directory where the state file should be: one clear error before anything is read or written. */
+function refuseDirectory(path: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    return; // absent (first run) or unreadable: reading it reports the real problem
+  }
+  if (isDirectory) {
+    throw new SyncError("CONFIG_INVALID", `state.file ${path} is a directory, not a file`, {
+      hint: `set state.file (--state-file, IDPSCIM_STATE_FILE) to a file path, e.g. ${join(path, "state.json")}`,
+    });
+  }
+}
+
+/** The file a write replaces: the path itself, or the final target of a symlink (also a dangling one). */
+function writeTarget(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    // Absent, or a link to a file not created yet: follow the links by hand (at most 40, as Linux does).
+    let current = path;
+    for (let hops = 0; hops < 40; hops++) {
+      try {
+        if (!lstatSync(current).isSymbolicLink()) return current;
+        current = resolve(dirname(current), readlinkSync(current));
+      } catch {
+        return current;
+      }
+    }
+    return current;
+  }
 }
 
 function acquireWriteLock(lock: string, path: string): number {
@@ -102,24 +144,21 @@ function acquireWriteLock(lock: string, path: string): number {
   }
 }
 
-/** A lock not refreshed for this long belongs to a run that died (kill -9, power loss). */
-export const RUN_LOCK_STALE_MS = 10 * 60_000;
-const RUN_LOCK_HEARTBEAT_MS = 30_000;
-
 /**
- * Takes `<state>.run.lock` for the whole run, or stops with STATE_CONFLICT when another run holds
- * it. The holder refreshes its mtime every 30 s; one older than 10 minutes is stale and taken over.
- * (Each write also takes `<state>.lock`; the content hash it compares is the last guard against
- * a run that took over a stale lock too early.)
+ * Takes `<state>.run.lock` (next to the state's target when `state.file` is a symlink, so two
+ * links to one file share one lock) for the whole run, or stops with STATE_CONFLICT when another
+ * run holds it. The holder refreshes its mtime every 30 s; one not refreshed for 10 minutes is
+ * stale and taken over. (Each write also takes `<state>.lock`; the content hash it compares is
+ * the last guard against a run that took over a stale lock too early.)
  */
-function acquireRunLock(statePath: string, log: Logger): RunLock {
-  const path = `${statePath}.run.lock`;
-  const owner = { id: crypto.randomUUID(), host: hostname(), pid: process.pid, startedAt: new Date().toISOString() };
+function acquireRunLock(statePath: string, target: string, log: Logger, endsBy: number | undefined): RunLock {
+  const path = `${target}.run.lock`;
+  const owner = newHolder(endsBy);
   let heartbeat: ReturnType<typeof setInterval> | undefined;
-  const release = () => {
+  const release = async () => {
     clearInterval(heartbeat);
     try {
-      if ((JSON.parse(readFileSync(path, "utf8")) as Partial<typeof owner>).id === owner.id) unlinkSync(path);
+      if (readHolder(readFileSync(path, "utf8")).id === owner.id) unlinkSync(path);
     } catch {
       // already gone, or never taken
     }
@@ -146,10 +185,10 @@ function acquireRunLock(statePath: string, log: Logger): RunLock {
     let holderGone = false;
     try {
       age = Date.now() - statSync(path).mtimeMs;
-      const held = JSON.parse(readFileSync(path, "utf8")) as Partial<typeof owner>;
-      holder = `a run on ${held.host ?? "?"} (pid ${held.pid ?? "?"}) started ${held.startedAt ?? "?"}`;
+      const held = readHolder(readFileSync(path, "utf8"));
+      holder = describeHolder(held);
       // A holder on this host whose process is gone was killed (kill -9, OOM): no need to wait.
-      holderGone = held.host === owner.host && typeof held.pid === "number" && !processAlive(held.pid);
+      holderGone = (held.host === owner.host && typeof held.pid === "number" && !processAlive(held.pid)) || pastItsEnd(held);
     } catch {
       // gone or unreadable: the retry below decides
     }
@@ -157,7 +196,7 @@ function acquireRunLock(statePath: string, log: Logger): RunLock {
       log.warn(
         holderGone
           ? `taking over the run lock ${path} of ${holder}: that process is gone`
-          : `taking over the stale run lock ${path} of ${holder} (not refreshed for ${Math.round(age / 60_000)} min)`,
+          : `taking over the stale run lock ${path} of ${holder} (not refreshed for ${minutes(age)})`,
       );
       try {
         unlinkSync(path);
@@ -165,15 +204,11 @@ function acquireRunLock(statePath: string, log: Logger): RunLock {
         // another run took it over first: create() below fails and says so
       }
     }
-    if (!create()) {
-      throw new SyncError("STATE_CONFLICT", `state file ${statePath} is in use by ${holder} (lock ${path})`, {
-        hint: `this run stopped before reading or writing anything; if no run is going, delete ${path} (a lock whose process is gone, or not refreshed for 10 minutes, is taken over by itself)`,
-      });
-    }
+    if (!create()) throw heldError(`file ${statePath}`, holder, path, RUN_LOCK_STALE_MS);
   }
   // The file store takes `<state>.lock` only while it writes, and only a run holding this lock
   // writes: one found now was left by a run killed mid-save, and would refuse every save.
-  const writeLock = `${statePath}.lock`;
+  const writeLock = `${target}.lock`;
   if (existsSync(writeLock)) {
     log.warn(`removing ${writeLock}, left by a run that stopped while saving the state`);
     try {
@@ -189,17 +224,6 @@ function acquireRunLock(statePath: string, log: Logger): RunLock {
     } catch {
       // removed by hand: the state's content hash still guards the writes
     }
-  }, RUN_LOCK_HEARTBEAT_MS);
+  }, RUN_LOCK_REFRESH_MS);
   return { release };
-}
-
-
-/** Whether a process of this host is alive: signal 0 checks without sending anything. */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, another user's
-  }
 }

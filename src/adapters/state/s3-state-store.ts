@@ -1,49 +1,189 @@
 /**
  * @module StateStore on S3: GetObject/PutObject with S3 conditional writes (If-Match on the ETag
- * read at start, If-None-Match: * for the first write) so a concurrent run never overwrites newer state.
+ * read at start, If-None-Match: * for the first write) so a concurrent run never overwrites newer
+ * state, and a run lock object `<key>.lock` so a second run stops before it reads or writes anything.
  */
-import { GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { SyncError } from "../../core/errors.ts";
-import type { LoadedState, StateStore } from "../../core/ports.ts";
+import type { LoadedState, Logger, RunLock, RunLockOptions, StateStore } from "../../core/ports.ts";
 import { parseState, serialiseState } from "../../core/state.ts";
 import type { SyncState } from "../../model/index.ts";
+import { describeHolder, heldError, holderProcessGone, minutes, newHolder, pastItsEnd, readHolder, RUN_LOCK_REFRESH_MS, RUN_LOCK_STALE_MS, type LockHolder } from "./run-lock.ts";
 
 export interface S3StateStoreOptions {
   bucket: string;
   key: string;
   /** Extra client configuration (path-style, region); the SDK takes the endpoint from AWS_ENDPOINT_URL_S3 by itself. */
   client?: S3ClientConfig;
+  /** The run lock's timings; the defaults (10 min, 30 s) are the file store's. Tests shorten them. */
+  runLock?: { staleAfterMs?: number; refreshEveryMs?: number };
 }
+
+/** What the lock's owner knows of it while it holds it. */
+interface HeldLock {
+  holder: LockHolder;
+  etag: string;
+  /** Set when a refresh found the lock taken over (or deleted): the run must not write the state any more. */
+  lostTo?: string;
+}
+
+const status = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+const name = (error: unknown) => (error as { name?: string }).name;
+/** 412 PreconditionFailed; S3 answers 409 ConditionalRequestConflict to a conditional write racing another. */
+const conditionFailed = (error: unknown) => status(error) === 412 || name(error) === "PreconditionFailed" || status(error) === 409;
+const missing = (error: unknown) => name(error) === "NoSuchKey" || status(error) === 404;
 
 export function createS3StateStore(options: S3StateStoreOptions): StateStore {
   const client = new S3Client({ ...options.client });
   const where = `s3://${options.bucket}/${options.key}`;
-  const status = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  const name = (error: unknown) => (error as { name?: string }).name;
-  const readBack = async (): Promise<{ text: string; version: string } | undefined> => {
+  const lockKey = `${options.key}.lock`;
+  const lockWhere = `s3://${options.bucket}/${lockKey}`;
+  const staleAfterMs = options.runLock?.staleAfterMs ?? RUN_LOCK_STALE_MS;
+  const refreshEveryMs = options.runLock?.refreshEveryMs ?? RUN_LOCK_REFRESH_MS;
+  let held: HeldLock | undefined;
+
+  const getText = async (key: string): Promise<{ text: string; version: string; lastModified?: Date } | undefined> => {
     try {
-      const answer = await client.send(new GetObjectCommand({ Bucket: options.bucket, Key: options.key }));
-      return { text: (await answer.Body?.transformToString("utf8")) ?? "", version: answer.ETag ?? "" };
-    } catch {
-      return undefined;
+      const answer = await client.send(new GetObjectCommand({ Bucket: options.bucket, Key: key }));
+      const text = (await answer.Body?.transformToString("utf8")) ?? "";
+      return { text, version: answer.ETag ?? "", ...(answer.LastModified ? { lastModified: answer.LastModified } : {}) };
+    } catch (error) {
+      if (missing(error)) return undefined;
+      throw error;
     }
   };
-  return {
-    describe: () => where,
-    async load(): Promise<LoadedState | undefined> {
+  const readBack = async (): Promise<{ text: string; version: string } | undefined> => getText(options.key).catch(() => undefined);
+  const lockFailure = (what: string, error: unknown) =>
+    new SyncError("STATE_WRITE", `cannot ${what} the run lock ${lockWhere}: ${name(error) ?? "error"} ${(error as Error).message}`, {
+      hint: `check the role's s3:GetObject, s3:PutObject and s3:DeleteObject permissions on ${lockKey}`,
+    });
+
+  /** Writes the lock's body, created (`If-None-Match: *`) or replacing the version we know (`If-Match`); undefined when the condition failed. */
+  const putLock = async (holder: LockHolder, condition: { ifMatch: string } | "create"): Promise<string | undefined> => {
+    const body = `${JSON.stringify(holder)}\n`;
+    try {
+      const answer = await client.send(
+        new PutObjectCommand({
+          Bucket: options.bucket,
+          Key: lockKey,
+          Body: body,
+          ContentType: "application/json",
+          ...(condition === "create" ? { IfNoneMatch: "*" } : { IfMatch: condition.ifMatch }),
+        }),
+      );
+      return answer.ETag ?? "";
+    } catch (error) {
+      if (!conditionFailed(error) && !missing(error)) throw error;
+      // The SDK retries a PUT whose answer was lost; the retry then fails its own condition. The
+      // object holding exactly our bytes means the first try landed.
+      const landed = await getText(lockKey).catch(() => undefined);
+      return landed?.text === body ? landed.version : undefined;
+    }
+  };
+
+  const acquire = async (log: Logger, lockOptions: RunLockOptions = {}): Promise<RunLock> => {
+    const holder = newHolder(lockOptions.endsBy);
+    let etag: string | undefined;
+    // Three tries: a lock released, or taken over by a third run, between our requests.
+    for (let attempt = 0; attempt < 3 && etag === undefined; attempt++) {
       try {
-        const answer = await client.send(new GetObjectCommand({ Bucket: options.bucket, Key: options.key }));
-        const text = (await answer.Body?.transformToString("utf8")) ?? "";
-        return { state: parseState(text, where), version: answer.ETag ?? "" };
+        etag = await putLock(holder, "create");
+        if (etag !== undefined) break;
+        const current = await getText(lockKey);
+        if (current === undefined) continue; // released meanwhile
+        const theirs = readHolder(current.text);
+        // The holder's own clock says when it last refreshed (hosts' clocks differ by seconds, the
+        // threshold is minutes); a body without a readable time (written by hand) ages from its upload.
+        const stamped = Date.parse(theirs.refreshed ?? "");
+        const refreshed = Number.isNaN(stamped) ? (current.lastModified?.getTime() ?? Date.now()) : stamped;
+        const age = Date.now() - refreshed;
+        const ended = pastItsEnd(theirs);
+        const gone = holderProcessGone(theirs);
+        if (!ended && !gone && age <= staleAfterMs) throw heldError(where, `${describeHolder(theirs)}, last refreshed ${Math.max(0, Math.round(age / 1000))} s ago`, lockWhere, staleAfterMs);
+        // Replacing exactly the stale version: of two runs taking it over at once, one wins.
+        etag = await putLock(holder, { ifMatch: current.version });
+        if (etag !== undefined) {
+          log.warn(
+            gone
+              ? `taking over the run lock ${lockWhere} of ${describeHolder(theirs)}: that process is gone`
+              : ended
+              ? `taking over the run lock ${lockWhere} of ${describeHolder(theirs)}: its runtime ended it at ${theirs.endsBy} (a Lambda invocation's deadline)`
+              : `taking over the stale run lock ${lockWhere} of ${describeHolder(theirs)} (not refreshed for ${minutes(age)})`,
+          );
+        }
       } catch (error) {
         if (error instanceof SyncError) throw error;
-        if (name(error) === "NoSuchKey" || status(error) === 404) return undefined;
+        throw lockFailure("take", error);
+      }
+    }
+    if (etag === undefined) {
+      throw new SyncError("STATE_CONFLICT", `state ${where} is in use by another run (its lock ${lockWhere} changed while this run tried to take it)`, {
+        hint: "this run stopped before reading or writing anything; the next run tries again",
+      });
+    }
+    const lock: HeldLock = { holder, etag };
+    held = lock;
+
+    // One refresh at a time, and release waits for it: a refresh landing after the delete's
+    // condition was read would leave the lock behind.
+    let inFlight: Promise<void> = Promise.resolve();
+    const refresh = async () => {
+      if (lock.lostTo !== undefined) return;
+      const next = { ...lock.holder, refreshed: new Date().toISOString() };
+      try {
+        const newEtag = await putLock(next, { ifMatch: lock.etag });
+        if (newEtag !== undefined) {
+          lock.holder = next;
+          lock.etag = newEtag;
+          return;
+        }
+        const current = await getText(lockKey).catch(() => undefined);
+        lock.lostTo = current === undefined ? "nobody (it was deleted)" : describeHolder(readHolder(current.text));
+        log.warn(`the run lock ${lockWhere} was taken over by ${lock.lostTo}: this run stops at its next save, without writing the state`);
+      } catch (error) {
+        // S3 unreachable for a moment: the next refresh tries again (ten minutes of them before the lock is stale).
+        log.warn(`cannot refresh the run lock ${lockWhere} (${name(error) ?? "error"}); trying again in ${Math.round(refreshEveryMs / 1000)} s`);
+      }
+    };
+    const timer = setInterval(() => {
+      inFlight = inFlight.then(refresh);
+    }, refreshEveryMs);
+    return {
+      async release() {
+        clearInterval(timer);
+        await inFlight;
+        if (held === lock) held = undefined;
+        if (lock.lostTo !== undefined) return; // not ours any more: never delete another run's lock
+        try {
+          await client.send(new DeleteObjectCommand({ Bucket: options.bucket, Key: lockKey, IfMatch: lock.etag }));
+        } catch (error) {
+          // 404: gone already (a retried delete whose first try landed). 412: another run's now.
+          if (!missing(error) && !conditionFailed(error)) log.warn(`cannot delete the run lock ${lockWhere} (${name(error) ?? "error"}): the next run takes it over, at once on this machine, elsewhere once it is ${minutes(staleAfterMs)} old`);
+        }
+      },
+    };
+  };
+
+  return {
+    describe: () => where,
+    lockForRun: acquire,
+    async load(): Promise<LoadedState | undefined> {
+      try {
+        const answer = await getText(options.key);
+        return answer === undefined ? undefined : { state: parseState(answer.text, where), version: answer.version };
+      } catch (error) {
+        if (error instanceof SyncError) throw error;
         throw new SyncError("STATE_READ", `cannot read state ${where}: ${name(error) ?? "error"} ${(error as Error).message}`, {
           hint: "check aws.s3_bucket_name, aws.s3_bucket_key and the role's s3:GetObject permission",
         });
       }
     },
     async save(state: SyncState, expectedVersion: string | undefined): Promise<string> {
+      if (held?.lostTo !== undefined) {
+        throw new SyncError("STATE_CONFLICT", `state ${where}: this run's lock ${lockWhere} was taken over by ${held.lostTo}`, {
+          hint: "this run stops without writing the state, and the run holding the lock goes on; this run's refreshes had not reached S3 for a long time (check its network or credentials)",
+        });
+      }
       const text = serialiseState(state);
       try {
         const answer = await client.send(
@@ -57,7 +197,7 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
         );
         return answer.ETag ?? "";
       } catch (error) {
-        if (status(error) === 412 || name(error) === "PreconditionFailed" || status(error) === 409) {
+        if (conditionFailed(error)) {
           // The SDK retries a PUT whose answer was lost; if the first try landed, the retry fails its
           // own condition. The object then holds exactly our bytes: that is success, not a conflict.
           const landed = await readBack();
