@@ -506,6 +506,14 @@ function expectationOf(world: World): Expectation {
     if (scimId === undefined || users.owned.get(scimId) === id || users.gone.has(id)) continue;
     if (tenant.groups.some((g) => matchedGroups.has(g.scimId) && (g.memberScimIds ?? []).includes(scimId))) knownBug ??= `frozen ${id}'s disowned record keeps ${scimId} in a managed group`;
   }
+  // KNOWN BUG (test/unit/plan.test.ts, "of Google groups sharing a name…"): the synced one is the one
+  // with any state record, a disowned one included; it is forgotten, so the next run syncs another
+  // (one whose record is confirmed) and its AWS group changes then. Remove once plan.ts is fixed.
+  for (const list of byName.values()) {
+    const winner = list.find((g) => state.groups[g.sourceId] !== undefined);
+    const confirmed = (g: DesiredGroup) => groups.owned.get(state.groups[g.sourceId]?.scimId ?? "") === g.sourceId;
+    if (winner && !confirmed(winner) && list.some(confirmed)) knownBug ??= `duplicate name "${winner.displayName}": ${winner.sourceId} wins by a record that is not confirmed`;
+  }
   // KNOWN BUG (test/unit/plan.test.ts, "a create that meets 409 never adopts a protected group…"):
   // apply.ts skips the ownership rule when the group it finds carries our externalId, so it adopts
   // (and adds members to) a protected group that carries it. Remove once apply.ts is fixed.

@@ -185,6 +185,17 @@ describe("ownership: known bugs found by the property test", () => {
     expect(result.state.groups.g0?.memberSourceIds).toEqual([]); // fails: ["u1"], a user the same run deleted
   });
 
+  test.failing("of Google groups sharing a name, the one whose state record is confirmed is synced, not one with a tampered record", () => {
+    // g3 manages t-g0 (externalId g3); a tampered record says g0 is t-g0 too. g0 wins on that
+    // record, which this run forgets: the next run syncs g3 instead (and renames t-g0).
+    const tenant: TenantSnapshot = { users: [], groups: [tenantGroup("t-g0", "Admins", { externalId: "g3" })] };
+    const s = state({}, { g3: { scimId: "t-g0", hash: "", displayName: "Admins", memberSourceIds: [] }, g0: { scimId: "t-g0", hash: "", displayName: "Admins", memberSourceIds: [] } });
+    const p = plan(source([], [group("g0", "Ops"), group("g3", "Ops")]), tenant, s, POLICY);
+    expect(p.bookkeeping.forgetGroups).toEqual(["g0"]);
+    expect(p.rejected.map((r) => r.sourceId)).toEqual(["g0"]); // fails: ["g3"]
+    expect(p.operations).toContainEqual(expect.objectContaining({ kind: "updateGroup", sourceId: "g3", displayName: "Ops" }));
+  });
+
   test.failing("a create that meets 409 never adopts a protected group, even one carrying our externalId (apply.ts)", async () => {
     // From the state alone the run plans g0's create again (its name is held by an unmanaged
     // group, adoption by name is off); the 409 lookup by externalId finds a Control Tower group
