@@ -27,6 +27,11 @@ const NAMES = ["ana", "bo", "carla", "dev", "eun", "farah", "goran", "hana", "iv
 const USER_IDS = ["u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9", "u10", "u11"];
 const GROUP_NAMES = ["Admins", "Developers", "ReadOnly", "Operators", "All Staff", "AWSControlTowerAdmins", "Billing"];
 const GROUP_IDS = ["g0", "g1", "g2", "g3", "g4", "g5", "g6", "g7"];
+// externalIds another tool or source wrote: never in the state, never the tool's.
+const USER_EXTERNAL_IDS = [...USER_IDS, "okta-1", "okta-2"];
+const GROUP_EXTERNAL_IDS = [...GROUP_IDS, "ad-1", "ad-2"];
+// "aws*" and "AWSControlTower*" both cover AWSControlTowerAdmins (case-insensitively); "Billing" is exact.
+const PROTECTED_CHOICES: readonly (readonly string[])[] = [[], ["AWSControlTower*"], ["aws*", "Billing"]];
 const GIVEN = ["Ana", "Bo", "Carla"];
 const FAMILY = ["Lima", "Chen", "Díaz"];
 const TITLES = ["Engineer", "Manager"];
@@ -66,11 +71,13 @@ const sourceGroupArb = fc.record({
 const tenantUserArb = fc.record({
   name: index(NAMES),
   upper: fc.boolean(),
-  externalId: optional(index(USER_IDS)),
+  externalId: optional(index(USER_EXTERNAL_IDS)),
+  /** Carries the id of one of the source's users instead (a user the tool synced before, or the same person). */
+  linked: optional(fc.nat(20)),
   active: fc.boolean(),
   person: personArb,
   manager: optional(fc.nat(20)),
-  /** Managed (in the state) when it carries an externalId. */
+  /** Managed (in the state) when it carries one of the tool's externalIds. */
   inState: fc.boolean(),
   /** The state recorded other attributes (changed by hand since, or a run stopped before saving). */
   stateDrift: optional(personArb),
@@ -78,7 +85,7 @@ const tenantUserArb = fc.record({
 
 const tenantGroupArb = fc.record({
   name: index(GROUP_NAMES),
-  externalId: optional(index(GROUP_IDS)),
+  externalId: optional(index(GROUP_EXTERNAL_IDS)),
   members: fc.array(fc.nat(20), { maxLength: 8 }),
   inState: fc.boolean(),
   /** The state remembers another name (renamed by hand since). */
@@ -93,9 +100,15 @@ const policyArb = fc.record({
   deleteUnmanaged: fc.boolean(),
   mode: fc.constantFrom("sync", "upsert") as fc.Arbitrary<PlanPolicy["mode"]>,
   fields: fc.subarray(["title", "enterprise", "phoneNumbers"]),
-  adoptGroupsByName: fc.constant(true),
-  protectedGroups: fc.constant([] as string[]),
+  adoptGroupsByName: fc.boolean(),
+  protectedGroups: fc.constantFrom(...PROTECTED_CHOICES).map((patterns) => [...patterns]),
 });
+
+/**
+ * A tampered (or stale) state record: keyed by a source id (often a desired one), naming a tenant
+ * resource picked at random, which mostly carries another externalId or none.
+ */
+const tamperArb = fc.record({ keyFromSource: fc.boolean(), key: fc.nat(20), target: fc.nat(20) });
 
 const worldArb = fc.record({
   source: fc.record({
@@ -109,6 +122,10 @@ const worldArb = fc.record({
   /** State entries whose resource was deleted by hand since. */
   staleUsers: fc.array(index(USER_IDS), { maxLength: 2 }),
   staleGroups: fc.array(index(GROUP_IDS), { maxLength: 1 }),
+  tamperedUsers: fc.array(tamperArb, { maxLength: 1 }),
+  tamperedGroups: fc.array(tamperArb, { maxLength: 1 }),
+  /** Google groups may share a displayName (AWS's are unique): one is synced, the others rejected. */
+  duplicateGroupNames: fc.boolean(),
   policy: policyArb,
 });
 
@@ -160,7 +177,7 @@ function build(raw: RawWorld): World {
   const groupIds = new Set<number>();
   const groups: DesiredGroup[] = [];
   for (const g of raw.source.groups) {
-    if (groupNames.has(g.name) || groupIds.has(g.id)) continue;
+    if ((groupNames.has(g.name) && !raw.duplicateGroupNames) || groupIds.has(g.id)) continue;
     groupNames.add(g.name);
     groupIds.add(g.id);
     const members = users.length === 0 ? [] : [...new Set(g.members.map((m) => users[m % users.length]!.sourceId))].sort();
@@ -175,13 +192,14 @@ function build(raw: RawWorld): World {
   raw.tenant.users.forEach((u, k) => {
     if (tNames.has(u.name)) return;
     tNames.add(u.name);
-    const externalId = u.externalId !== undefined && !tExternal.has(u.externalId) ? u.externalId : undefined;
+    const picked = u.linked !== undefined && users.length > 0 ? USER_IDS.indexOf(users[u.linked % users.length]!.sourceId) : u.externalId;
+    const externalId = picked !== undefined && !tExternal.has(picked) ? picked : undefined;
     if (externalId !== undefined) tExternal.add(externalId);
     const name = NAMES[u.name]!;
     const user: TenantUser = { scimId: `t-u${k}`, attributes: personAttributes(name, u.upper ? email(name).toUpperCase() : email(name), u.person, u.active) };
     if (externalId !== undefined) {
-      user.externalId = USER_IDS[externalId]!;
-      if (u.inState) inStateUser.add(user.scimId);
+      user.externalId = USER_EXTERNAL_IDS[externalId]!;
+      if (u.inState && externalId < USER_IDS.length) inStateUser.add(user.scimId);
     }
     tenantUsers.push(user);
   });
@@ -199,8 +217,8 @@ function build(raw: RawWorld): World {
     if (externalId !== undefined) tgExternal.add(externalId);
     const members = new Set(tenantUsers.length === 0 ? [] : g.members.map((m) => tenantUsers[m % tenantUsers.length]!.scimId));
     tenantGroups.push({
-      group: { scimId: `t-g${k}`, ...(externalId !== undefined ? { externalId: GROUP_IDS[externalId]! } : {}), displayName: GROUP_NAMES[g.name]!, members },
-      inState: externalId !== undefined && g.inState,
+      group: { scimId: `t-g${k}`, ...(externalId !== undefined ? { externalId: GROUP_EXTERNAL_IDS[externalId]! } : {}), displayName: GROUP_NAMES[g.name]!, members },
+      inState: externalId !== undefined && externalId < GROUP_IDS.length && g.inState,
       ...(g.stateName !== undefined ? { stateName: GROUP_NAMES[g.stateName]! } : {}),
       ...(g.stateMembers !== undefined && tenantUsers.length > 0 ? { stateMembers: g.stateMembers.map((m) => tenantUsers[m % tenantUsers.length]!.scimId) } : {}),
     });
@@ -219,6 +237,14 @@ function build(raw: RawWorld): World {
     if (manager !== undefined) attributes.managerSourceId = manager;
     stateUsers[sourceId] = { scimId: u.scimId, hash: "", attributes };
   });
+  const tamperKey = (t: RawWorld["tamperedUsers"][number], ids: readonly string[], fromSource: readonly string[]) =>
+    t.keyFromSource && fromSource.length > 0 ? fromSource[t.key % fromSource.length]! : ids[t.key % ids.length]!;
+  for (const t of raw.tamperedUsers) {
+    const key = tamperKey(t, USER_IDS, users.map((u) => u.sourceId));
+    if (stateUsers[key] || tenantUsers.length === 0) continue;
+    const target = tenantUsers[t.target % tenantUsers.length]!;
+    stateUsers[key] = { scimId: target.scimId, hash: "", attributes: structuredClone(target.attributes) };
+  }
   for (const i of raw.staleUsers) {
     const id = USER_IDS[i]!;
     if (stateUsers[id] || tenantUsers.some((u) => u.externalId === id)) continue;
@@ -233,6 +259,12 @@ function build(raw: RawWorld): World {
       displayName: stateName ?? group.displayName,
       memberSourceIds: [...new Set([...(stateMembers ?? group.members)].flatMap((id) => (sourceIdOf.has(id) ? [sourceIdOf.get(id)!] : [])))].sort(),
     };
+  }
+  for (const t of raw.tamperedGroups) {
+    const key = tamperKey(t, GROUP_IDS, groups.map((g) => g.sourceId));
+    if (stateGroups[key] || tenantGroups.length === 0) continue;
+    const { group: target } = tenantGroups[t.target % tenantGroups.length]!;
+    stateGroups[key] = { scimId: target.scimId, hash: "", displayName: target.displayName, memberSourceIds: [] };
   }
   for (const i of raw.staleGroups) {
     const id = GROUP_IDS[i]!;
@@ -258,108 +290,268 @@ function build(raw: RawWorld): World {
 
 // ---- the expected outcome, from first principles -----------------------------------------
 
+type BlockReason = "foreign-external-id" | "protected" | "adoption-off";
+
+/** A tenant resource as the ownership rule sees it. */
+interface Holder {
+  scimId: string;
+  externalId?: string;
+  /** userName lower-cased, or the group's displayName. */
+  name: string;
+  protected: boolean;
+}
+
+/** Who is whose, by the ownership rule (issue #8), written from its text rather than from match.ts. */
+interface Ownership {
+  /** Desired source id → the tenant resource it is, and by which rule: 1 confirmed record, 2 externalId, 3 name. */
+  match: Map<string, { scimId: string; rule: 1 | 2 | 3 }>;
+  /** SCIM id → source id of every state record the tenant confirms (externalId = key, not protected). */
+  owned: Map<string, string>;
+  /** State records naming a resource that carries another externalId, none, or a protected name. */
+  disowned: Set<string>;
+  /** State records naming a resource that no longer exists. */
+  gone: Set<string>;
+  /** Desired records whose name a free resource (`holder`) holds that may not be taken. */
+  blocked: Map<string, { reason: BlockReason; holder: string }>;
+}
+
+function ownershipOf(
+  wanted: readonly { sourceId: string; name: string }[],
+  tenant: readonly Holder[],
+  recorded: Readonly<Record<string, { scimId: string }>>,
+  adoptByName: boolean,
+): Ownership {
+  const o: Ownership = { match: new Map(), owned: new Map(), disowned: new Set(), gone: new Set(), blocked: new Map() };
+  const byScimId = new Map(tenant.map((t) => [t.scimId, t]));
+  for (const [sourceId, { scimId }] of Object.entries(recorded)) {
+    const t = byScimId.get(scimId);
+    if (t === undefined) o.gone.add(sourceId);
+    else if (t.externalId === sourceId && !t.protected && !o.owned.has(scimId)) o.owned.set(scimId, sourceId);
+    else o.disowned.add(sourceId);
+  }
+  const claimed = new Set<string>();
+  const isFree = (t: Holder) => !claimed.has(t.scimId) && !o.owned.has(t.scimId);
+  const take = (sourceId: string, scimId: string, rule: 1 | 2 | 3) => {
+    o.match.set(sourceId, { scimId, rule });
+    claimed.add(scimId);
+  };
+  // Each rule over every desired record before the next: a weaker rule never takes what a stronger one gives another.
+  for (const w of wanted) {
+    const scimId = recorded[w.sourceId]?.scimId;
+    if (scimId !== undefined && o.owned.get(scimId) === w.sourceId) take(w.sourceId, scimId, 1);
+  }
+  for (const w of wanted) {
+    if (o.match.has(w.sourceId)) continue;
+    const t = tenant.find((x) => x.externalId === w.sourceId);
+    if (t && isFree(t) && !t.protected) take(w.sourceId, t.scimId, 2);
+  }
+  for (const w of wanted) {
+    if (o.match.has(w.sourceId)) continue;
+    const t = tenant.find((x) => x.name === w.name);
+    if (!t || !isFree(t)) continue; // owned or claimed by another: not blocked, the create meets 409
+    const reason: BlockReason | undefined = t.protected ? "protected" : t.externalId !== undefined ? "foreign-external-id" : adoptByName ? undefined : "adoption-off";
+    if (reason === undefined) take(w.sourceId, t.scimId, 3);
+    else o.blocked.set(w.sourceId, { reason, holder: t.scimId });
+  }
+  return o;
+}
+
+/** `*` any run, `?` one character, case-insensitive: an independent reading of sync.protected_groups. */
+function globMatches(name: string, pattern: string): boolean {
+  const n = lower(name);
+  const p = lower(pattern);
+  const at = (i: number, j: number): boolean => {
+    if (j === p.length) return i === n.length;
+    if (p[j] === "*") return at(i, j + 1) || (i < n.length && at(i + 1, j));
+    return i < n.length && (p[j] === "?" || p[j] === n[i]) && at(i + 1, j + 1);
+  };
+  return at(0, 0);
+}
+
 interface Expectation {
-  /** source id → the tenant user it is (undefined: to be created). */
-  userMatch: Map<string, string | undefined>;
-  groupMatch: Map<string, string | undefined>;
+  users: Ownership;
+  groups: Ownership;
+  /** Users this run wants in AWS (blocked ones excluded), with `active` as the suspension policy makes it. */
   desiredUsers: SourceUser[];
-  frozenScimIds: Set<string>;
-  /** Tenant resources that nothing in the plan may touch (unless deleteUnmanaged). */
+  /** Groups this run syncs: protected names skipped, one per name, blocked ones excluded. */
+  syncedGroups: DesiredGroup[];
+  /** Frozen users ("ignore", blocked) that exist and are ours: source id → SCIM id. Kept in groups, valid managers. */
+  frozenUsers: Map<string, string>;
+  frozenUserIds: Set<string>;
+  /** Groups left as they are: protected Google names, duplicate names that lost, blocked. */
+  frozenGroupIds: Set<string>;
+  /** Group source ids rejected for sharing a name with another Google group. */
+  duplicateLosers: Set<string>;
+  /** SCIM id → why this plan deletes it. */
+  deletedUsers: Map<string, "left-scope" | "suspended" | "unmanaged">;
+  deletedGroups: Map<string, "left-scope" | "unmanaged">;
+  /** SCIM ids of managed users that left the scope and are deactivated. */
+  deactivatedUsers: Set<string>;
+  /** Tenant resources neither owned nor matched: never written (deleted only by delete_unmanaged). */
   unmanagedUsers: Set<string>;
   unmanagedGroups: Set<string>;
+  /** Tenant groups with a protected name: never named by any operation. */
+  protectedGroups: Set<string>;
   /** Why the world is out of scope for a one-run convergence (a name held by another resource), if it is. */
   unresolvable?: string;
+  /**
+   * A blocked record's holder is deleted by this very plan (delete_unmanaged): the record stays
+   * blocked this run (rejected, not created) and is created by the next one.
+   */
+  freedForNextRun: boolean;
+  /** A planner bug this world meets, known and pinned by a failing unit test (test/unit/plan.test.ts). */
+  knownBug?: string;
+  /** Protected groups the executor's known 409 bug may write to (see `knownBug`), exempt from `unownedChanges`. */
+  knownBugGroups: Set<string>;
 }
 
 function expectationOf(world: World): Expectation {
   const { source, tenant, state, policy } = world;
-  const desiredUsers = source.users.flatMap((u): SourceUser[] => {
+  const sync = policy.mode === "sync";
+  const purge = policy.deleteUnmanaged && sync;
+  // Upsert never deletes, and never leaves a suspended user active: "delete" deactivates there.
+  const suspendedPolicy = !sync && policy.suspendedUsers === "delete" ? "deactivate" : policy.suspendedUsers;
+  const inScope = source.users.flatMap((u): SourceUser[] => {
     if (!u.suspended) return [u];
-    if (policy.suspendedUsers === "deactivate") return [{ ...u, attributes: { ...u.attributes, active: false } }];
+    if (suspendedPolicy === "deactivate") return [{ ...u, attributes: { ...u.attributes, active: false } }];
     return [];
   });
-  const frozen = source.users.filter((u) => u.suspended && policy.suspendedUsers === "ignore").map((u) => u.sourceId);
-  const tenantUserIds = new Set(tenant.users.map((u) => u.scimId));
-  const managedUserScimIds = new Map(Object.entries(state.users).map(([sourceId, m]) => [m.scimId, sourceId]));
-  const managedGroupScimIds = new Map(Object.entries(state.groups).map(([sourceId, m]) => [m.scimId, sourceId]));
+  const users = ownershipOf(
+    inScope.map((u) => ({ sourceId: u.sourceId, name: lower(u.attributes.userName) })),
+    tenant.users.map((u) => ({ scimId: u.scimId, ...(u.externalId !== undefined ? { externalId: u.externalId } : {}), name: lower(u.attributes.userName), protected: false })),
+    state.users,
+    true,
+  );
+  const desiredUsers = inScope.filter((u) => !users.blocked.has(u.sourceId));
+  const desiredUserIds = new Set(desiredUsers.map((u) => u.sourceId));
+  const frozenUserIds = new Set([...source.users.filter((u) => u.suspended && suspendedPolicy === "ignore").map((u) => u.sourceId), ...users.blocked.keys()]);
+  const frozenUsers = new Map<string, string>();
+  for (const [scimId, sourceId] of users.owned) if (frozenUserIds.has(sourceId)) frozenUsers.set(sourceId, scimId);
+
+  const isProtected = (name: string) => policy.protectedGroups.some((pattern) => globMatches(name, pattern));
+  const byId = (a: DesiredGroup, b: DesiredGroup) => (a.sourceId < b.sourceId ? -1 : a.sourceId > b.sourceId ? 1 : 0);
+  const skipped = new Set(source.groups.filter((g) => isProtected(g.displayName)).map((g) => g.sourceId));
+  const byName = new Map<string, DesiredGroup[]>();
+  for (const g of [...source.groups].sort(byId)) if (!skipped.has(g.sourceId)) byName.set(g.displayName, [...(byName.get(g.displayName) ?? []), g]);
+  const duplicateLosers = new Set<string>();
+  const winners: DesiredGroup[] = [];
+  for (const list of byName.values()) {
+    const winner = list.find((g) => state.groups[g.sourceId] !== undefined) ?? list[0]!;
+    winners.push(winner);
+    for (const g of list) if (g !== winner) duplicateLosers.add(g.sourceId);
+  }
+  winners.sort(byId);
+  const groups = ownershipOf(
+    winners.map((g) => ({ sourceId: g.sourceId, name: g.displayName })),
+    tenant.groups.map((t) => ({ scimId: t.scimId, ...(t.externalId !== undefined ? { externalId: t.externalId } : {}), name: t.displayName, protected: isProtected(t.displayName) })),
+    state.groups,
+    policy.adoptGroupsByName,
+  );
+  const syncedGroups = winners.filter((g) => !groups.blocked.has(g.sourceId));
+  const syncedGroupIds = new Set(syncedGroups.map((g) => g.sourceId));
+  const frozenGroupIds = new Set([...skipped, ...duplicateLosers, ...groups.blocked.keys()]);
+
+  // Removals: owned records no longer wanted (and not frozen), then delete_unmanaged.
+  const suspendedIds = new Set(source.users.filter((u) => u.suspended).map((u) => u.sourceId));
+  const deletedUsers: Expectation["deletedUsers"] = new Map();
+  const deactivatedUsers = new Set<string>();
+  for (const [scimId, sourceId] of users.owned) {
+    if (desiredUserIds.has(sourceId) || frozenUserIds.has(sourceId)) continue;
+    const suspended = suspendedIds.has(sourceId);
+    if (!suspended && policy.removedUsers === "deactivate") deactivatedUsers.add(scimId);
+    else if (sync) deletedUsers.set(scimId, suspended ? "suspended" : "left-scope");
+  }
+  const matchedUsers = new Set([...users.match.values()].map((m) => m.scimId));
+  const unmanagedUsers = new Set(tenant.users.filter((u) => !users.owned.has(u.scimId) && !matchedUsers.has(u.scimId)).map((u) => u.scimId));
+  if (purge) for (const id of unmanagedUsers) deletedUsers.set(id, "unmanaged");
+  const deletedGroups: Expectation["deletedGroups"] = new Map();
+  for (const [scimId, sourceId] of groups.owned) if (sync && !syncedGroupIds.has(sourceId) && !frozenGroupIds.has(sourceId)) deletedGroups.set(scimId, "left-scope");
+  const matchedGroups = new Set([...groups.match.values()].map((m) => m.scimId));
+  const unmanagedGroups = new Set(tenant.groups.filter((g) => !groups.owned.has(g.scimId) && !matchedGroups.has(g.scimId)).map((g) => g.scimId));
+  const protectedGroups = new Set(tenant.groups.filter((g) => isProtected(g.displayName)).map((g) => g.scimId));
+  if (purge) for (const id of unmanagedGroups) if (!protectedGroups.has(id)) deletedGroups.set(id, "unmanaged");
+
+  // A wanted name (or externalId) held by another resource: AWS answers 409, unless a delete of
+  // this plan frees the name first (an early delete: only for creates, phase 0).
   let unresolvable: string | undefined;
-
-  // Matching by strength, each rule over every desired resource before the next (README "How it
-  // works" §3): the state's record, then externalId, then userName / displayName.
-  const userMatch = new Map<string, string | undefined>();
-  const claimed = new Set<string>();
-  const rulesForUser = [
-    (d: SourceUser) => {
-      const id = state.users[d.sourceId]?.scimId;
-      return id !== undefined && tenantUserIds.has(id) && !claimed.has(id) ? id : undefined;
-    },
-    (d: SourceUser) => freeUser(d, tenant.users.find((u) => u.externalId === d.sourceId)),
-    (d: SourceUser) => freeUser(d, tenant.users.find((u) => lower(u.attributes.userName) === lower(d.attributes.userName))),
-  ];
-  function freeUser(d: SourceUser, u: TenantUser | undefined) {
-    return u && !claimed.has(u.scimId) && (managedUserScimIds.get(u.scimId) ?? d.sourceId) === d.sourceId ? u.scimId : undefined;
-  }
-  for (const rule of rulesForUser) {
-    for (const d of desiredUsers) {
-      if (userMatch.get(d.sourceId) !== undefined) continue;
-      const match = rule(d);
-      if (match !== undefined) {
-        userMatch.set(d.sourceId, match);
-        claimed.add(match);
-      }
-    }
-  }
   for (const d of desiredUsers) {
-    if (!userMatch.has(d.sourceId)) userMatch.set(d.sourceId, undefined);
-    const match = userMatch.get(d.sourceId);
-    const holder = tenant.users.find((u) => lower(u.attributes.userName) === lower(d.attributes.userName) || lower(u.attributes.email) === lower(d.attributes.email));
-    if (holder && holder.scimId !== match) unresolvable ??= `user ${d.attributes.userName} is held by ${holder.scimId}, not by its match ${match}`;
-  }
-
-  const groupMatch = new Map<string, string | undefined>();
-  const claimedGroups = new Set<string>();
-  const tenantGroupIds = new Set(tenant.groups.map((g) => g.scimId));
-  type TG = TenantSnapshot["groups"][number];
-  const freeGroup = (g: DesiredGroup, t: TG | undefined) =>
-    t && !claimedGroups.has(t.scimId) && (managedGroupScimIds.get(t.scimId) ?? g.sourceId) === g.sourceId ? t.scimId : undefined;
-  const rulesForGroup = [
-    (g: DesiredGroup) => {
-      const id = state.groups[g.sourceId]?.scimId;
-      return id !== undefined && tenantGroupIds.has(id) && !claimedGroups.has(id) ? id : undefined;
-    },
-    (g: DesiredGroup) => freeGroup(g, tenant.groups.find((t) => t.externalId === g.sourceId)),
-    (g: DesiredGroup) => freeGroup(g, tenant.groups.find((t) => t.displayName === g.displayName)),
-  ];
-  const sortedGroups = [...source.groups].sort((a, b) => (a.sourceId < b.sourceId ? -1 : 1));
-  for (const rule of rulesForGroup) {
-    for (const g of sortedGroups) {
-      if (groupMatch.get(g.sourceId) !== undefined) continue;
-      const match = rule(g);
-      if (match !== undefined) {
-        groupMatch.set(g.sourceId, match);
-        claimedGroups.add(match);
-      }
+    const match = users.match.get(d.sourceId)?.scimId;
+    for (const holder of tenant.users) {
+      if (holder.scimId === match) continue;
+      const byName = lower(holder.attributes.userName) === lower(d.attributes.userName) || lower(holder.attributes.email) === lower(d.attributes.email);
+      const byExternalId = holder.externalId === d.sourceId;
+      if (!byName && !byExternalId) continue;
+      if (match === undefined && !byExternalId && deletedUsers.has(holder.scimId)) continue;
+      unresolvable ??= `user ${d.attributes.userName} is held by ${holder.scimId}, not by its match ${match}`;
     }
   }
-  for (const g of source.groups) {
-    const match = groupMatch.get(g.sourceId);
-    const holder = tenant.groups.find((t) => t.displayName === g.displayName);
-    if (holder && holder.scimId !== match) unresolvable ??= `group "${g.displayName}" is held by ${holder.scimId}, not by its match ${match}`;
+  for (const g of syncedGroups) {
+    const match = groups.match.get(g.sourceId)?.scimId;
+    for (const holder of tenant.groups) {
+      if (holder.scimId === match) continue;
+      const byName = holder.displayName === g.displayName;
+      const byExternalId = holder.externalId === g.sourceId;
+      if (!byName && !byExternalId) continue;
+      if (match === undefined && !byExternalId && deletedGroups.has(holder.scimId)) continue;
+      unresolvable ??= `group "${g.displayName}" is held by ${holder.scimId}, not by its match ${match}`;
+    }
   }
 
-  const unmanagedUsers = new Set(tenant.users.filter((u) => !managedUserScimIds.has(u.scimId) && !claimed.has(u.scimId)).map((u) => u.scimId));
-  const unmanagedGroups = new Set(tenant.groups.filter((g) => !managedGroupScimIds.has(g.scimId) && !claimedGroups.has(g.scimId)).map((g) => g.scimId));
-  const frozenScimIds = new Set(frozen.flatMap((id) => (state.users[id] && tenantUserIds.has(state.users[id].scimId) ? [state.users[id].scimId] : [])));
-  return { userMatch, groupMatch, desiredUsers, frozenScimIds, unmanagedUsers, unmanagedGroups, ...(unresolvable ? { unresolvable } : {}) };
+  // KNOWN BUG (test/unit/plan.test.ts, "a disowned record of a frozen user…"): the planner keeps in
+  // a managed group the resource any state record of a frozen user names, confirmed or not; the
+  // record is forgotten, so the next run removes it (no convergence). Remove once plan.ts is fixed.
+  let knownBug: string | undefined;
+  for (const id of frozenUserIds) {
+    const scimId = state.users[id]?.scimId;
+    if (scimId === undefined || users.owned.get(scimId) === id || users.gone.has(id)) continue;
+    if (tenant.groups.some((g) => matchedGroups.has(g.scimId) && (g.memberScimIds ?? []).includes(scimId))) knownBug ??= `frozen ${id}'s disowned record keeps ${scimId} in a managed group`;
+  }
+  // KNOWN BUG (test/unit/plan.test.ts, "of Google groups sharing a name…"): the synced one is the one
+  // with any state record, a disowned one included; it is forgotten, so the next run syncs another
+  // (one whose record is confirmed) and its AWS group changes then. Remove once plan.ts is fixed.
+  for (const list of byName.values()) {
+    const winner = list.find((g) => state.groups[g.sourceId] !== undefined);
+    const confirmed = (g: DesiredGroup) => groups.owned.get(state.groups[g.sourceId]?.scimId ?? "") === g.sourceId;
+    if (winner && !confirmed(winner) && list.some(confirmed)) knownBug ??= `duplicate name "${winner.displayName}": ${winner.sourceId} wins by a record that is not confirmed`;
+  }
+  // KNOWN BUG (test/unit/plan.test.ts, "a create that meets 409 never adopts a protected group…"):
+  // apply.ts skips the ownership rule when the group it finds carries our externalId, so it adopts
+  // (and adds members to) a protected group that carries it. Remove once apply.ts is fixed.
+  const knownBugGroups = new Set<string>();
+  for (const g of winners) {
+    if (groups.match.has(g.sourceId)) continue;
+    const holder = tenant.groups.find((t) => t.externalId === g.sourceId && isProtected(t.displayName));
+    if (holder) {
+      knownBugGroups.add(holder.scimId);
+      knownBug ??= `the executor adopts protected ${holder.scimId}, which carries ${g.sourceId}, on a 409`;
+    }
+  }
+  const freedForNextRun =
+    [...users.blocked.values()].some((b) => deletedUsers.has(b.holder)) || [...groups.blocked.values()].some((b) => deletedGroups.has(b.holder));
+  return {
+    freedForNextRun,
+    knownBugGroups,
+    users, groups, desiredUsers, syncedGroups, frozenUsers, frozenUserIds, frozenGroupIds, duplicateLosers,
+    deletedUsers, deletedGroups, deactivatedUsers, unmanagedUsers, unmanagedGroups, protectedGroups,
+    ...(unresolvable ? { unresolvable } : {}),
+    ...(knownBug ? { knownBug } : {}),
+  };
+}
+
+/** A group as AWS holds it once `after`'s user deletions are counted: nothing else may change it. */
+function untouchedGroup(was: ModelGroup, now: ModelGroup | undefined, after: TenantModel): boolean {
+  const survivors = [...was.members].filter((m) => after.users.has(m)).sort();
+  return now !== undefined && now.displayName === was.displayName && now.externalId === was.externalId && JSON.stringify([...now.members].sort()) === JSON.stringify(survivors);
 }
 
 /** Checks `after` (the model once the plan ran) against what the world asks for. Returns the problems found. */
 function checkOutcome(world: World, exp: Expectation, before: TenantModel, after: TenantModel): string[] {
   const problems: string[] = [];
-  const { source, state, policy } = world;
+  const { policy } = world;
   const desiredIds = new Set(exp.desiredUsers.map((u) => u.sourceId));
   const byExternal = new Map([...after.users.values()].flatMap((u) => (u.externalId !== undefined ? [[u.externalId, u] as const] : [])));
   const scimIdOf = (sourceId: string) => byExternal.get(sourceId)?.scimId;
+  const sameUser = (id: string) => JSON.stringify(after.users.get(id)) === JSON.stringify(before.users.get(id));
 
   for (const d of exp.desiredUsers) {
     const u = byExternal.get(d.sourceId);
@@ -367,7 +559,7 @@ function checkOutcome(world: World, exp: Expectation, before: TenantModel, after
       problems.push(`desired user ${d.sourceId} (${d.attributes.userName}) is missing`);
       continue;
     }
-    const match = exp.userMatch.get(d.sourceId);
+    const match = exp.users.match.get(d.sourceId)?.scimId;
     if (match !== undefined && u.scimId !== match) problems.push(`user ${d.sourceId} is ${u.scimId}, expected its match ${match} to be kept`);
     for (const name of USER_ATTRIBUTE_NAMES) {
       if (name === "managerSourceId" || !policy.managedAttributes.has(name)) continue;
@@ -376,94 +568,207 @@ function checkOutcome(world: World, exp: Expectation, before: TenantModel, after
       }
     }
     if (policy.managedAttributes.has("managerSourceId")) {
+      // A frozen user that exists and is ours is still the manager (issue #8: "ignore" cleared managers).
       const m = d.attributes.managerSourceId;
-      const expected = m !== undefined && m !== d.sourceId && desiredIds.has(m) ? scimIdOf(m) : undefined;
+      const expected = m === undefined || m === d.sourceId ? undefined : desiredIds.has(m) ? scimIdOf(m) : exp.frozenUsers.get(m);
       if (u.managerScimId !== expected) problems.push(`user ${d.sourceId} has manager ${u.managerScimId}, expected ${expected}`);
     }
   }
   const sameUsers = [...after.users.values()].filter((u) => u.externalId !== undefined && desiredIds.has(u.externalId));
   if (sameUsers.length !== desiredIds.size) problems.push(`${sameUsers.length} users carry a desired externalId, expected ${desiredIds.size}`);
+  for (const id of exp.users.blocked.keys()) {
+    if ([...after.users.values()].some((u) => u.externalId === id && !before.users.has(u.scimId))) problems.push(`blocked user ${id} was created`);
+  }
+  for (const [sourceId, scimId] of exp.frozenUsers) if (!sameUser(scimId)) problems.push(`frozen user ${sourceId} (${scimId}) was touched`);
 
-  for (const g of source.groups) {
+  const frozenMembers = new Set(exp.frozenUsers.values());
+  for (const g of exp.syncedGroups) {
     const found = [...after.groups.values()].filter((t) => t.externalId === g.sourceId);
     if (found.length !== 1) {
       problems.push(`desired group ${g.sourceId} exists ${found.length} times`);
       continue;
     }
     const group = found[0]!;
-    const match = exp.groupMatch.get(g.sourceId);
+    const match = exp.groups.match.get(g.sourceId)?.scimId;
     if (match !== undefined && group.scimId !== match) problems.push(`group ${g.sourceId} is ${group.scimId}, expected its match ${match} to be kept`);
     if (group.displayName !== g.displayName) problems.push(`group ${g.sourceId} is named "${group.displayName}", expected "${g.displayName}"`);
     const wanted = new Set(g.memberSourceIds.filter((id) => desiredIds.has(id)).map((id) => scimIdOf(id) ?? `missing:${id}`));
     const previous = match === undefined ? new Set<string>() : (before.groups.get(match)?.members ?? new Set<string>());
-    for (const id of previous) if (exp.frozenScimIds.has(id) && after.users.has(id)) wanted.add(id);
+    for (const id of previous) if (frozenMembers.has(id) && after.users.has(id)) wanted.add(id);
     const have = [...group.members].sort();
     if (JSON.stringify(have) !== JSON.stringify([...wanted].sort())) problems.push(`group ${g.sourceId} has members ${JSON.stringify(have)}, expected ${JSON.stringify([...wanted].sort())}`);
   }
-
-  // Managed resources that are no longer desired.
-  const sync = policy.mode === "sync";
-  for (const [sourceId, managed] of Object.entries(state.users)) {
-    if (desiredIds.has(sourceId) || !before.users.has(managed.scimId)) continue;
-    const now = after.users.get(managed.scimId);
-    if ([...exp.userMatch.values()].includes(managed.scimId)) continue;
-    const sourceUser = source.users.find((u) => u.sourceId === sourceId);
-    if (sourceUser?.suspended && policy.suspendedUsers === "ignore") {
-      if (!now || JSON.stringify(now) !== JSON.stringify(before.users.get(managed.scimId))) problems.push(`frozen user ${sourceId} was touched`);
-      continue;
-    }
-    const remove = sourceUser?.suspended ? true : policy.removedUsers === "delete";
-    if (remove && sync && now) problems.push(`user ${sourceId} left the scope but still exists`);
-    if (remove && !sync && !now) problems.push(`user ${sourceId} was deleted in upsert mode`);
-    if (!remove && (!now || now.attributes.active !== false)) problems.push(`user ${sourceId} left the scope and should be deactivated`);
+  for (const id of exp.groups.blocked.keys()) {
+    if ([...after.groups.values()].some((g) => g.externalId === id && !before.groups.has(g.scimId))) problems.push(`blocked group ${id} was created`);
   }
-  const desiredGroupIds = new Set(source.groups.map((g) => g.sourceId));
-  for (const [sourceId, managed] of Object.entries(state.groups)) {
-    if (desiredGroupIds.has(sourceId) || !before.groups.has(managed.scimId)) continue;
-    const now = after.groups.has(managed.scimId);
-    if (sync && now) problems.push(`group ${sourceId} left the scope but still exists`);
-    if (!sync && !now) problems.push(`group ${sourceId} was deleted in upsert mode`);
+  for (const [scimId, sourceId] of exp.groups.owned) {
+    if (exp.frozenGroupIds.has(sourceId) && !untouchedGroup(before.groups.get(scimId)!, after.groups.get(scimId), after)) problems.push(`frozen group ${sourceId} (${scimId}) was changed or deleted`);
   }
 
-  // Unmanaged resources: untouched, or (deleteUnmanaged in sync mode) gone.
-  const purge = policy.deleteUnmanaged && sync;
+  // Owned resources no longer wanted: deleted, deactivated, or (upsert) left.
+  for (const [scimId, sourceId] of exp.users.owned) {
+    if (desiredIds.has(sourceId) || exp.frozenUserIds.has(sourceId)) continue;
+    const now = after.users.get(scimId);
+    if (exp.deletedUsers.has(scimId)) {
+      if (now) problems.push(`user ${sourceId} left the scope but still exists`);
+    } else if (exp.deactivatedUsers.has(scimId)) {
+      if (!now || now.attributes.active !== false) problems.push(`user ${sourceId} left the scope and should be deactivated`);
+    } else if (!now) problems.push(`user ${sourceId} was deleted in upsert mode`);
+  }
+  const syncedIds = new Set(exp.syncedGroups.map((g) => g.sourceId));
+  for (const [scimId, sourceId] of exp.groups.owned) {
+    if (syncedIds.has(sourceId) || exp.frozenGroupIds.has(sourceId)) continue;
+    const now = after.groups.has(scimId);
+    if (exp.deletedGroups.has(scimId) && now) problems.push(`group ${sourceId} left the scope but still exists`);
+    if (!exp.deletedGroups.has(scimId) && !now) problems.push(`group ${sourceId} was deleted in upsert mode`);
+  }
+
+  // Unmanaged resources (disowned ones included): untouched, or (delete_unmanaged in sync mode) gone; protected groups always untouched.
   for (const id of exp.unmanagedUsers) {
     const was = before.users.get(id)!;
-    const now = after.users.get(id);
-    if (purge) {
-      if (now) problems.push(`unmanaged user ${id} survived delete_unmanaged`);
-    } else if (!now || JSON.stringify(now) !== JSON.stringify(was)) problems.push(`unmanaged user ${id} (${was.attributes.userName}) was changed or deleted`);
+    if (exp.deletedUsers.has(id)) {
+      if (after.users.has(id)) problems.push(`unmanaged user ${id} survived delete_unmanaged`);
+    } else if (!sameUser(id)) problems.push(`unmanaged user ${id} (${was.attributes.userName}) was changed or deleted`);
   }
   for (const id of exp.unmanagedGroups) {
     const was = before.groups.get(id)!;
-    const now = after.groups.get(id);
-    if (purge) {
-      if (now) problems.push(`unmanaged group ${id} survived delete_unmanaged`);
-      continue;
-    }
-    const survivors = [...was.members].filter((m) => after.users.has(m)).sort();
-    if (!now || now.displayName !== was.displayName || now.externalId !== was.externalId || JSON.stringify([...now.members].sort()) !== JSON.stringify(survivors)) {
-      problems.push(`unmanaged group ${id} ("${was.displayName}") was changed or deleted`);
+    if (exp.deletedGroups.has(id)) {
+      if (after.groups.has(id)) problems.push(`unmanaged group ${id} survived delete_unmanaged`);
+    } else if (!untouchedGroup(was, after.groups.get(id), after)) {
+      problems.push(`${exp.protectedGroups.has(id) ? "protected" : "unmanaged"} group ${id} ("${was.displayName}") was changed or deleted`);
     }
   }
   return problems;
 }
 
-/** Operations that name an unmanaged resource (by SCIM id): only deletes under delete_unmanaged may. */
-function touchesOfUnmanaged(p: Plan, exp: Expectation, policy: PlanPolicy): string[] {
+/**
+ * The plan against the ownership rule: every operation writes to, deletes or adds members to a
+ * resource that is owned (a confirmed record), matched by a rule above, or created by this plan;
+ * no operation names a protected group; deletes are exactly the expected ones, `early` exactly
+ * when a create needs the name; every blocked record and duplicate name is rejected (and nothing
+ * else); disowned records are forgotten; `managed` counts what the tool manages after this run.
+ */
+function ownershipProblems(p: Plan, exp: Expectation, world: World): string[] {
   const out: string[] = [];
-  const allowed = (op: Operation) => policy.deleteUnmanaged && policy.mode === "sync" && (op.kind === "deleteUser" || op.kind === "deleteGroup") && op.why === "unmanaged";
+  const desiredUserIds = new Set(exp.desiredUsers.map((u) => u.sourceId));
+  const syncedGroupIds = new Set(exp.syncedGroups.map((g) => g.sourceId));
+  const created = (kind: "user" | "group", sourceId: string) =>
+    kind === "user" ? desiredUserIds.has(sourceId) && !exp.users.match.has(sourceId) : syncedGroupIds.has(sourceId) && !exp.groups.match.has(sourceId);
+  const matchedUserScimIds = new Set([...exp.users.match.entries()].flatMap(([id, m]) => (desiredUserIds.has(id) ? [m.scimId] : [])));
+  const frozenScimIds = new Set(exp.frozenUsers.values());
+  const userOf = (scimId: string, sourceId: string) => exp.users.match.get(sourceId)?.scimId === scimId || exp.users.owned.get(scimId) === sourceId;
+  const groupOf = (scimId: string, sourceId: string) => exp.groups.match.get(sourceId)?.scimId === scimId;
+  // A member added (or a manager set) is one of this run's users: matched or created; a manager may also be a frozen user of ours.
+  const member = (ref: { scimId?: string; sourceId?: string }, asManager = false) =>
+    ref.scimId !== undefined ? matchedUserScimIds.has(ref.scimId) || (asManager && frozenScimIds.has(ref.scimId)) : created("user", ref.sourceId!);
+  const tenantUsers = new Map(world.tenant.users.map((u) => [u.scimId, u]));
+  const wantedUserNames = new Set(p.operations.flatMap((op) => (op.kind === "createUser" ? [lower(op.attributes.userName), lower(op.attributes.email)] : [])));
+  const wantedGroupNames = new Set(p.operations.flatMap((op) => (op.kind === "createGroup" ? [op.displayName] : [])));
+
   for (const op of p.operations) {
-    if (allowed(op)) continue;
-    const users: string[] = [];
-    const groups: string[] = [];
-    if (op.kind === "updateUser" && op.scimId) users.push(op.scimId);
-    if (op.kind === "deleteUser") users.push(op.scimId);
-    if (op.kind === "updateGroup" || op.kind === "deleteGroup") groups.push(op.scimId);
-    if ((op.kind === "addMembers" || op.kind === "removeMembers") && op.group.scimId) groups.push(op.group.scimId);
-    if (op.kind === "addMembers") for (const m of op.members) if (m.scimId) users.push(m.scimId);
-    for (const id of users) if (exp.unmanagedUsers.has(id)) out.push(`${op.kind} touches unmanaged user ${id}`);
-    for (const id of groups) if (exp.unmanagedGroups.has(id)) out.push(`${op.kind} touches unmanaged group ${id}`);
+    const bad = (why: string) => out.push(`${op.kind} ${why}: ${describeOp(op)}`);
+    const named = [
+      ...(op.kind === "updateGroup" || op.kind === "deleteGroup" ? [op.scimId] : []),
+      ...((op.kind === "addMembers" || op.kind === "removeMembers") && op.group.scimId ? [op.group.scimId] : []),
+    ];
+    for (const id of named) if (exp.protectedGroups.has(id)) bad(`names protected group ${id}`);
+    switch (op.kind) {
+      case "createUser":
+        if (!created("user", op.sourceId)) bad(`creates user ${op.sourceId}, which is blocked, frozen or matched`);
+        if (op.manager && !member(op.manager, true)) bad(`sets a manager the tool does not own`);
+        break;
+      case "createGroup":
+        if (!created("group", op.sourceId)) bad(`creates group ${op.sourceId}, which is blocked, frozen or matched`);
+        for (const m of op.members) if (!member(m)) bad(`adds member ${JSON.stringify(m)}, not a user of this run`);
+        break;
+      case "updateUser":
+        if (op.scimId === undefined ? !created("user", op.sourceId) : !userOf(op.scimId, op.sourceId)) bad(`writes to a user that is not ${op.sourceId}'s`);
+        if (exp.frozenUsers.has(op.sourceId)) bad(`writes to frozen user ${op.sourceId}`);
+        if (op.manager && !member(op.manager, true)) bad(`sets a manager the tool does not own`);
+        break;
+      case "updateGroup":
+        if (!groupOf(op.scimId, op.sourceId)) bad(`writes to a group that is not ${op.sourceId}'s`);
+        break;
+      case "addMembers":
+      case "removeMembers":
+        if (op.group.scimId === undefined ? !created("group", op.groupSourceId) : !groupOf(op.group.scimId, op.groupSourceId)) bad(`changes members of a group that is not ${op.groupSourceId}'s`);
+        if (op.kind === "addMembers") for (const m of op.members) if (!member(m)) bad(`adds member ${JSON.stringify(m)}, not a user of this run`);
+        break;
+      case "deleteUser": {
+        if (exp.deletedUsers.get(op.scimId) !== op.why) bad(`deletes ${op.scimId} (${op.why}), expected ${exp.deletedUsers.get(op.scimId) ?? "no delete"}`);
+        const current = tenantUsers.get(op.scimId)?.attributes;
+        const early = [op.userName, current?.email ?? ""].some((n) => n !== "" && wantedUserNames.has(lower(n)));
+        if (early !== (op.early === true)) bad(`early is ${op.early === true}, expected ${early}`);
+        break;
+      }
+      case "deleteGroup":
+        if (exp.deletedGroups.get(op.scimId) !== op.why) bad(`deletes ${op.scimId} (${op.why}), expected ${exp.deletedGroups.get(op.scimId) ?? "no delete"}`);
+        if (wantedGroupNames.has(op.displayName) !== (op.early === true)) bad(`early is ${op.early === true}, expected ${wantedGroupNames.has(op.displayName)}`);
+        break;
+    }
+  }
+  const deletes = (kind: "deleteUser" | "deleteGroup") => new Set(p.operations.flatMap((op) => (op.kind === kind ? [op.scimId] : [])));
+  for (const id of exp.deletedUsers.keys()) if (!deletes("deleteUser").has(id)) out.push(`user ${id} should be deleted (${exp.deletedUsers.get(id)})`);
+  for (const id of exp.deletedGroups.keys()) if (!deletes("deleteGroup").has(id)) out.push(`group ${id} should be deleted (${exp.deletedGroups.get(id)})`);
+
+  // Rejected: every blocked record and duplicate-name loser, and nothing else.
+  const rejected = new Set(p.rejected.map((r) => `${r.kind}:${r.sourceId}`));
+  const expectedRejected = new Set([...[...exp.users.blocked.keys()].map((id) => `user:${id}`), ...[...exp.groups.blocked.keys(), ...exp.duplicateLosers].map((id) => `group:${id}`)]);
+  for (const r of expectedRejected) if (!rejected.has(r)) out.push(`${r} is blocked but not in plan.rejected`);
+  for (const r of rejected) if (!expectedRejected.has(r)) out.push(`${r} is in plan.rejected but not blocked`);
+
+  // Disowned records are forgotten (gone ones may be too); nothing else is.
+  const forgets = (kind: "user" | "group", forgotten: readonly string[], o: Ownership) => {
+    for (const id of o.disowned) if (!forgotten.includes(id)) out.push(`disowned ${kind} record ${id} is not forgotten`);
+    for (const id of forgotten) if (!o.disowned.has(id) && !o.gone.has(id)) out.push(`${kind} record ${id} is forgotten, but it is confirmed`);
+  };
+  forgets("user", p.bookkeeping.forgetUsers, exp.users);
+  forgets("group", p.bookkeeping.forgetGroups, exp.groups);
+
+  // What the tool manages after this run: confirmed records, plus creates and adoptions.
+  const users = exp.users.owned.size + exp.desiredUsers.filter((u) => !exp.users.match.has(u.sourceId)).length + [...exp.users.match.values()].filter((m) => m.rule !== 1).length;
+  const groups = exp.groups.owned.size + exp.syncedGroups.filter((g) => !exp.groups.match.has(g.sourceId)).length + [...exp.groups.match.values()].filter((m) => m.rule !== 1).length;
+  const memberships = [...exp.groups.owned.values()].reduce((n, id) => n + world.state.groups[id]!.memberSourceIds.length, 0);
+  if (p.managed.users !== users || p.managed.groups !== groups || p.managed.memberships < memberships) {
+    out.push(`plan.managed is ${JSON.stringify(p.managed)}, expected users ${users}, groups ${groups}, memberships ≥ ${memberships}`);
+  }
+  if (p.managed.users < exp.users.owned.size || p.managed.groups < exp.groups.owned.size) out.push(`plan.managed counts fewer than the confirmed records`);
+  return out;
+}
+
+/**
+ * What the executor did to resources that existed before the run: only owned or matched ones
+ * change; unmanaged ones only by delete_unmanaged (never a protected group); besides, a create
+ * that met 409 may adopt one carrying its externalId, or (users) no externalId, or (groups) no
+ * externalId when adoption by name is on and the name is not protected (issue #8, apply.ts).
+ */
+function unownedChanges(p: Plan, exp: Expectation, policy: PlanPolicy, before: TenantModel, after: TenantModel): string[] {
+  const out: string[] = [];
+  const createdUsers = new Set(p.operations.flatMap((op) => (op.kind === "createUser" ? [op.sourceId] : [])));
+  const createdGroups = new Set(p.operations.flatMap((op) => (op.kind === "createGroup" ? [op.sourceId] : [])));
+  const ownedUsers = new Set([...exp.users.owned.keys(), ...[...exp.users.match.values()].map((m) => m.scimId)]);
+  const ownedGroups = new Set([...exp.groups.owned.keys(), ...[...exp.groups.match.values()].map((m) => m.scimId)]);
+  const isProtected = (name: string) => policy.protectedGroups.some((pattern) => globMatches(name, pattern));
+  for (const [id, was] of before.users) {
+    const now = after.users.get(id);
+    if (ownedUsers.has(id) || JSON.stringify(now) === JSON.stringify(was)) continue;
+    if (!now) {
+      if (exp.deletedUsers.get(id) !== "unmanaged") out.push(`user ${id} (${was.attributes.userName}), not the tool's, was deleted`);
+      continue;
+    }
+    const adoptedOn409 = now.externalId !== undefined && createdUsers.has(now.externalId) && (was.externalId === undefined || was.externalId === now.externalId);
+    if (!adoptedOn409) out.push(`user ${id} (${was.attributes.userName}, externalId ${was.externalId}), not the tool's, was changed to ${JSON.stringify(now)}`);
+  }
+  for (const [id, was] of before.groups) {
+    const now = after.groups.get(id);
+    if (ownedGroups.has(id) || exp.knownBugGroups.has(id) || untouchedGroup(was, now, after)) continue;
+    if (!now) {
+      if (exp.deletedGroups.get(id) !== "unmanaged" || isProtected(was.displayName)) out.push(`group ${id} ("${was.displayName}"), not the tool's, was deleted`);
+      continue;
+    }
+    const adoptable = !isProtected(was.displayName) && (was.externalId === now.externalId || (was.externalId === undefined && policy.adoptGroupsByName));
+    const adoptedOn409 = now.externalId !== undefined && createdGroups.has(now.externalId) && adoptable;
+    if (!adoptedOn409) out.push(`group ${id} ("${was.displayName}", externalId ${was.externalId}), not the tool's, was changed`);
   }
   return out;
 }
@@ -510,7 +815,11 @@ function canonical(model: TenantModel): unknown {
 
 /** What the runs exercised (operation kind and reason → runs that had one), printed once per property. */
 const coverage: Record<string, number> = {};
+/** What the worlds held (blocked records by reason, disowned records, protected groups…) → runs that had it. */
+const features: Record<string, number> = {};
 let skipped = 0;
+/** Worlds that meet a known planner bug (see `knownBug`): checked like the unresolvable ones. */
+let knownBugs = 0;
 
 /**
  * The state names each resource once, and each carries its key as externalId; and (unless
@@ -539,29 +848,84 @@ function stateIntegrity(state: SyncState, model: TenantModel, allowGone = false)
 
 /**
  * A world where a wanted name is held by another resource (a recreated account, two users
- * swapping addresses) cannot converge in one run: AWS answers 409 to the create or rename. The
- * run must still leave a sound state and touch nothing unmanaged, and the next run carries on.
+ * swapping addresses) cannot converge in one run: AWS answers 409 to the create or rename. Each
+ * of two runs must still write only to what the tool owns (the executor's 409 adoption included),
+ * leave a sound state, and the next run carries on.
  */
 async function checkUnresolvable(world: World, exp: Expectation): Promise<void> {
-  const before = TenantModel.from(world.tenant, "t");
   const problems: string[] = [];
   let state = world.state;
-  const model = before.clone("exec");
+  const model = TenantModel.from(world.tenant, "t").clone("exec");
   for (let run = 1; run <= 2; run++) {
-    const p = plan(world.source, await readTenant(model.clone().target(), world.source, state), state, world.policy);
-    if (run === 1) problems.push(...touchesOfUnmanaged(p, exp, world.policy));
-    state = (await apply(p, state, { target: model.target(), concurrency: 1, managedAttributes: world.policy.managedAttributes, adoptGroupsByName: world.policy.adoptGroupsByName, protectedGroups: world.policy.protectedGroups })).state;
+    const tenant = await readTenant(model.clone().target(), world.source, state);
+    const now: World = { ...world, tenant, state };
+    const expNow = run === 1 ? exp : expectationOf(now);
+    const p = plan(world.source, tenant, state, world.policy);
+    const before = model.clone();
+    problems.push(...[...orderingProblems(p), ...ownershipProblems(p, expNow, now)].map((s) => `run ${run}: ${s}`));
+    const result = await apply(p, state, executorOptions(world.policy, model));
+    if (result.failed.length > 0) coverage["409 failed (unresolvable)"] = (coverage["409 failed (unresolvable)"] ?? 0) + 1;
+    if (result.adoptedOnConflict > 0) coverage["409 adopted (unresolvable)"] = (coverage["409 adopted (unresolvable)"] ?? 0) + 1;
+    state = result.state;
+    problems.push(...unownedChanges(p, expNow, world.policy, before, model).map((s) => `run ${run}: ${s}`));
     problems.push(...stateIntegrity(state, model, true).map((s) => `after run ${run}: ${s}`));
   }
   if (problems.length > 0) throw new Error(`${problems.join("\n")}\n(${exp.unresolvable})\nworld: ${JSON.stringify(world, setReplacer)}`);
 }
 
+function executorOptions(policy: PlanPolicy, model: TenantModel) {
+  return { target: model.target(), concurrency: 1, managedAttributes: policy.managedAttributes, adoptGroupsByName: policy.adoptGroupsByName, protectedGroups: policy.protectedGroups };
+}
+
+/** What a world holds that the ownership rule is about, for the coverage line. */
+function worldFeatures(world: World, exp: Expectation, p: Plan): string[] {
+  const out: string[] = [];
+  for (const { reason } of exp.users.blocked.values()) out.push(`blocked user:${reason}`);
+  for (const { reason } of exp.groups.blocked.values()) out.push(`blocked group:${reason}`);
+  if (exp.users.disowned.size > 0) out.push("disowned user");
+  if (exp.groups.disowned.size > 0) out.push("disowned group");
+  if (exp.protectedGroups.size > 0) out.push("protected AWS group");
+  if (world.source.groups.some((g) => world.policy.protectedGroups.some((pattern) => globMatches(g.displayName, pattern)))) out.push("protected Google group");
+  if (exp.duplicateLosers.size > 0) out.push("duplicate Google group name");
+  if ([...exp.groups.match.values()].some((m) => m.rule === 3)) out.push("group adopted by name");
+  if (exp.desiredUsers.some((u) => u.attributes.managerSourceId !== undefined && exp.frozenUsers.has(u.attributes.managerSourceId))) out.push("frozen manager");
+  if (p.operations.some((op) => (op.kind === "deleteUser" || op.kind === "deleteGroup") && op.early)) out.push("early delete");
+  return [...new Set(out)];
+}
+
+/**
+ * From the state alone a run cannot see that another tool's resource holds a blocked record's
+ * name: it plans that create again (with the memberships and manager links that name it).
+ */
+function retriesBlocked(op: Operation, exp: Expectation): boolean {
+  const blockedUser = (ref: { scimId?: string; sourceId?: string }) => ref.scimId === undefined && exp.users.blocked.has(ref.sourceId!);
+  switch (op.kind) {
+    case "createUser":
+      return exp.users.blocked.has(op.sourceId);
+    case "createGroup":
+      return exp.groups.blocked.has(op.sourceId);
+    case "addMembers":
+      return (op.group.scimId === undefined && exp.groups.blocked.has(op.groupSourceId)) || op.members.every(blockedUser);
+    case "updateUser":
+      return op.manager !== undefined && blockedUser(op.manager) && op.clear.length === 0 && Object.keys(op.set).join() === "managerSourceId";
+    default:
+      return false;
+  }
+}
+
+/**
+ * KNOWN BUG (test/unit/plan.test.ts, "an early delete of a member…"): an early deleteUser runs in
+ * phase 0, before an updateGroup (phase 3) that records the members read, the deleted user among
+ * them; the state keeps a membership AWS dropped. Remove once plan.ts is fixed.
+ */
+function earlyDeleteRecorded(p: Plan): string | undefined {
+  const early = new Set(p.operations.flatMap((op) => (op.kind === "deleteUser" && op.early && op.sourceId !== undefined ? [op.sourceId] : [])));
+  const op = p.operations.find((o) => o.kind === "updateGroup" && o.currentMemberSourceIds.some((id) => early.has(id)));
+  return op === undefined ? undefined : `updateGroup ${(op as { sourceId: string }).sourceId} records a member deleted early`;
+}
+
 async function checkWorld(world: World): Promise<void> {
   const exp = expectationOf(world);
-  if (exp.unresolvable !== undefined) {
-    skipped++;
-    return checkUnresolvable(world, exp);
-  }
   const before = TenantModel.from(world.tenant, "t");
   // The tenant as the product reads it: every user and group, members of the relevant groups.
   const read = await readTenant(before.clone().target(), world.source, world.state);
@@ -571,8 +935,17 @@ async function checkWorld(world: World): Promise<void> {
   if (p.operations.length === 0) kinds.add("empty");
   if (p.operations.some((op) => (op.kind === "addMembers" || op.kind === "removeMembers" || op.kind === "createGroup") && op.members.length === MAX_MEMBERS_PER_REQUEST)) kinds.add("full member chunk");
   for (const k of kinds) coverage[k] = (coverage[k] ?? 0) + 1;
+  for (const k of worldFeatures(world, exp, p)) features[k] = (features[k] ?? 0) + 1;
+  if (exp.unresolvable !== undefined) {
+    skipped++;
+    return checkUnresolvable(world, exp);
+  }
+  if ((exp.knownBug ?? earlyDeleteRecorded(p)) !== undefined) {
+    knownBugs++;
+    return checkUnresolvable(world, exp);
+  }
 
-  const problems = [...orderingProblems(p), ...touchesOfUnmanaged(p, exp, world.policy)];
+  const problems = [...orderingProblems(p), ...ownershipProblems(p, exp, world)];
 
   // 1. The oracle applies the operations by their meaning.
   const oracle = before.clone("oracle");
@@ -582,19 +955,51 @@ async function checkWorld(world: World): Promise<void> {
 
   // 2. The real executor against the same model: same tenant, and the state it leaves.
   const executed = before.clone("exec");
-  const result = await apply(p, world.state, { target: executed.target(), concurrency: 1, managedAttributes: world.policy.managedAttributes, adoptGroupsByName: world.policy.adoptGroupsByName, protectedGroups: world.policy.protectedGroups });
+  const result = await apply(p, world.state, executorOptions(world.policy, executed));
   for (const f of result.failed) problems.push(`executor failed ${f.kind} ${f.subject}: ${f.reason}`);
   if (JSON.stringify(canonical(executed)) !== JSON.stringify(canonical(oracle))) problems.push(`executor and oracle disagree:\n${JSON.stringify(canonical(executed))}\n${JSON.stringify(canonical(oracle))}`);
+  problems.push(...unownedChanges(p, exp, world.policy, before, executed).map((s) => `executor: ${s}`));
+  let state = result.state;
+  problems.push(...stateIntegrity(state, executed));
+
+  // 2b. A blocked record whose holder this plan deleted is created by the next run, with the same checks.
+  if (exp.freedForNextRun) {
+    coverage["second run (blocker deleted)"] = (coverage["second run (blocker deleted)"] ?? 0) + 1;
+    const next: World = { ...world, tenant: await readTenant(executed.clone().target(), world.source, state), state };
+    const last = expectationOf(next);
+    if (last.unresolvable !== undefined) problems.push(`second run: ${last.unresolvable}`);
+    const p2 = plan(world.source, next.tenant, state, world.policy);
+    problems.push(...[...orderingProblems(p2), ...ownershipProblems(p2, last, next)].map((s) => `second run: ${s}`));
+    const before2 = executed.clone();
+    const second = await apply(p2, state, executorOptions(world.policy, executed));
+    for (const f of second.failed) problems.push(`second run: executor failed ${f.kind} ${f.subject}: ${f.reason}`);
+    problems.push(...checkOutcome(next, last, before2, executed).map((s) => `second run: ${s}`));
+    problems.push(...unownedChanges(p2, last, world.policy, before2, executed).map((s) => `second run: ${s}`));
+    state = second.state;
+    problems.push(...stateIntegrity(state, executed).map((s) => `second run: ${s}`));
+  }
 
   // 3. Nothing left to do: from a full read, and from the state alone.
-  const state = result.state;
-  problems.push(...stateIntegrity(state, executed));
   const reread = await readTenant(executed.clone().target(), world.source, state);
   const again = plan(world.source, reread, state, world.policy);
   for (const op of again.operations) problems.push(`re-plan (full read) not empty: ${describeOp(op)}`);
   if (again.bookkeeping.forgetUsers.length + again.bookkeeping.forgetGroups.length > 0) problems.push(`re-plan (full read) forgets ${JSON.stringify(again.bookkeeping)}`);
   const fromState = plan(world.source, tenantFromState(state), state, world.policy);
-  for (const op of fromState.operations) problems.push(`re-plan (from state) not empty: ${describeOp(op)}`);
+  // Blocked as the next full read sees it: the duplicate-name winner may change once a disowned record is forgotten.
+  const settled = expectationOf({ ...world, tenant: reread, state });
+  const retries = fromState.operations.filter((op) => retriesBlocked(op, settled));
+  for (const op of fromState.operations) if (!retries.includes(op)) problems.push(`re-plan (from state) not empty: ${describeOp(op)}`);
+  if (retries.length > 0) {
+    // The executor meets 409 on each and must refuse it (another owner's resource), writing nothing.
+    coverage["blocked create retried from state"] = (coverage["blocked create retried from state"] ?? 0) + 1;
+    const probe = executed.clone("probe");
+    const unchanged = JSON.stringify(probe.snapshot());
+    const retried = await apply(fromState, state, executorOptions(world.policy, probe));
+    if (JSON.stringify(probe.snapshot()) !== unchanged) problems.push(`retrying blocked creates from the state wrote to the tenant:\n${unchanged}\n${JSON.stringify(probe.snapshot())}`);
+    const creates = retries.filter((op) => op.kind === "createUser" || op.kind === "createGroup").length;
+    if (retried.failed.length < creates || retried.adoptedOnConflict > 0) problems.push(`retried blocked creates: ${retried.failed.length} failed, ${retried.adoptedOnConflict} adopted, of ${creates}`);
+    problems.push(...stateIntegrity(retried.state, probe).map((s) => `after the retry from state: ${s}`));
+  }
 
   if (problems.length > 0) {
     throw new Error(`${problems.join("\n")}\n\nplan:\n${p.operations.map(describeOp).join("\n")}\nworld: ${JSON.stringify(world, setReplacer)}`);
@@ -652,7 +1057,7 @@ describe("planner properties", () => {
       fc.asyncProperty(worldArb, async (raw) => checkWorld(build(raw))),
       { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}) },
     );
-    console.log(`planner property: ${RUNS} runs (${skipped} with a name held by another resource: checked for a sound state only); plans with ${JSON.stringify(coverage)}`);
+    console.log(`planner property: ${RUNS} runs (${skipped} with a name held by another resource and ${knownBugs} meeting a known planner bug: checked over two runs for ownership and a sound state only); plans with ${JSON.stringify(coverage)}; worlds with ${JSON.stringify(features)}`);
   }, 120_000);
 
   test("with groups of up to 260 members every member change goes in operations of at most 100, and the result is the same", async () => {
