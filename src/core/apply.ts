@@ -147,9 +147,10 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
             (await target.findGroup({ externalId: op.sourceId })) ?? (await target.findGroup({ displayName: op.displayName }));
           const owner = existing ? groupManagedBy(existing.scimId) : undefined;
           if (!existing || (owner !== undefined && owner !== op.sourceId)) throw error;
-          // The same ownership rule as the plan's: ours by externalId, else adopted by name only when allowed.
+          // The same ownership rule as the plan's: never a protected group (whatever externalId it
+          // carries); ours by externalId, else adopted by name only when allowed.
+          if (matchesAnyGlob(existing.displayName, options.protectedGroups)) throw new Error(blockedGroupReason(existing, "protected"));
           if (existing.externalId !== op.sourceId) {
-            if (matchesAnyGlob(existing.displayName, options.protectedGroups)) throw new Error(blockedGroupReason(existing, "protected"));
             if (existing.externalId !== undefined) throw new Error(blockedGroupReason(existing, "foreign-external-id"));
             if (!options.adoptGroupsByName) throw new Error(blockedGroupReason(existing, "adoption-off"));
           }

@@ -75,12 +75,15 @@ export function matchResources<D, T extends Candidate>(input: MatchInput<D, T>):
   for (const d of input.desired) {
     const sourceId = input.sourceIdOf(d);
     const resource = byExternalId.get(sourceId);
-    if (!result.matched.has(sourceId) && free(resource) && !input.untouchable(resource)) take(sourceId, resource, true);
+    if (result.matched.has(sourceId) || !free(resource)) continue;
+    // A protected resource carrying our id is still never touched, and no create can take the id: blocked.
+    if (input.untouchable(resource)) result.blocked.set(sourceId, { resource, reason: "protected" });
+    else take(sourceId, resource, true);
   }
   for (const d of input.desired) {
     const sourceId = input.sourceIdOf(d);
     const resource = byName.get(input.nameOf(d));
-    if (result.matched.has(sourceId) || !free(resource)) continue;
+    if (result.matched.has(sourceId) || result.blocked.has(sourceId) || !free(resource)) continue;
     const reason: BlockedReason | undefined = input.untouchable(resource)
       ? "protected"
       : resource.externalId !== undefined

@@ -409,8 +409,13 @@ interface GroupPlan {
 }
 
 function planGroups(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncState, policy: PlanPolicy, users: UserPlan, draft: Draft): GroupPlan {
-  const { desired, frozenIds } = groupsInScope(source, state, policy, draft);
   const protectedName = (name: string) => matchesAnyGlob(name, policy.protectedGroups);
+  const tenantById = new Map(tenant.groups.map((g) => [g.scimId, g]));
+  const confirmed = (sourceId: string) => {
+    const resource = tenantById.get(state.groups[sourceId]?.scimId ?? "");
+    return resource !== undefined && resource.externalId === sourceId && !protectedName(resource.displayName);
+  };
+  const { desired, frozenIds } = groupsInScope(source, confirmed, policy, draft);
   const matching = matchResources({
     desired,
     sourceIdOf: (g) => g.sourceId,
@@ -430,7 +435,8 @@ function planGroups(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncS
   const sourceIdOfScimId = new Map<string, string>();
   for (const [sourceId, scimId] of users.existing) sourceIdOfScimId.set(scimId, sourceId);
   for (const [scimId, sourceId] of users.matching.owned) if (!sourceIdOfScimId.has(scimId)) sourceIdOfScimId.set(scimId, sourceId);
-  const frozenUserScimIds = new Set([...users.frozenIds].flatMap((id) => (state.users[id] ? [state.users[id].scimId] : [])));
+  // Frozen users keep their memberships, but only through a record the tenant confirms: a tampered one names a stranger.
+  const frozenUserScimIds = new Set([...users.matching.owned].flatMap(([scimId, sourceId]) => (users.frozenIds.has(sourceId) ? [scimId] : [])));
   const keep = (scimId: string) => frozenUserScimIds.has(scimId) || users.deletedScimIds.has(scimId);
 
   for (const group of desired) {
@@ -438,7 +444,7 @@ function planGroups(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncS
     const members = group.memberSourceIds.filter((id) => users.desiredIds.has(id)).map((id) => userRefOf(id, users));
     const match = matching.matched.get(group.sourceId);
     if (!match) planGroupCreate(group, members, draft);
-    else planGroupUpdate(group, members, match.resource, match.adopted, state, sourceIdOfScimId, keep, draft);
+    else planGroupUpdate(group, members, match.resource, match.adopted, state, sourceIdOfScimId, keep, users.deletedScimIds, draft);
   }
   planGroupRemovals(state, tenant, matching, frozenIds, policy, draft);
   const adopted = [...matching.matched.values()].filter((m) => m.adopted).length;
@@ -453,9 +459,14 @@ function userRefOf(sourceId: string, users: UserPlan): UserRef {
 /**
  * The groups this run syncs, sorted by source id. A protected name is skipped (and a group the
  * state holds under it is left as it is); of groups sharing one name, AWS can hold one: the one
- * the state manages, else the first; the others are failed records naming them all.
+ * whose state record the tenant confirms, else the first; the others are failed records naming them all.
  */
-function groupsInScope(source: SourceSnapshot, state: SyncState, policy: PlanPolicy, draft: Draft): { desired: DesiredGroup[]; frozenIds: Set<string> } {
+function groupsInScope(
+  source: SourceSnapshot,
+  confirmed: (sourceId: string) => boolean,
+  policy: PlanPolicy,
+  draft: Draft,
+): { desired: DesiredGroup[]; frozenIds: Set<string> } {
   const frozenIds = new Set((source.rejected ?? []).filter((r) => r.kind === "group").map((r) => r.sourceId));
   const byName = new Map<string, DesiredGroup[]>();
   for (const group of sortBySourceId(source.groups)) {
@@ -468,7 +479,7 @@ function groupsInScope(source: SourceSnapshot, state: SyncState, policy: PlanPol
   }
   const desired: DesiredGroup[] = [];
   for (const [name, groups] of byName) {
-    const winner = groups.find((g) => state.groups[g.sourceId] !== undefined) ?? groups[0]!;
+    const winner = groups.find((g) => confirmed(g.sourceId)) ?? groups[0]!;
     desired.push(winner);
     for (const loser of groups.filter((g) => g !== winner)) {
       frozenIds.add(loser.sourceId);
@@ -498,14 +509,17 @@ function planGroupUpdate(
   state: SyncState,
   sourceIdOfScimId: ReadonlyMap<string, string>,
   keep: (scimId: string) => boolean,
+  deletedScimIds: ReadonlySet<string>,
   draft: Draft,
 ): void {
   const managed = state.groups[group.sourceId];
   const actualMembers = new Set(match.memberScimIds ?? []);
   const needsExternalId = match.externalId !== group.sourceId;
+  // What the group holds once this plan ran, as far as the state records it: a member this plan
+  // deletes leaves every group (a delete that frees a name runs before this update is recorded).
   const currentMemberSourceIds = [...actualMembers].flatMap((id) => {
     const sourceId = sourceIdOfScimId.get(id);
-    return sourceId === undefined ? [] : [sourceId];
+    return sourceId === undefined || deletedScimIds.has(id) ? [] : [sourceId];
   });
   // A managed group whose state record lags behind AWS (a run stopped before saving, a change
   // made by hand): its name, or, when its members were read, its members.

@@ -344,9 +344,11 @@ function ownershipOf(
     if (o.match.has(w.sourceId)) continue;
     const t = tenant.find((x) => x.externalId === w.sourceId);
     if (t && isFree(t) && !t.protected) take(w.sourceId, t.scimId, 2);
+    // A protected group carrying the id: never touched, and AWS would refuse a create with that externalId.
+    else if (t && isFree(t)) o.blocked.set(w.sourceId, { reason: "protected", holder: t.scimId });
   }
   for (const w of wanted) {
-    if (o.match.has(w.sourceId)) continue;
+    if (o.match.has(w.sourceId) || o.blocked.has(w.sourceId)) continue;
     const t = tenant.find((x) => x.name === w.name);
     if (!t || !isFree(t)) continue; // owned or claimed by another: not blocked, the create meets 409
     const reason: BlockReason | undefined = t.protected ? "protected" : t.externalId !== undefined ? "foreign-external-id" : adoptByName ? undefined : "adoption-off";
@@ -399,10 +401,6 @@ interface Expectation {
    * blocked this run (rejected, not created) and is created by the next one.
    */
   freedForNextRun: boolean;
-  /** A planner bug this world meets, known and pinned by a failing unit test (test/unit/plan.test.ts). */
-  knownBug?: string;
-  /** Protected groups the executor's known 409 bug may write to (see `knownBug`), exempt from `unownedChanges`. */
-  knownBugGroups: Set<string>;
 }
 
 function expectationOf(world: World): Expectation {
@@ -435,8 +433,13 @@ function expectationOf(world: World): Expectation {
   for (const g of [...source.groups].sort(byId)) if (!skipped.has(g.sourceId)) byName.set(g.displayName, [...(byName.get(g.displayName) ?? []), g]);
   const duplicateLosers = new Set<string>();
   const winners: DesiredGroup[] = [];
+  // The one whose state record the tenant confirms (its group carries the key, unprotected), else the first.
+  const confirmedGroup = (g: DesiredGroup) => {
+    const held = tenant.groups.find((t) => t.scimId === state.groups[g.sourceId]?.scimId);
+    return held !== undefined && held.externalId === g.sourceId && !isProtected(held.displayName);
+  };
   for (const list of byName.values()) {
-    const winner = list.find((g) => state.groups[g.sourceId] !== undefined) ?? list[0]!;
+    const winner = list.find(confirmedGroup) ?? list[0]!;
     winners.push(winner);
     for (const g of list) if (g !== winner) duplicateLosers.add(g.sourceId);
   }
@@ -497,44 +500,13 @@ function expectationOf(world: World): Expectation {
     }
   }
 
-  // KNOWN BUG (test/unit/plan.test.ts, "a disowned record of a frozen user…"): the planner keeps in
-  // a managed group the resource any state record of a frozen user names, confirmed or not; the
-  // record is forgotten, so the next run removes it (no convergence). Remove once plan.ts is fixed.
-  let knownBug: string | undefined;
-  for (const id of frozenUserIds) {
-    const scimId = state.users[id]?.scimId;
-    if (scimId === undefined || users.owned.get(scimId) === id || users.gone.has(id)) continue;
-    if (tenant.groups.some((g) => matchedGroups.has(g.scimId) && (g.memberScimIds ?? []).includes(scimId))) knownBug ??= `frozen ${id}'s disowned record keeps ${scimId} in a managed group`;
-  }
-  // KNOWN BUG (test/unit/plan.test.ts, "of Google groups sharing a name…"): the synced one is the one
-  // with any state record, a disowned one included; it is forgotten, so the next run syncs another
-  // (one whose record is confirmed) and its AWS group changes then. Remove once plan.ts is fixed.
-  for (const list of byName.values()) {
-    const winner = list.find((g) => state.groups[g.sourceId] !== undefined);
-    const confirmed = (g: DesiredGroup) => groups.owned.get(state.groups[g.sourceId]?.scimId ?? "") === g.sourceId;
-    if (winner && !confirmed(winner) && list.some(confirmed)) knownBug ??= `duplicate name "${winner.displayName}": ${winner.sourceId} wins by a record that is not confirmed`;
-  }
-  // KNOWN BUG (test/unit/plan.test.ts, "a create that meets 409 never adopts a protected group…"):
-  // apply.ts skips the ownership rule when the group it finds carries our externalId, so it adopts
-  // (and adds members to) a protected group that carries it. Remove once apply.ts is fixed.
-  const knownBugGroups = new Set<string>();
-  for (const g of winners) {
-    if (groups.match.has(g.sourceId)) continue;
-    const holder = tenant.groups.find((t) => t.externalId === g.sourceId && isProtected(t.displayName));
-    if (holder) {
-      knownBugGroups.add(holder.scimId);
-      knownBug ??= `the executor adopts protected ${holder.scimId}, which carries ${g.sourceId}, on a 409`;
-    }
-  }
   const freedForNextRun =
     [...users.blocked.values()].some((b) => deletedUsers.has(b.holder)) || [...groups.blocked.values()].some((b) => deletedGroups.has(b.holder));
   return {
     freedForNextRun,
-    knownBugGroups,
     users, groups, desiredUsers, syncedGroups, frozenUsers, frozenUserIds, frozenGroupIds, duplicateLosers,
     deletedUsers, deletedGroups, deactivatedUsers, unmanagedUsers, unmanagedGroups, protectedGroups,
     ...(unresolvable ? { unresolvable } : {}),
-    ...(knownBug ? { knownBug } : {}),
   };
 }
 
@@ -761,7 +733,7 @@ function unownedChanges(p: Plan, exp: Expectation, policy: PlanPolicy, before: T
   }
   for (const [id, was] of before.groups) {
     const now = after.groups.get(id);
-    if (ownedGroups.has(id) || exp.knownBugGroups.has(id) || untouchedGroup(was, now, after)) continue;
+    if (ownedGroups.has(id) || untouchedGroup(was, now, after)) continue;
     if (!now) {
       if (exp.deletedGroups.get(id) !== "unmanaged" || isProtected(was.displayName)) out.push(`group ${id} ("${was.displayName}"), not the tool's, was deleted`);
       continue;
@@ -818,8 +790,6 @@ const coverage: Record<string, number> = {};
 /** What the worlds held (blocked records by reason, disowned records, protected groups…) → runs that had it. */
 const features: Record<string, number> = {};
 let skipped = 0;
-/** Worlds that meet a known planner bug (see `knownBug`): checked like the unresolvable ones. */
-let knownBugs = 0;
 
 /**
  * The state names each resource once, and each carries its key as externalId; and (unless
@@ -913,17 +883,6 @@ function retriesBlocked(op: Operation, exp: Expectation): boolean {
   }
 }
 
-/**
- * KNOWN BUG (test/unit/plan.test.ts, "an early delete of a member…"): an early deleteUser runs in
- * phase 0, before an updateGroup (phase 3) that records the members read, the deleted user among
- * them; the state keeps a membership AWS dropped. Remove once plan.ts is fixed.
- */
-function earlyDeleteRecorded(p: Plan): string | undefined {
-  const early = new Set(p.operations.flatMap((op) => (op.kind === "deleteUser" && op.early && op.sourceId !== undefined ? [op.sourceId] : [])));
-  const op = p.operations.find((o) => o.kind === "updateGroup" && o.currentMemberSourceIds.some((id) => early.has(id)));
-  return op === undefined ? undefined : `updateGroup ${(op as { sourceId: string }).sourceId} records a member deleted early`;
-}
-
 async function checkWorld(world: World): Promise<void> {
   const exp = expectationOf(world);
   const before = TenantModel.from(world.tenant, "t");
@@ -938,10 +897,6 @@ async function checkWorld(world: World): Promise<void> {
   for (const k of worldFeatures(world, exp, p)) features[k] = (features[k] ?? 0) + 1;
   if (exp.unresolvable !== undefined) {
     skipped++;
-    return checkUnresolvable(world, exp);
-  }
-  if ((exp.knownBug ?? earlyDeleteRecorded(p)) !== undefined) {
-    knownBugs++;
     return checkUnresolvable(world, exp);
   }
 
@@ -1057,7 +1012,7 @@ describe("planner properties", () => {
       fc.asyncProperty(worldArb, async (raw) => checkWorld(build(raw))),
       { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}) },
     );
-    console.log(`planner property: ${RUNS} runs (${skipped} with a name held by another resource and ${knownBugs} meeting a known planner bug: checked over two runs for ownership and a sound state only); plans with ${JSON.stringify(coverage)}; worlds with ${JSON.stringify(features)}`);
+    console.log(`planner property: ${RUNS} runs (${skipped} with a name held by another resource: checked over two runs for ownership and a sound state only); plans with ${JSON.stringify(coverage)}; worlds with ${JSON.stringify(features)}`);
   }, 120_000);
 
   test("with groups of up to 260 members every member change goes in operations of at most 100, and the result is the same", async () => {

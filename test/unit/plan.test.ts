@@ -147,15 +147,13 @@ describe("plan: managers created in the same run", () => {
   });
 });
 
-// Found by the ownership property (issue #8). Each is `test.failing` until src/ is fixed: the
-// property classifies worlds that meet one as "known planner bug" (see `knownBug` in
-// test/property/planner.test.ts); drop both once the bug is fixed.
-describe("ownership: known bugs found by the property test", () => {
+// Found by the ownership property (issue #8), each fixed, with the smallest world that showed it.
+describe("ownership: regressions found by the property test", () => {
   const model = (tenant: TenantSnapshot) => TenantModel.from(tenant, "t");
   const run = (p: ReturnType<typeof plan>, s: SyncState, m: TenantModel, policy: PlanPolicy) =>
     apply(p, s, { target: m.target(), concurrency: 1, managedAttributes: policy.managedAttributes, adoptGroupsByName: policy.adoptGroupsByName, protectedGroups: policy.protectedGroups });
 
-  test.failing("a disowned record of a frozen user does not keep the resource it names in a managed group", () => {
+  test("a disowned record of a frozen user does not keep the resource it names in a managed group", () => {
     // u0 is blocked (hana's AWS user carries another source's externalId u1); a tampered state
     // record says u0 is t-u0. t-u0 is not ours and not a member in Google: the managed group g0
     // must drop it now, as it does without the tampered record (and as the next run does).
@@ -169,7 +167,7 @@ describe("ownership: known bugs found by the property test", () => {
     expect(p.operations).toContainEqual(expect.objectContaining({ kind: "removeMembers", groupSourceId: "g0", members: [{ scimId: "t-u0" }] }));
   });
 
-  test.failing("an early delete of a member is not recorded back into the group by an updateGroup that runs after it", async () => {
+  test("an early delete of a member is not recorded back into the group by an updateGroup that runs after it", async () => {
     // u1 (managed) left the scope; new u0 takes its email, so u1's delete runs early (phase 0).
     // Group "Developers" is adopted by name in phase 3 and records the members read, u1 among them.
     const tenant: TenantSnapshot = {
@@ -185,7 +183,7 @@ describe("ownership: known bugs found by the property test", () => {
     expect(result.state.groups.g0?.memberSourceIds).toEqual([]); // fails: ["u1"], a user the same run deleted
   });
 
-  test.failing("of Google groups sharing a name, the one whose state record is confirmed is synced, not one with a tampered record", () => {
+  test("of Google groups sharing a name, the one whose state record is confirmed is synced, not one with a tampered record", () => {
     // g3 manages t-g0 (externalId g3); a tampered record says g0 is t-g0 too. g0 wins on that
     // record, which this run forgets: the next run syncs g3 instead (and renames t-g0).
     const tenant: TenantSnapshot = { users: [], groups: [tenantGroup("t-g0", "Admins", { externalId: "g3" })] };
@@ -196,7 +194,7 @@ describe("ownership: known bugs found by the property test", () => {
     expect(p.operations).toContainEqual(expect.objectContaining({ kind: "updateGroup", sourceId: "g3", displayName: "Ops" }));
   });
 
-  test.failing("a create that meets 409 never adopts a protected group, even one carrying our externalId (apply.ts)", async () => {
+  test("a create that meets 409 never adopts a protected group, even one carrying our externalId (apply.ts)", async () => {
     // From the state alone the run plans g0's create again (its name is held by an unmanaged
     // group, adoption by name is off); the 409 lookup by externalId finds a Control Tower group
     // that carries g0 and adopts it, adding u0 to it.
