@@ -139,6 +139,19 @@ describe("plan: managers created in the same run", () => {
     expect(kinds(p.operations)).toEqual(["createUser", "createUser", "updateUser:manager", "updateUser:manager"]);
   });
 
+  test('suspended_users = "ignore": a suspended manager left as it is in AWS stays the manager of the active users it manages', () => {
+    const s = state({
+      a: { scimId: "s-a", hash: "", attributes: attrs("alice") },
+      b: { scimId: "s-b", hash: "", attributes: attrs("bob", { managerSourceId: "a" }) },
+    });
+    const tenant: TenantSnapshot = {
+      users: [tenantUser("s-a", "alice", { externalId: "a" }), tenantUser("s-b", "bob", { externalId: "b", managerScimId: "s-a" })],
+      groups: [],
+    };
+    const p = plan(source([managed("b", "bob", "a"), { ...managed("a", "alice"), suspended: true }]), tenant, s, { ...enterprise, suspendedUsers: "ignore" });
+    expect(p.operations).toEqual([]);
+  });
+
   test("a new user whose manager exists already is created with the manager's SCIM id in the first wave", () => {
     const p = plan(source([managed("b", "bob", "a"), managed("a", "alice")]), { users: [tenantUser("s-a", "alice", { externalId: "a" })], groups: [] }, state(), enterprise);
     const create = p.operations.find((op) => op.kind === "createUser");
