@@ -727,15 +727,6 @@ function withManager(attributes: UserAttributes, manager: string | undefined): U
   return manager === undefined ? rest : { ...rest, managerSourceId: manager };
 }
 
-function indexUnique<T>(items: readonly T[], key: (item: T) => string | undefined): Map<string, T> {
-  const index = new Map<string, T>();
-  for (const item of items) {
-    const k = key(item);
-    if (k !== undefined && k !== "" && !index.has(k)) index.set(k, item);
-  }
-  return index;
-}
-
 function sortBySourceId(groups: readonly DesiredGroup[]): DesiredGroup[] {
   return [...groups].sort((a, b) => (a.sourceId < b.sourceId ? -1 : a.sourceId > b.sourceId ? 1 : 0));
 }

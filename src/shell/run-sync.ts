@@ -6,7 +6,7 @@
 import { composeSource, composeStore, composeTarget, createSecretResolver, policyFor } from "../compose.ts";
 import { resolveSecrets } from "../config/resolve-secrets.ts";
 import { redactedConfig, requireForSync, type ResolvedConfig } from "../config/validate.ts";
-import { EXIT, SyncError } from "../core/errors.ts";
+import { EXIT } from "../core/errors.ts";
 import type { RunLock } from "../core/ports.ts";
 import { runSync, type SyncReport } from "../core/sync.ts";
 import type { ManagedLogger } from "../log/logger.ts";

@@ -4,8 +4,7 @@
  * a log line raw. The real `idpscim` CLI against the emulators.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { parseScenario, type Scenario } from "../emulators/scenario.ts";
-import { startWorld, type CliResult, type World } from "../support/harness.ts";
+import { startWorld, type CliResult, type World, spreadOrg as org, orgEmail } from "../support/harness.ts";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -17,24 +16,8 @@ const ESC = "\x1b";
 const FORGED_LINE = "2026-01-01T00:00:00.000Z ERROR forged";
 /** A display name that would clear the screen and forge a log line if printed raw. */
 const FORGED = `${ESC}[2J\n${FORGED_LINE}`;
-const email = (i: number) => `user${String(i).padStart(3, "0")}@example.com`;
-const userId = (i: number) => `1${String(i).padStart(20, "0")}`;
+const email = orgEmail;
 
-/** `users` users spread over `groups` groups (user i in group i % groups), as in safety.test.ts. */
-function org(users: number, groups: number): Scenario {
-  const people = Array.from({ length: users }, (_, i) => ({
-    id: userId(i),
-    primaryEmail: email(i),
-    name: { givenName: `Given${i}`, familyName: `Family${i}`, fullName: `Given${i} Family${i}` },
-  }));
-  const teams = Array.from({ length: groups }, (_, k) => ({
-    id: `2${String(k).padStart(20, "0")}`,
-    email: `team${k}@example.com`,
-    name: `Team ${k}`,
-    members: people.filter((_, i) => i % groups === k).map((p) => ({ email: p.primaryEmail, type: "USER", role: "MEMBER" })),
-  }));
-  return parseScenario({ google: { domain: "example.com", customerId: "C1", adminEmail: "admin@example.com", users: people, groups: teams } });
-}
 
 /** No raw ESC (or other control byte but the line feed) and no line that starts like a log line we did not write. */
 function expectSafe(label: string, text: string): void {

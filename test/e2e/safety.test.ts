@@ -5,10 +5,8 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { awsEnvironment } from "../emulators/index.ts";
-import { loadScenarioFile, parseScenario, type Scenario } from "../emulators/scenario.ts";
-import { EXAMPLE_SCENARIO, ROOT, startWorld, type CliResult, type World, scimRequest } from "../support/harness.ts";
+import { loadScenarioFile, type Scenario } from "../emulators/scenario.ts";
+import { EXAMPLE_SCENARIO, startWorld, type World, scimRequest, spreadOrg as org, orgEmail, spawnIdpscim } from "../support/harness.ts";
 
 let world: World | undefined;
 let proxy: { stop(force?: boolean): void } | undefined;
@@ -20,23 +18,8 @@ afterEach(async () => {
 });
 
 const example = () => loadScenarioFile(EXAMPLE_SCENARIO);
-const email = (i: number) => `user${String(i).padStart(3, "0")}@example.com`;
+const email = orgEmail;
 
-/** `users` users spread over `groups` groups (user i in group i % groups); ids sort as the users do. */
-function org(users: number, groups: number): Scenario {
-  const people = Array.from({ length: users }, (_, i) => ({
-    id: `1${String(i).padStart(20, "0")}`,
-    primaryEmail: email(i),
-    name: { givenName: `Given${i}`, familyName: `Family${i}`, fullName: `Given${i} Family${i}` },
-  }));
-  const teams = Array.from({ length: groups }, (_, k) => ({
-    id: `2${String(k).padStart(20, "0")}`,
-    email: `team${k}@example.com`,
-    name: `Team ${k}`,
-    members: people.filter((_, i) => i % groups === k).map((p) => ({ email: p.primaryEmail, type: "USER", role: "MEMBER" })),
-  }));
-  return parseScenario({ google: { domain: "example.com", customerId: "C1", adminEmail: "admin@example.com", users: people, groups: teams } });
-}
 
 /** Takes these users out of every group: they leave the sync's scope (the Google emulator reads the scenario live). */
 function leave(scenario: Scenario, emails: string[]): void {
@@ -56,23 +39,6 @@ function stateUsers(w: World): number {
 
 const scim = scimRequest;
 
-/** Starts `idpscim` in the background (the harness's `run` waits for the end): for kills and overlaps. */
-function spawnIdpscim(w: World, args: string[]) {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !key.startsWith("IDPSCIM_") && !key.startsWith("AWS_")) env[key] = value;
-  }
-  const child = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "--config-file", w.configPath, ...args], {
-    cwd: ROOT,
-    env: { ...env, ...awsEnvironment(w.emulators) },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const result: Promise<CliResult> = Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]).then(
-    ([stdout, stderr, code]) => ({ code, stdout, stderr }),
-  );
-  return { child, result };
-}
 
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;

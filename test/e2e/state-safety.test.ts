@@ -8,9 +8,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { awsEnvironment } from "../emulators/index.ts";
-import { parseScenario, type Scenario } from "../emulators/scenario.ts";
-import { ROOT, startWorld, type CliResult, type World } from "../support/harness.ts";
+import { startWorld, type World, spreadOrg as org, spawnIdpscim } from "../support/harness.ts";
 
 let world: World | undefined;
 let blackHole: { stop(force?: boolean): void } | undefined;
@@ -24,39 +22,7 @@ afterEach(async () => {
 const STATE_KEY = "data/state.json";
 const LOCK_KEY = `${STATE_KEY}.lock`;
 
-/** `users` users spread over `groups` groups (user i in group i % groups). */
-function org(users: number, groups: number): Scenario {
-  const people = Array.from({ length: users }, (_, i) => ({
-    id: `1${String(i).padStart(20, "0")}`,
-    primaryEmail: `user${String(i).padStart(3, "0")}@example.com`,
-    name: { givenName: `Given${i}`, familyName: `Family${i}`, fullName: `Given${i} Family${i}` },
-  }));
-  const teams = Array.from({ length: groups }, (_, k) => ({
-    id: `2${String(k).padStart(20, "0")}`,
-    email: `team${k}@example.com`,
-    name: `Team ${k}`,
-    members: people.filter((_, i) => i % groups === k).map((p) => ({ email: p.primaryEmail, type: "USER", role: "MEMBER" })),
-  }));
-  return parseScenario({ google: { domain: "example.com", customerId: "C1", adminEmail: "admin@example.com", users: people, groups: teams } });
-}
 
-/** Starts `idpscim` in the background (the harness's `run` waits for the end): for overlaps and kills. */
-function spawnIdpscim(w: World, args: string[]) {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !key.startsWith("IDPSCIM_") && !key.startsWith("AWS_")) env[key] = value;
-  }
-  const child = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "--config-file", w.configPath, ...args], {
-    cwd: ROOT,
-    env: { ...env, ...awsEnvironment(w.emulators) },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const result: Promise<CliResult> = Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]).then(
-    ([stdout, stderr, code]) => ({ code, stdout, stderr }),
-  );
-  return { child, result };
-}
 
 async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;

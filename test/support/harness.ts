@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { awsEnvironment, startEmulators, type Emulators, type EmulatorsOptions } from "../emulators/index.ts";
+import { parseScenario, type Scenario } from "../emulators/scenario.ts";
 
 export const ROOT = resolve(import.meta.dir, "../..");
 export const EXAMPLE_SCENARIO = resolve(ROOT, "../shared/scenarios/example-small.json");
@@ -92,4 +93,43 @@ export async function scimRequest(w: World, method: string, path: string, body?:
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: response.status, body: response.status === 204 ? undefined : await response.json() };
+}
+
+/** The email of user `i` of `spreadOrg`. */
+export const orgEmail = (i: number) => `user${String(i).padStart(3, "0")}@example.com`;
+/** The Google id of user `i` of `spreadOrg`. */
+export const orgUserId = (i: number) => `1${String(i).padStart(20, "0")}`;
+
+/** `users` users spread over `groups` groups (user i in group i % groups); ids sort as the users do. */
+export function spreadOrg(users: number, groups: number): Scenario {
+  const people = Array.from({ length: users }, (_, i) => ({
+    id: orgUserId(i),
+    primaryEmail: orgEmail(i),
+    name: { givenName: `Given${i}`, familyName: `Family${i}`, fullName: `Given${i} Family${i}` },
+  }));
+  const teams = Array.from({ length: groups }, (_, k) => ({
+    id: `2${String(k).padStart(20, "0")}`,
+    email: `team${k}@example.com`,
+    name: `Team ${k}`,
+    members: people.filter((_, i) => i % groups === k).map((p) => ({ email: p.primaryEmail, type: "USER", role: "MEMBER" })),
+  }));
+  return parseScenario({ google: { domain: "example.com", customerId: "C1", adminEmail: "admin@example.com", users: people, groups: teams } });
+}
+
+/** Starts `idpscim` in the background with the world's config (`run` waits for the end): for overlaps and kills. */
+export function spawnIdpscim(w: World, args: string[]): { child: ReturnType<typeof Bun.spawn>; result: Promise<CliResult> } {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith("IDPSCIM_") && !key.startsWith("AWS_")) env[key] = value;
+  }
+  const child = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "--config-file", w.configPath, ...args], {
+    cwd: ROOT,
+    env: { ...env, ...awsEnvironment(w.emulators) },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const result: Promise<CliResult> = Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]).then(
+    ([stdout, stderr, code]) => ({ code, stdout, stderr }),
+  );
+  return { child, result };
 }
