@@ -295,6 +295,24 @@ describe("rails that count what takes access away", () => {
   });
 });
 
+describe("settings and state that would put the rails off", () => {
+  test("a lastFullReadAt in the future counts as due: the run reads the whole tenant and repairs drift", async () => {
+    const scenario = example();
+    world = await startWorld({ scenario });
+    const w = world;
+    expect((await w.run(["sync"])).code).toBe(0);
+    const admins = groupNamed(w, "AWS Admins")!;
+    expect((await scim(w, "PATCH", `/Groups/${admins.id}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "remove", path: "members", value: [{ value: admins.members[0] }] }] })).status).toBe(204);
+    editState(w, (s) => {
+      (s as { lastFullReadAt?: string }).lastFullReadAt = "2099-01-01T00:00:00.000Z";
+    });
+    const run = await w.run(["sync"]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain("tenant (due full read)");
+    expect(groupNamed(w, "AWS Admins")!.members.sort()).toEqual([...admins.members].sort());
+  });
+});
+
 describe("upsert never leaves a suspended user active", () => {
   for (const policy of ["delete", "deactivate", "ignore"] as const) {
     test(`sync.suspended_users = "${policy}"`, async () => {
