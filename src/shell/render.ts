@@ -59,7 +59,7 @@ export function describeOperation(op: Operation): string {
       return `${sign} ${op.members.length} in ${subject(op)}`;
     case "deleteUser":
     case "deleteGroup":
-      return `${sign} ${subject(op)} (${op.why})`;
+      return `${sign} ${subject(op)} (${op.why}${op.early ? ", before the creates: one takes its name" : ""})`;
     default:
       return `${sign} ${subject(op)}`;
   }
@@ -72,9 +72,12 @@ export function renderPlanText(plan: Plan, limit = 200): string {
       `${s.createGroup} groups to create, ${s.updateGroup} to update, ${s.deleteGroup} to delete; ` +
       `${s.addMembers} memberships to add, ${s.removeMembers} to remove; ${s.requests} SCIM write requests.`,
   ];
-  if (plan.operations.length === 0) lines.push("Nothing to do: AWS matches the source.");
+  if (plan.operations.length === 0 && plan.rejected.length === 0) lines.push("Nothing to do: AWS matches the source.");
   for (const op of plan.operations.slice(0, limit)) lines.push(`  ${describeOperation(op)}`);
   if (plan.operations.length > limit) lines.push(`  … and ${plan.operations.length - limit} more (use --output json for all)`);
+  // Records the run will not act on: each is a failed record of a sync (exit 1).
+  for (const r of plan.rejected.slice(0, limit)) lines.push(`  ! ${r.kind}  ${shown(r.subject)}: not synced: ${escapeControls(r.reason)}`);
+  if (plan.rejected.length > limit) lines.push(`  … and ${plan.rejected.length - limit} more not synced (use --output json for all)`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -82,7 +85,8 @@ export function renderPlanText(plan: Plan, limit = 200): string {
 export function renderGuardrails(verdict: GuardrailVerdict): string {
   const counts =
     `users removed ${verdict.users.count} (limit ${verdict.users.limit} of ${verdict.users.managed} managed), ` +
-    `groups deleted ${verdict.groups.count} (limit ${verdict.groups.limit} of ${verdict.groups.managed} managed)`;
+    `groups deleted ${verdict.groups.count} (limit ${verdict.groups.limit} of ${verdict.groups.managed} managed), ` +
+    `memberships removed ${verdict.memberships.count} (limit ${verdict.memberships.limit} of ${verdict.memberships.managed} managed)`;
   const lines =
     verdict.refusals.length > 0
       ? [`Guardrails: REFUSED: a sync would stop before any write (exit 3); ${counts}`, ...verdict.refusals.flatMap((r) => [`  ${escapeControls(r.message)}`, `    to go on: ${escapeControls(r.hint)}`])]
@@ -102,12 +106,14 @@ export function renderPlanJson(report: SyncReport): string {
         refused: guardrails.refusals.length > 0,
         users: guardrails.users,
         groups: guardrails.groups,
+        memberships: guardrails.memberships,
         refusals: guardrails.refusals,
         overridden: guardrails.overridden,
       },
       operations: report.plan.operations,
       bookkeeping: report.plan.bookkeeping,
       warnings: report.plan.warnings,
+      rejected: report.plan.rejected,
     },
     null,
     2,

@@ -18,8 +18,13 @@ const operations: Operation[] = [
   { kind: "deleteGroup", scimId: "s4", displayName: "x".repeat(10_000), why: "unmanaged" },
   { kind: "deleteUser", scimId: "s5", userName: `bo\r2026-01-01T00:00:00.000Z ERROR forged`, why: "unmanaged" },
 ];
-// Cast: the planner adds fields (rejected, managed) the renderings do not read.
-const plan = { operations, bookkeeping: { forgetUsers: [], forgetGroups: [] }, warnings: [] } as unknown as Plan;
+const plan: Plan = {
+  operations,
+  bookkeeping: { forgetUsers: [], forgetGroups: [] },
+  warnings: [],
+  rejected: [{ kind: "group", sourceId: "g9", subject: FORGED, reason: `AWS group "${FORGED}" is not ours` }],
+  managed: { users: 0, groups: 0, memberships: 0 },
+};
 
 /** No raw control character at all, and no line of the output that starts like a log line. */
 function expectSafe(text: string): void {
@@ -31,7 +36,8 @@ describe("renderPlanText", () => {
   test("every name goes through shown(): escaped, on its own line, and shortened", () => {
     const text = renderPlanText(plan);
     expectSafe(text);
-    expect(text.split("\n")).toHaveLength(1 + operations.length + 1);
+    expect(text.split("\n")).toHaveLength(1 + operations.length + plan.rejected.length + 1);
+    expect(text).toContain(`! group  ${ESCAPED}: not synced: AWS group "${ESCAPED}" is not ours`);
     expect(text).toContain("+ user  ana\\x1b]0;x\\x07@example.com");
     expect(text).toContain(`+ group "${ESCAPED}" (0 initial members)`);
     expect(text).toContain(`~ group "${ESCAPED}" (rename: rename)`);
@@ -46,6 +52,7 @@ describe("renderGuardrails", () => {
     const verdict: GuardrailVerdict = {
       users: { count: 40, limit: 25, managed: 100 },
       groups: { count: 0, limit: 10, managed: 4 },
+      memberships: { count: 0, limit: 10, managed: 40 },
       refusals: [{ rule: "max_deletes", message: `would delete 40 users: ${FORGED}, …`, hint: "pass --force" }],
       overridden: [{ rule: "empty_source", message: `the source returned no groups\n2026-01-01T00:00:00.000Z ERROR forged`, hint: "" }],
     } as GuardrailVerdict;
