@@ -6,10 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JWT, gaxios } from "google-auth-library";
 import { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
+import { EXAMPLE_SCENARIO } from "../support/paths.ts";
 import { loadScenarioFile, parseScenario, type Scenario } from "../emulators/scenario.ts";
 import { DIRECTORY_READONLY_SCOPES, startGoogleEmulator, type GoogleEmulator } from "../emulators/google/server.ts";
 
-const EXAMPLE = "/work/shared/scenarios/example-small.json";
+const EXAMPLE = EXAMPLE_SCENARIO;
 const USER_RO = "https://www.googleapis.com/auth/admin.directory.user.readonly";
 const GROUP_RO = "https://www.googleapis.com/auth/admin.directory.group.readonly";
 const MEMBER_RO = "https://www.googleapis.com/auth/admin.directory.group.member.readonly";

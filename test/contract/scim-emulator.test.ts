@@ -3,10 +3,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadScenarioFile, parseScenario, type Scenario } from "../emulators/scenario.ts";
+import { AWS_CAPTURES, EXAMPLE_SCENARIO } from "../support/paths.ts";
 import { startScimEmulator, type ScimEmulator, type ScimEmulatorOptions } from "../emulators/scim/server.ts";
 
-const CAPTURES = "/work/shared/reference/aws-captures";
-const EXAMPLE_SMALL = "/work/shared/scenarios/example-small.json";
+const CAPTURES = AWS_CAPTURES;
+const EXAMPLE_SMALL = EXAMPLE_SCENARIO;
 const ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const UNPARSABLE = "Request is unparsable, syntactically incorrect, or violates schema.";
