@@ -1,4 +1,4 @@
-/** @module Contract tests of the Google emulator over real HTTP: raw fetch and the real googleapis/google-auth-library clients. */
+/** @module Contract tests of the Google emulator over real HTTP: raw fetch and the real googleapis/google-auth-library clients (§ = docs/google-directory.md). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createSign } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -21,7 +21,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 // ---- helpers -----------------------------------------------------------------------------------
 
-/** A gaxios transporter that sends ONLY the hard-coded token call to the emulator (reference §7.6, §8.1). */
+/** A gaxios transporter that sends ONLY the hard-coded token call to the emulator (docs/google-directory.md §7.6, §8.1). */
 function tokenRedirect(tokenOrigin: string): InstanceType<typeof gaxios.Gaxios> {
   const transporter = new gaxios.Gaxios();
   transporter.interceptors.request.add({

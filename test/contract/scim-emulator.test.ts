@@ -1,4 +1,4 @@
-/** @module Contract tests of the AWS SCIM emulator over real HTTP: every AWS quirk of /work/shared/reference/aws-scim.md §13. */
+/** @module Contract tests of the AWS SCIM emulator over real HTTP: every AWS quirk of docs/aws-scim.md (§13: what the emulator reproduces). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -1007,7 +1007,7 @@ describe("fault injection", () => {
 
 // ------------------------------------------------------------------------------------------
 
-describe("answers match the captured AWS bodies (aws-captures/)", () => {
+describe("answers match the captured AWS bodies (test/fixtures/aws-captures/)", () => {
   const ref = useEmulator();
   const captures = readdirSync(CAPTURES)
     .filter((f) => f.endsWith(".json"))
