@@ -8,10 +8,11 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { awsEnvironment, startEmulators } from "../test/emulators/index.ts";
 import { loadScenarioFile } from "../test/emulators/scenario.ts";
+import { EXAMPLE_SCENARIO } from "../test/support/paths.ts";
 
 const root = resolve(import.meta.dir, "..");
 const { values } = parseArgs({ options: { scenario: { type: "string" } } });
-const scenarioPath = resolve(values.scenario ?? join(root, "../shared/scenarios/example-small.json"));
+const scenarioPath = resolve(values.scenario ?? EXAMPLE_SCENARIO);
 
 const say = (text: string) => process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
 const emulators = await startEmulators({ scenario: loadScenarioFile(scenarioPath) });

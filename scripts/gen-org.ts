@@ -1,4 +1,4 @@
-/** @module Deterministic generator of large, realistically shaped scenarios (FORMAT.md): `bun run scripts/gen-org.ts --users N --groups G --seed S [--scim-users K] > org.json`. */
+/** @module Deterministic generator of large, realistically shaped scenarios (test/scenarios/FORMAT.md): `bun run scripts/gen-org.ts --users N --groups G --seed S [--scim-users K] > org.json`. */
 import { seededRandom } from "../test/emulators/faults.ts";
 import {
   parseScenario,

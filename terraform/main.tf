@@ -42,7 +42,7 @@ locals {
   unit_seconds     = { minute = 60, minutes = 60, hour = 3600, hours = 3600, day = 86400, days = 86400 }
   schedule_seconds = try(tonumber(local.rate_parts[0][0]) * local.unit_seconds[local.rate_parts[0][1]], null)
 
-  # Reference lambda-runtime.md §8: an event older than the interval would only run back to back
+  # docs/lambda-runtime.md §8: an event older than the interval would only run back to back
   # with the next scheduled one. Default: half the interval, or 600 s for cron() (1200 / 2).
   maximum_event_age_in_seconds = coalesce(
     var.maximum_event_age_in_seconds,
@@ -175,7 +175,7 @@ resource "aws_s3_bucket_policy" "state" {
 # --- Package ------------------------------------------------------------------------------------
 
 # ~50 MB zipped: above Lambda's direct-upload limit (52428800 bytes), so the function is deployed
-# from S3 (reference lambda-runtime.md §9).
+# from S3 (docs/lambda-runtime.md §9).
 resource "aws_s3_object" "package" {
   bucket = aws_s3_bucket.state.id
   key    = local.package_key
@@ -237,7 +237,7 @@ resource "aws_lambda_function" "this" {
   timeout     = var.timeout
   memory_size = var.memory_size
   # At most one sync at a time: an overlapping scheduled run is throttled and re-queued
-  # (reference lambda-runtime.md §8), and the state's conditional writes catch anything else.
+  # (docs/lambda-runtime.md §8), and the state's conditional writes catch anything else.
   reserved_concurrent_executions = 1
 
   environment {

@@ -1,4 +1,4 @@
-/** @module Contract tests of the Google emulator over real HTTP: raw fetch and the real googleapis/google-auth-library clients. */
+/** @module Contract tests of the Google emulator over real HTTP: raw fetch and the real googleapis/google-auth-library clients (§ = docs/google-directory.md). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createSign } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -6,10 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JWT, gaxios } from "google-auth-library";
 import { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
+import { EXAMPLE_SCENARIO } from "../support/paths.ts";
 import { loadScenarioFile, parseScenario, type Scenario } from "../emulators/scenario.ts";
 import { DIRECTORY_READONLY_SCOPES, startGoogleEmulator, type GoogleEmulator } from "../emulators/google/server.ts";
 
-const EXAMPLE = "/work/shared/scenarios/example-small.json";
+const EXAMPLE = EXAMPLE_SCENARIO;
 const USER_RO = "https://www.googleapis.com/auth/admin.directory.user.readonly";
 const GROUP_RO = "https://www.googleapis.com/auth/admin.directory.group.readonly";
 const MEMBER_RO = "https://www.googleapis.com/auth/admin.directory.group.member.readonly";
@@ -20,7 +21,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 // ---- helpers -----------------------------------------------------------------------------------
 
-/** A gaxios transporter that sends ONLY the hard-coded token call to the emulator (reference §7.6, §8.1). */
+/** A gaxios transporter that sends ONLY the hard-coded token call to the emulator (docs/google-directory.md §7.6, §8.1). */
 function tokenRedirect(tokenOrigin: string): InstanceType<typeof gaxios.Gaxios> {
   const transporter = new gaxios.Gaxios();
   transporter.interceptors.request.add({

@@ -10,9 +10,10 @@ import type { SourceSnapshot } from "../../src/core/ports.ts";
 import { USER_FIELD_NAMES, type UserFieldName } from "../../src/mapping/google-user.ts";
 import { seededRandom } from "../emulators/faults.ts";
 import { startGoogleEmulator, type GoogleEmulator, type GoogleEmulatorOptions } from "../emulators/google/server.ts";
+import { EXAMPLE_SCENARIO } from "../support/paths.ts";
 import { loadScenarioFile, parseScenario, type Scenario } from "../emulators/scenario.ts";
 
-const EXAMPLE = "/work/shared/scenarios/example-small.json";
+const EXAMPLE = EXAMPLE_SCENARIO;
 const ALL_FIELDS = new Set<UserFieldName>(USER_FIELD_NAMES);
 const FAST_RETRY = { attempts: 10, baseDelayMs: 1, maxDelayMs: 5 };
 

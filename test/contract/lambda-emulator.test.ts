@@ -1,6 +1,6 @@
 /**
  * @module Contract of the Lambda Runtime API emulator, checked with raw fetch playing the runtime:
- * what a custom runtime sees (reference lambda-runtime.md §3 and the §12 checklist).
+ * what a custom runtime sees (docs/lambda-runtime.md §3, and §12 for what the emulator does).
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { scheduledEvent } from "../emulators/lambda/events.ts";

@@ -1,12 +1,13 @@
-/** @module Contract tests of the AWS SCIM emulator over real HTTP: every AWS quirk of /work/shared/reference/aws-scim.md §13. */
+/** @module Contract tests of the AWS SCIM emulator over real HTTP: every AWS quirk of docs/aws-scim.md (§13: what the emulator reproduces). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadScenarioFile, parseScenario, type Scenario } from "../emulators/scenario.ts";
+import { AWS_CAPTURES, EXAMPLE_SCENARIO } from "../support/paths.ts";
 import { startScimEmulator, type ScimEmulator, type ScimEmulatorOptions } from "../emulators/scim/server.ts";
 
-const CAPTURES = "/work/shared/reference/aws-captures";
-const EXAMPLE_SMALL = "/work/shared/scenarios/example-small.json";
+const CAPTURES = AWS_CAPTURES;
+const EXAMPLE_SMALL = EXAMPLE_SCENARIO;
 const ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const UNPARSABLE = "Request is unparsable, syntactically incorrect, or violates schema.";
@@ -1006,7 +1007,7 @@ describe("fault injection", () => {
 
 // ------------------------------------------------------------------------------------------
 
-describe("answers match the captured AWS bodies (aws-captures/)", () => {
+describe("answers match the captured AWS bodies (test/fixtures/aws-captures/)", () => {
   const ref = useEmulator();
   const captures = readdirSync(CAPTURES)
     .filter((f) => f.endsWith(".json"))

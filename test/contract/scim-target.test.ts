@@ -8,9 +8,10 @@ import { ENTERPRISE_USER_SCHEMA, userFromScim, userPatchOperations, userToScim }
 import type { UserAttributes } from "../../src/model/index.ts";
 import { seededRandom } from "../emulators/faults.ts";
 import { parseScenario } from "../emulators/scenario.ts";
+import { AWS_CAPTURES } from "../support/paths.ts";
 import { startScimEmulator, type ScimEmulator, type ScimEmulatorOptions } from "../emulators/scim/server.ts";
 
-const CAPTURES = "/work/shared/reference/aws-captures";
+const CAPTURES = AWS_CAPTURES;
 const capture = (name: string): Record<string, unknown> => JSON.parse(readFileSync(`${CAPTURES}/${name}`, "utf8"));
 
 /** Fast retries for the fault tests; the 429 test keeps the production backoff. */

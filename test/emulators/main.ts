@@ -26,7 +26,7 @@ const number = (name: string, text: string | undefined, max = Number.POSITIVE_IN
   return value;
 };
 
-if (!values.scenario) fail("--scenario FILE is required (see ../shared/scenarios/FORMAT.md)");
+if (!values.scenario) fail("--scenario FILE is required (see test/scenarios/FORMAT.md)");
 let scenario;
 try {
   scenario = loadScenarioFile(values.scenario!);

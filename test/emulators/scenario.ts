@@ -1,5 +1,5 @@
 /**
- * @module Scenario files (../shared/scenarios/FORMAT.md): types, loading and the loader's rules.
+ * @module Scenario files (test/scenarios/FORMAT.md): types, loading and the loader's rules.
  * Every emulator, test, the demo and the benchmarks read scenarios through this module.
  */
 import { readFileSync } from "node:fs";

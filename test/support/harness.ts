@@ -3,12 +3,12 @@
  * and the real `idpscim` CLI run as a child process (the production code path, unchanged).
  */
 import { writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { awsEnvironment, startEmulators, type Emulators, type EmulatorsOptions } from "../emulators/index.ts";
 import { parseScenario, type Scenario } from "../emulators/scenario.ts";
+import { EXAMPLE_SCENARIO, ROOT } from "./paths.ts";
 
-export const ROOT = resolve(import.meta.dir, "../..");
-export const EXAMPLE_SCENARIO = resolve(ROOT, "../shared/scenarios/example-small.json");
+export { EXAMPLE_SCENARIO, ROOT };
 
 export interface CliResult {
   code: number;

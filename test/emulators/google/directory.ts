@@ -1,4 +1,4 @@
-/** @module Directory API read methods over a scenario: users.list/get, groups.list, members.list (reference §2–3, §5). */
+/** @module Directory API read methods over a scenario: users.list/get, groups.list, members.list (docs/google-directory.md §2–3, §5). */
 import { createHash, randomBytes } from "node:crypto";
 import type { Scenario, ScenarioGoogleGroup, ScenarioGoogleUser, ScenarioMember } from "../scenario.ts";
 import { badRequest, invalid, notFound, rangeError } from "./errors.ts";
@@ -435,7 +435,7 @@ export class Directory {
       ...(m.type === "CUSTOMER" ? {} : { email: user?.primaryEmail ?? group?.email ?? m.email }),
       role: m.role,
       type: m.type,
-      // FORMAT.md: SUSPENDED marks a suspended user's membership, whatever the scenario line says.
+      // test/scenarios/FORMAT.md: SUSPENDED marks a suspended user's membership, whatever the scenario line says.
       status: user?.suspended ? "SUSPENDED" : m.status,
     };
     const { etag: _e, ...forEtag } = body;

@@ -1,4 +1,4 @@
-/** @module Google API error envelope (reference §6.1) and the OAuth token endpoint's error bodies (§7.4). */
+/** @module Google API error envelope (docs/google-directory.md §6.1) and the OAuth token endpoint's error bodies (§7.4). */
 
 /** One entry of `error.errors[]` in a Google API error envelope. */
 export interface GoogleErrorItem {
@@ -62,7 +62,7 @@ export class OAuthError extends Error {
   }
 }
 
-/** §7.4, text verbatim from the cited issues. */
+/** §7.4: the descriptions Google's token endpoint sends, word for word. */
 export const UNAUTHORIZED_CLIENT_DESCRIPTION =
   "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.";
 export const INVALID_SIGNATURE_DESCRIPTION = "Invalid JWT Signature.";

@@ -1,4 +1,4 @@
-/** @module Partial-response `fields` selectors (reference §4): parsing, validation and projection. */
+/** @module Partial-response `fields` selectors (docs/google-directory.md §4): parsing, validation and projection. */
 import { GoogleApiError } from "./errors.ts";
 
 /** A parsed selection: field name → sub-selection, or `null` for "the whole value". */

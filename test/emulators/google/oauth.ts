@@ -1,4 +1,4 @@
-/** @module Service-account key generation, RS256 JWT-bearer assertion checks and the access-token store (reference §7). */
+/** @module Service-account key generation, RS256 JWT-bearer assertion checks and the access-token store (docs/google-directory.md §7). */
 import { createHash, generateKeyPairSync, randomBytes, verify, type KeyObject, createPublicKey } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,4 +1,4 @@
-/** @module Google emulator HTTP server: OAuth2 token endpoint (JWT bearer + DWD) and Directory API read methods on one port. */
+/** @module Google emulator HTTP server: OAuth2 token endpoint (JWT bearer + DWD) and Directory API read methods on one port (§ = docs/google-directory.md). */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { KeyObject } from "node:crypto";
 import type { AddressInfo } from "node:net";

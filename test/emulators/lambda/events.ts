@@ -1,6 +1,6 @@
 /**
  * @module Events as AWS delivers them to the function: the EventBridge rule "Scheduled Event"
- * envelope (reference §7.1). EventBridge Scheduler delivers the schedule's own input instead, so
+ * envelope (docs/lambda-runtime.md §7.1). EventBridge Scheduler delivers the schedule's own input instead, so
  * the function must accept any JSON; tests send both.
  */
 import { randomUUID } from "node:crypto";

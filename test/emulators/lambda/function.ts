@@ -56,7 +56,7 @@ export interface LambdaFunction {
   close(): Promise<void>;
 }
 
-/** Environment Lambda gives a provided.al2023 process (reference §2), plus the function's own variables. */
+/** Environment Lambda gives a provided.al2023 process (docs/lambda-runtime.md §2), plus the function's own variables. */
 export function lambdaEnvironment(
   runtimeApi: string,
   options: { taskRoot: string; functionName?: string; region?: string; timeoutMs?: number; env?: Record<string, string> },

@@ -3,7 +3,7 @@
  * invocation queue, GET /next long polls that wait indefinitely, /response, /error and
  * /init/error with the status codes and bodies of aws-lambda-runtime-interface-emulator,
  * deadlines, async retries and reserved-concurrency throttling.
- * Reference: ../../../../shared/reference/lambda-runtime.md §3, §7.2, §8, §12.
+ * Protocol notes: docs/lambda-runtime.md §3, §7.2, §8, §12.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";

@@ -1,10 +1,10 @@
-/** @module AWS-flavoured SCIM errors and timestamps for the SCIM emulator (aws-scim.md §8). */
+/** @module AWS-flavoured SCIM errors and timestamps for the SCIM emulator (docs/aws-scim.md §8). */
 
 export const ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 /** The detail AWS sends for schema violations and for more than 100 member changes (§6.3, §8.1). */
 export const UNPARSABLE = "Request is unparsable, syntactically incorrect, or violates schema.";
-/** The detail of every captured 409, for users and groups alike (§6.1, aws-captures/*_Conflict.json). */
+/** The detail of every captured 409, for users and groups alike (§6.1, test/fixtures/aws-captures/*_Conflict.json). */
 export const DUPLICATE = "Refused to create a new, duplicate resource.";
 
 export type ScimException =

@@ -1,4 +1,4 @@
-/** @module The AWS SCIM filter dialect: only `attr eq "value"`, optionally one `and` (aws-scim.md §3). */
+/** @module The AWS SCIM filter dialect: only `attr eq "value"`, optionally one `and` (docs/aws-scim.md §3). */
 import { badRequest, type ScimError } from "./errors.ts";
 
 export interface FilterTerm {

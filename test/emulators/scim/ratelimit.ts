@@ -1,4 +1,4 @@
-/** @module Token buckets for the SCIM emulator's throttling knob (aws-scim.md §9: per-API read/write TPS plus membership operations). */
+/** @module Token buckets for the SCIM emulator's throttling knob (docs/aws-scim.md §9: per-API read/write TPS plus membership operations). */
 
 /**
  * A bucket holding at most `rate` tokens (one second of burst), refilled continuously. A request

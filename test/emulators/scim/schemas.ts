@@ -1,10 +1,10 @@
-/** @module Static discovery documents of the SCIM emulator: ServiceProviderConfig, Schemas, ResourceTypes (aws-scim.md §2). */
+/** @module Static discovery documents of the SCIM emulator: ServiceProviderConfig, Schemas, ResourceTypes (docs/aws-scim.md §2). */
 import { GROUP_SCHEMA } from "./store.ts";
 import { ENTERPRISE_URN, USER_SCHEMA } from "./users.ts";
 
 export const LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
-/** The captured shape (aws-captures/ServiceProviderConfig.json) with filter.maxResults 100, the current documented value (§2, §12.7). */
+/** The captured shape (test/fixtures/aws-captures/ServiceProviderConfig.json) with filter.maxResults 100, the current documented value (§2, §12.7). */
 export const SERVICE_PROVIDER_CONFIG = {
   schemas: ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
   documentationUri: "https://docs.aws.amazon.com/singlesignon/latest/developerguide/what-is-scim.html",

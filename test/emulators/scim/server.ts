@@ -1,4 +1,4 @@
-/** @module HTTP emulator of the AWS IAM Identity Center SCIM v2 endpoint, AWS dialect and quirks included (/work/shared/reference/aws-scim.md). */
+/** @module HTTP emulator of the AWS IAM Identity Center SCIM v2 endpoint, AWS dialect and quirks included (docs/aws-scim.md). */
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";

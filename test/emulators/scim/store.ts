@@ -1,4 +1,4 @@
-/** @module In-memory AWS identity store behind the SCIM emulator: users, groups, uniqueness, filters, PatchGroup (aws-scim.md §3, §5–§7). */
+/** @module In-memory AWS identity store behind the SCIM emulator: users, groups, uniqueness, filters, PatchGroup (docs/aws-scim.md §3, §5–§7). */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Scenario } from "../scenario.ts";
 import { badRequest, conflict, notFound, resourceTimestamp, UNPARSABLE } from "./errors.ts";

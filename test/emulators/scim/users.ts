@@ -1,4 +1,4 @@
-/** @module AWS rules for SCIM User bodies: validation for POST/PUT and PatchOp application (aws-scim.md §5). */
+/** @module AWS rules for SCIM User bodies: validation for POST/PUT and PatchOp application (docs/aws-scim.md §5). */
 import { badRequest, UNPARSABLE } from "./errors.ts";
 
 export const USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User";
