@@ -42,6 +42,14 @@ const TEXT_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/gu;
 // No-break and other space separators: outside the name pattern, but a plain space keeps the words apart.
 const OTHER_SPACES = /(?! )\p{Zs}/gu;
 
+/**
+ * Whether a name has a character AWS's name pattern takes other than a space: a name made only of
+ * control or format characters is left empty by `fitForAws`, so a source mapping treats it as missing.
+ */
+export function hasNameCharacter(value: string): boolean {
+  return ID_CHAR.test(value);
+}
+
 interface IdentityRule {
   label: string;
   max: number;
