@@ -3,8 +3,9 @@
 import { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import { SyncError } from "../../core/errors.ts";
 import type { DirectorySource, SourceSnapshot, SourceUser } from "../../core/ports.ts";
-import type { DesiredGroup } from "../../model/index.ts";
-import { googleUserFields, mapGoogleUser, type GoogleUser, type UserFieldName } from "../../mapping/google-user.ts";
+import type { DesiredGroup, UserFieldName } from "../../model/index.ts";
+import { mapUser, sourceFields } from "../../mapping/map-user.ts";
+import { GOOGLE_USER, type GoogleUser } from "../../mapping/presets/google.ts";
 import { describeAnswer } from "../http-answer.ts";
 import {
   DEFAULT_RETRY,
@@ -82,7 +83,7 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
   const concurrency = Math.max(1, options.concurrency ?? 8);
   const retry = options.retry ?? DEFAULT_RETRY;
   const log = options.logger ?? NO_LOG;
-  const userFieldList = googleUserFields(options.userFields).join(",");
+  const userFieldList = sourceFields(GOOGLE_USER, options.userFields).join(",");
   const apiUrl = options.apiUrl ?? "https://admin.googleapis.com";
   const authContext: AuthContext = {
     clientEmail: key.clientEmail,
@@ -294,14 +295,14 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
       const mapped = memberIds.flatMap((id) => {
         const user = googleUsers.get(id);
         if (!user) return [];
-        const result = mapGoogleUser(user, { fields: options.userFields });
+        const result = mapUser(GOOGLE_USER, user, { fields: options.userFields });
         warnings.push(...result.warnings);
         return [{ id, user, result }];
       });
       // Google keeps the manager as an email (§5.1 relations); only users read here can be resolved.
       const idByEmail = new Map(mapped.map(({ id, result }) => [result.attributes.email.toLowerCase(), id]));
       const users: SourceUser[] = mapped.map(({ id, user, result }) => {
-        const managerId = result.managerEmail ? idByEmail.get(result.managerEmail.toLowerCase()) : undefined;
+        const managerId = result.manager ? idByEmail.get(result.manager.toLowerCase()) : undefined;
         if (managerId !== undefined) result.attributes.managerSourceId = managerId;
         // An archived user cannot sign in either (a licence-saving form of suspension): same policy.
         return { sourceId: id, attributes: result.attributes, suspended: user.suspended === true || user.archived === true };
