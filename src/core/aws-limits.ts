@@ -9,7 +9,8 @@ import { escapeChar, shown } from "./text.ts";
 
 /*
  * The limits, from the Identity Store API reference (the store behind the SCIM endpoint,
- * https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/) and aws-scim.md §5.1:
+ * https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/) and the SCIM user
+ * pages (https://docs.aws.amazon.com/singlesignon/latest/developerguide/createuser.html):
  * - userName: 1–128 characters of "letters, accented characters, symbols, numbers, and
  *   punctuation" (API_CreateUser), so no spaces; "Administrator" and "AWSAdministrators" are
  *   reserved "for users or groups".
