@@ -76,6 +76,7 @@ export const GOOGLE_USER: UserMappingTable = {
     locale: language,
     profileUrl: inElement({ list: "websites", having: "value", prefer: [{ type: "profile" }], otherwise: "none" }, "value"),
     userType: inElement(primaryOrg, "description"),
+    // Here, not with the other enterprise fields: the Directory `fields` keep their order (relations, externalIds).
     managerSourceId: trim(inElement({ list: "relations", having: "value", prefer: [{ type: "manager" }], otherwise: "none" }, "value")),
     employeeNumber: inElement({ list: "externalIds", having: "value", prefer: [{ type: "organization" }], otherwise: "none" }, "value"),
     costCenter: inElement(primaryOrg, "costCenter"),
