@@ -11,7 +11,7 @@ import { SyncError } from "./core/errors.ts";
 import type { DirectorySource, Logger, SecretResolver, StateStore } from "./core/ports.ts";
 import type { PlanPolicy } from "./core/plan.ts";
 import { managedAttributesFor } from "./core/sync.ts";
-import type { UserFieldName } from "./mapping/google-user.ts";
+import type { UserFieldName } from "./model/index.ts";
 
 export function createSecretResolver(): SecretResolver {
   return createSecretsManagerResolver();

@@ -9,7 +9,8 @@ import { escapeChar, shown } from "./text.ts";
 
 /*
  * The limits, from the Identity Store API reference (the store behind the SCIM endpoint,
- * https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/) and aws-scim.md §5.1:
+ * https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/) and the SCIM user
+ * pages (https://docs.aws.amazon.com/singlesignon/latest/developerguide/createuser.html):
  * - userName: 1–128 characters of "letters, accented characters, symbols, numbers, and
  *   punctuation" (API_CreateUser), so no spaces; "Administrator" and "AWSAdministrators" are
  *   reserved "for users or groups".
@@ -41,6 +42,14 @@ const CONTROL = /\p{Cc}/u;
 const TEXT_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/gu;
 // No-break and other space separators: outside the name pattern, but a plain space keeps the words apart.
 const OTHER_SPACES = /(?! )\p{Zs}/gu;
+
+/**
+ * Whether a name has a character AWS's name pattern takes other than a space: a name made only of
+ * control or format characters is left empty by `fitForAws`, so a source mapping treats it as missing.
+ */
+export function hasNameCharacter(value: string): boolean {
+  return ID_CHAR.test(value);
+}
 
 interface IdentityRule {
   label: string;

@@ -3,7 +3,7 @@
  * the guardrails, apply, save. The CLI and the Lambda are thin shells over `runSync`.
  */
 import type { SyncState, TenantGroup, TenantSnapshot, UserAttributeName } from "../model/index.ts";
-import { emptyState } from "../model/index.ts";
+import { ALWAYS_SYNCED_ATTRIBUTES, USER_FIELD_ATTRIBUTES, emptyState } from "../model/index.ts";
 import { apply, type ApplyResult } from "./apply.ts";
 import { fitForAws } from "./aws-limits.ts";
 import { SyncError } from "./errors.ts";
@@ -194,19 +194,8 @@ export async function readTenant(target: ScimTarget, source: SourceSnapshot, sta
 
 /** Attributes managed when `sync.user_fields` selects `fields`: the required ones always. */
 export function managedAttributesFor(fields: readonly string[]): Set<UserAttributeName> {
-  const managed = new Set<UserAttributeName>(["userName", "displayName", "givenName", "familyName", "formattedName", "email", "active"]);
-  const byField: Record<string, UserAttributeName[]> = {
-    phoneNumbers: ["phoneNumber"],
-    addresses: ["address"],
-    title: ["title"],
-    preferredLanguage: ["preferredLanguage"],
-    nickName: ["nickName"],
-    profileUrl: ["profileUrl"],
-    userType: ["userType"],
-    locale: ["locale"],
-    timezone: ["timezone"],
-    enterprise: ["employeeNumber", "costCenter", "organization", "division", "department", "managerSourceId"],
-  };
+  const managed = new Set<UserAttributeName>(ALWAYS_SYNCED_ATTRIBUTES);
+  const byField: Record<string, readonly UserAttributeName[]> = USER_FIELD_ATTRIBUTES;
   for (const field of fields) {
     const names = byField[field];
     if (!names) throw new SyncError("CONFIG_INVALID", `sync.user_fields: unknown field "${field}"`, { hint: `use some of ${Object.keys(byField).join(", ")}` });

@@ -76,3 +76,22 @@ export const USER_FIELD_NAMES = [
 ] as const;
 
 export type UserFieldName = (typeof USER_FIELD_NAMES)[number];
+
+/** The attributes synced whatever `sync.user_fields` says: the ones AWS requires, the formatted name and active. */
+export const ALWAYS_SYNCED_ATTRIBUTES: readonly UserAttributeName[] = [
+  "userName", "displayName", "givenName", "familyName", "formattedName", "email", "active",
+];
+
+/** The target attributes each `sync.user_fields` group selects (a group is a set of attributes, whatever the source). */
+export const USER_FIELD_ATTRIBUTES: Readonly<Record<UserFieldName, readonly UserAttributeName[]>> = {
+  phoneNumbers: ["phoneNumber"],
+  addresses: ["address"],
+  title: ["title"],
+  preferredLanguage: ["preferredLanguage"],
+  nickName: ["nickName"],
+  profileUrl: ["profileUrl"],
+  userType: ["userType"],
+  locale: ["locale"],
+  timezone: ["timezone"],
+  enterprise: ["employeeNumber", "costCenter", "organization", "division", "department", "managerSourceId"],
+};

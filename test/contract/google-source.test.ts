@@ -7,7 +7,7 @@ import { createGoogleDirectorySource, type GoogleDirectorySourceOptions } from "
 import { DIRECTORY_READONLY_SCOPES } from "../../src/adapters/google/service-account.ts";
 import { isSyncError, type SyncError } from "../../src/core/errors.ts";
 import type { SourceSnapshot } from "../../src/core/ports.ts";
-import { USER_FIELD_NAMES, type UserFieldName } from "../../src/mapping/google-user.ts";
+import { USER_FIELD_NAMES, type UserFieldName } from "../../src/model/index.ts";
 import { seededRandom } from "../emulators/faults.ts";
 import { startGoogleEmulator, type GoogleEmulator, type GoogleEmulatorOptions } from "../emulators/google/server.ts";
 import { EXAMPLE_SCENARIO } from "../support/paths.ts";

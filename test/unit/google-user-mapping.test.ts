@@ -1,12 +1,11 @@
-/** @module Unit tests of the pure Google User → UserAttributes mapping. */
+/** @module Unit tests of the Google preset: a Directory User resource → UserAttributes. */
 import { describe, expect, test } from "bun:test";
-import {
-  googleUserFields,
-  mapGoogleUser,
-  USER_FIELD_NAMES,
-  type GoogleUser,
-  type UserFieldName,
-} from "../../src/mapping/google-user.ts";
+import { mapUser, sourceFields, type MapUserOptions } from "../../src/mapping/map-user.ts";
+import { GOOGLE_USER, type GoogleUser } from "../../src/mapping/presets/google.ts";
+import { USER_FIELD_NAMES, type UserFieldName } from "../../src/model/index.ts";
+
+const mapGoogleUser = (user: GoogleUser, options: MapUserOptions) => mapUser(GOOGLE_USER, user, options);
+const googleUserFields = (fields: ReadonlySet<UserFieldName>) => sourceFields(GOOGLE_USER, fields);
 
 const ALL = new Set<UserFieldName>(USER_FIELD_NAMES);
 const NONE = new Set<UserFieldName>();
@@ -135,7 +134,7 @@ describe("mapGoogleUser: required attributes", () => {
 
 describe("mapGoogleUser: optional attributes", () => {
   test("everything selected", () => {
-    const { attributes, managerEmail, warnings } = mapGoogleUser(ana, { fields: ALL });
+    const { attributes, manager: managerEmail, warnings } = mapGoogleUser(ana, { fields: ALL });
     expect(attributes).toEqual({
       userName: "ana.lima@example.com",
       email: "ana.lima@example.com",
@@ -166,7 +165,7 @@ describe("mapGoogleUser: optional attributes", () => {
 
   test("unselected attributes are excluded", () => {
     const result = mapGoogleUser(ana, { fields: NONE });
-    expect(result.managerEmail).toBeUndefined();
+    expect(result.manager).toBeUndefined();
     const onlyTitle = mapGoogleUser(ana, { fields: new Set(["title"]) }).attributes;
     expect(onlyTitle.title).toBe("Staff Engineer");
     for (const k of ["phoneNumber", "address", "preferredLanguage", "locale", "profileUrl", "userType", "employeeNumber", "costCenter", "department", "organization", "division"] as const) {
@@ -222,7 +221,7 @@ describe("mapGoogleUser: optional attributes", () => {
   });
 });
 
-describe("googleUserFields", () => {
+describe("sourceFields(GOOGLE_USER)", () => {
   test("requests only what the selection needs", () => {
     expect(googleUserFields(NONE)).toEqual(["id", "primaryEmail", "name", "suspended", "archived"]);
     expect(googleUserFields(new Set(["enterprise"]))).toEqual(["id", "primaryEmail", "name", "suspended", "archived", "organizations", "relations", "externalIds"]);

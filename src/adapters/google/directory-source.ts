@@ -3,8 +3,9 @@
 import { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import { SyncError } from "../../core/errors.ts";
 import type { DirectorySource, SourceSnapshot, SourceUser } from "../../core/ports.ts";
-import type { DesiredGroup } from "../../model/index.ts";
-import { googleUserFields, mapGoogleUser, type GoogleUser, type UserFieldName } from "../../mapping/google-user.ts";
+import type { DesiredGroup, UserFieldName } from "../../model/index.ts";
+import { mapUser, sourceFields } from "../../mapping/map-user.ts";
+import { GOOGLE_USER, type GoogleUser } from "../../mapping/presets/google.ts";
 import { describeAnswer } from "../http-answer.ts";
 import {
   DEFAULT_RETRY,
@@ -51,7 +52,8 @@ export interface GoogleSourceStats {
 export type GoogleDirectorySource = DirectorySource & { stats(): GoogleSourceStats };
 
 /**
- * The user-fetch rule. users.list costs one request per 500 users of the whole customer (§2.1),
+ * The user-fetch rule. users.list costs one request per 500 users of the whole customer
+ * (https://developers.google.com/admin-sdk/directory/reference/rest/v1/users/list),
  * a size learnt only by listing; users.get costs one request per member. So: list the first page
  * (one request covers a domain of up to 500 users, however many members); stop as soon as every
  * member was seen; and when the members still unseen are at most 50 while pages remain, fetch
@@ -60,7 +62,10 @@ export type GoogleDirectorySource = DirectorySource & { stats(): GoogleSourceSta
  */
 export const USERS_GET_MAX = 50;
 
-/** §2.3/§2.4: members.list and groups.list allow at most 200 per page; users.list 500 (§2.1). */
+/**
+ * Page sizes at the documented maxima: groups.list and members.list 200, users.list 500
+ * (https://developers.google.com/admin-sdk/directory/reference/rest/v1/groups/list, …/members/list, …/users/list).
+ */
 const GROUPS_PAGE = 200;
 const MEMBERS_PAGE = 200;
 const USERS_PAGE = 500;
@@ -82,7 +87,7 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
   const concurrency = Math.max(1, options.concurrency ?? 8);
   const retry = options.retry ?? DEFAULT_RETRY;
   const log = options.logger ?? NO_LOG;
-  const userFieldList = googleUserFields(options.userFields).join(",");
+  const userFieldList = sourceFields(GOOGLE_USER, options.userFields).join(",");
   const apiUrl = options.apiUrl ?? "https://admin.googleapis.com";
   const authContext: AuthContext = {
     clientEmail: key.clientEmail,
@@ -108,13 +113,15 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
     onTokenRequest: () => count("token"),
     onAccessToken: (token) => accessTokens.add(token),
   });
-  // §8.2: a global rootUrl rewrites every request to the same path on that host.
+  // A global rootUrl rewrites every request to the same path on that host (googleapis-common
+  // apirequest.ts, https://github.com/googleapis/nodejs-googleapis-common/blob/main/src/apirequest.ts).
   const admin = new admin_directory_v1.Admin({ auth, ...(options.apiUrl ? { rootUrl: options.apiUrl } : {}) });
-  // §6.3: googleapis-common sets retry: true unless told otherwise; our backoff owns every retry.
+  // googleapis-common sets retry: true unless told otherwise (same file); our backoff owns every retry.
   const noRetry = { retry: false } as const;
 
   /**
-   * One logical request with our backoff (§6.2: truncated exponential backoff for quota errors).
+   * One logical request with our backoff (truncated exponential backoff for quota errors,
+   * https://developers.google.com/admin-sdk/directory/v1/limits).
    * `allowNotFound` turns a 404 into `undefined` (users.get of an external member).
    */
   async function call<T>(
@@ -212,7 +219,7 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
       const groups = await readGroups();
       log.info(`google: ${groups.length} groups in scope`);
 
-      // Derived members (§2.4 includeDerivedMembership): nested groups come back flattened to users.
+      // Derived members (members.list includeDerivedMembership): nested groups come back flattened to users.
       const memberIdsByGroup = new Map<string, string[]>();
       const memberInfo = new Map<string, { email: string; group: string }>();
       await forEachLimit(groups, concurrency, async (group) => {
@@ -284,7 +291,7 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
       });
       log.debug(`google: users read with ${pages} users.list page(s) and ${rest.length} users.get`);
 
-      // A USER member without a Directory user is an account outside the domain (FORMAT.md).
+      // A USER member without a Directory user is an account outside the domain (users.get answers 404).
       for (const id of memberIds) {
         if (googleUsers.has(id)) continue;
         const info = memberInfo.get(id)!;
@@ -294,14 +301,15 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
       const mapped = memberIds.flatMap((id) => {
         const user = googleUsers.get(id);
         if (!user) return [];
-        const result = mapGoogleUser(user, { fields: options.userFields });
+        const result = mapUser(GOOGLE_USER, user, { fields: options.userFields });
         warnings.push(...result.warnings);
         return [{ id, user, result }];
       });
-      // Google keeps the manager as an email (§5.1 relations); only users read here can be resolved.
+      // Google keeps the manager as an email (a `relations` entry of type manager,
+      // https://developers.google.com/admin-sdk/directory/reference/rest/v1/users); only users read here can be resolved.
       const idByEmail = new Map(mapped.map(({ id, result }) => [result.attributes.email.toLowerCase(), id]));
       const users: SourceUser[] = mapped.map(({ id, user, result }) => {
-        const managerId = result.managerEmail ? idByEmail.get(result.managerEmail.toLowerCase()) : undefined;
+        const managerId = result.manager ? idByEmail.get(result.manager.toLowerCase()) : undefined;
         if (managerId !== undefined) result.attributes.managerSourceId = managerId;
         // An archived user cannot sign in either (a licence-saving form of suspension): same policy.
         return { sourceId: id, attributes: result.attributes, suspended: user.suspended === true || user.archived === true };

@@ -1,0 +1,203 @@
+/**
+ * @module Turns one source record into `UserAttributes` through a `UserMappingTable` (pure, no I/O),
+ * and names the source fields a selection needs.
+ */
+import { hasNameCharacter } from "../core/aws-limits.ts";
+import { shown } from "../core/text.ts";
+import {
+  ALWAYS_SYNCED_ATTRIBUTES,
+  USER_FIELD_ATTRIBUTES,
+  type UserAttributeName,
+  type UserAttributes,
+  type UserFieldName,
+} from "../model/index.ts";
+import type { ListPick, Match, ObjectRule, SourceRecord, UserMappingTable, ValueExpr } from "./table.ts";
+
+export interface MapUserOptions {
+  /** The `sync.user_fields` selection: an attribute outside it is neither read nor set. */
+  fields: ReadonlySet<UserFieldName>;
+}
+
+export interface MappedUser {
+  attributes: UserAttributes;
+  warnings: string[];
+  /** The manager as the source refers to it (Google: an email); the source adapter resolves it to `managerSourceId`. */
+  manager?: string;
+}
+
+type Rule = ValueExpr | ObjectRule<object>;
+
+/**
+ * Never drops a record: missing required names are filled in (see `UserMappingTable.nameFallback`),
+ * with a warning. Values are otherwise taken as the source holds them: what AWS would refuse (an
+ * over-long email, control characters) is dealt with in one place, `fitForAws`
+ * (core/aws-limits.ts). `active` is always true: suspension travels as `SourceUser.suspended` and
+ * the planner applies the policy.
+ *
+ * @example mapUser(GOOGLE_USER, user, { fields: new Set(["title", "enterprise"]) })
+ */
+export function mapUser(table: UserMappingTable, record: SourceRecord, options: MapUserOptions): MappedUser {
+  const selected = selectedAttributes(options.fields);
+  const mapped: Partial<Record<UserAttributeName, unknown>> = {};
+  let manager: string | undefined;
+  for (const [target, rule] of rulesOf(table)) {
+    if (!selected.has(target)) continue;
+    const value = isObjectRule(rule) ? objectValue(rule, record) : evaluate(rule, record);
+    if (value === undefined) continue;
+    if (target === "managerSourceId") manager = value as string;
+    else mapped[target] = value;
+  }
+
+  const warnings: string[] = [];
+  const names = requiredNames(table, record, mapped as Partial<Record<UserAttributeName, string>>, warnings);
+  // The required attributes first, then the optional ones in the table's order.
+  const attributes: Record<string, unknown> = { userName: mapped.userName ?? "", ...names, email: mapped.email ?? "", active: true };
+  for (const [key, value] of Object.entries(mapped)) if (!(key in attributes)) attributes[key] = value;
+  const user = attributes as unknown as UserAttributes;
+  return manager === undefined ? { attributes: user, warnings } : { attributes: user, warnings, manager };
+}
+
+/**
+ * The fields a read must request so that `mapUser` sees what the selection needs (Google's
+ * `fields` parameter, an LDAP search's attribute list): the table's `read` ones, then the top-level
+ * field of each path the selected attributes read, in the table's order.
+ */
+export function sourceFields(table: UserMappingTable, fields: ReadonlySet<UserFieldName>): string[] {
+  const selected = selectedAttributes(fields);
+  const needed = new Set([...table.read, ...readsOf(table.subject), ...readsOf(table.nameFallback)]);
+  const order = new Set(table.read);
+  for (const [target, rule] of rulesOf(table)) {
+    for (const field of readsOf(rule)) {
+      order.add(field);
+      if (selected.has(target)) needed.add(field);
+    }
+  }
+  for (const field of needed) order.add(field);
+  return [...order].filter((field) => needed.has(field));
+}
+
+function selectedAttributes(fields: ReadonlySet<UserFieldName>): Set<UserAttributeName> {
+  return new Set([...ALWAYS_SYNCED_ATTRIBUTES, ...[...fields].flatMap((field) => USER_FIELD_ATTRIBUTES[field])]);
+}
+
+function rulesOf(table: UserMappingTable): [UserAttributeName, Rule][] {
+  return Object.entries(table.attributes) as [UserAttributeName, Rule][];
+}
+
+function isObjectRule(rule: Rule): rule is ObjectRule<object> {
+  return !("kind" in rule);
+}
+
+/** givenName and familyName fill in for each other, then both take the fallback; displayName takes givenName. */
+function requiredNames(table: UserMappingTable, record: SourceRecord, mapped: Partial<Record<UserAttributeName, string>>, warnings: string[]) {
+  let givenName = mapped.givenName ?? mapped.familyName;
+  let familyName = mapped.familyName ?? mapped.givenName;
+  if (givenName === undefined || familyName === undefined) {
+    const fallback = evaluate(table.nameFallback, record) ?? "-";
+    givenName = familyName = fallback;
+    warnings.push(`user ${shown(evaluate(table.subject, record) ?? "")}: has no given or family name; using "${shown(fallback)}" for both`);
+  }
+  return { displayName: mapped.displayName ?? givenName, givenName, familyName };
+}
+
+function objectValue(rule: ObjectRule<object>, record: SourceRecord): object | undefined {
+  const scope = rule.pick ? pickElement(rule.pick, record) : record;
+  if (scope === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const [key, expr] of Object.entries(rule.fields) as [string, ValueExpr][]) {
+    const value = evaluate(expr, scope);
+    if (value !== undefined) out[key] = value;
+  }
+  return rule.requireOneOf.some((key) => out[key as string] !== undefined) ? out : undefined;
+}
+
+/** A non-blank string, or undefined: the one answer every expression gives. */
+function evaluate(expr: ValueExpr, scope: object): string | undefined {
+  switch (expr.kind) {
+    case "path":
+      return nonBlank(at(scope, expr.path));
+    case "firstValue": {
+      const value = at(scope, expr.path);
+      return Array.isArray(value) ? value.map(nonBlank).find((v) => v !== undefined) : nonBlank(value);
+    }
+    case "text":
+      return nonBlank(expr.text);
+    case "firstOf":
+      for (const option of expr.of) {
+        const value = evaluate(option, scope);
+        if (value !== undefined) return value;
+      }
+      return undefined;
+    case "join": {
+      const parts = expr.of.map((part) => evaluate(part, scope)).filter((v) => v !== undefined);
+      return parts.length > 0 ? nonBlank(parts.join(expr.separator)) : undefined;
+    }
+    case "trim":
+      return nonBlank(evaluate(expr.of, scope)?.trim());
+    case "name": {
+      const value = nonBlank(evaluate(expr.of, scope)?.trim());
+      return value !== undefined && hasNameCharacter(value) ? value : undefined;
+    }
+    case "before":
+      return nonBlank(evaluate(expr.of, scope)?.split(expr.separator)[0]);
+    case "truncate":
+      return nonBlank([...(evaluate(expr.of, scope) ?? "")].slice(0, expr.max).join(""));
+    case "in": {
+      const element = pickElement(expr.pick, scope);
+      return element === undefined ? undefined : evaluate(expr.value, element);
+    }
+  }
+}
+
+function pickElement(pick: ListPick, scope: object): object | undefined {
+  const value = at(scope, pick.list);
+  let elements = Array.isArray(value) ? value.filter((v): v is object => typeof v === "object" && v !== null) : [];
+  const having = pick.having;
+  if (having !== undefined) elements = elements.filter((e) => nonBlank(at(e, having)) !== undefined);
+  for (const match of pick.prefer ?? []) {
+    const found = elements.find((e) => matches(e, match));
+    if (found !== undefined) return found;
+  }
+  return pick.otherwise === "none" ? undefined : elements[0];
+}
+
+function matches(element: object, match: Match): boolean {
+  return Object.entries(match).every(([key, expected]) => at(element, key) === expected);
+}
+
+/** The value at a dotted path; anything that is not an object on the way reads as undefined. */
+function at(scope: unknown, dotted: string): unknown {
+  let value = scope;
+  for (const key of dotted.split(".")) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+function nonBlank(value: unknown): string | undefined {
+  return typeof value === "string" && value.trim() !== "" ? value : undefined;
+}
+
+/** The top-level fields an expression or rule reads (a list, not the paths inside its elements). */
+function readsOf(rule: Rule): string[] {
+  if (isObjectRule(rule)) return rule.pick ? [root(rule.pick.list)] : Object.values(rule.fields).flatMap((expr) => readsOf(expr as ValueExpr));
+  switch (rule.kind) {
+    case "path":
+    case "firstValue":
+      return [root(rule.path)];
+    case "text":
+      return [];
+    case "firstOf":
+    case "join":
+      return rule.of.flatMap(readsOf);
+    case "in":
+      return [root(rule.pick.list)];
+    default:
+      return readsOf(rule.of);
+  }
+}
+
+function root(dotted: string): string {
+  return dotted.split(".")[0]!;
+}
