@@ -11,7 +11,7 @@ import type {
   UserAttributeName,
   UserAttributes,
 } from "../model/index.ts";
-import { USER_ATTRIBUTE_NAMES } from "../model/index.ts";
+import { MAX_MEMBERS_PER_REQUEST, USER_ATTRIBUTE_NAMES } from "../model/index.ts";
 import { matchesAnyGlob, matchResources, type BlockedReason, type Matching } from "./match.ts";
 import type { RejectedRecord, SourceSnapshot, SourceUser } from "./ports.ts";
 import { shown } from "./text.ts";
@@ -141,9 +141,6 @@ export interface PlanPolicy {
   /** `sync.protected_groups`: glob patterns of AWS group names never adopted, changed or deleted. */
   protectedGroups: readonly string[];
 }
-
-/** AWS refuses more than 100 member changes in one request (CreateGroup and PatchGroup). */
-export const MAX_MEMBERS_PER_REQUEST = 100;
 
 /** The plan as it is built: one list per phase, and what the planners learn along the way. */
 interface Draft {
