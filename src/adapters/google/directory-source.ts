@@ -2,18 +2,17 @@
 // Only the Directory module, never the `googleapis` root: the root pulls in every Google API (bundle size).
 import { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import { SyncError } from "../../core/errors.ts";
+import { backoffDelay, type RetryOptions } from "../../core/retry.ts";
 import type { DirectorySource, SourceSnapshot, SourceUser } from "../../core/ports.ts";
 import type { DesiredGroup } from "../../model/index.ts";
 import { googleUserFields, mapGoogleUser, type GoogleUser, type UserFieldName } from "../../mapping/google-user.ts";
 import { describeAnswer } from "../http-answer.ts";
 import {
   DEFAULT_RETRY,
-  backoffDelay,
   describeFailure,
   isRetryable,
   toSyncError,
   type AuthContext,
-  type RetryOptions,
 } from "./requests.ts";
 import { createJwtClient, parseServiceAccountKey } from "./service-account.ts";
 
@@ -132,7 +131,7 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
         const failure = describeFailure(error, accessTokens);
         if (allowNotFound && !failure.token && failure.status === 404) return undefined;
         if (!isRetryable(failure) || attempt >= retry.attempts) throw toSyncError(method, target, failure, authContext, attempt);
-        const delay = backoffDelay(attempt - 1, retry);
+        const delay = backoffDelay(attempt, retry);
         retries++;
         log.debug(`google: ${method} ${target}: ${failure.status ?? "network"} ${failure.reason}; retry ${attempt}/${retry.attempts - 1} in ${delay} ms`);
         await new Promise((resolve) => setTimeout(resolve, delay));
