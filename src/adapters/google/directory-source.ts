@@ -2,6 +2,7 @@
 // Only the Directory module, never the `googleapis` root: the root pulls in every Google API (bundle size).
 import { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import { SyncError } from "../../core/errors.ts";
+import { forEachLimit } from "../../core/pool.ts";
 import { backoffDelay, type RetryOptions } from "../../core/retry.ts";
 import type { DirectorySource, SourceSnapshot, SourceUser } from "../../core/ports.ts";
 import type { DesiredGroup } from "../../model/index.ts";
@@ -328,26 +329,5 @@ function contentTypeOf(headers: unknown): string | null {
   const h = headers as { get?: (name: string) => string | null; ["content-type"]?: unknown } | undefined;
   if (typeof h?.get === "function") return h.get("content-type");
   return typeof h?.["content-type"] === "string" ? h["content-type"] : null;
-}
-
-/**
- * Runs `fn` over `items` with at most `limit` in flight. After the first failure no new item
- * starts, the ones in flight finish, and the first error is thrown: the read is all or nothing.
- */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.error;
 }
 
