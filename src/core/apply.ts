@@ -7,7 +7,7 @@ import type { SyncState, UserAttributeName, UserAttributes } from "../model/inde
 import { ScimRequestError, SyncError } from "./errors.ts";
 import type { Operation, OperationKind, Plan, UserRef } from "./plan.ts";
 import { matchesAnyGlob } from "./match.ts";
-import { PHASES, blockedGroupReason, blockedUserReason, diffAttributes, phaseOf } from "./plan.ts";
+import { PHASES, blockedGroupReason, blockedUserReason, diffAttributes, phaseOf, sendsRequest, wavesOf } from "./plan.ts";
 import type { ScimTarget } from "./ports.ts";
 import { managedGroup, managedUser } from "./state.ts";
 import { shown } from "./text.ts";
@@ -169,8 +169,7 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
         if (scimId === undefined) throw new Error("its create failed earlier in this run");
         const manager = op.manager ? userScimId(op.manager) : undefined;
         if (op.manager && manager === undefined) throw new Error("its manager could not be created");
-        const hasChange = Object.keys(op.set).length > 0 || op.clear.length > 0 || op.externalId !== undefined;
-        if (hasChange) {
+        if (sendsRequest(op)) {
           try {
             await target.updateUser(scimId, {
               set: op.set,
@@ -188,7 +187,7 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
         return;
       }
       case "updateGroup": {
-        if (op.displayName !== undefined || op.externalId !== undefined) {
+        if (sendsRequest(op)) {
           try {
             await target.updateGroup(op.scimId, {
               ...(op.displayName !== undefined ? { displayName: op.displayName } : {}),
@@ -297,16 +296,6 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
   await checkpointing;
   if (fatal !== undefined) throw fatal.error;
   return { state, done, failed, notStarted, adoptedOnConflict };
-}
-
-/** Operations grouped by `wave` (absent = 0), in wave order. */
-function wavesOf(ops: readonly Operation[]): Operation[][] {
-  const byWave = new Map<number, Operation[]>();
-  for (const op of ops) {
-    const wave = op.kind === "createUser" ? (op.wave ?? 0) : 0;
-    byWave.set(wave, [...(byWave.get(wave) ?? []), op]);
-  }
-  return [...byWave.entries()].sort(([a], [b]) => a - b).map(([, wave]) => wave);
 }
 
 function resolveAll(refs: readonly UserRef[], resolve: (ref: UserRef) => string | undefined) {

@@ -5,7 +5,7 @@
  * write on a resource that is not ours. A run with nothing to do reads nothing.
  */
 import type { SyncState, TenantGroup, TenantSnapshot, TenantUser } from "../model/index.ts";
-import { requestsFor, type Plan } from "./plan.ts";
+import { sendsRequest, type Plan } from "./plan.ts";
 import { forEachLimit } from "./pool.ts";
 import type { ScimTarget } from "./ports.ts";
 
@@ -53,13 +53,13 @@ export function touchedBy(plan: Plan): { users: string[]; groups: string[] } {
   for (const op of plan.operations) {
     switch (op.kind) {
       case "updateUser":
-        if (op.scimId !== undefined && requestsFor(op) > 0) users.add(op.scimId);
+        if (op.scimId !== undefined && sendsRequest(op)) users.add(op.scimId);
         break;
       case "deleteUser":
         users.add(op.scimId);
         break;
       case "updateGroup":
-        if (requestsFor(op) > 0) groups.add(op.scimId);
+        if (sendsRequest(op)) groups.add(op.scimId);
         break;
       case "deleteGroup":
         groups.add(op.scimId);
