@@ -5,7 +5,8 @@
  * write on a resource that is not ours. A run with nothing to do reads nothing.
  */
 import type { SyncState, TenantGroup, TenantSnapshot, TenantUser } from "../model/index.ts";
-import { requestsFor, type Plan } from "./plan.ts";
+import { sendsRequest, type Plan } from "./plan.ts";
+import { forEachLimit } from "./pool.ts";
 import type { ScimTarget } from "./ports.ts";
 
 export interface Confirmed {
@@ -17,6 +18,8 @@ export interface Confirmed {
 
 /** AWS lists at most 100 resources a page: past this many single reads, one listing is cheaper. */
 const PAGE = 100;
+/** Single reads in flight at once; the target's rate control paces the requests themselves. */
+export const READ_CONCURRENCY = 8;
 
 export async function confirmOwnership(
   first: Plan,
@@ -50,13 +53,13 @@ export function touchedBy(plan: Plan): { users: string[]; groups: string[] } {
   for (const op of plan.operations) {
     switch (op.kind) {
       case "updateUser":
-        if (op.scimId !== undefined && requestsFor(op) > 0) users.add(op.scimId);
+        if (op.scimId !== undefined && sendsRequest(op)) users.add(op.scimId);
         break;
       case "deleteUser":
         users.add(op.scimId);
         break;
       case "updateGroup":
-        if (requestsFor(op) > 0) groups.add(op.scimId);
+        if (sendsRequest(op)) groups.add(op.scimId);
         break;
       case "deleteGroup":
         groups.add(op.scimId);
@@ -90,11 +93,9 @@ async function readInto<T extends { scimId: string }>(
     for (const [id, resource] of all) if (!into.has(id)) into.set(id, resource);
     return Math.max(1, Math.ceil(all.size / PAGE));
   }
-  const queue = [...ids];
-  const workers = Array.from({ length: Math.min(8, queue.length) }, async () => {
-    for (let id = queue.shift(); id !== undefined; id = queue.shift()) into.set(id, await getOne(id));
+  await forEachLimit(ids, READ_CONCURRENCY, async (id) => {
+    into.set(id, await getOne(id));
   });
-  await Promise.all(workers);
   return ids.length;
 }
 

@@ -11,7 +11,7 @@ import type {
   UserAttributeName,
   UserAttributes,
 } from "../model/index.ts";
-import { USER_ATTRIBUTE_NAMES } from "../model/index.ts";
+import { MAX_MEMBERS_PER_REQUEST, USER_ATTRIBUTE_NAMES } from "../model/index.ts";
 import { matchesAnyGlob, matchResources, type BlockedReason, type Matching } from "./match.ts";
 import type { RejectedRecord, SourceSnapshot, SourceUser } from "./ports.ts";
 import { shown } from "./text.ts";
@@ -106,6 +106,33 @@ export function phaseOf(op: Operation): number {
   return PHASES.findIndex((kinds, index) => index > 0 && kinds.includes(op.kind));
 }
 
+/**
+ * The operations of one phase, grouped by wave in wave order, each wave in plan order: a user
+ * whose manager this plan creates too is created one wave after the manager, so its create
+ * carries the manager's SCIM id (one request instead of a create and a PATCH). Every other
+ * operation is wave 0.
+ */
+export function wavesOf(ops: readonly Operation[]): Operation[][] {
+  const byWave = new Map<number, Operation[]>();
+  for (const op of ops) {
+    const wave = op.kind === "createUser" ? (op.wave ?? 0) : 0;
+    const members = byWave.get(wave);
+    if (members) members.push(op);
+    else byWave.set(wave, [op]);
+  }
+  return [...byWave.entries()].sort(([a], [b]) => a - b).map(([, wave]) => wave);
+}
+
+/**
+ * Whether an operation sends a SCIM request when nothing fails: an update only with something to
+ * set, clear or mark as ours (an adoption with nothing to change, or a "record", sends none).
+ */
+export function sendsRequest(op: Operation): boolean {
+  if (op.kind === "updateUser") return Object.keys(op.set).length > 0 || op.clear.length > 0 || op.externalId !== undefined;
+  if (op.kind === "updateGroup") return op.displayName !== undefined || op.externalId !== undefined;
+  return true;
+}
+
 /** State changes that need no request: managed resources found gone from the tenant, or found not to be ours. */
 export interface Bookkeeping {
   forgetUsers: string[];
@@ -142,9 +169,6 @@ export interface PlanPolicy {
   protectedGroups: readonly string[];
 }
 
-/** AWS refuses more than 100 member changes in one request (CreateGroup and PatchGroup). */
-export const MAX_MEMBERS_PER_REQUEST = 100;
-
 /** The plan as it is built: one list per phase, and what the planners learn along the way. */
 interface Draft {
   userCreates: Operation[];
@@ -175,7 +199,7 @@ export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: Sync
     operations: [
       ...draft.groupDeletes.filter((op) => op.early),
       ...draft.userDeletes.filter((op) => op.early),
-      ...byWave(draft.userCreates),
+      ...wavesOf(draft.userCreates).flat(),
       ...draft.groupCreates,
       ...draft.updates,
       ...draft.adds,
@@ -731,11 +755,6 @@ function sortBySourceId(groups: readonly DesiredGroup[]): DesiredGroup[] {
   return [...groups].sort((a, b) => (a.sourceId < b.sourceId ? -1 : a.sourceId > b.sourceId ? 1 : 0));
 }
 
-function byWave(ops: readonly Operation[]): Operation[] {
-  const wave = (op: Operation) => (op.kind === "createUser" ? (op.wave ?? 0) : 0);
-  return [...ops].sort((a, b) => wave(a) - wave(b));
-}
-
 export function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -760,16 +779,7 @@ export function summarisePlan(p: Plan): PlanSummary {
   for (const op of p.operations) {
     if (op.kind === "addMembers" || op.kind === "removeMembers") s[op.kind] += op.members.length;
     else s[op.kind] += 1;
-    s.requests += requestsFor(op);
+    if (sendsRequest(op)) s.requests += 1;
   }
   return s;
-}
-
-/** SCIM requests an operation costs when nothing fails (an adoption with nothing to change costs none). */
-export function requestsFor(op: Operation): number {
-  if (op.kind === "updateUser") {
-    return Object.keys(op.set).length > 0 || op.clear.length > 0 || op.externalId !== undefined ? 1 : 0;
-  }
-  if (op.kind === "updateGroup") return op.displayName !== undefined || op.externalId !== undefined ? 1 : 0;
-  return 1;
 }

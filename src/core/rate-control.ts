@@ -1,12 +1,12 @@
 /** @module Adaptive request limiter (AIMD pacing, bounded concurrency) and retry policy; runtime-neutral. */
+import { backoffDelay, type RetryOptions } from "./retry.ts";
 
 export interface RateControlOptions {
   initialRps: number;
   minRps: number;
   maxRps: number;
   maxConcurrency: number;
-  /** `attempts` counts the first try: 8 means one try and up to seven retries. */
-  retry: { attempts: number; baseDelayMs: number; maxDelayMs: number };
+  retry: RetryOptions;
   random?: () => number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -99,10 +99,7 @@ export function createRateControl(options: RateControlOptions): RateControl {
     if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs)) {
       return clamp(retryAfterMs, 0, Math.max(retry.maxDelayMs, RETRY_AFTER_CAP_MS));
     }
-    // Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): spreads the retries
-    // of many requests that failed together instead of sending them back in lockstep.
-    const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-    return Math.floor(random() * ceiling);
+    return backoffDelay(attempt, retry, random);
   }
 
   return {

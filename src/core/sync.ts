@@ -7,8 +7,9 @@ import { ALWAYS_SYNCED_ATTRIBUTES, USER_FIELD_ATTRIBUTES, emptyState } from "../
 import { apply, type ApplyResult } from "./apply.ts";
 import { fitForAws } from "./aws-limits.ts";
 import { SyncError } from "./errors.ts";
-import { confirmOwnership } from "./confirm.ts";
+import { READ_CONCURRENCY, confirmOwnership } from "./confirm.ts";
 import { checkGuardrails, refusalError, upsertOnly, type DeleteLimit, type GuardrailVerdict } from "./guardrails.ts";
+import { mapLimit } from "./pool.ts";
 import { plan as makePlan, summarisePlan, type Plan, type PlanPolicy, type PlanSummary } from "./plan.ts";
 import type { DirectorySource, Logger, ScimTarget, SourceSnapshot, StateStore } from "./ports.ts";
 import { hashState, serialiseState, tenantFromState } from "./state.ts";
@@ -180,16 +181,8 @@ export async function readTenant(target: ScimTarget, source: SourceSnapshot, sta
   const names = new Set(source.groups.map((g) => g.displayName));
   const relevant = (g: TenantGroup) =>
     managedScimIds.has(g.scimId) || (g.externalId !== undefined && sourceIds.has(g.externalId)) || names.has(g.displayName);
-  const withMembers: TenantGroup[] = [];
-  const queue = groups.filter(relevant);
-  const others = groups.filter((g) => !relevant(g));
-  const workers = Array.from({ length: Math.min(8, queue.length) }, async () => {
-    for (let g = queue.shift(); g; g = queue.shift()) {
-      withMembers.push({ ...g, memberScimIds: await target.listGroupMembers(g.scimId) });
-    }
-  });
-  await Promise.all(workers);
-  return { users, groups: [...withMembers, ...others] };
+  const withMembers = await mapLimit(groups.filter(relevant), READ_CONCURRENCY, async (g) => ({ ...g, memberScimIds: await target.listGroupMembers(g.scimId) }));
+  return { users, groups: [...withMembers, ...groups.filter((g) => !relevant(g))] };
 }
 
 /** Attributes managed when `sync.user_fields` selects `fields`: the required ones always. */

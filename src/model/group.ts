@@ -21,3 +21,11 @@ export const PROTECTED_GROUPS_DEFAULT = [
   "AWSSecurityAudit*",
   "AWSServiceCatalogAdmins",
 ] as const;
+
+/**
+ * AWS refuses more than 100 member changes in one request, in CreateGroup and in PatchGroup:
+ * the planner splits member lists at this size, and the SCIM adapter refuses a longer one.
+ * https://docs.aws.amazon.com/singlesignon/latest/developerguide/creategroup.html
+ * https://docs.aws.amazon.com/singlesignon/latest/developerguide/patchgroup.html
+ */
+export const MAX_MEMBERS_PER_REQUEST = 100;

@@ -8,12 +8,12 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { apply } from "../../src/core/apply.ts";
-import { MAX_MEMBERS_PER_REQUEST, phaseOf, plan, sameValue, type Operation, type Plan, type PlanPolicy } from "../../src/core/plan.ts";
+import { phaseOf, plan, sameValue, type Operation, type Plan, type PlanPolicy } from "../../src/core/plan.ts";
 import type { SourceSnapshot, SourceUser } from "../../src/core/ports.ts";
 import { tenantFromState } from "../../src/core/state.ts";
 import { managedAttributesFor, readTenant } from "../../src/core/sync.ts";
 import type { DesiredGroup, ManagedGroup, ManagedUser, SyncState, TenantSnapshot, TenantUser, UserAttributes } from "../../src/model/index.ts";
-import { STATE_SCHEMA_VERSION, USER_ATTRIBUTE_NAMES } from "../../src/model/index.ts";
+import { MAX_MEMBERS_PER_REQUEST, STATE_SCHEMA_VERSION, USER_ATTRIBUTE_NAMES } from "../../src/model/index.ts";
 import { seededRandom } from "../emulators/faults.ts";
 import { applyOperations, TenantModel, type ModelGroup, type ModelUser } from "../support/tenant-model.ts";
 

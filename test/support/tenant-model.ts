@@ -5,7 +5,7 @@
  */
 import { ScimRequestError } from "../../src/core/errors.ts";
 import type { GroupRef, Operation, UserRef } from "../../src/core/plan.ts";
-import { MAX_MEMBERS_PER_REQUEST } from "../../src/core/plan.ts";
+import { MAX_MEMBERS_PER_REQUEST } from "../../src/model/index.ts";
 import type { GroupChange, RequestStats, ScimTarget, UserChange } from "../../src/core/ports.ts";
 import type { TenantGroup, TenantSnapshot, TenantUser, UserAttributes } from "../../src/model/index.ts";
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { apply } from "../../src/core/apply.ts";
-import { plan, requestsFor, summarisePlan, type Operation, type PlanPolicy } from "../../src/core/plan.ts";
+import { plan, sendsRequest, summarisePlan, type Operation, type PlanPolicy } from "../../src/core/plan.ts";
 import type { SourceSnapshot, SourceUser } from "../../src/core/ports.ts";
 import { tenantFromState } from "../../src/core/state.ts";
 import { managedAttributesFor } from "../../src/core/sync.ts";
@@ -71,7 +71,7 @@ describe("plan: regressions found by the property test", () => {
     const tenant: TenantSnapshot = { users: [tenantUser("s1", "ana", { externalId: "u1" })], groups: [] };
     const p = plan(source([sourceUser("u1", "ana")]), tenant, s, POLICY);
     expect(kinds(p.operations)).toEqual(["updateUser:record"]);
-    expect(requestsFor(p.operations[0]!)).toBe(0);
+    expect(sendsRequest(p.operations[0]!)).toBe(false);
     expect(summarisePlan(p).requests).toBe(0);
     expect((p.operations[0] as { attributes: UserAttributes }).attributes.displayName).toBe("ana");
     // Without it, every later run from the state would PATCH again.

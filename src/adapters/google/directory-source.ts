@@ -2,6 +2,8 @@
 // Only the Directory module, never the `googleapis` root: the root pulls in every Google API (bundle size).
 import { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import { SyncError } from "../../core/errors.ts";
+import { forEachLimit } from "../../core/pool.ts";
+import { backoffDelay, type RetryOptions } from "../../core/retry.ts";
 import type { DirectorySource, SourceSnapshot, SourceUser } from "../../core/ports.ts";
 import type { DesiredGroup, UserFieldName } from "../../model/index.ts";
 import { mapUser, sourceFields } from "../../mapping/map-user.ts";
@@ -9,12 +11,10 @@ import { GOOGLE_USER, type GoogleUser } from "../../mapping/presets/google.ts";
 import { describeAnswer } from "../http-answer.ts";
 import {
   DEFAULT_RETRY,
-  backoffDelay,
   describeFailure,
   isRetryable,
   toSyncError,
   type AuthContext,
-  type RetryOptions,
 } from "./requests.ts";
 import { createJwtClient, parseServiceAccountKey } from "./service-account.ts";
 
@@ -139,7 +139,7 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
         const failure = describeFailure(error, accessTokens);
         if (allowNotFound && !failure.token && failure.status === 404) return undefined;
         if (!isRetryable(failure) || attempt >= retry.attempts) throw toSyncError(method, target, failure, authContext, attempt);
-        const delay = backoffDelay(attempt - 1, retry);
+        const delay = backoffDelay(attempt, retry);
         retries++;
         log.debug(`google: ${method} ${target}: ${failure.status ?? "network"} ${failure.reason}; retry ${attempt}/${retry.attempts - 1} in ${delay} ms`);
         await new Promise((resolve) => setTimeout(resolve, delay));
@@ -337,26 +337,5 @@ function contentTypeOf(headers: unknown): string | null {
   const h = headers as { get?: (name: string) => string | null; ["content-type"]?: unknown } | undefined;
   if (typeof h?.get === "function") return h.get("content-type");
   return typeof h?.["content-type"] === "string" ? h["content-type"] : null;
-}
-
-/**
- * Runs `fn` over `items` with at most `limit` in flight. After the first failure no new item
- * starts, the ones in flight finish, and the first error is thrown: the read is all or nothing.
- */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.error;
 }
 

@@ -1,14 +1,9 @@
 /** @module Sends one Directory request with our own backoff and turns Google's failures into SyncErrors. */
 import { SyncError, redactSecretShapes } from "../../core/errors.ts";
+import type { RetryOptions } from "../../core/retry.ts";
 import { describeAnswer } from "../http-answer.ts";
 import { DIRECTORY_READONLY_SCOPES, TokenAnswerError } from "./service-account.ts";
 
-export interface RetryOptions {
-  /** Total attempts, the first included. */
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
 
 export const DEFAULT_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 };
 
@@ -72,12 +67,6 @@ export function isRetryable(f: Failure): boolean {
   if (f.status === undefined) return true;
   if (f.status === 429 || f.status >= 500) return true;
   return f.status === 403 && QUOTA_REASONS.has(f.reason);
-}
-
-/** Full jitter (uniform in [0, min(max, base·2^k)]): spreads parallel retries apart. */
-export function backoffDelay(retry: number, options: RetryOptions, random: () => number = Math.random): number {
-  const cap = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** retry);
-  return Math.floor(random() * cap);
 }
 
 export interface AuthContext {

@@ -3,7 +3,7 @@ import { ofetch, type FetchResponse } from "ofetch";
 import { ScimRequestError, SyncError } from "../../core/errors.ts";
 import type { GroupChange, RequestStats, ScimTarget, UserChange } from "../../core/ports.ts";
 import { createRateControl, type RateControlOptions } from "../../core/rate-control.ts";
-import type { TenantGroup, TenantUser, UserAttributes } from "../../model/index.ts";
+import { MAX_MEMBERS_PER_REQUEST, type TenantGroup, type TenantUser, type UserAttributes } from "../../model/index.ts";
 import { describeAnswer } from "../http-answer.ts";
 import { RESPONSE_HINT, classifyScimError, isAmbiguous, toScimRequestError, type RequestLabel } from "./errors.ts";
 import { eqFilter } from "./filter.ts";
@@ -48,9 +48,8 @@ export const DEFAULT_RATE: Omit<RateControlOptions, "random" | "now" | "sleep"> 
 };
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** cursor pages hold at most 100 (§4.1); the same cap applies to members per CreateGroup/PatchGroup (§6.1, §6.3). */
+/** cursor pages hold at most 100 (§4.1); members per CreateGroup/PatchGroup have their own cap, MAX_MEMBERS_PER_REQUEST. */
 const PAGE_SIZE = 100;
-export const MEMBER_LIMIT = 100;
 
 interface Request extends RequestLabel {
   /** Path below the endpoint, with its query already encoded. */
@@ -233,8 +232,8 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
   }
 
   async function changeMembers(op: "add" | "remove", groupScimId: string, userScimIds: string[]): Promise<void> {
-    if (userScimIds.length > MEMBER_LIMIT) {
-      throw new RangeError(`${op}Members: ${userScimIds.length} members in one call; AWS accepts at most ${MEMBER_LIMIT} membership changes per PatchGroup (split them)`);
+    if (userScimIds.length > MAX_MEMBERS_PER_REQUEST) {
+      throw new RangeError(`${op}Members: ${userScimIds.length} members in one call; AWS accepts at most ${MAX_MEMBERS_PER_REQUEST} membership changes per PatchGroup (split them)`);
     }
     if (userScimIds.length === 0) return;
     await patchGroup(groupScimId, [{ op, path: "members", value: userScimIds.map((value) => ({ value })) }]);
@@ -321,8 +320,8 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
     deleteUser: (scimId) => remove("Users", scimId),
 
     async createGroup(externalId, displayName, memberScimIds) {
-      if (memberScimIds.length > MEMBER_LIMIT) {
-        throw new RangeError(`createGroup: ${memberScimIds.length} members; AWS accepts at most ${MEMBER_LIMIT} in CreateGroup (add the rest with addMembers)`);
+      if (memberScimIds.length > MAX_MEMBERS_PER_REQUEST) {
+        throw new RangeError(`createGroup: ${memberScimIds.length} members; AWS accepts at most ${MAX_MEMBERS_PER_REQUEST} in CreateGroup (add the rest with addMembers)`);
       }
       const body: Record<string, unknown> = { schemas: [GROUP_SCHEMA], displayName, externalId };
       if (memberScimIds.length > 0) body.members = memberScimIds.map((value) => ({ value }));
