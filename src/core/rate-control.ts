@@ -46,7 +46,7 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /**
  * Paces request starts at `currentRps` (one slot every 1000/rps ms, no bursts) with at most
  * `maxConcurrency` in flight. AWS publishes 25 write / 40 read TPS per store and sends 429
- * without Retry-After (aws-scim.md §9), so the rate is discovered: halve on a 429, grow by
+ * without Retry-After (docs/aws-scim.md §9), so the rate is discovered: halve on a 429, grow by
  * 10% of the initial rate after 20 successes in a row. Only one halving per "round": 429s from
  * requests that started before the last halving do not halve again, otherwise a burst of
  * concurrent 429s would collapse the rate to `minRps` at once (TCP-style AIMD).

@@ -1,4 +1,4 @@
-/** @module Sends one Directory request with our own backoff and turns Google's failures into SyncErrors. */
+/** @module Sends one Directory request with our own backoff and turns Google's failures into SyncErrors. § cites docs/google-directory.md. */
 import { SyncError, redactSecretShapes } from "../../core/errors.ts";
 import type { RetryOptions } from "../../core/retry.ts";
 import { describeAnswer } from "../http-answer.ts";

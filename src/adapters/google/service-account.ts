@@ -1,11 +1,11 @@
-/** @module The service-account key (parsed and checked without ever echoing it) and the JWT client with domain-wide delegation. */
+/** @module The service-account key (parsed and checked without ever echoing it) and the JWT client with domain-wide delegation. § cites docs/google-directory.md. */
 import { createPrivateKey } from "node:crypto";
 import { Gaxios, type GaxiosOptionsPrepared } from "gaxios";
 import { JWT } from "google-auth-library";
 import { SyncError } from "../../core/errors.ts";
 import { describeAnswer } from "../http-answer.ts";
 
-/** google-directory.md §7.5: the read-only scopes the sync needs; all must be authorised for DWD. */
+/** docs/google-directory.md §7.5: the read-only scopes the sync needs; all must be authorised for DWD. */
 export const DIRECTORY_READONLY_SCOPES = [
   "https://www.googleapis.com/auth/admin.directory.user.readonly",
   "https://www.googleapis.com/auth/admin.directory.group.readonly",

@@ -1,4 +1,4 @@
-/** @module Turns ofetch failures into token-free ScimRequestErrors and judges which ones to retry. */
+/** @module Turns ofetch failures into token-free ScimRequestErrors and judges which ones to retry. § cites docs/aws-scim.md. */
 import { ScimRequestError, redactSecretShapes, type ScimFailureKind } from "../../core/errors.ts";
 import type { RetryDecision } from "../../core/rate-control.ts";
 import { describeAnswer } from "../http-answer.ts";
@@ -31,7 +31,7 @@ function serverHint(endpoint: string | undefined): string {
 }
 
 const DETAIL_MAX = 300;
-/** Retry-After is a number of seconds or an HTTP date (RFC 9110 §10.2.3); AWS has not been seen sending it (aws-scim.md §9). */
+/** Retry-After is a number of seconds or an HTTP date (RFC 9110 §10.2.3); AWS has not been seen sending it (docs/aws-scim.md §9). */
 const retryAfterByError = new WeakMap<ScimRequestError, number>();
 
 /** The shape of ofetch's FetchError we read. Its `options` hold our headers, so nothing from it is kept but these. */
@@ -92,7 +92,7 @@ function kindOf(status: number): ScimFailureKind {
   return "invalid";
 }
 
-/** Statuses worth another try: throttling and transient server failures (aws-scim.md §8.2). */
+/** Statuses worth another try: throttling and transient server failures (docs/aws-scim.md §8.2). */
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 /** The RateControl classifier for errors made by `toScimRequestError`. */

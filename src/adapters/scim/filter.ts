@@ -1,4 +1,4 @@
-/** @module Builds AWS SCIM filters: only `attribute eq "value"` exists in AWS's dialect (aws-scim.md §3). */
+/** @module Builds AWS SCIM filters: only `attribute eq "value"` exists in AWS's dialect (docs/aws-scim.md §3). */
 
 /**
  * `attribute eq "value"` with `\` and `"` escaped inside the value, as RFC 7644 §3.4.2.2 (JSON

@@ -1,4 +1,4 @@
-/** @module The ScimTarget port over AWS IAM Identity Center's SCIM v2 endpoint, in AWS's dialect (/work/shared/reference/aws-scim.md). */
+/** @module The ScimTarget port over AWS IAM Identity Center's SCIM v2 endpoint, in AWS's dialect (docs/aws-scim.md; § cites its sections). */
 import { ofetch, type FetchResponse } from "ofetch";
 import { ScimRequestError, SyncError } from "../../core/errors.ts";
 import type { GroupChange, RequestStats, ScimTarget, UserChange } from "../../core/ports.ts";
@@ -35,7 +35,7 @@ export interface AwsScimTarget extends ScimTarget {
 }
 
 /**
- * Defaults stay under AWS's published 25 write / 40 read TPS per identity store (aws-scim.md §9):
+ * Defaults stay under AWS's published 25 write / 40 read TPS per identity store (docs/aws-scim.md §9):
  * start at 20 req/s, never above 25 (the write limit, since one limiter paces reads and writes),
  * 8 in flight, and 8 attempts with backoff from 250 ms to 20 s (≈ 30 s of patience in total).
  */

@@ -1,4 +1,4 @@
-/** @module Pure mapping between AWS SCIM user JSON and the model's UserAttributes, and UserChange → PatchOp operations. */
+/** @module Pure mapping between AWS SCIM user JSON and the model's UserAttributes, and UserChange → PatchOp operations. § cites docs/aws-scim.md. */
 import type { UserChange } from "../../core/ports.ts";
 import { USER_ATTRIBUTE_NAMES, type Address, type PhoneNumber, type TenantUser, type UserAttributeName, type UserAttributes } from "../../model/index.ts";
 
@@ -16,7 +16,7 @@ export interface PatchOperation {
 
 /** The model's optional plain-string attributes that are SCIM core attributes of the same name. */
 const CORE_STRINGS = ["title", "preferredLanguage", "nickName", "profileUrl", "userType", "locale", "timezone"] as const;
-/** The model's enterprise-extension attributes (aws-scim.md §5.1); manager is handled apart. */
+/** The model's enterprise-extension attributes (docs/aws-scim.md §5.1); manager is handled apart. */
 const ENTERPRISE_STRINGS = ["employeeNumber", "costCenter", "organization", "division", "department"] as const;
 const ADDRESS_FIELDS = ["type", "formatted", "streetAddress", "locality", "region", "postalCode", "country"] as const;
 
