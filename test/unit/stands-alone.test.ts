@@ -9,13 +9,6 @@ import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import { ROOT } from "../support/paths.ts";
 
-/**
- * True while src/ still cites notes outside the repository: other work owns src/ until those
- * citations are fixed, so its findings are printed, not failed on. Set to false once src/ is
- * clean; the test says when that moment has come.
- */
-const PENDING_SRC_FIXES = false;
-
 /** Notes a comment may cite only by a path that resolves to a file of this repository. */
 const NOTE_NAMES = ["aws-scim", "google-directory", "lambda-runtime", "runtimes", "FORMAT"];
 
@@ -89,22 +82,8 @@ function findings(): Finding[] {
 const show = (list: Finding[]) => list.map((f) => `${f.file}:${f.line}: ${f.what}\n    ${f.text}`).join("\n");
 
 describe("the repository stands alone", () => {
-  const all = findings();
-  const inSrc = all.filter((f) => f.file.startsWith("src/"));
-  const elsewhere = all.filter((f) => !f.file.startsWith("src/"));
-
-  test("no file outside src/ reads or cites anything outside the repository", () => {
-    expect(show(elsewhere)).toBe("");
-  });
-
-  test("src/ neither (reported only while PENDING_SRC_FIXES is true)", () => {
-    if (!PENDING_SRC_FIXES) {
-      expect(show(inSrc)).toBe("");
-      return;
-    }
-    if (inSrc.length > 0) console.warn(`stands-alone: ${inSrc.length} pending in src/ (PENDING_SRC_FIXES):\n${show(inSrc)}`);
-    // Once src/ is clean the exemption only hides regressions: flip it.
-    expect(inSrc.length === 0 ? "src/ is clean: set PENDING_SRC_FIXES to false in test/unit/stands-alone.test.ts" : "").toBe("");
+  test("no tracked file reads or cites anything outside the repository", () => {
+    expect(show(findings())).toBe("");
   });
 
   test("the checks catch what they are for", () => {
