@@ -35,7 +35,8 @@ export interface Emulators {
 export interface EmulatorsDescription {
   scim: { url: string; token: string };
   google: { url: string; tokenUrl: string; serviceAccountFile: string; adminEmail: string };
-  s3: { url: string; bucket: string };
+  /** What an S3 client needs: the emulator takes any credentials, but the SDK signs with some. */
+  s3: { url: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string };
   secretsManager: { url: string };
 }
 
@@ -56,7 +57,7 @@ export async function startEmulators(options: EmulatorsOptions): Promise<Emulato
     describe: () => ({
       scim: { url: scim.url, token: scim.token },
       google: { url: google.url, tokenUrl: google.tokenUrl, serviceAccountFile: google.serviceAccountFile, adminEmail: google.adminEmail },
-      s3: { url: s3.url, bucket: s3.bucket },
+      s3: { url: s3.url, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
       secretsManager: { url: secrets.url },
     }),
     async close() {
