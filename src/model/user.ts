@@ -76,3 +76,24 @@ export const USER_FIELD_NAMES = [
 ] as const;
 
 export type UserFieldName = (typeof USER_FIELD_NAMES)[number];
+
+/** The attributes each `sync.user_fields` name brings under management. */
+const ATTRIBUTES_OF_FIELD: Record<UserFieldName, readonly UserAttributeName[]> = {
+  phoneNumbers: ["phoneNumber"],
+  addresses: ["address"],
+  title: ["title"],
+  preferredLanguage: ["preferredLanguage"],
+  nickName: ["nickName"],
+  profileUrl: ["profileUrl"],
+  userType: ["userType"],
+  locale: ["locale"],
+  timezone: ["timezone"],
+  enterprise: ["employeeNumber", "costCenter", "organization", "division", "department", "managerSourceId"],
+};
+
+/** Attributes managed when `sync.user_fields` selects `fields`: the required ones always. */
+export function managedAttributesFor(fields: readonly UserFieldName[]): Set<UserAttributeName> {
+  const managed = new Set<UserAttributeName>(["userName", "displayName", "givenName", "familyName", "formattedName", "email", "active"]);
+  for (const field of fields) for (const name of ATTRIBUTES_OF_FIELD[field]) managed.add(name);
+  return managed;
+}
