@@ -1,33 +1,34 @@
 /**
- * @module The one place that wires adapters to the core from a resolved configuration.
+ * @module The one place that wires adapters to the core from a resolved configuration. What each
+ * command needs was checked by the shell (`requireFor`, src/config/requirements.ts); nothing here
+ * checks it again.
  */
 import { createGoogleDirectorySource } from "./adapters/google/directory-source.ts";
 import { createScimTarget, type AwsScimTarget } from "./adapters/scim/scim-target.ts";
 import { createSecretsManagerResolver } from "./adapters/secrets/secrets-manager.ts";
 import { createFileStateStore } from "./adapters/state/file-state-store.ts";
 import { createS3StateStore } from "./adapters/state/s3-state-store.ts";
-import type { ResolvedConfig } from "./config/validate.ts";
-import { SyncError } from "./core/errors.ts";
+import type { ResolvedConfig } from "./config/schema.ts";
 import type { DirectorySource, Logger, SecretResolver, StateStore } from "./core/ports.ts";
 import type { PlanPolicy } from "./core/plan.ts";
-import { managedAttributesFor } from "./core/sync.ts";
-import type { UserFieldName } from "./model/index.ts";
+import { managedAttributesFor } from "./model/index.ts";
+
+/** A value the shell's `requireFor` guarantees; its absence here is a bug in the shell, not a configuration problem. */
+function checked<T>(value: T | undefined, path: string): T {
+  if (value === undefined) throw new Error(`${path} reached compose.ts unset: the shell must call requireFor first`);
+  return value;
+}
 
 export function createSecretResolver(): SecretResolver {
   return createSecretsManagerResolver();
 }
 
 export function composeSource(config: ResolvedConfig, serviceAccountKey: string, log: Logger): DirectorySource & { stats(): { requests: Record<string, number>; retries: number } } {
-  if (!config.gws.userEmail) {
-    throw new SyncError("CONFIG_MISSING", "gws.user_email is not set", {
-      hint: "pass --gws-user-email, set IDPSCIM_GWS_USER_EMAIL, or add user_email under [gws]",
-    });
-  }
   return createGoogleDirectorySource({
     serviceAccountKey,
-    adminEmail: config.gws.userEmail,
+    adminEmail: checked(config.gws.userEmail, "gws.user_email"),
     groupsFilter: config.gws.groupsFilter,
-    userFields: new Set(config.sync.userFields as UserFieldName[]),
+    userFields: new Set(config.sync.userFields),
     apiUrl: config.gws.apiUrl,
     tokenUrl: config.gws.tokenUrl,
     logger: log,
@@ -35,15 +36,10 @@ export function composeSource(config: ResolvedConfig, serviceAccountKey: string,
 }
 
 export function composeTarget(config: ResolvedConfig, log: Logger): AwsScimTarget {
-  if (!config.aws.scimEndpoint || !config.aws.scimAccessToken) {
-    throw new SyncError("CONFIG_MISSING", "aws.scim_endpoint and aws.scim_access_token are required", {
-      hint: "pass --aws-scim-endpoint and --aws-scim-access-token (or their IDPSCIM_AWS_* variables)",
-    });
-  }
   const rps = config.aws.scimRateLimit;
   return createScimTarget({
-    endpoint: config.aws.scimEndpoint,
-    token: config.aws.scimAccessToken,
+    endpoint: checked(config.aws.scimEndpoint, "aws.scim_endpoint"),
+    token: checked(config.aws.scimAccessToken, "aws.scim_access_token"),
     rate: { initialRps: Math.max(1, Math.floor(rps * 0.8)), maxRps: rps },
     logger: log,
   });
@@ -59,10 +55,7 @@ export function composeStore(config: ResolvedConfig, environment: Record<string,
       ...(customEndpoint ? { client: { forcePathStyle: true } } : {}),
     });
   }
-  if (config.state.file) return createFileStateStore(config.state.file);
-  throw new SyncError("CONFIG_MISSING", "no state backend is configured", {
-    hint: "set aws.s3_bucket_name (--aws-s3-bucket-name) or state.file (--state-file)",
-  });
+  return createFileStateStore(checked(config.state.file, "state.file"));
 }
 
 export function policyFor(config: ResolvedConfig): Omit<PlanPolicy, "adoptGroupsByName"> {

@@ -4,8 +4,10 @@ import { readFileSync } from "node:fs";
 import { SyncError } from "../core/errors.ts";
 import { configFileChoice, resolveConfig, shorten, type ResolvedConfig } from "./validate.ts";
 
-export { configFileChoice, flagSecretWarnings, redactedConfig, requireForSync, resolveConfig } from "./validate.ts";
-export type { ResolveConfigInput, ResolvedConfig, Source } from "./validate.ts";
+export { requireFor, requirementProblems, type RequirementOptions, type RequirementProblems } from "./requirements.ts";
+export { configFileChoice, flagSecretWarnings, redactedConfig, resolveConfig } from "./validate.ts";
+export type { Command, ResolvedConfig, Source } from "./schema.ts";
+export type { ResolveConfigInput } from "./validate.ts";
 
 /** The file's text, `"missing"`, or why it cannot be read as a phrase naming the fix (a directory, no permission). */
 function readFile(path: string): { text: string } | "missing" | { problem: string } {
@@ -29,12 +31,20 @@ export function readConfigFile(path: string): { text: string } | undefined {
   return file;
 }
 
+export interface LoadConfigInput {
+  argv: Record<string, unknown>;
+  env: Record<string, string | undefined>;
+  /** false: IDPSCIM_* variables (and argv) only, no file is read (Lambda: the package may hold a stray config.toml). */
+  readFile?: boolean;
+}
+
 /**
- * What the shells call: picks the file (--config-file, IDPSCIM_CONFIG_FILE, else ./config.toml if
- * it exists), reads it and resolves. An explicitly named file that is missing or unreadable, and a
- * --config-file given twice, are reported with the other problems.
+ * What the shells and tests call: picks the file (--config-file, IDPSCIM_CONFIG_FILE, else
+ * ./config.toml if it exists), reads it and resolves. An explicitly named file that is missing or
+ * unreadable, and a --config-file given twice, are reported with the other problems.
  */
-export function loadConfig(input: { argv: Record<string, unknown>; env: Record<string, string | undefined> }): ResolvedConfig {
+export function loadConfig(input: LoadConfigInput): ResolvedConfig {
+  if (input.readFile === false) return resolveConfig({ argv: input.argv, env: input.env });
   const choice = configFileChoice(input.argv, input.env);
   // An unusable --config-file (given twice, empty): the resolver reports it; reading ./config.toml instead would only add noise.
   if (choice.path === undefined) return resolveConfig(input);

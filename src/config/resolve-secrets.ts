@@ -2,8 +2,9 @@
 
 import { SyncError, isSyncError } from "../core/errors.ts";
 import type { SecretResolver } from "../core/ports.ts";
-import { flagName, optionByPath } from "./schema.ts";
-import { howToSet, patchConfig, shorten, tokenProblem, urlProblem, type ResolvedConfig, type Source } from "./validate.ts";
+import { flagName, howToSet, optionByPath, type OptionPath, type ResolvedConfig, type Source } from "./schema.ts";
+import { patchConfig } from "./validate.ts";
+import { emailProblem, shorten, tokenProblem, urlProblem } from "./values.ts";
 
 function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
@@ -19,7 +20,7 @@ function errorCode(error: unknown): string {
  *
  * @example
  * const { config: ready, serviceAccountKey } = await resolveSecrets(config, secretsManager, (p) => Bun.file(p).text());
- * requireForSync(ready);
+ * requireFor(ready, "sync");
  */
 export async function resolveSecrets(
   config: ResolvedConfig,
@@ -50,7 +51,7 @@ export async function resolveSecrets(
   }
 
   const failures: SyncError[] = [];
-  const fromSecret = async (path: string, explicit: string | undefined, secretName: string): Promise<string | undefined> => {
+  const fromSecret = async (path: OptionPath, explicit: string | undefined, secretName: string): Promise<string | undefined> => {
     if (explicit !== undefined) return explicit;
     try {
       // Secrets pasted in the console often keep a trailing newline.
@@ -102,8 +103,9 @@ export async function resolveSecrets(
       throw new SyncError("CONFIG_INVALID", `aws.scim_access_token from secret ${config.aws.scimAccessTokenSecretName}: ${problem}, and store it in the secret again`);
     }
   }
-  if (userEmail !== undefined && config.gws.userEmail === undefined && !/^[^@\s]+@[^@\s]+$/.test(userEmail)) {
-    throw new SyncError("CONFIG_INVALID", `gws.user_email from secret ${config.gws.userEmailSecretName}: must be an email address like admin@example.com; fix the secret or pass --gws-user-email`);
+  const emailProblemText = userEmail !== undefined && config.gws.userEmail === undefined ? emailProblem(userEmail) : undefined;
+  if (emailProblemText !== undefined) {
+    throw new SyncError("CONFIG_INVALID", `gws.user_email from secret ${config.gws.userEmailSecretName}: ${emailProblemText}; fix the secret or pass --gws-user-email`);
   }
 
   const keySource = config.gws.serviceAccountFile !== undefined ? `gws.service_account_file ${shorten(config.gws.serviceAccountFile)}` : `secret ${config.gws.serviceAccountFileSecretName}`;

@@ -1,7 +1,14 @@
-/** @module The one option table: TOML keys, flags, IDPSCIM_* env vars, yargs options, config.example.toml and the README table all derive from it. */
+/**
+ * @module The one option table. Each setting is one entry: its name (TOML key, flag, IDPSCIM_* env
+ * var and ResolvedConfig property all derive from it), type, default, choices, docs, whether it is
+ * secret, which commands require it, and any check beyond its type. The resolver, the yargs
+ * options, config.example.toml, the README table, the requirement checks and the TypeScript type
+ * of the resolved configuration are all derived from it.
+ */
 
 import type { Options as YargsOptions } from "yargs";
 import { PROTECTED_GROUPS_DEFAULT, USER_FIELD_NAMES } from "../model/index.ts";
+import { emailProblem, groupsFilterProblem, RECONCILE_EVERY_MAX_MS, tokenProblem, type MaxDeletes } from "./values.ts";
 
 export type OptionType =
   | "string"
@@ -13,6 +20,13 @@ export type OptionType =
   | "url"
   | "path"
   | "percent-or-count";
+
+/** The commands that read the configuration, as `requiredFor` names them. */
+export const COMMANDS = ["sync", "plan", "inspect gws", "inspect scim", "state show", "config validate"] as const;
+export type Command = (typeof COMMANDS)[number];
+
+/** Where a value came from: `sources` in ResolvedConfig, keyed by TOML path. */
+export type Source = "default" | "file" | "env" | "flag" | "secret";
 
 export interface OptionSpec {
   /** TOML table; absent for top-level keys. */
@@ -35,12 +49,24 @@ export interface OptionSpec {
   example?: unknown;
   /** Flag and env only: cannot be set from the config file itself. */
   cliOnly?: boolean;
+  /** ResolvedConfig property when it is not the camelCase key (e.g. reconcileEveryMs, in ms). */
+  field?: string;
+  /** On the root of ResolvedConfig as table + key (log.level → logLevel), not under its table. */
+  flat?: boolean;
+  /** Parsed and recorded in `sources`, but no property of its own: it steers another setting (debug → log.level). */
+  noField?: boolean;
+  /** Commands that stop with CONFIG_MISSING when it is not set (see requirements.ts). */
+  requiredFor?: readonly Command[];
+  /** Not required when this boolean setting is true: the value then comes from Secrets Manager. */
+  notRequiredWith?: string;
+  /** A check beyond the type, on the parsed value; `shown` is the value as a message may quote it. A problem phrase, or `undefined`. */
+  check?: (value: never, shown: string) => string | undefined;
 }
 
 /** The names `sync.user_fields` accepts: one list, kept with the model. */
 export const USER_FIELDS = USER_FIELD_NAMES;
 
-export const OPTIONS: readonly OptionSpec[] = [
+const TABLE = [
   {
     key: "config_file",
     type: "path",
@@ -49,7 +75,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: "Path of the TOML config file; without it ./config.toml is read when it exists.",
     example: "config.toml",
   },
-  { key: "debug", type: "boolean", alias: "d", default: false, doc: 'Log at debug level; same as log.level = "debug" and wins over it.' },
+  { key: "debug", type: "boolean", alias: "d", default: false, noField: true, doc: 'Log at debug level; same as log.level = "debug" and wins over it.' },
   {
     key: "use_secrets_manager",
     type: "boolean",
@@ -58,14 +84,17 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: "Read the service-account key, user email, SCIM endpoint and token from AWS Secrets Manager by the *_secret_name values; values given explicitly win.",
   },
 
-  { table: "log", key: "level", type: "enum", alias: "l", choices: ["debug", "info", "warn", "error"], default: "info", doc: "Lowest level of log lines (written to stderr)." },
-  { table: "log", key: "format", type: "enum", alias: "f", choices: ["text", "json"], default: "text", doc: "Log line format; json suits Lambda and log shippers." },
+  { table: "log", key: "level", flat: true, type: "enum", alias: "l", choices: ["debug", "info", "warn", "error"], default: "info", doc: "Lowest level of log lines (written to stderr)." },
+  { table: "log", key: "format", flat: true, type: "enum", alias: "f", choices: ["text", "json"], default: "text", doc: "Log line format; json suits Lambda and log shippers." },
 
   {
     table: "gws",
     key: "service_account_file",
     type: "path",
     alias: "s",
+    // inspect scim too: the key is read (resolveSecrets) before any command that goes on the network.
+    requiredFor: ["sync", "plan", "inspect gws", "inspect scim"],
+    notRequiredWith: "use_secrets_manager",
     doc: "Path of the Google service-account key (JSON) with domain-wide delegation.",
     example: "credentials.json",
   },
@@ -83,6 +112,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: "string",
     alias: "u",
     unquoted: true,
+    requiredFor: ["sync", "plan", "inspect gws"],
+    check: (email: string, shown: string) => {
+      const problem = emailProblem(email);
+      return problem === undefined ? undefined : `${problem} (got ${shown})`;
+    },
     doc: "Google Workspace super admin the service account impersonates.",
     example: "admin@example.com",
   },
@@ -102,6 +136,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: [],
     doc: "Directory group queries; groups matching any are synced, none (leave it out, or []) = all groups; a blank entry is refused. Clauses (space-separated): name=X, name:Prefix*, email=x, email:prefix*, memberKey=x.",
     example: ["name:AWS*", "email:aws-*"],
+    check: (queries: readonly string[]) => queries.map(groupsFilterProblem).find((problem) => problem !== undefined),
   },
   { table: "gws", key: "api_url", type: "url", default: "https://admin.googleapis.com", doc: "Base URL of the Admin SDK Directory API (change only for testing)." },
   { table: "gws", key: "token_url", type: "url", default: "https://oauth2.googleapis.com/token", doc: "Google OAuth2 token endpoint (change only for testing)." },
@@ -111,6 +146,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: "scim_endpoint",
     type: "url",
     alias: "e",
+    requiredFor: ["sync", "plan", "inspect scim"],
     doc: "SCIM endpoint of IAM Identity Center (Settings > Automatic provisioning); https, or http on loopback for testing.",
     example: "https://scim.us-east-1.amazonaws.com/abcd1234-ef56-7890/scim/v2",
   },
@@ -120,6 +156,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: "string",
     alias: "t",
     secret: true,
+    requiredFor: ["sync", "plan", "inspect scim"],
+    check: (token: string) => tokenProblem(token),
     doc: "SCIM access token of IAM Identity Center; prefer the env var or Secrets Manager to this file.",
     example: "<token>",
   },
@@ -145,13 +183,22 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: "scim_rate_limit",
     type: "integer",
     default: 25,
+    check: (rps: number, shown: string) => (rps >= 1 && rps <= 10_000 ? undefined : `must be from 1 to 10000 requests per second (got ${shown})`),
     doc: "Most SCIM requests per second. AWS publishes 25 writes/s per tenant; raise it only once AWS raised yours. On a 429 the tool halves its rate by itself.",
   },
   { table: "aws", key: "s3_bucket_key", type: "string", alias: "k", default: "data/state.json", doc: "Object key of the state in the S3 bucket." },
 
   { table: "state", key: "file", type: "path", doc: "Path of a local state file; use this or aws.s3_bucket_name, not both.", example: "state.json" },
 
-  { table: "sync", key: "method", type: "enum", alias: "m", choices: ["groups"], default: "groups", doc: "What to sync: groups (the filtered groups, their members and those users)." },
+  {
+    table: "sync",
+    key: "method",
+    type: "enum",
+    alias: "m",
+    choices: ["groups"],
+    default: "groups",
+    doc: "What to sync; accepted for idp-scim-sync compatibility; only groups exists (the filtered groups, their members and those users).",
+  },
   {
     table: "sync",
     key: "user_fields",
@@ -173,8 +220,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     table: "sync",
     key: "reconcile_every",
+    field: "reconcileEveryMs",
     type: "duration",
     default: "24h",
+    check: (ms: number) =>
+      ms <= RECONCILE_EVERY_MAX_MS
+        ? undefined
+        : 'is longer than 30 days; the full reconcile is what finds and undoes changes made by hand in AWS, so write at most "30d" (the default is "24h")',
     doc: 'How often a full reconcile replaces the incremental sync, e.g. "30m", "24h", "7d"; at most "30d".',
   },
   {
@@ -207,7 +259,69 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: [...PROTECTED_GROUPS_DEFAULT],
     doc: "AWS group names (glob patterns, * and ?, case-insensitive) never adopted, changed or deleted, even with delete_unmanaged; a Google group with such a name is skipped. Default: the groups AWS Control Tower creates.",
   },
-];
+] as const satisfies readonly OptionSpec[];
+
+/** Every setting; the table above, widened for code that walks it. */
+export const OPTIONS: readonly OptionSpec[] = TABLE;
+
+// ---------------------------------------------------------------------------------------------
+// The resolved configuration's type, derived from the table.
+
+type Entry = (typeof TABLE)[number];
+type Camel<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Head}${Capitalize<Camel<Tail>>}` : S;
+type Choice<O> = O extends { choices: readonly (infer C)[] } ? C : string;
+type ValueOf<O> = O extends { type: "boolean" }
+  ? boolean
+  : O extends { type: "integer" | "duration" }
+    ? number
+    : O extends { type: "percent-or-count" }
+      ? MaxDeletes
+      : O extends { type: "string[]" }
+        ? Choice<O>[]
+        : O extends { type: "enum" }
+          ? Choice<O>
+          : string;
+type PathOf<O> = O extends { table: infer T extends string; key: infer K extends string } ? `${T}.${K}` : O extends { key: infer K extends string } ? K : never;
+type FieldOf<O> = O extends { field: infer F extends string }
+  ? F
+  : O extends { flat: true; table: infer T extends string; key: infer K extends string }
+    ? Camel<`${T}_${K}`>
+    : O extends { key: infer K extends string }
+      ? Camel<K>
+      : never;
+/** "" for the root of ResolvedConfig. */
+type GroupOf<O> = O extends { flat: true } ? "" : O extends { table: infer T extends string } ? T : "";
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+/** A group's properties: those with a default always set, the others optional (left out when unset, never `undefined`). */
+type Fields<G extends string> = Simplify<
+  { [O in Entry as O extends { noField: true } ? never : GroupOf<O> extends G ? (O extends { default: unknown } ? FieldOf<O> : never) : never]: ValueOf<O> } & {
+    [O in Entry as O extends { noField: true } ? never : GroupOf<O> extends G ? (O extends { default: unknown } ? never : FieldOf<O>) : never]?: ValueOf<O>;
+  }
+>;
+
+/** Every setting's TOML path, e.g. "aws.scim_endpoint": what `optionByPath` and messages name. */
+export type OptionPath = PathOf<Entry>;
+type EntryAt<P, O = Entry> = O extends unknown ? (PathOf<O> extends P ? O : never) : never;
+/** The parsed type of one setting, e.g. `ValueAt<"sync.mode">` is "sync" | "upsert". */
+export type ValueAt<P extends OptionPath> = ValueOf<EntryAt<P>>;
+
+/**
+ * Frozen at runtime (deeply); `sources` is keyed by TOML path, e.g. "aws.scim_endpoint". Tables
+ * become nested objects (config.aws.scimEndpoint), log.* and top-level keys sit on the root
+ * (config.logLevel, config.useSecretsManager).
+ */
+export type ResolvedConfig = Simplify<Fields<""> & { [T in Exclude<GroupOf<Entry>, "">]: Fields<T> } & { sources: Record<string, Source> }>;
+
+export type LogLevel = ValueAt<"log.level">;
+export type LogFormat = ValueAt<"log.format">;
+export type SuspendedUsers = ValueAt<"sync.suspended_users">;
+export type RemovedUsers = ValueAt<"sync.removed_users">;
+export type SyncMode = ValueAt<"sync.mode">;
+export type AdoptGroups = ValueAt<"sync.adopt_groups">;
+export type { MaxDeletes };
+
+// ---------------------------------------------------------------------------------------------
+// Names derived from an entry.
 
 /** Kebab-case flag name without the leading dashes (the yargs key), e.g. "aws-scim-endpoint". */
 export function flagName(o: OptionSpec): string {
@@ -224,10 +338,42 @@ export function tomlPath(o: OptionSpec): string {
   return o.table === undefined ? o.key : `${o.table}.${o.key}`;
 }
 
-export function optionByPath(path: string): OptionSpec {
+/** The ResolvedConfig property name, e.g. "scimEndpoint", "reconcileEveryMs", "logLevel". */
+export function fieldName(o: OptionSpec): string {
+  const name = o.field ?? (o.flat ? `${o.table}_${o.key}` : o.key);
+  return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+export function optionByPath(path: OptionPath): OptionSpec {
   const option = OPTIONS.find((o) => tomlPath(o) === path);
   if (!option) throw new Error(`no option ${path} in the option table`);
   return option;
+}
+
+/** "sync.max_deletes (--sync-max-deletes)" style phrases name the key as the user set it. */
+export function where(o: OptionSpec, source: Source, fileLabel: string): string {
+  switch (source) {
+    case "flag":
+      return `--${flagName(o)}`;
+    case "env":
+      return envName(o);
+    case "file":
+      return `${o.table === undefined ? "" : `[${o.table}] `}${o.key} in ${fileLabel}`;
+    default:
+      return tomlPath(o);
+  }
+}
+
+/** "pass --aws-scim-endpoint, set IDPSCIM_AWS_SCIM_ENDPOINT, or add scim_endpoint under [aws]" */
+export function howToSet(o: OptionSpec): string {
+  const file = o.cliOnly ? "" : o.table === undefined ? `, or add ${o.key} at the top of config.toml` : `, or add ${o.key} under [${o.table}]`;
+  return `pass --${flagName(o)}, set ${envName(o)}${file}`;
+}
+
+/** The three places of a setting as a list: "--sync-max-deletes, IDPSCIM_SYNC_MAX_DELETES, or max_deletes under [sync]". */
+export function placesOf(o: OptionSpec): string {
+  const file = o.cliOnly ? "" : o.table === undefined ? `, or ${o.key} at the top of config.toml` : `, or ${o.key} under [${o.table}]`;
+  return `--${flagName(o)}, ${envName(o)}${file}`;
 }
 
 /**
@@ -249,4 +395,15 @@ export function yargsOptions(): Record<string, YargsOptions> {
     result[flagName(o)] = option;
   }
   return result;
+}
+
+/** The object of a ResolvedConfig (or a plain copy of one) that holds `o`'s property: the root, or its table's object. */
+export function holderOf(config: object, o: OptionSpec): Record<string, unknown> {
+  const root = config as Record<string, unknown>;
+  return (o.table === undefined || o.flat ? root : (root[o.table] ?? {})) as Record<string, unknown>;
+}
+
+/** The `*_secret_name` setting that names the Secrets Manager secret holding `o`, if any. */
+export function secretNameOf(o: OptionSpec): OptionSpec | undefined {
+  return OPTIONS.find((candidate) => candidate.table === o.table && candidate.key === `${o.key}_secret_name`);
 }

@@ -2,57 +2,12 @@
 
 import { parse as parseToml, TomlError } from "smol-toml";
 import { SyncError } from "../core/errors.ts";
-import { OPTIONS, envName, flagName, optionByPath, tomlPath, type OptionSpec } from "./schema.ts";
+import { OPTIONS, envName, fieldName, flagName, holderOf, optionByPath, secretNameOf, tomlPath, where, type OptionPath, type OptionSpec, type ResolvedConfig, type Source } from "./schema.ts";
+import { DURATION_SYNTAX, parseDuration, parseMaxDeletes, quote, shorten, urlProblem } from "./values.ts";
 
-export type Source = "default" | "file" | "env" | "flag" | "secret";
-export type LogLevel = "debug" | "info" | "warn" | "error";
-export type LogFormat = "text" | "json";
-export type SuspendedUsers = "deactivate" | "delete" | "ignore";
-export type RemovedUsers = "delete" | "deactivate";
-export type SyncMode = "sync" | "upsert";
-export type MaxDeletes = { percent: number } | { count: number };
-export type AdoptGroups = "first-run" | "always" | "never";
-
-/** Frozen at runtime (deeply); `sources` is keyed by TOML path, e.g. "aws.scim_endpoint". */
-export interface ResolvedConfig {
-  configFile?: string;
-  logLevel: LogLevel;
-  logFormat: LogFormat;
-  useSecretsManager: boolean;
-  gws: {
-    serviceAccountFile?: string;
-    serviceAccountFileSecretName: string;
-    userEmail?: string;
-    userEmailSecretName: string;
-    groupsFilter: string[];
-    apiUrl: string;
-    tokenUrl: string;
-  };
-  aws: {
-    scimEndpoint?: string;
-    scimAccessToken?: string;
-    scimEndpointSecretName: string;
-    scimAccessTokenSecretName: string;
-    s3BucketName?: string;
-    s3BucketKey: string;
-    scimRateLimit: number;
-  };
-  state: { file?: string };
-  sync: {
-    method: "groups";
-    userFields: string[];
-    suspendedUsers: SuspendedUsers;
-    removedUsers: RemovedUsers;
-    deleteUnmanaged: boolean;
-    reconcileEveryMs: number;
-    maxDeletes: MaxDeletes;
-    mode: SyncMode;
-    maxMembershipRemovals: MaxDeletes;
-    adoptGroups: AdoptGroups;
-    protectedGroups: string[];
-  };
-  sources: Record<string, Source>;
-}
+export type { AdoptGroups, LogFormat, LogLevel, MaxDeletes, RemovedUsers, ResolvedConfig, Source, SuspendedUsers, SyncMode } from "./schema.ts";
+export { howToSet } from "./schema.ts";
+export { emailProblem, groupsFilterProblem, parseDuration, parseMaxDeletes, quote, shorten, tokenProblem, urlProblem } from "./values.ts";
 
 export interface ResolveConfigInput {
   /** yargs' parsed argv: kebab, camelCase or alias keys; `undefined` means not given. */
@@ -70,41 +25,6 @@ type Parsed = { value: unknown } | { problem: string };
 
 const DEFAULT_CONFIG_FILE = "config.toml";
 
-// ---------------------------------------------------------------------------------------------
-// Naming a key in the layer the user used, so each message points at the thing to edit.
-
-function where(o: OptionSpec, source: Source, fileLabel: string): string {
-  switch (source) {
-    case "flag":
-      return `--${flagName(o)}`;
-    case "env":
-      return envName(o);
-    case "file":
-      return `${o.table === undefined ? "" : `[${o.table}] `}${o.key} in ${fileLabel}`;
-    default:
-      return tomlPath(o);
-  }
-}
-
-/** "pass --aws-scim-endpoint, set IDPSCIM_AWS_SCIM_ENDPOINT, or add scim_endpoint under [aws]" */
-export function howToSet(o: OptionSpec): string {
-  const file = o.cliOnly ? "" : o.table === undefined ? `, or add ${o.key} at the top of config.toml` : `, or add ${o.key} under [${o.table}]`;
-  return `pass --${flagName(o)}, set ${envName(o)}${file}`;
-}
-
-/** Longest text quoted in a message: a 10 KB value pasted by mistake must not fill the log line. */
-const SHOWN_MAX = 60;
-
-/** `text` cut to about SHOWN_MAX characters with an ellipsis and its full length, or as it is when short. */
-export function shorten(text: string, max: number = SHOWN_MAX): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}… (${text.length} characters)`;
-}
-
-/** A value as quoted in a message: JSON-quoted and shortened (the length is outside the quotes). */
-export function quote(value: string): string {
-  return value.length <= SHOWN_MAX ? JSON.stringify(value) : `${JSON.stringify(`${value.slice(0, SHOWN_MAX - 1)}…`)} (${value.length} characters)`;
-}
-
 /** A value as a message may quote it: hidden for secrets and unquoted settings, shortened otherwise. */
 function show(o: OptionSpec, value: unknown): string {
   if (o.secret || o.unquoted) return "***";
@@ -112,93 +32,8 @@ function show(o: OptionSpec, value: unknown): string {
   return shorten(Array.isArray(value) ? JSON.stringify(value) : String(value));
 }
 
-/**
- * Why a SCIM token cannot be sent, or `undefined`. A line break, a space or a control character
- * (a copy-paste accident) cannot go in an Authorization header: fetch refuses it, and the run would
- * retry it as a network failure. Characters outside printable ASCII fail the same way.
- */
-export function tokenProblem(token: string): string | undefined {
-  const kind = /[\r\n]/.test(token)
-    ? "a line break"
-    : /\s/.test(token)
-      ? "whitespace"
-      : /[\x00-\x1f\x7f]/.test(token)
-        ? "a control character"
-        : /[^\x21-\x7e]/.test(token)
-          ? "a character that is not printable ASCII"
-          : undefined;
-  return kind === undefined ? undefined : `contains ${kind} (the token is not shown); copy the token again without it`;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Value parsers. Each returns a problem phrase (what is wrong and what to write instead).
-
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-const DURATION_SYNTAX = /^(\d+(ms|s|m|h|d|w))+$/;
-
-/** The longest sync.reconcile_every: drift made by hand in AWS must be found and undone within a month. */
-const RECONCILE_EVERY_MAX_MS = 30 * DURATION_UNITS.d!;
-
-/** "30m", "24h", "7d", "1h30m" → milliseconds; `undefined` if not a positive duration. */
-export function parseDuration(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (!DURATION_SYNTAX.test(trimmed)) return undefined;
-  let total = 0;
-  for (const match of trimmed.matchAll(/(\d+)(ms|s|m|h|d|w)/g)) {
-    total += Number(match[1]) * (DURATION_UNITS[match[2] ?? ""] ?? 0);
-  }
-  return total > 0 && Number.isSafeInteger(total) ? total : undefined;
-}
-
-/** "25%" → { percent: 25 }, "50" or 50 → { count: 50 }; `undefined` otherwise. */
-export function parseMaxDeletes(value: unknown): MaxDeletes | undefined {
-  if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0 ? { count: value } : undefined;
-  if (typeof value !== "string") return undefined;
-  const text = value.trim();
-  const percent = /^(\d+(?:\.\d+)?)\s*%$/.exec(text);
-  if (percent) {
-    const n = Number(percent[1]);
-    return n <= 100 ? { percent: n } : undefined;
-  }
-  return /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? { count: Number(text) } : undefined;
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
-
-/** A URL as it may be shown in a message: scheme, host and path, never credentials or a query; shortened. */
-function showUrl(url: URL): string {
-  return quote(`${url.protocol}//${url.host}${url.pathname}`);
-}
-
-/** `scim.us-east-1.amazonaws.com/…`: a host name, maybe a port and a path, with no scheme. */
-const SCHEMELESS = /^([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})(?::\d{1,5})?(?:\/\S*)?$/i;
-
-/**
- * Problem phrase for a URL option value, or `undefined` when fine. Also used after secrets resolve.
- * A value that is not a URL at all is not echoed unless it reads as a host name: swapped settings
- * (the token given as the endpoint) are a common mistake, and the message must not print the token.
- */
-export function urlProblem(text: string, options: { hidden?: boolean } = {}): string | undefined {
-  const hidden = options.hidden === true;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    const host = hidden ? undefined : SCHEMELESS.exec(text)?.[1];
-    return host !== undefined
-      ? `is not a URL: it has no scheme; write the full URL starting with https://, like ${quote(`https://${host}/...`)}`
-      : `is not a URL (a ${text.length}-character value, not shown in case it is a secret); write a full URL like "https://host/path"`;
-  }
-  if (url.protocol === "https:") return undefined;
-  const got = hidden ? "" : ` (got ${showUrl(url)})`;
-  if (url.protocol === "http:") {
-    return isLoopback(url.hostname) ? undefined : `must use https${got}; http is allowed only on localhost, 127.0.0.0/8 and [::1]`;
-  }
-  return `must be an https URL${got}`;
-}
 
 /**
  * A path option holding file content instead of a path: the key JSON pasted into
@@ -209,32 +44,6 @@ function pathProblem(o: OptionSpec, value: string): string | undefined {
   return tomlPath(o) === "gws.service_account_file"
     ? "holds the key's JSON content, not a path (not shown: it is the private key); save it to a file and give that file's path, or store it in Secrets Manager and pass --use-secrets-manager"
     : "holds file content, not a path (not shown); give the path of the file instead";
-}
-
-/**
- * A light syntax check of Directory API group queries, so a typo fails before the first API call
- * instead of as a 400 mid-run. The grammar is from
- * https://developers.google.com/admin-sdk/directory/v1/guides/search-groups: `name` and `email`
- * take `=` (exact) or `:` with a trailing `*` (prefix); `memberKey` takes `=` only. Values with
- * spaces are single-quoted.
- */
-export function groupsFilterProblem(query: string): string | undefined {
-  if ((query.match(/'/g) ?? []).length % 2 !== 0) return `${quote(query)} has an unbalanced single quote; close it`;
-  const clauses = query.match(/(?:[^\s']+|'[^']*')+/g) ?? [];
-  if (clauses.length === 0) return "is an empty query; remove it (no filter means all groups)";
-  for (const clause of clauses) {
-    const match = /^(name|email|memberKey)(=|:)(.*)$/.exec(clause);
-    const value = match?.[3]?.replace(/^'(.*)'$/, "$1") ?? "";
-    const ok =
-      match !== null &&
-      value.length > 0 &&
-      !value.includes("'") &&
-      (match[2] === "=" ? true : match[1] !== "memberKey" && value.endsWith("*") && value.length > 1);
-    if (!ok) {
-      return `${quote(clause)} is not a Directory group query clause; use name=X, name:Prefix*, email=x, email:prefix*, or memberKey=x, space-separated`;
-    }
-  }
-  return undefined;
 }
 
 /** Flag and env lists: one value per flag occurrence, each split on commas; blanks are kept so they can be reported. */
@@ -261,6 +70,77 @@ function blankEntriesProblem(o: OptionSpec, blank: number[], layer: Layer, raw: 
   return `${which}; ${fix}${empty}`;
 }
 
+type Parser = (o: OptionSpec, raw: unknown, layer: Layer) => Parsed;
+
+function parseText(o: OptionSpec, raw: unknown): Parsed {
+  if (typeof raw !== "string") return { problem: `must be a string (got ${show(o, raw)}); quote it` };
+  const value = raw.trim();
+  if (value === "") return { problem: "is empty; give a value or leave it out" };
+  const problem = o.type === "path" ? pathProblem(o, value) : undefined;
+  return problem === undefined ? { value } : { problem };
+}
+
+function parseList(o: OptionSpec, raw: unknown, layer: Layer): Parsed {
+  let list: string[];
+  if (layer === "file") {
+    if (!Array.isArray(raw) || raw.some((item) => typeof item !== "string")) {
+      return { problem: `must be an array of strings, e.g. ${JSON.stringify(o.example ?? o.choices?.slice(0, 2) ?? ["value"])} (got ${show(o, raw)})` };
+    }
+    list = raw.map((item: string) => item.trim());
+  } else {
+    list = splitList(raw);
+  }
+  const blank = list.flatMap((item, i) => (item === "" ? [i + 1] : []));
+  if (blank.length > 0) return { problem: blankEntriesProblem(o, blank, layer, raw) };
+  const bad = o.choices === undefined ? [] : list.filter((item) => !o.choices?.includes(item));
+  if (bad.length > 0) {
+    return { problem: `has unknown value${bad.length > 1 ? "s" : ""} ${bad.map(quote).join(", ")}; choose from ${(o.choices ?? []).join(", ")}` };
+  }
+  return { value: [...new Set(list)] };
+}
+
+/** Each option type's parser: TOML values as they are, flag and env values from their text. */
+const PARSERS: Record<OptionSpec["type"], Parser> = {
+  string: parseText,
+  path: parseText,
+  "string[]": parseList,
+  boolean(o, raw, layer) {
+    if (typeof raw === "boolean") return { value: raw };
+    if (layer !== "file" && typeof raw === "string") {
+      const text = raw.trim().toLowerCase();
+      if (text === "true" || text === "1") return { value: true };
+      if (text === "false" || text === "0") return { value: false };
+    }
+    return { problem: `must be ${layer === "file" ? "true or false" : "true, false, 1 or 0"} (got ${show(o, raw)})` };
+  },
+  integer(o, raw) {
+    const value = typeof raw === "string" && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+    return typeof value === "number" && Number.isSafeInteger(value) ? { value } : { problem: `must be a whole number (got ${show(o, raw)})` };
+  },
+  enum(o, raw) {
+    const value = typeof raw === "string" ? raw.trim().toLowerCase() : undefined;
+    const match = o.choices?.find((c) => c.toLowerCase() === value);
+    return match !== undefined ? { value: match } : { problem: `must be one of ${(o.choices ?? []).join(", ")} (got ${show(o, raw)})` };
+  },
+  url(o, raw) {
+    if (typeof raw !== "string" || raw.trim() === "") return { problem: `must be a URL (got ${show(o, raw)})` };
+    const problem = urlProblem(raw.trim());
+    return problem === undefined ? { value: raw.trim() } : { problem };
+  },
+  duration(o, raw) {
+    const ms = typeof raw === "string" ? parseDuration(raw) : undefined;
+    if (ms !== undefined) return { value: ms };
+    // Well-formed but past Number.MAX_SAFE_INTEGER ms ("99999999999999999999d"): too long, not malformed.
+    if (typeof raw === "string" && DURATION_SYNTAX.test(raw.trim()) && /[1-9]/.test(raw)) return { value: Infinity };
+    return { problem: `must be a duration like "30m", "24h" or "7d" (got ${show(o, raw)})` };
+  },
+  "percent-or-count"(o, raw) {
+    const value = parseMaxDeletes(raw);
+    return value !== undefined ? { value } : { problem: `must be a percentage like "25%" (0-100) or a count like "50" (got ${show(o, raw)})` };
+  },
+};
+
+/** The value of `o` from one layer, then the entry's own check; a problem phrase when either fails. */
 function parseValue(o: OptionSpec, input: unknown, layer: Layer): Parsed {
   let raw = input;
   if (o.type !== "string[]" && Array.isArray(raw)) {
@@ -269,99 +149,14 @@ function parseValue(o: OptionSpec, input: unknown, layer: Layer): Parsed {
     raw = raw[0];
   }
   if (layer !== "file" && typeof raw === "number") raw = String(raw);
-
-  switch (o.type) {
-    case "string":
-    case "path": {
-      if (typeof raw !== "string") return { problem: `must be a string (got ${show(o, raw)}); quote it` };
-      const value = raw.trim();
-      if (value === "") return { problem: "is empty; give a value or leave it out" };
-      const problem = o.type === "path" ? pathProblem(o, value) : undefined;
-      return problem === undefined ? { value } : { problem };
-    }
-    case "boolean": {
-      if (typeof raw === "boolean") return { value: raw };
-      if (layer !== "file" && typeof raw === "string") {
-        const text = raw.trim().toLowerCase();
-        if (text === "true" || text === "1") return { value: true };
-        if (text === "false" || text === "0") return { value: false };
-      }
-      return { problem: `must be ${layer === "file" ? "true or false" : "true, false, 1 or 0"} (got ${show(o, raw)})` };
-    }
-    case "integer": {
-      const value = typeof raw === "string" && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
-      return typeof value === "number" && Number.isSafeInteger(value)
-        ? { value }
-        : { problem: `must be a whole number (got ${show(o, raw)})` };
-    }
-    case "string[]": {
-      let list: string[];
-      if (layer === "file") {
-        if (!Array.isArray(raw) || raw.some((item) => typeof item !== "string")) {
-          return { problem: `must be an array of strings, e.g. ${JSON.stringify(o.example ?? o.choices?.slice(0, 2) ?? ["value"])} (got ${show(o, raw)})` };
-        }
-        list = raw.map((item: string) => item.trim());
-      } else {
-        list = splitList(raw);
-      }
-      const blank = list.flatMap((item, i) => (item === "" ? [i + 1] : []));
-      if (blank.length > 0) return { problem: blankEntriesProblem(o, blank, layer, raw) };
-      if (o.choices) {
-        const bad = list.filter((item) => !o.choices?.includes(item));
-        if (bad.length > 0) {
-          return { problem: `has unknown value${bad.length > 1 ? "s" : ""} ${bad.map(quote).join(", ")}; choose from ${o.choices.join(", ")}` };
-        }
-      }
-      return { value: [...new Set(list)] };
-    }
-    case "enum": {
-      const value = typeof raw === "string" ? raw.trim().toLowerCase() : undefined;
-      const match = o.choices?.find((c) => c.toLowerCase() === value);
-      return match !== undefined ? { value: match } : { problem: `must be one of ${(o.choices ?? []).join(", ")} (got ${show(o, raw)})` };
-    }
-    case "url": {
-      if (typeof raw !== "string" || raw.trim() === "") return { problem: `must be a URL (got ${show(o, raw)})` };
-      const problem = urlProblem(raw.trim());
-      return problem === undefined ? { value: raw.trim() } : { problem };
-    }
-    case "duration": {
-      const ms = typeof raw === "string" ? parseDuration(raw) : undefined;
-      if (ms !== undefined) return { value: ms };
-      // Well-formed but past Number.MAX_SAFE_INTEGER ms ("99999999999999999999d"): too long, not malformed.
-      if (typeof raw === "string" && DURATION_SYNTAX.test(raw.trim()) && /[1-9]/.test(raw)) return { value: Infinity };
-      return { problem: `must be a duration like "30m", "24h" or "7d" (got ${show(o, raw)})` };
-    }
-    case "percent-or-count": {
-      const value = parseMaxDeletes(raw);
-      return value !== undefined
-        ? { value }
-        : { problem: `must be a percentage like "25%" (0-100) or a count like "50" (got ${show(o, raw)})` };
-    }
-  }
-}
-
-/** Checks beyond the type, per key. */
-function extraProblem(o: OptionSpec, value: unknown): string | undefined {
-  switch (tomlPath(o)) {
-    case "gws.groups_filter":
-      for (const query of value as string[]) {
-        const problem = groupsFilterProblem(query);
-        if (problem !== undefined) return problem;
-      }
-      return undefined;
-    case "gws.user_email":
-      return /^[^@\s]+@[^@\s]+$/.test(value as string) ? undefined : `must be an email address like admin@example.com (got ${show(o, value)})`;
-    case "aws.scim_access_token":
-      return tokenProblem(value as string);
-    case "aws.scim_rate_limit":
-      return (value as number) >= 1 && (value as number) <= 10_000 ? undefined : `must be from 1 to 10000 requests per second (got ${show(o, value)})`;
-    case "sync.reconcile_every":
-      return (value as number) <= RECONCILE_EVERY_MAX_MS
-        ? undefined
-        : 'is longer than 30 days; the full reconcile is what finds and undoes changes made by hand in AWS, so write at most "30d" (the default is "24h")';
-    default:
-      return o.type === "duration" && !Number.isFinite(value) ? "is too long; write a shorter duration" : undefined;
-  }
+  const parsed = PARSERS[o.type](o, raw, layer);
+  if (!("value" in parsed)) return parsed;
+  const problem = o.check
+    ? o.check(parsed.value as never, show(o, parsed.value))
+    : o.type === "duration" && !Number.isFinite(parsed.value)
+      ? "is too long; write a shorter duration"
+      : undefined;
+  return problem === undefined ? parsed : { problem };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -515,7 +310,7 @@ function parseFile(text: string, fileLabel: string, problems: string[]): Record<
 }
 
 /** "sync.mode ([sync] mode in config.toml)": the setting and where this value came from. */
-function named(path: string, sources: Record<string, Source>, fileLabel: string): string {
+function named(path: OptionPath, sources: Record<string, Source>, fileLabel: string): string {
   const source = sources[path] ?? "default";
   return source === "default" ? `${path} (the default)` : `${path} (${where(optionByPath(path), source, fileLabel)})`;
 }
@@ -555,6 +350,61 @@ export function patchConfig(
   return deepFreeze(copy);
 }
 
+/** `input.filePath` given but not read: missing or unreadable, named the way the user named it. */
+function fileProblem(input: ResolveConfigInput, fileLabel: string): string | undefined {
+  if (input.filePath === undefined || input.fileText !== undefined) return undefined;
+  const o = optionByPath("config_file");
+  const picked = pick(o, input, {});
+  const by = picked === undefined ? "config file" : where(o, picked.layer, fileLabel);
+  return `${by}: ${input.fileProblem ?? `cannot read ${shorten(input.filePath)}: no such file; check the path`}`;
+}
+
+/** The default of `o` in its parsed form (durations in ms, limits as objects), a fresh copy. */
+function defaultValue(o: OptionSpec): unknown {
+  const fallback = o.type === "duration" ? parseDuration(String(o.default)) : o.type === "percent-or-count" ? parseMaxDeletes(o.default) : o.default;
+  return structuredClone(fallback);
+}
+
+/** Each setting's value from its highest layer, or its default; a problem per value that does not parse. */
+function layeredValues(input: ResolveConfigInput, doc: Record<string, unknown>, fileLabel: string, problems: string[]) {
+  const values = new Map<string, unknown>();
+  const sources: Record<string, Source> = {};
+  for (const o of OPTIONS) {
+    const path = tomlPath(o);
+    const picked = pick(o, input, doc);
+    if (picked === undefined) {
+      values.set(path, defaultValue(o));
+      sources[path] = "default";
+      continue;
+    }
+    const parsed = parseValue(o, picked.raw, picked.layer);
+    if ("problem" in parsed) {
+      problems.push(`${where(o, picked.layer, fileLabel)}: ${parsed.problem}`);
+      continue;
+    }
+    values.set(path, parsed.value);
+    sources[path] = picked.layer;
+  }
+  return { values, sources };
+}
+
+/**
+ * The ResolvedConfig object from the values, placed as the table says (see `fieldName`): tables
+ * as nested objects, flat and top-level keys on the root. Unset optional values are left out
+ * rather than set to undefined, so `"scimEndpoint" in config.aws` and JSON output stay clean.
+ */
+function buildConfig(values: Map<string, unknown>, sources: Record<string, Source>): ResolvedConfig {
+  const root: Record<string, unknown> = {};
+  for (const o of OPTIONS) {
+    if (o.noField) continue;
+    const group = o.table === undefined || o.flat ? root : ((root[o.table] ??= {}) as Record<string, unknown>);
+    const value = values.get(tomlPath(o));
+    if (value !== undefined) group[fieldName(o)] = value;
+  }
+  root.sources = sources;
+  return root as ResolvedConfig;
+}
+
 /**
  * Layers defaults < file < env < flags and validates each effective value. Throws one
  * SyncError("CONFIG_INVALID") listing every problem, one per line.
@@ -566,136 +416,26 @@ export function patchConfig(
 export function resolveConfig(input: ResolveConfigInput): ResolvedConfig {
   const problems: string[] = [];
   const fileLabel = input.filePath ?? DEFAULT_CONFIG_FILE;
-  const configFileOption = optionByPath("config_file");
-  const configFilePick = pick(configFileOption, input, {});
-
-  if (input.filePath !== undefined && input.fileText === undefined) {
-    const by = configFilePick === undefined ? "config file" : where(configFileOption, configFilePick.layer, fileLabel);
-    problems.push(`${by}: ${input.fileProblem ?? `cannot read ${shorten(input.filePath)}: no such file; check the path`}`);
-  }
+  const unread = fileProblem(input, fileLabel);
+  if (unread !== undefined) problems.push(unread);
   const doc = input.fileText === undefined ? {} : parseFile(input.fileText, fileLabel, problems);
   problems.push(...unknownFileKeys(doc, fileLabel), ...unknownEnvVars(input.env));
 
-  const values = new Map<string, unknown>();
-  const sources: Record<string, Source> = {};
-  for (const o of OPTIONS) {
-    const path = tomlPath(o);
-    const picked = pick(o, input, doc);
-    if (picked === undefined) {
-      const fallback = o.type === "duration" ? parseDuration(String(o.default)) : o.type === "percent-or-count" ? parseMaxDeletes(o.default) : o.default;
-      values.set(path, structuredClone(fallback));
-      sources[path] = "default";
-      continue;
-    }
-    const parsed = parseValue(o, picked.raw, picked.layer);
-    const problem = "problem" in parsed ? parsed.problem : extraProblem(o, parsed.value);
-    if (problem !== undefined || !("value" in parsed)) {
-      problems.push(`${where(o, picked.layer, fileLabel)}: ${problem}`);
-      continue;
-    }
-    values.set(path, parsed.value);
-    sources[path] = picked.layer;
-  }
+  const { values, sources } = layeredValues(input, doc, fileLabel, problems);
   if (input.filePath !== undefined && sources.config_file === "default") values.set("config_file", input.filePath);
   problems.push(...contradictions(values, sources, fileLabel));
-
   if (problems.length > 0) throw new SyncError("CONFIG_INVALID", problems.join("\n"));
 
-  const v = <T>(path: string): T => values.get(path) as T;
-  let logLevel = v<LogLevel>("log.level");
-  if (v<boolean>("debug")) {
-    logLevel = "debug";
+  // debug = true is log.level = "debug", from debug's layer.
+  if (values.get("debug") === true) {
+    values.set("log.level", "debug");
     sources["log.level"] = sources.debug ?? "default";
   }
-  const config: ResolvedConfig = {
-    logLevel,
-    logFormat: v("log.format"),
-    useSecretsManager: v("use_secrets_manager"),
-    gws: {
-      serviceAccountFileSecretName: v("gws.service_account_file_secret_name"),
-      userEmailSecretName: v("gws.user_email_secret_name"),
-      groupsFilter: v("gws.groups_filter"),
-      apiUrl: v("gws.api_url"),
-      tokenUrl: v("gws.token_url"),
-    },
-    aws: {
-      scimEndpointSecretName: v("aws.scim_endpoint_secret_name"),
-      scimAccessTokenSecretName: v("aws.scim_access_token_secret_name"),
-      s3BucketKey: v("aws.s3_bucket_key"),
-      scimRateLimit: v("aws.scim_rate_limit"),
-    },
-    state: {},
-    sync: {
-      method: v("sync.method"),
-      userFields: v("sync.user_fields"),
-      suspendedUsers: v("sync.suspended_users"),
-      removedUsers: v("sync.removed_users"),
-      deleteUnmanaged: v("sync.delete_unmanaged"),
-      reconcileEveryMs: v("sync.reconcile_every"),
-      maxDeletes: v("sync.max_deletes"),
-      mode: v("sync.mode"),
-      maxMembershipRemovals: v("sync.max_membership_removals"),
-      adoptGroups: v("sync.adopt_groups"),
-      protectedGroups: v("sync.protected_groups"),
-    },
-    sources,
-  };
-  // Optional values are left out rather than set to undefined, so exactOptionalPropertyTypes-style checks and JSON output stay clean.
-  const optional: [object, string, string][] = [
-    [config, "configFile", "config_file"],
-    [config.gws, "serviceAccountFile", "gws.service_account_file"],
-    [config.gws, "userEmail", "gws.user_email"],
-    [config.aws, "scimEndpoint", "aws.scim_endpoint"],
-    [config.aws, "scimAccessToken", "aws.scim_access_token"],
-    [config.aws, "s3BucketName", "aws.s3_bucket_name"],
-    [config.state, "file", "state.file"],
-  ];
-  for (const [target, field, path] of optional) {
-    const value = values.get(path);
-    if (value !== undefined) (target as Record<string, unknown>)[field] = value;
-  }
-  return deepFreeze(config);
+  return deepFreeze(buildConfig(values, sources));
 }
 
 // ---------------------------------------------------------------------------------------------
 // After resolution.
-
-function describeSource(config: ResolvedConfig, path: string): string {
-  const o = optionByPath(path);
-  const source = config.sources[path] ?? "default";
-  return source === "file" ? where(o, source, config.configFile ?? DEFAULT_CONFIG_FILE) : source === "default" ? path : `${path} (${where(o, source, "")})`;
-}
-
-/**
- * What a sync or plan needs, checked after resolveSecrets so values from Secrets Manager count.
- * The service-account file is not required with use_secrets_manager (the key comes from a secret).
- * Missing values → CONFIG_MISSING; a state backend problem (both or neither) → CONFIG_INVALID.
- */
-export function requireForSync(config: ResolvedConfig): void {
-  const missing: string[] = [];
-  const need = (path: string, value: unknown) => {
-    if (value === undefined) missing.push(`${path} is not set: ${howToSet(optionByPath(path))}`);
-  };
-  need("aws.scim_endpoint", config.aws.scimEndpoint);
-  need("aws.scim_access_token", config.aws.scimAccessToken);
-  need("gws.user_email", config.gws.userEmail);
-  if (!config.useSecretsManager) need("gws.service_account_file", config.gws.serviceAccountFile);
-
-  const invalid: string[] = [];
-  const bucket = optionByPath("aws.s3_bucket_name");
-  const file = optionByPath("state.file");
-  if (config.aws.s3BucketName !== undefined && config.state.file !== undefined) {
-    invalid.push(
-      `both ${describeSource(config, "aws.s3_bucket_name")} and ${describeSource(config, "state.file")} are set: keep one state backend and remove the other`,
-    );
-  } else if (config.aws.s3BucketName === undefined && config.state.file === undefined) {
-    invalid.push(
-      `no state backend: set aws.s3_bucket_name (--${flagName(bucket)}, ${envName(bucket)}) or state.file (--${flagName(file)}, ${envName(file)}), exactly one`,
-    );
-  }
-  const problems = [...missing, ...invalid];
-  if (problems.length > 0) throw new SyncError(invalid.length > 0 ? "CONFIG_INVALID" : "CONFIG_MISSING", problems.join("\n"));
-}
 
 /**
  * One warning per secret setting given as a flag: it works, but the command line of a running
@@ -704,7 +444,7 @@ export function requireForSync(config: ResolvedConfig): void {
  */
 export function flagSecretWarnings(config: ResolvedConfig): string[] {
   return OPTIONS.filter((o) => o.secret && config.sources[tomlPath(o)] === "flag").map((o) => {
-    const secretName = OPTIONS.find((candidate) => candidate.table === o.table && candidate.key === `${o.key}_secret_name`);
+    const secretName = secretNameOf(o);
     const file = o.cliOnly ? "" : `, put ${o.key}${o.table === undefined ? "" : ` under [${o.table}]`} in a config file only you can read`;
     const manager = secretName === undefined ? "" : `, or store it in Secrets Manager (--use-secrets-manager; the secret's name is ${tomlPath(secretName)})`;
     const flag = `--${flagName(o)}${o.alias === undefined ? "" : ` (-${o.alias})`}`;
@@ -714,12 +454,11 @@ export function flagSecretWarnings(config: ResolvedConfig): string[] {
 
 /** A plain copy for `config validate` and debug logs, with every secret value, and every value read from Secrets Manager, replaced by "***". */
 export function redactedConfig(config: ResolvedConfig): Record<string, unknown> {
-  const copy = structuredClone(config) as unknown as Record<string, Record<string, unknown>>;
+  const copy = structuredClone(config) as unknown as Record<string, unknown>;
   for (const o of OPTIONS) {
-    if (!(o.secret || config.sources[tomlPath(o)] === "secret") || o.table === undefined) continue;
-    const section = copy[o.table];
-    const field = camelCase(o.key.replaceAll("_", "-"));
-    if (section !== undefined && section[field] !== undefined) section[field] = "***";
+    if (!(o.secret || config.sources[tomlPath(o)] === "secret") || o.noField) continue;
+    const holder = holderOf(copy, o);
+    if (holder[fieldName(o)] !== undefined) holder[fieldName(o)] = "***";
   }
   return copy;
 }

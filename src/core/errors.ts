@@ -3,6 +3,8 @@
  * the shells use. Adapters translate vendor errors into these; secrets never go in a message.
  */
 
+import type { StopDetail } from "./refusals.ts";
+
 export const EXIT = {
   ok: 0,
   /** The run finished but some records failed; they are tried again next run. */
@@ -49,17 +51,21 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
 export interface SyncErrorOptions {
   hint?: string;
   cause?: unknown;
+  /** A stop on the run's own rules, as a value the shells word (src/shell/messages.ts). */
+  detail?: StopDetail;
 }
 
 export class SyncError extends Error {
   override name = "SyncError";
   readonly code: ErrorCode;
   readonly hint?: string;
+  readonly detail?: StopDetail;
 
   constructor(code: ErrorCode, message: string, options: SyncErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     if (options.hint !== undefined) this.hint = options.hint;
+    if (options.detail !== undefined) this.detail = options.detail;
   }
 
   get exitCode(): number {

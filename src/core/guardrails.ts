@@ -7,10 +7,9 @@ import type { SyncState } from "../model/index.ts";
 import { SyncError } from "./errors.ts";
 import type { Operation, Plan } from "./plan.ts";
 import type { SourceSnapshot } from "./ports.ts";
-import { shown } from "./text.ts";
+import type { DeleteLimit, Refusal, RemovalCount, RemovalRefusal } from "./refusals.ts";
 
-/** `sync.max_deletes` and `sync.max_membership_removals`: a share of what the tool manages ("25%") or a count ("50"). */
-export type DeleteLimit = { percent: number } | { count: number };
+export type { DeleteLimit, EmptySourceRefusal, Refusal, RemovalCount, RemovalRefusal, StopDetail } from "./refusals.ts";
 
 /**
  * Below this many removals a percentage never refuses: with 12 managed users, 25% would refuse
@@ -25,29 +24,10 @@ const NAMES_SHOWN = 10;
 export interface GuardrailOptions {
   maxDeletes: DeleteLimit;
   maxMembershipRemovals: DeleteLimit;
-  /** `--force`: this run may go over `maxDeletes` and `maxMembershipRemovals`. */
+  /** This run may go over `maxDeletes` and `maxMembershipRemovals` (the CLI's force flag). */
   force?: boolean;
-  /** `--allow-empty-source`: this run may act on a source with no groups or no users. */
+  /** This run may act on a source with no groups or no users (the CLI's allow-empty-source flag). */
   allowEmptySource?: boolean;
-}
-
-export interface RemovalCount {
-  /** Deletions plus deactivations (both take access away), or membership removals. */
-  count: number;
-  /** What the tool manages once this run's creates and adoptions are counted: the base of a percentage. */
-  managed: number;
-  /** The most removals allowed. */
-  limit: number;
-  /** The first removals' names, at most 10. */
-  names: string[];
-}
-
-export interface Refusal {
-  rule: "max_deletes" | "max_membership_removals" | "empty_source";
-  /** One line: what the run would do and why it is refused. */
-  message: string;
-  /** The knob to turn. */
-  hint: string;
 }
 
 export interface GuardrailVerdict {
@@ -56,7 +36,7 @@ export interface GuardrailVerdict {
   memberships: RemovalCount;
   /** Rules that stop this run. */
   refusals: Refusal[];
-  /** Rules the run breaks but a flag allows for this run (`--force`, `--allow-empty-source`). */
+  /** Rules the run breaks but its options allow for this run (`force`, `allowEmptySource`). */
   overridden: Refusal[];
 }
 
@@ -90,13 +70,6 @@ function userRemoval(op: Operation): string | undefined {
   return undefined;
 }
 
-interface RailSpec {
-  rule: "max_deletes" | "max_membership_removals";
-  what: string;
-  verb: string;
-  removal: RemovalCount;
-  limit: DeleteLimit;
-}
 
 export function checkGuardrails(plan: Plan, state: SyncState, source: SourceSnapshot, options: GuardrailOptions): GuardrailVerdict {
   const userNames: string[] = [];
@@ -122,50 +95,31 @@ export function checkGuardrails(plan: Plan, state: SyncState, source: SourceSnap
 
   const refusals: Refusal[] = [];
   const overridden: Refusal[] = [];
-  const rails: RailSpec[] = [
-    { rule: "max_deletes", what: "users", verb: "delete or deactivate", removal: users, limit: options.maxDeletes },
-    { rule: "max_deletes", what: "groups", verb: "delete", removal: groups, limit: options.maxDeletes },
-    { rule: "max_membership_removals", what: "group memberships", verb: "remove", removal: memberships, limit: options.maxMembershipRemovals },
+  const rails: RemovalRefusal[] = [
+    { rule: "max_deletes", what: "users", setting: options.maxDeletes, ...users },
+    { rule: "max_deletes", what: "groups", setting: options.maxDeletes, ...groups },
+    { rule: "max_membership_removals", what: "memberships", setting: options.maxMembershipRemovals, ...memberships },
   ];
-  for (const rail of rails) {
-    const { removal } = rail;
-    if (removal.count <= removal.limit) continue;
-    const setting = formatDeleteLimit(rail.limit);
-    const flag = rail.rule.replaceAll("_", "-");
-    const more = removal.count - removal.names.length;
-    const refusal: Refusal = {
-      rule: rail.rule,
-      message:
-        `this run would ${rail.verb} ${removal.count} ${rail.what} of the ${removal.managed} it manages, more than sync.${rail.rule} = "${setting}" allows (${removal.limit}): ` +
-        `${removal.names.map((name) => shown(name)).join(", ")}${more > 0 ? ` and ${more} more` : ""}`,
-      hint:
-        `if this is intended, raise sync.${rail.rule} (--sync-${flag}, IDPSCIM_SYNC_${rail.rule.toUpperCase()}, or ${rail.rule} under [sync]; now "${setting}") ` +
-        "or pass --force to allow it for this run only",
-    };
-    (options.force ? overridden : refusals).push(refusal);
-  }
+  for (const rail of rails) if (rail.count > rail.limit) (options.force ? overridden : refusals).push(rail);
 
   for (const [what, found, stateManaged] of [
     ["groups", source.groups.length, Object.keys(state.groups).length],
     ["users", source.users.length, Object.keys(state.users).length],
   ] as const) {
     if (found > 0 || stateManaged === 0) continue;
-    const refusal: Refusal = {
-      rule: "empty_source",
-      message: `the source returned no ${what} while the state manages ${stateManaged}: a wrong gws.groups_filter or a Directory problem looks like everyone left`,
-      hint: "check gws.groups_filter and the admin's read rights; if the source is meant to be empty, pass --allow-empty-source",
-    };
-    (options.allowEmptySource ? overridden : refusals).push(refusal);
+    (options.allowEmptySource ? overridden : refusals).push({ rule: "empty_source", what, managed: stateManaged });
   }
   return { users, groups, memberships, refusals, overridden };
 }
 
-/** The error a sync stops with when the verdict refuses (exit 3), or `undefined`. */
+/**
+ * The error a sync stops with when the verdict refuses (exit 3), or `undefined`. Its `detail`
+ * holds the refusals; the shells word them (the core's own message names only the rules).
+ */
 export function refusalError(verdict: GuardrailVerdict): SyncError | undefined {
   if (verdict.refusals.length === 0) return undefined;
-  const message = ["refused for safety, nothing was written", ...verdict.refusals.map((r) => `  ${r.message}`), "  to go on"].join("\n");
-  const hints = [...new Set(verdict.refusals.map((r) => r.hint))];
-  return new SyncError("SAFETY_REFUSED", message, { hint: hints.join("; ") });
+  const rules = verdict.refusals.map((r) => `${r.rule} (${r.what})`).join(", ");
+  return new SyncError("SAFETY_REFUSED", `refused for safety, nothing was written: ${rules}`, { detail: { kind: "refused", refusals: verdict.refusals } });
 }
 
 export interface UpsertFiltered {

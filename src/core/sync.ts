@@ -2,13 +2,13 @@
  * @module One sync run: load state, read the source, read the tenant only when due, plan, check
  * the guardrails, apply, save. The CLI and the Lambda are thin shells over `runSync`.
  */
-import type { SyncState, TenantGroup, TenantSnapshot, UserAttributeName } from "../model/index.ts";
-import { ALWAYS_SYNCED_ATTRIBUTES, USER_FIELD_ATTRIBUTES, emptyState } from "../model/index.ts";
+import type { SyncState, TenantGroup, TenantSnapshot } from "../model/index.ts";
+import { emptyState } from "../model/index.ts";
 import { apply, type ApplyResult } from "./apply.ts";
 import { fitForAws } from "./aws-limits.ts";
 import { SyncError } from "./errors.ts";
 import { READ_CONCURRENCY, confirmOwnership } from "./confirm.ts";
-import { checkGuardrails, refusalError, upsertOnly, type DeleteLimit, type GuardrailVerdict } from "./guardrails.ts";
+import { checkGuardrails, refusalError, upsertOnly, type DeleteLimit, type GuardrailVerdict, type Refusal } from "./guardrails.ts";
 import { mapLimit } from "./pool.ts";
 import { plan as makePlan, summarisePlan, type Plan, type PlanPolicy, type PlanSummary } from "./plan.ts";
 import type { DirectorySource, Logger, ScimTarget, SourceSnapshot, StateStore } from "./ports.ts";
@@ -36,10 +36,12 @@ export interface SyncOptions {
   maxDeletes: DeleteLimit;
   /** `sync.max_membership_removals`: required too. */
   maxMembershipRemovals: DeleteLimit;
-  /** `--force`: go over `maxDeletes` for this run. */
+  /** Go over `maxDeletes` and `maxMembershipRemovals` for this run. */
   force?: boolean;
-  /** `--allow-empty-source`: act on a source with no groups or no users. */
+  /** Act on a source with no groups or no users. */
   allowEmptySource?: boolean;
+  /** Told, before any write, of the rules this run breaks but `force` or `allowEmptySource` allow; the shell words them. */
+  onOverridden?: (allowed: readonly Refusal[]) => void;
   /** Epoch ms after which no new operation starts; reads that end after it abort the run before any write. */
   stopStartingAt?: number;
   onProgress?: (progress: { phase: number; done: number; total: number }) => void;
@@ -115,12 +117,12 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     return report;
   }
 
-  for (const allowed of guardrails.overridden) log.warn(`allowed for this run only: ${allowed.message}`);
+  if (guardrails.overridden.length > 0) options.onOverridden?.(guardrails.overridden);
   const refused = refusalError(guardrails);
   if (refused) throw refused;
   if (options.stopStartingAt !== undefined && now() >= options.stopStartingAt && plan.operations.length > 0) {
     throw new SyncError("DEADLINE", "the time budget ran out while reading the source and the tenant, before any write; nothing was written", {
-      hint: "give the run more time (--max-duration, or the Lambda timeout): the reads alone take longer than the budget's working part",
+      detail: { kind: "deadline", phase: "reads" },
     });
   }
 
@@ -183,16 +185,4 @@ export async function readTenant(target: ScimTarget, source: SourceSnapshot, sta
     managedScimIds.has(g.scimId) || (g.externalId !== undefined && sourceIds.has(g.externalId)) || names.has(g.displayName);
   const withMembers = await mapLimit(groups.filter(relevant), READ_CONCURRENCY, async (g) => ({ ...g, memberScimIds: await target.listGroupMembers(g.scimId) }));
   return { users, groups: [...withMembers, ...groups.filter((g) => !relevant(g))] };
-}
-
-/** Attributes managed when `sync.user_fields` selects `fields`: the required ones always. */
-export function managedAttributesFor(fields: readonly string[]): Set<UserAttributeName> {
-  const managed = new Set<UserAttributeName>(ALWAYS_SYNCED_ATTRIBUTES);
-  const byField: Record<string, readonly UserAttributeName[]> = USER_FIELD_ATTRIBUTES;
-  for (const field of fields) {
-    const names = byField[field];
-    if (!names) throw new SyncError("CONFIG_INVALID", `sync.user_fields: unknown field "${field}"`, { hint: `use some of ${Object.keys(byField).join(", ")}` });
-    for (const name of names) managed.add(name);
-  }
-  return managed;
 }

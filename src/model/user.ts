@@ -95,3 +95,10 @@ export const USER_FIELD_ATTRIBUTES: Readonly<Record<UserFieldName, readonly User
   timezone: ["timezone"],
   enterprise: ["employeeNumber", "costCenter", "organization", "division", "department", "managerSourceId"],
 };
+
+/** Attributes managed when `sync.user_fields` selects `fields`: the required ones always. */
+export function managedAttributesFor(fields: readonly UserFieldName[]): Set<UserAttributeName> {
+  const managed = new Set<UserAttributeName>(ALWAYS_SYNCED_ATTRIBUTES);
+  for (const field of fields) for (const name of USER_FIELD_ATTRIBUTES[field]) managed.add(name);
+  return managed;
+}

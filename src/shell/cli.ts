@@ -4,13 +4,14 @@
  */
 import yargs from "yargs";
 import { composeSource, composeStore, composeTarget } from "../compose.ts";
-import { flagSecretWarnings, loadConfig } from "../config/load.ts";
+import { flagSecretWarnings, loadConfig, redactedConfig, requireFor, type ResolvedConfig } from "../config/load.ts";
 import { yargsOptions } from "../config/schema.ts";
-import { nearest, parseDuration, quote, redactedConfig, type ResolvedConfig } from "../config/validate.ts";
+import { nearest, parseDuration, quote } from "../config/validate.ts";
 import { EXIT, redactSecretShapes, SyncError } from "../core/errors.ts";
 import { createLogger, type ManagedLogger } from "../log/logger.ts";
 import { environment, stderrIsTerminal, writeStderr, writeStdout } from "../platform/runtime.ts";
 import { VERSION } from "../version.ts";
+import { describeError, renderRefusal, RUN_FLAGS } from "./messages.ts";
 import { renderGuardrails, renderPlanJson, renderPlanText, renderTable } from "./render.ts";
 import { resolveRunConfig, runConfiguredSync, stopStartingAtFor } from "./run-sync.ts";
 
@@ -92,22 +93,22 @@ export async function runCli(args: string[]): Promise<number> {
       y
         .option("dry-run", { type: "boolean", default: false, describe: "Plan only: print the plan, write nothing (same as `plan`)." })
         .option("reconcile", { type: "boolean", default: false, describe: "Read the whole AWS tenant now and undo drift made by hand." })
-        .option("force", { type: "boolean", default: false, describe: "Allow this run to delete more than sync.max_deletes (this run only)." })
-        .option("allow-empty-source", { type: "boolean", default: false, describe: "Allow this run to act on a source with no groups or no users (this run only)." })
-        .option("max-duration", { type: "string", describe: 'Time budget of this run, e.g. "10m": operations stop starting in time to save the state; the rest continues next run.' }),
+        .option(RUN_FLAGS.force, { type: "boolean", default: false, describe: "Allow this run to delete more than sync.max_deletes (this run only)." })
+        .option(RUN_FLAGS.allowEmptySource, { type: "boolean", default: false, describe: "Allow this run to act on a source with no groups or no users (this run only)." })
+        .option(RUN_FLAGS.maxDuration, { type: "string", describe: 'Time budget of this run, e.g. "10m": operations stop starting in time to save the state; the rest continues next run.' }),
       (argv) => {
         checkStray(argv, "sync");
-        const maxDuration = argv["max-duration"];
+        const maxDuration = argv[RUN_FLAGS.maxDuration];
         const maxDurationMs = maxDuration === undefined ? undefined : parseDuration(String(maxDuration));
         if (maxDuration !== undefined && maxDurationMs === undefined) {
-          usageError = `--max-duration: must be a duration like "90s", "10m" or "1h" (got ${quote(String(maxDuration))})`;
+          usageError = `--${RUN_FLAGS.maxDuration}: must be a duration like "90s", "10m" or "1h" (got ${quote(String(maxDuration))})`;
         }
         request = {
           command: "sync",
           dryRun: Boolean(argv["dry-run"]),
           reconcile: Boolean(argv.reconcile),
-          force: Boolean(argv.force),
-          allowEmptySource: Boolean(argv["allow-empty-source"]),
+          force: Boolean(argv[RUN_FLAGS.force]),
+          allowEmptySource: Boolean(argv[RUN_FLAGS.allowEmptySource]),
           ...(maxDurationMs !== undefined ? { maxDurationMs } : {}),
           output: argv.output as Output,
           argv,
@@ -182,6 +183,7 @@ async function execute(request: CommandRequest): Promise<number> {
     log.redact(config.aws.scimAccessToken);
     for (const warning of flagSecretWarnings(config)) log.warn(warning);
     if (request.command === "config-validate") {
+      requireFor(config, "config validate");
       writeStdout(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
       return EXIT.ok;
     }
@@ -189,6 +191,7 @@ async function execute(request: CommandRequest): Promise<number> {
 
     if (request.command === "inspect") {
       const resolved = await resolveRunConfig(config, log);
+      requireFor(resolved.config, `inspect ${request.inspect!.system}`);
       return await inspect(request, resolved.config, resolved.serviceAccountKey, log);
     }
 
@@ -206,7 +209,7 @@ async function execute(request: CommandRequest): Promise<number> {
       if (request.dryRun) {
         // A plan the rails would refuse is still a plan: exit 0, with the verdict on stdout and stderr.
         writeStdout(request.output === "json" ? renderPlanJson(report) : `${renderPlanText(report.plan)}${renderGuardrails(report.guardrails)}`);
-        for (const refusal of report.guardrails.refusals) log.warn(`a sync would be refused (exit 3): ${refusal.message}; ${refusal.hint}`);
+        for (const refusal of report.guardrails.refusals.map(renderRefusal)) log.warn(`a sync would be refused (exit 3): ${refusal.message}; ${refusal.hint}`);
       } else if (request.output === "json") writeStdout(renderPlanJson(report));
       return result.exitCode;
     } finally {
@@ -218,6 +221,7 @@ async function execute(request: CommandRequest): Promise<number> {
 }
 
 async function showState(config: ResolvedConfig, env: Record<string, string | undefined>, output: Output): Promise<number> {
+  requireFor(config, "state show");
   const store = composeStore(config, env);
   const loaded = await store.load();
   if (!loaded) {
@@ -283,7 +287,7 @@ async function inspect(request: CommandRequest, config: ResolvedConfig, serviceA
 function reportError(error: unknown, log: ManagedLogger): number {
   if (error instanceof SyncError) {
     // The stable code first: one line to grep and alert on (SAFETY_REFUSED, STATE_CONFLICT, ...).
-    log.error(`${error.code}: ${error.describe()}`);
+    log.error(`${error.code}: ${describeError(error)}`);
     return error.exitCode;
   }
   log.error(`unexpected error: ${(error as Error)?.message ?? String(error)}`);

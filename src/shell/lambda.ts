@@ -12,13 +12,14 @@
  * Lambda's Errors metric, and any alarm on it, fire. A run cut short by its deadline with nothing
  * failed is healthy (a large first sync takes several runs): /response with continuesNextRun.
  */
-import { patchConfig, requireForSync, resolveConfig, type ResolvedConfig } from "../config/validate.ts";
-import { isSyncError, SyncError } from "../core/errors.ts";
+import { loadConfig, requireFor, type ResolvedConfig } from "../config/load.ts";
+import { EXIT, isSyncError, SyncError } from "../core/errors.ts";
 import type { OperationKind, PlanSummary } from "../core/plan.ts";
 import type { SyncReport } from "../core/sync.ts";
 import { buildEmf, metricsFromRun, writeEmf, type MetricValues } from "../log/emf.ts";
 import { createLogger, type ManagedLogger } from "../log/logger.ts";
 import { fetchWithoutTimeout, setEnvironmentVariable } from "../platform/runtime.ts";
+import { describeError } from "./messages.ts";
 import { runConfiguredSync, stopStartingAtFor, type ConfiguredSyncResult } from "./run-sync.ts";
 
 const API_VERSION = "2018-06-01";
@@ -92,9 +93,9 @@ export async function runLambda(env: Record<string, string | undefined>): Promis
   } catch (error) {
     const body = errorBody(error, secrets);
     log.error(`init failed: ${body.errorMessage}`);
-    const type = isSyncError(error) && error.exitCode === 2 ? "Runtime.ConfigInvalid" : "Runtime.InitFailed";
+    const type = isSyncError(error) && error.exitCode === EXIT.config ? "Runtime.ConfigInvalid" : "Runtime.InitFailed";
     await postToApi(`${api}/init/error`, JSON.stringify(body), { "Content-Type": ERROR_CONTENT_TYPE, "Lambda-Runtime-Function-Error-Type": type }, log);
-    return 2;
+    return EXIT.config;
   }
 
   let coldStart = true;
@@ -102,7 +103,7 @@ export async function runLambda(env: Record<string, string | undefined>): Promis
     const next = await nextInvocation(api, log);
     if ("fatal" in next) {
       log.error(`runtime API: ${next.fatal}; exiting so Lambda starts a new sandbox`);
-      return 1;
+      return EXIT.partial;
     }
     await handleInvocation(next, { api, env, config, log, service, secrets, coldStart });
     coldStart = false;
@@ -114,22 +115,13 @@ export async function runLambda(env: Record<string, string | undefined>): Promis
  * network: values that Secrets Manager will provide are not reported missing here.
  */
 export function initialConfig(env: Record<string, string | undefined>): ResolvedConfig {
-  const config = resolveConfig({ argv: {}, env });
+  const config = loadConfig({ argv: {}, env, readFile: false });
   if (config.configFile !== undefined) {
     throw new SyncError("CONFIG_INVALID", "IDPSCIM_CONFIG_FILE is set, but in Lambda the configuration comes only from environment variables and Secrets Manager", {
       hint: "remove it and set the function's IDPSCIM_* variables instead",
     });
   }
-  if (!config.useSecretsManager) requireForSync(config);
-  else {
-    const fromSecret = "from-secrets-manager";
-    requireForSync(
-      patchConfig(config, {
-        gws: { userEmail: config.gws.userEmail ?? fromSecret },
-        aws: { scimEndpoint: config.aws.scimEndpoint ?? fromSecret, scimAccessToken: config.aws.scimAccessToken ?? fromSecret },
-      }),
-    );
-  }
+  requireFor(config, "sync", { secretsPending: true });
   return config;
 }
 
@@ -203,7 +195,7 @@ async function handleInvocation(next: NextInvocation, context: InvocationContext
     outcome = outcomeOfError(error, secrets);
     // Figures of an aborted run are not known: report only its duration.
     metrics = { DurationMs: Date.now() - started };
-    if (isSyncError(error)) log.error(error.describe());
+    if (isSyncError(error)) log.error(describeError(error));
     else {
       log.error(`unexpected error: ${(error as Error)?.message ?? String(error)}`);
       log.debug((error as Error)?.stack ?? "");
@@ -273,9 +265,9 @@ export function outcomeOfRun(result: ConfiguredSyncResult, dryRun: boolean): Inv
 export function outcomeOfError(error: unknown, secrets: ReadonlySet<string> = new Set()): InvocationOutcome {
   const body = errorBody(error, secrets);
   const errorType: FunctionErrorType = isSyncError(error)
-    ? error.exitCode === 2
+    ? error.exitCode === EXIT.config
       ? "Function.ConfigInvalid"
-      : error.exitCode === 3
+      : error.exitCode === EXIT.safety
         ? "Function.SafetyRefused"
         : "Function.SyncFailed"
     : "Function.SyncFailed";
@@ -283,7 +275,7 @@ export function outcomeOfError(error: unknown, secrets: ReadonlySet<string> = ne
 }
 
 function errorBody(error: unknown, secrets: ReadonlySet<string>): LambdaErrorBody {
-  const message = isSyncError(error) ? error.describe() : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
+  const message = isSyncError(error) ? describeError(error) : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
   let scrubbed = message;
   for (const secret of secrets) scrubbed = scrubbed.split(secret).join("***");
   return { errorMessage: scrubbed, errorType: isSyncError(error) ? error.code : ((error as Error)?.name ?? "Error"), stackTrace: [] };

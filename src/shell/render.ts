@@ -8,6 +8,7 @@ import type { SyncReport } from "../core/sync.ts";
 import type { Operation, Plan } from "../core/plan.ts";
 import { summarisePlan } from "../core/plan.ts";
 import { escapeControls, safeJson, shown } from "../core/text.ts";
+import { renderRefusal } from "./messages.ts";
 
 const SIGN: Record<Operation["kind"], string> = {
   createUser: "+ user ",
@@ -87,12 +88,13 @@ export function renderGuardrails(verdict: GuardrailVerdict): string {
     `users removed ${verdict.users.count} (limit ${verdict.users.limit} of ${verdict.users.managed} managed), ` +
     `groups deleted ${verdict.groups.count} (limit ${verdict.groups.limit} of ${verdict.groups.managed} managed), ` +
     `memberships removed ${verdict.memberships.count} (limit ${verdict.memberships.limit} of ${verdict.memberships.managed} managed)`;
+  const refusals = verdict.refusals.map(renderRefusal);
   const lines =
-    verdict.refusals.length > 0
-      ? [`Guardrails: REFUSED: a sync would stop before any write (exit 3); ${counts}`, ...verdict.refusals.flatMap((r) => [`  ${escapeControls(r.message)}`, `    to go on: ${escapeControls(r.hint)}`])]
+    refusals.length > 0
+      ? [`Guardrails: REFUSED: a sync would stop before any write (exit 3); ${counts}`, ...refusals.flatMap((r) => [`  ${escapeControls(r.message)}`, `    to go on: ${escapeControls(r.hint)}`])]
       : [`Guardrails: pass; ${counts}`];
   // The messages list names (the first ten): escaped here whatever they hold.
-  for (const allowed of verdict.overridden) lines.push(`  allowed for this run only: ${escapeControls(allowed.message)}`);
+  for (const allowed of verdict.overridden) lines.push(`  allowed for this run only: ${escapeControls(renderRefusal(allowed).message)}`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -107,8 +109,8 @@ export function renderPlanJson(report: SyncReport): string {
         users: guardrails.users,
         groups: guardrails.groups,
         memberships: guardrails.memberships,
-        refusals: guardrails.refusals,
-        overridden: guardrails.overridden,
+        refusals: guardrails.refusals.map(renderRefusal),
+        overridden: guardrails.overridden.map(renderRefusal),
       },
       operations: report.plan.operations,
       bookkeeping: report.plan.bookkeeping,

@@ -5,20 +5,21 @@
  */
 import { composeSource, composeStore, composeTarget, createSecretResolver, policyFor } from "../compose.ts";
 import { resolveSecrets } from "../config/resolve-secrets.ts";
-import { redactedConfig, requireForSync, type ResolvedConfig } from "../config/validate.ts";
+import { redactedConfig, requireFor, type ResolvedConfig } from "../config/load.ts";
 import { EXIT } from "../core/errors.ts";
 import type { RunLock } from "../core/ports.ts";
 import { runSync, type SyncReport } from "../core/sync.ts";
 import type { ManagedLogger } from "../log/logger.ts";
 import { exit, onSignal, readTextFile } from "../platform/runtime.ts";
+import { renderRefusal } from "./messages.ts";
 import { summaryLine, type RunFigures } from "./render.ts";
 
 export interface ConfiguredSyncOptions {
   dryRun: boolean;
   reconcile: boolean;
-  /** `--force`: go over sync.max_deletes for this run. */
+  /** Go over sync.max_deletes and sync.max_membership_removals for this run (the CLI's --force). */
   force?: boolean;
-  /** `--allow-empty-source`: act on a source with no groups or no users. */
+  /** Act on a source with no groups or no users (the CLI's --allow-empty-source). */
   allowEmptySource?: boolean;
   /** Epoch ms after which no new operation starts (see `stopStartingAtFor`). */
   stopStartingAt?: number;
@@ -52,7 +53,7 @@ export async function runConfiguredSync(
 ): Promise<ConfiguredSyncResult> {
   const started = Date.now();
   const { config: finalConfig, serviceAccountKey } = await resolveRunConfig(config, log);
-  requireForSync(finalConfig);
+  requireFor(finalConfig, options.dryRun ? "plan" : "sync");
   const source = composeSource(finalConfig, serviceAccountKey, log);
   const target = composeTarget(finalConfig, log);
   const store = composeStore(finalConfig, environment);
@@ -84,6 +85,9 @@ export async function runConfiguredSync(
         adoptGroups: finalConfig.sync.adoptGroups,
         force: options.force === true,
         allowEmptySource: options.allowEmptySource === true,
+        onOverridden: (allowed) => {
+          for (const rule of allowed) log.warn(`allowed for this run only: ${renderRefusal(rule).message}`);
+        },
         ...(options.stopStartingAt !== undefined ? { stopStartingAt: options.stopStartingAt } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       },

@@ -11,9 +11,9 @@ import { apply } from "../../src/core/apply.ts";
 import { phaseOf, plan, sameValue, type Operation, type Plan, type PlanPolicy } from "../../src/core/plan.ts";
 import type { SourceSnapshot, SourceUser } from "../../src/core/ports.ts";
 import { tenantFromState } from "../../src/core/state.ts";
-import { managedAttributesFor, readTenant } from "../../src/core/sync.ts";
+import { readTenant } from "../../src/core/sync.ts";
 import type { DesiredGroup, ManagedGroup, ManagedUser, SyncState, TenantSnapshot, TenantUser, UserAttributes } from "../../src/model/index.ts";
-import { MAX_MEMBERS_PER_REQUEST, STATE_SCHEMA_VERSION, USER_ATTRIBUTE_NAMES } from "../../src/model/index.ts";
+import { managedAttributesFor, MAX_MEMBERS_PER_REQUEST, STATE_SCHEMA_VERSION, USER_ATTRIBUTE_NAMES, type UserFieldName } from "../../src/model/index.ts";
 import { seededRandom } from "../emulators/faults.ts";
 import { applyOperations, TenantModel, type ModelGroup, type ModelUser } from "../support/tenant-model.ts";
 
@@ -99,7 +99,7 @@ const policyArb = fc.record({
   removedUsers: fc.constantFrom("delete", "deactivate") as fc.Arbitrary<PlanPolicy["removedUsers"]>,
   deleteUnmanaged: fc.boolean(),
   mode: fc.constantFrom("sync", "upsert") as fc.Arbitrary<PlanPolicy["mode"]>,
-  fields: fc.subarray(["title", "enterprise", "phoneNumbers"]),
+  fields: fc.subarray<UserFieldName>(["title", "enterprise", "phoneNumbers"]),
   adoptGroupsByName: fc.boolean(),
   protectedGroups: fc.constantFrom(...PROTECTED_CHOICES).map((patterns) => [...patterns]),
 });

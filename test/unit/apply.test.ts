@@ -6,9 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import { apply, type ApplyOptions } from "../../src/core/apply.ts";
 import type { Operation, Plan } from "../../src/core/plan.ts";
-import { managedAttributesFor } from "../../src/core/sync.ts";
 import type { SyncState, TenantSnapshot, UserAttributes } from "../../src/model/index.ts";
-import { STATE_SCHEMA_VERSION } from "../../src/model/index.ts";
+import { managedAttributesFor, STATE_SCHEMA_VERSION } from "../../src/model/index.ts";
 import { TenantModel } from "../support/tenant-model.ts";
 
 const attrs = (name: string): UserAttributes => ({ userName: `${name}@example.com`, displayName: name, givenName: name, familyName: "Test", email: `${name}@example.com`, active: true });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import yargs from "yargs";
 import { SyncError } from "../../src/core/errors.ts";
 import { README_BEGIN, README_END, renderExampleToml, renderMarkdownTable, replaceConfigTable } from "../../src/config/docs.ts";
-import { flagSecretWarnings, loadConfig, readConfigFile, redactedConfig, requireForSync, resolveConfig, type ResolvedConfig } from "../../src/config/load.ts";
+import { flagSecretWarnings, loadConfig, readConfigFile, redactedConfig, requireFor, resolveConfig, type ResolvedConfig } from "../../src/config/load.ts";
 import { resolveSecrets } from "../../src/config/resolve-secrets.ts";
 import { OPTIONS, envName, flagName, tomlPath, yargsOptions } from "../../src/config/schema.ts";
 import { parseDuration, parseMaxDeletes } from "../../src/config/validate.ts";
@@ -526,13 +526,13 @@ describe("config file", () => {
   });
 });
 
-describe("requireForSync", () => {
+describe("requireFor(config, \"sync\")", () => {
   test("a complete config passes", () => {
-    expect(() => requireForSync(resolve({ env: complete.env }))).not.toThrow();
+    expect(() => requireFor(resolve({ env: complete.env }), "sync")).not.toThrow();
   });
 
   test("missing values name all three layers", () => {
-    const lines = problems(() => requireForSync(resolve({ env: { IDPSCIM_STATE_FILE: "s.json" } })), "CONFIG_MISSING");
+    const lines = problems(() => requireFor(resolve({ env: { IDPSCIM_STATE_FILE: "s.json" } }), "sync"), "CONFIG_MISSING");
     expect(lines).toEqual([
       "aws.scim_endpoint is not set: pass --aws-scim-endpoint, set IDPSCIM_AWS_SCIM_ENDPOINT, or add scim_endpoint under [aws]",
       "aws.scim_access_token is not set: pass --aws-scim-access-token, set IDPSCIM_AWS_SCIM_ACCESS_TOKEN, or add scim_access_token under [aws]",
@@ -543,15 +543,15 @@ describe("requireForSync", () => {
 
   test("exactly one state backend", () => {
     const { IDPSCIM_STATE_FILE: _, ...noState } = complete.env;
-    const neither = problems(() => requireForSync(resolve({ env: noState })));
+    const neither = problems(() => requireFor(resolve({ env: noState }), "sync"));
     expect(neither).toEqual([
       "no state backend: set aws.s3_bucket_name (--aws-s3-bucket-name, IDPSCIM_AWS_S3_BUCKET_NAME) or state.file (--state-file, IDPSCIM_STATE_FILE), exactly one",
     ]);
-    const both = problems(() => requireForSync(resolve({ env: complete.env, fileText: `[aws]\ns3_bucket_name = "b"\n` })));
+    const both = problems(() => requireFor(resolve({ env: complete.env, fileText: `[aws]\ns3_bucket_name = "b"\n` }), "sync"));
     expect(both).toEqual([
       "both [aws] s3_bucket_name in config.toml and state.file (IDPSCIM_STATE_FILE) are set: keep one state backend and remove the other",
     ]);
-    expect(() => requireForSync(resolve({ env: { ...noState, IDPSCIM_AWS_S3_BUCKET_NAME: "b" } }))).not.toThrow();
+    expect(() => requireFor(resolve({ env: { ...noState, IDPSCIM_AWS_S3_BUCKET_NAME: "b" } }), "sync")).not.toThrow();
   });
 });
 
@@ -593,7 +593,7 @@ describe("resolveSecrets", () => {
     expect(store.asked.sort()).toEqual(["IDPSCIM_GWSServiceAccountFile", "IDPSCIM_GWSUserEmail", "IDPSCIM_SCIMAccessToken"]);
     expect(Object.isFrozen(result.config.aws)).toBe(true);
     expect(config.aws.scimAccessToken).toBeUndefined();
-    expect(() => requireForSync(result.config)).not.toThrow();
+    expect(() => requireFor(result.config, "sync")).not.toThrow();
   });
 
   test("custom secret names are used, and an explicit key file wins over the secret", async () => {

@@ -2,11 +2,11 @@
 
 import { describe, expect, test } from "bun:test";
 import { allowedRemovals, checkGuardrails, DELETE_FLOOR, formatDeleteLimit, refusalError, upsertOnly, type DeleteLimit } from "../../src/core/guardrails.ts";
+import { describeError, renderRefusal } from "../../src/shell/messages.ts";
 import { plan, type Operation, type Plan, type PlanPolicy } from "../../src/core/plan.ts";
 import type { SourceSnapshot, SourceUser } from "../../src/core/ports.ts";
 import { managedGroup, managedUser, tenantFromState as tenantOfState } from "../../src/core/state.ts";
-import { managedAttributesFor } from "../../src/core/sync.ts";
-import { emptyState, type SyncState, type UserAttributes } from "../../src/model/index.ts";
+import { emptyState, managedAttributesFor, type SyncState, type UserAttributes } from "../../src/model/index.ts";
 import { stopStartingAtFor } from "../../src/shell/run-sync.ts";
 
 const attributes = (i: number): UserAttributes => ({
@@ -112,17 +112,17 @@ describe("checkGuardrails: sync.max_deletes", () => {
     const users = verdict(deletions(26, 0), state, { percent: 25 });
     expect(users.refusals.map((r) => r.rule)).toEqual(["max_deletes"]);
     expect(users.users).toMatchObject({ count: 26, managed: 100, limit: 25 });
-    expect(users.refusals[0]!.message).toContain("26 users of the 100 it manages");
+    expect(renderRefusal(users.refusals[0]!).message).toContain("26 users of the 100 it manages");
     const groups = verdict(deletions(0, 21), state, { percent: 25 });
     expect(groups.refusals).toHaveLength(1);
-    expect(groups.refusals[0]!.message).toContain("21 groups of the 80 it manages");
+    expect(renderRefusal(groups.refusals[0]!).message).toContain("21 groups of the 80 it manages");
   });
 
   test("the floor: 10 removals pass in a tenant of 40, 11 do not; in a tenant of 10 (a filter typo), 5 pass and 7 do not", () => {
     expect(verdict(deletions(10, 10), stateOf(40, 40), { percent: 25 }).refusals).toEqual([]);
     expect(verdict(deletions(11, 0), stateOf(40, 40), { percent: 25 }).refusals).toHaveLength(1);
     expect(verdict(deletions(5, 0), stateOf(10, 4), { percent: 25 }).refusals).toEqual([]);
-    expect(verdict(deletions(7, 3), stateOf(10, 4), { percent: 25 }).refusals.map((r) => r.message.split(" of the ")[0])).toEqual([
+    expect(verdict(deletions(7, 3), stateOf(10, 4), { percent: 25 }).refusals.map((r) => renderRefusal(r).message.split(" of the ")[0])).toEqual([
       "this run would delete or deactivate 7 users",
       "this run would delete 3 groups",
     ]);
@@ -139,7 +139,7 @@ describe("checkGuardrails: sync.max_deletes", () => {
     const error = refusalError(refused)!;
     expect(error.code).toBe("SAFETY_REFUSED");
     expect(error.exitCode).toBe(3);
-    const text = error.describe();
+    const text = describeError(error);
     expect(text).toContain("40 users");
     for (let i = 0; i < 10; i++) expect(text).toContain(`user${i}@example.com`);
     expect(text).not.toContain("user10@example.com");
@@ -163,7 +163,7 @@ describe("checkGuardrails: sync.max_deletes", () => {
     const v = checkGuardrails(planned, state, source, { maxDeletes: { percent: 25 }, maxMembershipRemovals: NO_LIMIT });
     expect(v.users.count).toBe(11);
     expect(v.refusals).toHaveLength(1);
-    expect(v.refusals[0]!.message).toContain("delete or deactivate 11 users");
+    expect(renderRefusal(v.refusals[0]!).message).toContain("delete or deactivate 11 users");
   });
 
   test("additions and updates never count", () => {
@@ -181,10 +181,10 @@ describe("checkGuardrails: empty source", () => {
     const noGroups: SourceSnapshot = { users: [sourceUser(0)], groups: [], warnings: [] };
     const v = verdict(deletions(0, 0), state, { percent: 100 }, { source: noGroups });
     expect(v.refusals.map((r) => r.rule)).toEqual(["empty_source"]);
-    expect(v.refusals[0]!.message).toContain("no groups");
-    expect(v.refusals[0]!.hint).toContain("--allow-empty-source");
+    expect(renderRefusal(v.refusals[0]!).message).toContain("no groups");
+    expect(renderRefusal(v.refusals[0]!).hint).toContain("--allow-empty-source");
     const noUsers: SourceSnapshot = { users: [], groups: [{ sourceId: "g0", displayName: "Group 0", memberSourceIds: [] }], warnings: [] };
-    expect(verdict(deletions(0, 0), state, { percent: 100 }, { source: noUsers }).refusals[0]!.message).toContain("no users");
+    expect(renderRefusal(verdict(deletions(0, 0), state, { percent: 100 }, { source: noUsers }).refusals[0]!).message).toContain("no users");
     const allowed = verdict(deletions(0, 0), state, { percent: 100 }, { source: noGroups, allowEmptySource: true });
     expect(allowed.refusals).toEqual([]);
     expect(allowed.overridden.map((r) => r.rule)).toEqual(["empty_source"]);

@@ -7,9 +7,8 @@ import { apply } from "../../src/core/apply.ts";
 import { plan, sendsRequest, summarisePlan, type Operation, type PlanPolicy } from "../../src/core/plan.ts";
 import type { SourceSnapshot, SourceUser } from "../../src/core/ports.ts";
 import { tenantFromState } from "../../src/core/state.ts";
-import { managedAttributesFor } from "../../src/core/sync.ts";
 import type { DesiredGroup, SyncState, TenantGroup, TenantSnapshot, TenantUser, UserAttributes } from "../../src/model/index.ts";
-import { STATE_SCHEMA_VERSION } from "../../src/model/index.ts";
+import { managedAttributesFor, STATE_SCHEMA_VERSION } from "../../src/model/index.ts";
 import { TenantModel } from "../support/tenant-model.ts";
 
 const POLICY: PlanPolicy = {

@@ -50,15 +50,16 @@ describe("renderPlanText", () => {
 describe("renderGuardrails", () => {
   test("refusal and override messages, which list names, are escaped", () => {
     const verdict: GuardrailVerdict = {
-      users: { count: 40, limit: 25, managed: 100 },
-      groups: { count: 0, limit: 10, managed: 4 },
-      memberships: { count: 0, limit: 10, managed: 40 },
-      refusals: [{ rule: "max_deletes", message: `would delete 40 users: ${FORGED}, …`, hint: "pass --force" }],
-      overridden: [{ rule: "empty_source", message: `the source returned no groups\n2026-01-01T00:00:00.000Z ERROR forged`, hint: "" }],
-    } as GuardrailVerdict;
+      users: { count: 40, limit: 25, managed: 100, names: [FORGED] },
+      groups: { count: 0, limit: 10, managed: 4, names: [] },
+      memberships: { count: 0, limit: 10, managed: 40, names: [] },
+      refusals: [{ rule: "max_deletes", what: "users", setting: { percent: 25 }, count: 40, limit: 25, managed: 100, names: [FORGED, "ana@example.com"] }],
+      overridden: [{ rule: "max_membership_removals", what: "memberships", setting: { count: 0 }, count: 1, limit: 0, managed: 40, names: [`${FORGED} from group g1`] }],
+    };
     const text = renderGuardrails(verdict);
     expectSafe(text);
-    expect(text).toContain(`would delete 40 users: ${ESCAPED}, …`);
+    expect(text).toContain(`allows (25): ${ESCAPED}, ana@example.com and 38 more`);
+    expect(text).toContain(`allows (0): ${ESCAPED} from group g1`);
   });
 });
 

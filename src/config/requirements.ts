@@ -1,0 +1,89 @@
+/**
+ * @module What each command needs of the resolved configuration: the settings the option table
+ * marks `requiredFor` it, and exactly one state backend. The one place these are checked; the
+ * shells call it, compose.ts trusts it.
+ */
+
+import { SyncError } from "../core/errors.ts";
+import { OPTIONS, envName, fieldName, flagName, holderOf, howToSet, optionByPath, secretNameOf, tomlPath, where, type Command, type OptionPath, type OptionSpec, type ResolvedConfig } from "./schema.ts";
+
+export interface RequirementProblems {
+  /** "aws.scim_endpoint is not set: pass --aws-scim-endpoint, …": CONFIG_MISSING. */
+  missing: string[];
+  /** Settings that cannot hold together for this command (two state backends): CONFIG_INVALID. */
+  invalid: string[];
+}
+
+export interface RequirementOptions {
+  /**
+   * Secrets Manager has not been read yet (Lambda's init): with use_secrets_manager, a setting
+   * that has a `*_secret_name` counts as set, since its value will come from the secret.
+   */
+  secretsPending?: boolean;
+}
+
+/** The state backends; a run needs exactly one, `state show` at least one (and reads S3 when both are set). */
+const STATE_BACKENDS: readonly [OptionPath, OptionPath] = ["aws.s3_bucket_name", "state.file"];
+const NEEDS_STATE: readonly Command[] = ["sync", "plan", "state show"];
+const ONE_STATE_ONLY: readonly Command[] = ["sync", "plan"];
+
+function isSet(config: ResolvedConfig, o: OptionSpec): boolean {
+  const value = holderOf(config, o)[fieldName(o)];
+  // An empty value from a secret (a blank token) is as good as none.
+  return value !== undefined && value !== "";
+}
+
+function isRequired(config: ResolvedConfig, o: OptionSpec, command: Command, options: RequirementOptions): boolean {
+  if (!o.requiredFor?.includes(command)) return false;
+  const exemptWith = o.notRequiredWith === undefined ? undefined : optionByPath(o.notRequiredWith as OptionPath);
+  if (exemptWith !== undefined && holderOf(config, exemptWith)[fieldName(exemptWith)] === true) return false;
+  return !(options.secretsPending && config.useSecretsManager && secretNameOf(o) !== undefined);
+}
+
+/**
+ * The order missing settings are listed in, as it has always been: the SCIM side before the Google
+ * side, and those required only without Secrets Manager last. Stable otherwise (table order).
+ */
+function reportRank(o: OptionSpec): number {
+  return (o.notRequiredWith === undefined ? 0 : 2) + (o.table === "aws" ? 0 : 1);
+}
+
+/** `path` named as the user set it: "[aws] s3_bucket_name in config.toml", "state.file (IDPSCIM_STATE_FILE)". */
+function describeSource(config: ResolvedConfig, path: OptionPath): string {
+  const o = optionByPath(path);
+  const source = config.sources[path] ?? "default";
+  return source === "file" ? where(o, source, config.configFile ?? "config.toml") : source === "default" ? path : `${path} (${where(o, source, "")})`;
+}
+
+function stateBackendProblem(config: ResolvedConfig, command: Command): string | undefined {
+  const [bucket, file] = STATE_BACKENDS.map(optionByPath) as [OptionSpec, OptionSpec];
+  const set = [bucket, file].filter((o) => isSet(config, o));
+  if (set.length === 2 && ONE_STATE_ONLY.includes(command)) {
+    return `both ${describeSource(config, STATE_BACKENDS[0])} and ${describeSource(config, STATE_BACKENDS[1])} are set: keep one state backend and remove the other`;
+  }
+  if (set.length === 0 && NEEDS_STATE.includes(command)) {
+    const named = (o: OptionSpec) => `${tomlPath(o)} (--${flagName(o)}, ${envName(o)})`;
+    return `no state backend: set ${named(bucket)} or ${named(file)}, exactly one`;
+  }
+  return undefined;
+}
+
+/** Every problem `command` has with `config`, all at once; both lists empty when it can run. */
+export function requirementProblems(config: ResolvedConfig, command: Command, options: RequirementOptions = {}): RequirementProblems {
+  const missing = OPTIONS.filter((o) => isRequired(config, o, command, options) && !isSet(config, o))
+    .sort((a, b) => reportRank(a) - reportRank(b))
+    .map((o) => `${tomlPath(o)} is not set: ${howToSet(o)}`);
+  const state = stateBackendProblem(config, command);
+  return { missing, invalid: state === undefined ? [] : [state] };
+}
+
+/**
+ * Throws what `requirementProblems` finds: CONFIG_INVALID when something cannot hold together,
+ * else CONFIG_MISSING; one problem a line. Checked after resolveSecrets, so values from Secrets
+ * Manager count (or before it with `secretsPending`).
+ */
+export function requireFor(config: ResolvedConfig, command: Command, options: RequirementOptions = {}): void {
+  const { missing, invalid } = requirementProblems(config, command, options);
+  const problems = [...missing, ...invalid];
+  if (problems.length > 0) throw new SyncError(invalid.length > 0 ? "CONFIG_INVALID" : "CONFIG_MISSING", problems.join("\n"));
+}

@@ -1,0 +1,134 @@
+/** @module Value parsers and checks of the option table (pure, web APIs only): durations, limits, URLs, tokens, group queries, and how a value is quoted in a message. */
+
+/** `sync.max_deletes` and `sync.max_membership_removals`: a share ("25%") or a count ("50"); the same shape as the core's DeleteLimit. */
+export type MaxDeletes = { percent: number } | { count: number };
+
+/** Longest text quoted in a message: a 10 KB value pasted by mistake must not fill the log line. */
+const SHOWN_MAX = 60;
+
+/** `text` cut to about SHOWN_MAX characters with an ellipsis and its full length, or as it is when short. */
+export function shorten(text: string, max: number = SHOWN_MAX): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}… (${text.length} characters)`;
+}
+
+/** A value as quoted in a message: JSON-quoted and shortened (the length is outside the quotes). */
+export function quote(value: string): string {
+  return value.length <= SHOWN_MAX ? JSON.stringify(value) : `${JSON.stringify(`${value.slice(0, SHOWN_MAX - 1)}…`)} (${value.length} characters)`;
+}
+
+/**
+ * Why a SCIM token cannot be sent, or `undefined`. A line break, a space or a control character
+ * (a copy-paste accident) cannot go in an Authorization header: fetch refuses it, and the run would
+ * retry it as a network failure. Characters outside printable ASCII fail the same way.
+ */
+export function tokenProblem(token: string): string | undefined {
+  const kind = /[\r\n]/.test(token)
+    ? "a line break"
+    : /\s/.test(token)
+      ? "whitespace"
+      : /[\x00-\x1f\x7f]/.test(token)
+        ? "a control character"
+        : /[^\x21-\x7e]/.test(token)
+          ? "a character that is not printable ASCII"
+          : undefined;
+  return kind === undefined ? undefined : `contains ${kind} (the token is not shown); copy the token again without it`;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+export const DURATION_SYNTAX = /^(\d+(ms|s|m|h|d|w))+$/;
+
+/** The longest sync.reconcile_every: drift made by hand in AWS must be found and undone within a month. */
+export const RECONCILE_EVERY_MAX_MS = 30 * DURATION_UNITS.d!;
+
+/** "30m", "24h", "7d", "1h30m" → milliseconds; `undefined` if not a positive duration. */
+export function parseDuration(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (!DURATION_SYNTAX.test(trimmed)) return undefined;
+  let total = 0;
+  for (const match of trimmed.matchAll(/(\d+)(ms|s|m|h|d|w)/g)) {
+    total += Number(match[1]) * (DURATION_UNITS[match[2] ?? ""] ?? 0);
+  }
+  return total > 0 && Number.isSafeInteger(total) ? total : undefined;
+}
+
+/** "25%" → { percent: 25 }, "50" or 50 → { count: 50 }; `undefined` otherwise. */
+export function parseMaxDeletes(value: unknown): MaxDeletes | undefined {
+  if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0 ? { count: value } : undefined;
+  if (typeof value !== "string") return undefined;
+  const text = value.trim();
+  const percent = /^(\d+(?:\.\d+)?)\s*%$/.exec(text);
+  if (percent) {
+    const n = Number(percent[1]);
+    return n <= 100 ? { percent: n } : undefined;
+  }
+  return /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? { count: Number(text) } : undefined;
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/** A URL as it may be shown in a message: scheme, host and path, never credentials or a query; shortened. */
+function showUrl(url: URL): string {
+  return quote(`${url.protocol}//${url.host}${url.pathname}`);
+}
+
+/** `scim.us-east-1.amazonaws.com/…`: a host name, maybe a port and a path, with no scheme. */
+const SCHEMELESS = /^([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})(?::\d{1,5})?(?:\/\S*)?$/i;
+
+/**
+ * Problem phrase for a URL option value, or `undefined` when fine. Also used after secrets resolve.
+ * A value that is not a URL at all is not echoed unless it reads as a host name: swapped settings
+ * (the token given as the endpoint) are a common mistake, and the message must not print the token.
+ */
+export function urlProblem(text: string, options: { hidden?: boolean } = {}): string | undefined {
+  const hidden = options.hidden === true;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    const host = hidden ? undefined : SCHEMELESS.exec(text)?.[1];
+    return host !== undefined
+      ? `is not a URL: it has no scheme; write the full URL starting with https://, like ${quote(`https://${host}/...`)}`
+      : `is not a URL (a ${text.length}-character value, not shown in case it is a secret); write a full URL like "https://host/path"`;
+  }
+  if (url.protocol === "https:") return undefined;
+  const got = hidden ? "" : ` (got ${showUrl(url)})`;
+  if (url.protocol === "http:") {
+    return isLoopback(url.hostname) ? undefined : `must use https${got}; http is allowed only on localhost, 127.0.0.0/8 and [::1]`;
+  }
+  return `must be an https URL${got}`;
+}
+
+/**
+ * A light syntax check of Directory API group queries, so a typo fails before the first API call
+ * instead of as a 400 mid-run. The grammar is from
+ * https://developers.google.com/admin-sdk/directory/v1/guides/search-groups: `name` and `email`
+ * take `=` (exact) or `:` with a trailing `*` (prefix); `memberKey` takes `=` only. Values with
+ * spaces are single-quoted.
+ */
+export function groupsFilterProblem(query: string): string | undefined {
+  if ((query.match(/'/g) ?? []).length % 2 !== 0) return `${quote(query)} has an unbalanced single quote; close it`;
+  const clauses = query.match(/(?:[^\s']+|'[^']*')+/g) ?? [];
+  if (clauses.length === 0) return "is an empty query; remove it (no filter means all groups)";
+  for (const clause of clauses) {
+    const match = /^(name|email|memberKey)(=|:)(.*)$/.exec(clause);
+    const value = match?.[3]?.replace(/^'(.*)'$/, "$1") ?? "";
+    const ok =
+      match !== null &&
+      value.length > 0 &&
+      !value.includes("'") &&
+      (match[2] === "=" ? true : match[1] !== "memberKey" && value.endsWith("*") && value.length > 1);
+    if (!ok) {
+      return `${quote(clause)} is not a Directory group query clause; use name=X, name:Prefix*, email=x, email:prefix*, or memberKey=x, space-separated`;
+    }
+  }
+  return undefined;
+}
+
+
+/** Why `value` is not an email address like the super admin's, or `undefined`. */
+export function emailProblem(value: string): string | undefined {
+  return /^[^@\s]+@[^@\s]+$/.test(value) ? undefined : "must be an email address like admin@example.com";
+}
