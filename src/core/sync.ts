@@ -11,7 +11,7 @@ import { READ_CONCURRENCY, confirmOwnership } from "./confirm.ts";
 import { checkGuardrails, refusalError, upsertOnly, type DeleteLimit, type GuardrailVerdict, type Refusal } from "./guardrails.ts";
 import { mapLimit } from "./pool.ts";
 import { plan as makePlan, summarisePlan, type Plan, type PlanPolicy, type PlanSummary } from "./plan.ts";
-import type { DirectorySource, Logger, ScimTarget, SourceSnapshot, StateStore } from "./ports.ts";
+import type { DirectorySource, LoadedState, Logger, ScimTarget, SourceSnapshot, StateStore } from "./ports.ts";
 import { hashState, serialiseState, tenantFromState } from "./state.ts";
 
 export interface SyncDependencies {
@@ -61,43 +61,16 @@ export interface SyncReport {
 
 export async function runSync(deps: SyncDependencies, options: SyncOptions): Promise<SyncReport> {
   const now = deps.now ?? Date.now;
-  const { log } = deps;
-
-  const loaded = await deps.store.load();
+  const loaded = await loadState(deps);
   const state: SyncState = loaded?.state ?? emptyState();
-  log.info(loaded ? `state: ${Object.keys(state.users).length} managed users, ${Object.keys(state.groups).length} managed groups (${deps.store.describe()})` : `state: none yet at ${deps.store.describe()}; first run`);
-
   const source = fitForAws(await deps.source.read());
-  for (const warning of source.warnings) log.warn(warning);
-  log.info(`source: ${source.groups.length} groups, ${source.users.length} users`);
-
-  const tenantRead = decideTenantRead(loaded?.state, options, now());
-  let tenant: TenantSnapshot;
-  if (tenantRead === "skipped") {
-    tenant = tenantFromState(state);
-  } else {
-    tenant = await readTenant(deps.target, source, state);
-    log.info(`tenant (${tenantRead} full read): ${tenant.users.length} users, ${tenant.groups.length} groups`);
-  }
+  for (const warning of source.warnings) deps.log.warn(warning);
+  deps.log.info(`source: ${source.groups.length} groups, ${source.users.length} users`);
 
   // Adopting an AWS group by its name is the migration case: only before any state exists, unless set otherwise.
   const policy: PlanPolicy = { ...options.policy, adoptGroupsByName: options.adoptGroups === "always" || (options.adoptGroups === "first-run" && !loaded) };
-  let planned = makePlan(source, tenant, state, policy);
-  if (tenantRead === "skipped") {
-    const confirmed = await confirmOwnership(planned, tenant, state, deps.target, (t) => makePlan(source, t, state, policy));
-    planned = confirmed.plan;
-    if (confirmed.reads > 0) log.info(`ownership: read ${confirmed.reads} time(s) what this run would change, to confirm it is ours`);
-  }
-  for (const warning of planned.warnings) log.warn(warning);
-  let plan = planned;
-  if (options.policy.mode === "upsert") {
-    const filtered = upsertOnly(planned, source);
-    plan = filtered.plan;
-    if (filtered.keptMemberships + filtered.keptUsers > 0) {
-      log.info(`upsert mode: left in place ${filtered.keptMemberships} membership(s) and ${filtered.keptUsers} user(s) that left the scope`);
-    }
-  }
-  const planSummary = summarisePlan(plan);
+  const tenantRead = decideTenantRead(loaded?.state, options, now());
+  const plan = await planRun(deps, source, state, policy, tenantRead);
   const guardrails = checkGuardrails(plan, state, source, {
     maxDeletes: options.maxDeletes,
     maxMembershipRemovals: options.maxMembershipRemovals,
@@ -106,27 +79,78 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
   });
   const report: SyncReport = {
     plan,
-    planSummary,
+    planSummary: summarisePlan(plan),
     tenantRead,
     guardrails,
     stateSaved: false,
     sourceCounts: { users: source.users.length, groups: source.groups.length, warnings: source.warnings.length },
   };
   if (options.dryRun) {
-    for (const rejected of plan.rejected) log.warn(`a sync would not sync ${rejected.kind} ${rejected.subject}: ${rejected.reason}`);
+    for (const rejected of plan.rejected) deps.log.warn(`a sync would not sync ${rejected.kind} ${rejected.subject}: ${rejected.reason}`);
     return report;
   }
+  checkBeforeWriting(report, options, now());
+  await applyAndSave(deps, report, { loaded, state, policy, options, now });
+  return report;
+}
 
+async function loadState(deps: SyncDependencies): Promise<LoadedState | undefined> {
+  const loaded = await deps.store.load();
+  const where = deps.store.describe();
+  if (!loaded) deps.log.info(`state: none yet at ${where}; first run`);
+  else deps.log.info(`state: ${Object.keys(loaded.state.users).length} managed users, ${Object.keys(loaded.state.groups).length} managed groups (${where})`);
+  return loaded;
+}
+
+/**
+ * The plan against the tenant as this run knows it: read in full when due, else the state's
+ * claims confirmed by reading what the plan would touch. Upsert drops what takes access away.
+ */
+async function planRun(deps: SyncDependencies, source: SourceSnapshot, state: SyncState, policy: PlanPolicy, tenantRead: SyncReport["tenantRead"]): Promise<Plan> {
+  const { log } = deps;
+  const tenant: TenantSnapshot = tenantRead === "skipped" ? tenantFromState(state) : await readTenant(deps.target, source, state);
+  if (tenantRead !== "skipped") log.info(`tenant (${tenantRead} full read): ${tenant.users.length} users, ${tenant.groups.length} groups`);
+  let planned = makePlan(source, tenant, state, policy);
+  if (tenantRead === "skipped") {
+    const confirmed = await confirmOwnership(planned, tenant, state, deps.target, (t) => makePlan(source, t, state, policy));
+    planned = confirmed.plan;
+    if (confirmed.reads > 0) log.info(`ownership: read ${confirmed.reads} time(s) what this run would change, to confirm it is ours`);
+  }
+  for (const warning of planned.warnings) log.warn(warning);
+  if (policy.mode !== "upsert") return planned;
+  const filtered = upsertOnly(planned, source);
+  if (filtered.keptMemberships + filtered.keptUsers > 0) {
+    log.info(`upsert mode: left in place ${filtered.keptMemberships} membership(s) and ${filtered.keptUsers} user(s) that left the scope`);
+  }
+  return filtered.plan;
+}
+
+/** Throws when the rails refuse the plan, or when the reads used up the time to write in. */
+function checkBeforeWriting(report: SyncReport, options: SyncOptions, now: number): void {
+  const { guardrails, plan } = report;
   if (guardrails.overridden.length > 0) options.onOverridden?.(guardrails.overridden);
   const refused = refusalError(guardrails);
   if (refused) throw refused;
-  if (options.stopStartingAt !== undefined && now() >= options.stopStartingAt && plan.operations.length > 0) {
+  if (options.stopStartingAt !== undefined && now >= options.stopStartingAt && plan.operations.length > 0) {
     throw new SyncError("DEADLINE", "the time budget ran out while reading the source and the tenant, before any write; nothing was written", {
       detail: { kind: "deadline", phase: "reads" },
     });
   }
+}
 
-  let version = loaded?.version;
+interface ApplyContext {
+  loaded: LoadedState | undefined;
+  state: SyncState;
+  policy: PlanPolicy;
+  options: SyncOptions;
+  now: () => number;
+}
+
+/** Runs the plan, saving progress as it goes and the final state when anything changed; fills `report.applied`. */
+async function applyAndSave(deps: SyncDependencies, report: SyncReport, ctx: ApplyContext): Promise<void> {
+  const { plan, tenantRead } = report;
+  const { state, policy, options, now } = ctx;
+  let version = ctx.loaded?.version;
   const save = async (next: SyncState) => {
     version = await deps.store.save(await hashState(next), version);
   };
@@ -142,7 +166,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     // Progress is saved while the run goes, so a run killed half-way resumes without duplicates.
     checkpoint: save,
     now,
-    log,
+    log: deps.log,
   });
   const { state: finalState, ...applied } = result;
   // Records the plan could not act on are failed records too: the run exits 1 and says why.
@@ -154,13 +178,12 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
   // A scheduled run with nothing to do must cost nothing: no operation and no bookkeeping leave the
   // state as loaded, so the two whole-state serialisations below are only paid when there was work.
   const hadWork = plan.operations.length > 0 || plan.bookkeeping.forgetUsers.length > 0 || plan.bookkeeping.forgetGroups.length > 0;
-  const changed = !loaded || finalState.lastFullReadAt !== state.lastFullReadAt || (hadWork && serialiseState(finalState) !== serialiseState(state));
+  const changed = !ctx.loaded || finalState.lastFullReadAt !== state.lastFullReadAt || (hadWork && serialiseState(finalState) !== serialiseState(state));
   if (changed) {
     finalState.updatedAt = new Date(now()).toISOString();
     await save(finalState);
     report.stateSaved = true;
   }
-  return report;
 }
 
 function decideTenantRead(state: SyncState | undefined, options: SyncOptions, now: number): SyncReport["tenantRead"] {
