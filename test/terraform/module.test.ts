@@ -10,7 +10,9 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { OPTIONS, envName } from "../../src/config/schema.ts";
+import { renderReleasePin } from "../../scripts/release.ts";
 import { parseTerraformFiles, renderTfDocs, replaceTfDocs, runTfDocs, unwrapExpression, type TerraformRoot } from "../../scripts/tf-docs.ts";
+import pkg from "../../package.json" with { type: "json" };
 
 const ROOT = resolve(import.meta.dir, "../..");
 const MODULE_DIR = join(ROOT, "terraform");
@@ -489,6 +491,16 @@ describe("terraform module: files", () => {
       expect((block.required_providers as Body[])[0]!.aws).toEqual({ source: "hashicorp/aws", version: ">= 5.0" });
     }
     expect((moduleRoot.terraform[0]!.required_providers as Body[])[0]!.external).toEqual({ source: "hashicorp/external", version: ">= 2.2" });
+  });
+
+  test("release.tf is the release script's pin: this version, no checksum in a checkout; a release's parses as the locals main.tf reads", async () => {
+    expect(readFileSync(join(MODULE_DIR, "release.tf"), "utf8")).toBe(renderReleasePin(pkg.version, null));
+    expect(moduleRoot.locals.release).toEqual({ version: pkg.version, sha256: null });
+    const sha = "0123456789abcdef".repeat(4);
+    const released = await parseTerraformFiles([{ name: "release.tf", text: renderReleasePin("1.2.3", sha) }]);
+    expect(released.locals.release).toEqual({ version: "1.2.3", sha256: sha });
+    expect(() => renderReleasePin("v1.2.3", sha)).toThrow("not a release version");
+    expect(() => renderReleasePin("1.2.3", "abc")).toThrow("not a SHA-256");
   });
 
   test("ARNs and endpoints are partition-aware (data.aws_partition), none hand-built", () => {
