@@ -1,8 +1,10 @@
 /**
  * @module Builds the release: one archive per target (.tar.gz, .zip for Windows) holding the
  * `idpscim` binary, README.md, LICENSE and config.example.toml (plus install-systemd.sh and the
- * units on Linux); `lambda/bootstrap.zip` for provided.al2023 on arm64; and a SHA256SUMS file
- * that `sha256sum -c` checks. Prints a table of sizes.
+ * units on Linux); `lambda/bootstrap.zip` for provided.al2023 on arm64; with it, the Terraform
+ * module as `idpscim-terraform-<version>.tar.gz`, whose `release.tf` pins this version and the
+ * zip's SHA-256 (also written alone to `terraform/release.tf`, to commit back); and a SHA256SUMS
+ * file that `sha256sum -c` checks. Prints a table of sizes.
  *
  * @example
  * ```sh
@@ -11,7 +13,7 @@
  * ```
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { zipSync, type Zippable } from "fflate";
@@ -42,7 +44,9 @@ export interface ReleaseResult {
   outdir: string;
   artifacts: ReleaseArtifact[];
   /** dist/lambda/bootstrap.zip, present when bun-linux-arm64 was built. */
-  lambda?: { file: string; bytes: number };
+  lambda?: { file: string; bytes: number; sha256: string };
+  /** The Terraform module pinned to that zip (with `lambda`): its archive and its release.tf. */
+  terraform?: { archive: string; pin: string };
   sumsFile: string;
 }
 
@@ -100,17 +104,66 @@ export async function release(options: ReleaseOptions = {}): Promise<ReleaseResu
         // Runtime.InvalidEntrypoint): the Unix mode goes in the zip's external attributes.
         const file = join(outdir, "lambda", "bootstrap.zip");
         writeFileSync(file, zipSync({ bootstrap: [bytes, zipAttributes(EXECUTABLE, mtime)] }, { level: 9 }));
-        lambda = { file, bytes: statSync(file).size };
+        lambda = { file, bytes: statSync(file).size, sha256: sha256(file) };
       }
     }
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }
 
+  let terraform: ReleaseResult["terraform"];
+  if (lambda) {
+    const releaseTf = renderReleasePin(version, lambda.sha256);
+    const pin = join(outdir, "terraform", "release.tf");
+    mkdirSync(join(outdir, "terraform"), { recursive: true });
+    writeFileSync(pin, releaseTf);
+    const archive = join(outdir, `idpscim-terraform-${version}.tar.gz`);
+    writeFileSync(archive, tarGzFiles("", terraformModuleFiles(releaseTf), mtime));
+    terraform = { archive, pin };
+  }
+
   const sumsFile = join(outdir, "SHA256SUMS");
-  const sumsOf = [...artifacts.map((a) => a.archive), ...(lambda ? [lambda.file] : [])];
+  const sumsOf = [...artifacts.map((a) => a.archive), ...(lambda ? [lambda.file] : []), ...(terraform ? [terraform.archive] : [])];
   writeFileSync(sumsFile, sumsOf.map((file) => `${sha256(file)}  ${relative(outdir, file)}\n`).join(""));
-  return { outdir, artifacts, ...(lambda ? { lambda } : {}), sumsFile };
+  return { outdir, artifacts, ...(lambda ? { lambda } : {}), ...(terraform ? { terraform } : {}), sumsFile };
+}
+
+/**
+ * terraform/release.tf: the released package the module deploys with package_source = "release".
+ * With a null sha256 (a git checkout), the module refuses that source until one is given.
+ */
+export function renderReleasePin(version: string, sha256Hex: string | null): string {
+  if (!/^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$/.test(version)) throw new Error(`not a release version: ${version}`);
+  if (sha256Hex !== null && !/^[0-9a-f]{64}$/.test(sha256Hex)) throw new Error(`not a SHA-256: ${sha256Hex}`);
+  return [
+    '# The released Lambda package this copy of the module deploys with package_source = "release".',
+    "# scripts/release.ts writes this file, with the version and the SHA-256 of that release's",
+    "# bootstrap.zip, into the module archive it publishes (idpscim-terraform-<version>.tar.gz). In a",
+    "# git checkout sha256 is null: no package is pinned, and package_source = \"release\" then needs",
+    "# package_release_version and package_release_sha256 (or use the release's module archive).",
+    "",
+    "locals {",
+    "  release = {",
+    `    version = "${version}"`,
+    `    sha256  = ${sha256Hex === null ? "null" : `"${sha256Hex}"`}`,
+    "  }",
+    "}",
+    "",
+  ].join("\n");
+}
+
+/** The module's files for its archive (at the archive's root, so it is a module source as is), release.tf replaced. */
+function terraformModuleFiles(releaseTf: string): ArchiveFile[] {
+  const dir = join(ROOT, "terraform");
+  const names = (readdirSync(dir, { recursive: true }) as string[])
+    .map((name) => name.split("\\").join("/"))
+    .filter((name) => /\.(tf|md|sh)$/.test(name) && !name.split("/").some((part) => part.startsWith(".")))
+    .sort();
+  return names.map((name) => ({
+    name,
+    mode: name.endsWith(".sh") ? EXECUTABLE : REGULAR,
+    data: name === "release.tf" ? Buffer.from(releaseTf) : readFileSync(join(dir, name)),
+  }));
 }
 
 /** Archive timestamps: SOURCE_DATE_EPOCH, else the commit's time, so rebuilding a commit gives the same archives. */
@@ -156,16 +209,18 @@ export function tarGzFiles(folder: string, files: ArchiveFile[], mtime: Date): U
   const seconds = Math.floor(mtime.getTime() / 1000);
   const chunks: Uint8Array[] = [];
   const directories = new Set<string>();
+  // An empty folder puts the files at the archive's root.
+  const pathOf = (name: string) => (folder === "" ? name : `${folder}/${name}`);
   for (const file of files) {
     // Directory entries (the archive's folder, systemd/) before their files, as tar(1) writes them.
-    const parts = `${folder}/${file.name}`.split("/").slice(0, -1);
+    const parts = pathOf(file.name).split("/").slice(0, -1);
     for (let depth = 1; depth <= parts.length; depth++) {
       const directory = `${parts.slice(0, depth).join("/")}/`;
       if (directories.has(directory)) continue;
       directories.add(directory);
       chunks.push(tarHeader(directory, EXECUTABLE, 0, seconds, "5"));
     }
-    chunks.push(tarHeader(`${folder}/${file.name}`, file.mode, file.data.length, seconds, "0"), file.data);
+    chunks.push(tarHeader(pathOf(file.name), file.mode, file.data.length, seconds, "0"), file.data);
     const padding = (512 - (file.data.length % 512)) % 512;
     if (padding > 0) chunks.push(new Uint8Array(padding));
   }
@@ -229,6 +284,7 @@ if (import.meta.main) {
     rows.push([relative(result.outdir, a.archive), formatBytes(a.binaryBytes), formatBytes(a.archiveBytes), `${a.buildSeconds.toFixed(1)}s`]);
   }
   if (result.lambda) rows.push([relative(result.outdir, result.lambda.file), "", formatBytes(result.lambda.bytes), ""]);
+  if (result.terraform) rows.push([relative(result.outdir, result.terraform.archive), "", formatBytes(statSync(result.terraform.archive).size), ""]);
   console.log(`release ${result.outdir}:\n${table(rows)}`);
   if (result.lambda) {
     const margin = LAMBDA_DIRECT_UPLOAD_LIMIT - result.lambda.bytes;
@@ -237,6 +293,9 @@ if (import.meta.main) {
         ? `lambda/bootstrap.zip is ${result.lambda.bytes} bytes, ${margin} under Lambda's direct-upload limit (${LAMBDA_DIRECT_UPLOAD_LIMIT}); deploying through S3 keeps working when it grows`
         : `lambda/bootstrap.zip is ${result.lambda.bytes} bytes, over Lambda's direct-upload limit (${LAMBDA_DIRECT_UPLOAD_LIMIT}): deploy it through S3`,
     );
+  }
+  if (result.lambda && result.terraform) {
+    console.log(`terraform pin: version ${pkg.version}, bootstrap.zip sha256 ${result.lambda.sha256} (${relative(result.outdir, result.terraform.pin)}, and in ${relative(result.outdir, result.terraform.archive)})`);
   }
   console.log(`verify: cd ${result.outdir} && sha256sum -c SHA256SUMS`);
   console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)}s`);

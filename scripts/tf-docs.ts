@@ -32,10 +32,12 @@ export interface TerraformRoot {
   data: Record<string, Labelled>;
   locals: Record<string, unknown>;
   terraform: Record<string, unknown>[];
+  /** `moved` blocks (from/to of a state move), in file order. */
+  moved: Record<string, unknown>[];
 }
 
 export async function parseTerraformFiles(files: { name: string; text: string }[]): Promise<TerraformRoot> {
-  const root: TerraformRoot = { files: [], variable: {}, output: {}, module: {}, provider: {}, resource: {}, data: {}, locals: {}, terraform: [] };
+  const root: TerraformRoot = { files: [], variable: {}, output: {}, module: {}, provider: {}, resource: {}, data: {}, locals: {}, terraform: [], moved: [] };
   for (const file of files) {
     const json = (await parse(file.name, file.text)) as Record<string, unknown>;
     root.files.push({ name: file.name, json });
@@ -58,6 +60,9 @@ export async function parseTerraformFiles(files: { name: string; text: string }[
           break;
         case "terraform":
           root.terraform.push(...(value as Record<string, unknown>[]));
+          break;
+        case "moved":
+          root.moved.push(...(value as Record<string, unknown>[]));
           break;
         default:
           throw new Error(`${file.name}: unexpected top-level block "${kind}"`);

@@ -1,10 +1,17 @@
 # The function's role: least privilege, scoped to the named secrets, the state key and its own log group.
 
 locals {
-  # The region from an ARN rather than data.aws_region, whose attribute is `name` in provider v5
-  # and `region` in v6 (`name` deprecated there).
-  region = split(":", aws_cloudwatch_log_group.this.arn)[3]
+  # The region and account from an ARN rather than data.aws_region (whose attribute is `name` in
+  # provider v5 and `region` in v6, `name` deprecated there) and data.aws_caller_identity.
+  region     = split(":", aws_cloudwatch_log_group.this.arn)[3]
+  account_id = split(":", aws_cloudwatch_log_group.this.arn)[4]
+  # Partition-aware ARNs and endpoints (aws, aws-cn, aws-us-gov): none is spelt out by hand. The
+  # service principals lambda.amazonaws.com and events.amazonaws.com are the same in every partition.
+  partition  = data.aws_partition.current.partition
+  dns_suffix = data.aws_partition.current.dns_suffix
 }
+
+data "aws_partition" "current" {}
 
 data "aws_iam_policy_document" "assume" {
   statement {
@@ -19,10 +26,12 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "this" {
-  name               = var.name
-  description        = "idpscim Lambda ${var.name}: reads its secrets, reads and writes its state object, writes its logs"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
+  name                 = var.name
+  path                 = var.role_path
+  description          = "idpscim Lambda ${var.name}: reads its secrets, reads and writes its state object, writes its logs"
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.role_permissions_boundary_arn
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "permissions" {
@@ -37,7 +46,7 @@ data "aws_iam_policy_document" "permissions" {
   statement {
     sid       = "ReadWriteState"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${aws_s3_bucket.state.arn}/${var.state_key}"]
+    resources = ["${local.state_bucket_arn}/${var.state_key}"]
   }
 
   # The run lock `<state_key>.lock`: created with If-None-Match, refreshed with If-Match, read to
@@ -45,7 +54,7 @@ data "aws_iam_policy_document" "permissions" {
   statement {
     sid       = "HoldRunLock"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = ["${aws_s3_bucket.state.arn}/${var.state_key}.lock"]
+    resources = ["${local.state_bucket_arn}/${var.state_key}.lock"]
   }
 
   # Without s3:ListBucket, GetObject on a missing key answers 403 instead of 404, and the first run
@@ -55,7 +64,7 @@ data "aws_iam_policy_document" "permissions" {
   statement {
     sid       = "KnowWhetherStateExists"
     actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.state.arn]
+    resources = [local.state_bucket_arn]
 
     condition {
       test     = "StringEquals"
@@ -84,10 +93,44 @@ data "aws_iam_policy_document" "permissions" {
         test     = "StringEquals"
         variable = "kms:ViaService"
         values = [
-          "s3.${local.region}.amazonaws.com",
-          "secretsmanager.${local.region}.amazonaws.com",
+          "s3.${local.region}.${local.dns_suffix}",
+          "secretsmanager.${local.region}.${local.dns_suffix}",
         ]
       }
+    }
+  }
+
+  # In a VPC, Lambda creates and deletes the function's network interfaces with this role (the
+  # actions of the managed AWSLambdaVPCAccessExecutionRole). Changing them is limited to this
+  # account and region; the two Describe actions take no resource and need "*".
+  dynamic "statement" {
+    for_each = var.vpc_config == null ? [] : [var.vpc_config]
+
+    content {
+      sid       = "ManageVpcNetworkInterfaces"
+      actions   = ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+      resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.vpc_config == null ? [] : [var.vpc_config]
+
+    content {
+      sid       = "DescribeVpcNetworkInterfaces"
+      actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+      resources = ["*"]
+    }
+  }
+
+  # Lambda sends a failed asynchronous run's record to the on-failure destination as the function's role.
+  dynamic "statement" {
+    for_each = var.on_failure_destination_arn == null ? [] : [var.on_failure_destination_arn]
+
+    content {
+      sid       = "SendFailedRunsToDestination"
+      actions   = [local.on_failure_actions[split(":", statement.value)[2]]]
+      resources = [statement.value]
     }
   }
 }

@@ -1,5 +1,6 @@
 # idpscim as a scheduled AWS Lambda: the function and its package, the state bucket, the secrets,
-# the schedule, the log group and the alarms. The IAM role is in iam.tf.
+# the schedule, the log group and the alarms. The IAM role is in iam.tf, the released package's
+# pin in release.tf.
 
 locals {
   # Env var through which the tool finds each secret (GetSecretValue takes an ARN as well as a name).
@@ -34,8 +35,36 @@ locals {
     { for k in local.created_secrets : k => aws_secretsmanager_secret.this[k].arn },
   )
 
-  # The package shares the state bucket, under its own prefix (state_key may not use it).
-  package_key = "lambda/bootstrap.zip"
+  # --- State bucket: created here, or an existing one (existing_state_bucket_name).
+  create_state_bucket = var.existing_state_bucket_name == null
+  state_bucket_id     = local.create_state_bucket ? aws_s3_bucket.state[0].id : var.existing_state_bucket_name
+  state_bucket_arn    = local.create_state_bucket ? aws_s3_bucket.state[0].arn : "arn:${data.aws_partition.current.partition}:s3:::${var.existing_state_bucket_name}"
+
+  # --- Package: a released bootstrap.zip (downloaded and verified at plan time), an existing S3
+  # object, or a local file. The first and last are uploaded to the state bucket, under their own
+  # prefix (state_key may not use it) and the function's name (two deployments may share a bucket).
+  package_key = "lambda/${var.name}/bootstrap.zip"
+
+  release_version = coalesce(var.package_release_version, local.release.version)
+  # The pin covers the module's own version; another version needs its checksum given.
+  release_sha256 = var.package_release_sha256 != null ? var.package_release_sha256 : (local.release_version == local.release.version ? local.release.sha256 : null)
+  release_url    = "${trimsuffix(replace(var.package_release_base_url, "{version}", local.release_version), "/")}/bootstrap.zip"
+  # Kept beside the root's providers, named by version and checksum: a later plan finds it there
+  # and downloads nothing (fetch-package.sh checks its SHA-256 again).
+  release_file = "${path.root}/.terraform/idpscim/bootstrap-${local.release_version}-${substr(coalesce(local.release_sha256, "unpinned"), 0, 12)}.zip"
+
+  # The file to upload: the verified download, or the local zip; null for an existing S3 object.
+  package_file = var.package_source == "release" ? data.external.package[0].result.path : var.package_source == "local" ? var.lambda_package_path : null
+
+  package_bucket         = var.package_source == "s3" ? var.package_s3_object.bucket : aws_s3_object.package[0].bucket
+  package_key_deployed   = var.package_source == "s3" ? var.package_s3_object.key : aws_s3_object.package[0].key
+  package_object_version = var.package_source == "s3" ? var.package_s3_object.version_id : aws_s3_object.package[0].version_id
+  # An existing S3 object is not read by Terraform: a new package there is deployed when its
+  # version_id (or key) changes.
+  package_code_hash = var.package_source == "s3" ? null : filebase64sha256(local.package_file)
+
+  # Lambda's on-failure destinations and the action the role needs on each.
+  on_failure_actions = { sqs = "sqs:SendMessage", sns = "sns:Publish", lambda = "lambda:InvokeFunction", events = "events:PutEvents" }
 
   # rate(N unit) -> seconds; null for cron(), whose interval is not computed.
   rate_parts       = regexall("^rate\\(([0-9]+) (minute|minutes|hour|hours|day|days)\\)$", var.schedule_expression)
@@ -61,7 +90,7 @@ locals {
       IDPSCIM_LOG_FORMAT          = "json"
       IDPSCIM_LOG_LEVEL           = var.log_level
       IDPSCIM_USE_SECRETS_MANAGER = "true"
-      IDPSCIM_AWS_S3_BUCKET_NAME  = aws_s3_bucket.state.id
+      IDPSCIM_AWS_S3_BUCKET_NAME  = local.state_bucket_id
       IDPSCIM_AWS_S3_BUCKET_KEY   = var.state_key
       POWERTOOLS_SERVICE_NAME     = local.metrics_service
     },
@@ -72,15 +101,20 @@ locals {
 }
 
 # --- State bucket (also holds the package) ----------------------------------------------------
+# Created and hardened here unless existing_state_bucket_name names one the caller manages.
 
 resource "aws_s3_bucket" "state" {
+  count = local.create_state_bucket ? 1 : 0
+
   bucket        = var.state_bucket_name
   bucket_prefix = var.state_bucket_name == null ? "${var.name}-" : null
   tags          = var.tags
 }
 
 resource "aws_s3_bucket_ownership_controls" "state" {
-  bucket = aws_s3_bucket.state.id
+  count = local.create_state_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.state[0].id
 
   rule {
     object_ownership = "BucketOwnerEnforced"
@@ -88,7 +122,9 @@ resource "aws_s3_bucket_ownership_controls" "state" {
 }
 
 resource "aws_s3_bucket_public_access_block" "state" {
-  bucket                  = aws_s3_bucket.state.id
+  count = local.create_state_bucket ? 1 : 0
+
+  bucket                  = aws_s3_bucket.state[0].id
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
@@ -98,7 +134,9 @@ resource "aws_s3_bucket_public_access_block" "state" {
 # Versions let an operator roll the state back after a bad run; the tool's conditional writes
 # (If-Match on the ETag) work the same on a versioned bucket.
 resource "aws_s3_bucket_versioning" "state" {
-  bucket = aws_s3_bucket.state.id
+  count = local.create_state_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.state[0].id
 
   versioning_configuration {
     status = "Enabled"
@@ -106,7 +144,9 @@ resource "aws_s3_bucket_versioning" "state" {
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
-  bucket = aws_s3_bucket.state.id
+  count = local.create_state_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.state[0].id
 
   rule {
     apply_server_side_encryption_by_default {
@@ -119,7 +159,9 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "state" {
-  bucket = aws_s3_bucket.state.id
+  count = local.create_state_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.state[0].id
 
   rule {
     id     = "expire-noncurrent-versions"
@@ -141,13 +183,15 @@ resource "aws_s3_bucket_lifecycle_configuration" "state" {
 }
 
 data "aws_iam_policy_document" "state_bucket" {
+  count = local.create_state_bucket ? 1 : 0
+
   statement {
     sid     = "DenyInsecureTransport"
     effect  = "Deny"
     actions = ["s3:*"]
     resources = [
-      aws_s3_bucket.state.arn,
-      "${aws_s3_bucket.state.arn}/*",
+      aws_s3_bucket.state[0].arn,
+      "${aws_s3_bucket.state[0].arn}/*",
     ]
 
     principals {
@@ -164,8 +208,10 @@ data "aws_iam_policy_document" "state_bucket" {
 }
 
 resource "aws_s3_bucket_policy" "state" {
-  bucket = aws_s3_bucket.state.id
-  policy = data.aws_iam_policy_document.state_bucket.json
+  count = local.create_state_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.state[0].id
+  policy = data.aws_iam_policy_document.state_bucket[0].json
 
   # Putting the policy while the public access block is being written fails with
   # OperationAborted (409): https://github.com/hashicorp/terraform-provider-aws/issues/7628
@@ -174,21 +220,48 @@ resource "aws_s3_bucket_policy" "state" {
 
 # --- Package ------------------------------------------------------------------------------------
 
+# package_source = "release": fetch-package.sh downloads the release's bootstrap.zip and checks its
+# SHA-256 against the pin (release.tf) or package_release_sha256. A data source, not a provisioner:
+# it runs during plan, so the file exists (and is verified) before the plan is shown, and a bad
+# download fails the plan before anything is uploaded. Needs sh, curl or wget, sha256sum or shasum.
+data "external" "package" {
+  count = var.package_source == "release" ? 1 : 0
+
+  program = ["sh", "${path.module}/scripts/fetch-package.sh", local.release_url, coalesce(local.release_sha256, "none"), local.release_file]
+
+  lifecycle {
+    precondition {
+      condition     = local.release_sha256 != null
+      error_message = "package_source = \"release\" needs a checksum: this copy of the module pins none (release.tf has sha256 = null, as in a git checkout), or package_release_version is not the pinned version. Use the module archive of a release (idpscim-terraform-<version>.tar.gz), or set package_release_sha256 to bootstrap.zip's line in that release's SHA256SUMS, or use package_source = \"s3\" or \"local\"."
+    }
+  }
+}
+
 # ~50 MB zipped: above Lambda's direct-upload limit (52428800 bytes), so the function is deployed
-# from S3 (docs/lambda-runtime.md §9).
+# from S3 (docs/lambda-runtime.md §9). An existing S3 object (package_source = "s3") is used as is.
 resource "aws_s3_object" "package" {
-  bucket = aws_s3_bucket.state.id
+  count = var.package_source == "s3" ? 0 : 1
+
+  bucket = local.state_bucket_id
   key    = local.package_key
-  source = var.lambda_package_path
+  source = local.package_file
   # Not `etag`: with SSE-KMS the ETag is not the MD5, which would show a change on every plan.
-  source_hash = filemd5(var.lambda_package_path)
-  tags        = var.tags
+  source_hash = filemd5(local.package_file)
+  # S3 takes at most 10 tags per object: not the module's tags, which may be more.
+  tags = var.package_object_tags
 
   # Uploaded once versioning and encryption apply, so version_id is set and the object encrypted.
   depends_on = [
     aws_s3_bucket_versioning.state,
     aws_s3_bucket_server_side_encryption_configuration.state,
   ]
+
+  lifecycle {
+    precondition {
+      condition     = var.package_source != "local" || var.lambda_package_path != null
+      error_message = "package_source = \"local\" needs lambda_package_path (the project's dist/lambda/bootstrap.zip)."
+    }
+  }
 }
 
 # --- Secrets ------------------------------------------------------------------------------------
@@ -216,6 +289,7 @@ resource "aws_secretsmanager_secret_version" "this" {
 resource "aws_cloudwatch_log_group" "this" {
   name              = "/aws/lambda/${var.name}"
   retention_in_days = var.log_retention_in_days
+  kms_key_id        = var.log_group_kms_key_arn
   tags              = var.tags
 }
 
@@ -229,19 +303,30 @@ resource "aws_lambda_function" "this" {
   # A custom runtime starts the executable named bootstrap; the handler string is not used.
   handler = "bootstrap"
 
-  s3_bucket         = aws_s3_object.package.bucket
-  s3_key            = aws_s3_object.package.key
-  s3_object_version = aws_s3_object.package.version_id
-  source_code_hash  = filebase64sha256(var.lambda_package_path)
+  s3_bucket         = local.package_bucket
+  s3_key            = local.package_key_deployed
+  s3_object_version = local.package_object_version
+  source_code_hash  = local.package_code_hash
 
   timeout     = var.timeout
   memory_size = var.memory_size
-  # At most one sync at a time: an overlapping scheduled run is throttled and re-queued
-  # (docs/lambda-runtime.md §8), and the state's conditional writes catch anything else.
-  reserved_concurrent_executions = 1
+  # 1 (the default): at most one sync at a time, an overlapping scheduled run is throttled and
+  # re-queued (docs/lambda-runtime.md §8). Null leaves the function unreserved, for accounts
+  # whose unreserved pool may not drop under 100; the run lock and conditional writes then keep
+  # overlapping runs apart.
+  reserved_concurrent_executions = var.reserved_concurrent_executions
 
   environment {
     variables = local.environment
+  }
+
+  dynamic "vpc_config" {
+    for_each = var.vpc_config == null ? [] : [var.vpc_config]
+
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
   }
 
   tags = var.tags
@@ -263,6 +348,14 @@ resource "aws_lambda_function" "this" {
       condition     = (var.scim_access_token == null) != (var.scim_access_token_secret_arn == null)
       error_message = "Give exactly one of scim_access_token (the module creates the secret) and scim_access_token_secret_arn (an existing secret)."
     }
+    precondition {
+      condition     = var.state_bucket_name == null || var.existing_state_bucket_name == null
+      error_message = "Give at most one of state_bucket_name (the bucket the module creates) and existing_state_bucket_name (a bucket it uses as is)."
+    }
+    precondition {
+      condition     = (var.package_source == "s3") == (var.package_s3_object != null)
+      error_message = "package_s3_object (bucket, key, optional version_id) is given exactly when package_source = \"s3\"."
+    }
   }
 
   # The role's permissions and the log group exist before the first invocation.
@@ -274,6 +367,20 @@ resource "aws_lambda_function_event_invoke_config" "this" {
   function_name                = aws_lambda_function.this.function_name
   maximum_retry_attempts       = var.maximum_retry_attempts
   maximum_event_age_in_seconds = local.maximum_event_age_in_seconds
+
+  # A run that failed after its retries, or whose event expired, is recorded there.
+  dynamic "destination_config" {
+    for_each = var.on_failure_destination_arn == null ? [] : [var.on_failure_destination_arn]
+
+    content {
+      on_failure {
+        destination = destination_config.value
+      }
+    }
+  }
+
+  # The role's permission to send to the destination exists first.
+  depends_on = [aws_iam_role_policy.this]
 
   lifecycle {
     precondition {
@@ -312,6 +419,8 @@ resource "aws_lambda_permission" "schedule" {
 # instead of flipping back to OK in the minutes with no run (one notification per incident).
 
 resource "aws_cloudwatch_metric_alarm" "errors" {
+  count = var.create_alarms ? 1 : 0
+
   alarm_name          = "${var.name}-errors"
   alarm_description   = "The ${var.name} sync run failed (Lambda Errors > 0): configuration, Google or AWS unreachable, refused for safety, records AWS rejected (see the FailedRecords alarm), or timed out. See /aws/lambda/${var.name}."
   namespace           = "AWS/Lambda"
@@ -329,6 +438,8 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "failed_records" {
+  count = var.create_alarms ? 1 : 0
+
   alarm_name          = "${var.name}-failed-records"
   alarm_description   = "The ${var.name} sync finished but AWS rejected some users, groups or memberships (EMF metric FailedRecords > 0); they are retried on every run. See /aws/lambda/${var.name}."
   namespace           = local.metrics_namespace
@@ -343,4 +454,56 @@ resource "aws_cloudwatch_metric_alarm" "failed_records" {
   alarm_actions       = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]
   ok_actions          = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]
   tags                = var.tags
+}
+
+# --- Addresses of module versions before count (state moves, nothing is re-created) ---------------
+
+moved {
+  from = aws_s3_bucket.state
+  to   = aws_s3_bucket.state[0]
+}
+
+moved {
+  from = aws_s3_bucket_ownership_controls.state
+  to   = aws_s3_bucket_ownership_controls.state[0]
+}
+
+moved {
+  from = aws_s3_bucket_public_access_block.state
+  to   = aws_s3_bucket_public_access_block.state[0]
+}
+
+moved {
+  from = aws_s3_bucket_versioning.state
+  to   = aws_s3_bucket_versioning.state[0]
+}
+
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.state
+  to   = aws_s3_bucket_server_side_encryption_configuration.state[0]
+}
+
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.state
+  to   = aws_s3_bucket_lifecycle_configuration.state[0]
+}
+
+moved {
+  from = aws_s3_bucket_policy.state
+  to   = aws_s3_bucket_policy.state[0]
+}
+
+moved {
+  from = aws_s3_object.package
+  to   = aws_s3_object.package[0]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.errors
+  to   = aws_cloudwatch_metric_alarm.errors[0]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.failed_records
+  to   = aws_cloudwatch_metric_alarm.failed_records[0]
 }

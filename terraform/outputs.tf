@@ -16,18 +16,18 @@ output "role_arn" {
 }
 
 output "state_bucket_name" {
-  description = "Name of the S3 bucket holding the state (and the Lambda package under lambda/)."
-  value       = try(aws_s3_bucket.state.id, null)
+  description = "Name of the S3 bucket holding the state (and the uploaded Lambda package under lambda/<name>/), created or existing."
+  value       = try(local.state_bucket_id, null)
 }
 
 output "state_bucket_arn" {
   description = "ARN of the state bucket."
-  value       = try(aws_s3_bucket.state.arn, null)
+  value       = try(local.state_bucket_arn, null)
 }
 
 output "state_object_uri" {
   description = "S3 URI of the state object (s3://bucket/key), e.g. to inspect it or roll a version back."
-  value       = try("s3://${aws_s3_bucket.state.id}/${var.state_key}", null)
+  value       = try("s3://${local.state_bucket_id}/${var.state_key}", null)
 }
 
 output "log_group_name" {
@@ -46,9 +46,20 @@ output "secret_arns" {
 }
 
 output "alarm_arns" {
-  description = "ARNs of the alarms: errors (Lambda Errors) and failed_records (the FailedRecords EMF metric)."
+  description = "ARNs of the alarms: errors (Lambda Errors) and failed_records (the FailedRecords EMF metric); null with create_alarms = false."
   value = try({
-    errors         = aws_cloudwatch_metric_alarm.errors.arn
-    failed_records = aws_cloudwatch_metric_alarm.failed_records.arn
+    errors         = aws_cloudwatch_metric_alarm.errors[0].arn
+    failed_records = aws_cloudwatch_metric_alarm.failed_records[0].arn
+  }, null)
+}
+
+output "package" {
+  description = "The deployed package: source (release, s3 or local), the release version (null otherwise), and its S3 location."
+  value = try({
+    source            = var.package_source
+    release_version   = var.package_source == "release" ? local.release_version : null
+    s3_bucket         = local.package_bucket
+    s3_key            = local.package_key_deployed
+    s3_object_version = local.package_object_version
   }, null)
 }

@@ -17,14 +17,87 @@ variable "name" {
   }
 }
 
-variable "lambda_package_path" {
-  description = "Local path of the Lambda zip built by the project (dist/lambda/bootstrap.zip, holding the arm64 binary named bootstrap). It is uploaded to the state bucket and deployed from S3: at about 50 MB zipped it is too large for a direct upload."
+variable "package_source" {
+  description = "Where the Lambda package (bootstrap.zip, the arm64 binary named bootstrap) comes from: \"release\" downloads a released one at plan time and checks its SHA-256 before anything is uploaded (needs sh, curl or wget, and sha256sum or shasum where Terraform runs); \"s3\" deploys an existing S3 object (package_s3_object); \"local\" uploads a zip built in a checkout (lambda_package_path)."
   type        = string
   nullable    = false
+  default     = "release"
 
   validation {
-    condition     = can(regex("\\.zip$", var.lambda_package_path))
+    condition     = contains(["release", "s3", "local"], var.package_source)
+    error_message = "package_source must be one of: release, s3, local."
+  }
+}
+
+variable "package_release_version" {
+  description = "Released version to deploy with package_source = \"release\", e.g. \"0.1.0\". Null = the version this copy of the module pins (release.tf, written by the release). Another version needs package_release_sha256."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.package_release_version == null || can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$", var.package_release_version))
+    error_message = "package_release_version must be a version such as 0.1.0 or 1.2.0-rc.1 (no leading v)."
+  }
+}
+
+variable "package_release_sha256" {
+  description = "SHA-256 (hex) of the release's bootstrap.zip, as in its SHA256SUMS. Null = the checksum this copy of the module pins for its own version; required for any other version, or in a git checkout (which pins none)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.package_release_sha256 == null || can(regex("^[0-9a-f]{64}$", var.package_release_sha256))
+    error_message = "package_release_sha256 must be 64 lowercase hexadecimal characters (a SHA-256)."
+  }
+}
+
+variable "package_release_base_url" {
+  description = "Where releases are downloaded from: <base>/bootstrap.zip, \"{version}\" replaced by the version. The default's owner \"idpscim/idpscim\" is a placeholder for the project's GitHub repository: point it at the repository (or mirror) the release was published to."
+  type        = string
+  nullable    = false
+  default     = "https://github.com/idpscim/idpscim/releases/download/v{version}"
+
+  validation {
+    condition     = can(regex("^https?://[^/\\s]+(/\\S*)?$", var.package_release_base_url))
+    error_message = "package_release_base_url must be an http(s) URL, e.g. https://github.com/<owner>/idpscim/releases/download/v{version}."
+  }
+}
+
+variable "package_s3_object" {
+  description = "With package_source = \"s3\": an existing bootstrap.zip in S3 (bucket, key, optional version_id), in the function's region, readable by whoever runs terraform apply. The module does not read it: a new package under the same key is deployed when version_id changes."
+  type = object({
+    bucket     = string
+    key        = string
+    version_id = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.package_s3_object == null || try(can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.package_s3_object.bucket)) && length(var.package_s3_object.key) > 0 && !startswith(var.package_s3_object.key, "/"), false)
+    error_message = "package_s3_object must have a valid bucket name and a key that is not empty and does not start with \"/\"."
+  }
+}
+
+variable "lambda_package_path" {
+  description = "With package_source = \"local\": path of the zip built by the project (dist/lambda/bootstrap.zip). It is uploaded to the state bucket and deployed from S3: at about 50 MB zipped it is too large for a direct upload."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_package_path == null || can(regex("\\.zip$", var.lambda_package_path))
     error_message = "lambda_package_path must be the path of a .zip file, e.g. \"../dist/lambda/bootstrap.zip\"."
+  }
+}
+
+variable "package_object_tags" {
+  description = "Tags of the uploaded package object. Not the module's tags: S3 allows at most 10 tags per object."
+  type        = map(string)
+  nullable    = false
+  default     = {}
+
+  validation {
+    condition     = length(var.package_object_tags) <= 10 && alltrue([for k, v in var.package_object_tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256])
+    error_message = "package_object_tags must have at most 10 tags (S3's limit per object), keys of 1-128 and values of at most 256 characters."
   }
 }
 
@@ -54,6 +127,58 @@ variable "memory_size" {
   }
 }
 
+variable "reserved_concurrent_executions" {
+  description = "Concurrency reserved for the function. 1 (the default) runs one sync at a time: an overlapping scheduled run is throttled and re-queued. Null = unreserved, for accounts that refuse the reservation (AWS keeps at least 100 unreserved executions per account, and new accounts often have a quota of 10); overlapping runs are then kept apart by the run lock and the state's conditional writes, and the later one stops."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= 1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions, false)
+    error_message = "reserved_concurrent_executions must be null (unreserved) or a whole number, at least 1 (0 would stop the function from running)."
+  }
+}
+
+variable "vpc_config" {
+  description = "Runs the function in a VPC: its subnets and security groups. The subnets need a route to Google and AWS (a NAT gateway, or VPC endpoints for S3, Secrets Manager and CloudWatch Logs plus a NAT for Google and the SCIM endpoint). The role then gets the network-interface permissions of AWSLambdaVPCAccessExecutionRole. Null = no VPC."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+
+  validation {
+    condition = var.vpc_config == null || try(
+      length(var.vpc_config.subnet_ids) >= 1 && length(var.vpc_config.subnet_ids) <= 16 && alltrue([for id in var.vpc_config.subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", id))]) &&
+      length(var.vpc_config.security_group_ids) >= 1 && length(var.vpc_config.security_group_ids) <= 5 && alltrue([for id in var.vpc_config.security_group_ids : can(regex("^sg-[0-9a-f]{8,17}$", id))]),
+      false,
+    )
+    error_message = "vpc_config must have 1-16 subnet IDs (subnet-...) and 1-5 security group IDs (sg-...)."
+  }
+}
+
+variable "role_path" {
+  description = "Path of the function's IAM role, e.g. \"/service/\"."
+  type        = string
+  nullable    = false
+  default     = "/"
+
+  validation {
+    condition     = length(var.role_path) <= 512 && can(regex("^/([\\x21-\\x2E\\x30-\\x7E]+/)*$", var.role_path))
+    error_message = "role_path must start and end with \"/\" (e.g. \"/\" or \"/service/\"), at most 512 printable ASCII characters."
+  }
+}
+
+variable "role_permissions_boundary_arn" {
+  description = "ARN of a managed policy set as the permissions boundary of the function's role. Null = none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.role_permissions_boundary_arn))
+    error_message = "role_permissions_boundary_arn must be an IAM policy ARN (arn:aws:iam::<account>:policy/<path/name>)."
+  }
+}
+
 variable "log_level" {
   description = "idpscim log level (IDPSCIM_LOG_LEVEL): debug, info, warn or error. The log format is always json."
   type        = string
@@ -75,6 +200,17 @@ variable "log_retention_in_days" {
   validation {
     condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
     error_message = "log_retention_in_days must be one of CloudWatch Logs' values: 0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "log_group_kms_key_arn" {
+  description = "KMS key ARN encrypting the log group. Its key policy must allow the CloudWatch Logs service principal (logs.<region>.amazonaws.com) to use it for this log group, or creating the log group fails. Null = CloudWatch Logs' own encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_group_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", var.log_group_kms_key_arn))
+    error_message = "log_group_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>), not an alias."
   }
 }
 
@@ -153,16 +289,38 @@ variable "maximum_event_age_in_seconds" {
   }
 }
 
+variable "on_failure_destination_arn" {
+  description = "Where Lambda records a scheduled run that failed after its retries or expired: an SQS queue, SNS topic, Lambda function or EventBridge bus ARN. The role may send to it (sqs:SendMessage, sns:Publish, lambda:InvokeFunction or events:PutEvents); an encrypted queue or topic also needs its key to allow the role. Null = none (the Errors alarm still fires)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.on_failure_destination_arn == null || can(regex("^arn:aws[a-z-]*:(sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}(\\.fifo)?|sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?|lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]+)?|events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9/._-]{1,256})$", var.on_failure_destination_arn))
+    error_message = "on_failure_destination_arn must be the ARN of an SQS queue, SNS topic, Lambda function or EventBridge event bus."
+  }
+}
+
 # --- State bucket ------------------------------------------------------------------------------
 
 variable "state_bucket_name" {
-  description = "Name of the S3 bucket the module creates for the state (and the Lambda package). Null = a generated name starting with \"<name>-\"."
+  description = "Name of the S3 bucket the module creates for the state (and the Lambda package). Null = a generated name starting with \"<name>-\". Not with existing_state_bucket_name."
   type        = string
   default     = null
 
   validation {
     condition     = var.state_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.state_bucket_name))
     error_message = "state_bucket_name must be a valid S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit."
+  }
+}
+
+variable "existing_state_bucket_name" {
+  description = "Name of an existing S3 bucket to hold the state (and the uploaded package, under lambda/<name>/), used as is: the module then creates no bucket and sets none of its versioning, encryption, public-access block, policy or lifecycle. Give kms_key_arn if it is encrypted with a customer key. Null = the module creates the bucket."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.existing_state_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.existing_state_bucket_name))
+    error_message = "existing_state_bucket_name must be a valid S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit."
   }
 }
 
@@ -191,7 +349,7 @@ variable "state_noncurrent_version_expiration_days" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer-managed KMS key ARN: encrypts the state bucket (aws:kms) and the secrets the module creates, and the role may decrypt with it (through S3 and Secrets Manager only). Give it too when existing secrets are encrypted with it. Null = AES256 for the bucket and the AWS-managed key for secrets."
+  description = "Customer-managed KMS key ARN: encrypts the state bucket the module creates (aws:kms) and the secrets it creates, and the role may decrypt with it (through S3 and Secrets Manager only). Give it too when existing secrets are encrypted with it. Null = AES256 for the bucket and the AWS-managed key for secrets."
   type        = string
   default     = null
 
@@ -308,8 +466,15 @@ variable "alarm_sns_topic_arn" {
   }
 }
 
+variable "create_alarms" {
+  description = "Whether to create the two CloudWatch alarms (<name>-errors on Lambda Errors, <name>-failed-records on the FailedRecords metric)."
+  type        = bool
+  nullable    = false
+  default     = true
+}
+
 variable "tags" {
-  description = "Tags added to every resource that takes tags."
+  description = "Tags added to every resource that takes tags, except the package object (see package_object_tags)."
   type        = map(string)
   nullable    = false
   default     = {}

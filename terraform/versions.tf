@@ -10,5 +10,10 @@ terraform {
       source  = "hashicorp/aws"
       version = ">= 5.0"
     }
+    # data "external" runs terraform/scripts/fetch-package.sh (package_source = "release").
+    external = {
+      source  = "hashicorp/external"
+      version = ">= 2.2"
+    }
   }
 }

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { parse } from "@cdktf/hcl2json";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
@@ -81,9 +82,9 @@ function zipEntries(bytes: Uint8Array): ZipEntry[] {
 }
 
 describe("bun run release --target bun-linux-arm64", () => {
-  test("SHA256SUMS lists the archive and the Lambda zip, and sha256sum -c accepts it", () => {
+  test("SHA256SUMS lists the archive, the Lambda zip and the Terraform module, and sha256sum -c accepts it", () => {
     const lines = readFileSync(join(outdir, "SHA256SUMS"), "utf8").trimEnd().split("\n");
-    expect(lines.map((line) => line.split("  ")[1])).toEqual([`${folder}.tar.gz`, "lambda/bootstrap.zip"]);
+    expect(lines.map((line) => line.split("  ")[1])).toEqual([`${folder}.tar.gz`, "lambda/bootstrap.zip", `idpscim-terraform-${pkg.version}.tar.gz`]);
     for (const line of lines) {
       const [hash, file] = line.split("  ");
       expect(createHash("sha256").update(readFileSync(join(outdir, file!))).digest("hex")).toBe(hash!);
@@ -91,6 +92,25 @@ describe("bun run release --target bun-linux-arm64", () => {
     const check = run(["sha256sum", "-c", "SHA256SUMS"], outdir);
     expect(check.stdout).toContain(`${folder}.tar.gz: OK`);
     expect(check.code).toBe(0);
+  });
+
+  test("the Terraform module archive: the module at its root, release.tf pinning this version and bootstrap.zip's SHA-256", async () => {
+    const zipSha = createHash("sha256").update(readFileSync(join(outdir, "lambda", "bootstrap.zip"))).digest("hex");
+    const moduleDir = join(dir, "terraform-module");
+    mkdirSync(moduleDir);
+    const untar = run(["tar", "-xzf", join(outdir, `idpscim-terraform-${pkg.version}.tar.gz`), "-C", moduleDir], dir);
+    expect(untar.stderr).toBe("");
+    // At the root: `source = "<url>/idpscim-terraform-<version>.tar.gz"` is the module itself.
+    for (const file of ["main.tf", "iam.tf", "variables.tf", "outputs.tf", "versions.tf", "release.tf", "README.md", "examples/basic/main.tf", "examples/complete/main.tf"]) {
+      expect(`${file}: ${existsSync(join(moduleDir, file))}`).toBe(`${file}: true`);
+    }
+    expect(statSync(join(moduleDir, "scripts", "fetch-package.sh")).mode & 0o777).toBe(0o755);
+    expect(readFileSync(join(moduleDir, "main.tf"), "utf8")).toBe(readFileSync(join(ROOT, "terraform", "main.tf"), "utf8"));
+    const pinned = (await parse("release.tf", readFileSync(join(moduleDir, "release.tf"), "utf8"))) as { locals: { release: { version: string; sha256: string } }[] };
+    expect(pinned.locals[0]!.release).toEqual({ version: pkg.version, sha256: zipSha });
+    // The same pin, alone, to commit back to terraform/release.tf.
+    expect(readFileSync(join(outdir, "terraform", "release.tf"), "utf8")).toBe(readFileSync(join(moduleDir, "release.tf"), "utf8"));
+    expect(readdirSync(moduleDir).some((name) => name.startsWith("."))).toBe(false);
   });
 
   test("lambda/bootstrap.zip holds one executable regular file named bootstrap, deflated", () => {

@@ -10,7 +10,9 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { OPTIONS, envName } from "../../src/config/schema.ts";
+import { renderReleasePin } from "../../scripts/release.ts";
 import { parseTerraformFiles, renderTfDocs, replaceTfDocs, runTfDocs, unwrapExpression, type TerraformRoot } from "../../scripts/tf-docs.ts";
+import pkg from "../../package.json" with { type: "json" };
 
 const ROOT = resolve(import.meta.dir, "../..");
 const MODULE_DIR = join(ROOT, "terraform");
@@ -142,9 +144,11 @@ async function referenceProblems(root: TerraformRoot, moduleRoot?: TerraformRoot
         } else if (head === "module") {
           if (!root.module[second!]) problems.push(`${where}: no module "${second}"`);
           else if (moduleRoot && third !== undefined && !moduleRoot.output[third]) problems.push(`${where}: the module has no output "${third}"`);
+        } else if (iterators.has(head!)) {
+          // `<label>.value` / `<label>.key` of a dynamic block (vpc_config looks like a resource type)
         } else if (/^[a-z][a-z0-9]*_[a-z0-9_]+$/.test(head!)) {
           if (!root.resource[head!]?.[second!]) problems.push(`${where}: no resource "${head}" "${second}"`);
-        } else if (!BUILTIN_ROOTS.has(head!) && !iterators.has(head!)) {
+        } else if (!BUILTIN_ROOTS.has(head!)) {
           problems.push(`${where}: unknown reference`);
         }
       }
@@ -162,7 +166,10 @@ function variableProblems(root: TerraformRoot): string[] {
     if (typeof body.type !== "string" || body.type === "") problems.push(`variable ${name}: no type`);
     if (typeof body.description !== "string" || body.description.trim() === "") problems.push(`variable ${name}: no description`);
     // ARNs, enums and the schedule must be validated, in every root.
-    const mustValidate = /_arn$|^region$|^schedule_expression$|^log_level$|^log_retention_in_days$|^maximum_retry_attempts$|^maximum_event_age_in_seconds$|^timeout$|^memory_size$/.test(name);
+    const mustValidate =
+      /_arn$|^region$|^schedule_expression$|^log_level$|^log_retention_in_days$|^maximum_retry_attempts$|^maximum_event_age_in_seconds$|^timeout$|^memory_size$|^package_|^reserved_concurrent_executions$|^vpc_config$|^role_path$|bucket_name$/.test(
+        name,
+      );
     if (mustValidate && blocks(body, "validation").length === 0) problems.push(`variable ${name}: no validation block`);
     for (const validation of blocks(body, "validation")) {
       if (!String(validation.condition).includes(`var.${name}`)) problems.push(`variable ${name}: a validation does not test var.${name}`);
@@ -179,7 +186,15 @@ function lambdaProblems(m: TerraformRoot): string[] {
   if (fn.runtime !== "provided.al2023") problems.push(`runtime is ${fn.runtime}, not provided.al2023`);
   if (JSON.stringify(fn.architectures) !== JSON.stringify(["arm64"])) problems.push(`architectures is ${JSON.stringify(fn.architectures)}, not ["arm64"]`);
   if (fn.handler !== "bootstrap") problems.push(`handler is ${fn.handler}, not bootstrap`);
-  if (fn.reserved_concurrent_executions !== 1) problems.push(`reserved_concurrent_executions is ${fn.reserved_concurrent_executions}, not 1`);
+  const reserved = first(m.variable, "reserved_concurrent_executions");
+  if (fn.reserved_concurrent_executions !== "${var.reserved_concurrent_executions}" || reserved?.default !== 1 || reserved?.nullable === false) {
+    problems.push(`reserved_concurrent_executions is ${fn.reserved_concurrent_executions} (default ${reserved?.default}), not the nullable variable defaulting to 1`);
+  }
+  const vpc = blocks(fn.dynamic, "vpc_config")[0];
+  const vpcContent = blocks(vpc, "content")[0];
+  if (vpc?.for_each !== "${var.vpc_config == null ? [] : [var.vpc_config]}" || vpcContent?.subnet_ids !== "${vpc_config.value.subnet_ids}" || vpcContent?.security_group_ids !== "${vpc_config.value.security_group_ids}") {
+    problems.push("no vpc_config block from var.vpc_config (subnets and security groups)");
+  }
   if (fn.timeout !== "${var.timeout}" || fn.memory_size !== "${var.memory_size}") problems.push("timeout and memory_size are not the variables");
   const env = blocks(fn, "environment")[0]?.variables;
   if (env !== "${local.environment}") problems.push(`environment variables are ${env}, not local.environment`);
@@ -195,11 +210,38 @@ function lambdaProblems(m: TerraformRoot): string[] {
 function packageProblems(m: TerraformRoot): string[] {
   const fn = first(m.resource.aws_lambda_function, "this") ?? {};
   const object = first(m.resource.aws_s3_object, "package");
+  const fetch = first(m.data.external, "package");
   const problems: string[] = [];
   for (const direct of ["filename", "image_uri"]) if (direct in fn) problems.push(`the function has ${direct}: the ~50 MB package must go through S3`);
-  if (fn.s3_bucket !== "${aws_s3_object.package.bucket}" || fn.s3_key !== "${aws_s3_object.package.key}") problems.push("the function's s3_bucket/s3_key are not the uploaded aws_s3_object.package");
-  if (fn.source_code_hash !== "${filebase64sha256(var.lambda_package_path)}") problems.push("source_code_hash is not filebase64sha256(var.lambda_package_path)");
-  if (object?.source !== "${var.lambda_package_path}") problems.push("aws_s3_object.package does not upload var.lambda_package_path");
+  if (fn.s3_bucket !== "${local.package_bucket}" || fn.s3_key !== "${local.package_key_deployed}" || fn.s3_object_version !== "${local.package_object_version}") {
+    problems.push("the function's s3_bucket/s3_key/s3_object_version are not the package locals");
+  }
+  // Per source: s3 deploys the given object, the others the uploaded one.
+  const expect = (local: string, value: string) => {
+    if (m.locals[local] !== value) problems.push(`local.${local} is ${m.locals[local]}, not ${value}`);
+  };
+  expect("package_bucket", '${var.package_source == "s3" ? var.package_s3_object.bucket : aws_s3_object.package[0].bucket}');
+  expect("package_key_deployed", '${var.package_source == "s3" ? var.package_s3_object.key : aws_s3_object.package[0].key}');
+  expect("package_object_version", '${var.package_source == "s3" ? var.package_s3_object.version_id : aws_s3_object.package[0].version_id}');
+  // The uploaded file is the verified download (release) or the local zip: the upload depends on the check.
+  expect("package_file", '${var.package_source == "release" ? data.external.package[0].result.path : var.package_source == "local" ? var.lambda_package_path : null}');
+  if (fn.source_code_hash !== "${local.package_code_hash}" || m.locals.package_code_hash !== '${var.package_source == "s3" ? null : filebase64sha256(local.package_file)}') {
+    problems.push("source_code_hash is not the uploaded file's filebase64sha256");
+  }
+  if (object?.source !== "${local.package_file}" || object?.source_hash !== "${filemd5(local.package_file)}") problems.push("aws_s3_object.package does not upload local.package_file");
+  if (object?.count !== '${var.package_source == "s3" ? 0 : 1}') problems.push("aws_s3_object.package is not skipped for package_source = s3");
+  if (object?.bucket !== "${local.state_bucket_id}") problems.push("the package is not uploaded to the state bucket");
+  if (object?.tags !== "${var.package_object_tags}") problems.push(`the package object's tags are ${object?.tags}, not var.package_object_tags (S3 allows 10)`);
+  if (!/length\(var\.package_object_tags\) <= 10/.test(conditions(m, "package_object_tags"))) problems.push("package_object_tags is not limited to 10 tags");
+  // release: fetch-package.sh with the pinned (or given) checksum, at plan time.
+  if (fetch?.count !== '${var.package_source == "release" ? 1 : 0}') problems.push("data.external.package does not run exactly for package_source = release");
+  if (JSON.stringify(fetch?.program) !== JSON.stringify(["sh", "${path.module}/scripts/fetch-package.sh", "${local.release_url}", '${coalesce(local.release_sha256, "none")}', "${local.release_file}"])) {
+    problems.push(`data.external.package runs ${JSON.stringify(fetch?.program)}, not fetch-package.sh URL SHA256 DEST`);
+  }
+  if (!String(m.locals.release_sha256).includes("local.release.sha256")) problems.push("the release checksum is not the pin of release.tf");
+  const preconditions = blocks(blocks(fetch, "lifecycle")[0], "precondition").map((p) => String(p.condition));
+  if (!preconditions.includes("${local.release_sha256 != null}")) problems.push("no precondition refusing a release without a checksum");
+  if (first(m.variable, "package_source")?.default !== "release") problems.push("package_source does not default to release");
   return problems;
 }
 
@@ -223,6 +265,13 @@ function scheduleProblems(m: TerraformRoot): string[] {
 }
 
 const ALLOWED_ACTIONS = new Set([
+  "ec2:CreateNetworkInterface",
+  "ec2:DeleteNetworkInterface",
+  "ec2:AssignPrivateIpAddresses",
+  "ec2:UnassignPrivateIpAddresses",
+  "ec2:DescribeNetworkInterfaces",
+  "ec2:DescribeSubnets",
+  "${local.on_failure_actions[split(\":\", statement.value)[2]]}",
   "secretsmanager:GetSecretValue",
   "s3:GetObject",
   "s3:PutObject",
@@ -255,18 +304,27 @@ function iamProblems(m: TerraformRoot): string[] {
       else if (!ALLOWED_ACTIONS.has(action)) problems.push(`${label}: action ${action} is not one the tool needs`);
     }
     const isLogStatement = actions.length > 0 && actions.every((a) => a.startsWith("logs:"));
+    // The ENI actions Lambda needs in a VPC: the two Describe take only "*", the others stay in this account and region.
+    const isDescribe = JSON.stringify(actions) === JSON.stringify(["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]);
+    const isEni = actions.length > 0 && actions.every((a) => a.startsWith("ec2:") && !a.startsWith("ec2:Describe"));
     for (const resource of resources) {
       if (isLogStatement) {
         if (!resource.startsWith("${aws_cloudwatch_log_group.this.arn}")) problems.push(`${label}: log resource ${resource} is outside the function's log group`);
-      } else if (resource.includes("*")) problems.push(`${label}: wildcard resource ${resource}`);
+      } else if (isDescribe && resource === "*") continue;
+      else if (isEni && resource === "arn:${local.partition}:ec2:${local.region}:${local.account_id}:*") continue;
+      else if (resource.includes("*")) problems.push(`${label}: wildcard resource ${resource}`);
+    }
+    if (actions.some((a) => a.startsWith("ec2:"))) {
+      const gate = (doc: Body | undefined) => blocks(doc?.dynamic, "statement").find((d) => blocks(d, "content").includes(statement));
+      if (gate(first(m.data.aws_iam_policy_document, "permissions"))?.for_each !== "${var.vpc_config == null ? [] : [var.vpc_config]}") problems.push(`${label}: EC2 actions not limited to var.vpc_config`);
     }
   }
   const by = (action: string) => all.filter((s) => list(s.actions).includes(action));
   const secrets = by("secretsmanager:GetSecretValue");
   if (secrets.length !== 1 || JSON.stringify(list(secrets[0]!.resources)) !== JSON.stringify(["${values(local.secret_arns)}"])) problems.push("GetSecretValue is not granted on exactly local.secret_arns");
   // Get and Put on the state key and its run lock; Delete on the lock only, never on the state.
-  const stateKey = "${aws_s3_bucket.state.arn}/${var.state_key}";
-  const lockKey = "${aws_s3_bucket.state.arn}/${var.state_key}.lock";
+  const stateKey = "${local.state_bucket_arn}/${var.state_key}";
+  const lockKey = "${local.state_bucket_arn}/${var.state_key}.lock";
   const grantedOn = (action: string) => by(action).flatMap((s) => list(s.resources)).sort();
   for (const action of ["s3:GetObject", "s3:PutObject"]) {
     if (JSON.stringify(grantedOn(action)) !== JSON.stringify([stateKey, lockKey].sort())) problems.push(`${action} is not granted on exactly the state key and its run lock`);
@@ -274,11 +332,19 @@ function iamProblems(m: TerraformRoot): string[] {
   if (JSON.stringify(grantedOn("s3:DeleteObject")) !== JSON.stringify([lockKey])) problems.push("s3:DeleteObject is not granted on exactly the run lock (never the state)");
   const listing = by("s3:ListBucket");
   const prefix = blocks(listing[0], "condition").find((c) => c.variable === "s3:prefix");
-  if (listing.length !== 1 || JSON.stringify(list(listing[0]!.resources)) !== JSON.stringify(["${aws_s3_bucket.state.arn}"]) || JSON.stringify(prefix?.values) !== JSON.stringify(["${var.state_key}", "${var.state_key}.lock"])) {
+  if (listing.length !== 1 || JSON.stringify(list(listing[0]!.resources)) !== JSON.stringify(["${local.state_bucket_arn}"]) || JSON.stringify(prefix?.values) !== JSON.stringify(["${var.state_key}", "${var.state_key}.lock"])) {
     problems.push("s3:ListBucket is not granted on the bucket with s3:prefix = the state key and its run lock");
   }
   const kms = by("kms:Decrypt");
   if (kms.length !== 1 || !blocks(kms[0], "condition").some((c) => c.variable === "kms:ViaService")) problems.push("kms:Decrypt is not limited by kms:ViaService");
+  // The on-failure destination: one action, on exactly that ARN, chosen by its service.
+  const destination = all.find((s) => s.sid === "SendFailedRunsToDestination");
+  if (!destination || JSON.stringify(list(destination.resources)) !== JSON.stringify(["${statement.value}"])) problems.push("no statement sending to exactly var.on_failure_destination_arn");
+  const destinationActions = { sqs: "sqs:SendMessage", sns: "sns:Publish", lambda: "lambda:InvokeFunction", events: "events:PutEvents" };
+  const sorted = (o: unknown) => JSON.stringify(Object.entries((o ?? {}) as object).sort());
+  if (sorted(m.locals.on_failure_actions) !== sorted(destinationActions)) problems.push(`on_failure_actions is ${JSON.stringify(m.locals.on_failure_actions)}, not one send action per destination service`);
+  const role = first(m.resource.aws_iam_role, "this");
+  if (role?.permissions_boundary !== "${var.role_permissions_boundary_arn}" || role?.path !== "${var.role_path}") problems.push("the role's permissions_boundary and path are not the variables");
   // The secrets the function reads (env) are the ones it may read (IAM).
   const secretEnvs = String(m.locals.environment);
   if (!secretEnvs.includes("env => local.secret_arns[k]")) problems.push("the *_SECRET_NAME env vars are not local.secret_arns");
@@ -287,13 +353,16 @@ function iamProblems(m: TerraformRoot): string[] {
 
 function bucketProblems(m: TerraformRoot): string[] {
   const problems: string[] = [];
-  const bucketRef = "${aws_s3_bucket.state.id}";
+  const bucketRef = "${aws_s3_bucket.state[0].id}";
   const on = (type: string) => {
     const body = first(m.resource[type], "state");
     if (!body) problems.push(`no ${type}.state`);
     else if (body.bucket !== bucketRef) problems.push(`${type}.state is not on the state bucket`);
+    else if (body.count !== "${local.create_state_bucket ? 1 : 0}") problems.push(`${type}.state is not created with the bucket`);
     return body;
   };
+  if (first(m.resource.aws_s3_bucket, "state")?.count !== "${local.create_state_bucket ? 1 : 0}") problems.push("the bucket is not skipped for existing_state_bucket_name");
+  if (m.locals.create_state_bucket !== "${var.existing_state_bucket_name == null}") problems.push("create_state_bucket is not existing_state_bucket_name == null");
   const versioning = on("aws_s3_bucket_versioning");
   if (blocks(versioning, "versioning_configuration")[0]?.status !== "Enabled") problems.push("versioning is not Enabled");
 
@@ -304,7 +373,7 @@ function bucketProblems(m: TerraformRoot): string[] {
   for (const flag of ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"]) if (block?.[flag] !== true) problems.push(`public access block: ${flag} is not true`);
 
   const policy = on("aws_s3_bucket_policy");
-  if (policy?.policy !== "${data.aws_iam_policy_document.state_bucket.json}") problems.push("the bucket policy is not data.aws_iam_policy_document.state_bucket");
+  if (policy?.policy !== "${data.aws_iam_policy_document.state_bucket[0].json}") problems.push("the bucket policy is not data.aws_iam_policy_document.state_bucket");
   const tlsDeny = statements(first(m.data.aws_iam_policy_document, "state_bucket")).find(
     (s) =>
       s.effect === "Deny" &&
@@ -312,7 +381,7 @@ function bucketProblems(m: TerraformRoot): string[] {
       blocks(s, "condition").some((c) => c.test === "Bool" && c.variable === "aws:SecureTransport" && JSON.stringify(c.values) === '["false"]'),
   );
   if (!tlsDeny) problems.push("no statement denying s3:* when aws:SecureTransport is false");
-  else if (JSON.stringify(list(tlsDeny.resources)) !== JSON.stringify(["${aws_s3_bucket.state.arn}", "${aws_s3_bucket.state.arn}/*"])) problems.push("the TLS deny does not cover the bucket and its objects");
+  else if (JSON.stringify(list(tlsDeny.resources)) !== JSON.stringify(["${aws_s3_bucket.state[0].arn}", "${aws_s3_bucket.state[0].arn}/*"])) problems.push("the TLS deny does not cover the bucket and its objects");
 
   const rule = blocks(on("aws_s3_bucket_lifecycle_configuration"), "rule")[0];
   if (rule?.status !== "Enabled" || blocks(rule, "noncurrent_version_expiration")[0]?.noncurrent_days !== "${var.state_noncurrent_version_expiration_days}") {
@@ -343,6 +412,51 @@ function outputProblems(m: TerraformRoot): string[] {
     .map(([name]) => `output ${name} is not null-safe (try(...))`);
 }
 
+/**
+ * ARNs and endpoints come from data.aws_partition (aws, aws-cn, aws-us-gov): no "arn:aws:" and no
+ * "amazonaws.com" spelt by hand outside variables (whose validations accept every partition), save
+ * the two service principals, which are the same in every partition.
+ */
+function partitionProblems(m: TerraformRoot): string[] {
+  const principals = new Set(["lambda.amazonaws.com", "events.amazonaws.com"]);
+  const problems: string[] = [];
+  if (!first(m.data.aws_partition, "current")) problems.push("no data.aws_partition.current");
+  if (m.locals.partition !== "${data.aws_partition.current.partition}" || m.locals.dns_suffix !== "${data.aws_partition.current.dns_suffix}") problems.push("local.partition / local.dns_suffix are not data.aws_partition's");
+  for (const file of m.files) {
+    const { variable: _variables, ...rest } = file.json;
+    for (const text of strings(rest)) {
+      if (/arn:aws[:-]/.test(text)) problems.push(`${file.name}: hand-built ARN ${text}`);
+      if (text.includes("amazonaws.com") && !principals.has(text)) problems.push(`${file.name}: hand-built endpoint ${text}`);
+    }
+  }
+  return problems;
+}
+
+/** Resources that existed without count before: each has a `moved` block, so upgrading re-creates nothing. */
+const COUNTED_SINCE = [
+  "aws_s3_bucket.state",
+  "aws_s3_bucket_ownership_controls.state",
+  "aws_s3_bucket_public_access_block.state",
+  "aws_s3_bucket_versioning.state",
+  "aws_s3_bucket_server_side_encryption_configuration.state",
+  "aws_s3_bucket_lifecycle_configuration.state",
+  "aws_s3_bucket_policy.state",
+  "aws_s3_object.package",
+  "aws_cloudwatch_metric_alarm.errors",
+  "aws_cloudwatch_metric_alarm.failed_records",
+];
+
+function movedProblems(m: TerraformRoot): string[] {
+  const moves = new Set(m.moved.map((b) => `${unwrapExpression(b.from)} -> ${unwrapExpression(b.to)}`));
+  const problems: string[] = [];
+  for (const address of COUNTED_SINCE) {
+    const [type, name] = address.split(".");
+    if (first(m.resource[type!], name!)?.count === undefined) problems.push(`${address} has no count`);
+    if (!moves.has(`${address} -> ${address}[0]`)) problems.push(`no moved block from ${address} to ${address}[0]`);
+  }
+  return problems;
+}
+
 /** Examples call the module as source "../..", with declared inputs only and every required one. */
 function moduleCallProblems(example: TerraformRoot, m: TerraformRoot): string[] {
   const problems: string[] = [];
@@ -365,16 +479,36 @@ const examples = await Promise.all(EXAMPLE_DIRS.map(async (dir) => ({ dir, files
 
 describe("terraform module: files", () => {
   test("the module has the five files of the house layout, each example a root of its own", () => {
-    expect(moduleFiles.map((f) => f.name)).toEqual(["iam.tf", "main.tf", "outputs.tf", "variables.tf", "versions.tf"]);
+    // The five of the house layout, and release.tf: the released package's pin, which the release rewrites.
+    expect(moduleFiles.map((f) => f.name)).toEqual(["iam.tf", "main.tf", "outputs.tf", "release.tf", "variables.tf", "versions.tf"]);
     for (const { files } of examples) expect(files.map((f) => f.name)).toEqual(expect.arrayContaining(["main.tf", "variables.tf", "outputs.tf", "versions.tf"]));
   });
 
-  test("versions: terraform >= 1.5 and the aws provider >= 5.0", () => {
+  test("versions: terraform >= 1.5, the aws provider >= 5.0, and the external provider (fetch-package.sh) in the module", () => {
     for (const root of [moduleRoot, ...examples.map((e) => e.root)]) {
       const block = root.terraform[0]!;
       expect(block.required_version).toBe(">= 1.5");
       expect((block.required_providers as Body[])[0]!.aws).toEqual({ source: "hashicorp/aws", version: ">= 5.0" });
     }
+    expect((moduleRoot.terraform[0]!.required_providers as Body[])[0]!.external).toEqual({ source: "hashicorp/external", version: ">= 2.2" });
+  });
+
+  test("release.tf is the release script's pin: this version, no checksum in a checkout; a release's parses as the locals main.tf reads", async () => {
+    expect(readFileSync(join(MODULE_DIR, "release.tf"), "utf8")).toBe(renderReleasePin(pkg.version, null));
+    expect(moduleRoot.locals.release).toEqual({ version: pkg.version, sha256: null });
+    const sha = "0123456789abcdef".repeat(4);
+    const released = await parseTerraformFiles([{ name: "release.tf", text: renderReleasePin("1.2.3", sha) }]);
+    expect(released.locals.release).toEqual({ version: "1.2.3", sha256: sha });
+    expect(() => renderReleasePin("v1.2.3", sha)).toThrow("not a release version");
+    expect(() => renderReleasePin("1.2.3", "abc")).toThrow("not a SHA-256");
+  });
+
+  test("ARNs and endpoints are partition-aware (data.aws_partition), none hand-built", () => {
+    expect(partitionProblems(moduleRoot)).toEqual([]);
+  });
+
+  test("resources given a count keep their state: a moved block per address", () => {
+    expect(movedProblems(moduleRoot)).toEqual([]);
   });
 
   test("every variable, in the module and the examples, has a type, a description and the validations it needs", () => {
@@ -393,11 +527,11 @@ describe("terraform module: files", () => {
 });
 
 describe("terraform module: resources", () => {
-  test("the function: provided.al2023, arm64, handler bootstrap, reserved concurrency 1, JSON logs, its log group", () => {
+  test("the function: provided.al2023, arm64, handler bootstrap, reserved concurrency (default 1, nullable), optional VPC, JSON logs, its log group", () => {
     expect(lambdaProblems(moduleRoot)).toEqual([]);
   });
 
-  test("the package goes through S3 (s3_bucket/s3_key, no filename), its hash from the zip", () => {
+  test("the package goes through S3 (no filename): a verified release download, an existing object or a local zip, its hash from the file", () => {
     expect(packageProblems(moduleRoot)).toEqual([]);
   });
 
@@ -446,7 +580,11 @@ describe("terraform module: resources", () => {
     expect(moduleRoot.locals.metrics_namespace).toBe("idpscim");
     // The Service dimension is the value the function gets as POWERTOOLS_SERVICE_NAME.
     expect(String(moduleRoot.locals.environment)).toMatch(/POWERTOOLS_SERVICE_NAME\s*=\s*local\.metrics_service/);
-    for (const alarm of [errors, failed]) expect(alarm.alarm_actions).toBe("${var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]}");
+    for (const alarm of [errors, failed]) {
+      expect(alarm.alarm_actions).toBe("${var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]}");
+      expect(alarm.count).toBe("${var.create_alarms ? 1 : 0}");
+    }
+    expect(first(moduleRoot.variable, "create_alarms")?.default).toBe(true);
   });
 
   test("the tool emits what the alarm watches: namespace idpscim, Service from POWERTOOLS_SERVICE_NAME (when the Lambda shell is present)", () => {
@@ -483,6 +621,35 @@ describe("terraform module: validations accept good values and refuse bad ones",
     { variable: "name", good: ["idpscim", "idpscim-prod", "a"], bad: ["IdpScim", "-idpscim", "idpscim-", "a".repeat(33)] },
     { variable: "state_bucket_name", good: ["my-idpscim-state", "abc"], bad: ["My_Bucket", "ab", "-bucket"] },
     { variable: "lambda_package_path", good: ["../dist/lambda/bootstrap.zip"], bad: ["../dist/lambda/bootstrap"] },
+    { variable: "existing_state_bucket_name", good: ["my-idpscim-state", "abc"], bad: ["My_Bucket", "ab", "-bucket"] },
+    { variable: "package_release_version", good: ["0.1.0", "1.20.3", "1.2.0-rc.1"], bad: ["v0.1.0", "0.1", "latest"] },
+    { variable: "package_release_sha256", good: ["a".repeat(64), "0123456789abcdef".repeat(4)], bad: ["A".repeat(64), "a".repeat(63), "sha256:" + "a".repeat(64)] },
+    {
+      variable: "package_release_base_url",
+      good: ["https://github.com/idpscim/idpscim/releases/download/v{version}", "http://127.0.0.1:8080", "https://mirror.example.com/idpscim/{version}/"],
+      bad: ["github.com/idpscim", "ftp://mirror.example.com/x", "https://"],
+    },
+    {
+      variable: "log_group_kms_key_arn",
+      good: ["arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "arn:aws-cn:kms:cn-north-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab"],
+      bad: ["arn:aws:kms:eu-west-1:111122223333:alias/logs", "alias/logs"],
+    },
+    {
+      variable: "role_permissions_boundary_arn",
+      good: ["arn:aws:iam::111122223333:policy/boundaries/idpscim", "arn:aws-us-gov:iam::aws:policy/PowerUserAccess"],
+      bad: ["arn:aws:iam::111122223333:role/idpscim", "PowerUserAccess"],
+    },
+    {
+      variable: "on_failure_destination_arn",
+      good: [
+        "arn:aws:sqs:us-east-1:111122223333:idpscim-failures",
+        "arn:aws:sns:us-east-1:111122223333:idpscim-failures.fifo",
+        "arn:aws:lambda:us-east-1:111122223333:function:on-failure:live",
+        "arn:aws-cn:events:cn-north-1:111122223333:event-bus/default",
+      ],
+      bad: ["arn:aws:s3:::bucket", "arn:aws:sqs:us-east-1:111122223333", "arn:aws:lambda:us-east-1:111122223333:layer:x"],
+    },
+    { variable: "role_path", good: ["/", "/service/", "/a/b-c/"], bad: ["", "service/", "/service", "//"] },
   ];
   for (const { variable, good, bad } of cases) {
     test(variable, () => {
@@ -505,6 +672,14 @@ describe("terraform module: validations accept good values and refuse bad ones",
     expect(first(moduleRoot.variable, "memory_size")?.default).toBe(512);
     expect(first(moduleRoot.variable, "maximum_retry_attempts")?.default).toBe(0);
     expect(first(moduleRoot.variable, "log_retention_in_days")?.default).toBe(30);
+    expect(containsListOf(conditions(moduleRoot, "package_source"), "package_source")).toEqual(["release", "s3", "local"]);
+    expect(conditions(moduleRoot, "package_object_tags")).toContain("length(var.package_object_tags) <= 10");
+    expect(conditions(moduleRoot, "reserved_concurrent_executions")).toContain("var.reserved_concurrent_executions >= 1");
+    expect(first(moduleRoot.variable, "reserved_concurrent_executions")?.default).toBe(1);
+    expect(first(moduleRoot.variable, "role_path")?.default).toBe("/");
+    const vpc = conditions(moduleRoot, "vpc_config");
+    expect(vpc).toContain('regex("^subnet-[0-9a-f]{8,17}$", id)');
+    expect(vpc).toContain('regex("^sg-[0-9a-f]{8,17}$", id)');
   });
 });
 
@@ -524,6 +699,15 @@ describe("terraform examples", () => {
       expect(complete[`${value.replace(/_json$/, "")}_secret_arn`]).toBeDefined();
     }
     expect(complete.kms_key_arn).toBe("${var.kms_key_arn}");
+    // basic: a released version, nothing built; complete: the other inputs.
+    expect(basic.package_source ?? first(moduleRoot.variable, "package_source")?.default).toBe("release");
+    expect(basic.lambda_package_path).toBeUndefined();
+    expect(complete.package_source).toBe("s3");
+    expect(Object.keys(complete.package_s3_object)).toEqual(["bucket", "key", "version_id"]);
+    for (const input of ["existing_state_bucket_name", "reserved_concurrent_executions", "vpc_config", "role_path", "role_permissions_boundary_arn", "log_group_kms_key_arn", "on_failure_destination_arn", "package_object_tags", "create_alarms"]) {
+      expect(`${input}: ${input in complete}`).toBe(`${input}: true`);
+    }
+    expect(complete.reserved_concurrent_executions).toBeNull();
     expect(complete.alarm_sns_topic_arn).toBe("${aws_sns_topic.alarms.arn}");
     expect(complete.schedule_expression).not.toBe(first(moduleRoot.variable, "schedule_expression")?.default);
     const schedule = regexOf(conditions(moduleRoot, "schedule_expression"), "schedule_expression")!;
@@ -567,22 +751,44 @@ describe("the checks bite: each fails on a copy with its feature removed", () =>
   const mutations: { what: string; file: string; edit: (text: string) => string; check: (m: TerraformRoot) => string[] | Promise<string[]>; expected: string }[] = [
     { what: "another runtime", file: "main.tf", edit: (t) => t.replace('runtime       = "provided.al2023"', 'runtime       = "provided.al2"'), check: lambdaProblems, expected: "runtime is provided.al2" },
     { what: "x86_64", file: "main.tf", edit: (t) => t.replace('architectures = ["arm64"]', 'architectures = ["x86_64"]'), check: lambdaProblems, expected: "architectures" },
-    { what: "no reserved concurrency", file: "main.tf", edit: (t) => t.replace("reserved_concurrent_executions = 1", "reserved_concurrent_executions = -1"), check: lambdaProblems, expected: "reserved_concurrent_executions" },
+    { what: "no reserved concurrency", file: "main.tf", edit: (t) => t.replace("reserved_concurrent_executions = var.reserved_concurrent_executions", "reserved_concurrent_executions = -1"), check: lambdaProblems, expected: "reserved_concurrent_executions" },
+    { what: "reserved concurrency defaulting to none", file: "variables.tf", edit: within('variable "reserved_concurrent_executions"', "default     = 1", "default     = null"), check: lambdaProblems, expected: "reserved_concurrent_executions" },
+    { what: "no VPC block", file: "main.tf", edit: (t) => t.replace('dynamic "vpc_config" {', 'dynamic "vpc_settings" {'), check: lambdaProblems, expected: "no vpc_config block" },
     { what: "text logs", file: "main.tf", edit: (t) => t.replace('IDPSCIM_LOG_FORMAT          = "json"', 'IDPSCIM_LOG_FORMAT          = "text"'), check: lambdaProblems, expected: "IDPSCIM_LOG_FORMAT" },
     {
       what: "a direct upload",
       file: "main.tf",
-      edit: (t) => t.replace("s3_key            = aws_s3_object.package.key", "filename          = var.lambda_package_path"),
+      edit: (t) => t.replace("s3_key            = local.package_key_deployed", "filename          = var.lambda_package_path"),
       check: packageProblems,
       expected: "the function has filename",
     },
     { what: "another schedule default", file: "variables.tf", edit: (t) => t.replace('default     = "rate(15 minutes)"', 'default     = "rate(5 minutes)"'), check: scheduleProblems, expected: "not rate(15 minutes)" },
     { what: "retries up to 3", file: "variables.tf", edit: (t) => t.replace("contains([0, 1, 2], var.maximum_retry_attempts)", "contains([0, 1, 2, 3], var.maximum_retry_attempts)"), check: scheduleProblems, expected: "not 0..2" },
+    { what: "an unverified release", file: "main.tf", edit: (t) => t.replace('program = ["sh", "${path.module}/scripts/fetch-package.sh", local.release_url, coalesce(local.release_sha256, "none"), local.release_file]', 'program = ["sh", "-c", "curl -fsSL -o \\"$1\\" \\"$2\\"", local.release_file, local.release_url]'), check: packageProblems, expected: "not fetch-package.sh URL SHA256 DEST" },
+    { what: "uploading the download, not the checked file", file: "main.tf", edit: (t) => t.replace("data.external.package[0].result.path", "local.release_file"), check: packageProblems, expected: "local.package_file" },
+    { what: "a release without a checksum", file: "main.tf", edit: (t) => t.replace("condition     = local.release_sha256 != null", "condition     = true"), check: packageProblems, expected: "no precondition refusing a release without a checksum" },
+    { what: "every module tag on the package", file: "main.tf", edit: (t) => t.replace("tags = var.package_object_tags", "tags = var.tags"), check: packageProblems, expected: "var.package_object_tags" },
+    { what: "more than 10 package tags", file: "variables.tf", edit: (t) => t.replace("length(var.package_object_tags) <= 10", "length(var.package_object_tags) <= 50"), check: packageProblems, expected: "limited to 10" },
+    { what: "an existing object uploaded anyway", file: "main.tf", edit: (t) => t.replace('count = var.package_source == "s3" ? 0 : 1', "count = 1"), check: packageProblems, expected: "skipped for package_source = s3" },
+    { what: "a hand-built ARN", file: "main.tf", edit: (t) => t.replace('"arn:${data.aws_partition.current.partition}:s3:::${var.existing_state_bucket_name}"', '"arn:aws:s3:::${var.existing_state_bucket_name}"'), check: partitionProblems, expected: '"arn:aws:s3:::${var.existing_state_bucket_name}"' },
+    { what: "a hand-built endpoint", file: "iam.tf", edit: (t) => t.replace('"s3.${local.region}.${local.dns_suffix}"', '"s3.${local.region}.amazonaws.com"'), check: partitionProblems, expected: "hand-built endpoint s3." },
+    { what: "a missing moved block", file: "main.tf", edit: within("moved {\n  from = aws_s3_object.package", "to   = aws_s3_object.package[0]", "to   = aws_s3_object.package[1]"), check: movedProblems, expected: "no moved block from aws_s3_object.package" },
+    { what: "EC2 on every resource", file: "iam.tf", edit: (t) => t.replace('resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:*"]', 'resources = ["*"]'), check: iamProblems, expected: "ManageVpcNetworkInterfaces: wildcard resource *" },
+    {
+      what: "EC2 without a VPC",
+      file: "iam.tf",
+      edit: (t) => t.replace('for_each = var.vpc_config == null ? [] : [var.vpc_config]\n\n    content {\n      sid       = "DescribeVpcNetworkInterfaces"', 'for_each = [1]\n\n    content {\n      sid       = "DescribeVpcNetworkInterfaces"'),
+      check: iamProblems,
+      expected: "EC2 actions not limited to var.vpc_config",
+    },
+    { what: "a wider send action", file: "main.tf", edit: (t) => t.replace('sqs = "sqs:SendMessage"', 'sqs = "sqs:*"'), check: iamProblems, expected: "on_failure_actions is" },
+    { what: "no permissions boundary", file: "iam.tf", edit: (t) => t.replace("permissions_boundary = var.role_permissions_boundary_arn", "permissions_boundary = null"), check: iamProblems, expected: "permissions_boundary" },
+    { what: "a bucket created next to the existing one", file: "main.tf", edit: within('resource "aws_s3_bucket" "state"', "count = local.create_state_bucket ? 1 : 0", "count = 1"), check: bucketProblems, expected: "skipped for existing_state_bucket_name" },
     { what: "s3:* on the state", file: "iam.tf", edit: (t) => t.replace('actions   = ["s3:GetObject", "s3:PutObject"]', 'actions   = ["s3:*"]'), check: iamProblems, expected: "wildcard action s3:*" },
-    { what: "the whole bucket", file: "iam.tf", edit: (t) => t.replace('resources = ["${aws_s3_bucket.state.arn}/${var.state_key}"]', 'resources = ["${aws_s3_bucket.state.arn}/*"]'), check: iamProblems, expected: "wildcard resource" },
+    { what: "the whole bucket", file: "iam.tf", edit: (t) => t.replace('resources = ["${local.state_bucket_arn}/${var.state_key}"]', 'resources = ["${local.state_bucket_arn}/*"]'), check: iamProblems, expected: "wildcard resource" },
     { what: "an extra action", file: "iam.tf", edit: (t) => t.replace('actions   = ["s3:GetObject", "s3:PutObject"]', 'actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteBucket"]'), check: iamProblems, expected: "s3:DeleteBucket is not one" },
     { what: "deleting the state", file: "iam.tf", edit: (t) => t.replace('actions   = ["s3:GetObject", "s3:PutObject"]', 'actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]'), check: iamProblems, expected: "s3:DeleteObject is not granted on exactly the run lock" },
-    { what: "no run lock grant", file: "iam.tf", edit: (t) => t.replace('resources = ["${aws_s3_bucket.state.arn}/${var.state_key}.lock"]', 'resources = ["${aws_s3_bucket.state.arn}/${var.state_key}.lck"]'), check: iamProblems, expected: "s3:PutObject is not granted on exactly the state key and its run lock" },
+    { what: "no run lock grant", file: "iam.tf", edit: (t) => t.replace('resources = ["${local.state_bucket_arn}/${var.state_key}.lock"]', 'resources = ["${local.state_bucket_arn}/${var.state_key}.lck"]'), check: iamProblems, expected: "s3:PutObject is not granted on exactly the state key and its run lock" },
     { what: "listing without the lock's prefix", file: "iam.tf", edit: (t) => t.replace('values   = [var.state_key, "${var.state_key}.lock"]', "values   = [var.state_key]"), check: iamProblems, expected: "s3:ListBucket" },
     { what: "logs anywhere", file: "iam.tf", edit: (t) => t.replace('resources = ["${aws_cloudwatch_log_group.this.arn}:*"]', 'resources = ["*"]'), check: iamProblems, expected: "outside the function's log group" },
     { what: "KMS on any key", file: "iam.tf", edit: (t) => t.replace("resources = [statement.value]", 'resources = ["*"]'), check: iamProblems, expected: "DecryptThroughS3AndSecretsManager: wildcard resource *" },
@@ -594,7 +800,7 @@ describe("the checks bite: each fails on a copy with its feature removed", () =>
     { what: "no SSE-KMS", file: "main.tf", edit: (t) => t.replace('sse_algorithm     = var.kms_key_arn == null ? "AES256" : "aws:kms"', 'sse_algorithm     = "AES256"'), check: bucketProblems, expected: "SSE" },
     { what: "no noncurrent expiry", file: "main.tf", edit: (t) => t.replace("noncurrent_version_expiration {", "noncurrent_version_transition {"), check: bucketProblems, expected: "lifecycle" },
     { what: "an undeclared variable", file: "main.tf", edit: (t) => t.replace("retention_in_days = var.log_retention_in_days", "retention_in_days = var.log_retention"), check: referenceProblems, expected: "var.log_retention" },
-    { what: "an undefined resource", file: "main.tf", edit: (t) => t.replace("s3_bucket         = aws_s3_object.package.bucket", "s3_bucket         = aws_s3_object.pkg.bucket"), check: referenceProblems, expected: 'no resource "aws_s3_object" "pkg"' },
+    { what: "an undefined resource", file: "main.tf", edit: (t) => t.replace("aws_s3_object.package[0].bucket", "aws_s3_object.pkg[0].bucket"), check: referenceProblems, expected: 'no resource "aws_s3_object" "pkg"' },
     { what: "an undefined local", file: "iam.tf", edit: (t) => t.replace("values(local.secret_arns)", "values(local.secrets)"), check: referenceProblems, expected: 'no local "secrets"' },
     { what: "a variable without description", file: "variables.tf", edit: (t) => t.replace('  description = "Function memory in MB (CPU grows with it)."\n', ""), check: variableProblems, expected: "variable memory_size: no description" },
     { what: "an unvalidated schedule", file: "variables.tf", edit: within('variable "schedule_expression"', "validation {", "unchecked {"), check: variableProblems, expected: "variable schedule_expression: no validation block" },
@@ -614,8 +820,9 @@ describe("the checks bite: each fails on a copy with its feature removed", () =>
     const moved = await parseTerraformFiles(mutate(files, "main.tf", (t) => t.replace('source = "../.."', 'source = "../"')));
     expect(moduleCallProblems(moved, moduleRoot).join("\n")).toContain('not "../.."');
     const typo = await parseTerraformFiles(mutate(files, "main.tf", (t) => t.replace("gws_user_email           = var.gws_user_email", "gws_user_mail            = var.gws_user_email")));
-    const noPackage = await parseTerraformFiles(mutate(files, "main.tf", (t) => t.replace(/\n  lambda_package_path = .*\n/, "\n")));
-    expect(moduleCallProblems(noPackage, moduleRoot).join("\n")).toContain("required input lambda_package_path is missing");
+    // The module has no required input now: make one required on a copy of the module.
+    const strict = await parseTerraformFiles(mutate(moduleFiles, "variables.tf", within('variable "gws_user_email" {', "default     = null\n", "")));
+    expect(moduleCallProblems(examples[1]!.root, strict).join("\n")).toContain("required input gws_user_email is missing");
     expect(moduleCallProblems(typo, moduleRoot).join("\n")).toContain("gws_user_mail is not an input");
   });
 

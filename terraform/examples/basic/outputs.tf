@@ -14,3 +14,8 @@ output "log_group_name" {
   description = "Where the logs go."
   value       = module.idpscim.log_group_name
 }
+
+output "package" {
+  description = "The released package deployed (version and S3 location)."
+  value       = module.idpscim.package
+}

@@ -24,3 +24,8 @@ output "alarm_topic_arn" {
   description = "The SNS topic the alarms notify."
   value       = aws_sns_topic.alarms.arn
 }
+
+output "failures_queue_url" {
+  description = "The SQS queue recording failed runs."
+  value       = aws_sqs_queue.failures.url
+}
