@@ -90,6 +90,13 @@ export function parseState(text: string, where: string): SyncState {
   };
   if (!isRecord(json)) bad("not a JSON object");
   const obj = json as Record<string, unknown>;
+  if (looksLikeIdpScimSyncState(obj)) {
+    throw new SyncError(
+      "STATE_INVALID",
+      `state ${where} is not an idpscim state: this looks like idp-scim-sync's state; idpscim keeps its own: point aws.s3_bucket_key at a new key, the first run adopts what idp-scim-sync created`,
+      { hint: "with a local state, point state.file at a new path instead; leave idp-scim-sync's object as it is (README: Coming from idp-scim-sync)" },
+    );
+  }
   if (obj.schemaVersion !== STATE_SCHEMA_VERSION) {
     if (typeof obj.schemaVersion === "number" && obj.schemaVersion > STATE_SCHEMA_VERSION) {
       throw new SyncError("STATE_INVALID", `state ${where} has schemaVersion ${obj.schemaVersion}, newer than this release understands (${STATE_SCHEMA_VERSION})`, {
@@ -115,6 +122,16 @@ export function parseState(text: string, where: string): SyncState {
     if (obj[key] !== undefined && !isIsoDate(obj[key])) bad(`${key} is not an ISO-8601 date`);
   }
   return json as SyncState;
+}
+
+/**
+ * idp-scim-sync's state.json (docs/State-File-example.md in slashdevops/idp-scim-sync): a string
+ * `schemaVersion` ("1.0.0") and a `resources` object holding `groups`, `users` and `groupsMembers`.
+ * Ours has a numeric schemaVersion and `users`/`groups` at the top, so the two never mix up.
+ */
+function looksLikeIdpScimSyncState(obj: Record<string, unknown>): boolean {
+  const resources = obj.resources;
+  return typeof obj.schemaVersion === "string" && isRecord(resources) && ["groups", "users", "groupsMembers"].some((key) => isRecord(resources[key]));
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);

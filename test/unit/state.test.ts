@@ -137,3 +137,48 @@ describe("parseState: a file that is not JSON is reported by position, never by 
     }
   });
 });
+
+describe("parseState: idp-scim-sync's state.json is named as such", () => {
+  // The shape of slashdevops/idp-scim-sync docs/State-File-example.md, trimmed.
+  const theirs = {
+    schemaVersion: "1.0.0",
+    codeVersion: "v0.0.1",
+    lastSync: "2022-01-15T17:55:36+01:00",
+    hashCode: "1be3",
+    resources: {
+      groups: { items: 1, hashCode: "25", resources: [{ ipid: "00nmf14n0mfn3n3", scimid: "9067-g", name: "Administrators", email: "administrators@example.com", hashCode: "f8" }] },
+      users: { items: 0, hashCode: "82", resources: [] },
+      groupsMembers: { items: 0, hashCode: "c7", resources: [] },
+    },
+  };
+  const describeOf = (value: unknown): string => {
+    try {
+      parseState(JSON.stringify(value), "s3://bucket/state.json");
+    } catch (error) {
+      expect((error as SyncError).code).toBe("STATE_INVALID");
+      return (error as SyncError).describe();
+    }
+    throw new Error("parsed");
+  };
+
+  test("their state: the message says whose it is and what to do, never its content", () => {
+    const message = describeOf(theirs);
+    expect(message).toContain(
+      "state s3://bucket/state.json is not an idpscim state: this looks like idp-scim-sync's state; idpscim keeps its own: point aws.s3_bucket_key at a new key, the first run adopts what idp-scim-sync created",
+    );
+    expect(message).toContain("state.file");
+    expect(message).not.toContain("Administrators");
+  });
+
+  test("only that shape: any JSON object of another shape keeps the generic message", () => {
+    for (const other of [
+      { schemaVersion: "1.0.0", users: {}, groups: {} },
+      { schemaVersion: 1, resources: { groups: {} } },
+      { schemaVersion: "1.0.0", resources: [] },
+      { schemaVersion: "1.0.0", resources: { something: {} } },
+    ]) {
+      expect(describeOf(other)).not.toContain("idp-scim-sync");
+    }
+    expect(describeOf({ ...theirs, resources: { users: {} } })).toContain("idp-scim-sync");
+  });
+});
