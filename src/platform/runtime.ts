@@ -2,7 +2,7 @@
  * @module The only runtime-aware code: environment, arguments, standard streams, exit, files.
  * Works the same under Bun (and its compiled binaries), Node (tsx) and Deno (node: built-ins).
  */
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 
 export function environment(): Record<string, string | undefined> {
   return process.env;
@@ -61,4 +61,39 @@ export function fetchWithoutTimeout(url: string, init: RequestInit = {}): Promis
 export function setEnvironmentVariable(name: string, value: string | undefined): void {
   if (value === undefined) delete process.env[name];
   else process.env[name] = value;
+}
+
+/** A YAML parse failure, with where it happened when the runtime says (never the text around it: it may hold a secret). */
+export class YamlError extends Error {
+  override name = "YamlError";
+  constructor(
+    readonly line: number | undefined,
+    readonly column: number | undefined,
+    readonly unsupported = false,
+  ) {
+    super(unsupported ? "YAML needs the Bun runtime" : "not valid YAML");
+  }
+}
+
+/** YAML text as data, with Bun's built-in parser (YAML 1.2: `yes` stays a string). Node and Deno have none: a YamlError saying so. */
+export function parseYaml(text: string): unknown {
+  const yaml = (globalThis as { Bun?: { YAML?: { parse(text: string): unknown } } }).Bun?.YAML;
+  if (yaml === undefined) throw new YamlError(undefined, undefined, true);
+  try {
+    return yaml.parse(text);
+  } catch (error) {
+    const { line, column } = error as { line?: unknown; column?: unknown };
+    throw new YamlError(typeof line === "number" ? line : undefined, typeof column === "number" ? column : undefined);
+  }
+}
+
+/** Writes `text` to `path`; without `overwrite`, only if no file is there yet (`"exists"` otherwise, checked atomically). */
+export async function writeTextFile(path: string, text: string, overwrite: boolean): Promise<"written" | "exists"> {
+  try {
+    await writeFile(path, text, { encoding: "utf8", flag: overwrite ? "w" : "wx", mode: 0o600 });
+    return "written";
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "EEXIST") return "exists";
+    throw error;
+  }
 }

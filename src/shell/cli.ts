@@ -14,11 +14,12 @@ import { VERSION } from "../version.ts";
 import { describeError, renderRefusal, RUN_FLAGS } from "./messages.ts";
 import { renderGuardrails, renderPlanJson, renderPlanText, renderTable } from "./render.ts";
 import { resolveRunConfig, runConfiguredSync, stopStartingAtFor } from "./run-sync.ts";
+import { CONFIG_IMPORT_OPTIONS, configImportRequest, runConfigImport, type ConfigImportRequest } from "./config-import.ts";
 
 type Output = "table" | "json";
 
 interface CommandRequest {
-  command: "sync" | "plan" | "inspect" | "state-show" | "config-validate";
+  command: "sync" | "plan" | "inspect" | "state-show" | "config-validate" | "config-import";
   dryRun: boolean;
   reconcile: boolean;
   /** Safety overrides for one `sync` run: CLI only, never a config key, so nothing leaves them on. */
@@ -28,6 +29,7 @@ interface CommandRequest {
   maxDurationMs?: number;
   output: Output;
   inspect?: { system: "gws" | "scim"; what: string };
+  configImport?: ConfigImportRequest;
   argv: Record<string, unknown>;
 }
 
@@ -139,10 +141,18 @@ export async function runCli(args: string[]): Promise<number> {
       checkStray(argv, "state show");
       request = { command: "state-show", dryRun: true, reconcile: false, output: argv.output as Output, argv };
     })
-    .command("config <action>", "config validate: check the configuration (no network), print it with each value's source, secrets hidden.", (y) => y.positional("action", { choices: ["validate"] as const }), (argv) => {
-      checkStray(argv, "config validate");
-      request = { command: "config-validate", dryRun: true, reconcile: false, output: argv.output as Output, argv };
-    })
+    .command(
+      "config <action> [file]",
+      "config validate: check the configuration (no network), print it with each value's source, secrets hidden. config import --from idp-scim-sync FILE | --from ssosync [FILE]: print the equivalent config.toml.",
+      (y) => y.positional("action", { choices: ["validate", "import"] as const }).positional("file", { type: "string", describe: "config import: the other tool's configuration" }).options(CONFIG_IMPORT_OPTIONS),
+      (argv) => {
+        checkStray(argv, `config ${argv.action}`);
+        const parsed = configImportRequest(argv);
+        if (parsed.problem !== undefined) usageError = parsed.problem;
+        const common = { dryRun: true, reconcile: false, output: argv.output as Output, argv };
+        request = parsed.request !== undefined ? { command: "config-import", configImport: parsed.request, ...common } : { command: "config-validate", ...common };
+      },
+    )
     // No strictCommands: every word the default command would swallow is checked by checkStray instead.
     .strictOptions()
     .exitProcess(false)
@@ -174,6 +184,8 @@ export async function runCli(args: string[]): Promise<number> {
 }
 
 async function execute(request: CommandRequest): Promise<number> {
+  // Reads another tool's configuration, not ours: no config.toml, no IDPSCIM_* variables.
+  if (request.command === "config-import") return runConfigImport(request.configImport!);
   const startedAt = Date.now();
   const env = environment();
   let log: ManagedLogger = createLogger({ level: "info", format: env.IDPSCIM_LOG_FORMAT === "json" ? "json" : "text" });
