@@ -9,10 +9,11 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseScenario, type Scenario } from "../emulators/scenario.ts";
-import { startWorld, type World } from "../support/harness.ts";
+import { runIdpscim, startWorld, type World } from "../support/harness.ts";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -208,5 +209,35 @@ describe("coming from ssosync", () => {
 
     // ssosync keeps no state: the importer says to give one; a local file here.
     await expectAdoptedInPlace(w, configPath, ["--state-file", w.statePath]);
+  });
+});
+
+describe("config import on the command line", () => {
+  test("--out never replaces a file without --force; usage mistakes stop with exit 2 before reading anything", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "idpscim-import-"));
+    try {
+      const env = join(dir, "ssosync.env");
+      const out = join(dir, "config.toml");
+      writeFileSync(env, "SSOSYNC_GOOGLE_ADMIN=admin@example.com\n");
+      writeFileSync(out, "# mine\n");
+      const refused = await runIdpscim(["config", "import", "--from", "ssosync", env, "--out", out]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain("exists; not replaced: pass --force to replace it");
+      expect(readFileSync(out, "utf8")).toBe("# mine\n");
+      expect((await runIdpscim(["config", "import", "--from", "ssosync", env, "--out", out, "--force"])).code).toBe(0);
+      expect(readFileSync(out, "utf8")).toContain('user_email = "admin@example.com"');
+
+      for (const [args, message] of [
+        [["config", "import", env], "config import needs --from"],
+        [["config", "import", "--from", "idp-scim-sync"], "needs the FILE it reads"],
+        [["config", "validate", env], "config validate takes no FILE"],
+      ] as const) {
+        const run = await runIdpscim([...args]);
+        expect(run.code).toBe(2);
+        expect(run.stderr).toContain(message);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
