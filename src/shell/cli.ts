@@ -190,7 +190,9 @@ async function execute(request: CommandRequest): Promise<number> {
     if (request.command === "state-show") return await showState(config, env, request.output);
 
     if (request.command === "inspect") {
-      const resolved = await resolveRunConfig(config, log);
+      // Only the side inspected: `inspect scim` reads no Google key, `inspect gws` no SCIM token.
+      const system = request.inspect!.system;
+      const resolved = await resolveRunConfig(config, log, { google: system === "gws", scim: system === "scim" });
       requireFor(resolved.config, `inspect ${request.inspect!.system}`);
       return await inspect(request, resolved.config, resolved.serviceAccountKey, log);
     }

@@ -4,7 +4,7 @@
  * differ only in where arguments come from and where results go. Also the deadline margin.
  */
 import { composeSource, composeStore, composeTarget, createSecretResolver, policyFor } from "../compose.ts";
-import { resolveSecrets } from "../config/resolve-secrets.ts";
+import { resolveSecrets, type SecretsNeeded } from "../config/resolve-secrets.ts";
 import { redactedConfig, requireFor, type ResolvedConfig } from "../config/load.ts";
 import { EXIT } from "../core/errors.ts";
 import type { RunLock } from "../core/ports.ts";
@@ -34,11 +34,14 @@ export interface ConfiguredSyncResult {
   exitCode: number;
 }
 
-/** Resolves secrets and registers every secret value with the logger's redaction before any request. */
-export async function resolveRunConfig(config: ResolvedConfig, log: ManagedLogger): Promise<{ config: ResolvedConfig; serviceAccountKey: string }> {
+/**
+ * Resolves the secrets of the sides `needed` (both by default; `inspect` reads one side) and
+ * registers every secret value with the logger's redaction before any request.
+ */
+export async function resolveRunConfig(config: ResolvedConfig, log: ManagedLogger, needed?: SecretsNeeded): Promise<{ config: ResolvedConfig; serviceAccountKey: string }> {
   log.redact(config.aws.scimAccessToken);
   const secrets = config.useSecretsManager ? createSecretResolver() : { get: async () => "" };
-  const resolved = await resolveSecrets(config, secrets, readTextFile);
+  const resolved = await resolveSecrets(config, secrets, readTextFile, needed);
   log.redact(resolved.config.aws.scimAccessToken);
   redactServiceAccount(log, resolved.serviceAccountKey);
   log.debug(`configuration: ${JSON.stringify(redactedConfig(resolved.config))}`);
