@@ -239,12 +239,16 @@ async function showState(config: ResolvedConfig, env: Record<string, string | un
     `state ${store.describe()}: schema ${state.schemaVersion}, ${Object.keys(state.users).length} users, ${Object.keys(state.groups).length} groups, ` +
       `last full read ${state.lastFullReadAt ?? "never"}, updated ${state.updatedAt ?? "?"}\n`,
   );
-  writeStdout(
-    renderTable(
-      Object.entries(state.groups).map(([sourceId, g]) => ({ group: g.displayName, sourceId, scimId: g.scimId, members: g.memberSourceIds.length })),
-      ["group", "sourceId", "scimId", "members"],
-    ),
+  // Two tables, users then groups, a blank line between; renderTable escapes every name.
+  const users = renderTable(
+    Object.entries(state.users).map(([sourceId, u]) => ({ user: u.attributes.userName, displayName: u.attributes.displayName, sourceId, scimId: u.scimId })),
+    ["user", "displayName", "sourceId", "scimId"],
   );
+  const groups = renderTable(
+    Object.entries(state.groups).map(([sourceId, g]) => ({ group: g.displayName, sourceId, scimId: g.scimId, members: g.memberSourceIds.length })),
+    ["group", "sourceId", "scimId", "members"],
+  );
+  writeStdout(`\n${users}\n${groups}`);
   return EXIT.ok;
 }
 
