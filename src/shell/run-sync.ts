@@ -26,6 +26,8 @@ export interface ConfiguredSyncOptions {
   /** Epoch ms by which the runtime ends the process (Lambda's deadline): recorded in the run lock. */
   endsBy?: number;
   onProgress?: (progress: { phase: number; done: number; total: number }) => void;
+  /** Told the run's figures once it ends, also when it stops on an error (for `sync --output json`). */
+  onFigures?: (figures: RunFigures) => void;
 }
 
 export interface ConfiguredSyncResult {
@@ -73,6 +75,7 @@ export async function runConfiguredSync(
   const unsubscribe = locking ? [onSignal("SIGINT", releaseAndExit(130)), onSignal("SIGTERM", releaseAndExit(143))] : [];
   let lock: RunLock | undefined;
   let report: SyncReport;
+  const figuresNow = (): RunFigures => ({ durationMs: Date.now() - started, scimRequests: target.stats().byRoute, googleRequests: source.stats().requests });
   try {
     lock = await locking;
     report = await runSync(
@@ -97,9 +100,10 @@ export async function runConfiguredSync(
     );
   } finally {
     for (const remove of unsubscribe) remove();
+    options.onFigures?.(figuresNow());
     await lock?.release();
   }
-  const figures: RunFigures = { durationMs: Date.now() - started, scimRequests: target.stats().byRoute, googleRequests: source.stats().requests };
+  const figures = figuresNow();
   log.info(summaryLine(report, figures));
   for (const failure of report.applied?.failed ?? []) log.error(`failed: ${failure.kind} ${failure.subject}: ${failure.reason}`);
   const notStarted = report.applied?.notStarted ?? 0;
