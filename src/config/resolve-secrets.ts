@@ -11,7 +11,16 @@ function errorCode(error: unknown): string {
   return typeof code === "string" ? code : error instanceof Error ? error.message : String(error);
 }
 
+/** The sides a command talks to: `inspect scim` needs no Google key, `inspect gws` no SCIM token. */
+export interface SecretsNeeded {
+  google: boolean;
+  scim: boolean;
+}
+
+const BOTH: SecretsNeeded = { google: true, scim: true };
+
 /**
+ * Only the settings of the sides in `needed` are read (the key is "" when Google is not needed).
  * With use_secrets_manager, each of the service-account key, user email, SCIM endpoint and token
  * that was not given explicitly (flag, env or file) is read from the secret named by its
  * *_secret_name setting, and its source becomes "secret". Explicit values win so a single value can
@@ -26,6 +35,7 @@ export async function resolveSecrets(
   config: ResolvedConfig,
   secrets: SecretResolver,
   readFile: (path: string) => Promise<string>,
+  needed: SecretsNeeded = BOTH,
 ): Promise<{ config: ResolvedConfig; serviceAccountKey: string }> {
   const readKeyFile = async (path: string): Promise<string> => {
     try {
@@ -40,6 +50,7 @@ export async function resolveSecrets(
   };
 
   if (!config.useSecretsManager) {
+    if (!needed.google) return { config, serviceAccountKey: "" };
     const path = config.gws.serviceAccountFile;
     if (path === undefined) {
       throw new SyncError(
@@ -69,16 +80,19 @@ export async function resolveSecrets(
     }
   };
 
-  const [serviceAccountKey, userEmail, scimEndpoint, scimAccessToken] = await Promise.all([
+  const skip = async (): Promise<undefined> => undefined;
+  const readKey = (): Promise<string | undefined> =>
     config.gws.serviceAccountFile !== undefined
       ? readKeyFile(config.gws.serviceAccountFile).catch((error: unknown) => {
           failures.push(error as SyncError);
           return undefined;
         })
-      : fromSecret("gws.service_account_file", undefined, config.gws.serviceAccountFileSecretName),
-    fromSecret("gws.user_email", config.gws.userEmail, config.gws.userEmailSecretName),
-    fromSecret("aws.scim_endpoint", config.aws.scimEndpoint, config.aws.scimEndpointSecretName),
-    fromSecret("aws.scim_access_token", config.aws.scimAccessToken, config.aws.scimAccessTokenSecretName),
+      : fromSecret("gws.service_account_file", undefined, config.gws.serviceAccountFileSecretName);
+  const [serviceAccountKey, userEmail, scimEndpoint, scimAccessToken] = await Promise.all([
+    needed.google ? readKey() : skip(),
+    needed.google ? fromSecret("gws.user_email", config.gws.userEmail, config.gws.userEmailSecretName) : skip(),
+    needed.scim ? fromSecret("aws.scim_endpoint", config.aws.scimEndpoint, config.aws.scimEndpointSecretName) : skip(),
+    needed.scim ? fromSecret("aws.scim_access_token", config.aws.scimAccessToken, config.aws.scimAccessTokenSecretName) : skip(),
   ]);
   if (failures.length > 0) {
     const first = failures[0] as SyncError;
@@ -86,9 +100,9 @@ export async function resolveSecrets(
   }
 
   const sources: Record<string, Source> = {};
-  if (config.gws.userEmail === undefined) sources["gws.user_email"] = "secret";
-  if (config.aws.scimEndpoint === undefined) sources["aws.scim_endpoint"] = "secret";
-  if (config.aws.scimAccessToken === undefined) sources["aws.scim_access_token"] = "secret";
+  if (userEmail !== undefined && config.gws.userEmail === undefined) sources["gws.user_email"] = "secret";
+  if (scimEndpoint !== undefined && config.aws.scimEndpoint === undefined) sources["aws.scim_endpoint"] = "secret";
+  if (scimAccessToken !== undefined && config.aws.scimAccessToken === undefined) sources["aws.scim_access_token"] = "secret";
 
   // Values from a secret bypassed the resolver: check them again, and never quote them (they are secrets).
   if (scimEndpoint !== undefined && config.aws.scimEndpoint === undefined) {
@@ -118,7 +132,7 @@ export async function resolveSecrets(
       },
       sources,
     }),
-    serviceAccountKey: checkKey(serviceAccountKey ?? "", keySource, config.gws.serviceAccountFile === undefined),
+    serviceAccountKey: needed.google ? checkKey(serviceAccountKey ?? "", keySource, config.gws.serviceAccountFile === undefined) : "",
   };
 }
 

@@ -92,8 +92,7 @@ const TABLE = [
     key: "service_account_file",
     type: "path",
     alias: "s",
-    // inspect scim too: the key is read (resolveSecrets) before any command that goes on the network.
-    requiredFor: ["sync", "plan", "inspect gws", "inspect scim"],
+    requiredFor: ["sync", "plan", "inspect gws"],
     notRequiredWith: "use_secrets_manager",
     doc: "Path of the Google service-account key (JSON) with domain-wide delegation.",
     example: "credentials.json",

@@ -13,6 +13,8 @@ export const EXIT = {
   config: 2,
   /** Refused for safety: nothing was written. */
   safety: 3,
+  /** `plan --detailed-exitcode` only: changes are pending (distinct from 1, 2 and 3, so CI can tell them apart). */
+  pending: 4,
 } as const;
 
 export type ErrorCode =

@@ -7,7 +7,7 @@ import type { SyncState } from "../model/index.ts";
 import { SyncError } from "./errors.ts";
 import type { Operation, Plan } from "./plan.ts";
 import type { SourceSnapshot } from "./ports.ts";
-import type { DeleteLimit, Refusal, RemovalCount, RemovalRefusal } from "./refusals.ts";
+import type { DeleteLimit, Refusal, RemovalCount, RemovalCounts, RemovalRefusal } from "./refusals.ts";
 
 export type { DeleteLimit, EmptySourceRefusal, Refusal, RemovalCount, RemovalRefusal, StopDetail } from "./refusals.ts";
 
@@ -30,10 +30,7 @@ export interface GuardrailOptions {
   allowEmptySource?: boolean;
 }
 
-export interface GuardrailVerdict {
-  users: RemovalCount;
-  groups: RemovalCount;
-  memberships: RemovalCount;
+export interface GuardrailVerdict extends RemovalCounts {
   /** Rules that stop this run. */
   refusals: Refusal[];
   /** Rules the run breaks but its options allow for this run (`force`, `allowEmptySource`). */
@@ -114,12 +111,14 @@ export function checkGuardrails(plan: Plan, state: SyncState, source: SourceSnap
 
 /**
  * The error a sync stops with when the verdict refuses (exit 3), or `undefined`. Its `detail`
- * holds the refusals; the shells word them (the core's own message names only the rules).
+ * holds the whole verdict; the shells word the refusals (the core's own message names only the rules).
  */
 export function refusalError(verdict: GuardrailVerdict): SyncError | undefined {
   if (verdict.refusals.length === 0) return undefined;
   const rules = verdict.refusals.map((r) => `${r.rule} (${r.what})`).join(", ");
-  return new SyncError("SAFETY_REFUSED", `refused for safety, nothing was written: ${rules}`, { detail: { kind: "refused", refusals: verdict.refusals } });
+  return new SyncError("SAFETY_REFUSED", `refused for safety, nothing was written: ${rules}`, {
+    detail: { kind: "refused", refusals: verdict.refusals, overridden: verdict.overridden, counts: { users: verdict.users, groups: verdict.groups, memberships: verdict.memberships } },
+  });
 }
 
 export interface UpsertFiltered {

@@ -37,8 +37,16 @@ export interface EmptySourceRefusal {
 
 export type Refusal = RemovalRefusal | EmptySourceRefusal;
 
+/** What a run would take away, against each limit: the counts the safety rails judge. */
+export interface RemovalCounts {
+  users: RemovalCount;
+  groups: RemovalCount;
+  memberships: RemovalCount;
+}
+
 /** Why a run stopped before any write; a SyncError carries it as `detail` (SAFETY_REFUSED, DEADLINE). */
 export type StopDetail =
-  | { kind: "refused"; refusals: readonly Refusal[] }
+  /** The whole verdict: the rules broken, those allowed for this run, and the counts (for `sync --output json`). */
+  | { kind: "refused"; refusals: readonly Refusal[]; overridden: readonly Refusal[]; counts: RemovalCounts }
   /** The time budget ran out during the reads, before any write. */
   | { kind: "deadline"; phase: "reads" };

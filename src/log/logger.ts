@@ -26,6 +26,8 @@ export interface LoggerOptions {
 export interface ManagedLogger extends Logger {
   /** Registers a secret value: from now on it is replaced by *** in every line. */
   redact(secret: string | undefined): void;
+  /** `text` as a line would show it: registered secrets and known credential shapes replaced (for results on stdout). */
+  scrub(text: string): string;
   setContext(context: Record<string, unknown>): void;
 }
 
@@ -92,6 +94,7 @@ export function createLogger(options: LoggerOptions): ManagedLogger {
       if (escaped !== secret) secrets.add(escaped);
       ordered = [...secrets].sort((a, b) => b.length - a.length);
     },
+    scrub,
     setContext(next) {
       context = { ...context, ...next };
     },

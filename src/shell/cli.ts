@@ -4,16 +4,17 @@
  */
 import yargs from "yargs";
 import { composeSource, composeStore, composeTarget } from "../compose.ts";
-import { flagSecretWarnings, loadConfig, redactedConfig, requireFor, type ResolvedConfig } from "../config/load.ts";
-import { yargsOptions } from "../config/schema.ts";
+import { flagSecretWarnings, loadConfig, redactedConfig, requireFor, requirementProblems, type ResolvedConfig } from "../config/load.ts";
+import { envName, flagName, optionByPath, yargsOptions, type Command } from "../config/schema.ts";
 import { nearest, parseDuration, quote } from "../config/validate.ts";
 import { EXIT, redactSecretShapes, SyncError } from "../core/errors.ts";
-import { createLogger, type ManagedLogger } from "../log/logger.ts";
+import { createLogger, type LogFormat, type LogLevelName, type ManagedLogger } from "../log/logger.ts";
 import { environment, stderrIsTerminal, writeStderr, writeStdout } from "../platform/runtime.ts";
 import { VERSION } from "../version.ts";
 import { describeError, renderRefusal, RUN_FLAGS } from "./messages.ts";
-import { renderGuardrails, renderPlanJson, renderPlanText, renderTable } from "./render.ts";
-import { resolveRunConfig, runConfiguredSync, stopStartingAtFor } from "./run-sync.ts";
+import { renderGuardrails, renderPlanJson, renderPlanText, renderSyncJson, renderTable, type RunFigures, type SyncOutcome } from "./render.ts";
+import { resolveRunConfig, runConfiguredSync, stopStartingAtFor, type ConfiguredSyncResult } from "./run-sync.ts";
+import type { SyncReport } from "../core/sync.ts";
 import { CONFIG_IMPORT_OPTIONS, configImportRequest, runConfigImport, type ConfigImportRequest } from "./config-import.ts";
 
 type Output = "table" | "json";
@@ -28,12 +29,19 @@ interface CommandRequest {
   /** `--max-duration` in ms. */
   maxDurationMs?: number;
   output: Output;
+  /** `plan --detailed-exitcode`: 0 nothing to do, 4 changes pending, 3 a sync would be refused. */
+  detailedExitcode?: boolean;
+  /** `config validate --for`: the command whose requirements are checked. */
+  validateFor?: Command;
   inspect?: { system: "gws" | "scim"; what: string };
   configImport?: ConfigImportRequest;
   argv: Record<string, unknown>;
 }
 
 const COMMANDS = ["sync", "plan", "inspect", "state", "config"];
+
+/** `config validate --for` words (one word each, for the shell) and the commands they name. */
+const VALIDATE_FOR: Record<string, Command> = { sync: "sync", plan: "plan", "inspect-gws": "inspect gws", "inspect-scim": "inspect scim", "state-show": "state show" };
 
 /**
  * A word from the command line quoted only when it reads as a mistyped command (short, lower-case
@@ -118,10 +126,16 @@ export async function runCli(args: string[]): Promise<number> {
       },
     )
     .command("plan", "Print what a sync would do, without writing anything.", (y) =>
-      y.option("reconcile", { type: "boolean", default: false, describe: "Plan against a full read of the AWS tenant." }),
+      y
+        .option("reconcile", { type: "boolean", default: false, describe: "Plan against a full read of the AWS tenant." })
+        .option("detailed-exitcode", {
+          type: "boolean",
+          default: false,
+          describe: `Exit ${EXIT.ok} when there is nothing to do, ${EXIT.pending} when changes are pending (operations, or records a sync could not act on), ${EXIT.safety} when a sync would be refused.`,
+        }),
       (argv) => {
         checkStray(argv, "plan");
-        request = { command: "plan", dryRun: true, reconcile: Boolean(argv.reconcile), output: argv.output as Output, argv };
+        request = { command: "plan", dryRun: true, reconcile: Boolean(argv.reconcile), detailedExitcode: Boolean(argv["detailed-exitcode"]), output: argv.output as Output, argv };
       },
     )
     .command("inspect <system> <what>", "List what a side holds: gws users|groups|members, scim users|groups|config.", (y) =>
@@ -143,14 +157,22 @@ export async function runCli(args: string[]): Promise<number> {
     })
     .command(
       "config <action> [file]",
-      "config validate: check the configuration (no network), print it with each value's source, secrets hidden. config import --from idp-scim-sync FILE | --from ssosync [FILE]: print the equivalent config.toml.",
-      (y) => y.positional("action", { choices: ["validate", "import"] as const }).positional("file", { type: "string", describe: "config import: the other tool's configuration" }).options(CONFIG_IMPORT_OPTIONS),
+      "config validate: check the configuration as a command would (no network), print it with each value's source, secrets hidden. config import --from idp-scim-sync FILE | --from ssosync [FILE]: print the equivalent config.toml.",
+      (y) =>
+        y
+          .positional("action", { choices: ["validate", "import"] as const })
+          .positional("file", { type: "string", describe: "config import: the other tool's configuration" })
+          .options(CONFIG_IMPORT_OPTIONS)
+          .option("for", { type: "string", choices: Object.keys(VALIDATE_FOR), default: "sync", describe: "config validate: the command whose requirements are checked." }),
       (argv) => {
         checkStray(argv, `config ${argv.action}`);
         const parsed = configImportRequest(argv);
         if (parsed.problem !== undefined) usageError = parsed.problem;
         const common = { dryRun: true, reconcile: false, output: argv.output as Output, argv };
-        request = parsed.request !== undefined ? { command: "config-import", configImport: parsed.request, ...common } : { command: "config-validate", ...common };
+        request =
+          parsed.request !== undefined
+            ? { command: "config-import", configImport: parsed.request, ...common }
+            : { command: "config-validate", validateFor: VALIDATE_FOR[String(argv.for)] ?? "sync", ...common };
       },
     )
     // No strictCommands: every word the default command would swallow is checked by checkStray instead.
@@ -171,8 +193,11 @@ export async function runCli(args: string[]): Promise<number> {
   }
   usageError = strayError ?? usageError;
   if (usageError) {
-    // One line, before any configuration is read or request sent.
-    writeStderr(`idpscim: ${oneLine(usageError)}; see \`idpscim --help\`\n`);
+    // One line, before any configuration is read or request sent; a log line of its own under --log-format json.
+    const line = `idpscim: ${oneLine(usageError)}; see \`idpscim --help\``;
+    const early = earlyLogOptions(args, environment());
+    if (early.format === "json") createLogger(early).error(line);
+    else writeStderr(`${line}\n`);
     return EXIT.config;
   }
   if (!request) {
@@ -180,29 +205,54 @@ export async function runCli(args: string[]): Promise<number> {
     if (helpText) writeStdout(`${helpText}\n`);
     return EXIT.ok;
   }
-  return execute(request);
+  return execute(request, earlyLogOptions(args, environment()));
 }
 
-async function execute(request: CommandRequest): Promise<number> {
+const truthy = (value: unknown) => value === true || (typeof value === "string" && ["true", "1"].includes(value.trim().toLowerCase()));
+
+/**
+ * The log level and format before the configuration is read (which may fail, or be refused): the
+ * flags, then IDPSCIM_*, then the defaults; the file's [log] table is known only once it is read.
+ * A lenient parse of the same flags (aliases, `--log-format=json`), so every line has the format asked for.
+ */
+export function earlyLogOptions(args: string[], env: Record<string, string | undefined>): { level: LogLevelName; format: LogFormat } {
+  const [format, level, debug] = (["log.format", "log.level", "debug"] as const).map(optionByPath);
+  const options = yargsOptions();
+  const argv = yargs(args)
+    .options(Object.fromEntries([format!, level!, debug!].map((o) => [flagName(o), { ...options[flagName(o)], choices: undefined }])))
+    .help(false)
+    .version(false)
+    .exitProcess(false)
+    .parseSync();
+  const last = (value: unknown) => (Array.isArray(value) ? value.at(-1) : value);
+  const pick = <T extends string>(choices: readonly T[], ...values: unknown[]): T | undefined =>
+    values.map((v) => (typeof v === "string" ? v.trim().toLowerCase() : undefined)).find((v): v is T => v !== undefined && choices.includes(v as T));
+  const formatName = pick(["text", "json"] as const, last(argv[flagName(format!)]), env[envName(format!)]) ?? "text";
+  const wantsDebug = truthy(last(argv[flagName(debug!)])) || truthy(env[envName(debug!)]);
+  const levelName = wantsDebug ? "debug" : (pick(["debug", "info", "warn", "error"] as const, last(argv[flagName(level!)]), env[envName(level!)]) ?? "info");
+  return { level: levelName, format: formatName };
+}
+
+async function execute(request: CommandRequest, early: { level: LogLevelName; format: LogFormat }): Promise<number> {
   // Reads another tool's configuration, not ours: no config.toml, no IDPSCIM_* variables.
   if (request.command === "config-import") return runConfigImport(request.configImport!);
   const startedAt = Date.now();
   const env = environment();
-  let log: ManagedLogger = createLogger({ level: "info", format: env.IDPSCIM_LOG_FORMAT === "json" ? "json" : "text" });
+  let log: ManagedLogger = createLogger(early);
+  // Told by the run; for `sync --output json` after an error.
+  let figures: RunFigures | undefined;
   try {
     const config = loadConfig({ argv: request.argv, env });
     log = createLogger({ level: config.logLevel, format: config.logFormat });
     log.redact(config.aws.scimAccessToken);
     for (const warning of flagSecretWarnings(config)) log.warn(warning);
-    if (request.command === "config-validate") {
-      requireFor(config, "config validate");
-      writeStdout(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
-      return EXIT.ok;
-    }
+    if (request.command === "config-validate") return validateConfig(config, request.validateFor ?? "sync", log);
     if (request.command === "state-show") return await showState(config, env, request.output);
 
     if (request.command === "inspect") {
-      const resolved = await resolveRunConfig(config, log);
+      // Only the side inspected: `inspect scim` reads no Google key, `inspect gws` no SCIM token.
+      const system = request.inspect!.system;
+      const resolved = await resolveRunConfig(config, log, { google: system === "gws", scim: system === "scim" });
       requireFor(resolved.config, `inspect ${request.inspect!.system}`);
       return await inspect(request, resolved.config, resolved.serviceAccountKey, log);
     }
@@ -216,20 +266,65 @@ async function execute(request: CommandRequest): Promise<number> {
         allowEmptySource: request.allowEmptySource === true,
         ...(request.maxDurationMs !== undefined ? { stopStartingAt: stopStartingAtFor(startedAt, startedAt + request.maxDurationMs) } : {}),
         ...(progress ? { onProgress: progress } : {}),
+        onFigures: (f) => {
+          figures = f;
+        },
       });
-      const { report } = result;
-      if (request.dryRun) {
-        // A plan the rails would refuse is still a plan: exit 0, with the verdict on stdout and stderr.
-        writeStdout(request.output === "json" ? renderPlanJson(report) : `${renderPlanText(report.plan)}${renderGuardrails(report.guardrails)}`);
-        for (const refusal of report.guardrails.refusals.map(renderRefusal)) log.warn(`a sync would be refused (exit 3): ${refusal.message}; ${refusal.hint}`);
-      } else if (request.output === "json") writeStdout(renderPlanJson(report));
-      return result.exitCode;
+      return request.dryRun ? showPlan(request, result.report, log) : showRun(request, result, log);
     } finally {
       progress?.({ phase: 0, done: 0, total: 0 });
     }
   } catch (error) {
-    return reportError(error, log);
+    const exitCode = reportError(error, log);
+    if (request.command === "sync" && !request.dryRun && request.output === "json") {
+      writeStdout(renderSyncJson(stoppedOutcome(error, exitCode, figures ?? { durationMs: Date.now() - startedAt, scimRequests: {}, googleRequests: {} }), log.scrub));
+    }
+    return exitCode;
   }
+}
+
+/**
+ * `plan` and `sync --dry-run`: the plan on stdout, and exit 0; a plan the rails would refuse is
+ * still a plan. With --detailed-exitcode: 3 when a sync would be refused, 4 when anything is
+ * pending (operations, or records a sync could not act on: AWS does not match), else 0.
+ */
+function showPlan(request: CommandRequest, report: SyncReport, log: ManagedLogger): number {
+  writeStdout(request.output === "json" ? renderPlanJson(report) : `${renderPlanText(report.plan)}${renderGuardrails(report.guardrails)}`);
+  for (const refusal of report.guardrails.refusals.map(renderRefusal)) log.warn(`a sync would be refused (exit 3): ${refusal.message}; ${refusal.hint}`);
+  if (!request.detailedExitcode) return EXIT.ok;
+  if (report.guardrails.refusals.length > 0) return EXIT.safety;
+  return report.plan.operations.length > 0 || report.plan.rejected.length > 0 ? EXIT.pending : EXIT.ok;
+}
+
+/** A finished sync: its result document under --output json (the summary line is on stderr either way). */
+function showRun(request: CommandRequest, result: ConfiguredSyncResult, log: ManagedLogger): number {
+  if (request.output === "json") writeStdout(renderSyncJson({ exitCode: result.exitCode, report: result.report, figures: result.figures }, log.scrub));
+  return result.exitCode;
+}
+
+/** What `sync --output json` says of a run an error stopped: the code and message, and the rails' verdict of a refusal. */
+function stoppedOutcome(error: unknown, exitCode: number, figures: RunFigures): SyncOutcome {
+  if (!(error instanceof SyncError)) return { exitCode, figures, error: { code: "UNEXPECTED", message: (error as Error)?.message ?? String(error) } };
+  const { detail } = error;
+  return {
+    exitCode,
+    figures,
+    error: { code: error.code, message: describeError(error) },
+    ...(detail?.kind === "refused" ? { guardrails: { ...detail.counts, refusals: [...detail.refusals], overridden: [...detail.overridden] } } : {}),
+  };
+}
+
+/**
+ * `config validate --for COMMAND`: the checks COMMAND makes before its first request (no network;
+ * with use_secrets_manager, what a secret would hold counts as set). One line per problem, exit 2.
+ */
+function validateConfig(config: ResolvedConfig, command: Command, log: ManagedLogger): number {
+  const { missing, invalid } = requirementProblems(config, command, { secretsPending: true });
+  for (const problem of missing) log.error(`CONFIG_MISSING: ${problem}`);
+  for (const problem of invalid) log.error(`CONFIG_INVALID: ${problem}`);
+  if (missing.length + invalid.length > 0) return EXIT.config;
+  writeStdout(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
+  return EXIT.ok;
 }
 
 async function showState(config: ResolvedConfig, env: Record<string, string | undefined>, output: Output): Promise<number> {
@@ -249,12 +344,16 @@ async function showState(config: ResolvedConfig, env: Record<string, string | un
     `state ${store.describe()}: schema ${state.schemaVersion}, ${Object.keys(state.users).length} users, ${Object.keys(state.groups).length} groups, ` +
       `last full read ${state.lastFullReadAt ?? "never"}, updated ${state.updatedAt ?? "?"}\n`,
   );
-  writeStdout(
-    renderTable(
-      Object.entries(state.groups).map(([sourceId, g]) => ({ group: g.displayName, sourceId, scimId: g.scimId, members: g.memberSourceIds.length })),
-      ["group", "sourceId", "scimId", "members"],
-    ),
+  // Two tables, users then groups, a blank line between; renderTable escapes every name.
+  const users = renderTable(
+    Object.entries(state.users).map(([sourceId, u]) => ({ user: u.attributes.userName, displayName: u.attributes.displayName, sourceId, scimId: u.scimId })),
+    ["user", "displayName", "sourceId", "scimId"],
   );
+  const groups = renderTable(
+    Object.entries(state.groups).map(([sourceId, g]) => ({ group: g.displayName, sourceId, scimId: g.scimId, members: g.memberSourceIds.length })),
+    ["group", "sourceId", "scimId", "members"],
+  );
+  writeStdout(`\n${users}\n${groups}`);
   return EXIT.ok;
 }
 

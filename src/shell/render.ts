@@ -98,20 +98,24 @@ export function renderGuardrails(verdict: GuardrailVerdict): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** The rails' verdict as `plan --output json` and `sync --output json` give it. */
+function guardrailsJson(guardrails: GuardrailVerdict) {
+  return {
+    refused: guardrails.refusals.length > 0,
+    users: guardrails.users,
+    groups: guardrails.groups,
+    memberships: guardrails.memberships,
+    refusals: guardrails.refusals.map(renderRefusal),
+    overridden: guardrails.overridden.map(renderRefusal),
+  };
+}
+
 export function renderPlanJson(report: SyncReport): string {
-  const { guardrails } = report;
   return `${safeJson(JSON.stringify(
     {
       summary: report.planSummary,
       tenantRead: report.tenantRead,
-      guardrails: {
-        refused: guardrails.refusals.length > 0,
-        users: guardrails.users,
-        groups: guardrails.groups,
-        memberships: guardrails.memberships,
-        refusals: guardrails.refusals.map(renderRefusal),
-        overridden: guardrails.overridden.map(renderRefusal),
-      },
+      guardrails: guardrailsJson(report.guardrails),
       operations: report.plan.operations,
       bookkeeping: report.plan.bookkeeping,
       warnings: report.plan.warnings,
@@ -126,6 +130,45 @@ export interface RunFigures {
   durationMs: number;
   scimRequests: Record<string, number>;
   googleRequests: Record<string, number>;
+}
+
+/** What `sync --output json` is made of: the run's report when it finished, else the error that stopped it. */
+export interface SyncOutcome {
+  exitCode: number;
+  /** The finished run (exit 0 or 1 for failed records); absent when an error stopped it. */
+  report?: SyncReport;
+  /** The stop: its stable code and its message in words (no secret: scrubbed again below). */
+  error?: { code: string; message: string };
+  /** The rails' verdict of a stopped run, when it got that far (a refusal carries it). */
+  guardrails?: GuardrailVerdict;
+  /** Requests and duration; requests are empty when the run stopped before any adapter existed. */
+  figures: RunFigures;
+}
+
+/**
+ * `sync --output json`: one document of what the run did (the README's "sync --output json" lists
+ * the fields). `scrub` replaces the secrets the logger knows in every string, as in the log lines.
+ */
+export function renderSyncJson(outcome: SyncOutcome, scrub: (text: string) => string): string {
+  const { report, figures } = outcome;
+  const applied = report?.applied;
+  const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+  const verdict = report?.guardrails ?? outcome.guardrails;
+  const document = {
+    command: "sync",
+    exitCode: outcome.exitCode,
+    error: outcome.error ?? null,
+    plan: report?.planSummary ?? null,
+    done: applied?.done ?? null,
+    failed: applied?.failed.map((f) => ({ kind: f.kind, subject: f.subject, reason: f.reason })) ?? null,
+    notStarted: applied?.notStarted ?? null,
+    tenantRead: report?.tenantRead ?? null,
+    stateSaved: report?.stateSaved ?? null,
+    guardrails: verdict ? guardrailsJson(verdict) : null,
+    requests: { scim: total(figures.scimRequests), google: total(figures.googleRequests), scimByRoute: figures.scimRequests, googleByMethod: figures.googleRequests },
+    durationMs: figures.durationMs,
+  };
+  return `${safeJson(JSON.stringify(document, (_key, value: unknown) => (typeof value === "string" ? scrub(value) : value), 2))}\n`;
 }
 
 export function summaryLine(report: SyncReport, figures: RunFigures): string {

@@ -4,7 +4,7 @@
  * differ only in where arguments come from and where results go. Also the deadline margin.
  */
 import { composeSource, composeStore, composeTarget, createSecretResolver, policyFor } from "../compose.ts";
-import { resolveSecrets } from "../config/resolve-secrets.ts";
+import { resolveSecrets, type SecretsNeeded } from "../config/resolve-secrets.ts";
 import { redactedConfig, requireFor, type ResolvedConfig } from "../config/load.ts";
 import { EXIT } from "../core/errors.ts";
 import type { RunLock } from "../core/ports.ts";
@@ -26,6 +26,8 @@ export interface ConfiguredSyncOptions {
   /** Epoch ms by which the runtime ends the process (Lambda's deadline): recorded in the run lock. */
   endsBy?: number;
   onProgress?: (progress: { phase: number; done: number; total: number }) => void;
+  /** Told the run's figures once it ends, also when it stops on an error (for `sync --output json`). */
+  onFigures?: (figures: RunFigures) => void;
 }
 
 export interface ConfiguredSyncResult {
@@ -34,11 +36,14 @@ export interface ConfiguredSyncResult {
   exitCode: number;
 }
 
-/** Resolves secrets and registers every secret value with the logger's redaction before any request. */
-export async function resolveRunConfig(config: ResolvedConfig, log: ManagedLogger): Promise<{ config: ResolvedConfig; serviceAccountKey: string }> {
+/**
+ * Resolves the secrets of the sides `needed` (both by default; `inspect` reads one side) and
+ * registers every secret value with the logger's redaction before any request.
+ */
+export async function resolveRunConfig(config: ResolvedConfig, log: ManagedLogger, needed?: SecretsNeeded): Promise<{ config: ResolvedConfig; serviceAccountKey: string }> {
   log.redact(config.aws.scimAccessToken);
   const secrets = config.useSecretsManager ? createSecretResolver() : { get: async () => "" };
-  const resolved = await resolveSecrets(config, secrets, readTextFile);
+  const resolved = await resolveSecrets(config, secrets, readTextFile, needed);
   log.redact(resolved.config.aws.scimAccessToken);
   redactServiceAccount(log, resolved.serviceAccountKey);
   log.debug(`configuration: ${JSON.stringify(redactedConfig(resolved.config))}`);
@@ -70,6 +75,7 @@ export async function runConfiguredSync(
   const unsubscribe = locking ? [onSignal("SIGINT", releaseAndExit(130)), onSignal("SIGTERM", releaseAndExit(143))] : [];
   let lock: RunLock | undefined;
   let report: SyncReport;
+  const figuresNow = (): RunFigures => ({ durationMs: Date.now() - started, scimRequests: target.stats().byRoute, googleRequests: source.stats().requests });
   try {
     lock = await locking;
     report = await runSync(
@@ -94,9 +100,10 @@ export async function runConfiguredSync(
     );
   } finally {
     for (const remove of unsubscribe) remove();
+    options.onFigures?.(figuresNow());
     await lock?.release();
   }
-  const figures: RunFigures = { durationMs: Date.now() - started, scimRequests: target.stats().byRoute, googleRequests: source.stats().requests };
+  const figures = figuresNow();
   log.info(summaryLine(report, figures));
   for (const failure of report.applied?.failed ?? []) log.error(`failed: ${failure.kind} ${failure.subject}: ${failure.reason}`);
   const notStarted = report.applied?.notStarted ?? 0;

@@ -166,9 +166,10 @@ describe("secret hygiene", () => {
   });
 
   test("a 401 from SCIM (wrong token) and a 400 whose body echoes the Authorization header", async () => {
-    const wrong = await run("401 wrong token --debug", ["sync", "--reconcile", "--debug", "--aws-scim-access-token", WRONG_TOKEN]);
+    const wrong = await run("401 wrong token --debug --output json", ["sync", "--reconcile", "--debug", "--output", "json", "--aws-scim-access-token", WRONG_TOKEN]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain("401");
+    expect(JSON.parse(wrong.stdout).error.code).toBe("SCIM_AUTH");
 
     // A gateway that rejects the listing and quotes the request's header back.
     scimProxy.hook = ({ method, authorization }) =>
@@ -181,9 +182,11 @@ describe("secret hygiene", () => {
     const ana = scenario.google.users.find((u) => u.primaryEmail === "ana.lima@example.com")!;
     ana.name = { ...ana.name, givenName: "Anabela", fullName: "Anabela Lima" };
     scimProxy.hook = ({ method, authorization }) => (method === "PATCH" ? { status: 400, body: { detail: `bad request for ${authorization}`, status: "400" } } : undefined);
-    const writes = await run("400 echo on PATCH --debug", ["sync", "--debug"]);
+    const writes = await run("400 echo on PATCH --debug --output json", ["sync", "--debug", "--output", "json"]);
     expect(writes.code).toBe(1);
     expect(writes.stderr).toContain("bad request for Bearer ");
+    // AWS's reason reaches stdout too (sync --output json), scrubbed as in the logs.
+    expect(JSON.parse(writes.stdout).failed[0].reason).toContain("bad request for Bearer ");
     scimProxy.hook = () => undefined;
   });
 

@@ -79,7 +79,7 @@ describe("requirementProblems: what each command needs", () => {
       sync: ["aws.scim_endpoint", "aws.scim_access_token", "gws.user_email", "gws.service_account_file"],
       plan: ["aws.scim_endpoint", "aws.scim_access_token", "gws.user_email", "gws.service_account_file"],
       "inspect gws": ["gws.user_email", "gws.service_account_file"],
-      "inspect scim": ["aws.scim_endpoint", "aws.scim_access_token", "gws.service_account_file"],
+      "inspect scim": ["aws.scim_endpoint", "aws.scim_access_token"],
       "state show": [],
       "config validate": [],
     };
