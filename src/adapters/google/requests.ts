@@ -8,7 +8,7 @@ import { DIRECTORY_READONLY_SCOPES, TokenAnswerError } from "./service-account.t
 export const DEFAULT_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 };
 
 /** What a failed request looked like, read off a GaxiosError (or anything thrown). */
-export interface Failure {
+interface Failure {
   /** HTTP status, or undefined when no response came back (network error). */
   status?: number;
   /** Google's `error.errors[0].reason` (§6.1), the OAuth `error` (§7.4), or the network error code. */
@@ -19,13 +19,13 @@ export interface Failure {
 }
 
 /** Reason of a failure whose answer was not Google's JSON at all (a proxy's page, a wrong URL). */
-export const NOT_GOOGLE_JSON = "unexpectedAnswer";
+const NOT_GOOGLE_JSON = "unexpectedAnswer";
 
 /**
  * Reads a failure off whatever was thrown. Every string taken from the wire is scrubbed of the
  * access tokens issued so far (`secrets`) and of credential shapes, in case a proxy echoes them.
  */
-export function describeFailure(error: unknown, secrets: Iterable<string> = []): Failure {
+function describeFailure(error: unknown, secrets: Iterable<string> = []): Failure {
   const scrub = (text: string) => {
     let out = text;
     for (const secret of secrets) out = out.split(secret).join("***");
@@ -63,7 +63,7 @@ export function describeFailure(error: unknown, secrets: Iterable<string> = []):
 /** §6.2: quota reasons Google asks clients to back off on; 403s the library itself never retries (§6.3). */
 const QUOTA_REASONS = new Set(["userRateLimitExceeded", "quotaExceeded", "rateLimitExceeded"]);
 
-export function isRetryable(f: Failure): boolean {
+function isRetryable(f: Failure): boolean {
   if (f.status === undefined) return true;
   if (f.status === 429 || f.status >= 500) return true;
   return f.status === 403 && QUOTA_REASONS.has(f.reason);
@@ -82,7 +82,7 @@ export interface AuthContext {
  * The SyncError for a failure that is final (not retryable, or out of attempts).
  * Authorisation problems get a hint naming the knob; everything else aborts the read as SOURCE_READ.
  */
-export function toSyncError(method: string, key: string, f: Failure, auth: AuthContext, attempts: number): SyncError {
+function toSyncError(method: string, key: string, f: Failure, auth: AuthContext, attempts: number): SyncError {
   const what = `${f.status ?? "network"} ${f.reason}`;
   const cause = new Error(f.message);
   if (f.reason === NOT_GOOGLE_JSON && f.status !== undefined) {

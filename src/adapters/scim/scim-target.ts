@@ -41,7 +41,7 @@ export const DEFAULT_RATE: Omit<RateControlOptions, "random" | "now" | "sleep"> 
   maxConcurrency: 8,
   retry: { attempts: 8, baseDelayMs: 250, maxDelayMs: 20_000 },
 };
-export const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
  * @example
