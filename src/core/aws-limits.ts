@@ -33,7 +33,7 @@ export const AWS_LIMITS = {
   string: 1024,
 } as const;
 
-export const RESERVED_NAMES: readonly string[] = ["Administrator", "AWSAdministrators"];
+const RESERVED_NAMES: readonly string[] = ["Administrator", "AWSAdministrators"];
 
 const ID_CHAR = /[\p{L}\p{M}\p{S}\p{N}\p{P}]/u;
 const NAME_CHAR = /[\p{L}\p{M}\p{S}\p{N}\p{P}\t\n\r ]/u;

@@ -47,7 +47,7 @@ export async function confirmOwnership(
 }
 
 /** SCIM ids of the existing users and groups an operation would write to, delete or add to a group. */
-export function touchedBy(plan: Plan): { users: string[]; groups: string[] } {
+function touchedBy(plan: Plan): { users: string[]; groups: string[] } {
   const users = new Set<string>();
   const groups = new Set<string>();
   for (const op of plan.operations) {

@@ -98,7 +98,7 @@ export function matchResources<D, T extends Candidate>(input: MatchInput<D, T>):
 }
 
 /** Case-insensitive glob (`*` any run, `?` one character), for `sync.protected_groups`. */
-export function matchesGlob(name: string, pattern: string): boolean {
+function matchesGlob(name: string, pattern: string): boolean {
   const source = pattern
     .split("")
     .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))

@@ -676,7 +676,7 @@ function managedCounts(state: SyncState, users: UserPlan, groups: GroupPlan, dra
 }
 
 /** A name from the source or the tenant, as a message shows it: quoted, escaped, shortened. */
-export function shownName(value: string): string {
+function shownName(value: string): string {
   return `"${shown(value)}"`;
 }
 
@@ -755,7 +755,7 @@ function sortBySourceId(groups: readonly DesiredGroup[]): DesiredGroup[] {
   return [...groups].sort((a, b) => (a.sourceId < b.sourceId ? -1 : a.sourceId > b.sourceId ? 1 : 0));
 }
 
-export function chunks<T>(items: readonly T[], size: number): T[][] {
+function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;

@@ -35,11 +35,11 @@ export interface RateControl {
 /** Consecutive successes that count as "calm" before the rate grows again. */
 export const CALM_SUCCESSES = 20;
 /** Each calm period adds this share of the initial rate (additive increase). */
-export const INCREASE_SHARE = 0.1;
+const INCREASE_SHARE = 0.1;
 /** A 429 multiplies the rate by this (multiplicative decrease). */
-export const DECREASE_FACTOR = 0.5;
+const DECREASE_FACTOR = 0.5;
 /** A server's Retry-After is honoured up to this, or up to `maxDelayMs` when that is larger. */
-export const RETRY_AFTER_CAP_MS = 60_000;
+const RETRY_AFTER_CAP_MS = 60_000;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

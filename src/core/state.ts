@@ -192,96 +192,9 @@ function groupProblem(entry: unknown): string | undefined {
  * small scanner of the JSON grammar: runtimes' parse errors quote the text, and not all give a position.
  */
 export function jsonErrorAt(text: string): string {
-  let i = 0;
-  const fail = (): never => {
-    throw i;
-  };
-  const ws = () => {
-    while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
-  };
-  const literal = (word: string) => {
-    for (const c of word) {
-      if (text[i] !== c) fail();
-      i++;
-    }
-  };
-  const string = () => {
-    i++; // the opening quote
-    for (;;) {
-      if (i >= text.length) fail();
-      const c = text.charCodeAt(i);
-      if (c === 0x22) return void i++;
-      if (c < 0x20) fail();
-      if (c === 0x5c) {
-        i++;
-        if (text[i] === "u") {
-          i++;
-          for (let k = 0; k < 4; k++, i++) if (!/[0-9a-fA-F]/.test(text[i] ?? "")) fail();
-          continue;
-        }
-        if (!'"\\/bfnrt'.includes(text[i] ?? "x")) fail();
-      }
-      i++;
-    }
-  };
-  const digits = () => {
-    const from = i;
-    while (text[i] !== undefined && text[i]! >= "0" && text[i]! <= "9") i++;
-    if (i === from) fail();
-  };
-  const number = () => {
-    if (text[i] === "-") i++;
-    if (text[i] === "0") i++;
-    else digits();
-    if (text[i] === ".") {
-      i++;
-      digits();
-    }
-    if (text[i] === "e" || text[i] === "E") {
-      i++;
-      if (text[i] === "+" || text[i] === "-") i++;
-      digits();
-    }
-  };
-  const value = (depth: number): void => {
-    if (depth > 10_000) fail();
-    ws();
-    const c = text[i];
-    if (c === "{" || c === "[") {
-      const close = c === "{" ? "}" : "]";
-      i++;
-      ws();
-      if (text[i] === close) return void i++;
-      for (;;) {
-        if (c === "{") {
-          ws();
-          if (text[i] !== '"') fail();
-          string();
-          ws();
-          if (text[i] !== ":") fail();
-          i++;
-        }
-        value(depth + 1);
-        ws();
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text[i] === close) return void i++;
-        fail();
-      }
-    }
-    if (c === '"') return string();
-    if (c === "t") return literal("true");
-    if (c === "f") return literal("false");
-    if (c === "n") return literal("null");
-    if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return number();
-    fail();
-  };
+  const scanner = new JsonScanner(text);
   try {
-    value(0);
-    ws();
-    if (i < text.length) fail();
+    scanner.document();
     return "no position found";
   } catch (thrown) {
     if (typeof thrown !== "number") return "no position found";
@@ -292,5 +205,119 @@ export function jsonErrorAt(text: string): string {
     const line = before.split("\n").length;
     const column = at - before.lastIndexOf("\n");
     return `at line ${line}, column ${column}`;
+  }
+}
+
+/** The JSON grammar, scanned for where it breaks: each rule advances `i`, and a mismatch throws `i` (a number). */
+class JsonScanner {
+  private readonly text: string;
+  private i = 0;
+
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  /** One value and nothing after it but whitespace. */
+  document(): void {
+    this.value(0);
+    this.ws();
+    if (this.i < this.text.length) this.fail();
+  }
+
+  private fail(): never {
+    throw this.i;
+  }
+
+  private ws(): void {
+    const text = this.text;
+    while (this.i < text.length && " \t\n\r".includes(text[this.i]!)) this.i++;
+  }
+
+  private literal(word: string): void {
+    for (const c of word) {
+      if (this.text[this.i] !== c) this.fail();
+      this.i++;
+    }
+  }
+
+  private string(): void {
+    const text = this.text;
+    this.i++; // the opening quote
+    for (;;) {
+      if (this.i >= text.length) this.fail();
+      const c = text.charCodeAt(this.i);
+      if (c === 0x22) return void this.i++;
+      if (c < 0x20) this.fail();
+      if (c === 0x5c) {
+        this.i++;
+        if (text[this.i] === "u") {
+          this.i++;
+          for (let k = 0; k < 4; k++, this.i++) if (!/[0-9a-fA-F]/.test(text[this.i] ?? "")) this.fail();
+          continue;
+        }
+        if (!'"\\/bfnrt'.includes(text[this.i] ?? "x")) this.fail();
+      }
+      this.i++;
+    }
+  }
+
+  private digits(): void {
+    const text = this.text;
+    const from = this.i;
+    while (text[this.i] !== undefined && text[this.i]! >= "0" && text[this.i]! <= "9") this.i++;
+    if (this.i === from) this.fail();
+  }
+
+  private number(): void {
+    const text = this.text;
+    if (text[this.i] === "-") this.i++;
+    if (text[this.i] === "0") this.i++;
+    else this.digits();
+    if (text[this.i] === ".") {
+      this.i++;
+      this.digits();
+    }
+    if (text[this.i] === "e" || text[this.i] === "E") {
+      this.i++;
+      if (text[this.i] === "+" || text[this.i] === "-") this.i++;
+      this.digits();
+    }
+  }
+
+  private value(depth: number): void {
+    if (depth > 10_000) this.fail();
+    this.ws();
+    const c = this.text[this.i];
+    if (c === "{" || c === "[") {
+      // An object or an array, up to its closing bracket (recursing in place: one stack frame per level of nesting).
+      const close = c === "{" ? "}" : "]";
+      this.i++;
+      this.ws();
+      if (this.text[this.i] === close) return void this.i++;
+      for (;;) {
+        if (c === "{") {
+          this.ws();
+          if (this.text[this.i] !== '"') this.fail();
+          this.string();
+          this.ws();
+          if (this.text[this.i] !== ":") this.fail();
+          this.i++;
+        }
+        this.value(depth + 1);
+        this.ws();
+        if (this.text[this.i] === ",") {
+          this.i++;
+          continue;
+        }
+        if (this.text[this.i] === close) return void this.i++;
+        this.fail();
+      }
+    }
+    if (c === '"') return this.string();
+    if (c === "t") return this.literal("true");
+    if (c === "f") return this.literal("false");
+    if (c === "n") return this.literal("null");
+    if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return this.number();
+    this.fail();
   }
 }

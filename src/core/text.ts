@@ -30,11 +30,6 @@ export function escapeControls(text: string, keep = ""): string {
   return text.replace(UNSAFE_ALL, (char) => (keep.includes(char) ? char : escapeChar(char)));
 }
 
-/** Whether `text` holds a character `escapeControls` would rewrite. */
-export function hasUnsafe(text: string): boolean {
-  return UNSAFE.test(text);
-}
-
 /**
  * A value from outside as a message shows it: unsafe characters escaped as visible sequences
  * (`\x1b`, `\n`), and at most `max` characters of it, followed by `…(N chars)` with the whole

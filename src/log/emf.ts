@@ -10,10 +10,10 @@ import { subjectOf } from "../core/apply.ts";
 import type { SyncReport } from "../core/sync.ts";
 import { writeStdout } from "../platform/runtime.ts";
 
-export const EMF_NAMESPACE = "idpscim";
+const EMF_NAMESPACE = "idpscim";
 
 /** Every metric this tool emits, in output order, with its CloudWatch unit. */
-export const METRIC_UNITS = {
+const METRIC_UNITS = {
   UsersCreated: "Count",
   UsersUpdated: "Count",
   UsersDeleted: "Count",

@@ -1,14 +1,14 @@
 /** @module Sends one Directory request with our own backoff and turns Google's failures into SyncErrors. § cites docs/google-directory.md. */
+import type { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import { SyncError, redactSecretShapes } from "../../core/errors.ts";
-import type { RetryOptions } from "../../core/retry.ts";
+import { backoffDelay, type RetryOptions } from "../../core/retry.ts";
 import { describeAnswer } from "../http-answer.ts";
 import { DIRECTORY_READONLY_SCOPES, TokenAnswerError } from "./service-account.ts";
-
 
 export const DEFAULT_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 };
 
 /** What a failed request looked like, read off a GaxiosError (or anything thrown). */
-export interface Failure {
+interface Failure {
   /** HTTP status, or undefined when no response came back (network error). */
   status?: number;
   /** Google's `error.errors[0].reason` (§6.1), the OAuth `error` (§7.4), or the network error code. */
@@ -19,13 +19,13 @@ export interface Failure {
 }
 
 /** Reason of a failure whose answer was not Google's JSON at all (a proxy's page, a wrong URL). */
-export const NOT_GOOGLE_JSON = "unexpectedAnswer";
+const NOT_GOOGLE_JSON = "unexpectedAnswer";
 
 /**
  * Reads a failure off whatever was thrown. Every string taken from the wire is scrubbed of the
  * access tokens issued so far (`secrets`) and of credential shapes, in case a proxy echoes them.
  */
-export function describeFailure(error: unknown, secrets: Iterable<string> = []): Failure {
+function describeFailure(error: unknown, secrets: Iterable<string> = []): Failure {
   const scrub = (text: string) => {
     let out = text;
     for (const secret of secrets) out = out.split(secret).join("***");
@@ -63,7 +63,7 @@ export function describeFailure(error: unknown, secrets: Iterable<string> = []):
 /** §6.2: quota reasons Google asks clients to back off on; 403s the library itself never retries (§6.3). */
 const QUOTA_REASONS = new Set(["userRateLimitExceeded", "quotaExceeded", "rateLimitExceeded"]);
 
-export function isRetryable(f: Failure): boolean {
+function isRetryable(f: Failure): boolean {
   if (f.status === undefined) return true;
   if (f.status === 429 || f.status >= 500) return true;
   return f.status === 403 && QUOTA_REASONS.has(f.reason);
@@ -82,7 +82,7 @@ export interface AuthContext {
  * The SyncError for a failure that is final (not retryable, or out of attempts).
  * Authorisation problems get a hint naming the knob; everything else aborts the read as SOURCE_READ.
  */
-export function toSyncError(method: string, key: string, f: Failure, auth: AuthContext, attempts: number): SyncError {
+function toSyncError(method: string, key: string, f: Failure, auth: AuthContext, attempts: number): SyncError {
   const what = `${f.status ?? "network"} ${f.reason}`;
   const cause = new Error(f.message);
   if (f.reason === NOT_GOOGLE_JSON && f.status !== undefined) {
@@ -136,4 +136,105 @@ export function toSyncError(method: string, key: string, f: Failure, auth: AuthC
     hint: "the Google read was aborted and nothing was changed; run again later",
     cause,
   });
+}
+
+/** What one source's requests share: the client, the retry policy, the tokens to scrub, the counters. */
+export interface DirectoryContext {
+  admin: admin_directory_v1.Admin;
+  customer: string;
+  /** Parallel members.list / users.get requests. */
+  concurrency: number;
+  retry: RetryOptions;
+  log: { debug(msg: string): void; info(msg: string): void; warn(msg: string): void };
+  authContext: AuthContext & { apiUrl: string };
+  /** Access tokens issued to this source: scrubbed from every failure message (a proxy may echo them). */
+  accessTokens: ReadonlySet<string>;
+  stats: { requests: Record<string, number>; retries: number; userFetch?: "users.list" | "users.list+users.get" };
+}
+
+// googleapis-common sets retry: true unless told otherwise (googleapis-common apirequest.ts,
+// https://github.com/googleapis/nodejs-googleapis-common/blob/main/src/apirequest.ts); our backoff owns every retry.
+export const NO_RETRY = { retry: false } as const;
+
+/** The array each list method's page carries; absent means an empty page (fields= drops empty arrays). */
+const LIST_FIELD: Record<string, string> = { "groups.list": "groups", "members.list": "members", "users.list": "users" };
+
+export function countRequest(stats: DirectoryContext["stats"], method: string): void {
+  stats.requests[method] = (stats.requests[method] ?? 0) + 1;
+}
+
+/**
+ * One logical request with our backoff (truncated exponential backoff for quota errors,
+ * https://developers.google.com/admin-sdk/directory/v1/limits).
+ * `allowNotFound` turns a 404 into `undefined` (users.get of an external member).
+ */
+export async function call<T>(
+  ctx: DirectoryContext,
+  method: string,
+  target: string,
+  send: () => Promise<{ data: T; status?: number; headers?: unknown }>,
+  allowNotFound = false,
+): Promise<T | undefined> {
+  const retry = ctx.retry;
+  for (let attempt = 1; ; attempt++) {
+    countRequest(ctx.stats, method);
+    let response: Awaited<ReturnType<typeof send>>;
+    try {
+      response = await send();
+    } catch (error) {
+      const failure = describeFailure(error, ctx.accessTokens);
+      if (allowNotFound && !failure.token && failure.status === 404) return undefined;
+      if (!isRetryable(failure) || attempt >= retry.attempts) throw toSyncError(method, target, failure, ctx.authContext, attempt);
+      const delay = backoffDelay(attempt, retry);
+      ctx.stats.retries++;
+      ctx.log.debug(`google: ${method} ${target}: ${failure.status ?? "network"} ${failure.reason}; retry ${attempt}/${retry.attempts - 1} in ${delay} ms`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      continue;
+    }
+    checkShape(ctx.authContext.apiUrl, method, target, response);
+    return response.data;
+  }
+}
+
+/**
+ * A 2xx answer that is not the Directory JSON asked for (an HTML page from a proxy or a wrong
+ * gws.api_url) aborts the read: taken as an empty page it would read as "no groups".
+ */
+function checkShape(apiUrl: string, method: string, target: string, response: { data: unknown; status?: number; headers?: unknown }): void {
+  const data = response.data;
+  const fail = (what: string): never => {
+    throw new SyncError("SOURCE_READ", `Google ${method} ${target} at ${apiUrl} answered ${response.status ?? "2xx"} with ${what}, not Directory API JSON`, {
+      hint: "check gws.api_url (leave it unset for https://admin.googleapis.com) and any proxy in between; nothing was changed",
+    });
+  };
+  if (typeof data !== "object" || data === null || Array.isArray(data)) fail(describeAnswer(data, contentTypeOf(response.headers)));
+  const body = data as Record<string, unknown>;
+  const list = LIST_FIELD[method];
+  if (list !== undefined && body[list] !== undefined && !Array.isArray(body[list])) fail(`"${list}" as a ${typeof body[list]} instead of an array`);
+  if (body.nextPageToken !== undefined && body.nextPageToken !== null && typeof body.nextPageToken !== "string") fail(`a nextPageToken that is not a string`);
+  if (method === "users.get" && typeof body.id !== "string") fail("a user without an id");
+}
+
+/** Follows nextPageToken until it is absent; a short page is no sign of the end. `onPage` returning true stops early. */
+export async function listAll<P extends { nextPageToken?: string | null }>(
+  ctx: DirectoryContext,
+  method: string,
+  target: string,
+  send: (pageToken: string | undefined) => Promise<{ data: P }>,
+  onPage: (page: P) => boolean | void,
+): Promise<void> {
+  let pageToken: string | undefined;
+  do {
+    const page = await call(ctx, method, target, () => send(pageToken));
+    if (page === undefined) return;
+    if (onPage(page) === true) return;
+    pageToken = page.nextPageToken ?? undefined;
+  } while (pageToken);
+}
+
+/** The Content-Type of a gaxios response, whose headers are a fetch `Headers` (typed as Node's). */
+function contentTypeOf(headers: unknown): string | null {
+  const h = headers as { get?: (name: string) => string | null; ["content-type"]?: unknown } | undefined;
+  if (typeof h?.get === "function") return h.get("content-type");
+  return typeof h?.["content-type"] === "string" ? h["content-type"] : null;
 }

@@ -135,5 +135,3 @@ export function createJwtClient(options: JwtClientOptions): JWT {
     transporter,
   });
 }
-
-export { GOOGLE_TOKEN_URL };

@@ -12,7 +12,7 @@ export interface RequestLabel {
   target?: string;
 }
 
-export const AUTH_HINT =
+const AUTH_HINT =
   "check aws.scim_access_token and aws.scim_endpoint: the token is the one shown with the SCIM endpoint in the IAM Identity Center console " +
   "(Settings > Automatic provisioning); it expires one year after it was generated, so rotate it there if it is older";
 
@@ -20,7 +20,7 @@ export const RESPONSE_HINT =
   "check aws.scim_endpoint: it must be the SCIM endpoint the IAM Identity Center console shows (Settings > Automatic provisioning), " +
   "reached directly or through a proxy that passes answers through unchanged";
 
-export const NETWORK_HINT = "check aws.scim_endpoint and that this host can reach it; transient failures were already retried";
+const NETWORK_HINT = "check aws.scim_endpoint and that this host can reach it; transient failures were already retried";
 
 function networkHint(endpoint: string | undefined): string {
   return endpoint === undefined ? NETWORK_HINT : `check aws.scim_endpoint (${endpoint}) and that this host can reach it; transient failures were already retried`;
@@ -146,7 +146,7 @@ function networkRoot(error: unknown): { name: string; code?: string; message: st
   return code === undefined ? { name, message } : { name, code, message };
 }
 
-export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
+function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;

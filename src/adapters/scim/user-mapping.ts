@@ -2,7 +2,7 @@
 import type { UserChange } from "../../core/ports.ts";
 import { USER_ATTRIBUTE_NAMES, type Address, type PhoneNumber, type TenantUser, type UserAttributeName, type UserAttributes } from "../../model/index.ts";
 
-export const USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User";
+const USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User";
 export const ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 export const PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 

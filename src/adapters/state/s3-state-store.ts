@@ -33,143 +33,37 @@ const name = (error: unknown) => (error as { name?: string }).name;
 const conditionFailed = (error: unknown) => status(error) === 412 || name(error) === "PreconditionFailed" || status(error) === 409;
 const missing = (error: unknown) => name(error) === "NoSuchKey" || status(error) === 404;
 
+/** What the store's functions share; `held` is the run lock this store holds, if any. */
+interface Store {
+  client: S3Client;
+  bucket: string;
+  where: string;
+  lockKey: string;
+  lockWhere: string;
+  staleAfterMs: number;
+  refreshEveryMs: number;
+  held?: HeldLock;
+}
+
 export function createS3StateStore(options: S3StateStoreOptions): StateStore {
-  const client = new S3Client({ ...options.client });
-  const where = `s3://${options.bucket}/${options.key}`;
-  const lockKey = `${options.key}.lock`;
-  const lockWhere = `s3://${options.bucket}/${lockKey}`;
-  const staleAfterMs = options.runLock?.staleAfterMs ?? RUN_LOCK_STALE_MS;
-  const refreshEveryMs = options.runLock?.refreshEveryMs ?? RUN_LOCK_REFRESH_MS;
-  let held: HeldLock | undefined;
-
-  const getText = async (key: string): Promise<{ text: string; version: string; lastModified?: Date } | undefined> => {
-    try {
-      const answer = await client.send(new GetObjectCommand({ Bucket: options.bucket, Key: key }));
-      const text = (await answer.Body?.transformToString("utf8")) ?? "";
-      return { text, version: answer.ETag ?? "", ...(answer.LastModified ? { lastModified: answer.LastModified } : {}) };
-    } catch (error) {
-      if (missing(error)) return undefined;
-      throw error;
-    }
+  const store: Store = {
+    client: new S3Client({ ...options.client }),
+    bucket: options.bucket,
+    where: `s3://${options.bucket}/${options.key}`,
+    lockKey: `${options.key}.lock`,
+    lockWhere: `s3://${options.bucket}/${options.key}.lock`,
+    staleAfterMs: options.runLock?.staleAfterMs ?? RUN_LOCK_STALE_MS,
+    refreshEveryMs: options.runLock?.refreshEveryMs ?? RUN_LOCK_REFRESH_MS,
   };
-  const readBack = async (): Promise<{ text: string; version: string } | undefined> => getText(options.key).catch(() => undefined);
-  const lockFailure = (what: string, error: unknown) =>
-    new SyncError("STATE_WRITE", `cannot ${what} the run lock ${lockWhere}: ${name(error) ?? "error"} ${(error as Error).message}`, {
-      hint: `check the role's s3:GetObject, s3:PutObject and s3:DeleteObject permissions on ${lockKey}`,
-    });
-
-  /** Writes the lock's body, created (`If-None-Match: *`) or replacing the version we know (`If-Match`); undefined when the condition failed. */
-  const putLock = async (holder: LockHolder, condition: { ifMatch: string } | "create"): Promise<string | undefined> => {
-    const body = `${JSON.stringify(holder)}\n`;
-    try {
-      const answer = await client.send(
-        new PutObjectCommand({
-          Bucket: options.bucket,
-          Key: lockKey,
-          Body: body,
-          ContentType: "application/json",
-          ...(condition === "create" ? { IfNoneMatch: "*" } : { IfMatch: condition.ifMatch }),
-        }),
-      );
-      return answer.ETag ?? "";
-    } catch (error) {
-      if (!conditionFailed(error) && !missing(error)) throw error;
-      // The SDK retries a PUT whose answer was lost; the retry then fails its own condition. The
-      // object holding exactly our bytes means the first try landed.
-      const landed = await getText(lockKey).catch(() => undefined);
-      return landed?.text === body ? landed.version : undefined;
-    }
-  };
-
-  const acquire = async (log: Logger, lockOptions: RunLockOptions = {}): Promise<RunLock> => {
-    const holder = newHolder(lockOptions.endsBy);
-    let etag: string | undefined;
-    // Three tries: a lock released, or taken over by a third run, between our requests.
-    for (let attempt = 0; attempt < 3 && etag === undefined; attempt++) {
-      try {
-        etag = await putLock(holder, "create");
-        if (etag !== undefined) break;
-        const current = await getText(lockKey);
-        if (current === undefined) continue; // released meanwhile
-        const theirs = readHolder(current.text);
-        // The holder's own clock says when it last refreshed (hosts' clocks differ by seconds, the
-        // threshold is minutes); a body without a readable time (written by hand) ages from its upload.
-        const stamped = Date.parse(theirs.refreshed ?? "");
-        const refreshed = Number.isNaN(stamped) ? (current.lastModified?.getTime() ?? Date.now()) : stamped;
-        const age = Date.now() - refreshed;
-        const ended = pastItsEnd(theirs);
-        const gone = holderProcessGone(theirs);
-        if (!ended && !gone && age <= staleAfterMs) throw heldError(where, `${describeHolder(theirs)}, last refreshed ${Math.max(0, Math.round(age / 1000))} s ago`, lockWhere, staleAfterMs);
-        // Replacing exactly the stale version: of two runs taking it over at once, one wins.
-        etag = await putLock(holder, { ifMatch: current.version });
-        if (etag !== undefined) {
-          log.warn(
-            gone
-              ? `taking over the run lock ${lockWhere} of ${describeHolder(theirs)}: that process is gone`
-              : ended
-              ? `taking over the run lock ${lockWhere} of ${describeHolder(theirs)}: its runtime ended it at ${theirs.endsBy} (a Lambda invocation's deadline)`
-              : `taking over the stale run lock ${lockWhere} of ${describeHolder(theirs)} (not refreshed for ${minutes(age)})`,
-          );
-        }
-      } catch (error) {
-        if (error instanceof SyncError) throw error;
-        throw lockFailure("take", error);
-      }
-    }
-    if (etag === undefined) {
-      throw new SyncError("STATE_CONFLICT", `state ${where} is in use by another run (its lock ${lockWhere} changed while this run tried to take it)`, {
-        hint: "this run stopped before reading or writing anything; the next run tries again",
-      });
-    }
-    const lock: HeldLock = { holder, etag };
-    held = lock;
-
-    // One refresh at a time, and release waits for it: a refresh landing after the delete's
-    // condition was read would leave the lock behind.
-    let inFlight: Promise<void> = Promise.resolve();
-    const refresh = async () => {
-      if (lock.lostTo !== undefined) return;
-      const next = { ...lock.holder, refreshed: new Date().toISOString() };
-      try {
-        const newEtag = await putLock(next, { ifMatch: lock.etag });
-        if (newEtag !== undefined) {
-          lock.holder = next;
-          lock.etag = newEtag;
-          return;
-        }
-        const current = await getText(lockKey).catch(() => undefined);
-        lock.lostTo = current === undefined ? "nobody (it was deleted)" : describeHolder(readHolder(current.text));
-        log.warn(`the run lock ${lockWhere} was taken over by ${lock.lostTo}: this run stops at its next save, without writing the state`);
-      } catch (error) {
-        // S3 unreachable for a moment: the next refresh tries again (ten minutes of them before the lock is stale).
-        log.warn(`cannot refresh the run lock ${lockWhere} (${name(error) ?? "error"}); trying again in ${Math.round(refreshEveryMs / 1000)} s`);
-      }
-    };
-    const timer = setInterval(() => {
-      inFlight = inFlight.then(refresh);
-    }, refreshEveryMs);
-    return {
-      async release() {
-        clearInterval(timer);
-        await inFlight;
-        if (held === lock) held = undefined;
-        if (lock.lostTo !== undefined) return; // not ours any more: never delete another run's lock
-        try {
-          await client.send(new DeleteObjectCommand({ Bucket: options.bucket, Key: lockKey, IfMatch: lock.etag }));
-        } catch (error) {
-          // 404: gone already (a retried delete whose first try landed). 412: another run's now.
-          if (!missing(error) && !conditionFailed(error)) log.warn(`cannot delete the run lock ${lockWhere} (${name(error) ?? "error"}): the next run takes it over, at once on this machine, elsewhere once it is ${minutes(staleAfterMs)} old`);
-        }
-      },
-    };
-  };
+  const { client, where, lockWhere } = store;
+  const readBack = async (): Promise<{ text: string; version: string } | undefined> => getText(store, options.key).catch(() => undefined);
 
   return {
     describe: () => where,
-    lockForRun: acquire,
+    lockForRun: (log, lockOptions) => acquire(store, log, lockOptions),
     async load(): Promise<LoadedState | undefined> {
       try {
-        const answer = await getText(options.key);
+        const answer = await getText(store, options.key);
         return answer === undefined ? undefined : { state: parseState(answer.text, where), version: answer.version };
       } catch (error) {
         if (error instanceof SyncError) throw error;
@@ -179,8 +73,8 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
       }
     },
     async save(state: SyncState, expectedVersion: string | undefined): Promise<string> {
-      if (held?.lostTo !== undefined) {
-        throw new SyncError("STATE_CONFLICT", `state ${where}: this run's lock ${lockWhere} was taken over by ${held.lostTo}`, {
+      if (store.held?.lostTo !== undefined) {
+        throw new SyncError("STATE_CONFLICT", `state ${where}: this run's lock ${lockWhere} was taken over by ${store.held.lostTo}`, {
           hint: "this run stops without writing the state, and the run holding the lock goes on; this run's refreshes had not reached S3 for a long time (check its network or credentials)",
         });
       }
@@ -209,6 +103,130 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
         throw new SyncError("STATE_WRITE", `cannot write state ${where}: ${name(error) ?? "error"} ${(error as Error).message}`, {
           hint: "check the role's s3:PutObject permission on the state key",
         });
+      }
+    },
+  };
+}
+
+async function getText(store: Store, key: string): Promise<{ text: string; version: string; lastModified?: Date } | undefined> {
+  try {
+    const answer = await store.client.send(new GetObjectCommand({ Bucket: store.bucket, Key: key }));
+    const text = (await answer.Body?.transformToString("utf8")) ?? "";
+    return { text, version: answer.ETag ?? "", ...(answer.LastModified ? { lastModified: answer.LastModified } : {}) };
+  } catch (error) {
+    if (missing(error)) return undefined;
+    throw error;
+  }
+}
+
+function lockFailure(store: Store, what: string, error: unknown): SyncError {
+  return new SyncError("STATE_WRITE", `cannot ${what} the run lock ${store.lockWhere}: ${name(error) ?? "error"} ${(error as Error).message}`, {
+    hint: `check the role's s3:GetObject, s3:PutObject and s3:DeleteObject permissions on ${store.lockKey}`,
+  });
+}
+
+/** Writes the lock's body, created (`If-None-Match: *`) or replacing the version we know (`If-Match`); undefined when the condition failed. */
+async function putLock(store: Store, holder: LockHolder, condition: { ifMatch: string } | "create"): Promise<string | undefined> {
+  const body = `${JSON.stringify(holder)}\n`;
+  try {
+    const answer = await store.client.send(
+      new PutObjectCommand({
+        Bucket: store.bucket,
+        Key: store.lockKey,
+        Body: body,
+        ContentType: "application/json",
+        ...(condition === "create" ? { IfNoneMatch: "*" } : { IfMatch: condition.ifMatch }),
+      }),
+    );
+    return answer.ETag ?? "";
+  } catch (error) {
+    if (!conditionFailed(error) && !missing(error)) throw error;
+    // The SDK retries a PUT whose answer was lost; the retry then fails its own condition. The
+    // object holding exactly our bytes means the first try landed.
+    const landed = await getText(store, store.lockKey).catch(() => undefined);
+    return landed?.text === body ? landed.version : undefined;
+  }
+}
+
+async function acquire(store: Store, log: Logger, lockOptions: RunLockOptions = {}): Promise<RunLock> {
+  const { where, lockKey, lockWhere, staleAfterMs, refreshEveryMs } = store;
+  const holder = newHolder(lockOptions.endsBy);
+  let etag: string | undefined;
+  // Three tries: a lock released, or taken over by a third run, between our requests.
+  for (let attempt = 0; attempt < 3 && etag === undefined; attempt++) {
+    try {
+      etag = await putLock(store, holder, "create");
+      if (etag !== undefined) break;
+      const current = await getText(store, lockKey);
+      if (current === undefined) continue; // released meanwhile
+      const theirs = readHolder(current.text);
+      // The holder's own clock says when it last refreshed (hosts' clocks differ by seconds, the
+      // threshold is minutes); a body without a readable time (written by hand) ages from its upload.
+      const stamped = Date.parse(theirs.refreshed ?? "");
+      const refreshed = Number.isNaN(stamped) ? (current.lastModified?.getTime() ?? Date.now()) : stamped;
+      const age = Date.now() - refreshed;
+      const ended = pastItsEnd(theirs);
+      const gone = holderProcessGone(theirs);
+      if (!ended && !gone && age <= staleAfterMs) throw heldError(where, `${describeHolder(theirs)}, last refreshed ${Math.max(0, Math.round(age / 1000))} s ago`, lockWhere, staleAfterMs);
+      // Replacing exactly the stale version: of two runs taking it over at once, one wins.
+      etag = await putLock(store, holder, { ifMatch: current.version });
+      if (etag !== undefined) {
+        log.warn(
+          gone
+            ? `taking over the run lock ${lockWhere} of ${describeHolder(theirs)}: that process is gone`
+            : ended
+            ? `taking over the run lock ${lockWhere} of ${describeHolder(theirs)}: its runtime ended it at ${theirs.endsBy} (a Lambda invocation's deadline)`
+            : `taking over the stale run lock ${lockWhere} of ${describeHolder(theirs)} (not refreshed for ${minutes(age)})`,
+        );
+      }
+    } catch (error) {
+      if (error instanceof SyncError) throw error;
+      throw lockFailure(store, "take", error);
+    }
+  }
+  if (etag === undefined) {
+    throw new SyncError("STATE_CONFLICT", `state ${where} is in use by another run (its lock ${lockWhere} changed while this run tried to take it)`, {
+      hint: "this run stopped before reading or writing anything; the next run tries again",
+    });
+  }
+  const lock: HeldLock = { holder, etag };
+  store.held = lock;
+
+  // One refresh at a time, and release waits for it: a refresh landing after the delete's
+  // condition was read would leave the lock behind.
+  let inFlight: Promise<void> = Promise.resolve();
+  const refresh = async () => {
+    if (lock.lostTo !== undefined) return;
+    const next = { ...lock.holder, refreshed: new Date().toISOString() };
+    try {
+      const newEtag = await putLock(store, next, { ifMatch: lock.etag });
+      if (newEtag !== undefined) {
+        lock.holder = next;
+        lock.etag = newEtag;
+        return;
+      }
+      const current = await getText(store, lockKey).catch(() => undefined);
+      lock.lostTo = current === undefined ? "nobody (it was deleted)" : describeHolder(readHolder(current.text));
+      log.warn(`the run lock ${lockWhere} was taken over by ${lock.lostTo}: this run stops at its next save, without writing the state`);
+    } catch (error) {
+      // S3 unreachable for a moment: the next refresh tries again (ten minutes of them before the lock is stale).
+      log.warn(`cannot refresh the run lock ${lockWhere} (${name(error) ?? "error"}); trying again in ${Math.round(refreshEveryMs / 1000)} s`);
+    }
+  };
+  const timer = setInterval(() => {
+    inFlight = inFlight.then(refresh);
+  }, refreshEveryMs);
+  return {
+    async release() {
+      clearInterval(timer);
+      await inFlight;
+      if (store.held === lock) store.held = undefined;
+      if (lock.lostTo !== undefined) return; // not ours any more: never delete another run's lock
+      try {
+        await store.client.send(new DeleteObjectCommand({ Bucket: store.bucket, Key: lockKey, IfMatch: lock.etag }));
+      } catch (error) {
+        // 404: gone already (a retried delete whose first try landed). 412: another run's now.
+        if (!missing(error) && !conditionFailed(error)) log.warn(`cannot delete the run lock ${lockWhere} (${name(error) ?? "error"}): the next run takes it over, at once on this machine, elsewhere once it is ${minutes(staleAfterMs)} old`);
       }
     },
   };
