@@ -41,4 +41,6 @@ export type Refusal = RemovalRefusal | EmptySourceRefusal;
 export type StopDetail =
   | { kind: "refused"; refusals: readonly Refusal[] }
   /** The time budget ran out during the reads, before any write. */
-  | { kind: "deadline"; phase: "reads" };
+  | { kind: "deadline"; phase: "reads" }
+  /** A stop asked from outside (SIGTERM, Ctrl-C: the AbortSignal's reason) came during the reads, before any write. */
+  | { kind: "stopped"; phase: "reads"; by: string };

@@ -28,6 +28,14 @@ export function exit(code: number): never {
   process.exit(code);
 }
 
+/**
+ * Exits with the exit code set so far once `ms` have passed, unless the process ends by itself
+ * first (the timer does not keep it alive): for work a stopped run dropped, still in flight.
+ */
+export function exitSoon(ms: number): void {
+  setTimeout(() => process.exit(), ms).unref();
+}
+
 export function setExitCode(code: number): void {
   process.exitCode = code;
 }
@@ -40,9 +48,9 @@ export function isLambda(): boolean {
   return Boolean(process.env.AWS_LAMBDA_RUNTIME_API);
 }
 
-/** Calls `handler` on the first `signal`; returns the function that removes it again. */
+/** Calls `handler` on every `signal` (the default action, exit, is off meanwhile); returns the function that removes it again. */
 export function onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): () => void {
-  process.once(signal, handler);
+  process.on(signal, handler);
   return () => {
     process.off(signal, handler);
   };
