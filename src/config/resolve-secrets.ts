@@ -1,10 +1,27 @@
-/** @module Fills the secret-backed settings from Secrets Manager (explicit values win) and loads the service-account key. */
+/**
+ * @module Fills the secret-backed settings: the SCIM token from aws.scim_access_token_file, the
+ * files systemd hands over in $CREDENTIALS_DIRECTORY, then Secrets Manager (explicit values win),
+ * and loads the service-account key.
+ */
 
 import { SyncError, isSyncError } from "../core/errors.ts";
 import type { SecretResolver } from "../core/ports.ts";
-import { flagName, howToSet, optionByPath, type OptionPath, type ResolvedConfig, type Source } from "./schema.ts";
+import { flagName, howToSet, optionByPath, where, type OptionPath, type ResolvedConfig, type Source } from "./schema.ts";
 import { patchConfig } from "./validate.ts";
 import { emailProblem, shorten, tokenProblem, urlProblem } from "./values.ts";
+
+/**
+ * The files read from systemd's credentials directory ($CREDENTIALS_DIRECTORY, filled by
+ * LoadCredential=) when the setting they stand for is not given, and only when they exist. They
+ * count as given, so they win over Secrets Manager. The config file is not looked up there: the
+ * unit names it (--config-file %d/config.toml), which says where it comes from.
+ */
+export const CREDENTIAL_FILES = { "scim-token": "aws.scim_access_token_file", "gws-service-account.json": "gws.service_account_file" } as const;
+
+export interface ResolveSecretsOptions {
+  /** $CREDENTIALS_DIRECTORY, when systemd runs the process with credentials. */
+  credentialsDirectory?: string;
+}
 
 function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
@@ -23,10 +40,12 @@ function errorCode(error: unknown): string {
  * requireFor(ready, "sync");
  */
 export async function resolveSecrets(
-  config: ResolvedConfig,
+  given: ResolvedConfig,
   secrets: SecretResolver,
   readFile: (path: string) => Promise<string>,
+  options: ResolveSecretsOptions = {},
 ): Promise<{ config: ResolvedConfig; serviceAccountKey: string }> {
+  const config = await withTokenFromFile(await withCredentials(given, options.credentialsDirectory, readFile), readFile);
   const readKeyFile = async (path: string): Promise<string> => {
     try {
       return await readFile(path);
@@ -120,6 +139,55 @@ export async function resolveSecrets(
     }),
     serviceAccountKey: checkKey(serviceAccountKey ?? "", keySource, config.gws.serviceAccountFile === undefined),
   };
+}
+
+/** `config` with the settings CREDENTIAL_FILES names, not given, pointed at the files of `directory` that exist. */
+async function withCredentials(config: ResolvedConfig, directory: string | undefined, readFile: (path: string) => Promise<string>): Promise<ResolvedConfig> {
+  if (directory === undefined || directory === "") return config;
+  const found = async (name: keyof typeof CREDENTIAL_FILES): Promise<string | undefined> => {
+    const path = `${directory.replace(/\/+$/, "")}/${name}`;
+    try {
+      await readFile(path);
+      return path;
+    } catch (error) {
+      // Any other failure (no permission) is reported when the file is read for real.
+      return errorCode(error) === "ENOENT" ? undefined : path;
+    }
+  };
+  const token = config.aws.scimAccessToken === undefined && config.aws.scimAccessTokenFile === undefined ? await found("scim-token") : undefined;
+  const key = config.gws.serviceAccountFile === undefined ? await found("gws-service-account.json") : undefined;
+  if (token === undefined && key === undefined) return config;
+  return patchConfig(config, { aws: token === undefined ? {} : { scimAccessTokenFile: token }, gws: key === undefined ? {} : { serviceAccountFile: key } });
+}
+
+/**
+ * `config` with aws.scim_access_token read from aws.scim_access_token_file, when that is set: one
+ * line (trailing line breaks are dropped, as `echo` and editors leave them), checked like the
+ * token itself. The path may be shown; the content never is.
+ */
+async function withTokenFromFile(config: ResolvedConfig, readFile: (path: string) => Promise<string>): Promise<ResolvedConfig> {
+  const path = config.aws.scimAccessTokenFile;
+  if (path === undefined) return config;
+  if (config.aws.scimAccessToken !== undefined) {
+    const named = (p: OptionPath) => `${p} (${where(optionByPath(p), config.sources[p] ?? "default", config.configFile ?? "config.toml")})`;
+    throw new SyncError("CONFIG_INVALID", `both ${named("aws.scim_access_token")} and ${named("aws.scim_access_token_file")} are set: keep one (the file keeps the token out of the environment)`);
+  }
+  const setting = `aws.scim_access_token_file ${shorten(path)}`;
+  let text: string;
+  try {
+    text = await readFile(path);
+  } catch (error) {
+    throw new SyncError(
+      "CONFIG_INVALID",
+      `${setting}: cannot read it: ${errorCode(error)}; check the path and that the user running idpscim may read it (under systemd: LoadCredential=scim-token:/etc/idpscim/credentials/scim-token)`,
+      { cause: error },
+    );
+  }
+  const token = text.replace(/[\r\n]+$/, "");
+  if (token === "") throw new SyncError("CONFIG_INVALID", `${setting} is empty; put the SCIM access token of IAM Identity Center in it`);
+  const problem = tokenProblem(token);
+  if (problem !== undefined) throw new SyncError("CONFIG_INVALID", `${setting}: ${problem}`);
+  return patchConfig(config, { aws: { scimAccessToken: token } });
 }
 
 /** Fails early on a key that is not a JSON object; never echoes the parser's message, which can quote the key. */

@@ -11,7 +11,7 @@ import { EXIT, exitForStop } from "../core/errors.ts";
 import type { RunLock } from "../core/ports.ts";
 import { runSync, type SyncReport } from "../core/sync.ts";
 import type { ManagedLogger } from "../log/logger.ts";
-import { exit, exitSoon, onSignal, readTextFile } from "../platform/runtime.ts";
+import { environment, exit, exitSoon, onSignal, readTextFile } from "../platform/runtime.ts";
 import { renderRefusal } from "./messages.ts";
 import { summaryLine, type RunFigures } from "./render.ts";
 
@@ -39,7 +39,9 @@ export interface ConfiguredSyncResult {
 export async function resolveRunConfig(config: ResolvedConfig, log: ManagedLogger): Promise<{ config: ResolvedConfig; serviceAccountKey: string }> {
   log.redact(config.aws.scimAccessToken);
   const secrets = config.useSecretsManager ? createSecretResolver() : { get: async () => "" };
-  const resolved = await resolveSecrets(config, secrets, readTextFile);
+  // systemd's LoadCredential= files, when it runs us with them (scripts/systemd/idpscim.service).
+  const credentialsDirectory = environment().CREDENTIALS_DIRECTORY;
+  const resolved = await resolveSecrets(config, secrets, readTextFile, credentialsDirectory === undefined ? {} : { credentialsDirectory });
   log.redact(resolved.config.aws.scimAccessToken);
   redactServiceAccount(log, resolved.serviceAccountKey);
   log.debug(`configuration: ${JSON.stringify(redactedConfig(resolved.config))}`);
