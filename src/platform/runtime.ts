@@ -2,6 +2,7 @@
  * @module The only runtime-aware code: environment, arguments, standard streams, exit, files.
  * Works the same under Bun (and its compiled binaries), Node (tsx) and Deno (node: built-ins).
  */
+import { fstatSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 
 export function environment(): Record<string, string | undefined> {
@@ -22,6 +23,21 @@ export function writeStderr(text: string): void {
 
 export function stderrIsTerminal(): boolean {
   return process.stderr.isTTY === true;
+}
+
+/**
+ * stderr goes to the systemd journal: $JOURNAL_STREAM ("device:inode", systemd.exec(5)) names
+ * the stream systemd connected, and stderr is still that stream (not redirected by a wrapper).
+ */
+export function stderrIsJournal(): boolean {
+  const named = /^(\d+):(\d+)$/.exec(process.env.JOURNAL_STREAM ?? "");
+  if (!named) return false;
+  try {
+    const stat = fstatSync(2, { bigint: true });
+    return String(stat.dev) === named[1] && String(stat.ino) === named[2];
+  } catch {
+    return false;
+  }
 }
 
 export function exit(code: number): never {

@@ -5,7 +5,7 @@
  * and staged installs into a temporary root.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -258,6 +258,39 @@ describe("the service's ExecStart, run as systemd runs it", () => {
     expect(existsSync(w.statePath)).toBe(false);
     expect(existsSync(`${w.statePath}.run.lock`)).toBe(false);
   }, 30_000);
+});
+
+describe("logs under journald", () => {
+  /** `idpscim config validate` with a token flag (which warns), stderr into a file; JOURNAL_STREAM as given, or that file's own "dev:ino". */
+  function validateWithStderrFile(journalStream: "the file" | string): string {
+    const path = join(dir, `stderr-${Math.random().toString(36).slice(2)}`);
+    const fd = openSync(path, "w");
+    const { dev, ino } = fstatSync(fd, { bigint: true });
+    const stream = journalStream === "the file" ? `${dev}:${ino}` : journalStream;
+    const result = Bun.spawnSync([process.execPath, join(ROOT, "src/main.ts"), "config", "validate", "--aws-scim-access-token", "tok-4b1d-not-a-real-one"], {
+      cwd: dir,
+      env: { ...cleanEnvironment(), JOURNAL_STREAM: stream },
+      stdout: "pipe",
+      stderr: fd,
+    });
+    closeSync(fd);
+    expect(result.exitCode).toBe(0);
+    return readFileSync(path, "utf8");
+  }
+
+  test("when stderr is the stream JOURNAL_STREAM names, text lines carry <N> priorities and no timestamp", () => {
+    const lines = validateWithStderrFile("the file").trimEnd().split("\n");
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines[0]).toStartWith("<4>WARN  --aws-scim-access-token (-t) was given on the command line");
+    expect(lines.every((line) => /^<[3467]>/.test(line))).toBe(true);
+    expect(lines.join("\n")).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:/);
+  });
+
+  test("a JOURNAL_STREAM that is not stderr (a wrapper redirected it) changes nothing: timestamps, no prefix", () => {
+    const text = validateWithStderrFile("1:1");
+    expect(text).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z WARN  --aws-scim-access-token/);
+    expect(text).not.toContain("<4>");
+  });
 });
 
 describe("install-systemd.sh", () => {
