@@ -335,17 +335,63 @@ describe("install-systemd.sh", () => {
     expect(readFileSync(join(root, "etc/systemd/system/idpscim.timer"), "utf8")).toBe(timer);
     const config = parse(readFileSync(join(root, "etc/idpscim/config.toml"), "utf8")) as { state?: { file?: string } };
     expect(config.state?.file).toBe("/var/lib/idpscim/state.json");
-    expect(first.stdout).toContain("missing now: scim-token gws-service-account.json");
+    expect(first.stdout).toContain("! idpscim.timer is not enabled");
 
     const configPath = join(root, "etc/idpscim/config.toml");
     writeFileSync(configPath, `${readFileSync(configPath, "utf8")}\n# edited by the operator\n`);
-    writeFileSync(join(root, "etc/idpscim/credentials/scim-token"), "token\n");
-    writeFileSync(join(root, "etc/idpscim/credentials/gws-service-account.json"), "{}\n");
     const second = run([INSTALL, "--binary", fakeBinary()], env);
     expect(second.code).toBe(0);
     expect(second.stdout).toContain("exists; kept");
-    expect(second.stdout).not.toContain("missing now");
     expect(readFileSync(configPath, "utf8")).toContain("# edited by the operator");
+  });
+
+  test("the timer is enabled only once the config and both credentials are in place; until then it says what is missing and the commands that finish", () => {
+    const root = join(dir, "ready-root");
+    const env = { ...process.env, DESTDIR: root };
+    const install = () => run([INSTALL, "--binary", fakeBinary()], env);
+    const etc = join(root, "etc/idpscim");
+    const notEnabled = "! idpscim.timer is not enabled: the config or the credentials are not in place yet";
+    const enabling = "= config and credentials in place; DESTDIR is set: not running systemctl enable --now idpscim.timer";
+
+    const fresh = install();
+    expect(fresh.code).toBe(0);
+    expect(fresh.stdout).toContain(notEnabled);
+    expect(fresh.stdout).not.toContain(enabling);
+    expect(fresh.stdout).toContain(`  not set in ${etc}/config.toml: aws.scim_endpoint, gws.user_email`);
+    expect(fresh.stdout).toContain(`  missing or empty in ${etc}/credentials/: scim-token, gws-service-account.json`);
+    expect(fresh.stdout).toContain(`  sudoedit ${etc}/config.toml   # set aws.scim_endpoint, gws.user_email (and gws.groups_filter)`);
+    expect(fresh.stdout).toContain(`  sudo sh -c 'umask 077; cat > ${etc}/credentials/scim-token'`);
+    expect(fresh.stdout).toContain(`  sudo install -m 0600 service-account-key.json ${etc}/credentials/gws-service-account.json`);
+    expect(fresh.stdout).toContain(`  sudo DESTDIR=${root} ${INSTALL} --binary ${join(dir, "fake-idpscim")}   # checks again, then enables idpscim.timer`);
+
+    // The example's placeholders uncommented are not a configuration.
+    const configPath = join(etc, "config.toml");
+    const example = readFileSync(configPath, "utf8");
+    writeFileSync(configPath, example.replace(/^# (scim_endpoint|user_email) = /gm, "$1 = "));
+    expect(install().stdout).toContain("not set in");
+
+    writeFileSync(
+      configPath,
+      example
+        .replace(/^# scim_endpoint = .*$/m, 'scim_endpoint = "https://scim.eu-west-1.amazonaws.com/t-1/scim/v2"  # ours')
+        .replace(/^# user_email = .*$/m, "user_email = 'root@corp.example'"),
+    );
+    writeFileSync(join(etc, "credentials/scim-token"), "");
+    writeFileSync(join(etc, "credentials/gws-service-account.json"), "{}\n");
+    const empty = install();
+    expect(empty.stdout).not.toContain("not set in");
+    expect(empty.stdout).toContain(`  missing or empty in ${etc}/credentials/: scim-token\n`);
+    expect(empty.stdout).not.toContain("service-account-key.json");
+
+    writeFileSync(join(etc, "credentials/scim-token"), "token\n");
+    const ready = install();
+    expect(ready.code).toBe(0);
+    expect(ready.stdout).toContain(enabling);
+    expect(ready.stdout).not.toContain(notEnabled);
+    // --dry-run says the same and changes nothing.
+    const dry = run([INSTALL, "--dry-run", "--binary", fakeBinary()], env);
+    expect(dry.stdout).toContain(enabling);
+    expect(readFileSync(join(etc, "credentials/scim-token"), "utf8")).toBe("token\n");
   });
 
   test("refuses a missing binary with a hint, exit 2", () => {
