@@ -49,7 +49,9 @@ export function exit(code: number): never {
  * first (the timer does not keep it alive): for work a stopped run dropped, still in flight.
  */
 export function exitSoon(ms: number): void {
-  setTimeout(() => process.exit(), ms).unref();
+  const timer: unknown = setTimeout(() => process.exit(), ms);
+  // Deno's timers are numbers: there the process waits the `ms` (then exits all the same).
+  (timer as { unref?: () => void }).unref?.();
 }
 
 export function setExitCode(code: number): void {
