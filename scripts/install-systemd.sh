@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs idpscim as a systemd timer on a Linux host (a bastion): the binary, /etc/idpscim
-# (config and credentials), the units, then enables the timer. Safe to run again (upgrades the
-# binary and units, keeps the config and credentials).
+# (config and credentials), the units; enables the timer once the config and the credentials are
+# in place, else says what is missing and how to finish. Safe to run again (upgrades the binary
+# and units, keeps the config and credentials; run it again to enable once they are in place).
 #
 #   sudo ./install-systemd.sh [--dry-run] [--binary PATH]
 #   DESTDIR=/tmp/root ./install-systemd.sh     # stage into a root; no systemctl
@@ -14,16 +15,17 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 parent="$(dirname "$here")"
 dry_run=false
 binary=""
+binary_given=""
 
 usage() {
-  sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) dry_run=true ;;
-    --binary) binary="${2:?--binary needs a path}"; shift ;;
-    --binary=*) binary="${1#--binary=}" ;;
+    --binary) binary="${2:?--binary needs a path}"; binary_given=1; shift ;;
+    --binary=*) binary="${1#--binary=}"; binary_given=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "install-systemd.sh: unknown argument $1 (use --dry-run, --binary PATH)" >&2; exit 2 ;;
   esac
@@ -86,27 +88,56 @@ fi
 run install -D -m 0644 "$units/idpscim.service" "$root/etc/systemd/system/idpscim.service"
 run install -D -m 0644 "$units/idpscim.timer" "$root/etc/systemd/system/idpscim.timer"
 
-if [ -n "$root" ]; then
-  echo "= DESTDIR is set: not running systemctl daemon-reload, enable --now idpscim.timer"
-else
-  run systemctl daemon-reload
-  run systemctl enable --now idpscim.timer
+# Ready to run: the settings a sync needs are in the config (not the example's placeholders),
+# and both credentials exist and are not empty. A timer enabled before that would fail every
+# 15 minutes (LoadCredential= of a missing file fails the unit).
+credentials="$root/etc/idpscim/credentials"
+# `key = "value"` uncommented under [table], and not the value config.example.toml shows.
+setting_set() {
+  local table="$1" key="$2" placeholder="$3"
+  [ -f "$config" ] || return 1
+  awk -v table="$table" -v key="$key" -v placeholder="$placeholder" '
+    /^[[:space:]]*\[/ { current = $0; gsub(/[][[:space:]]/, "", current); next }
+    current == table && $0 ~ "^[[:space:]]*" key "[[:space:]]*=" {
+      value = $0; sub(/^[^=]*=[[:space:]]*/, "", value); sub(/[[:space:]]*(#.*)?$/, "", value); gsub(/^"|"$/, "", value)
+      if (value != "" && value != placeholder) found = 1
+    }
+    END { exit found ? 0 : 1 }' "$config"
+}
+missing_settings=()
+setting_set aws scim_endpoint "https://scim.us-east-1.amazonaws.com/abcd1234-ef56-7890/scim/v2" || missing_settings+=("aws.scim_endpoint")
+setting_set gws user_email "admin@example.com" || missing_settings+=("gws.user_email")
+missing_credentials=()
+[ -s "$credentials/scim-token" ] || missing_credentials+=("scim-token")
+[ -s "$credentials/gws-service-account.json" ] || missing_credentials+=("gws-service-account.json")
+
+if [ -z "$root" ]; then run systemctl daemon-reload; else echo "= DESTDIR is set: not running systemctl daemon-reload"; fi
+if [ ${#missing_settings[@]} -eq 0 ] && [ ${#missing_credentials[@]} -eq 0 ]; then
+  if [ -n "$root" ]; then
+    echo "= config and credentials in place; DESTDIR is set: not running systemctl enable --now idpscim.timer"
+  else
+    run systemctl enable --now idpscim.timer
+  fi
+  exit 0
 fi
 
-missing=()
-for credential in scim-token gws-service-account.json; do
-  [ -e "$root/etc/idpscim/credentials/$credential" ] || missing+=("$credential")
+# Not ready: what is missing, and the commands that finish the install (this script, run again, enables).
+echo
+echo "! idpscim.timer is not enabled: the config or the credentials are not in place yet"
+[ ${#missing_settings[@]} -eq 0 ] || echo "  not set in $config: $(IFS=,; echo "${missing_settings[*]}" | sed 's/,/, /g')"
+[ ${#missing_credentials[@]} -eq 0 ] || echo "  missing or empty in $credentials/: $(IFS=,; echo "${missing_credentials[*]}" | sed 's/,/, /g')"
+echo
+echo "To finish:"
+if [ ${#missing_settings[@]} -gt 0 ]; then
+  echo "  sudoedit $config   # set $(IFS=,; echo "${missing_settings[*]}" | sed 's/,/, /g') (and gws.groups_filter)"
+  echo "      (leave scim_access_token and service_account_file out: they come from credentials/)"
+fi
+for credential in "${missing_credentials[@]}"; do
+  case "$credential" in
+    scim-token) echo "  sudo sh -c 'umask 077; cat > $credentials/scim-token'   # paste the SCIM access token, then Ctrl-D" ;;
+    gws-service-account.json) echo "  sudo install -m 0600 service-account-key.json $credentials/gws-service-account.json   # the Google key (JSON)" ;;
+  esac
 done
-if [ ${#missing[@]} -gt 0 ]; then
-  cat <<EOF
-
-Next steps:
-  1. Edit $config: aws.scim_endpoint, gws.user_email, gws.groups_filter, ...
-     (leave scim_access_token and service_account_file out: they come from credentials/).
-  2. Put the secrets in $root/etc/idpscim/credentials/ (mode 0600, owner root):
-       scim-token                  the SCIM access token of IAM Identity Center
-       gws-service-account.json    the Google service-account key
-     missing now: ${missing[*]}
-  3. Check with: systemctl start idpscim.service; journalctl -u idpscim.service
-EOF
-fi
+echo "  sudo systemctl start idpscim.service && journalctl -u idpscim.service -n 20   # one run, to check"
+echo "  sudo ${DESTDIR:+DESTDIR=$DESTDIR }$0${binary_given:+ --binary $binary}   # checks again, then enables idpscim.timer"
+echo "(With Secrets Manager instead of credential files, see README.md, \"systemd timer on a bastion\".)"

@@ -1,10 +1,29 @@
-/** @module Fills the secret-backed settings from Secrets Manager (explicit values win) and loads the service-account key. */
+/**
+ * @module Fills the secret-backed settings: the SCIM token from aws.scim_access_token_file, the
+ * files systemd hands over in $CREDENTIALS_DIRECTORY, then Secrets Manager (explicit values win),
+ * and loads the service-account key.
+ */
 
 import { SyncError, isSyncError } from "../core/errors.ts";
 import type { SecretResolver } from "../core/ports.ts";
-import { flagName, howToSet, optionByPath, type OptionPath, type ResolvedConfig, type Source } from "./schema.ts";
+import { flagName, howToSet, optionByPath, where, type OptionPath, type ResolvedConfig, type Source } from "./schema.ts";
 import { patchConfig } from "./validate.ts";
 import { emailProblem, shorten, tokenProblem, urlProblem } from "./values.ts";
+
+/**
+ * The files read from systemd's credentials directory ($CREDENTIALS_DIRECTORY, filled by
+ * LoadCredential=) when the setting they stand for is not given, and only when they exist. They
+ * count as given, so they win over Secrets Manager. The config file is not looked up there: the
+ * unit names it (--config-file %d/config.toml), which says where it comes from.
+ */
+export const CREDENTIAL_FILES = { "scim-token": "aws.scim_access_token_file", "gws-service-account.json": "gws.service_account_file" } as const;
+
+export interface ResolveSecretsOptions {
+  /** The sides whose settings are read (default both). */
+  needed?: SecretsNeeded;
+  /** $CREDENTIALS_DIRECTORY, when systemd runs the process with credentials. */
+  credentialsDirectory?: string;
+}
 
 function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
@@ -32,23 +51,13 @@ const BOTH: SecretsNeeded = { google: true, scim: true };
  * requireFor(ready, "sync");
  */
 export async function resolveSecrets(
-  config: ResolvedConfig,
+  given: ResolvedConfig,
   secrets: SecretResolver,
   readFile: (path: string) => Promise<string>,
-  needed: SecretsNeeded = BOTH,
+  options: ResolveSecretsOptions = {},
 ): Promise<{ config: ResolvedConfig; serviceAccountKey: string }> {
-  const readKeyFile = async (path: string): Promise<string> => {
-    try {
-      return await readFile(path);
-    } catch (error) {
-      throw new SyncError(
-        "CONFIG_INVALID",
-        `gws.service_account_file: cannot read ${shorten(path)}: ${errorCode(error)}: pass --${flagName(optionByPath("gws.service_account_file"))} with the path of the service-account key JSON`,
-        { cause: error },
-      );
-    }
-  };
-
+  const needed = options.needed ?? BOTH;
+  const config = await withTokenFromFile(await withCredentials(given, options.credentialsDirectory, readFile), readFile);
   if (!config.useSecretsManager) {
     if (!needed.google) return { config, serviceAccountKey: "" };
     const path = config.gws.serviceAccountFile;
@@ -58,9 +67,52 @@ export async function resolveSecrets(
         `gws.service_account_file is not set: ${howToSet(optionByPath("gws.service_account_file"))} (or use --use-secrets-manager)`,
       );
     }
-    return { config, serviceAccountKey: checkKey(await readKeyFile(path), `gws.service_account_file ${shorten(path)}`, false) };
+    return { config, serviceAccountKey: checkKey(await readKeyFile(path, readFile), `gws.service_account_file ${shorten(path)}`, false) };
   }
+  const found = await readFromSecrets(config, secrets, readFile, needed);
+  checkFromSecrets(config, found);
+  const sources: Record<string, Source> = {};
+  if (found.userEmail !== undefined && config.gws.userEmail === undefined) sources["gws.user_email"] = "secret";
+  if (found.scimEndpoint !== undefined && config.aws.scimEndpoint === undefined) sources["aws.scim_endpoint"] = "secret";
+  if (found.scimAccessToken !== undefined && config.aws.scimAccessToken === undefined) sources["aws.scim_access_token"] = "secret";
+  const keySource = config.gws.serviceAccountFile !== undefined ? `gws.service_account_file ${shorten(config.gws.serviceAccountFile)}` : `secret ${config.gws.serviceAccountFileSecretName}`;
+  return {
+    config: patchConfig(config, {
+      gws: found.userEmail === undefined ? {} : { userEmail: found.userEmail },
+      aws: {
+        ...(found.scimEndpoint === undefined ? {} : { scimEndpoint: found.scimEndpoint }),
+        ...(found.scimAccessToken === undefined ? {} : { scimAccessToken: found.scimAccessToken }),
+      },
+      sources,
+    }),
+    serviceAccountKey: needed.google ? checkKey(found.serviceAccountKey ?? "", keySource, config.gws.serviceAccountFile === undefined) : "",
+  };
+}
 
+async function readKeyFile(path: string, readFile: (path: string) => Promise<string>): Promise<string> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new SyncError(
+      "CONFIG_INVALID",
+      `gws.service_account_file: cannot read ${shorten(path)}: ${errorCode(error)}: pass --${flagName(optionByPath("gws.service_account_file"))} with the path of the service-account key JSON`,
+      { cause: error },
+    );
+  }
+}
+
+interface FromSecrets {
+  serviceAccountKey: string | undefined;
+  userEmail: string | undefined;
+  scimEndpoint: string | undefined;
+  scimAccessToken: string | undefined;
+}
+
+/**
+ * With use_secrets_manager: each value of the sides `needed` not given explicitly, read from its
+ * secret (all at once); every failure is reported together.
+ */
+async function readFromSecrets(config: ResolvedConfig, secrets: SecretResolver, readFile: (path: string) => Promise<string>, needed: SecretsNeeded): Promise<FromSecrets> {
   const failures: SyncError[] = [];
   const fromSecret = async (path: OptionPath, explicit: string | undefined, secretName: string): Promise<string | undefined> => {
     if (explicit !== undefined) return explicit;
@@ -79,11 +131,10 @@ export async function resolveSecrets(
       return undefined;
     }
   };
-
   const skip = async (): Promise<undefined> => undefined;
   const readKey = (): Promise<string | undefined> =>
     config.gws.serviceAccountFile !== undefined
-      ? readKeyFile(config.gws.serviceAccountFile).catch((error: unknown) => {
+      ? readKeyFile(config.gws.serviceAccountFile, readFile).catch((error: unknown) => {
           failures.push(error as SyncError);
           return undefined;
         })
@@ -98,42 +149,76 @@ export async function resolveSecrets(
     const first = failures[0] as SyncError;
     throw failures.length === 1 ? first : new SyncError(first.code, failures.map((f) => f.describe()).join("\n"), { cause: failures });
   }
+  return { serviceAccountKey, userEmail, scimEndpoint, scimAccessToken };
+}
 
-  const sources: Record<string, Source> = {};
-  if (userEmail !== undefined && config.gws.userEmail === undefined) sources["gws.user_email"] = "secret";
-  if (scimEndpoint !== undefined && config.aws.scimEndpoint === undefined) sources["aws.scim_endpoint"] = "secret";
-  if (scimAccessToken !== undefined && config.aws.scimAccessToken === undefined) sources["aws.scim_access_token"] = "secret";
-
-  // Values from a secret bypassed the resolver: check them again, and never quote them (they are secrets).
-  if (scimEndpoint !== undefined && config.aws.scimEndpoint === undefined) {
-    const problem = urlProblem(scimEndpoint, { hidden: true });
+/** Values from a secret bypassed the resolver: checked again here, and never quoted (they are secrets). */
+function checkFromSecrets(config: ResolvedConfig, found: FromSecrets): void {
+  if (found.scimEndpoint !== undefined && config.aws.scimEndpoint === undefined) {
+    const problem = urlProblem(found.scimEndpoint, { hidden: true });
     if (problem !== undefined) {
       throw new SyncError("CONFIG_INVALID", `aws.scim_endpoint from secret ${config.aws.scimEndpointSecretName}: ${problem}; fix the secret or pass --aws-scim-endpoint`);
     }
   }
-  if (scimAccessToken !== undefined && config.aws.scimAccessToken === undefined) {
-    const problem = tokenProblem(scimAccessToken);
+  if (found.scimAccessToken !== undefined && config.aws.scimAccessToken === undefined) {
+    const problem = tokenProblem(found.scimAccessToken);
     if (problem !== undefined) {
       throw new SyncError("CONFIG_INVALID", `aws.scim_access_token from secret ${config.aws.scimAccessTokenSecretName}: ${problem}, and store it in the secret again`);
     }
   }
-  const emailProblemText = userEmail !== undefined && config.gws.userEmail === undefined ? emailProblem(userEmail) : undefined;
+  const emailProblemText = found.userEmail !== undefined && config.gws.userEmail === undefined ? emailProblem(found.userEmail) : undefined;
   if (emailProblemText !== undefined) {
     throw new SyncError("CONFIG_INVALID", `gws.user_email from secret ${config.gws.userEmailSecretName}: ${emailProblemText}; fix the secret or pass --gws-user-email`);
   }
+}
 
-  const keySource = config.gws.serviceAccountFile !== undefined ? `gws.service_account_file ${shorten(config.gws.serviceAccountFile)}` : `secret ${config.gws.serviceAccountFileSecretName}`;
-  return {
-    config: patchConfig(config, {
-      gws: userEmail === undefined ? {} : { userEmail },
-      aws: {
-        ...(scimEndpoint === undefined ? {} : { scimEndpoint }),
-        ...(scimAccessToken === undefined ? {} : { scimAccessToken }),
-      },
-      sources,
-    }),
-    serviceAccountKey: needed.google ? checkKey(serviceAccountKey ?? "", keySource, config.gws.serviceAccountFile === undefined) : "",
+/** `config` with the settings CREDENTIAL_FILES names, not given, pointed at the files of `directory` that exist. */
+async function withCredentials(config: ResolvedConfig, directory: string | undefined, readFile: (path: string) => Promise<string>): Promise<ResolvedConfig> {
+  if (directory === undefined || directory === "") return config;
+  const found = async (name: keyof typeof CREDENTIAL_FILES): Promise<string | undefined> => {
+    const path = `${directory.replace(/\/+$/, "")}/${name}`;
+    try {
+      await readFile(path);
+      return path;
+    } catch (error) {
+      // Any other failure (no permission) is reported when the file is read for real.
+      return errorCode(error) === "ENOENT" ? undefined : path;
+    }
   };
+  const token = config.aws.scimAccessToken === undefined && config.aws.scimAccessTokenFile === undefined ? await found("scim-token") : undefined;
+  const key = config.gws.serviceAccountFile === undefined ? await found("gws-service-account.json") : undefined;
+  if (token === undefined && key === undefined) return config;
+  return patchConfig(config, { aws: token === undefined ? {} : { scimAccessTokenFile: token }, gws: key === undefined ? {} : { serviceAccountFile: key } });
+}
+
+/**
+ * `config` with aws.scim_access_token read from aws.scim_access_token_file, when that is set: one
+ * line (trailing line breaks are dropped, as `echo` and editors leave them), checked like the
+ * token itself. The path may be shown; the content never is.
+ */
+async function withTokenFromFile(config: ResolvedConfig, readFile: (path: string) => Promise<string>): Promise<ResolvedConfig> {
+  const path = config.aws.scimAccessTokenFile;
+  if (path === undefined) return config;
+  if (config.aws.scimAccessToken !== undefined) {
+    const named = (p: OptionPath) => `${p} (${where(optionByPath(p), config.sources[p] ?? "default", config.configFile ?? "config.toml")})`;
+    throw new SyncError("CONFIG_INVALID", `both ${named("aws.scim_access_token")} and ${named("aws.scim_access_token_file")} are set: keep one (the file keeps the token out of the environment)`);
+  }
+  const setting = `aws.scim_access_token_file ${shorten(path)}`;
+  let text: string;
+  try {
+    text = await readFile(path);
+  } catch (error) {
+    throw new SyncError(
+      "CONFIG_INVALID",
+      `${setting}: cannot read it: ${errorCode(error)}; check the path and that the user running idpscim may read it (under systemd: LoadCredential=scim-token:/etc/idpscim/credentials/scim-token)`,
+      { cause: error },
+    );
+  }
+  const token = text.replace(/[\r\n]+$/, "");
+  if (token === "") throw new SyncError("CONFIG_INVALID", `${setting} is empty; put the SCIM access token of IAM Identity Center in it`);
+  const problem = tokenProblem(token);
+  if (problem !== undefined) throw new SyncError("CONFIG_INVALID", `${setting}: ${problem}`);
+  return patchConfig(config, { aws: { scimAccessToken: token } });
 }
 
 /** Fails early on a key that is not a JSON object; never echoes the parser's message, which can quote the key. */

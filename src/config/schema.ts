@@ -94,7 +94,7 @@ const TABLE = [
     alias: "s",
     requiredFor: ["sync", "plan", "inspect gws"],
     notRequiredWith: "use_secrets_manager",
-    doc: "Path of the Google service-account key (JSON) with domain-wide delegation.",
+    doc: "Path of the Google service-account key (JSON) with domain-wide delegation. Under systemd, without it, $CREDENTIALS_DIRECTORY/gws-service-account.json is read when it exists.",
     example: "credentials.json",
   },
   {
@@ -157,8 +157,16 @@ const TABLE = [
     secret: true,
     requiredFor: ["sync", "plan", "inspect scim"],
     check: (token: string) => tokenProblem(token),
-    doc: "SCIM access token of IAM Identity Center; prefer the env var or Secrets Manager to this file.",
+    doc: "SCIM access token of IAM Identity Center; prefer the env var, aws.scim_access_token_file or Secrets Manager to this file.",
     example: "<token>",
+  },
+  {
+    table: "aws",
+    key: "scim_access_token_file",
+    type: "path",
+    // The path is not secret (so no flag warning, and it may be shown); the content is, and is never echoed.
+    doc: "Path of a file holding the SCIM access token (instead of aws.scim_access_token; a trailing newline is ignored). Under systemd, without either, $CREDENTIALS_DIRECTORY/scim-token is read when it exists.",
+    example: "/etc/idpscim/credentials/scim-token",
   },
   {
     table: "aws",

@@ -19,6 +19,17 @@ export interface ApplyOptions extends ConflictPolicy {
   /** Epoch ms after which no new operation starts (the rest continues next run). */
   stopStartingAt?: number;
   /**
+   * Aborted from outside (SIGTERM, Ctrl-C; its `reason` says which): as at `stopStartingAt`, no new
+   * operation starts, those in flight finish and the state is saved; the rest continues next run.
+   */
+  signal?: AbortSignal;
+  /**
+   * How long, once `signal` aborts, the operations in flight are waited for (default 10 s). Past
+   * it the state is saved without them (a create that lands later is adopted by externalId next
+   * run), so a stop ends in time whatever one request does (systemd's TimeoutStopSec).
+   */
+  stopGraceMs?: number;
+  /**
    * Called with a consistent copy of the working state every `checkpointEvery` operations, every
    * `checkpointEveryMs`, at the end of each phase, and before a fatal error is rethrown. A failing
    * checkpoint (a state conflict) stops the run at once: another run owns the state now.
@@ -43,8 +54,12 @@ export interface ApplyResult {
   state: SyncState;
   done: Record<OperationKind, number>;
   failed: FailedOperation[];
-  /** Operations not started because the deadline came; they run next time. */
+  /** Operations not started because the deadline or the stop signal came (or a fatal error); they run next time. */
   notStarted: number;
+  /** Why operations stopped starting before the plan's end, when they did: `stopStartingAt` or `signal`. */
+  stopped?: "deadline" | "signal";
+  /** Operations still in flight when `stopGraceMs` ran out after the signal: their outcome is not in the state. */
+  leftInFlight: number;
   /** Resources adopted after a create met 409 (a retried POST or a resource made by hand). */
   adoptedOnConflict: number;
 }
@@ -68,21 +83,24 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
     checkpoints: createCheckpoints(ctx.state, options, now, status),
     done: Object.fromEntries(PHASES.flat().map((k) => [k, 0])) as Record<OperationKind, number>,
     failed: [],
+    started: 0,
+    inFlight: 0,
   };
   for (const sourceId of plan.bookkeeping.forgetUsers) forgetUser(ctx.state, sourceId);
   for (const sourceId of plan.bookkeeping.forgetGroups) delete ctx.state.groups[sourceId];
-  let notStarted = 0;
+  let leftInFlight = 0;
   try {
     for (let phase = 0; phase < PHASES.length; phase++) {
       const ops = plan.operations.filter((op) => phaseOf(op) === phase);
       if (ops.length === 0) continue;
-      notStarted += ops.length - (await runPhase(phase, ops, run));
+      if ((await withinStopGrace(runPhase(phase, ops, run), options)) === "grace over") {
+        leftInFlight = run.inFlight;
+        run.status.stopped = "signal";
+        options.log?.warn(`${leftInFlight} operation(s) still in flight ${(options.stopGraceMs ?? STOP_GRACE_MS) / 1000} s after the stop: the state is saved without them`);
+      }
       run.checkpoints.save();
       await run.checkpoints.settled();
-      if (run.status.fatal !== undefined || run.status.deadline) {
-        notStarted += plan.operations.filter((op) => phaseOf(op) > phase).length;
-        break;
-      }
+      if (run.status.fatal !== undefined || run.status.stopped !== undefined) break;
     }
   } catch (error) {
     // Not expected (per-record errors are caught in runOne); still save what was done before failing.
@@ -90,8 +108,40 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
     run.checkpoints.save();
   }
   await run.checkpoints.settled();
+  // Operations abandoned in flight may still end: from now on the caller saves, never a checkpoint.
+  run.checkpoints.close();
   if (run.status.fatal !== undefined) throw run.status.fatal.error;
-  return { state: ctx.state, done: run.done, failed: run.failed, notStarted, adoptedOnConflict: ctx.adoptedOnConflict };
+  return {
+    state: ctx.state,
+    done: run.done,
+    failed: run.failed,
+    notStarted: plan.operations.length - run.started,
+    ...(run.status.stopped !== undefined && (run.started < plan.operations.length || leftInFlight > 0) ? { stopped: run.status.stopped } : {}),
+    leftInFlight,
+    adoptedOnConflict: ctx.adoptedOnConflict,
+  };
+}
+
+/** The default of `stopGraceMs`: well inside the 30 s TimeoutStopSec of scripts/systemd/idpscim.service. */
+export const STOP_GRACE_MS = 10_000;
+
+/** `work`'s end, or "grace over" once `stopGraceMs` has passed since `signal` aborted (never without a signal). */
+async function withinStopGrace(work: Promise<unknown>, options: ApplyOptions): Promise<"done" | "grace over"> {
+  const { signal } = options;
+  if (signal === undefined) return work.then(() => "done");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort = () => {};
+  const graceOver = new Promise<"grace over">((resolve) => {
+    onAbort = () => (timer = setTimeout(() => resolve("grace over"), options.stopGraceMs ?? STOP_GRACE_MS));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work.then(() => "done" as const), graceOver]);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
 }
 
 /** One apply() as it goes: what the phases, the operations and the checkpoints share. */
@@ -103,32 +153,40 @@ interface Run {
   checkpoints: Checkpoints;
   done: Record<OperationKind, number>;
   failed: FailedOperation[];
+  /** Operations started so far (all phases), and those of them not ended yet. */
+  started: number;
+  inFlight: number;
 }
 
 interface RunStatus {
   /** The error that stops the whole run (bad credentials, a failed state write); the first one wins. */
   fatal?: { error: unknown; fromCheckpoint: boolean };
-  /** `stopStartingAt` has come: no new operation starts (the rest continues next run). */
-  deadline?: boolean;
+  /** `stopStartingAt` has come, or `signal` aborted: no new operation starts (the rest continues next run). */
+  stopped?: "deadline" | "signal";
 }
 
 /**
  * Runs one phase's operations, wave after wave, `concurrency` at a time; stops starting new ones
- * at a fatal error or the deadline. Returns how many finished (done, failed, or fatal).
+ * at a fatal error, the deadline or the stop signal.
  */
-async function runPhase(phase: number, ops: readonly Operation[], run: Run): Promise<number> {
+async function runPhase(phase: number, ops: readonly Operation[], run: Run): Promise<void> {
   const { options, status } = run;
   let finished = 0;
   const stop = () => {
-    if (status.fatal === undefined && !status.deadline && options.stopStartingAt !== undefined) status.deadline = run.now() >= options.stopStartingAt;
-    return status.fatal !== undefined || status.deadline === true;
+    if (status.fatal === undefined && status.stopped === undefined) {
+      if (options.signal?.aborted) status.stopped = "signal";
+      else if (options.stopStartingAt !== undefined && run.now() >= options.stopStartingAt) status.stopped = "deadline";
+    }
+    return status.fatal !== undefined || status.stopped !== undefined;
   };
   for (const wave of wavesOf(ops)) {
     await forEachLimit(
       wave,
       options.concurrency,
       async (op) => {
-        const outcome = await runOne(op, run);
+        run.started++;
+        run.inFlight++;
+        const outcome = await runOne(op, run).finally(() => run.inFlight--);
         finished++;
         if (outcome === "fatal") return;
         // Progress numbers the phases from creates = 1 (of 7); deletes that free a name run as phase 0.
@@ -137,9 +195,8 @@ async function runPhase(phase: number, ops: readonly Operation[], run: Run): Pro
       },
       { stop },
     );
-    if (status.fatal !== undefined || status.deadline) break;
+    if (status.fatal !== undefined || status.stopped !== undefined) break;
   }
-  return finished;
 }
 
 /** Runs one operation and records its outcome: done, failed (the record's alone), or fatal (the run stops). */
@@ -170,6 +227,8 @@ interface Checkpoints {
   counted(): void;
   /** Resolves once every queued save has ended. */
   settled(): Promise<void>;
+  /** No save is queued from now on (apply has returned; its caller saves the final state). */
+  close(): void;
 }
 
 /**
@@ -186,8 +245,9 @@ function createCheckpoints(state: SyncState, options: ApplyOptions, now: () => n
   let since = 0;
   let lastAt = now();
   let chain: Promise<void> = Promise.resolve();
+  let closed = false;
   const save = () => {
-    if (!options.checkpoint || status.fatal?.fromCheckpoint) return;
+    if (!options.checkpoint || status.fatal?.fromCheckpoint || closed) return;
     since = 0;
     lastAt = now();
     const snapshot = structuredClone(state);
@@ -206,6 +266,9 @@ function createCheckpoints(state: SyncState, options: ApplyOptions, now: () => n
       if (++since >= every || now() - lastAt >= everyMs) save();
     },
     settled: () => chain,
+    close: () => {
+      closed = true;
+    },
   };
 }
 

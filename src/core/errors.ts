@@ -15,7 +15,19 @@ export const EXIT = {
   safety: 3,
   /** `plan --detailed-exitcode` only: changes are pending (distinct from 1, 2 and 3, so CI can tell them apart). */
   pending: 4,
+  /**
+   * Stopped by Ctrl-C (SIGINT, 128 + 2) or by SIGTERM (128 + 15: `systemctl stop`, a shutdown,
+   * systemd's TimeoutStartSec): operations in flight finished, the state holds what was done,
+   * the rest continues next run. The shell's usual codes for these signals, so scripts read them.
+   */
+  interrupted: 130,
+  terminated: 143,
 } as const;
+
+/** The exit code of a run stopped from outside, by the AbortSignal's reason: 130 for "SIGINT", else 143. */
+export function exitForStop(by: unknown): number {
+  return by === "SIGINT" ? EXIT.interrupted : EXIT.terminated;
+}
 
 export type ErrorCode =
   | "CONFIG_INVALID"
@@ -31,7 +43,8 @@ export type ErrorCode =
   | "STATE_CONFLICT"
   | "STATE_INVALID"
   | "SAFETY_REFUSED"
-  | "DEADLINE";
+  | "DEADLINE"
+  | "STOPPED";
 
 const EXIT_BY_CODE: Record<ErrorCode, number> = {
   CONFIG_INVALID: EXIT.config,
@@ -48,6 +61,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   STATE_INVALID: EXIT.config,
   SAFETY_REFUSED: EXIT.safety,
   DEADLINE: EXIT.partial,
+  STOPPED: EXIT.terminated,
 };
 
 export interface SyncErrorOptions {
@@ -71,6 +85,7 @@ export class SyncError extends Error {
   }
 
   get exitCode(): number {
+    if (this.detail?.kind === "stopped") return exitForStop(this.detail.by);
     return EXIT_BY_CODE[this.code];
   }
 

@@ -49,4 +49,6 @@ export type StopDetail =
   /** The whole verdict: the rules broken, those allowed for this run, and the counts (for `sync --output json`). */
   | { kind: "refused"; refusals: readonly Refusal[]; overridden: readonly Refusal[]; counts: RemovalCounts }
   /** The time budget ran out during the reads, before any write. */
-  | { kind: "deadline"; phase: "reads" };
+  | { kind: "deadline"; phase: "reads" }
+  /** A stop asked from outside (SIGTERM, Ctrl-C: the AbortSignal's reason) came during the reads, before any write. */
+  | { kind: "stopped"; phase: "reads"; by: string };

@@ -44,6 +44,13 @@ export interface SyncOptions {
   onOverridden?: (allowed: readonly Refusal[]) => void;
   /** Epoch ms after which no new operation starts; reads that end after it abort the run before any write. */
   stopStartingAt?: number;
+  /**
+   * A stop asked from outside (SIGTERM, Ctrl-C; its `reason` names it). During the reads it ends
+   * the run at once with STOPPED, before any write and with the state untouched; during the writes
+   * no new operation starts, those in flight finish (at most `stopGraceMs`) and the state is saved.
+   */
+  signal?: AbortSignal;
+  stopGraceMs?: number;
   onProgress?: (progress: { phase: number; done: number; total: number }) => void;
 }
 
@@ -61,16 +68,7 @@ export interface SyncReport {
 
 export async function runSync(deps: SyncDependencies, options: SyncOptions): Promise<SyncReport> {
   const now = deps.now ?? Date.now;
-  const loaded = await loadState(deps);
-  const state: SyncState = loaded?.state ?? emptyState();
-  const source = fitForAws(await deps.source.read());
-  for (const warning of source.warnings) deps.log.warn(warning);
-  deps.log.info(`source: ${source.groups.length} groups, ${source.users.length} users`);
-
-  // Adopting an AWS group by its name is the migration case: only before any state exists, unless set otherwise.
-  const policy: PlanPolicy = { ...options.policy, adoptGroupsByName: options.adoptGroups === "always" || (options.adoptGroups === "first-run" && !loaded) };
-  const tenantRead = decideTenantRead(loaded?.state, options, now());
-  const plan = await planRun(deps, source, state, policy, tenantRead);
+  const { loaded, state, source, policy, tenantRead, plan } = await unlessStopped(readAndPlan(deps, options, now), options.signal);
   const guardrails = checkGuardrails(plan, state, source, {
     maxDeletes: options.maxDeletes,
     maxMembershipRemovals: options.maxMembershipRemovals,
@@ -92,6 +90,50 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
   checkBeforeWriting(report, options, now());
   await applyAndSave(deps, report, { loaded, state, policy, options, now });
   return report;
+}
+
+/** Everything before the first write: the state, the source, the tenant as far as needed, and the plan. */
+async function readAndPlan(deps: SyncDependencies, options: SyncOptions, now: () => number) {
+  const loaded = await loadState(deps);
+  const state: SyncState = loaded?.state ?? emptyState();
+  const source = fitForAws(await deps.source.read());
+  for (const warning of source.warnings) deps.log.warn(warning);
+  deps.log.info(`source: ${source.groups.length} groups, ${source.users.length} users`);
+
+  // Adopting an AWS group by its name is the migration case: only before any state exists, unless set otherwise.
+  const policy: PlanPolicy = { ...options.policy, adoptGroupsByName: options.adoptGroups === "always" || (options.adoptGroups === "first-run" && !loaded) };
+  const tenantRead = decideTenantRead(loaded?.state, options, now());
+  const plan = await planRun(deps, source, state, policy, tenantRead);
+  return { loaded, state, source, policy, tenantRead, plan };
+}
+
+function stoppedError(signal: AbortSignal): SyncError {
+  const by = typeof signal.reason === "string" ? signal.reason : "a stop request";
+  return new SyncError("STOPPED", `stopped by ${by} during the reads, before any write; nothing was written and the state is as it was: the next run starts over`, {
+    detail: { kind: "stopped", phase: "reads", by },
+  });
+}
+
+/**
+ * `work`, unless `signal` aborts first: then STOPPED at once, without waiting for the reads (a
+ * large tenant's takes minutes; systemd allows a stop seconds). What they would return is dropped.
+ */
+async function unlessStopped<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  // Dropped, not awaited: its later failure (a request cut by the exit) must not count as unhandled.
+  work.catch(() => undefined);
+  let onAbort = () => {};
+  const stopped = new Promise<never>((_, reject) => {
+    onAbort = () => reject(stoppedError(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  stopped.catch(() => undefined);
+  try {
+    return await Promise.race([work, stopped]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
 }
 
 async function loadState(deps: SyncDependencies): Promise<LoadedState | undefined> {
@@ -131,6 +173,7 @@ function checkBeforeWriting(report: SyncReport, options: SyncOptions, now: numbe
   if (guardrails.overridden.length > 0) options.onOverridden?.(guardrails.overridden);
   const refused = refusalError(guardrails);
   if (refused) throw refused;
+  if (options.signal?.aborted && plan.operations.length > 0) throw stoppedError(options.signal);
   if (options.stopStartingAt !== undefined && now >= options.stopStartingAt && plan.operations.length > 0) {
     throw new SyncError("DEADLINE", "the time budget ran out while reading the source and the tenant, before any write; nothing was written", {
       detail: { kind: "deadline", phase: "reads" },
@@ -162,6 +205,8 @@ async function applyAndSave(deps: SyncDependencies, report: SyncReport, ctx: App
     adoptGroupsByName: policy.adoptGroupsByName,
     protectedGroups: policy.protectedGroups,
     ...(options.stopStartingAt !== undefined ? { stopStartingAt: options.stopStartingAt } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     // Progress is saved while the run goes, so a run killed half-way resumes without duplicates.
     checkpoint: save,

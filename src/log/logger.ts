@@ -3,13 +3,14 @@
  * JSON with Powertools' key names, through consola. Known secret values are redacted in the
  * reporter itself, so no code path can log them by mistake. Text read from Google or AWS cannot
  * forge a line nor drive the terminal: control characters are escaped, and the lines after a
- * message's first are indented.
+ * message's first are indented. Under journald, text lines carry a syslog priority prefix
+ * instead of a timestamp (sd-daemon(3)), so `journalctl -p warning` finds the warnings.
  */
 import { createConsola, type LogObject } from "consola";
 import { redactSecretShapes } from "../core/errors.ts";
 import type { Logger } from "../core/ports.ts";
 import { escapeControls, safeJson } from "../core/text.ts";
-import { writeStderr } from "../platform/runtime.ts";
+import { stderrIsJournal, writeStderr } from "../platform/runtime.ts";
 
 export type LogLevelName = "debug" | "info" | "warn" | "error";
 export type LogFormat = "text" | "json";
@@ -21,6 +22,12 @@ export interface LoggerOptions {
   /** Extra keys on every JSON line (e.g. function_request_id in Lambda). */
   context?: Record<string, unknown>;
   write?: (line: string) => void;
+  /**
+   * Text lines for the journal: each line (continuations too) starts with its syslog priority
+   * (`<3>` error, `<4>` warning, `<6>` info, `<7>` debug) and has no timestamp, which journald
+   * adds. Default: when the lines go to stderr and stderr is the journal ($JOURNAL_STREAM).
+   */
+  journald?: boolean;
 }
 
 export interface ManagedLogger extends Logger {
@@ -32,6 +39,8 @@ export interface ManagedLogger extends Logger {
 }
 
 const LEVELS: Record<LogLevelName, number> = { error: 0, warn: 1, info: 3, debug: 4 };
+/** Syslog priorities by our level word, as sd-daemon(3)'s SD_ERR, SD_WARNING, SD_INFO and SD_DEBUG. */
+const PRIORITIES = { ERROR: 3, WARN: 4, INFO: 6, DEBUG: 7 } as const;
 
 /**
  * The longest message logged whole. Values are shortened where they are put into a message
@@ -57,6 +66,7 @@ function capped(message: string): string {
 export function createLogger(options: LoggerOptions): ManagedLogger {
   const secrets = new Set<string>();
   const write = options.write ?? writeStderr;
+  const journald = options.journald ?? (options.write === undefined && options.format === "text" && stderrIsJournal());
   let context = { ...options.context };
   // Known values first (longest first, so a key file goes before the PEM lines inside it), then
   // the shapes no one registered: Google access tokens, PEM keys, JWTs, bearer headers.
@@ -74,6 +84,10 @@ export function createLogger(options: LoggerOptions): ManagedLogger {
       if (options.format === "json") {
         // One line: JSON.stringify escapes C0 controls and newlines; safeJson the rest (C1, U+2028).
         write(`${safeJson(JSON.stringify({ level, message, timestamp: new Date(entry.date).toISOString(), service: options.service ?? "idpscim", ...context }))}\n`);
+      } else if (journald) {
+        // journald splits on newlines: every line needs the prefix, or a continuation would be "info".
+        const prefix = `<${PRIORITIES[level]}>`;
+        write(`${prefix}${level.padEnd(5)} ${textMessage(message).split("\n").join(`\n${prefix}`)}\n`);
       } else {
         write(`${new Date(entry.date).toISOString()} ${level.padEnd(5)} ${textMessage(message)}\n`);
       }

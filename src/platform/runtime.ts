@@ -2,6 +2,7 @@
  * @module The only runtime-aware code: environment, arguments, standard streams, exit, files.
  * Works the same under Bun (and its compiled binaries), Node (tsx) and Deno (node: built-ins).
  */
+import { fstatSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 
 export function environment(): Record<string, string | undefined> {
@@ -24,8 +25,33 @@ export function stderrIsTerminal(): boolean {
   return process.stderr.isTTY === true;
 }
 
+/**
+ * stderr goes to the systemd journal: $JOURNAL_STREAM ("device:inode", systemd.exec(5)) names
+ * the stream systemd connected, and stderr is still that stream (not redirected by a wrapper).
+ */
+export function stderrIsJournal(): boolean {
+  const named = /^(\d+):(\d+)$/.exec(process.env.JOURNAL_STREAM ?? "");
+  if (!named) return false;
+  try {
+    const stat = fstatSync(2, { bigint: true });
+    return String(stat.dev) === named[1] && String(stat.ino) === named[2];
+  } catch {
+    return false;
+  }
+}
+
 export function exit(code: number): never {
   process.exit(code);
+}
+
+/**
+ * Exits with the exit code set so far once `ms` have passed, unless the process ends by itself
+ * first (the timer does not keep it alive): for work a stopped run dropped, still in flight.
+ */
+export function exitSoon(ms: number): void {
+  const timer: unknown = setTimeout(() => process.exit(), ms);
+  // Deno's timers are numbers: there the process waits the `ms` (then exits all the same).
+  (timer as { unref?: () => void }).unref?.();
 }
 
 export function setExitCode(code: number): void {
@@ -40,9 +66,9 @@ export function isLambda(): boolean {
   return Boolean(process.env.AWS_LAMBDA_RUNTIME_API);
 }
 
-/** Calls `handler` on the first `signal`; returns the function that removes it again. */
+/** Calls `handler` on every `signal` (the default action, exit, is off meanwhile); returns the function that removes it again. */
 export function onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): () => void {
-  process.once(signal, handler);
+  process.on(signal, handler);
   return () => {
     process.off(signal, handler);
   };

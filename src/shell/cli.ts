@@ -2,7 +2,7 @@
  * @module The `idpscim` command line: parses arguments (yargs, options from the option table),
  * resolves configuration, wires adapters and runs one command. Data on stdout, logs on stderr.
  */
-import yargs from "yargs";
+import yargs, { type Argv } from "yargs";
 import { composeSource, composeStore, composeTarget } from "../compose.ts";
 import { flagSecretWarnings, loadConfig, redactedConfig, requireFor, requirementProblems, type ResolvedConfig } from "../config/load.ts";
 import { envName, flagName, optionByPath, yargsOptions, type Command } from "../config/schema.ts";
@@ -84,21 +84,22 @@ function oneLine(message: string): string {
     .replace(/"([^"]{61,})"/g, (_, inner: string) => quote(inner));
 }
 
-/** Runs the CLI with `args` (without the executable) and returns the exit code. */
-export async function runCli(args: string[]): Promise<number> {
-  let request: CommandRequest | undefined;
-  let usageError: string | undefined;
+/** What parsing the command line found: the command to run, or the usage problem to report. */
+interface Parsing {
+  request?: CommandRequest;
+  usageError?: string;
   // Set by the handlers, which yargs runs even after .fail(); it names the real problem better than yargs does.
-  let strayError: string | undefined;
-  const checkStray = (argv: { _: (string | number)[] }, command: string): void => {
-    const words = argv._;
-    strayError ??= command === "sync" && words[0] !== "sync" ? strayWordsProblem(words, undefined) : strayWordsProblem(words.slice(1), command);
-  };
-  const parser = yargs(args)
-    .scriptName("idpscim")
-    .version(VERSION)
-    .options(yargsOptions())
-    .option("output", { type: "string", choices: ["table", "json"], default: "table", describe: "Format of the data on stdout." })
+  strayError?: string;
+}
+
+function checkStray(p: Parsing, argv: { _: (string | number)[] }, command: string): void {
+  const words = argv._;
+  p.strayError ??= command === "sync" && words[0] !== "sync" ? strayWordsProblem(words, undefined) : strayWordsProblem(words.slice(1), command);
+}
+
+/** The commands, each recording in `p` what it was asked. */
+function withCommands(parser: Argv, p: Parsing): Argv {
+  return parser
     .command(["sync", "$0"], "Make AWS IAM Identity Center match Google Workspace (the default command).", (y) =>
       y
         .option("dry-run", { type: "boolean", default: false, describe: "Plan only: print the plan, write nothing (same as `plan`)." })
@@ -107,13 +108,13 @@ export async function runCli(args: string[]): Promise<number> {
         .option(RUN_FLAGS.allowEmptySource, { type: "boolean", default: false, describe: "Allow this run to act on a source with no groups or no users (this run only)." })
         .option(RUN_FLAGS.maxDuration, { type: "string", describe: 'Time budget of this run, e.g. "10m": operations stop starting in time to save the state; the rest continues next run.' }),
       (argv) => {
-        checkStray(argv, "sync");
+        checkStray(p, argv, "sync");
         const maxDuration = argv[RUN_FLAGS.maxDuration];
         const maxDurationMs = maxDuration === undefined ? undefined : parseDuration(String(maxDuration));
         if (maxDuration !== undefined && maxDurationMs === undefined) {
-          usageError = `--${RUN_FLAGS.maxDuration}: must be a duration like "90s", "10m" or "1h" (got ${quote(String(maxDuration))})`;
+          p.usageError = `--${RUN_FLAGS.maxDuration}: must be a duration like "90s", "10m" or "1h" (got ${quote(String(maxDuration))})`;
         }
-        request = {
+        p.request = {
           command: "sync",
           dryRun: Boolean(argv["dry-run"]),
           reconcile: Boolean(argv.reconcile),
@@ -134,8 +135,8 @@ export async function runCli(args: string[]): Promise<number> {
           describe: `Exit ${EXIT.ok} when there is nothing to do, ${EXIT.pending} when changes are pending (operations, or records a sync could not act on), ${EXIT.safety} when a sync would be refused.`,
         }),
       (argv) => {
-        checkStray(argv, "plan");
-        request = { command: "plan", dryRun: true, reconcile: Boolean(argv.reconcile), detailedExitcode: Boolean(argv["detailed-exitcode"]), output: argv.output as Output, argv };
+        checkStray(p, argv, "plan");
+        p.request = { command: "plan", dryRun: true, reconcile: Boolean(argv.reconcile), detailedExitcode: Boolean(argv["detailed-exitcode"]), output: argv.output as Output, argv };
       },
     )
     .command("inspect <system> <what>", "List what a side holds: gws users|groups|members, scim users|groups|config.", (y) =>
@@ -143,17 +144,17 @@ export async function runCli(args: string[]): Promise<number> {
         .positional("system", { choices: ["gws", "scim"] as const, describe: "gws (Google Workspace) or scim (AWS)" })
         .positional("what", { type: "string", describe: "users, groups, members (gws) or config (scim)" }),
       (argv) => {
-        checkStray(argv, "inspect");
+        checkStray(p, argv, "inspect");
         const system = argv.system as "gws" | "scim";
         const what = String(argv.what);
         const allowed = system === "gws" ? ["users", "groups", "members"] : ["users", "groups", "config"];
-        if (!allowed.includes(what)) usageError = `inspect ${system}: ${shownWord(what) ?? `(${hiddenWord(what)})`} is not one of ${allowed.join(", ")}`;
-        request = { command: "inspect", dryRun: true, reconcile: false, output: argv.output as Output, inspect: { system, what }, argv };
+        if (!allowed.includes(what)) p.usageError = `inspect ${system}: ${shownWord(what) ?? `(${hiddenWord(what)})`} is not one of ${allowed.join(", ")}`;
+        p.request = { command: "inspect", dryRun: true, reconcile: false, output: argv.output as Output, inspect: { system, what }, argv };
       },
     )
     .command("state <action>", "state show: print the state: managed users and groups, last full read.", (y) => y.positional("action", { choices: ["show"] as const }), (argv) => {
-      checkStray(argv, "state show");
-      request = { command: "state-show", dryRun: true, reconcile: false, output: argv.output as Output, argv };
+      checkStray(p, argv, "state show");
+      p.request = { command: "state-show", dryRun: true, reconcile: false, output: argv.output as Output, argv };
     })
     .command(
       "config <action> [file]",
@@ -165,21 +166,34 @@ export async function runCli(args: string[]): Promise<number> {
           .options(CONFIG_IMPORT_OPTIONS)
           .option("for", { type: "string", choices: Object.keys(VALIDATE_FOR), default: "sync", describe: "config validate: the command whose requirements are checked." }),
       (argv) => {
-        checkStray(argv, `config ${argv.action}`);
+        checkStray(p, argv, `config ${argv.action}`);
         const parsed = configImportRequest(argv);
-        if (parsed.problem !== undefined) usageError = parsed.problem;
+        if (parsed.problem !== undefined) p.usageError = parsed.problem;
         const common = { dryRun: true, reconcile: false, output: argv.output as Output, argv };
-        request =
+        p.request =
           parsed.request !== undefined
             ? { command: "config-import", configImport: parsed.request, ...common }
             : { command: "config-validate", validateFor: VALIDATE_FOR[String(argv.for)] ?? "sync", ...common };
       },
-    )
+    );
+}
+
+/** Runs the CLI with `args` (without the executable) and returns the exit code. */
+export async function runCli(args: string[]): Promise<number> {
+  const p: Parsing = {};
+  const parser = withCommands(
+    yargs(args)
+      .scriptName("idpscim")
+      .version(VERSION)
+      .options(yargsOptions())
+      .option("output", { type: "string", choices: ["table", "json"], default: "table", describe: "Format of the data on stdout." }),
+    p,
+  )
     // No strictCommands: every word the default command would swallow is checked by checkStray instead.
     .strictOptions()
     .exitProcess(false)
     .fail((message, error) => {
-      usageError = message ?? error?.message ?? "invalid arguments";
+      p.usageError = message ?? error?.message ?? "invalid arguments";
     })
     .help();
 
@@ -189,9 +203,9 @@ export async function runCli(args: string[]): Promise<number> {
       helpText = output;
     });
   } catch (error) {
-    usageError ??= (error as Error).message;
+    p.usageError ??= (error as Error).message;
   }
-  usageError = strayError ?? usageError;
+  const usageError = p.strayError ?? p.usageError;
   if (usageError) {
     // One line, before any configuration is read or request sent; a log line of its own under --log-format json.
     const line = `idpscim: ${oneLine(usageError)}; see \`idpscim --help\``;
@@ -200,12 +214,12 @@ export async function runCli(args: string[]): Promise<number> {
     else writeStderr(`${line}\n`);
     return EXIT.config;
   }
-  if (!request) {
+  if (!p.request) {
     // --help or --version already printed by yargs.
     if (helpText) writeStdout(`${helpText}\n`);
     return EXIT.ok;
   }
-  return execute(request, earlyLogOptions(args, environment()));
+  return execute(p.request, earlyLogOptions(args, environment()));
 }
 
 const truthy = (value: unknown) => value === true || (typeof value === "string" && ["true", "1"].includes(value.trim().toLowerCase()));

@@ -6,11 +6,12 @@
 import { composeSource, composeStore, composeTarget, createSecretResolver, policyFor } from "../compose.ts";
 import { resolveSecrets, type SecretsNeeded } from "../config/resolve-secrets.ts";
 import { redactedConfig, requireFor, type ResolvedConfig } from "../config/load.ts";
-import { EXIT } from "../core/errors.ts";
+import { STOP_GRACE_MS } from "../core/apply.ts";
+import { EXIT, exitForStop } from "../core/errors.ts";
 import type { RunLock } from "../core/ports.ts";
 import { runSync, type SyncReport } from "../core/sync.ts";
 import type { ManagedLogger } from "../log/logger.ts";
-import { exit, onSignal, readTextFile } from "../platform/runtime.ts";
+import { environment, exit, exitSoon, onSignal, readTextFile } from "../platform/runtime.ts";
 import { renderRefusal } from "./messages.ts";
 import { summaryLine, type RunFigures } from "./render.ts";
 
@@ -43,7 +44,12 @@ export interface ConfiguredSyncResult {
 export async function resolveRunConfig(config: ResolvedConfig, log: ManagedLogger, needed?: SecretsNeeded): Promise<{ config: ResolvedConfig; serviceAccountKey: string }> {
   log.redact(config.aws.scimAccessToken);
   const secrets = config.useSecretsManager ? createSecretResolver() : { get: async () => "" };
-  const resolved = await resolveSecrets(config, secrets, readTextFile, needed);
+  // systemd's LoadCredential= files, when it runs us with them (scripts/systemd/idpscim.service).
+  const credentialsDirectory = environment().CREDENTIALS_DIRECTORY;
+  const resolved = await resolveSecrets(config, secrets, readTextFile, {
+    ...(needed !== undefined ? { needed } : {}),
+    ...(credentialsDirectory !== undefined ? { credentialsDirectory } : {}),
+  });
   log.redact(resolved.config.aws.scimAccessToken);
   redactServiceAccount(log, resolved.serviceAccountKey);
   log.debug(`configuration: ${JSON.stringify(redactedConfig(resolved.config))}`);
@@ -64,15 +70,7 @@ export async function runConfiguredSync(
   const store = composeStore(finalConfig, environment);
   // A second run stops before reading anything (plan and dry runs write nothing: no lock).
   const locking = options.dryRun ? undefined : store.lockForRun?.(log, options.endsBy === undefined ? {} : { endsBy: options.endsBy });
-  // Ctrl-C and systemd's stop leave no lock behind (progress is in the last checkpoint), also
-  // when they come while the lock is being taken. An S3 lock's delete is a request: given 3 s,
-  // then the process exits anyway (the lock goes stale).
-  const releaseAndExit = (code: number) => () => {
-    const released = locking?.then((held) => held.release(), () => undefined);
-    void Promise.race([released, new Promise((resolve) => setTimeout(resolve, 3_000))]).finally(() => exit(code));
-  };
-  // Removed after the run: a Lambda sandbox runs many invocations in one process.
-  const unsubscribe = locking ? [onSignal("SIGINT", releaseAndExit(130)), onSignal("SIGTERM", releaseAndExit(143))] : [];
+  const stop = locking ? gracefulStop(log, locking) : undefined;
   let lock: RunLock | undefined;
   let report: SyncReport;
   const figuresNow = (): RunFigures => ({ durationMs: Date.now() - started, scimRequests: target.stats().byRoute, googleRequests: source.stats().requests });
@@ -95,21 +93,78 @@ export async function runConfiguredSync(
           for (const rule of allowed) log.warn(`allowed for this run only: ${renderRefusal(rule).message}`);
         },
         ...(options.stopStartingAt !== undefined ? { stopStartingAt: options.stopStartingAt } : {}),
+        ...(stop ? { signal: stop.signal } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       },
     );
   } finally {
-    for (const remove of unsubscribe) remove();
+    // The handlers stay until the lock is released: a second signal while it is still exits at once.
     options.onFigures?.(figuresNow());
     await lock?.release();
+    stop?.dispose();
   }
   const figures = figuresNow();
   log.info(summaryLine(report, figures));
   for (const failure of report.applied?.failed ?? []) log.error(`failed: ${failure.kind} ${failure.subject}: ${failure.reason}`);
   const notStarted = report.applied?.notStarted ?? 0;
+  if (report.applied?.stopped === "signal") {
+    const by = String(stop?.signal.reason);
+    const left = report.applied.leftInFlight > 0 ? ` and ${report.applied.leftInFlight} left in flight (adopted by externalId next run if they landed)` : "";
+    log.warn(`stopped by ${by}: ${notStarted} operation(s) not started${left}; the state holds what was done; they continue next run`);
+    return { report, figures, exitCode: exitForStop(by) };
+  }
   if (notStarted > 0) log.warn(`time budget reached: ${notStarted} operation(s) not started; they continue next run (the state holds what was done)`);
   // A run cut by its deadline is healthy (a large first sync on Lambda takes several runs): exit 0.
   return { report, figures, exitCode: (report.applied?.failed.length ?? 0) > 0 ? EXIT.partial : EXIT.ok };
+}
+
+/** After the stop signal, the most the run may take to end by itself before the process exits anyway (the state save hangs). */
+const STOP_BACKSTOP_MS = 2 * STOP_GRACE_MS;
+/** What an S3 lock's delete (a request) is given when the process exits without the run's own ending. */
+const RELEASE_BOUND_MS = 1_000;
+
+/**
+ * SIGTERM (`systemctl stop`, a shutdown, TimeoutStartSec) and SIGINT (Ctrl-C) stop the run the way
+ * its deadline does: `signal` aborts, so no new operation starts, those in flight finish (at most
+ * STOP_GRACE_MS), the state is saved, the lock released, and the run exits 143 or 130. Reads in
+ * progress end the run at once, before any write. A second signal, or a run still going
+ * STOP_BACKSTOP_MS after the first, exits at once, the lock released best-effort (else it goes
+ * stale; progress is in the last checkpoint). Removed after the run (`dispose`): a Lambda sandbox
+ * runs many invocations in one process.
+ */
+function gracefulStop(log: ManagedLogger, locking: Promise<RunLock>): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  let backstop: ReturnType<typeof setTimeout> | undefined;
+  const exitNow = (code: number) => {
+    const released = locking.then((held) => held.release(), () => undefined);
+    void Promise.race([released, new Promise((resolve) => setTimeout(resolve, RELEASE_BOUND_MS))]).finally(() => exit(code));
+  };
+  const onStop = (name: "SIGINT" | "SIGTERM") => () => {
+    const code = exitForStop(name);
+    if (controller.signal.aborted) {
+      log.error(`${name} again: exiting at once (exit ${code}); what was done since the last checkpoint is adopted by externalId next run`);
+      exitNow(code);
+      return;
+    }
+    log.warn(
+      `${name}: stopping: no new operation starts, those in flight finish (at most ${STOP_GRACE_MS / 1000} s), then the state is saved and the run exits ${code}; send ${name} again to exit at once`,
+    );
+    controller.abort(name);
+    backstop = setTimeout(() => {
+      log.error(`the run did not end ${STOP_BACKSTOP_MS / 1000} s after ${name} (the state save hangs?): exiting (exit ${code}); the last checkpoint holds the progress`);
+      exitNow(code);
+    }, STOP_BACKSTOP_MS);
+  };
+  const unsubscribe = [onSignal("SIGINT", onStop("SIGINT")), onSignal("SIGTERM", onStop("SIGTERM"))];
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const remove of unsubscribe) remove();
+      clearTimeout(backstop);
+      // Reads or requests the stop dropped would keep the process alive: exit once the shell is done.
+      if (controller.signal.aborted) exitSoon(1_000);
+    },
+  };
 }
 
 /**

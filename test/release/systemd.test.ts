@@ -1,16 +1,19 @@
 /**
  * @module The systemd units and install-systemd.sh: `systemd-analyze verify` and `security`
- * on the shipped units, the service's ExecStart line run as systemd would run it (credentials
- * directory, `$$`) against the emulators, and staged installs into a temporary root.
+ * on the shipped units, the service's ExecStart line run as systemd would run it (its words, `%d`
+ * the credentials directory) against the emulators, also stopped with SIGTERM and SIGINT mid-run,
+ * and staged installs into a temporary root.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { parse } from "smol-toml";
+import { readState } from "../fault/converge.ts";
 import { awsEnvironment } from "../emulators/index.ts";
 import { loadScenarioFile } from "../emulators/scenario.ts";
-import { EXAMPLE_SCENARIO, ROOT, startWorld, type World } from "../support/harness.ts";
+import { EXAMPLE_SCENARIO, ROOT, spreadOrg, startWorld, type World } from "../support/harness.ts";
 
 const UNITS = join(ROOT, "scripts/systemd");
 const INSTALL = join(ROOT, "scripts/install-systemd.sh");
@@ -62,6 +65,12 @@ describe("units", () => {
     // Bun's JIT needs writable+executable memory; denied it, JSC falls back to its interpreter.
     expect(directive(service, "MemoryDenyWriteExecute")).toEqual([]);
     expect(directive(service, "LoadCredential").map((c) => c.split(":")[0])).toEqual(["config.toml", "scim-token", "gws-service-account.json"]);
+    // The run ends by itself before TimeoutStartSec, and a stop (10 s for requests in flight, 20 s
+    // at most: src/shell/run-sync.ts) before TimeoutStopSec's SIGKILL; 143 is that clean stop.
+    expect(directive(service, "ExecStart")[0]).toContain("--max-duration 55m");
+    expect(directive(service, "TimeoutStartSec")).toEqual(["1h"]);
+    expect(directive(service, "TimeoutStopSec")).toEqual(["30s"]);
+    expect(directive(service, "SuccessExitStatus")).toEqual(["143"]);
     expect(directive(timer, "OnCalendar")).toEqual(["*:0/15"]);
     expect(directive(timer, "Persistent")).toEqual(["true"]);
     expect(directive(timer, "RandomizedDelaySec")).toEqual(["60"]);
@@ -73,9 +82,12 @@ describe("units", () => {
   test.skipIf(!analyze)("systemd-analyze verify accepts both units without a warning, and does warn on a broken one", () => {
     const units = join(dir, "verify");
     mkdirSync(units, { recursive: true });
-    for (const name of ["idpscim.service", "idpscim.timer"]) copyFileSync(join(UNITS, name), join(units, name));
-    // ExecStart's program is /bin/sh (it reads the token credential), which verify checks exists;
-    // the idpscim path inside the sh -c string is run by the ExecStart test below instead.
+    copyFileSync(join(UNITS, "idpscim.timer"), join(units, "idpscim.timer"));
+    // verify checks that ExecStart's program exists: point it at an executable where the binary would be.
+    const binary = join(units, "idpscim");
+    writeFileSync(binary, "#!/bin/sh\n");
+    chmodSync(binary, 0o755);
+    writeFileSync(join(units, "idpscim.service"), service.replaceAll("/usr/local/bin/idpscim", binary));
     const verified = run([analyze!, "verify", join(units, "idpscim.service"), join(units, "idpscim.timer")], process.env, units);
     expect(verified.stderr.split("\n").filter((line) => line.includes("idpscim"))).toEqual([]);
     expect(verified.code).toBe(0);
@@ -94,41 +106,192 @@ describe("units", () => {
   });
 });
 
+/**
+ * The credentials directory systemd would fill from LoadCredential=: the world's config without
+ * its secrets, the SCIM token (with the newline an editor leaves) and the service-account key.
+ */
+function credentialsFor(w: World, name: string): string {
+  const credentials = join(dir, name);
+  mkdirSync(credentials, { recursive: true });
+  const config = readFileSync(w.configPath, "utf8")
+    .split("\n")
+    .filter((line) => !line.startsWith("scim_access_token") && !line.startsWith("service_account_file"))
+    .join("\n");
+  expect(config).not.toContain(w.emulators.scim.token);
+  writeFileSync(join(credentials, "config.toml"), config);
+  writeFileSync(join(credentials, "scim-token"), `${w.emulators.scim.token}\n`);
+  copyFileSync(w.emulators.google.serviceAccountFile, join(credentials, "gws-service-account.json"));
+  return credentials;
+}
+
+/**
+ * The service's ExecStart as systemd runs it: no shell, the line split into words (it has no
+ * quotes, `$` or `;` that would make systemd read it otherwise), `%d` the credentials directory,
+ * and /usr/local/bin/idpscim the sources under this Bun (the binary is tested in binary.test.ts).
+ */
+function spawnExecStart(w: World, credentials: string) {
+  const [execStart] = directive(service, "ExecStart");
+  expect(execStart).toMatch(/^[^'"$;\\]+$/);
+  const [program, ...args] = execStart!.split(/\s+/);
+  expect(program).toBe("/usr/local/bin/idpscim");
+  const child = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), ...args.map((word) => word.replaceAll("%d", credentials))], {
+    cwd: dir,
+    env: { ...cleanEnvironment(), ...awsEnvironment(w.emulators), CREDENTIALS_DIRECTORY: credentials },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const stderr = new Response(child.stderr).text();
+  return { child, result: Promise.all([stderr, child.exited]).then(([text, code]) => ({ stderr: text, code })) };
+}
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(5);
+  }
+}
+
+/** The S3 run lock's body, or undefined when there is none. */
+async function s3Lock(w: World): Promise<string | undefined> {
+  const s3 = w.emulators.s3;
+  const client = new S3Client({ endpoint: s3.url, forcePathStyle: true, region: s3.region, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  try {
+    return await (await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: "data/state.json.lock" }))).Body!.transformToString();
+  } catch {
+    return undefined;
+  } finally {
+    client.destroy();
+  }
+}
+
 describe("the service's ExecStart, run as systemd runs it", () => {
   test("reads config, SCIM token and service-account key from the credentials directory and syncs", async () => {
     world = await startWorld({ scenario: loadScenarioFile(EXAMPLE_SCENARIO) });
-    // The secrets come only from credentials: drop them from the config the unit loads.
-    const credentials = join(dir, "credentials");
-    mkdirSync(credentials, { recursive: true });
-    const config = readFileSync(world.configPath, "utf8")
-      .split("\n")
-      .filter((line) => !line.startsWith("scim_access_token") && !line.startsWith("service_account_file"))
-      .join("\n");
-    writeFileSync(join(credentials, "config.toml"), config);
-    writeFileSync(join(credentials, "scim-token"), `${world.emulators.scim.token}\n`);
-    copyFileSync(world.emulators.google.serviceAccountFile, join(credentials, "gws-service-account.json"));
-    // /usr/local/bin/idpscim is the sources under this Bun (the binary is tested in binary.test.ts).
-    const shim = join(dir, "idpscim");
-    writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, "src/main.ts")}" "$@"\n`);
-    chmodSync(shim, 0o755);
-
-    const [execStart] = directive(service, "ExecStart");
-    const match = /^\/bin\/sh -c '([^']*)'$/.exec(execStart ?? "");
-    expect(match).not.toBeNull();
-    // systemd's own expansions: %d is $CREDENTIALS_DIRECTORY, $$ is a literal $.
-    const script = match![1]!.replaceAll("%d", credentials).replaceAll("$$", "$").replaceAll("/usr/local/bin/idpscim", shim);
-    const child = Bun.spawn(["/bin/sh", "-c", script], {
-      cwd: dir,
-      env: { ...cleanEnvironment(), ...awsEnvironment(world.emulators), CREDENTIALS_DIRECTORY: credentials },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+    const { result } = spawnExecStart(world, credentialsFor(world, "credentials"));
+    const { stderr, code } = await result;
     expect(stderr).toContain("summary:");
     expect(stderr).not.toContain(world.emulators.scim.token);
     expect(code).toBe(0);
     expect(world.emulators.scim.snapshot().users.length).toBe(13);
     expect(existsSync(world.statePath)).toBe(true);
+  });
+
+  // 160 users and 4 groups at 150 ms a SCIM request, 8 in flight: the creates take ~3 s, and the
+  // signal comes once 40 of them are done, mid-way.
+  const USERS = 160;
+  const GROUPS = 4;
+  for (const { signal, code, backend } of [
+    { signal: "SIGTERM", code: 143, backend: "file" },
+    { signal: "SIGINT", code: 130, backend: "s3" },
+  ] as const) {
+    test(`${signal} mid-sync (${backend} state): exits ${code} with every completed create in the state, no lock left; the next run creates exactly the rest`, async () => {
+      world = await startWorld({ scenario: spreadOrg(USERS, GROUPS), scim: { faults: { latencyMs: 150 } } }, { state: backend });
+      const w = world;
+      const log = w.emulators.scim.log;
+      const createsDone = () => log.total((e) => e.method === "POST" && e.status === 201);
+      const run = spawnExecStart(w, credentialsFor(w, `credentials-${signal}`));
+      await waitFor("40 creates", () => createsDone() >= 40);
+      run.child.kill(signal);
+      const signalledAt = Date.now();
+      const { stderr, code: exited } = await run.result;
+      const stopMs = Date.now() - signalledAt;
+      await Bun.sleep(300); // a request the run had left in flight would land now
+      const created = createsDone();
+      const state = await readState(w, backend);
+      const recorded = Object.keys(state!.state.users).length + Object.keys(state!.state.groups).length;
+      console.log(`${signal} on ExecStart (${backend} state) after 40 creates: ${created} creates made, ${recorded} in the state, exit ${exited} ${stopMs} ms after the signal`);
+      expect(exited).toBe(code);
+      expect(stderr).toContain(`${signal}: stopping: no new operation starts`);
+      expect(stderr).toMatch(new RegExp(`stopped by ${signal}: \\d+ operation\\(s\\) not started; the state holds what was done; they continue next run`));
+      expect(stderr).not.toContain(w.emulators.scim.token);
+      expect(created).toBeLessThan(USERS + GROUPS);
+      expect(recorded).toBe(created);
+      expect(stopMs).toBeLessThan(5_000);
+      if (backend === "file") expect(existsSync(`${w.statePath}.run.lock`)).toBe(false);
+      else expect(await s3Lock(w)).toBeUndefined();
+
+      w.emulators.scim.faults.latencyMs = 0;
+      log.clear();
+      const next = await spawnExecStart(w, credentialsFor(w, `credentials-${signal}`)).result;
+      expect(next.code).toBe(0);
+      const counts = log.counts();
+      expect((counts["POST /Users"] ?? 0) + (counts["POST /Groups"] ?? 0)).toBe(USERS + GROUPS - created);
+      expect(log.total((e) => e.status === 409)).toBe(0);
+      const users = w.emulators.scim.snapshot().users.map((u) => String(u.userName));
+      expect(new Set(users).size).toBe(USERS);
+      expect(users).toHaveLength(USERS);
+    }, 60_000);
+  }
+
+  test("a second SIGTERM during the stop exits at once (143), the lock released", async () => {
+    world = await startWorld({ scenario: spreadOrg(60, 2), scim: { faults: { latencyMs: 4_000 } } });
+    const w = world;
+    const run = spawnExecStart(w, credentialsFor(w, "credentials-twice"));
+    // The first creates are in flight for 4 s: a graceful stop would wait for them.
+    await waitFor("the first creates in flight", () => existsSync(`${w.statePath}.run.lock`) && w.emulators.scim.log.total() > 0 && w.emulators.scim.log.total((e) => e.method === "GET") === w.emulators.scim.log.total());
+    await Bun.sleep(300);
+    run.child.kill("SIGTERM");
+    await Bun.sleep(200);
+    run.child.kill("SIGTERM");
+    const secondAt = Date.now();
+    const { stderr, code } = await run.result;
+    expect(code).toBe(143);
+    expect(Date.now() - secondAt).toBeLessThan(1_500);
+    expect(stderr).toContain("SIGTERM again: exiting at once (exit 143)");
+    expect(existsSync(`${w.statePath}.run.lock`)).toBe(false);
+  }, 30_000);
+
+  test("SIGTERM during the reads ends the run at once with STOPPED (143): no write, no state", async () => {
+    world = await startWorld({ scenario: spreadOrg(20, 2), google: { faults: { latencyMs: 3_000 } } });
+    const w = world;
+    const run = spawnExecStart(w, credentialsFor(w, "credentials-reads"));
+    await waitFor("the run lock", () => existsSync(`${w.statePath}.run.lock`));
+    await Bun.sleep(500);
+    run.child.kill("SIGTERM");
+    const signalledAt = Date.now();
+    const { stderr, code } = await run.result;
+    expect(code).toBe(143);
+    expect(Date.now() - signalledAt).toBeLessThan(2_500);
+    expect(stderr).toContain("STOPPED: stopped by SIGTERM during the reads, before any write; nothing was written and the state is as it was");
+    expect(w.emulators.scim.log.writes()).toBe(0);
+    expect(existsSync(w.statePath)).toBe(false);
+    expect(existsSync(`${w.statePath}.run.lock`)).toBe(false);
+  }, 30_000);
+});
+
+describe("logs under journald", () => {
+  /** `idpscim config validate` with a token flag (which warns), stderr into a file; JOURNAL_STREAM as given, or that file's own "dev:ino". */
+  function validateWithStderrFile(journalStream: "the file" | string): string {
+    const path = join(dir, `stderr-${Math.random().toString(36).slice(2)}`);
+    const fd = openSync(path, "w");
+    const { dev, ino } = fstatSync(fd, { bigint: true });
+    const stream = journalStream === "the file" ? `${dev}:${ino}` : journalStream;
+    const result = Bun.spawnSync([process.execPath, join(ROOT, "src/main.ts"), "config", "validate", "--aws-scim-access-token", "tok-4b1d-not-a-real-one",
+      // What `config validate` (for sync) requires; it reads no file and sends no request.
+      "--aws-scim-endpoint", "https://scim.example.com/scim/v2", "--gws-user-email", "admin@example.com", "--gws-service-account-file", "key.json", "--state-file", "state.json"], {
+      cwd: dir,
+      env: { ...cleanEnvironment(), JOURNAL_STREAM: stream },
+      stdout: "pipe",
+      stderr: fd,
+    });
+    closeSync(fd);
+    expect(result.exitCode).toBe(0);
+    return readFileSync(path, "utf8");
+  }
+
+  test("when stderr is the stream JOURNAL_STREAM names, text lines carry <N> priorities and no timestamp", () => {
+    const lines = validateWithStderrFile("the file").trimEnd().split("\n");
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines[0]).toStartWith("<4>WARN  --aws-scim-access-token (-t) was given on the command line");
+    expect(lines.every((line) => /^<[3467]>/.test(line))).toBe(true);
+    expect(lines.join("\n")).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:/);
+  });
+
+  test("a JOURNAL_STREAM that is not stderr (a wrapper redirected it) changes nothing: timestamps, no prefix", () => {
+    const text = validateWithStderrFile("1:1");
+    expect(text).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z WARN  --aws-scim-access-token/);
+    expect(text).not.toContain("<4>");
   });
 });
 
@@ -174,17 +337,63 @@ describe("install-systemd.sh", () => {
     expect(readFileSync(join(root, "etc/systemd/system/idpscim.timer"), "utf8")).toBe(timer);
     const config = parse(readFileSync(join(root, "etc/idpscim/config.toml"), "utf8")) as { state?: { file?: string } };
     expect(config.state?.file).toBe("/var/lib/idpscim/state.json");
-    expect(first.stdout).toContain("missing now: scim-token gws-service-account.json");
+    expect(first.stdout).toContain("! idpscim.timer is not enabled");
 
     const configPath = join(root, "etc/idpscim/config.toml");
     writeFileSync(configPath, `${readFileSync(configPath, "utf8")}\n# edited by the operator\n`);
-    writeFileSync(join(root, "etc/idpscim/credentials/scim-token"), "token\n");
-    writeFileSync(join(root, "etc/idpscim/credentials/gws-service-account.json"), "{}\n");
     const second = run([INSTALL, "--binary", fakeBinary()], env);
     expect(second.code).toBe(0);
     expect(second.stdout).toContain("exists; kept");
-    expect(second.stdout).not.toContain("missing now");
     expect(readFileSync(configPath, "utf8")).toContain("# edited by the operator");
+  });
+
+  test("the timer is enabled only once the config and both credentials are in place; until then it says what is missing and the commands that finish", () => {
+    const root = join(dir, "ready-root");
+    const env = { ...process.env, DESTDIR: root };
+    const install = () => run([INSTALL, "--binary", fakeBinary()], env);
+    const etc = join(root, "etc/idpscim");
+    const notEnabled = "! idpscim.timer is not enabled: the config or the credentials are not in place yet";
+    const enabling = "= config and credentials in place; DESTDIR is set: not running systemctl enable --now idpscim.timer";
+
+    const fresh = install();
+    expect(fresh.code).toBe(0);
+    expect(fresh.stdout).toContain(notEnabled);
+    expect(fresh.stdout).not.toContain(enabling);
+    expect(fresh.stdout).toContain(`  not set in ${etc}/config.toml: aws.scim_endpoint, gws.user_email`);
+    expect(fresh.stdout).toContain(`  missing or empty in ${etc}/credentials/: scim-token, gws-service-account.json`);
+    expect(fresh.stdout).toContain(`  sudoedit ${etc}/config.toml   # set aws.scim_endpoint, gws.user_email (and gws.groups_filter)`);
+    expect(fresh.stdout).toContain(`  sudo sh -c 'umask 077; cat > ${etc}/credentials/scim-token'`);
+    expect(fresh.stdout).toContain(`  sudo install -m 0600 service-account-key.json ${etc}/credentials/gws-service-account.json`);
+    expect(fresh.stdout).toContain(`  sudo DESTDIR=${root} ${INSTALL} --binary ${join(dir, "fake-idpscim")}   # checks again, then enables idpscim.timer`);
+
+    // The example's placeholders uncommented are not a configuration.
+    const configPath = join(etc, "config.toml");
+    const example = readFileSync(configPath, "utf8");
+    writeFileSync(configPath, example.replace(/^# (scim_endpoint|user_email) = /gm, "$1 = "));
+    expect(install().stdout).toContain("not set in");
+
+    writeFileSync(
+      configPath,
+      example
+        .replace(/^# scim_endpoint = .*$/m, 'scim_endpoint = "https://scim.eu-west-1.amazonaws.com/t-1/scim/v2"  # ours')
+        .replace(/^# user_email = .*$/m, "user_email = 'root@corp.example'"),
+    );
+    writeFileSync(join(etc, "credentials/scim-token"), "");
+    writeFileSync(join(etc, "credentials/gws-service-account.json"), "{}\n");
+    const empty = install();
+    expect(empty.stdout).not.toContain("not set in");
+    expect(empty.stdout).toContain(`  missing or empty in ${etc}/credentials/: scim-token\n`);
+    expect(empty.stdout).not.toContain("service-account-key.json");
+
+    writeFileSync(join(etc, "credentials/scim-token"), "token\n");
+    const ready = install();
+    expect(ready.code).toBe(0);
+    expect(ready.stdout).toContain(enabling);
+    expect(ready.stdout).not.toContain(notEnabled);
+    // --dry-run says the same and changes nothing.
+    const dry = run([INSTALL, "--dry-run", "--binary", fakeBinary()], env);
+    expect(dry.stdout).toContain(enabling);
+    expect(readFileSync(join(etc, "credentials/scim-token"), "utf8")).toBe("token\n");
   });
 
   test("refuses a missing binary with a hint, exit 2", () => {

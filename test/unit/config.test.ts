@@ -1,7 +1,7 @@
 /** @module Config layering, validation messages, secrets resolution and docs drift, through the real resolver and real yargs. */
 
-import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import yargs from "yargs";
@@ -11,6 +11,7 @@ import { flagSecretWarnings, loadConfig, readConfigFile, redactedConfig, require
 import { resolveSecrets } from "../../src/config/resolve-secrets.ts";
 import { OPTIONS, envName, flagName, tomlPath, yargsOptions } from "../../src/config/schema.ts";
 import { parseDuration, parseMaxDeletes } from "../../src/config/validate.ts";
+import { readTextFile } from "../../src/platform/runtime.ts";
 
 const root = join(import.meta.dir, "..", "..");
 
@@ -652,6 +653,89 @@ describe("resolveSecrets", () => {
 
     const notJson = await rejection(() => resolveSecrets(resolve({ env: { IDPSCIM_GWS_SERVICE_ACCOUNT_FILE: "k" } }), store, async () => "-----BEGIN PRIVATE KEY-----"));
     expect(notJson.message).not.toContain("PRIVATE");
+  });
+});
+
+describe("secrets from files: aws.scim_access_token_file and $CREDENTIALS_DIRECTORY", () => {
+  const key = JSON.stringify({ type: "service_account", client_email: "sa@p.iam.gserviceaccount.com" });
+  const token = "tok-9c41-AbCdEf0123456789";
+  const noSecrets = { get: async (name: string): Promise<string> => Promise.reject(new Error(`no secret ${name} here`)) };
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "idpscim-secret-files-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+
+  test("the token is read from the file, its trailing newline dropped; the path may be shown, not the content", async () => {
+    const path = file("scim-token", `${token}\n`);
+    const { config } = await resolveSecrets(resolve({ env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN_FILE: path, IDPSCIM_GWS_SERVICE_ACCOUNT_FILE: file("k.json", key) } }), noSecrets, readTextFile);
+    expect(config.aws.scimAccessToken).toBe(token);
+    expect(JSON.stringify(redactedConfig(config))).not.toContain(token);
+    expect(JSON.stringify(redactedConfig(config))).toContain(path);
+    // A path on the command line is no secret: no warning (the token given as a flag still warns).
+    expect(flagSecretWarnings(resolve({ argv: { "aws-scim-access-token-file": path } }))).toEqual([]);
+    expect(flagSecretWarnings(resolve({ argv: { "aws-scim-access-token": token } }))).toHaveLength(1);
+  });
+
+  test("a missing, empty or malformed token file is one CONFIG_INVALID line (exit 2) that never quotes the content", async () => {
+    const run = (path: string) => rejection(() => resolveSecrets(resolve({ env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN_FILE: path, IDPSCIM_GWS_SERVICE_ACCOUNT_FILE: file("k.json", key) } }), noSecrets, readTextFile));
+    const missing = await run(join(dir, "nope"));
+    expect([missing.code, missing.exitCode]).toEqual(["CONFIG_INVALID", 2]);
+    expect(missing.message).toBe(
+      `aws.scim_access_token_file ${join(dir, "nope")}: cannot read it: ENOENT; check the path and that the user running idpscim may read it (under systemd: LoadCredential=scim-token:/etc/idpscim/credentials/scim-token)`,
+    );
+    expect((await run(file("empty", "\n"))).message).toBe(`aws.scim_access_token_file ${join(dir, "empty")} is empty; put the SCIM access token of IAM Identity Center in it`);
+    for (const [content, kind] of [[`${token} extra`, "whitespace"], [`${token}\nsecond-line\n`, "a line break"], [`${token}\u0007x`, "a control character"]] as const) {
+      const error = await run(file("bad", content));
+      expect(error.code).toBe("CONFIG_INVALID");
+      expect(error.message).toContain(`contains ${kind} (the token is not shown)`);
+      expect(error.message).not.toContain("tok-9c41");
+      expect(error.message.split("\n")).toHaveLength(1);
+    }
+  });
+
+  test("the token and the token file both set: CONFIG_INVALID before anything is read, naming both", async () => {
+    const config = resolve({ env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: token, IDPSCIM_AWS_SCIM_ACCESS_TOKEN_FILE: file("scim-token", "tok-other") } });
+    const error = await rejection(() => resolveSecrets(config, noSecrets, readTextFile));
+    expect(error.code).toBe("CONFIG_INVALID");
+    expect(error.message).toContain("both aws.scim_access_token (IDPSCIM_AWS_SCIM_ACCESS_TOKEN) and aws.scim_access_token_file (IDPSCIM_AWS_SCIM_ACCESS_TOKEN_FILE) are set: keep one");
+    expect(error.message).not.toContain(token);
+  });
+
+  test("$CREDENTIALS_DIRECTORY: scim-token and gws-service-account.json are read when the settings are not given; given settings win", async () => {
+    file("scim-token", `${token}\n`);
+    file("gws-service-account.json", key);
+    const found = await resolveSecrets(resolve(), noSecrets, readTextFile, { credentialsDirectory: dir });
+    expect(found.config.aws.scimAccessToken).toBe(token);
+    expect(found.config.aws.scimAccessTokenFile).toBe(join(dir, "scim-token"));
+    expect(found.config.gws.serviceAccountFile).toBe(join(dir, "gws-service-account.json"));
+    expect(found.serviceAccountKey).toBe(key);
+
+    const otherKey = file("other.json", JSON.stringify({ type: "service_account", client_email: "other@p.iam.gserviceaccount.com" }));
+    const given = await resolveSecrets(resolve({ env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: "tok-from-env", IDPSCIM_GWS_SERVICE_ACCOUNT_FILE: otherKey } }), noSecrets, readTextFile, { credentialsDirectory: dir });
+    expect(given.config.aws.scimAccessToken).toBe("tok-from-env");
+    expect(given.config.aws.scimAccessTokenFile).toBeUndefined();
+    expect(given.serviceAccountKey).toContain("other@");
+
+    // They count as given, so they win over Secrets Manager too.
+    const store = { asked: [] as string[], get: async (name: string) => (store.asked.push(name), name === "IDPSCIM_GWSUserEmail" ? "a@example.com" : "https://scim.example/scim/v2") };
+    const managed = await resolveSecrets(resolve({ argv: { g: true } }), store, readTextFile, { credentialsDirectory: dir });
+    expect(managed.config.aws.scimAccessToken).toBe(token);
+    expect(store.asked.sort()).toEqual(["IDPSCIM_GWSUserEmail", "IDPSCIM_SCIMEndpoint"]);
+  });
+
+  test("$CREDENTIALS_DIRECTORY without the files changes nothing: the settings are still missing, as without it", async () => {
+    const unset = await rejection(() => resolveSecrets(resolve(), noSecrets, readTextFile, { credentialsDirectory: dir }));
+    expect(unset.code).toBe("CONFIG_MISSING");
+    expect(unset.message).toStartWith("gws.service_account_file is not set");
+    file("gws-service-account.json", key);
+    const { config } = await resolveSecrets(resolve(), noSecrets, readTextFile, { credentialsDirectory: dir });
+    expect(config.aws.scimAccessToken).toBeUndefined();
+    expect(() => requireFor(config, "sync")).toThrow("aws.scim_access_token is not set");
   });
 });
 

@@ -72,3 +72,44 @@ describe("JSON logger", () => {
     expect(JSON.parse(text).level).toBe("WARN");
   });
 });
+
+describe("text logger under journald", () => {
+  const journal = () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: "debug", format: "text", journald: true, write: (line) => lines.push(line) });
+    return { log, lines: () => lines.join("").trimEnd().split("\n") };
+  };
+
+  test("each line starts with its syslog priority (sd-daemon(3)) and carries no timestamp of its own", () => {
+    const { log, lines } = journal();
+    log.error("SCIM_AUTH: refused");
+    log.warn("time budget reached");
+    log.info("source: 2 groups, 5 users");
+    log.debug("configuration: {}");
+    expect(lines()).toEqual(["<3>ERROR SCIM_AUTH: refused", "<4>WARN  time budget reached", "<6>INFO  source: 2 groups, 5 users", "<7>DEBUG configuration: {}"]);
+  });
+
+  test("every continuation line carries the entry's priority, so journald does not file it as info; a forged prefix stays text", () => {
+    const { log, lines } = journal();
+    log.error(`refused for safety\n  this run would delete 9 users\n<6>forged${FORGED}`);
+    expect(lines()).toEqual([
+      "<3>ERROR refused for safety",
+      `<3>${CONTINUATION_INDENT}  this run would delete 9 users`,
+      `<3>${CONTINUATION_INDENT}<6>forged`,
+      `<3>${CONTINUATION_INDENT}2026-01-01T00:00:00.000Z ERROR forged`,
+    ]);
+  });
+
+  test("JSON lines are the same with or without it; text lines without it keep their timestamp", () => {
+    const plain: string[] = [];
+    const journaled: string[] = [];
+    createLogger({ level: "info", format: "json", write: (l) => plain.push(l) }).warn("w");
+    createLogger({ level: "info", format: "json", journald: true, write: (l) => journaled.push(l) }).warn("w");
+    const strip = (l: string) => l.replace(/"timestamp":"[^"]*"/, "");
+    expect(journaled.map(strip)).toEqual(plain.map(strip));
+    expect(journaled[0]).toStartWith("{");
+    const { log, output } = capture("text");
+    log.warn("w");
+    expect(output()).toMatch(TIMESTAMP);
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * @module Unit tests of the stop asked from outside (the `signal` SIGTERM and Ctrl-C abort): in
+ * `apply`, no new operation starts, those in flight finish (at most `stopGraceMs`) and the state
+ * saved says exactly what was done; in `runSync`, a stop during the reads ends the run before any
+ * write with the state untouched, as STOPPED with the signal's exit code.
+ */
+import { describe, expect, test } from "bun:test";
+import { apply } from "../../src/core/apply.ts";
+import { isSyncError, SyncError } from "../../src/core/errors.ts";
+import type { Operation, Plan } from "../../src/core/plan.ts";
+import type { DirectorySource, ScimTarget, StateStore } from "../../src/core/ports.ts";
+import { runSync } from "../../src/core/sync.ts";
+import type { SyncState, UserAttributes } from "../../src/model/index.ts";
+import { managedAttributesFor, STATE_SCHEMA_VERSION } from "../../src/model/index.ts";
+import { TenantModel } from "../support/tenant-model.ts";
+
+const attrs = (name: string): UserAttributes => ({ userName: `${name}@example.com`, displayName: name, givenName: name, familyName: "Test", email: `${name}@example.com`, active: true });
+const creates = (n: number): Operation[] => Array.from({ length: n }, (_, i) => ({ kind: "createUser", sourceId: `u${i}`, attributes: attrs(`user${i}`) }));
+const planOf = (operations: Operation[]): Plan => ({ operations, bookkeeping: { forgetUsers: [], forgetGroups: [] }, warnings: [], rejected: [], managed: { users: 0, groups: 0, memberships: 0 } });
+const emptyState = (): SyncState => ({ schemaVersion: STATE_SCHEMA_VERSION, users: {}, groups: {} });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The model's target with every create taking `createMs` (or never ending for the names in `hang`). */
+function slowTarget(model: TenantModel, createMs: number, hang: ReadonlySet<string> = new Set()): ScimTarget {
+  const target = model.target();
+  return {
+    ...target,
+    createUser: async (externalId, attributes, manager) => {
+      if (hang.has(externalId)) await new Promise(() => undefined);
+      await sleep(createMs);
+      return target.createUser(externalId, attributes, manager);
+    },
+  };
+}
+
+const baseOptions = { concurrency: 4, managedAttributes: managedAttributesFor([]), adoptGroupsByName: false, protectedGroups: [] } as const;
+
+describe("apply with a stop signal", () => {
+  test("stops starting operations; those in flight finish; the saved state holds every create that was made and nothing else", async () => {
+    const model = new TenantModel("t");
+    const controller = new AbortController();
+    const saves: SyncState[] = [];
+    const operations = creates(40);
+    const running = apply(planOf(operations), emptyState(), {
+      ...baseOptions,
+      target: slowTarget(model, 20),
+      signal: controller.signal,
+      checkpoint: async (state) => void saves.push(state),
+    });
+    await sleep(70);
+    controller.abort("SIGTERM");
+    const abortedAt = Date.now();
+    const result = await running;
+    // 4 in flight at the abort finish (20 ms each): nowhere near a full run of 40 at 4 a time (200 ms).
+    expect(Date.now() - abortedAt).toBeLessThan(100);
+    const created = model.users.size;
+    expect(created).toBeGreaterThan(0);
+    expect(created).toBeLessThan(40);
+    expect(result.stopped).toBe("signal");
+    expect(result.leftInFlight).toBe(0);
+    expect(result.done.createUser).toBe(created);
+    expect(result.notStarted).toBe(40 - created);
+    expect(Object.keys(result.state.users)).toHaveLength(created);
+    // The last checkpoint (end of the phase) already holds them all.
+    expect(Object.keys(saves.at(-1)!.users).sort()).toEqual(Object.keys(result.state.users).sort());
+    await sleep(50);
+    expect(model.users.size).toBe(created); // nothing started after the stop
+  });
+
+  test("an operation still in flight stopGraceMs after the stop is not waited for: the state is saved without it", async () => {
+    const model = new TenantModel("t");
+    const controller = new AbortController();
+    const saves: SyncState[] = [];
+    const warnings: string[] = [];
+    const running = apply(planOf(creates(10)), emptyState(), {
+      ...baseOptions,
+      concurrency: 2,
+      target: slowTarget(model, 10, new Set(["u3"])),
+      signal: controller.signal,
+      stopGraceMs: 100,
+      checkpoint: async (state) => void saves.push(state),
+      log: { debug: () => undefined, warn: (m) => void warnings.push(m) },
+    });
+    await sleep(80);
+    controller.abort("SIGINT");
+    const abortedAt = Date.now();
+    const result = await running;
+    const waited = Date.now() - abortedAt;
+    expect(waited).toBeGreaterThanOrEqual(95);
+    expect(waited).toBeLessThan(400);
+    expect(result.leftInFlight).toBe(1);
+    expect(result.stopped).toBe("signal");
+    expect(result.state.users.u3).toBeUndefined();
+    expect(Object.keys(saves.at(-1)!.users)).toHaveLength(model.users.size);
+    expect(warnings.join("\n")).toContain("1 operation(s) still in flight 0.1 s after the stop");
+  });
+
+  test("without an abort the run is whole: no `stopped`", async () => {
+    const model = new TenantModel("t");
+    const result = await apply(planOf(creates(6)), emptyState(), { ...baseOptions, target: slowTarget(model, 1), signal: new AbortController().signal });
+    expect(result.stopped).toBeUndefined();
+    expect(result.notStarted).toBe(0);
+    expect(model.users.size).toBe(6);
+  });
+});
+
+describe("runSync with a stop signal during the reads", () => {
+  test("ends at once with STOPPED (exit 130 for SIGINT), before any write, the state not saved", async () => {
+    const model = new TenantModel("t");
+    let saves = 0;
+    const store: StateStore = { load: async () => undefined, save: async () => (saves++, "v"), describe: () => "memory" };
+    const source: DirectorySource = {
+      read: async () => {
+        await sleep(5_000); // a long Directory read
+        return { users: [{ sourceId: "u1", attributes: attrs("ana"), suspended: false }], groups: [], warnings: [] } as never;
+      },
+    };
+    const controller = new AbortController();
+    setTimeout(() => controller.abort("SIGINT"), 30);
+    const started = Date.now();
+    const error = await runSync(
+      { source, target: model.target(), store, log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } },
+      {
+        policy: { mode: "sync", managedAttributes: managedAttributesFor([]), suspendedUsers: "deactivate", removedUsers: "delete", deleteUnmanaged: false, protectedGroups: [] } as never,
+        adoptGroups: "first-run",
+        dryRun: false,
+        forceReconcile: false,
+        reconcileEveryMs: 86_400_000,
+        concurrency: 4,
+        maxDeletes: { percent: 25 },
+        maxMembershipRemovals: { percent: 25 },
+        signal: controller.signal,
+      },
+    ).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(isSyncError(error)).toBe(true);
+    expect((error as SyncError).code).toBe("STOPPED");
+    expect((error as SyncError).exitCode).toBe(130);
+    expect((error as SyncError).message).toContain("stopped by SIGINT during the reads, before any write");
+    expect(saves).toBe(0);
+    expect(Object.keys(model.calls).filter((k) => !k.startsWith("list") && !k.startsWith("find") && !k.startsWith("get"))).toEqual([]);
+    expect(new SyncError("STOPPED", "x", { detail: { kind: "stopped", phase: "reads", by: "SIGTERM" } }).exitCode).toBe(143);
+  });
+});
