@@ -3,13 +3,13 @@
  * command needs was checked by the shell (`requireFor`, src/config/requirements.ts); nothing here
  * checks it again.
  */
-import { createGoogleDirectorySource } from "./adapters/google/directory-source.ts";
+import { createGoogleDirectorySource, type GoogleDirectorySource } from "./adapters/google/directory-source.ts";
 import { createScimTarget, type AwsScimTarget } from "./adapters/scim/scim-target.ts";
 import { createSecretsManagerResolver } from "./adapters/secrets/secrets-manager.ts";
 import { createFileStateStore } from "./adapters/state/file-state-store.ts";
 import { createS3StateStore } from "./adapters/state/s3-state-store.ts";
 import type { ResolvedConfig } from "./config/schema.ts";
-import type { DirectorySource, Logger, SecretResolver, StateStore } from "./core/ports.ts";
+import type { Logger, SecretResolver, StateStore } from "./core/ports.ts";
 import type { PlanPolicy } from "./core/plan.ts";
 import { managedAttributesFor } from "./model/index.ts";
 
@@ -23,7 +23,7 @@ export function createSecretResolver(): SecretResolver {
   return createSecretsManagerResolver();
 }
 
-export function composeSource(config: ResolvedConfig, serviceAccountKey: string, log: Logger): DirectorySource & { stats(): { requests: Record<string, number>; retries: number } } {
+export function composeSource(config: ResolvedConfig, serviceAccountKey: string, log: Logger): GoogleDirectorySource {
   return createGoogleDirectorySource({
     serviceAccountKey,
     adminEmail: checked(config.gws.userEmail, "gws.user_email"),
@@ -31,6 +31,7 @@ export function composeSource(config: ResolvedConfig, serviceAccountKey: string,
     userFields: new Set(config.sync.userFields),
     apiUrl: config.gws.apiUrl,
     tokenUrl: config.gws.tokenUrl,
+    rateLimit: config.gws.rateLimit,
     logger: log,
   });
 }

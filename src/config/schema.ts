@@ -137,6 +137,14 @@ const TABLE = [
     example: ["name:AWS*", "email:aws-*"],
     check: (queries: readonly string[]) => queries.map(groupsFilterProblem).find((problem) => problem !== undefined),
   },
+  {
+    table: "gws",
+    key: "rate_limit",
+    type: "integer",
+    default: 35,
+    check: (rps: number, shown: string) => (rps >= 1 && rps <= 1000 ? undefined : `must be from 1 to 1000 requests per second (got ${shown})`),
+    doc: "Most Directory API requests per second. Google allows 2,400 a minute (40/s) per user, and every request is made as gws.user_email; 35 leaves room for others acting as that admin. On a quota error the tool halves its rate by itself.",
+  },
   { table: "gws", key: "api_url", type: "url", default: "https://admin.googleapis.com", doc: "Base URL of the Admin SDK Directory API (change only for testing)." },
   { table: "gws", key: "token_url", type: "url", default: "https://oauth2.googleapis.com/token", doc: "Google OAuth2 token endpoint (change only for testing)." },
 

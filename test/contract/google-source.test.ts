@@ -130,6 +130,9 @@ describe("GoogleDirectorySource: example scenario", () => {
     expect(src.stats()).toEqual({
       requests: { token: 1, "groups.list": 1, "members.list": 5, "users.list": 1 },
       retries: 0,
+      throttled: 0,
+      pace: { limitRps: 35, currentRps: 35, lowestRps: 35 },
+      readMs: expect.any(Number),
       userFetch: "users.list",
     });
   });

@@ -7,7 +7,7 @@ import type { UserFieldName } from "../../model/index.ts";
 import { sourceFields } from "../../mapping/map-user.ts";
 import { GOOGLE_USER } from "../../mapping/presets/google.ts";
 import { desiredGroups, readGroups, readMembers } from "./groups.ts";
-import { countRequest, DEFAULT_RETRY, type DirectoryContext } from "./requests.ts";
+import { countRequest, createDirectoryPacer, formatRps, DEFAULT_RATE_LIMIT, DEFAULT_RETRY, type DirectoryContext, type DirectoryPacerOptions } from "./requests.ts";
 import { createJwtClient, parseServiceAccountKey } from "./service-account.ts";
 import { readUsers, sourceUsers, type UserFetchMode } from "./users.ts";
 
@@ -30,12 +30,22 @@ export interface GoogleDirectorySourceOptions {
   logger?: { debug(msg: string): void; info(msg: string): void; warn(msg: string): void };
   /** Default 6 attempts, 500 ms base, 30 s cap. */
   retry?: RetryOptions;
+  /** Most Directory requests per second (`gws.rate_limit`); default 35 (DEFAULT_RATE_LIMIT). */
+  rateLimit?: number;
+  /** Injectable clock (tests): paces the requests and times the reads. */
+  clock?: Pick<DirectoryPacerOptions, "now" | "sleep">;
 }
 
 export interface GoogleSourceStats {
   /** Requests sent since creation by Directory method (retries included), plus `token` requests. */
   requests: Record<string, number>;
   retries: number;
+  /** Quota errors (403 userRateLimitExceeded or quotaExceeded, 429 rateLimitExceeded); each may have halved the pace. */
+  throttled: number;
+  /** The pacer in requests per second: its limit, its pace now, and the lowest pace it fell to. */
+  pace: { limitRps: number; currentRps: number; lowestRps: number };
+  /** Time spent in read() since creation, in ms: requests / readMs is the rate achieved. */
+  readMs: number;
   /** How the last read fetched users (see USERS_GET_MAX in users.ts). */
   userFetch?: UserFetchMode;
 }
@@ -55,7 +65,13 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
   const log = options.logger ?? NO_LOG;
   const userFieldList = sourceFields(GOOGLE_USER, options.userFields).join(",");
   const accessTokens = new Set<string>();
-  const stats: DirectoryContext["stats"] = { requests: {}, retries: 0 };
+  const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
+  const concurrency = Math.max(1, options.concurrency ?? 8);
+  const retry = options.retry ?? DEFAULT_RETRY;
+  const now = options.clock?.now ?? Date.now;
+  const rate = createDirectoryPacer({ rateLimit, concurrency, retry, ...options.clock });
+  const stats: DirectoryContext["stats"] = { requests: {}, pace: { lowestRps: rate.stats().currentRps, lastRps: rate.stats().currentRps } };
+  let readMs = 0;
 
   const auth = createJwtClient({
     key,
@@ -69,8 +85,9 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
     // apirequest.ts, https://github.com/googleapis/nodejs-googleapis-common/blob/main/src/apirequest.ts).
     admin: new admin_directory_v1.Admin({ auth, ...(options.apiUrl ? { rootUrl: options.apiUrl } : {}) }),
     customer: options.customer ?? "my_customer",
-    concurrency: Math.max(1, options.concurrency ?? 8),
-    retry: options.retry ?? DEFAULT_RETRY,
+    concurrency,
+    retry,
+    rate,
     log,
     authContext: {
       clientEmail: key.clientEmail,
@@ -84,23 +101,50 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
   };
 
   return {
-    stats: () => ({ requests: { ...stats.requests }, retries: stats.retries, ...(stats.userFetch ? { userFetch: stats.userFetch } : {}) }),
+    stats: () => {
+      const r = rate.stats();
+      return {
+        requests: { ...stats.requests },
+        retries: r.retries,
+        throttled: r.throttled,
+        pace: { limitRps: rateLimit, currentRps: r.currentRps, lowestRps: Math.min(stats.pace.lowestRps, r.currentRps) },
+        readMs,
+        ...(stats.userFetch ? { userFetch: stats.userFetch } : {}),
+      };
+    },
 
     async read(): Promise<SourceSnapshot> {
-      const warnings: string[] = [];
-      const groups = await readGroups(ctx, options.groupsFilter);
-      log.info(`google: ${groups.length} groups in scope`);
-      const { memberIdsByGroup, memberInfo } = await readMembers(ctx, groups, warnings);
-      const memberIds = [...memberInfo.keys()].sort();
-      const googleUsers = await readUsers(ctx, memberIds, userFieldList);
-      const users = sourceUsers(memberIds, googleUsers, memberInfo, options.userFields, warnings);
-      log.info(
-        `google: ${users.length} users (${users.filter((u) => u.suspended).length} suspended) via ${stats.userFetch}, ` +
-          `${memberIds.length - users.length} external members skipped, ${warnings.length} warnings, ` +
-          `${Object.values(stats.requests).reduce((a, b) => a + b, 0)} requests, ${stats.retries} retries`,
-      );
-      for (const w of warnings) log.debug(`google: ${w}`);
-      return { users, groups: desiredGroups(groups, memberIdsByGroup, googleUsers), warnings };
+      const started = now();
+      try {
+        return await readOnce();
+      } finally {
+        readMs += now() - started;
+      }
     },
   };
+
+  async function readOnce(): Promise<SourceSnapshot> {
+    const warnings: string[] = [];
+    const groups = await readGroups(ctx, options.groupsFilter);
+    log.info(`google: ${groups.length} groups in scope`);
+    const { memberIdsByGroup, memberInfo } = await readMembers(ctx, groups, warnings);
+    const memberIds = [...memberInfo.keys()].sort();
+    const googleUsers = await readUsers(ctx, memberIds, userFieldList);
+    const users = sourceUsers(memberIds, googleUsers, memberInfo, options.userFields, warnings);
+    log.info(
+      `google: ${users.length} users (${users.filter((u) => u.suspended).length} suspended) via ${stats.userFetch}, ` +
+        `${memberIds.length - users.length} external members skipped, ${warnings.length} warnings, ` +
+        `${Object.values(stats.requests).reduce((a, b) => a + b, 0)} requests, ${rate.stats().retries} retries, ${paceNote()}`,
+    );
+    for (const w of warnings) log.debug(`google: ${w}`);
+    return { users, groups: desiredGroups(groups, memberIdsByGroup, googleUsers), warnings };
+  }
+
+  /** The pacer in the read's log line: the quota errors and how far they slowed it, when there were any. */
+  function paceNote(): string {
+    const r = rate.stats();
+    if (r.throttled === 0) return `paced at ${rateLimit}/s`;
+    const lowest = Math.min(stats.pace.lowestRps, r.currentRps);
+    return `${r.throttled} quota errors: pace slowed from ${rateLimit}/s to ${formatRps(lowest)}/s, now ${formatRps(r.currentRps)}/s`;
+  }
 }

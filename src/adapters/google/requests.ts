@@ -1,11 +1,21 @@
 /** @module Sends one Directory request with our own backoff and turns Google's failures into SyncErrors. § cites docs/google-directory.md. */
 import type { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import { SyncError, redactSecretShapes } from "../../core/errors.ts";
-import { backoffDelay, type RetryOptions } from "../../core/retry.ts";
+import { createRateControl, type RateControl, type RateControlOptions, type RetryDecision } from "../../core/rate-control.ts";
+import type { RetryOptions } from "../../core/retry.ts";
 import { describeAnswer } from "../http-answer.ts";
 import { DIRECTORY_READONLY_SCOPES, TokenAnswerError } from "./service-account.ts";
 
 export const DEFAULT_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 };
+
+/**
+ * Directory requests per second (`gws.rate_limit`'s default). Google allows 2,400 queries a minute
+ * per user and project (40/s, §6.2); every request of a run is made as the one delegated admin, so
+ * all of them draw on that one quota. 35/s keeps an eighth of it for whatever else acts as that
+ * admin meanwhile (the Admin console, other scripts) and never bursts: the pacer spaces starts
+ * evenly, so no minute sees more than 2,100.
+ */
+export const DEFAULT_RATE_LIMIT = 35;
 
 /** What a failed request looked like, read off a GaxiosError (or anything thrown). */
 interface Failure {
@@ -63,10 +73,51 @@ function describeFailure(error: unknown, secrets: Iterable<string> = []): Failur
 /** §6.2: quota reasons Google asks clients to back off on; 403s the library itself never retries (§6.3). */
 const QUOTA_REASONS = new Set(["userRateLimitExceeded", "quotaExceeded", "rateLimitExceeded"]);
 
+/** A quota answer of the Directory API (§6.2): the pace slows for every request, not just this one. */
+function isQuota(f: Failure): boolean {
+  return !f.token && (f.status === 429 || (f.status === 403 && QUOTA_REASONS.has(f.reason)));
+}
+
 function isRetryable(f: Failure): boolean {
   if (f.status === undefined) return true;
   if (f.status === 429 || f.status >= 500) return true;
   return f.status === 403 && QUOTA_REASONS.has(f.reason);
+}
+
+/** How the shared limiter judges a Directory failure; no Retry-After is documented (§6.2), so the backoff is ours. */
+function classifyFailure(f: Failure): RetryDecision {
+  return { retry: isRetryable(f), throttled: isQuota(f) };
+}
+
+export interface DirectoryPacerOptions {
+  /** Most requests per second (`gws.rate_limit`): the pace starts there and never goes above it. */
+  rateLimit: number;
+  /** At most this many requests in flight. */
+  concurrency: number;
+  retry: RetryOptions;
+  /** Injectable clock and randomness (tests). */
+  now?: RateControlOptions["now"];
+  sleep?: RateControlOptions["sleep"];
+  random?: RateControlOptions["random"];
+}
+
+/**
+ * The core's AIMD limiter, set for the Directory API: the same pacer SCIM uses, halving on a
+ * quota error and growing back when calm. It starts at the limit itself (SCIM starts at 80% of
+ * its): the default limit already leaves headroom under Google's quota, and the quota is per
+ * minute, so a start at the limit cannot overshoot it.
+ */
+export function createDirectoryPacer(options: DirectoryPacerOptions): RateControl {
+  return createRateControl({
+    initialRps: options.rateLimit,
+    minRps: Math.min(1, options.rateLimit),
+    maxRps: options.rateLimit,
+    maxConcurrency: Math.max(1, options.concurrency),
+    retry: options.retry,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.random ? { random: options.random } : {}),
+  });
 }
 
 export interface AuthContext {
@@ -138,18 +189,49 @@ function toSyncError(method: string, key: string, f: Failure, auth: AuthContext,
   });
 }
 
-/** What one source's requests share: the client, the retry policy, the tokens to scrub, the counters. */
+/** What one source's requests share: the client, the pacer and its retry policy, the tokens to scrub, the counters. */
 export interface DirectoryContext {
   admin: admin_directory_v1.Admin;
   customer: string;
   /** Parallel members.list / users.get requests. */
   concurrency: number;
   retry: RetryOptions;
+  /** Paces every attempt and retries with the shared backoff (`createDirectoryPacer`). */
+  rate: RateControl;
   log: { debug(msg: string): void; info(msg: string): void; warn(msg: string): void };
   authContext: AuthContext & { apiUrl: string };
   /** Access tokens issued to this source: scrubbed from every failure message (a proxy may echo them). */
   accessTokens: ReadonlySet<string>;
-  stats: { requests: Record<string, number>; retries: number; userFetch?: "users.list" | "users.list+users.get" };
+  stats: { requests: Record<string, number>; userFetch?: "users.list" | "users.list+users.get"; pace: PaceSeen };
+}
+
+/** The pace as the requests saw it: the lowest it fell to, and the last value logged. */
+export interface PaceSeen {
+  lowestRps: number;
+  lastRps: number;
+}
+
+/** Notes the limiter's current pace; a change is logged at debug (halved on a quota error, grown back when calm). */
+function notePace(ctx: DirectoryContext): void {
+  const rps = ctx.rate.stats().currentRps;
+  const pace = ctx.stats.pace;
+  if (rps === pace.lastRps) return;
+  ctx.log.debug(`google: pace ${rps < pace.lastRps ? "slowed" : "grew"} to ${formatRps(rps)}/s (was ${formatRps(pace.lastRps)}/s)`);
+  pace.lastRps = rps;
+  pace.lowestRps = Math.min(pace.lowestRps, rps);
+}
+
+/** A pace as the log shows it: at most one decimal (17.5, 35). */
+export const formatRps = (rps: number): string => String(Math.round(rps * 10) / 10);
+
+/** One attempt's failure, carried through the limiter to be judged and, when final, turned into a SyncError. */
+class FailedAttempt extends Error {
+  constructor(
+    readonly failure: Failure,
+    readonly attempt: number,
+  ) {
+    super(failure.message);
+  }
 }
 
 // googleapis-common sets retry: true unless told otherwise (googleapis-common apirequest.ts,
@@ -164,8 +246,9 @@ export function countRequest(stats: DirectoryContext["stats"], method: string): 
 }
 
 /**
- * One logical request with our backoff (truncated exponential backoff for quota errors,
- * https://developers.google.com/admin-sdk/directory/v1/limits).
+ * One logical request, each attempt paced by `ctx.rate`, with truncated exponential backoff on
+ * quota errors (https://developers.google.com/admin-sdk/directory/v1/limits): a quota error also
+ * halves the pace for every request.
  * `allowNotFound` turns a 404 into `undefined` (users.get of an external member).
  */
 export async function call<T>(
@@ -176,24 +259,38 @@ export async function call<T>(
   allowNotFound = false,
 ): Promise<T | undefined> {
   const retry = ctx.retry;
-  for (let attempt = 1; ; attempt++) {
-    countRequest(ctx.stats, method);
-    let response: Awaited<ReturnType<typeof send>>;
-    try {
-      response = await send();
-    } catch (error) {
-      const failure = describeFailure(error, ctx.accessTokens);
-      if (allowNotFound && !failure.token && failure.status === 404) return undefined;
-      if (!isRetryable(failure) || attempt >= retry.attempts) throw toSyncError(method, target, failure, ctx.authContext, attempt);
-      const delay = backoffDelay(attempt, retry);
-      ctx.stats.retries++;
-      ctx.log.debug(`google: ${method} ${target}: ${failure.status ?? "network"} ${failure.reason}; retry ${attempt}/${retry.attempts - 1} in ${delay} ms`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      continue;
+  let attempt = 0;
+  const classify = (error: unknown): RetryDecision => {
+    if (!(error instanceof FailedAttempt)) return { retry: false, throttled: false };
+    const decision = classifyFailure(error.failure);
+    if ((decision.retry || decision.throttled) && error.attempt < retry.attempts) {
+      const f = error.failure;
+      ctx.log.debug(`google: ${method} ${target}: ${f.status ?? "network"} ${f.reason}; retry ${error.attempt}/${retry.attempts - 1}`);
     }
-    checkShape(ctx.authContext.apiUrl, method, target, response);
-    return response.data;
+    return decision;
+  };
+  let response: Awaited<ReturnType<typeof send>> | undefined;
+  try {
+    response = await ctx.rate.run(async () => {
+      attempt++;
+      notePace(ctx);
+      countRequest(ctx.stats, method);
+      try {
+        return await send();
+      } catch (error) {
+        const failure = describeFailure(error, ctx.accessTokens);
+        if (allowNotFound && !failure.token && failure.status === 404) return undefined;
+        throw new FailedAttempt(failure, attempt);
+      }
+    }, classify);
+  } catch (error) {
+    notePace(ctx);
+    if (error instanceof FailedAttempt) throw toSyncError(method, target, error.failure, ctx.authContext, error.attempt);
+    throw error;
   }
+  if (response === undefined) return undefined;
+  checkShape(ctx.authContext.apiUrl, method, target, response);
+  return response.data;
 }
 
 /**
