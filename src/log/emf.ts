@@ -25,6 +25,8 @@ const METRIC_UNITS = {
   DurationMs: "Milliseconds",
   ScimRequests: "Count",
   GoogleRequests: "Count",
+  // A gauge of the run, not a count to sum: CloudWatch's Average and Maximum over runs mean something.
+  GoogleRequestRate: "Count/Second",
 } as const;
 
 export type MetricName = keyof typeof METRIC_UNITS;
@@ -73,8 +75,8 @@ export function writeEmf(document: EmfDocument, write: (line: string) => void = 
 /** What a finished run reports; `figures` as in the run's summary line. */
 export function metricsFromRun(
   report: SyncReport,
-  figures: { durationMs: number; scimRequests: Record<string, number>; googleRequests: Record<string, number> },
-): Record<MetricName, number> {
+  figures: { durationMs: number; scimRequests: Record<string, number>; googleRequests: Record<string, number>; googleRps?: number },
+): MetricValues {
   const done = report.applied?.done;
   const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
   return {
@@ -89,6 +91,8 @@ export function metricsFromRun(
     DurationMs: figures.durationMs,
     ScimRequests: sum(figures.scimRequests),
     GoogleRequests: sum(figures.googleRequests),
+    // Google requests per second of reading (gws.rate_limit paces it); left out when nothing was read.
+    ...(figures.googleRps === undefined ? {} : { GoogleRequestRate: Math.round(figures.googleRps * 10) / 10 }),
   };
 }
 

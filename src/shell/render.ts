@@ -130,6 +130,8 @@ export interface RunFigures {
   durationMs: number;
   scimRequests: Record<string, number>;
   googleRequests: Record<string, number>;
+  /** Google requests per second of the time spent reading Google (paced by gws.rate_limit); absent before any read. */
+  googleRps?: number;
 }
 
 /** What `sync --output json` is made of: the run's report when it finished, else the error that stopped it. */
@@ -183,7 +185,8 @@ export function summaryLine(report: SyncReport, figures: RunFigures): string {
         ...(report.applied?.notStarted ? [`not started ${report.applied.notStarted} (continues next run)`] : []),
       ]
     : [`dry run: ${report.plan.operations.length} operations planned`];
-  const requests = `requests: scim ${total(figures.scimRequests)} ${JSON.stringify(figures.scimRequests)}, google ${total(figures.googleRequests)}`;
+  const googleRate = figures.googleRps === undefined ? "" : ` (${figures.googleRps.toFixed(1)}/s)`;
+  const requests = `requests: scim ${total(figures.scimRequests)} ${JSON.stringify(figures.scimRequests)}, google ${total(figures.googleRequests)}${googleRate}`;
   return `summary: ${parts.join("; ")}; ${requests}; tenant read ${report.tenantRead}; ${(figures.durationMs / 1000).toFixed(2)}s`;
 }
 

@@ -73,7 +73,11 @@ export async function runConfiguredSync(
   const stop = locking ? gracefulStop(log, locking) : undefined;
   let lock: RunLock | undefined;
   let report: SyncReport;
-  const figuresNow = (): RunFigures => ({ durationMs: Date.now() - started, scimRequests: target.stats().byRoute, googleRequests: source.stats().requests });
+  const figuresNow = (): RunFigures => {
+    const google = source.stats();
+    const googleRps = google.readMs > 0 ? (Object.values(google.requests).reduce((a, b) => a + b, 0) * 1000) / google.readMs : undefined;
+    return { durationMs: Date.now() - started, scimRequests: target.stats().byRoute, googleRequests: google.requests, ...(googleRps === undefined ? {} : { googleRps }) };
+  };
   try {
     lock = await locking;
     report = await runSync(

@@ -145,6 +145,9 @@ describe("compiled linux-x64 bootstrap", () => {
     expect(emf[0]).toMatchObject({ function_request_id: first.requestId, UsersCreated: 12, UsersUpdated: 0, GroupsCreated: 5, FailedRecords: 0, ScimRequests: firstScim, GoogleRequests: firstGoogle });
     expect(emf[1]).toMatchObject({ function_request_id: second.requestId, UsersCreated: 0, GroupsCreated: 0, MembershipChanges: 0, ScimRequests: 0, GoogleRequests: e.google.log.total() });
     expect(emf[0]!.DurationMs).toBeGreaterThan(0);
+    // The Google read's rate, a gauge (Count/Second), declared with the others.
+    expect(emf[0]!.GoogleRequestRate).toBeGreaterThan(0);
+    expect((emf[0]!._aws as { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] }).CloudWatchMetrics[0]!.Metrics).toContainEqual({ Name: "GoogleRequestRate", Unit: "Count/Second" });
 
     const logs = logLines(fn);
     const during = (r: InvocationResult) => logs.filter((l) => l.function_request_id === r.requestId);

@@ -34,6 +34,8 @@ describe("first sync and incremental runs (example scenario)", () => {
     world = await startWorld({ scenario: example() });
     const first = await world.run(["sync"]);
     expect(first.stderr).toContain("summary:");
+    // Google's requests (token included) and the rate they were read at.
+    expect(first.stderr).toMatch(new RegExp(`summary: .*; requests: scim \\d+ \\{.*\\}, google ${world.emulators.google.log.total()} \\(\\d+\\.\\d/s\\); `));
     expect(first.code).toBe(0);
     const view = tenantView(world);
     // 11 in-scope Directory users (the external contractor has none), plus the Control Tower user.

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import type { GuardrailVerdict } from "../../src/core/guardrails.ts";
 import type { Operation, Plan } from "../../src/core/plan.ts";
 import type { SyncReport } from "../../src/core/sync.ts";
-import { renderGuardrails, renderPlanJson, renderPlanText, renderTable } from "../../src/shell/render.ts";
+import { renderGuardrails, renderPlanJson, renderPlanText, renderTable, summaryLine } from "../../src/shell/render.ts";
 
 const ESC = "\x1b";
 const FORGED = `Ops${ESC}[2J\n2026-01-01T00:00:00.000Z ERROR forged`;
@@ -92,5 +92,25 @@ describe("renderTable", () => {
     expect(lines[3]).toContain(`${"y".repeat(80)}…(500 chars)`);
     expect(lines[3]).toContain('{"nested":"v\\u001b"}');
     expect(lines[1]!.length).toBeLessThan(200);
+  });
+});
+
+describe("summaryLine", () => {
+  const report = {
+    plan: { ...plan, operations: [] },
+    applied: { done: { createUser: 1, updateUser: 0, deleteUser: 0, createGroup: 0, updateGroup: 0, deleteGroup: 0, addMembers: 0, removeMembers: 0 }, failed: [], notStarted: 0 },
+    tenantRead: "full",
+  } as unknown as SyncReport;
+
+  test("Google's requests come with the rate they were read at", () => {
+    const line = summaryLine(report, { durationMs: 6_000, scimRequests: { "POST /Users": 1 }, googleRequests: { token: 1, "groups.list": 228 }, googleRps: 38.24 });
+    expect(line).toBe(
+      "summary: users created 1, updated 0, deleted 0; groups created 0, updated 0, deleted 0; membership requests 0; failed 0; " +
+        'requests: scim 1 {"POST /Users":1}, google 229 (38.2/s); tenant read full; 6.00s',
+    );
+  });
+
+  test("no rate when Google was not read", () => {
+    expect(summaryLine(report, { durationMs: 10, scimRequests: {}, googleRequests: {} })).toContain("requests: scim 0 {}, google 0; ");
   });
 });
