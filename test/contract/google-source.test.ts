@@ -248,6 +248,32 @@ describe("GoogleDirectorySource: paging and retries", () => {
     expect(Object.values(api).reduce((a, b) => a + b, 0)).toBe(apiRequests);
   });
 
+  test("quota errors (403 userRateLimitExceeded and quotaExceeded, 429 rateLimitExceeded) halve the pace; the read is the same as without them", async () => {
+    const clean = await source(await emulator(loadScenarioFile(EXAMPLE))).read();
+    const e = await emulator(loadScenarioFile(EXAMPLE), {
+      quota: { userRateLimitRate: 0.2, quotaExceededRate: 0.1, rateLimitRate: 0.1 },
+      faults: { random: seededRandom(11) },
+    });
+    const lines: string[] = [];
+    const logger = { debug: (m: string) => lines.push(m), info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) };
+    const src = source(e, { logger });
+    const snapshot = await src.read();
+    expect(snapshot).toEqual(clean);
+
+    const quotaAnswers = e.log.total((x) => x.status === 403 || x.status === 429);
+    expect(quotaAnswers).toBeGreaterThan(0);
+    const stats = src.stats();
+    expect(stats.throttled).toBe(quotaAnswers);
+    expect(stats.retries).toBe(quotaAnswers);
+    // The pace starts at gws.rate_limit (35/s by default) and the first quota error halves it.
+    expect(stats.pace.limitRps).toBe(35);
+    expect(stats.pace.lowestRps).toBeLessThanOrEqual(35 / 2);
+    expect(lines.some((l) => /^google: pace slowed to [\d.]+\/s \(was 35\/s\)$/.test(l))).toBe(true);
+    const readLine = lines.find((l) => l.includes(`, ${quotaAnswers} quota errors: pace slowed from 35/s to `));
+    expect(readLine).toBeDefined();
+    console.log("quota faults:", JSON.stringify(e.log.counts()), readLine);
+  });
+
   test("a 503 on the 2nd members.list page is retried and the page is not lost", async () => {
     const e = await emulator(largeScenario(), { failPages: [{ route: "members.list", nth: 2 }] });
     const src = source(e);

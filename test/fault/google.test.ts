@@ -32,6 +32,8 @@ describe.concurrent("Google faults", () => {
       expect(result.code).toBe(0);
       const google = googleCounts(w);
       expect(google.byStatus["403"] ?? 0).toBeGreaterThan(0);
+      // Each quota error went through the shared pacer: the read's line says how far it slowed.
+      expect(result.stderr).toContain(`${google.byStatus["403"]} quota errors: pace slowed from 1000/s to `);
       const converged = await assertConverged(w, baseline);
       record("google-quota", { seed, code: result.code, google, scimWrites: statusCounts(w.emulators.scim.log, isWrite).total, converged });
     });
