@@ -1,4 +1,4 @@
-/** @module Sends one Directory request with our own backoff and turns Google's failures into SyncErrors. § cites docs/google-directory.md. */
+/** @module Sends one Directory request, paced by the core's AIMD limiter with the shared backoff, and turns Google's failures into SyncErrors. § cites docs/google-directory.md. */
 import type { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import { SyncError, redactSecretShapes } from "../../core/errors.ts";
 import { createRateControl, type RateControl, type RateControlOptions, type RetryDecision } from "../../core/rate-control.ts";
