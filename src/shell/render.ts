@@ -129,6 +129,8 @@ export function renderPlanJson(report: SyncReport): string {
 export interface RunFigures {
   durationMs: number;
   scimRequests: Record<string, number>;
+  /** SCIM requests under each pacer (reads are GETs, writes the rest), when the target was built. */
+  scimByKind?: { read: number; write: number };
   googleRequests: Record<string, number>;
 }
 
@@ -183,7 +185,8 @@ export function summaryLine(report: SyncReport, figures: RunFigures): string {
         ...(report.applied?.notStarted ? [`not started ${report.applied.notStarted} (continues next run)`] : []),
       ]
     : [`dry run: ${report.plan.operations.length} operations planned`];
-  const requests = `requests: scim ${total(figures.scimRequests)} ${JSON.stringify(figures.scimRequests)}, google ${total(figures.googleRequests)}`;
+  const kinds = figures.scimByKind ? ` (${figures.scimByKind.read} reads, ${figures.scimByKind.write} writes)` : "";
+  const requests = `requests: scim ${total(figures.scimRequests)}${kinds} ${JSON.stringify(figures.scimRequests)}, google ${total(figures.googleRequests)}`;
   return `summary: ${parts.join("; ")}; ${requests}; tenant read ${report.tenantRead}; ${(figures.durationMs / 1000).toFixed(2)}s`;
 }
 

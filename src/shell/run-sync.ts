@@ -73,7 +73,15 @@ export async function runConfiguredSync(
   const stop = locking ? gracefulStop(log, locking) : undefined;
   let lock: RunLock | undefined;
   let report: SyncReport;
-  const figuresNow = (): RunFigures => ({ durationMs: Date.now() - started, scimRequests: target.stats().byRoute, googleRequests: source.stats().requests });
+  const figuresNow = (): RunFigures => {
+    const scim = target.stats();
+    return {
+      durationMs: Date.now() - started,
+      scimRequests: scim.byRoute,
+      scimByKind: { read: scim.byKind.read.requests, write: scim.byKind.write.requests },
+      googleRequests: source.stats().requests,
+    };
+  };
   try {
     lock = await locking;
     report = await runSync(
