@@ -47,7 +47,8 @@ try {
     `organisation: ${scenario.google.users.length} users, ${scenario.google.groups.length} groups; emulator at ${values.reads} reads/s, ${values.writes} writes/s\n` +
       `reconcile: ${reads.length} reads, ${world.emulators.scim.log.writes()} writes, ${throttled} answered 429, reads over ${((reads.at(-1)!.at - start) / 1000).toFixed(1)} s\n` +
       `reads/s: ${rate(reads, start).toFixed(1)} over the read window, ${rate(reads, start + 10_000).toFixed(1)} after its first 10 s ` +
-      `(${((rate(reads, start + 10_000) / Number(values.reads)) * 100).toFixed(0)}% of the limit)\n`,
+      `(${((rate(reads, start + 10_000) / Number(values.reads)) * 100).toFixed(0)}% of the limit)\n` +
+      `${/summary: .*/.exec(result.stderr)?.[0] ?? "(no summary line)"}\n`,
   );
 } finally {
   await world.close();
