@@ -21,7 +21,7 @@ const { values } = parseArgs({
 const rps = Number(values.rps);
 const scenario = parseScenario(generateOrg({ users: Number(values.users), groups: Number(values.groups), seed: Number(values.seed) }));
 // The tenant throttles at `rps` (429 above it); the client is told the same limit, as an
-// administrator would configure aws.scim_rate_limit, and adapts when it meets 429s anyway.
+// administrator would configure aws.scim_rate_limit and aws.scim_read_rate_limit, and adapts when it meets 429s anyway.
 const world = await startWorld({ scenario, scim: { rateLimit: { readsPerSecond: rps, writesPerSecond: rps } } });
 world.writeConfig(`[sync]\nmax_deletes = "25%"\n`);
 const rows: string[] = [];
@@ -32,7 +32,7 @@ try {
     runs++;
     world.emulators.scim.log.clear();
     const t = performance.now();
-    const result = await world.run(["sync", "--max-duration", values.budget!, "--aws-scim-rate-limit", String(rps)]);
+    const result = await world.run(["sync", "--max-duration", values.budget!, "--aws-scim-rate-limit", String(rps), "--aws-scim-read-rate-limit", String(rps)]);
     const seconds = (performance.now() - t) / 1000;
     const log = world.emulators.scim.log;
     const throttled = log.total((e) => e.status === 429);

@@ -36,12 +36,17 @@ export function composeSource(config: ResolvedConfig, serviceAccountKey: string,
   });
 }
 
+/** A pacer that starts at 80% of its limit and may grow up to it (src/core/rate-control.ts). */
+function pacedAt(rps: number): { initialRps: number; maxRps: number } {
+  return { initialRps: Math.max(1, Math.floor(rps * 0.8)), maxRps: rps };
+}
+
 export function composeTarget(config: ResolvedConfig, log: Logger): AwsScimTarget {
-  const rps = config.aws.scimRateLimit;
   return createScimTarget({
     endpoint: checked(config.aws.scimEndpoint, "aws.scim_endpoint"),
     token: checked(config.aws.scimAccessToken, "aws.scim_access_token"),
-    rate: { initialRps: Math.max(1, Math.floor(rps * 0.8)), maxRps: rps },
+    // AWS limits reads and writes apart (docs/aws-scim.md §9): one pacer each.
+    rate: { read: pacedAt(config.aws.scimReadRateLimit), write: pacedAt(config.aws.scimRateLimit) },
     logger: log,
   });
 }

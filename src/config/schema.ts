@@ -66,6 +66,9 @@ export interface OptionSpec {
 /** The names `sync.user_fields` accepts: one list, kept with the model. */
 export const USER_FIELDS = USER_FIELD_NAMES;
 
+/** The SCIM read and write limits share their bounds. */
+const rateLimitProblem = (rps: number, shown: string) => (rps >= 1 && rps <= 10_000 ? undefined : `must be from 1 to 10000 requests per second (got ${shown})`);
+
 const TABLE = [
   {
     key: "config_file",
@@ -198,8 +201,16 @@ const TABLE = [
     key: "scim_rate_limit",
     type: "integer",
     default: 25,
-    check: (rps: number, shown: string) => (rps >= 1 && rps <= 10_000 ? undefined : `must be from 1 to 10000 requests per second (got ${shown})`),
-    doc: "Most SCIM requests per second. AWS publishes 25 writes/s per tenant; raise it only once AWS raised yours. On a 429 the tool halves its rate by itself.",
+    check: rateLimitProblem,
+    doc: "Most SCIM writes per second (creates, updates, deletes, membership changes). AWS publishes 25 writes/s per tenant; raise it only once AWS raised yours. On a 429 on a write the tool halves its write rate by itself.",
+  },
+  {
+    table: "aws",
+    key: "scim_read_rate_limit",
+    type: "integer",
+    default: 40,
+    check: rateLimitProblem,
+    doc: "Most SCIM reads (GETs) per second, paced apart from writes. AWS publishes 40 reads/s per tenant; raise it only once AWS raised yours. On a 429 on a read the tool halves its read rate by itself.",
   },
   { table: "aws", key: "s3_bucket_key", type: "string", alias: "k", default: "data/state.json", doc: "Object key of the state in the S3 bucket." },
 

@@ -140,3 +140,30 @@ export function createRateControl(options: RateControlOptions): RateControl {
 function clamp(value: number, low: number, high: number): number {
   return Math.min(high, Math.max(low, value));
 }
+
+/** The two kinds of request AWS limits apart: reads (Get/List) and writes (Create/Patch/Put/Delete). */
+export type RequestKind = "read" | "write";
+
+export interface RequestPacers {
+  /** `RateControl.run` under the pacer of `kind`; its 429s slow that kind only. */
+  run<T>(kind: RequestKind, attempt: () => Promise<T>, classify: (error: unknown) => RetryDecision): Promise<T>;
+  stats(): Record<RequestKind, RateControlStats>;
+}
+
+/**
+ * One AIMD limiter per kind of request, each with its own rate, concurrency and rounds. AWS
+ * publishes 40 read and 25 write TPS per identity store as separate limits (docs/aws-scim.md §9):
+ * one limiter for both would hold reads to the write limit, and a 429 on a read would slow the
+ * writes that were within theirs. Both back off with the same `retry` computation (retry.ts).
+ *
+ * @example
+ * const pacers = createRequestPacers({ read: { ...shared, initialRps: 32, maxRps: 40 }, write: { ...shared, initialRps: 20, maxRps: 25 } });
+ * await pacers.run("read", () => fetchPage(), classify);
+ */
+export function createRequestPacers(options: Record<RequestKind, RateControlOptions>): RequestPacers {
+  const pacers: Record<RequestKind, RateControl> = { read: createRateControl(options.read), write: createRateControl(options.write) };
+  return {
+    run: (kind, attempt, classify) => pacers[kind].run(attempt, classify),
+    stats: () => ({ read: pacers.read.stats(), write: pacers.write.stats() }),
+  };
+}

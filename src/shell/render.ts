@@ -129,6 +129,8 @@ export function renderPlanJson(report: SyncReport): string {
 export interface RunFigures {
   durationMs: number;
   scimRequests: Record<string, number>;
+  /** SCIM requests under each pacer (reads are GETs, writes the rest), when the target was built. */
+  scimByKind?: { read: number; write: number };
   googleRequests: Record<string, number>;
   /** Google requests per second of the time spent reading Google (paced by gws.rate_limit); absent before any read. */
   googleRps?: number;
@@ -186,7 +188,8 @@ export function summaryLine(report: SyncReport, figures: RunFigures): string {
       ]
     : [`dry run: ${report.plan.operations.length} operations planned`];
   const googleRate = figures.googleRps === undefined ? "" : ` (${figures.googleRps.toFixed(1)}/s)`;
-  const requests = `requests: scim ${total(figures.scimRequests)} ${JSON.stringify(figures.scimRequests)}, google ${total(figures.googleRequests)}${googleRate}`;
+  const kinds = figures.scimByKind ? ` (${figures.scimByKind.read} reads, ${figures.scimByKind.write} writes)` : "";
+  const requests = `requests: scim ${total(figures.scimRequests)}${kinds} ${JSON.stringify(figures.scimRequests)}, google ${total(figures.googleRequests)}${googleRate}`;
   return `summary: ${parts.join("; ")}; ${requests}; tenant read ${report.tenantRead}; ${(figures.durationMs / 1000).toFixed(2)}s`;
 }
 

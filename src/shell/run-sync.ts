@@ -75,8 +75,15 @@ export async function runConfiguredSync(
   let report: SyncReport;
   const figuresNow = (): RunFigures => {
     const google = source.stats();
+    const scim = target.stats();
     const googleRps = google.readMs > 0 ? (Object.values(google.requests).reduce((a, b) => a + b, 0) * 1000) / google.readMs : undefined;
-    return { durationMs: Date.now() - started, scimRequests: target.stats().byRoute, googleRequests: google.requests, ...(googleRps === undefined ? {} : { googleRps }) };
+    return {
+      durationMs: Date.now() - started,
+      scimRequests: scim.byRoute,
+      scimByKind: { read: scim.byKind.read.requests, write: scim.byKind.write.requests },
+      googleRequests: google.requests,
+      ...(googleRps === undefined ? {} : { googleRps }),
+    };
   };
   try {
     lock = await locking;

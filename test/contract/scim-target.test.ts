@@ -264,6 +264,31 @@ describe("SCIM target: throttling and faults", () => {
   );
 
   test(
+    "reads are not held to the write limit: 40 reads/s, 5 writes/s, 120 reads all answered while the writes are throttled, none 429",
+    async () => {
+      const e = await emulator({ users: Array.from({ length: 30 }, (_, i) => seedUser(i)) }, { rateLimit: { readsPerSecond: 40, writesPerSecond: 5 } });
+      const scim = createScimTarget({ endpoint: e.url, token: e.token });
+      const writes = Promise.all(Array.from({ length: 30 }, (_, i) => scim.createUser(`g-${i}`, attrs(i))));
+      const reads = Promise.all(Array.from({ length: 120 }, (_, i) => scim.getUser(`u-${i % 30}`)));
+      expect((await reads).every((u) => u !== undefined)).toBe(true);
+      expect(new Set(await writes).size).toBe(30);
+
+      const entries = e.log.entries;
+      const lastWrite = entries.findLastIndex((x) => x.method === "POST" && x.status === 201);
+      const isRead = (x: (typeof entries)[number]) => x.method === "GET";
+      // With one pacer for both, the write 429s would have slowed the reads to the writes' pace.
+      expect(entries.slice(0, lastWrite).filter((x) => isRead(x) && x.status === 200).length).toBe(120);
+      expect(e.log.total((x) => isRead(x) && x.status === 429)).toBe(0);
+      expect(e.log.total((x) => x.method === "POST" && x.status === 429)).toBeGreaterThan(0);
+      const { read, write } = scim.stats().byKind;
+      expect(read).toMatchObject({ requests: 120, throttled: 0, retries: 0 });
+      expect(write.throttled).toBe(e.log.total((x) => x.status === 429));
+      expect(write.requests).toBe(30 + write.retries);
+    },
+    60_000,
+  );
+
+  test(
     "errorRate 0.2 (seeded): all succeed, retries counted exactly",
     async () => {
       const e = await emulator({}, { faults: { errorRate: 0.2, random: seededRandom(7) } });

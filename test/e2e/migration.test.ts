@@ -81,7 +81,7 @@ const THEIR_STATE = JSON.stringify({
 /** Runs with the imported config only, plus what a test needs: the emulators' Google URLs, an unthrottled rate, the token the importer said to pass by variable. */
 function syncWith(w: World, configPath: string, extra: string[] = []) {
   const g = w.emulators.google;
-  return w.run(["sync", "--config-file", configPath, "--gws-api-url", g.url, "--gws-token-url", g.tokenUrl, "--aws-scim-rate-limit", "1000", ...extra], {
+  return w.run(["sync", "--config-file", configPath, "--gws-api-url", g.url, "--gws-token-url", g.tokenUrl, "--aws-scim-rate-limit", "1000", "--aws-scim-read-rate-limit", "1000", ...extra], {
     config: false,
     env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: w.emulators.scim.token },
   });

@@ -35,7 +35,7 @@ describe("first sync and incremental runs (example scenario)", () => {
     const first = await world.run(["sync"]);
     expect(first.stderr).toContain("summary:");
     // Google's requests (token included) and the rate they were read at.
-    expect(first.stderr).toMatch(new RegExp(`summary: .*; requests: scim \\d+ \\{.*\\}, google ${world.emulators.google.log.total()} \\(\\d+\\.\\d/s\\); `));
+    expect(first.stderr).toMatch(new RegExp(`summary: .*; requests: scim \\d+ \\(\\d+ reads, \\d+ writes\\) \\{.*\\}, google ${world.emulators.google.log.total()} \\(\\d+\\.\\d/s\\); `));
     expect(first.code).toBe(0);
     const view = tenantView(world);
     // 11 in-scope Directory users (the external contractor has none), plus the Control Tower user.

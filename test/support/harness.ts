@@ -45,7 +45,7 @@ export async function startWorld(options: EmulatorsOptions, parts: Partial<Confi
       configPath,
       `[gws]\nservice_account_file = "${emulators.google.serviceAccountFile}"\nuser_email = "${emulators.google.adminEmail}"\n` +
         `api_url = "${emulators.google.url}"\ntoken_url = "${emulators.google.tokenUrl}"\nrate_limit = 1000\n\n` +
-        `[aws]\nscim_endpoint = "${emulators.scim.url}"\nscim_access_token = "${emulators.scim.token}"\n# Emulators are not throttled unless a test says so; keep tests fast.\nscim_rate_limit = 1000\n${stateLines}\n${stateTable}\n${extra}\n`,
+        `[aws]\nscim_endpoint = "${emulators.scim.url}"\nscim_access_token = "${emulators.scim.token}"\n# Emulators are not throttled unless a test says so; keep tests fast.\nscim_rate_limit = 1000\nscim_read_rate_limit = 1000\n${stateLines}\n${stateTable}\n${extra}\n`,
     );
   };
   writeConfig();

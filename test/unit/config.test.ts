@@ -274,6 +274,14 @@ describe("validation messages", () => {
     expect(problems(() => resolve({ fileText: `[gws]\napi_url = "ftp://x"\n` }))[0]).toStartWith("[gws] api_url in config.toml: must be an https URL");
   });
 
+  test("SCIM rate limits: writes 25 and reads 40 by default, each 1 to 10000", () => {
+    expect(resolve().aws).toMatchObject({ scimRateLimit: 25, scimReadRateLimit: 40 });
+    expect(resolve({ argv: { "aws-scim-read-rate-limit": "80" } }).aws).toMatchObject({ scimRateLimit: 25, scimReadRateLimit: 80 });
+    const found = problems(() => resolve({ fileText: `[aws]\nscim_read_rate_limit = 0\n`, env: { IDPSCIM_AWS_SCIM_RATE_LIMIT: "20000" } }));
+    expect(found).toContain("[aws] scim_read_rate_limit in config.toml: must be from 1 to 10000 requests per second (got 0)");
+    expect(found).toContain("IDPSCIM_AWS_SCIM_RATE_LIMIT: must be from 1 to 10000 requests per second (got 20000)");
+  });
+
   test("durations", () => {
     expect(parseDuration("30m")).toBe(1_800_000);
     expect(parseDuration("24h")).toBe(86_400_000);

@@ -26,7 +26,9 @@ describe("backoffDelay", () => {
   test("SCIM: rate control sleeps these delays between its attempts", async () => {
     const sleeps: number[] = [];
     const rc = createRateControl({
-      ...DEFAULT_RATE,
+      ...DEFAULT_RATE.write,
+      maxConcurrency: DEFAULT_RATE.maxConcurrency,
+      retry: DEFAULT_RATE.retry,
       initialRps: 1_000_000,
       maxRps: 1_000_000,
       random: half,

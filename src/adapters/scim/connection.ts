@@ -1,7 +1,7 @@
-/** @module One logical SCIM request (attempts under the shared limiter, counted, errors without the token) and the reading of its JSON answer. */
+/** @module One logical SCIM request (attempts under the read or the write pacer, counted, errors without the token) and the reading of its JSON answer. */
 import { ofetch, type FetchResponse } from "ofetch";
 import { ScimRequestError } from "../../core/errors.ts";
-import { createRateControl, type RateControl, type RateControlOptions } from "../../core/rate-control.ts";
+import { createRequestPacers, type RateControlOptions, type RequestKind, type RequestPacers } from "../../core/rate-control.ts";
 import { describeAnswer } from "../http-answer.ts";
 import { RESPONSE_HINT, classifyScimError, toScimRequestError, type RequestLabel } from "./errors.ts";
 
@@ -17,9 +17,9 @@ export interface ScimConnection {
   baseURL: string;
   token: string;
   log?: { debug(message: string): void };
-  rate: RateControl;
-  /** Requests sent by route (retries included), and deletes that found nothing. */
-  counts: { byRoute: Record<string, number>; total: number; alreadyDeleted: number };
+  pacers: RequestPacers;
+  /** Requests sent by route and by kind (retries included), and deletes that found nothing. */
+  counts: { byRoute: Record<string, number>; byKind: Record<RequestKind, number>; total: number; alreadyDeleted: number };
   send(request: ScimRequest, onFailedAttempt?: (error: ScimRequestError) => void): Promise<FetchResponse<unknown>>;
 }
 
@@ -27,17 +27,29 @@ export interface ConnectOptions {
   baseURL: string;
   token: string;
   log?: { debug(message: string): void };
-  rate: RateControlOptions;
+  /** One pacer per kind: AWS limits reads and writes apart (docs/aws-scim.md §9). */
+  rate: Record<RequestKind, RateControlOptions>;
   timeoutMs: number;
+}
+
+/**
+ * Which limit a request counts against: AWS's read APIs (GetUser, ListUsers, GetGroup,
+ * ListGroups) are GETs, its write APIs (Create*, Patch*, Put*, Delete*) every other method
+ * (docs/aws-scim.md §9). A member PATCH is a PatchGroup: a write, whatever its member count;
+ * the unpublished limit on membership operations answers the same 429 and slows the writes.
+ */
+export function requestKind(method: string): RequestKind {
+  const m = method.toUpperCase();
+  return m === "GET" || m === "HEAD" ? "read" : "write";
 }
 
 export function connect(options: ConnectOptions): ScimConnection {
   const { baseURL, token, log, timeoutMs } = options;
-  const rate = createRateControl(options.rate);
-  const counts: ScimConnection["counts"] = { byRoute: {}, total: 0, alreadyDeleted: 0 };
+  const pacers = createRequestPacers(options.rate);
+  const counts: ScimConnection["counts"] = { byRoute: {}, byKind: { read: 0, write: 0 }, total: 0, alreadyDeleted: 0 };
 
-  // ofetch's own retry is off (`retry: 0`): every retry goes through RateControl, so the
-  // counts are exact and throttling slows every request, not just the one that saw the 429.
+  // ofetch's own retry is off (`retry: 0`): every retry goes through the pacers, so the counts
+  // are exact and throttling slows every request of its kind, not just the one that saw the 429.
   const http = ofetch.create({
     baseURL,
     retry: 0,
@@ -47,8 +59,10 @@ export function connect(options: ConnectOptions): ScimConnection {
 
   /** One logical request: attempts under the limiter, errors translated without the token. */
   async function send(request: ScimRequest, onFailedAttempt?: (error: ScimRequestError) => void): Promise<FetchResponse<unknown>> {
-    return rate.run(async () => {
+    const kind = requestKind(request.method);
+    return pacers.run(kind, async () => {
       counts.byRoute[request.route] = (counts.byRoute[request.route] ?? 0) + 1;
+      counts.byKind[kind]++;
       counts.total++;
       const started = Date.now();
       try {
@@ -67,7 +81,7 @@ export function connect(options: ConnectOptions): ScimConnection {
     }, classifyScimError);
   }
 
-  return { baseURL, token, ...(log ? { log } : {}), rate, counts, send };
+  return { baseURL, token, ...(log ? { log } : {}), pacers, counts, send };
 }
 
 /**

@@ -1,7 +1,7 @@
 /** @module The ScimTarget port over AWS IAM Identity Center's SCIM v2 endpoint, in AWS's dialect (docs/aws-scim.md; § cites its sections). */
 import { SyncError } from "../../core/errors.ts";
 import type { RequestStats, ScimTarget } from "../../core/ports.ts";
-import type { RateControlOptions } from "../../core/rate-control.ts";
+import type { RateControlOptions, RateControlStats, RequestKind } from "../../core/rate-control.ts";
 import { connect, objectBody, type ScimRequest } from "./connection.ts";
 import { eqFilter } from "./filter.ts";
 import { findGroup, findUser, getOne, listAll, readGroup, readUser } from "./listing.ts";
@@ -11,15 +11,24 @@ export interface ScimTargetOptions {
   /** The SCIM endpoint as the console shows it: `https://scim.<region>.amazonaws.com/<tenant>/scim/v2/` (trailing slash optional). */
   endpoint: string;
   token: string;
-  rate?: Partial<RateControlOptions>;
+  /**
+   * Pacing: what is set at the top applies to both pacers (retry, concurrency, a test clock);
+   * `read` and `write` set each one's own rates over it.
+   */
+  rate?: Partial<RateControlOptions> & Partial<Record<RequestKind, Partial<PacerRates>>>;
   logger?: { debug(message: string): void };
   /** Per request; a timed-out request counts as a network failure and is retried. */
   timeoutMs?: number;
 }
 
-/** RequestStats plus the deletes that found nothing (already gone: success, counted apart). */
+/** The rates one pacer starts at and keeps between. */
+export type PacerRates = Pick<RateControlOptions, "initialRps" | "minRps" | "maxRps">;
+
+/** RequestStats plus the deletes that found nothing (already gone: success, counted apart), and each pacer's figures. */
 export interface ScimTargetStats extends RequestStats {
   alreadyDeleted: number;
+  /** Requests sent of each kind (retries included), with that pacer's retries, 429s and current rate. */
+  byKind: Record<RequestKind, RateControlStats & { requests: number }>;
 }
 
 /** The port, with its stats widened by `alreadyDeleted`. */
@@ -30,14 +39,14 @@ export interface AwsScimTarget extends ScimTarget {
 }
 
 /**
- * Defaults stay under AWS's published 25 write / 40 read TPS per identity store (docs/aws-scim.md §9):
- * start at 20 req/s, never above 25 (the write limit, since one limiter paces reads and writes),
- * 8 in flight, and 8 attempts with backoff from 250 ms to 20 s (≈ 30 s of patience in total).
+ * Defaults stay under AWS's published limits per identity store (docs/aws-scim.md §9), one pacer
+ * each: reads start at 32/s and never exceed 40, writes (member PATCHes included) start at 20/s and
+ * never exceed 25; each 8 in flight, and 8 attempts with backoff from 250 ms to 20 s (≈ 30 s of
+ * patience in total).
  */
-export const DEFAULT_RATE: Omit<RateControlOptions, "random" | "now" | "sleep"> = {
-  initialRps: 20,
-  minRps: 1,
-  maxRps: 25,
+export const DEFAULT_RATE: Omit<RateControlOptions, "random" | "now" | "sleep" | keyof PacerRates> & Record<RequestKind, PacerRates> = {
+  read: { initialRps: 32, minRps: 1, maxRps: 40 },
+  write: { initialRps: 20, minRps: 1, maxRps: 25 },
   maxConcurrency: 8,
   retry: { attempts: 8, baseDelayMs: 250, maxDelayMs: 20_000 },
 };
@@ -53,7 +62,7 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
     baseURL: checkEndpoint(options.endpoint).replace(/\/+$/, ""),
     token: options.token,
     ...(options.logger ? { log: options.logger } : {}),
-    rate: { ...DEFAULT_RATE, ...options.rate, retry: { ...DEFAULT_RATE.retry, ...options.rate?.retry } },
+    rate: { read: pacerOptions(options.rate, "read"), write: pacerOptions(options.rate, "write") },
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   });
 
@@ -100,10 +109,24 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
     deleteGroup: (scimId) => remove(conn, "Groups", scimId),
 
     stats() {
-      const r = conn.rate.stats();
-      return { byRoute: { ...conn.counts.byRoute }, total: conn.counts.total, retries: r.retries, throttled: r.throttled, alreadyDeleted: conn.counts.alreadyDeleted };
+      const { read, write } = conn.pacers.stats();
+      return {
+        byRoute: { ...conn.counts.byRoute },
+        total: conn.counts.total,
+        retries: read.retries + write.retries,
+        throttled: read.throttled + write.throttled,
+        alreadyDeleted: conn.counts.alreadyDeleted,
+        byKind: { read: { ...read, requests: conn.counts.byKind.read }, write: { ...write, requests: conn.counts.byKind.write } },
+      };
     },
   };
+}
+
+/** The defaults of `kind`, under what `rate` sets for both, under what it sets for `kind`. */
+function pacerOptions(rate: ScimTargetOptions["rate"], kind: RequestKind): RateControlOptions {
+  const { read, write, ...shared } = rate ?? {};
+  const { read: _read, write: _write, ...defaults } = DEFAULT_RATE;
+  return { ...defaults, ...DEFAULT_RATE[kind], ...shared, ...(kind === "read" ? read : write), retry: { ...defaults.retry, ...shared.retry } };
 }
 
 function checkEndpoint(endpoint: string): string {
