@@ -156,7 +156,6 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
   }
 
   function runRoute(route: Route, key: string | undefined, params: URLSearchParams): unknown {
-    directory.beginRequest();
     switch (route) {
       case "users.list":
         return directory.usersList(params);
