@@ -252,6 +252,7 @@ function parseScim(raw: unknown, fail: Fail): Scenario["scim"] {
     return { active: true, ...u } as ScenarioScimUser;
   });
 
+  const userIds = new Set(users.map((u) => u.id));
   const groupNames = new Set<string>();
   const groupExternalIds = new Set<string>();
   const groups = (rawGroups as unknown[]).map((entry, index) => {
@@ -275,7 +276,7 @@ function parseScim(raw: unknown, fail: Fail): Scenario["scim"] {
     if (!Array.isArray(members)) fail(`${at}.members`, "must be an array of SCIM user ids");
     for (const [mi, m] of (members as unknown[]).entries()) {
       if (typeof m !== "string") fail(`${at}.members[${mi}]`, "must be a SCIM user id string");
-      if (!users.some((u) => u.id === m)) fail(`${at}.members[${mi}]`, `"${m}" names no user in scim.users`);
+      if (!userIds.has(m as string)) fail(`${at}.members[${mi}]`, `"${m}" names no user in scim.users`);
     }
     return {
       id,

@@ -1,6 +1,10 @@
 /** @module Directory API read methods over a scenario: users.list/get, groups.list, members.list (docs/google-directory.md §2–3, §5). */
 import { createHash, randomBytes } from "node:crypto";
 import type { Scenario, ScenarioGoogleGroup, ScenarioGoogleUser, ScenarioMember } from "../scenario.ts";
+import { WorkMeter } from "../work.ts";
+import {
+  cmp, DirectoryIndex, fullNameOf, groupEmails, lower, membersFingerprint, userEmails, words, type NameField, type UserOrder,
+} from "./directory-index.ts";
 import { badRequest, invalid, notFound, rangeError } from "./errors.ts";
 import { numericId } from "./oauth.ts";
 
@@ -107,8 +111,6 @@ export function parseQuery(query: string): Clause[] {
   return clauses;
 }
 
-const lower = (s: string) => s.toLowerCase();
-const words = (s: string) => lower(s).split(/[^\p{L}\p{N}]+/u).filter((w) => w !== "");
 
 /**
  * `:` semantics (§3.1): otherwise a whole-word ("contains") match; `PREFIX*` is a prefix of the
@@ -130,12 +132,6 @@ const textMatch = (candidates: string[], op: Clause["op"], value: string, wordPr
 function boolClause(actual: boolean, c: Clause): boolean {
   if (c.op !== "=" || !/^(true|false)$/i.test(c.value)) throw invalid();
   return actual === (lower(c.value) === "true");
-}
-
-function userEmails(u: ScenarioGoogleUser): string[] {
-  const extra = Array.isArray(u.emails) ? (u.emails as { address?: unknown }[]).map((e) => e.address).filter((a): a is string => typeof a === "string") : [];
-  const aliases = [u.aliases, u.nonEditableAliases].flatMap((a) => (Array.isArray(a) ? a.filter((x): x is string => typeof x === "string") : []));
-  return [u.primaryEmail, ...aliases, ...extra];
 }
 
 /** users `query` subset (§3.1): email, givenName, familyName, name, is* flags, orgUnitPath (subtree), externalId, bare terms. */
@@ -180,11 +176,6 @@ function userMatches(u: ScenarioGoogleUser, c: Clause): boolean {
   }
 }
 
-function fullNameOf(u: ScenarioGoogleUser): string {
-  const n = u.name ?? {};
-  return n.fullName ?? [n.givenName, n.familyName].filter((x) => x).join(" ");
-}
-
 /** Opaque page tokens bound to the method and its filtering parameters; a foreign token → 400. */
 class PageTokens {
   private readonly tokens = new Map<string, { bind: string; offset: number }>();
@@ -204,37 +195,62 @@ class PageTokens {
   }
 }
 
+/** A computed listing, kept for its continuation pages while the index it came from stands. */
+interface Listing<T> {
+  index: DirectoryIndex;
+  items: T[];
+  /** members.list: the member arrays it was computed from and their fingerprints. */
+  sources?: { group: ScenarioGoogleGroup; members: ScenarioMember[]; length: number; print: string }[];
+}
+
+/** Listings kept at once; a continuation whose listing was dropped recomputes it (same answer). */
+const LISTINGS_KEPT = 512;
+
 export class Directory {
   private readonly pages = new PageTokens();
   /**
-   * Lookup indices, rebuilt at the start of every request: tests edit the scenario between runs,
-   * and linear scans per member made a 2,000-member group cost seconds per page.
+   * Lookup indexes over the scenario, kept while it does not change (directory-index.ts).
+   * Tests edit the scenario in place between runs; every listing start (users.list or
+   * groups.list without pageToken) compares the index with the scenario in O(users + groups) and
+   * rebuilds it if anything it holds changed. Continuation pages and other requests check only
+   * the entries they serve (O(page)); a lookup that misses checks everything before answering 404.
    */
-  private index?: { userByEmail: Map<string, ScenarioGoogleUser>; groupByKey: Map<string, ScenarioGoogleGroup> };
+  private current?: DirectoryIndex;
+  private readonly listings = new Map<string, Listing<unknown>>();
 
-  /** Call at the start of each request. */
-  beginRequest(): void {
-    this.index = undefined;
-  }
-
-  private lookups() {
-    if (!this.index) {
-      const userByEmail = new Map<string, ScenarioGoogleUser>();
-      for (const u of this.google.users) for (const e of userEmails(u)) if (!userByEmail.has(lower(e))) userByEmail.set(lower(e), u);
-      const groupByKey = new Map<string, ScenarioGoogleGroup>();
-      for (const g of this.google.groups) {
-        if (!groupByKey.has(g.id)) groupByKey.set(g.id, g);
-        for (const e of this.groupEmails(g)) if (!groupByKey.has(lower(e))) groupByKey.set(lower(e), g);
-      }
-      this.index = { userByEmail, groupByKey };
-    }
-    return this.index;
-  }
-
-  constructor(private readonly scenario: Scenario) {}
+  constructor(
+    private readonly scenario: Scenario,
+    readonly work: WorkMeter = new WorkMeter(),
+  ) {}
 
   private get google() {
     return this.scenario.google;
+  }
+
+  /** The index; with `check`, first compared with the scenario and rebuilt if it differs. */
+  private index(check = false): DirectoryIndex {
+    const stale = !this.current || (check ? !this.current.matches(this.google) : !this.current.sameArrays(this.google));
+    if (stale) {
+      this.current = new DirectoryIndex(this.google, this.work);
+      this.listings.clear();
+    }
+    return this.current!;
+  }
+
+  /** Drops the index so the next use rebuilds it (an entry about to be served changed). */
+  private invalidate(): DirectoryIndex {
+    this.current = undefined;
+    return this.index();
+  }
+
+  private listing<T>(key: string, index: DirectoryIndex, compute: () => Listing<T>): Listing<T> {
+    const kept = this.listings.get(key) as Listing<T> | undefined;
+    if (kept && kept.index === index) return kept;
+    const made = compute();
+    this.listings.delete(key);
+    this.listings.set(key, made as Listing<unknown>);
+    if (this.listings.size > LISTINGS_KEPT) this.listings.delete(this.listings.keys().next().value!);
+    return made;
   }
 
   private checkCustomer(customer: string): void {
@@ -242,10 +258,14 @@ export class Directory {
     if (customer !== "my_customer" && customer !== this.google.customerId) throw badRequest();
   }
 
-  private page<T>(route: string, params: URLSearchParams, bindKeys: string[], items: T[], maxResults: number) {
-    const bind = `${route}?${bindKeys.map((k) => `${k}=${params.get(k) ?? ""}`).join("&")}`;
+  private bindOf(route: string, params: URLSearchParams, bindKeys: string[]): string {
+    return `${route}?${bindKeys.map((k) => `${k}=${params.get(k) ?? ""}`).join("&")}`;
+  }
+
+  private page<T>(bind: string, params: URLSearchParams, items: T[], maxResults: number) {
     const offset = this.pages.offset(params, bind);
     const slice = items.slice(offset, offset + maxResults);
+    this.work.examined += slice.length;
     const next = offset + maxResults < items.length ? this.pages.issue(bind, offset + maxResults) : undefined;
     return { slice, next };
   }
@@ -311,39 +331,73 @@ export class Directory {
     const showDeleted = boolParam(params, "showDeleted");
     const clauses = parseQuery(params.get("query") ?? "");
 
-    const sortKey = (u: ScenarioGoogleUser) =>
-      lower(orderBy === "email" ? u.primaryEmail : (u.name?.[orderBy] ?? ""));
-    const users = this.google.users
-      .filter((u) => (showDeleted ? u.deletionTime !== undefined : u.deletionTime === undefined))
-      .filter((u) => !domain || lower(u.primaryEmail).endsWith(`@${lower(domain)}`))
-      .filter((u) => clauses.every((c) => userMatches(u, c)))
-      .sort((a, b) => cmp(sortKey(a), sortKey(b)) || cmp(lower(a.primaryEmail), lower(b.primaryEmail)));
-    if (sortOrder === "DESCENDING") users.reverse();
-
     const bindKeys = ["customer", "domain", "query", "orderBy", "sortOrder", "showDeleted", "projection", "customFieldMask", "viewType"];
-    const { slice, next } = this.page("users.list", params, bindKeys, users, maxResults);
+    const bind = this.bindOf("users.list", params, bindKeys);
+    const starting = !params.get("pageToken");
+    const select = (index: DirectoryIndex) =>
+      this.listing(bind, index, () => ({ index, items: this.selectUsers(index, domain, showDeleted, clauses, orderBy, sortOrder) }));
+    let index = this.index(starting);
+    let { slice, next } = this.page(bind, params, select(index).items, maxResults);
+    if (!index.usersUnchanged(this.google, slice)) {
+      index = this.invalidate();
+      ({ slice, next } = this.page(bind, params, select(index).items, maxResults));
+    }
     const rendered = slice.map((u) => this.renderUser(u, projection, params.get("customFieldMask") ?? undefined));
     return listBody("admin#directory#users", "users", rendered, next);
+  }
+
+  /**
+   * The users a users.list query selects, in order. The first clause narrows the candidates
+   * through an index where one fits (email `=` and `:PREFIX*`, names `:WORDPREFIX*`); every clause
+   * is then checked on each candidate as a full scan would, so answers and errors are the same.
+   */
+  private selectUsers(
+    index: DirectoryIndex, domain: string | null, showDeleted: boolean, clauses: Clause[], orderBy: UserOrder, sortOrder: "ASCENDING" | "DESCENDING",
+  ): ScenarioGoogleUser[] {
+    const descending = sortOrder === "DESCENDING";
+    if (!domain && clauses.length === 0) return index.ordered(orderBy, showDeleted, descending);
+    const keep = (u: ScenarioGoogleUser) =>
+      (showDeleted ? u.deletionTime !== undefined : u.deletionTime === undefined) &&
+      (!domain || lower(u.primaryEmail).endsWith(`@${lower(domain)}`)) &&
+      clauses.every((c) => userMatches(u, c));
+    const candidates = userCandidates(index, clauses[0]);
+    const { rank } = index.order(orderBy);
+    const pool = candidates ?? index.ordered(orderBy, showDeleted, false);
+    this.work.examined += pool.length;
+    const users = pool.filter(keep);
+    if (candidates) users.sort((a, b) => rank.get(a)! - rank.get(b)!);
+    if (descending) users.reverse();
+    return users;
   }
 
   usersGet(userKey: string, params: URLSearchParams): Json {
     const projection = this.projectionOf(params);
     const key = lower(userKey);
-    const user = this.google.users.find((u) => u.id === userKey || userEmails(u).some((e) => lower(e) === key));
+    const holds = (u: ScenarioGoogleUser | undefined) => u !== undefined && (u.id === userKey || userEmails(u).some((e) => lower(e) === key));
+    let index = this.index();
+    let user = index.findUser(userKey);
+    if (!holds(user) || !index.usersUnchanged(this.google, [user!])) {
+      index = this.index(true);
+      user = index.findUser(userKey);
+    }
     if (!user || user.deletionTime !== undefined) throw notFound("userKey");
     return this.renderUser(user, projection, params.get("customFieldMask") ?? undefined);
   }
 
   // ---- groups ------------------------------------------------------------------------------
 
-  private groupEmails(g: ScenarioGoogleGroup): string[] {
-    const aliases = [g.aliases, g.nonEditableAliases].flatMap((a) => (Array.isArray(a) ? a.filter((x): x is string => typeof x === "string") : []));
-    return [g.email, ...aliases];
+  private findGroup(groupKey: string): ScenarioGoogleGroup | undefined {
+    return this.index().findGroup(groupKey);
   }
 
-  private findGroup(groupKey: string): ScenarioGoogleGroup | undefined {
-    const { groupByKey } = this.lookups();
-    return groupByKey.get(groupKey) ?? groupByKey.get(lower(groupKey));
+  /** A group for members.list: an index hit is checked against the group, a miss against the whole scenario. */
+  private groupFor(groupKey: string): ScenarioGoogleGroup | undefined {
+    const key = lower(groupKey);
+    const holds = (g: ScenarioGoogleGroup | undefined) => g !== undefined && (g.id === groupKey || groupEmails(g).some((e) => lower(e) === key));
+    const index = this.index();
+    const group = index.findGroup(groupKey);
+    if (holds(group) && index.groupsUnchanged(this.google, [group!])) return group;
+    return this.index(true).findGroup(groupKey);
   }
 
   renderGroup(g: ScenarioGoogleGroup): Json {
@@ -368,6 +422,7 @@ export class Directory {
   /** Whether `key` (email or id of a user, group or external account) is a direct member of `g`. */
   private hasDirectMember(g: ScenarioGoogleGroup, key: string): boolean {
     const k = lower(key);
+    this.work.examined += g.members.length;
     return g.members.some((m) => (m.email !== undefined && lower(m.email) === k) || this.memberId(m) === key);
   }
 
@@ -386,34 +441,57 @@ export class Directory {
     // §3.2: memberKey takes `=` only and cannot be combined with email/name.
     if (clauses.some((c) => c.field === "memberKey") && clauses.length > 1) throw invalid();
 
+    const bind = this.bindOf("groups.list", params, ["customer", "domain", "userKey", "query", "orderBy", "sortOrder"]);
+    const starting = !params.get("pageToken");
+    const select = (index: DirectoryIndex) =>
+      this.listing(bind, index, () => ({ index, items: this.selectGroups(index, domain, userKey, clauses, sortOrder) }));
+    let index = this.index(starting);
+    let { slice, next } = this.page(bind, params, select(index).items, maxResults);
+    if (!index.groupsUnchanged(this.google, slice)) {
+      index = this.invalidate();
+      ({ slice, next } = this.page(bind, params, select(index).items, maxResults));
+    }
+    return listBody("admin#directory#groups", "groups", slice.map((g) => this.renderGroup(g)), next);
+  }
+
+  /** The groups a groups.list selects, by email; the first clause narrows through an index where one fits (as selectUsers). */
+  private selectGroups(
+    index: DirectoryIndex, domain: string | null, userKey: string | null, clauses: Clause[], sortOrder: "ASCENDING" | "DESCENDING",
+  ): ScenarioGoogleGroup[] {
     const matches = (g: ScenarioGoogleGroup, c: Clause): boolean => {
       if (c.field === "memberKey") {
         if (c.op !== "=") throw invalid();
         return this.hasDirectMember(g, c.value);
       }
       if (c.field !== "name" && c.field !== "email") throw invalid();
-      const candidates = c.field === "name" ? [g.name] : this.groupEmails(g);
+      const candidates = c.field === "name" ? [g.name] : groupEmails(g);
       if (c.op === "=") return candidates.some((x) => lower(x) === lower(c.value));
       // §3.2 documents only `:PREFIX*` for groups.
       if (c.op !== ":" || !c.value.endsWith("*")) throw invalid();
       const prefix = lower(c.value.slice(0, -1));
       return candidates.some((x) => lower(x).startsWith(prefix));
     };
-
-    const groups = this.google.groups
+    const ordered = index.groupOrder(sortOrder === "DESCENDING");
+    if (!domain && !userKey && clauses.length === 0) return ordered;
+    const candidates = groupCandidates(index, clauses[0]);
+    const pool = candidates ?? ordered;
+    this.work.examined += pool.length;
+    const groups = pool
       .filter((g) => !domain || lower(g.email).endsWith(`@${lower(domain)}`))
       .filter((g) => !userKey || this.hasDirectMember(g, userKey))
-      .filter((g) => clauses.every((c) => matches(g, c)))
-      .sort((a, b) => cmp(lower(a.email), lower(b.email)));
-    if (sortOrder === "DESCENDING") groups.reverse();
-    const { slice, next } = this.page("groups.list", params, ["customer", "domain", "userKey", "query", "orderBy", "sortOrder"], groups, maxResults);
-    return listBody("admin#directory#groups", "groups", slice.map((g) => this.renderGroup(g)), next);
+      .filter((g) => clauses.every((c) => matches(g, c)));
+    if (candidates) {
+      const rank = (g: ScenarioGoogleGroup) => index.groupRank(g);
+      groups.sort((a, b) => rank(a) - rank(b));
+      if (sortOrder === "DESCENDING") groups.reverse();
+    }
+    return groups;
   }
 
   // ---- members -----------------------------------------------------------------------------
 
   private userByEmail(email: string): ScenarioGoogleUser | undefined {
-    return this.lookups().userByEmail.get(lower(email));
+    return this.index().userByAddress(email);
   }
 
   /** The member's id: the user's or group's id, the customer id, or a stable synthetic id for an external account. */
@@ -447,15 +525,19 @@ export class Directory {
    * includeDerivedMembership=true: breadth-first over nested groups (cycle-safe), every reachable
    * USER once (first seen wins, so a direct membership's role beats a nested one), CUSTOMER entries
    * kept, and nested GROUP entries NOT listed. §2.4/§9.3 say Google's exact behaviour is NOT KNOWN;
-   * this is the choice a sync that flattens groups has to cope with either way.
+   * this is the choice a sync that flattens groups has to cope with either way. Returns the
+   * member arrays it read too, so the listing can tell when one of them changes.
    */
-  private derivedMembers(root: ScenarioGoogleGroup): ScenarioMember[] {
+  private derivedMembers(root: ScenarioGoogleGroup): { members: ScenarioMember[]; read: ScenarioGoogleGroup[] } {
     const out: ScenarioMember[] = [];
+    const read: ScenarioGoogleGroup[] = [];
     const seen = new Set<string>();
     const visited = new Set<string>([root.id]);
     const queue: ScenarioGoogleGroup[] = [root];
     while (queue.length > 0) {
       const g = queue.shift()!;
+      read.push(g);
+      this.work.examined += g.members.length;
       for (const m of g.members) {
         if (m.type === "GROUP") {
           const nested = this.findGroup(m.email!);
@@ -471,11 +553,11 @@ export class Directory {
         out.push(m);
       }
     }
-    return out;
+    return { members: out, read };
   }
 
   membersList(groupKey: string, params: URLSearchParams): Json {
-    const group = this.findGroup(groupKey);
+    const group = this.groupFor(groupKey);
     if (!group) throw notFound("groupKey");
     const maxResults = intParam(params, "maxResults", 1, 200, 200);
     const derived = boolParam(params, "includeDerivedMembership");
@@ -483,13 +565,58 @@ export class Directory {
     const roles = rolesParam ? rolesParam.split(",").map((r) => r.trim().toUpperCase()).filter((r) => r) : undefined;
     if (roles?.some((r) => !["OWNER", "MANAGER", "MEMBER"].includes(r))) throw invalid();
 
-    const members = (derived ? this.derivedMembers(group) : group.members).filter((m) => !roles || roles.includes(m.role));
-    const { slice, next } = this.page(`members.list:${group.id}`, params, ["includeDerivedMembership", "roles"], members, maxResults);
+    const bind = this.bindOf(`members.list:${group.id}`, params, ["includeDerivedMembership", "roles"]);
+    const index = this.index();
+    const compute = (): Listing<ScenarioMember> => {
+      const { members, read } = derived ? this.derivedMembers(group) : { members: group.members, read: [group] };
+      if (!derived) this.work.examined += members.length;
+      const items = members.filter((m) => !roles || roles.includes(m.role));
+      fresh = true;
+      return { index, items, sources: read.map((g) => ({ group: g, members: g.members, length: g.members.length, print: membersFingerprint(g.members) })) };
+    };
+    let fresh = false;
+    const key = `${bind}#${index.groupRank(group)}`;
+    let listing = this.listing(key, index, compute);
+    // A listing start re-reads every member array the listing came from (O(its size)); a
+    // continuation checks only that the group's own array is the same one, at the same length.
+    const moved = (src: NonNullable<Listing<unknown>["sources"]>[number]) => src.group.members !== src.members || src.members.length !== src.length;
+    const changed = !fresh && (params.get("pageToken")
+      ? moved(listing.sources![0]!)
+      : listing.sources!.some((src) => {
+          this.work.checked += src.members.length;
+          return moved(src) || membersFingerprint(src.members) !== src.print;
+        }));
+    if (changed) {
+      this.listings.delete(key);
+      listing = this.listing(key, index, compute);
+    }
+    const { slice, next } = this.page(bind, params, listing.items, maxResults);
     return listBody("admin#directory#members", "members", slice.map((m) => this.renderMember(m)), next);
   }
 }
 
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Index candidates for a users.list clause (a superset of its matches), or undefined to scan. */
+function userCandidates(index: DirectoryIndex, c: Clause | undefined): ScenarioGoogleUser[] | undefined {
+  if (!c) return undefined;
+  const v = lower(c.value);
+  if (c.field === "email" && c.op === "=") return index.usersByEmailPrefix(v);
+  if (c.field === "email" && c.op === ":" && v.endsWith("*")) return index.usersByEmailPrefix(v.slice(0, -1));
+  // A word-character prefix of a name starts one of its words (colonMatch's wordPrefix case).
+  const prefix = v.slice(0, -1);
+  if (["givenName", "familyName", "name"].includes(c.field) && c.op === ":" && v.endsWith("*") && /^[\p{L}\p{N}]+$/u.test(prefix)) {
+    return index.usersByNameWord(c.field as NameField, prefix);
+  }
+  return undefined;
+}
+
+/** Index candidates for a groups.list clause, or undefined to scan. */
+function groupCandidates(index: DirectoryIndex, c: Clause | undefined): ScenarioGoogleGroup[] | undefined {
+  if (!c || (c.field !== "email" && c.field !== "name")) return undefined;
+  const v = lower(c.value);
+  const prefix = c.op === "=" ? v : c.op === ":" && v.endsWith("*") ? v.slice(0, -1) : undefined;
+  if (prefix === undefined) return undefined;
+  return c.field === "email" ? index.groupsByEmailPrefix(prefix) : index.groupsByNamePrefix(prefix);
+}
 
 /** A list response; §2.1/§10: the array key is omitted when empty, nextPageToken on the last page. */
 function listBody(kind: string, key: string, items: Json[], next: string | undefined): Json {

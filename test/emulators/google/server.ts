@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { createFaults, sleep, type FaultOptions } from "../faults.ts";
 import { RequestLog } from "../request-log.ts";
 import type { Scenario } from "../scenario.ts";
+import type { WorkMeter } from "../work.ts";
 import { Directory, RESPONSE_FIELDS } from "./directory.ts";
 import { GoogleApiError, OAuthError, backendError, notAuthorized } from "./errors.ts";
 import { applyFields, parseFields, validateTopLevel } from "./fields.ts";
@@ -51,6 +52,8 @@ export interface GoogleEmulator {
   faults: FaultOptions;
   quota: NonNullable<GoogleEmulatorOptions["quota"]>;
   grantedScopes: string[];
+  /** Entries examined answering requests (test/emulators/work.ts), to pin per-request cost as a count. */
+  work: WorkMeter;
   close(): Promise<void>;
 }
 
@@ -156,7 +159,6 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
   }
 
   function runRoute(route: Route, key: string | undefined, params: URLSearchParams): unknown {
-    directory.beginRequest();
     switch (route) {
       case "users.list":
         return directory.usersList(params);
@@ -210,6 +212,7 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
     faults,
     quota,
     grantedScopes,
+    work: directory.work,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

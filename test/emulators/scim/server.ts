@@ -9,7 +9,8 @@ import { badRequest, errorBody, ScimError, UNPARSABLE } from "./errors.ts";
 import { parseFilter, type ParsedFilter } from "./filter.ts";
 import { Buckets } from "./ratelimit.ts";
 import { LIST_RESPONSE, listOf, RESOURCE_TYPES, SCHEMAS, SERVICE_PROVIDER_CONFIG } from "./schemas.ts";
-import { ScimStore, type Listed } from "./store.ts";
+import { ScimStore, type ListPage } from "./store.ts";
+import type { WorkMeter } from "../work.ts";
 import type { ScimUserResource } from "./users.ts";
 
 export type { ScimUserResource } from "./users.ts";
@@ -37,6 +38,8 @@ export interface ScimEmulator {
   rateLimit: ScimEmulatorOptions["rateLimit"]; // mutable at run time
   /** Deep copy of the store for assertions: users as AWS would return them (full SCIM JSON), groups with member id arrays. */
   snapshot(): { users: ScimUserResource[]; groups: { id: string; displayName: string; externalId?: string; members: string[] }[] };
+  /** Entries examined answering requests (test/emulators/work.ts), to pin per-request cost as a count. */
+  work: WorkMeter;
   close(): Promise<void>;
 }
 
@@ -75,6 +78,7 @@ export async function startScimEmulator(options: ScimEmulatorOptions): Promise<S
     faults: createFaults(options.faults),
     rateLimit: options.rateLimit,
     snapshot: () => structuredClone(store.snapshot()),
+    work: store.work,
     close: async () => {},
   };
 
@@ -83,7 +87,9 @@ export async function startScimEmulator(options: ScimEmulatorOptions): Promise<S
   };
 
   /** The cursor and legacy list modes of §4. */
-  function list<T>(resource: "Users" | "Groups", query: URLSearchParams, fetch: (f: ParsedFilter | undefined) => Listed<T>[]): Reply {
+  function list<T>(
+    resource: "Users" | "Groups", query: URLSearchParams, fetch: (f: ParsedFilter | undefined, afterSeq: number, limit: number) => ListPage<T>,
+  ): Reply {
     // Sorting, attribute selection are not supported (§2); sending them is rejected (AWS: NOT KNOWN
     // whether rejected or ignored). startIndex was historically ignored (§4.2) and still is here.
     for (const p of ["sortBy", "sortOrder", "attributes", "excludedAttributes"]) {
@@ -104,7 +110,7 @@ export async function startScimEmulator(options: ScimEmulatorOptions): Promise<S
 
     if (!query.has("cursor")) {
       // Legacy mode (§4.2): one page, capped; totalResults is the returned count, not the true total.
-      const page = fetch(filter).slice(0, Math.min(count, legacyListCap)).map((l) => l.resource);
+      const page = fetch(filter, 0, Math.min(count, legacyListCap)).items.map((l) => l.resource);
       return { status: 200, body: listOf(page) };
     }
 
@@ -119,11 +125,10 @@ export async function startScimEmulator(options: ScimEmulatorOptions): Promise<S
       if (state.filter !== filterText) throw badRequest("Filter parameters cannot change between paginated requests.");
       afterSeq = state.afterSeq;
     }
-    const rest = fetch(filter).filter((l) => l.seq > afterSeq);
-    const page = rest.slice(0, Math.min(count, options.shortPageSize ?? count));
+    const { items: page, more } = fetch(filter, afterSeq, Math.min(count, options.shortPageSize ?? count));
     const body: Record<string, unknown> = { schemas: [LIST_RESPONSE], itemsPerPage: page.length, Resources: page.map((l) => l.resource) };
     const last = page[page.length - 1];
-    if (rest.length > page.length && last) {
+    if (more && last) {
       const next = randomBytes(18).toString("base64");
       cursors.set(next, { resource, filter: filterText, afterSeq: last.seq });
       body.nextCursor = next; // present only when more remain: last page = nextCursor absent
@@ -136,7 +141,7 @@ export async function startScimEmulator(options: ScimEmulatorOptions): Promise<S
     if (extra.length > 0 || id === "") throw unsupportedOperation(method, segments);
     if (collection === "Users") {
       if (id === undefined) {
-        if (method === "GET") return list("Users", query, (f) => store.listUsers(f));
+        if (method === "GET") return list("Users", query, (f, after, limit) => store.listUsers(f, after, limit));
         if (method === "POST") return { status: 201, body: store.createUser(body()) };
       } else {
         if (method === "GET") return { status: 200, body: store.getUser(id) };
@@ -146,7 +151,7 @@ export async function startScimEmulator(options: ScimEmulatorOptions): Promise<S
       }
     } else if (collection === "Groups") {
       if (id === undefined) {
-        if (method === "GET") return list("Groups", query, (f) => store.listGroups(f));
+        if (method === "GET") return list("Groups", query, (f, after, limit) => store.listGroups(f, after, limit));
         if (method === "POST") return { status: 201, body: store.createGroup(body(), chargeMembers) };
       } else {
         if (method === "GET") return { status: 200, body: store.getGroup(id) };

@@ -1,6 +1,7 @@
 /** @module In-memory AWS identity store behind the SCIM emulator: users, groups, uniqueness, filters, PatchGroup (docs/aws-scim.md §3, §5–§7). */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Scenario } from "../scenario.ts";
+import { WorkMeter } from "../work.ts";
 import { badRequest, conflict, notFound, resourceTimestamp, UNPARSABLE } from "./errors.ts";
 import { attrKey, type ParsedFilter } from "./filter.ts";
 import {
@@ -45,17 +46,96 @@ export interface Listed<T> {
   resource: T;
 }
 
+/** One page of a listing: at most `limit` resources after a sequence number, and whether more follow. */
+export interface ListPage<T> {
+  items: Listed<T>[];
+  more: boolean;
+}
+
+/**
+ * Entries in creation (seq) order with lookups by seq: an append-only array searched by binary
+ * search, deleted entries skipped and compacted away once they are half of it (issue #11: a
+ * cursor page costs O(page), not O(store)).
+ */
+class SeqOrder<T extends { seq: number }> {
+  private entries: T[] = [];
+  private dead = 0;
+
+  constructor(private readonly live: (entry: T) => boolean, private readonly work: WorkMeter) {}
+
+  add(entry: T): void {
+    this.entries.push(entry);
+  }
+
+  removed(): void {
+    if (++this.dead * 2 > this.entries.length) {
+      this.entries = this.entries.filter(this.live);
+      this.dead = 0;
+    }
+  }
+
+  /** Up to `limit` live entries with seq > afterSeq, and whether another follows. */
+  after(afterSeq: number, limit: number): { items: T[]; more: boolean } {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      this.work.examined++;
+      if (this.entries[mid]!.seq <= afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    const items: T[] = [];
+    for (let i = lo; i < this.entries.length; i++) {
+      const entry = this.entries[i]!;
+      this.work.examined++;
+      if (!this.live(entry)) continue;
+      if (items.length === limit) return { items, more: true };
+      items.push(entry);
+    }
+    return { items, more: false };
+  }
+}
+
+/** The page of `matches` (any order) after `afterSeq`, in seq order. */
+function pageOf<T extends { seq: number }>(matches: T[], afterSeq: number, limit: number, work: WorkMeter): { items: T[]; more: boolean } {
+  work.examined += matches.length;
+  const rest = matches.filter((m) => m.seq > afterSeq).sort((a, b) => a.seq - b.seq);
+  return { items: rest.slice(0, limit), more: rest.length > limit };
+}
+
+/** A unique key → value map that forgets a key only if it still points at the one leaving. */
+class UniqueIndex<V> extends Map<string, V> {
+  drop(key: string | undefined, value: V): void {
+    if (key !== undefined && this.get(key) === value) this.delete(key);
+  }
+
+  put(key: string | undefined, value: V): void {
+    if (key !== undefined) this.set(key, value);
+  }
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const lower = (s: unknown) => (typeof s === "string" ? s.toLowerCase() : undefined);
 
 export class ScimStore {
   private readonly users = new Map<string, StoredUser>();
   private readonly groups = new Map<string, StoredGroup>();
+  /** Indexes for the eq filters and uniqueness checks (issue #11): no request scans the store. */
+  private readonly userByName = new UniqueIndex<StoredUser>();
+  private readonly userByEmail = new UniqueIndex<StoredUser>();
+  private readonly userByExternalId = new UniqueIndex<StoredUser>();
+  private readonly groupByName = new UniqueIndex<StoredGroup>();
+  private readonly groupByExternalId = new UniqueIndex<StoredGroup>();
+  private readonly groupsOfUser = new Map<string, Set<StoredGroup>>();
+  private readonly userOrder: SeqOrder<StoredUser>;
+  private readonly groupOrder: SeqOrder<StoredGroup>;
   private seq = 0;
   /** Real ids share a per-store 10-hex prefix: `9067729b3d-<uuid>` (§1). */
   private readonly idPrefix = randomBytes(5).toString("hex");
 
-  constructor(scenario: Scenario) {
+  constructor(scenario: Scenario, readonly work: WorkMeter = new WorkMeter()) {
+    this.userOrder = new SeqOrder((u) => this.users.get(u.id) === u, work);
+    this.groupOrder = new SeqOrder((g) => this.groups.get(g.id) === g, work);
     const now = resourceTimestamp();
     for (const u of scenario.scim.users) {
       const { id, meta, schemas: _schemas, ...rest } = structuredClone(u) as Record<string, unknown> & { id: string };
@@ -63,7 +143,7 @@ export class ScimStore {
       const attrs = rest as UserAttrs;
       if (attrs.externalId === null) delete attrs.externalId;
       if (attrs.active === undefined) attrs.active = true;
-      this.users.set(id, {
+      this.addUser({
         id,
         seq: ++this.seq,
         created: typeof m.created === "string" ? m.created : now,
@@ -72,7 +152,7 @@ export class ScimStore {
       });
     }
     for (const g of scenario.scim.groups) {
-      this.groups.set(g.id, {
+      this.addGroup({
         id: g.id,
         seq: ++this.seq,
         created: now,
@@ -82,6 +162,49 @@ export class ScimStore {
         members: new Set(g.members),
       });
     }
+  }
+
+  private addUser(user: StoredUser): void {
+    this.users.set(user.id, user);
+    this.userOrder.add(user);
+    this.indexUser(user);
+  }
+
+  private indexUser(user: StoredUser): void {
+    this.userByName.put(lower(user.attrs.userName), user);
+    this.userByEmail.put(lower(primaryEmailOf(user.attrs)), user);
+    this.userByExternalId.put(user.attrs.externalId as string | undefined, user);
+  }
+
+  private unindexUser(user: StoredUser): void {
+    this.userByName.drop(lower(user.attrs.userName), user);
+    this.userByEmail.drop(lower(primaryEmailOf(user.attrs)), user);
+    this.userByExternalId.drop(user.attrs.externalId as string | undefined, user);
+  }
+
+  /** Replaces a user's attributes, keeping the lookups in step. */
+  private setAttrs(user: StoredUser, attrs: UserAttrs): void {
+    this.unindexUser(user);
+    user.attrs = attrs;
+    this.indexUser(user);
+  }
+
+  private addGroup(group: StoredGroup): void {
+    this.groups.set(group.id, group);
+    this.groupOrder.add(group);
+    this.groupByName.put(group.displayName, group);
+    this.groupByExternalId.put(group.externalId, group);
+    for (const m of group.members) this.joined(m, group);
+  }
+
+  private joined(userId: string, group: StoredGroup): void {
+    let of = this.groupsOfUser.get(userId);
+    if (!of) this.groupsOfUser.set(userId, (of = new Set()));
+    of.add(group);
+  }
+
+  private left(userId: string, group: StoredGroup): void {
+    this.groupsOfUser.get(userId)?.delete(group);
   }
 
   newId(): string {
@@ -113,7 +236,7 @@ export class ScimStore {
     this.checkUserRefs(attrs, undefined);
     const now = resourceTimestamp();
     const user: StoredUser = { id: this.newId(), seq: ++this.seq, created: now, lastModified: now, attrs };
-    this.users.set(user.id, user);
+    this.addUser(user);
     return this.renderUser(user);
   }
 
@@ -121,7 +244,7 @@ export class ScimStore {
     const user = this.requireUser(id);
     const attrs = userFromBody(body);
     this.checkUserRefs(attrs, id);
-    user.attrs = attrs;
+    this.setAttrs(user, attrs);
     user.lastModified = resourceTimestamp();
     return this.renderUser(user);
   }
@@ -130,16 +253,19 @@ export class ScimStore {
     const user = this.requireUser(id);
     const attrs = patchUser(user.attrs, body);
     this.checkUserRefs(attrs, id);
-    user.attrs = attrs;
+    this.setAttrs(user, attrs);
     user.lastModified = resourceTimestamp();
     return this.renderUser(user);
   }
 
   deleteUser(id: string): void {
-    this.requireUser(id);
+    const user = this.requireUser(id);
     this.users.delete(id);
+    this.unindexUser(user);
+    this.userOrder.removed();
     // Deleting a user also drops its memberships (§5.5, inferred from store semantics).
-    for (const g of this.groups.values()) g.members.delete(id);
+    for (const g of this.groupsOfUser.get(id) ?? []) g.members.delete(id);
+    this.groupsOfUser.delete(id);
   }
 
   /**
@@ -151,12 +277,11 @@ export class ScimStore {
     const userName = lower(attrs.userName);
     const email = lower(primaryEmailOf(attrs));
     const externalId = attrs.externalId;
-    for (const other of this.users.values()) {
-      if (other.id === selfId) continue;
-      if (lower(other.attrs.userName) === userName) throw conflict();
-      if (email !== undefined && lower(primaryEmailOf(other.attrs)) === email) throw conflict();
-      if (externalId !== undefined && other.attrs.externalId === externalId) throw conflict();
-    }
+    const taken = (other: StoredUser | undefined) => other !== undefined && other.id !== selfId;
+    this.work.examined += 3;
+    if (userName !== undefined && taken(this.userByName.get(userName))) throw conflict();
+    if (email !== undefined && taken(this.userByEmail.get(email))) throw conflict();
+    if (externalId !== undefined && taken(this.userByExternalId.get(externalId as string))) throw conflict();
     const manager = managerOf(attrs);
     if (manager !== undefined && !this.users.has(manager)) {
       throw badRequest(`Manager \`${manager}\` does not exist.`);
@@ -174,29 +299,25 @@ export class ScimStore {
    * groups.value (unknown group → 404, chosen by symmetry with the documented members 404; AWS
    * NOT KNOWN), `id eq` alone, and `id eq … and manager eq …` in either order.
    */
-  listUsers(filter: ParsedFilter | undefined): Listed<ScimUserResource>[] {
-    let matches: StoredUser[] = [...this.users.values()];
-    if (filter) {
-      const byAttr = termsByAttr(filter, ["username", "externalid", "groups.value", "id", "manager"]);
-      const keys = Object.keys(byAttr).sort().join(",");
-      if (keys === "username") {
-        const want = byAttr.username?.toLowerCase();
-        matches = matches.filter((u) => lower(u.attrs.userName) === want);
-      } else if (keys === "externalid") {
-        matches = matches.filter((u) => u.attrs.externalId === byAttr.externalid);
-      } else if (keys === "groups.value") {
-        const group = this.groups.get(byAttr["groups.value"] as string);
-        if (!group) throw notFound(`Group ${byAttr["groups.value"]} not found.`);
-        matches = matches.filter((u) => group.members.has(u.id));
-      } else if (keys === "id") {
-        matches = matches.filter((u) => u.id === byAttr.id);
-      } else if (keys === "id,manager") {
-        matches = matches.filter((u) => u.id === byAttr.id && managerOf(u.attrs) === byAttr.manager);
-      } else {
-        throw unsupportedCombination(filter);
-      }
+  listUsers(filter: ParsedFilter | undefined, afterSeq: number, limit: number): ListPage<ScimUserResource> {
+    const page = filter ? pageOf(this.usersMatching(filter), afterSeq, limit, this.work) : this.userOrder.after(afterSeq, limit);
+    return { items: page.items.map((u) => ({ seq: u.seq, resource: this.renderUser(u) })), more: page.more };
+  }
+
+  private usersMatching(filter: ParsedFilter): StoredUser[] {
+    const byAttr = termsByAttr(filter, ["username", "externalid", "groups.value", "id", "manager"]);
+    const keys = Object.keys(byAttr).sort().join(",");
+    const one = (u: StoredUser | undefined) => (u ? [u] : []);
+    if (keys === "username") return one(this.userByName.get(byAttr.username!.toLowerCase()));
+    if (keys === "externalid") return one(this.userByExternalId.get(byAttr.externalid!));
+    if (keys === "groups.value") {
+      const group = this.groups.get(byAttr["groups.value"] as string);
+      if (!group) throw notFound(`Group ${byAttr["groups.value"]} not found.`);
+      return [...group.members].map((m) => this.users.get(m)).filter((u): u is StoredUser => u !== undefined);
     }
-    return matches.sort((a, b) => a.seq - b.seq).map((u) => ({ seq: u.seq, resource: this.renderUser(u) }));
+    if (keys === "id") return one(this.users.get(byAttr.id!));
+    if (keys === "id,manager") return one(this.users.get(byAttr.id!)).filter((u) => managerOf(u.attrs) === byAttr.manager);
+    throw unsupportedCombination(filter);
   }
 
   // --------------------------------------------------------------- groups
@@ -250,7 +371,7 @@ export class ScimStore {
       ...(externalId !== undefined ? { externalId: externalId as string } : {}),
       members: new Set(members),
     };
-    this.groups.set(group.id, group);
+    this.addGroup(group);
     return this.renderGroup(group, false);
   }
 
@@ -312,25 +433,35 @@ export class ScimStore {
     this.checkGroupUnique(displayName, externalId, group.id);
     chargeMembers(adds.length + removes.length);
     // Adding an existing member / removing a non-member is an idempotent no-op (assumed, §6.3).
-    for (const m of adds) group.members.add(m);
-    for (const m of removes) group.members.delete(m);
+    for (const m of adds) {
+      group.members.add(m);
+      this.joined(m, group);
+    }
+    for (const m of removes) if (group.members.delete(m)) this.left(m, group);
+    this.groupByName.drop(group.displayName, group);
+    this.groupByExternalId.drop(group.externalId, group);
     group.displayName = displayName;
     if (externalId === undefined) delete group.externalId;
     else group.externalId = externalId;
+    this.groupByName.put(group.displayName, group);
+    this.groupByExternalId.put(group.externalId, group);
     group.lastModified = resourceTimestamp();
   }
 
   deleteGroup(id: string): void {
-    this.requireGroup(id);
+    const group = this.requireGroup(id);
     this.groups.delete(id);
+    this.groupOrder.removed();
+    this.groupByName.drop(group.displayName, group);
+    this.groupByExternalId.drop(group.externalId, group);
+    for (const m of group.members) this.left(m, group);
   }
 
   private checkGroupUnique(displayName: string, externalId: string | undefined, selfId: string | undefined): void {
-    for (const other of this.groups.values()) {
-      if (other.id === selfId) continue;
-      if (other.displayName === displayName) throw conflict();
-      if (externalId !== undefined && other.externalId === externalId) throw conflict();
-    }
+    const taken = (other: StoredGroup | undefined) => other !== undefined && other.id !== selfId;
+    this.work.examined += 2;
+    if (taken(this.groupByName.get(displayName))) throw conflict();
+    if (externalId !== undefined && taken(this.groupByExternalId.get(externalId))) throw conflict();
   }
 
   private requireGroup(id: string): StoredGroup {
@@ -344,31 +475,28 @@ export class ScimStore {
    * `id eq … and members eq …` (also `member`, the constraint list's spelling). A members filter
    * naming a user that does not exist → 404 ResourceNotFoundException (DG:listgroups).
    */
-  listGroups(filter: ParsedFilter | undefined): Listed<GroupResource>[] {
-    let matches: StoredGroup[] = [...this.groups.values()];
-    if (filter) {
-      const byAttr = termsByAttr(filter, ["displayname", "externalid", "members.value", "id", "members", "member"]);
-      const keys = Object.keys(byAttr).sort().join(",");
-      const memberOf = (userId: string) => {
-        if (!this.users.has(userId)) throw notFound(`User ${userId} not found.`);
-        return (g: StoredGroup) => g.members.has(userId);
-      };
-      if (keys === "displayname") {
-        matches = matches.filter((g) => g.displayName === byAttr.displayname);
-      } else if (keys === "externalid") {
-        matches = matches.filter((g) => g.externalId === byAttr.externalid);
-      } else if (keys === "members.value") {
-        matches = matches.filter(memberOf(byAttr["members.value"] as string));
-      } else if (keys === "id") {
-        matches = matches.filter((g) => g.id === byAttr.id);
-      } else if (keys === "id,members" || keys === "id,member") {
-        const isMember = memberOf((byAttr.members ?? byAttr.member) as string);
-        matches = matches.filter((g) => g.id === byAttr.id && isMember(g));
-      } else {
-        throw unsupportedCombination(filter);
-      }
+  listGroups(filter: ParsedFilter | undefined, afterSeq: number, limit: number): ListPage<GroupResource> {
+    const page = filter ? pageOf(this.groupsMatching(filter), afterSeq, limit, this.work) : this.groupOrder.after(afterSeq, limit);
+    return { items: page.items.map((g) => ({ seq: g.seq, resource: this.renderGroup(g, true) })), more: page.more };
+  }
+
+  private groupsMatching(filter: ParsedFilter): StoredGroup[] {
+    const byAttr = termsByAttr(filter, ["displayname", "externalid", "members.value", "id", "members", "member"]);
+    const keys = Object.keys(byAttr).sort().join(",");
+    const one = (g: StoredGroup | undefined) => (g ? [g] : []);
+    const groupsOf = (userId: string) => {
+      if (!this.users.has(userId)) throw notFound(`User ${userId} not found.`);
+      return [...(this.groupsOfUser.get(userId) ?? [])];
+    };
+    if (keys === "displayname") return one(this.groupByName.get(byAttr.displayname!));
+    if (keys === "externalid") return one(this.groupByExternalId.get(byAttr.externalid!));
+    if (keys === "members.value") return groupsOf(byAttr["members.value"] as string);
+    if (keys === "id") return one(this.groups.get(byAttr.id!));
+    if (keys === "id,members" || keys === "id,member") {
+      const of = groupsOf((byAttr.members ?? byAttr.member) as string);
+      return one(this.groups.get(byAttr.id!)).filter((g) => of.includes(g));
     }
-    return matches.sort((a, b) => a.seq - b.seq).map((g) => ({ seq: g.seq, resource: this.renderGroup(g, true) }));
+    throw unsupportedCombination(filter);
   }
 
   snapshot(): { users: ScimUserResource[]; groups: { id: string; displayName: string; externalId?: string; members: string[] }[] } {
