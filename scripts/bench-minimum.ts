@@ -18,11 +18,18 @@ export interface TenantView {
 const PAGE = 100;
 export const pages = (n: number) => Math.max(1, Math.ceil(n / PAGE));
 
-/** What a user looks like for "does it need a PATCH": everything but AWS's bookkeeping. */
+/** What a user looks like for "does it need a PATCH": every attribute at every depth, keys sorted, but not AWS's bookkeeping (`meta`). */
 const userContent = (u: Record<string, unknown>) => {
   const { meta: _meta, ...rest } = u;
-  return JSON.stringify(rest, Object.keys(rest).sort());
+  return canonical(rest);
 };
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (typeof value !== "object" || value === null) return JSON.stringify(value);
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+}
 
 export interface TenantChange {
   usersCreated: number;

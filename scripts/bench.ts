@@ -264,7 +264,13 @@ function churn(scenario: Scenario, seed: number): void {
       if (!picked.has(u)) return picked.add(u), u;
     }
   };
+  // Memberships and manager relations name users by email: they follow a new address, and go with a leaver's.
   const renameMembers = (from: string, to: string | undefined) => {
+    for (const u of users) {
+      const relations = u.relations as { type?: string; value?: string }[] | undefined;
+      if (!relations?.some((r) => r.value?.toLowerCase() === from.toLowerCase())) continue;
+      u.relations = to === undefined ? relations.filter((r) => r.value?.toLowerCase() !== from.toLowerCase()) : relations.map((r) => (r.value?.toLowerCase() === from.toLowerCase() ? { ...r, value: to } : r));
+    }
     for (const g of groups) {
       const i = g.members.findIndex((m) => m.email?.toLowerCase() === from.toLowerCase());
       if (i === -1) continue;
