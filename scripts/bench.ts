@@ -46,7 +46,7 @@ export interface ScenarioResult {
   minimum: { reads: number; writes: number };
   /** Requests sent ÷ the minimum; 1 when both are 0, null when only the minimum is 0. */
   ratio: { reads: number | null; writes: number | null };
-  /** Over the span from a kind's first to its last request; null with fewer than two. */
+  /** Requests of a kind ÷ the span from its first to its last; null with fewer than 10. */
   rates: { readsPerSecond: number | null; writesPerSecond: number | null };
   tenantAfter: { users: number; groups: number; memberships: number };
 }
@@ -241,7 +241,8 @@ function ratio(sent: number, minimum: number): number | null {
 
 function rate(log: RequestLog, writes: boolean): number | null {
   const at = log.entries.filter((e) => (e.method !== "GET" && e.method !== "HEAD") === writes).map((e) => e.at);
-  if (at.length < 2) return null;
+  // A rate over a handful of requests is noise (two reads a millisecond apart are not 2,000/s).
+  if (at.length < 10) return null;
   const span = (at[at.length - 1]! - at[0]!) / 1000;
   return span > 0 ? Math.round(at.length / span) : null;
 }
@@ -308,6 +309,10 @@ function churn(scenario: Scenario, seed: number): void {
   }
 }
 
+/** A rate, and its share of the emulator's limit when there is one. */
+const perSecond = (rate: number | null, limit: number | null) =>
+  rate === null ? "–" : limit === null ? String(rate) : `${rate} (${Math.round((rate / limit) * 100)}% of ${limit})`;
+
 function markdown(r: BenchReport): string {
   const fmt = (n: number | null, digits = 2) => (n === null ? "–" : n.toFixed(digits));
   const mib = (b: number | null) => (b === null ? "–" : `${(b / 2 ** 20).toFixed(0)} MiB`);
@@ -322,7 +327,7 @@ function markdown(r: BenchReport): string {
     const google = Object.values(s.requests.google).reduce((a, b) => a + b, 0);
     out +=
       `| ${s.name} | ${s.timedOut ? "timeout" : s.exit} | ${s.scim.writes} (${s.minimum.writes}, ${fmt(s.ratio.writes)}) | ${s.scim.reads} (${s.minimum.reads}, ${fmt(s.ratio.reads)}) | ${google} | ` +
-      `${s.rates.writesPerSecond ?? "–"} | ${s.rates.readsPerSecond ?? "–"} | ${s.planMs === null ? "–" : `${fmt(s.planMs, 0)} ms`} | ${mib(s.peakRssBytes)} | ${fmt(s.wallSeconds, 1)} s | ${fmt(s.wallSeconds / first)}× |\n`;
+      `${perSecond(s.rates.writesPerSecond, r.emulator.scimRps)} | ${perSecond(s.rates.readsPerSecond, r.emulator.scimRps)} | ${s.planMs === null ? "–" : `${fmt(s.planMs, 0)} ms`} | ${mib(s.peakRssBytes)} | ${fmt(s.wallSeconds, 1)} s | ${fmt(s.wallSeconds / first)}× |\n`;
   }
   out += "\nrequests by API and method:\n\n| scenario | SCIM | Google |\n|---|---|---|\n";
   const list = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k} ${v}`).join("; ") || "none";
