@@ -152,7 +152,9 @@ async function planRun(deps: SyncDependencies, source: SourceSnapshot, state: Sy
   const { log } = deps;
   const tenant: TenantSnapshot = tenantRead === "skipped" ? tenantFromState(state) : await readTenant(deps.target, source, state);
   if (tenantRead !== "skipped") log.info(`tenant (${tenantRead} full read): ${tenant.users.length} users, ${tenant.groups.length} groups`);
+  const planStarted = performance.now();
   let planned = makePlan(source, tenant, state, policy);
+  log.debug(`plan: ${planned.operations.length} operations in ${(performance.now() - planStarted).toFixed(1)} ms`);
   if (tenantRead === "skipped") {
     const confirmed = await confirmOwnership(planned, tenant, state, deps.target, (t) => makePlan(source, t, state, policy));
     planned = confirmed.plan;
