@@ -254,7 +254,7 @@ function planUsers(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncSt
   for (const [sourceId, { resource }] of matching.matched) existing.set(sourceId, resource.scimId);
   for (const [scimId, sourceId] of matching.owned) if (frozenIds.has(sourceId)) existing.set(sourceId, scimId);
 
-  const ctx: UserContext = { desired, desiredIds, existing, matching, state, policy, draft };
+  const ctx: UserContext = { desired: new Map(desired.map((u) => [u.sourceId, u])), desiredIds, existing, matching, state, policy, draft };
   for (const user of desired) planUser(user, ctx);
   const deletedScimIds = planUserRemovals(source, tenant, ctx, frozenIds);
   const adopted = [...matching.matched.values()].filter((m) => m.adopted).length;
@@ -279,7 +279,8 @@ function usersInScope(source: SourceSnapshot, policy: PlanPolicy, draft: Draft):
 }
 
 interface UserContext {
-  desired: SourceUser[];
+  /** The users this run wants, by source id (a manager's record is looked up once per report). */
+  desired: Map<string, SourceUser>;
   desiredIds: Set<string>;
   existing: Map<string, string>;
   matching: Matching<TenantUser>;
@@ -308,7 +309,7 @@ function managerOf(user: SourceUser, ctx: UserContext): string | undefined {
 function creationWave(sourceId: string, ctx: UserContext, visiting = new Set<string>()): number | undefined {
   const waves = (ctx.waves ??= new Map());
   if (waves.has(sourceId)) return waves.get(sourceId);
-  const user = ctx.desired.find((u) => u.sourceId === sourceId);
+  const user = ctx.desired.get(sourceId);
   const manager = user ? managerOf(user, ctx) : undefined;
   let wave: number | undefined = 0;
   if (manager !== undefined && !ctx.existing.has(manager)) {
