@@ -99,11 +99,23 @@ export function matchResources<D, T extends Candidate>(input: MatchInput<D, T>):
 
 /** Case-insensitive glob (`*` any run, `?` one character), for `sync.protected_groups`. */
 function matchesGlob(name: string, pattern: string): boolean {
-  const source = pattern
-    .split("")
-    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
-    .join("");
-  return new RegExp(`^${source}$`, "isu").test(name);
+  return globRegExp(pattern).test(name);
+}
+
+/** Compiled once per pattern: a plan of 10,000 groups asks about each of them several times. */
+const GLOBS = new Map<string, RegExp>();
+
+function globRegExp(pattern: string): RegExp {
+  let compiled = GLOBS.get(pattern);
+  if (compiled === undefined) {
+    const source = pattern
+      .split("")
+      .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+      .join("");
+    compiled = new RegExp(`^${source}$`, "isu");
+    GLOBS.set(pattern, compiled);
+  }
+  return compiled;
 }
 
 export function matchesAnyGlob(name: string, patterns: readonly string[]): boolean {
