@@ -6,6 +6,7 @@ import type { ManagedGroup, ManagedUser, SyncState, TenantSnapshot, UserAttribut
 import { STATE_SCHEMA_VERSION } from "../model/index.ts";
 import { SyncError } from "./errors.ts";
 import { canonicalJson } from "./plan.ts";
+import { shortJson } from "./text.ts";
 
 /** The tenant as the state says it is: only managed resources, with what was last written. */
 export function tenantFromState(state: SyncState): TenantSnapshot {
@@ -135,12 +136,6 @@ function looksLikeIdpScimSyncState(obj: Record<string, unknown>): boolean {
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
-
-/** An id or value from the file, for a message: JSON-quoted (no control character gets through) and cut to 60 characters. */
-function shortJson(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
-}
 
 function isIsoDate(value: unknown): boolean {
   return typeof value === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value));

@@ -56,3 +56,9 @@ export function shown(value: unknown, max = SHOWN_MAX): string {
 export function safeJson(json: string): string {
   return json.replace(UNSAFE_ALL, (char) => (char === "\n" ? char : `\\u${char.codePointAt(0)!.toString(16).padStart(4, "0")}`));
 }
+
+/** A value read from a file (a state, a lock), for a message: JSON-quoted (no control character gets through) and cut to 60 characters. */
+export function shortJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+}

@@ -5,6 +5,7 @@
 import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { SyncError } from "../../core/errors.ts";
+import { shortJson } from "../../core/text.ts";
 
 /**
  * A lock not refreshed for this long belongs to a run that died (kill -9, power loss, a Lambda
@@ -106,9 +107,7 @@ export function describeHolder(held: Partial<LockHolder>): string {
 /** A value read from a lock, safe for a log line: plain names as they are, anything else JSON-quoted and cut to 60 characters. */
 function shown(value: string | undefined): string {
   if (value === undefined) return "?";
-  if (/^[\w.:+-]{1,60}$/.test(value)) return value;
-  const quoted = JSON.stringify(value);
-  return quoted.length > 60 ? `${quoted.slice(0, 59)}…` : quoted;
+  return /^[\w.:+-]{1,60}$/.test(value) ? value : shortJson(value);
 }
 
 export function minutes(ms: number): string {
