@@ -30,6 +30,25 @@ function resolvedToml(imported: Imported): { toml: string; sources: Record<strin
 
 type Row = [theirs: Record<string, unknown>, settings: Record<string, unknown>, note?: string];
 
+/**
+ * `imported` writes exactly `settings` (the key path is always allowed), its notes contain
+ * `note`, and idpscim itself reads the result: every written key from the file (or refuses what
+ * the note said it would).
+ */
+function expectImported(imported: Imported, settings: Record<string, unknown>, note: string): void {
+    const got = written(imported);
+    for (const [path, value] of Object.entries(settings)) expect(got[path]).toEqual(value);
+    const extra = Object.keys(got).filter((p) => !(p in settings) && p !== "gws.service_account_file");
+    expect(extra).toEqual([]);
+    if (note !== "") expect(imported.notes.join("\n")).toContain(note);
+  if (note.includes("will refuse it at start")) {
+    expect(() => resolvedToml(imported)).toThrow(SyncError);
+    return;
+  }
+  const { sources } = resolvedToml(imported);
+  for (const path of Object.keys(got)) expect(sources[path]).toBe("file");
+}
+
 describe("idp-scim-sync: every key of .idpscim.yaml", () => {
   const rows: Row[] = [
     [{ log_level: "debug" }, { "log.level": "debug" }],
@@ -72,16 +91,7 @@ describe("idp-scim-sync: every key of .idpscim.yaml", () => {
     [{ something_else: 1 }, {}, '"something_else": not an idp-scim-sync setting'],
   ];
   test.each(rows.map(([a, b, c]) => [a, b, c ?? ""] as const))("%j", (theirs, settings, note) => {
-    const imported = importIdpScimSync(theirs);
-    const got = written(imported);
-    for (const [path, value] of Object.entries(settings)) expect(got[path]).toEqual(value);
-    const extra = Object.keys(got).filter((p) => !(p in settings) && p !== "gws.service_account_file");
-    expect(extra).toEqual([]);
-    if (note !== "") expect(imported.notes.join("\n")).toContain(note);
-    // idpscim itself reads the result, every written key from the file (or refuses what the note said it would).
-    if (note.includes("will refuse it at start")) return void expect(() => resolvedToml(imported)).toThrow(SyncError);
-    const { sources } = resolvedToml(imported);
-    for (const path of Object.keys(got)) expect(sources[path]).toBe("file");
+    expectImported(importIdpScimSync(theirs), settings, note);
   });
 
   test("the SCIM token is never copied: a commented line and a note say where it goes", () => {
@@ -172,15 +182,7 @@ describe("ssosync: every flag, SSOSYNC_* variable and Lambda variable", () => {
     ["AWS_PROFILE=x", {}, '"AWS_PROFILE": not an ssosync setting'],
   ];
   test.each(rows.map(([a, b, c]) => [a, b, c ?? ""] as const))("%s", (line, settings, note) => {
-    const imported = fromFile(line);
-    const got = written(imported);
-    for (const [path, value] of Object.entries(settings)) expect(got[path]).toEqual(value);
-    const extra = Object.keys(got).filter((p) => !(p in settings) && p !== "gws.service_account_file");
-    expect(extra).toEqual([]);
-    if (note !== "") expect(imported.notes.join("\n")).toContain(note);
-    if (note.includes("will refuse it at start")) return void expect(() => resolvedToml(imported)).toThrow(SyncError);
-    const { sources } = resolvedToml(imported);
-    for (const path of Object.keys(got)) expect(sources[path]).toBe("file");
+    expectImported(fromFile(line), settings, note);
   });
 
   test("users_groups with include_groups: the included groups' emails are the filter", () => {
