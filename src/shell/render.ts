@@ -8,6 +8,7 @@ import type { SyncReport } from "../core/sync.ts";
 import type { Operation, Plan } from "../core/plan.ts";
 import { summarisePlan } from "../core/plan.ts";
 import { escapeControls, safeJson, shown } from "../core/text.ts";
+import { subjectOf } from "../core/apply.ts";
 import { renderRefusal } from "./messages.ts";
 
 const SIGN: Record<Operation["kind"], string> = {
@@ -21,26 +22,9 @@ const SIGN: Record<Operation["kind"], string> = {
   deleteUser: "- user ",
 };
 
-/**
- * The operation's user or group as the plan shows it. Not apply's `subjectOf`: that one names
- * records in messages, this one escapes and shortens every name it prints.
- */
+/** The operation's user or group as the plan shows it: apply's names, escaped and shortened; a member change names its group alone (the count is in the line). */
 function subject(op: Operation): string {
-  switch (op.kind) {
-    case "createUser":
-    case "updateUser":
-      return shown(op.attributes.userName);
-    case "createGroup":
-    case "deleteGroup":
-      return `"${shown(op.displayName)}"`;
-    case "updateGroup":
-      return `"${shown(op.desiredDisplayName)}"`;
-    case "addMembers":
-    case "removeMembers":
-      return `group ${shown(op.groupSourceId)}`;
-    case "deleteUser":
-      return shown(op.userName);
-  }
+  return op.kind === "addMembers" || op.kind === "removeMembers" ? `group ${shown(op.groupSourceId)}` : subjectOf(op);
 }
 
 export function describeOperation(op: Operation): string {
