@@ -30,9 +30,10 @@ export interface ApplyOptions extends ConflictPolicy {
    */
   stopGraceMs?: number;
   /**
-   * Called with a consistent copy of the working state every `checkpointEvery` operations, every
-   * `checkpointEveryMs`, at the end of each phase, and before a fatal error is rethrown. A failing
-   * checkpoint (a state conflict) stops the run at once: another run owns the state now.
+   * Called with the working state itself every `checkpointEvery` operations, every
+   * `checkpointEveryMs`, at the end of each phase, and before a fatal error is rethrown; it must
+   * read it before its first await (StateStore.save does). A failing checkpoint (a state
+   * conflict) stops the run at once: another run owns the state now.
    */
   checkpoint?: (state: SyncState) => Promise<void>;
   checkpointEvery?: number;
@@ -68,7 +69,9 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
   const now = options.now ?? Date.now;
   const ctx: OperationContext = {
     target: options.target,
-    state: structuredClone(initial),
+    // A copy of the records, not of the entries: handlers replace an entry, never change it (a
+    // deep copy of a 200,000-user state would double the memory a run needs).
+    state: { ...initial, users: { ...initial.users }, groups: { ...initial.groups } },
     managedAttributes: options.managedAttributes,
     adoptGroupsByName: options.adoptGroupsByName,
     protectedGroups: options.protectedGroups,
@@ -232,7 +235,9 @@ interface Checkpoints {
 }
 
 /**
- * Saves go one after another, each of a consistent copy. A failing save (a state conflict) is the
+ * Saves go one after another, never two at once: a save asked while one runs is made when it
+ * ends, of the state as it is then (the asks in between come to one save). Each save serialises
+ * the working state at once, so no copy of it is kept. A failing save (a state conflict) is the
  * run's fatal error and no later save is tried: another run owns the state now, and SCIM is never
  * written on without a place to record it, nor over a state another run wrote.
  */
@@ -244,20 +249,28 @@ function createCheckpoints(state: SyncState, options: ApplyOptions, now: () => n
   const everyMs = options.checkpointEveryMs ?? 15_000;
   let since = 0;
   let lastAt = now();
-  let chain: Promise<void> = Promise.resolve();
+  let wanted = false;
+  let running: Promise<void> | undefined;
   let closed = false;
+  const writeWhileWanted = async () => {
+    while (wanted && !status.fatal?.fromCheckpoint) {
+      wanted = false;
+      try {
+        await options.checkpoint!(state);
+      } catch (error) {
+        status.fatal ??= { error, fromCheckpoint: true };
+      }
+    }
+  };
   const save = () => {
     if (!options.checkpoint || status.fatal?.fromCheckpoint || closed) return;
     since = 0;
     lastAt = now();
-    const snapshot = structuredClone(state);
-    chain = chain.then(async () => {
-      if (status.fatal?.fromCheckpoint) return;
-      try {
-        await options.checkpoint!(snapshot);
-      } catch (error) {
-        status.fatal ??= { error, fromCheckpoint: true };
-      }
+    wanted = true;
+    // An ask that came after the loop's last look is made now (`finally` runs after this assignment).
+    running ??= writeWhileWanted().finally(() => {
+      running = undefined;
+      if (wanted) save();
     });
   };
   return {
@@ -265,7 +278,9 @@ function createCheckpoints(state: SyncState, options: ApplyOptions, now: () => n
     counted: () => {
       if (++since >= every || now() - lastAt >= everyMs) save();
     },
-    settled: () => chain,
+    settled: async () => {
+      while (running !== undefined) await running;
+    },
     close: () => {
       closed = true;
     },

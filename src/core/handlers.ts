@@ -254,12 +254,25 @@ function resolveAll(refs: readonly UserRef[], resolve: (ref: UserRef) => string 
   return { scimIds, sourceIds, missing };
 }
 
-/** Drops a user from the state and from every group the state records it in. */
+/** Drops a user from the state and from every group the state records it in (entries are replaced, never changed in place). */
 export function forgetUser(state: SyncState, sourceId: string): void {
   delete state.users[sourceId];
-  for (const group of Object.values(state.groups)) {
-    if (!group.memberSourceIds.includes(sourceId)) continue;
-    group.memberSourceIds = group.memberSourceIds.filter((id) => id !== sourceId);
-    group.hash = ""; // changed: hashed again at the next save
+  for (const [groupId, group] of Object.entries(state.groups)) {
+    // Member lists are sorted: a binary search keeps 400 deletions among 10,000 groups cheap.
+    if (!includesSorted(group.memberSourceIds, sourceId)) continue;
+    state.groups[groupId] = { ...group, memberSourceIds: group.memberSourceIds.filter((id) => id !== sourceId) };
   }
+}
+
+function includesSorted(sorted: readonly string[], value: string): boolean {
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    const at = sorted[mid]!;
+    if (at === value) return true;
+    if (at < value) low = mid + 1;
+    else high = mid - 1;
+  }
+  return false;
 }

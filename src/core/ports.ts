@@ -94,7 +94,11 @@ export interface LoadedState {
 export interface StateStore {
   /** `undefined` when there is no state yet (first run). */
   load(): Promise<LoadedState | undefined>;
-  /** Writes only if the stored version is still `expectedVersion` (`undefined` = must not exist). Returns the new version. */
+  /**
+   * Writes only if the stored version is still `expectedVersion` (`undefined` = must not exist).
+   * Returns the new version. Reads `state` (serialiseState) before its first await, so a caller
+   * may change it as soon as the call returns: a run saves its working state, never a copy of it.
+   */
   save(state: SyncState, expectedVersion: string | undefined): Promise<string>;
   /** Where the state lives, for messages (never a secret). */
   describe(): string;

@@ -1,11 +1,10 @@
 /**
- * @module The state file's rules: parse and check it, serialise it canonically with a SHA-256 per
- * resource, and read it as the tenant it describes (so a run with nothing to do reads no SCIM).
+ * @module The state file's rules: parse and check it (migrating older versions), serialise it
+ * canonically, and read it as the tenant it describes (so a run with nothing to do reads no SCIM).
  */
 import type { ManagedGroup, ManagedUser, SyncState, TenantSnapshot, UserAttributes } from "../model/index.ts";
-import { STATE_SCHEMA_VERSION } from "../model/index.ts";
+import { STATE_SCHEMA_VERSION, USER_ATTRIBUTE_NAMES } from "../model/index.ts";
 import { SyncError } from "./errors.ts";
-import { canonicalJson } from "./plan.ts";
 import { shortJson } from "./text.ts";
 
 /** The tenant as the state says it is: only managed resources, with what was last written. */
@@ -34,39 +33,92 @@ export function tenantFromState(state: SyncState): TenantSnapshot {
   };
 }
 
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** A state entry; its hash is filled in by `hashState` when the state is saved. Any change to an entry makes a new one (or clears its hash). */
+/** A state entry. Entries are never changed in place: apply's working state shares them with the state as loaded. */
 export function managedUser(scimId: string, attributes: UserAttributes): ManagedUser {
-  return { scimId, hash: "", attributes };
+  return { scimId, attributes };
 }
 
 export function managedGroup(scimId: string, displayName: string, memberSourceIds: Iterable<string>): ManagedGroup {
-  return { scimId, hash: "", displayName, memberSourceIds: [...new Set(memberSourceIds)].sort() };
+  return { scimId, displayName, memberSourceIds: [...new Set(memberSourceIds)].sort() };
 }
 
 /**
- * Fills each resource's SHA-256 over its canonical JSON. Done once per save rather than per
- * operation so the executor can update the working state synchronously (no interleaving).
+ * Every property name an entry can hold, sorted: JSON.stringify with this list as its replacer
+ * writes an entry's keys, at every depth, in this order, so equal entries are byte-identical
+ * (canonical) at native speed. A key not listed here is not part of the state and is not written.
  */
-export async function hashState(state: SyncState): Promise<SyncState> {
-  // Only entries written since the last save carry an empty hash: a large state (20,000 users)
-  // is saved many times in a run, and rehashing every entry each time cost a second per save.
-  const users: Record<string, ManagedUser> = {};
-  const groups: Record<string, ManagedGroup> = {};
-  for (const [id, u] of Object.entries(state.users)) users[id] = u.hash ? u : { ...u, hash: await sha256Hex(canonicalJson(u.attributes)) };
-  for (const [id, g] of Object.entries(state.groups)) {
-    groups[id] = g.hash ? g : { ...g, hash: await sha256Hex(canonicalJson({ displayName: g.displayName, members: g.memberSourceIds })) };
-  }
-  return { ...state, users, groups };
+const ENTRY_KEYS = [
+  "scimId", "attributes", "displayName", "memberSourceIds",
+  ...USER_ATTRIBUTE_NAMES, "value", "type", "formatted", "streetAddress", "locality", "region", "postalCode", "country",
+]
+  .filter((key, at, all) => all.indexOf(key) === at)
+  .sort();
+
+/** One entry's canonical JSON, ASCII only (see serialiseState). */
+export function entryJson(entry: ManagedUser | ManagedGroup): string {
+  return asciiOnly(JSON.stringify(entry, ENTRY_KEYS));
 }
 
-/** Canonical JSON text of the whole state (keys sorted), so equal states are byte-identical. */
-export function serialiseState(state: SyncState): string {
-  return `${canonicalJson(state)}\n`;
+/**
+ * Non-ASCII characters as JSON `\u` escapes: an ASCII text is held in one byte per character
+ * when it is read back (a runtime stores a string with any wider character at two bytes per
+ * character), and its UTF-8 bytes are the text itself.
+ */
+function asciiOnly(json: string): string {
+  return /[^\x00-\x7e]/.test(json) ? json.replace(/[\x7f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : json;
+}
+
+/** About how many characters each piece of serialiseState holds: large enough to write fast, small enough never to need one string of the whole state. */
+const PIECE_CHARS = 1 << 20;
+
+/**
+ * The state's canonical JSON text (keys sorted at every level, so equal states are byte-identical),
+ * ASCII only, in pieces of about 1 MiB to be written one after another: a 200,000-user state is
+ * about 80 MB, and one string of it, then its bytes, would double what a save holds.
+ */
+export function serialiseState(state: SyncState): string[] {
+  const pieces: string[] = [];
+  let piece = "{";
+  const push = (text: string) => {
+    piece += text;
+    if (piece.length >= PIECE_CHARS) {
+      pieces.push(piece);
+      piece = "";
+    }
+  };
+  const entries = (name: "groups" | "users", records: Record<string, ManagedUser | ManagedGroup>) => {
+    push(`${JSON.stringify(name)}:{`);
+    Object.keys(records)
+      .sort()
+      .forEach((id, at) => push(`${at === 0 ? "" : ","}${asciiOnly(JSON.stringify(id))}:${entryJson(records[id]!)}`));
+    push("}");
+  };
+  entries("groups", state.groups);
+  if (state.lastFullReadAt !== undefined) push(`,"lastFullReadAt":${JSON.stringify(state.lastFullReadAt)}`);
+  push(`,"schemaVersion":${state.schemaVersion}`);
+  if (state.updatedAt !== undefined) push(`,"updatedAt":${JSON.stringify(state.updatedAt)}`);
+  push(",");
+  entries("users", state.users);
+  pieces.push(`${piece}}\n`);
+  return pieces;
+}
+
+/**
+ * Whether two states hold the same entries and the same last full read (not `updatedAt`). Entries
+ * are shared until changed, so most compare by reference; the rest by their canonical JSON.
+ */
+export function sameState(a: SyncState, b: SyncState): boolean {
+  return a.lastFullReadAt === b.lastFullReadAt && sameEntries(a.users, b.users) && sameEntries(a.groups, b.groups);
+}
+
+function sameEntries(a: Record<string, ManagedUser | ManagedGroup>, b: Record<string, ManagedUser | ManagedGroup>): boolean {
+  const ids = Object.keys(a);
+  if (ids.length !== Object.keys(b).length) return false;
+  return ids.every((id) => {
+    const x = a[id]!;
+    const y = b[id];
+    return x === y || (y !== undefined && entryJson(x) === entryJson(y));
+  });
 }
 
 const STATE_HINT = "restore a previous version of the state, or move it away to start over (the next run re-adopts by externalId)";
@@ -98,7 +150,7 @@ export function parseState(text: string, where: string): SyncState {
       { hint: "with a local state, point state.file at a new path instead; leave idp-scim-sync's object as it is (README: Coming from idp-scim-sync)" },
     );
   }
-  if (obj.schemaVersion !== STATE_SCHEMA_VERSION) {
+  if (obj.schemaVersion !== STATE_SCHEMA_VERSION && obj.schemaVersion !== 1) {
     if (typeof obj.schemaVersion === "number" && obj.schemaVersion > STATE_SCHEMA_VERSION) {
       throw new SyncError("STATE_INVALID", `state ${where} has schemaVersion ${obj.schemaVersion}, newer than this release understands (${STATE_SCHEMA_VERSION})`, {
         hint: "upgrade idpscim to the release that wrote it",
@@ -122,7 +174,21 @@ export function parseState(text: string, where: string): SyncState {
     // The planner compares lastFullReadAt with the clock to decide whether to read the tenant.
     if (obj[key] !== undefined && !isIsoDate(obj[key])) bad(`${key} is not an ISO-8601 date`);
   }
-  return json as SyncState;
+  return migrated(obj);
+}
+
+/**
+ * The checked state as this version holds it: version 1 differs only by a `hash` in each entry,
+ * which nothing read (dropped). Member lists are sorted, as every writer keeps them, also in a
+ * file edited by hand: forgetUser finds a member by binary search.
+ */
+function migrated(obj: Record<string, unknown>): SyncState {
+  if (obj.schemaVersion === 1) {
+    for (const records of [obj.users, obj.groups] as Record<string, Record<string, unknown>>[]) for (const entry of Object.values(records)) delete entry.hash;
+    obj.schemaVersion = STATE_SCHEMA_VERSION;
+  }
+  for (const group of Object.values(obj.groups as Record<string, { memberSourceIds: string[] }>)) group.memberSourceIds.sort();
+  return obj as unknown as SyncState;
 }
 
 /**
@@ -152,7 +218,6 @@ const ADDRESS_FIELDS = ["type", "formatted", "streetAddress", "locality", "regio
 function userProblem(entry: unknown): string | undefined {
   if (!isRecord(entry)) return " is not an object";
   if (typeof entry.scimId !== "string" || entry.scimId === "") return ".scimId is not a non-empty string";
-  if (typeof entry.hash !== "string") return ".hash is not a string";
   const attributes = entry.attributes;
   if (!isRecord(attributes)) return ".attributes is not an object";
   for (const key of REQUIRED_STRINGS) if (typeof attributes[key] !== "string") return `.attributes.${key} is not a string`;
@@ -174,7 +239,6 @@ function userProblem(entry: unknown): string | undefined {
 function groupProblem(entry: unknown): string | undefined {
   if (!isRecord(entry)) return " is not an object";
   if (typeof entry.scimId !== "string" || entry.scimId === "") return ".scimId is not a non-empty string";
-  if (typeof entry.hash !== "string") return ".hash is not a string";
   if (typeof entry.displayName !== "string") return ".displayName is not a string";
   if (!Array.isArray(entry.memberSourceIds)) return ".memberSourceIds is not an array";
   const at = entry.memberSourceIds.findIndex((id) => typeof id !== "string");

@@ -12,7 +12,7 @@ import { checkGuardrails, refusalError, upsertOnly, type DeleteLimit, type Guard
 import { mapLimit } from "./pool.ts";
 import { plan as makePlan, summarisePlan, type Plan, type PlanPolicy, type PlanSummary } from "./plan.ts";
 import type { DirectorySource, LoadedState, Logger, ScimTarget, SourceSnapshot, StateStore } from "./ports.ts";
-import { hashState, serialiseState, tenantFromState } from "./state.ts";
+import { sameState, tenantFromState } from "./state.ts";
 
 export interface SyncDependencies {
   source: DirectorySource;
@@ -197,7 +197,7 @@ async function applyAndSave(deps: SyncDependencies, report: SyncReport, ctx: App
   const { state, policy, options, now } = ctx;
   let version = ctx.loaded?.version;
   const save = async (next: SyncState) => {
-    version = await deps.store.save(await hashState(next), version);
+    version = await deps.store.save(next, version);
   };
   // apply saves what was done before it rethrows (auth failure mid-run, state conflict, bug).
   const result = await apply(plan, state, {
@@ -222,10 +222,8 @@ async function applyAndSave(deps: SyncDependencies, report: SyncReport, ctx: App
   // A run cut short by the deadline did not act on all it read: the next run reads the tenant again
   // (a group it would have adopted is still unmanaged, and only a full read finds it).
   if (tenantRead !== "skipped" && applied.notStarted === 0) finalState.lastFullReadAt = new Date(now()).toISOString();
-  // A scheduled run with nothing to do must cost nothing: no operation and no bookkeeping leave the
-  // state as loaded, so the two whole-state serialisations below are only paid when there was work.
-  const hadWork = plan.operations.length > 0 || plan.bookkeeping.forgetUsers.length > 0 || plan.bookkeeping.forgetGroups.length > 0;
-  const changed = !ctx.loaded || finalState.lastFullReadAt !== state.lastFullReadAt || (hadWork && serialiseState(finalState) !== serialiseState(state));
+  // A scheduled run with nothing to do must cost nothing: a state as loaded is not written again.
+  const changed = !ctx.loaded || !sameState(finalState, state);
   if (changed) {
     finalState.updatedAt = new Date(now()).toISOString();
     await save(finalState);

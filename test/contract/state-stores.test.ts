@@ -53,7 +53,6 @@ const stateWith = (users: number): SyncState => {
   for (let i = 0; i < users; i++) {
     state.users[`g${i}`] = {
       scimId: `s${i}`,
-      hash: "",
       attributes: { userName: `u${i}@example.com`, displayName: "U", givenName: "U", familyName: "U", email: `u${i}@example.com`, active: true },
     };
   }

@@ -235,7 +235,7 @@ function build(raw: RawWorld): World {
     const attributes: UserAttributes = drift === undefined ? structuredClone(u.attributes) : personAttributes(NAMES[k % NAMES.length]!, u.attributes.userName, drift, !u.attributes.active);
     const manager = u.managerScimId === undefined ? undefined : sourceIdOf.get(u.managerScimId);
     if (manager !== undefined) attributes.managerSourceId = manager;
-    stateUsers[sourceId] = { scimId: u.scimId, hash: "", attributes };
+    stateUsers[sourceId] = { scimId: u.scimId, attributes };
   });
   const tamperKey = (t: RawWorld["tamperedUsers"][number], ids: readonly string[], fromSource: readonly string[]) =>
     t.keyFromSource && fromSource.length > 0 ? fromSource[t.key % fromSource.length]! : ids[t.key % ids.length]!;
@@ -243,19 +243,18 @@ function build(raw: RawWorld): World {
     const key = tamperKey(t, USER_IDS, users.map((u) => u.sourceId));
     if (stateUsers[key] || tenantUsers.length === 0) continue;
     const target = tenantUsers[t.target % tenantUsers.length]!;
-    stateUsers[key] = { scimId: target.scimId, hash: "", attributes: structuredClone(target.attributes) };
+    stateUsers[key] = { scimId: target.scimId, attributes: structuredClone(target.attributes) };
   }
   for (const i of raw.staleUsers) {
     const id = USER_IDS[i]!;
     if (stateUsers[id] || tenantUsers.some((u) => u.externalId === id)) continue;
-    stateUsers[id] = { scimId: `gone-${id}`, hash: "", attributes: { userName: email(`gone-${id}`), displayName: "Gone", givenName: "Gone", familyName: "Gone", email: email(`gone-${id}`), active: true } };
+    stateUsers[id] = { scimId: `gone-${id}`, attributes: { userName: email(`gone-${id}`), displayName: "Gone", givenName: "Gone", familyName: "Gone", email: email(`gone-${id}`), active: true } };
   }
   const stateGroups: Record<string, ManagedGroup> = {};
   for (const { group, inState, stateName, stateMembers } of tenantGroups) {
     if (!inState) continue;
     stateGroups[group.externalId!] = {
       scimId: group.scimId,
-      hash: "",
       displayName: stateName ?? group.displayName,
       memberSourceIds: [...new Set([...(stateMembers ?? group.members)].flatMap((id) => (sourceIdOf.has(id) ? [sourceIdOf.get(id)!] : [])))].sort(),
     };
@@ -264,12 +263,12 @@ function build(raw: RawWorld): World {
     const key = tamperKey(t, GROUP_IDS, groups.map((g) => g.sourceId));
     if (stateGroups[key] || tenantGroups.length === 0) continue;
     const { group: target } = tenantGroups[t.target % tenantGroups.length]!;
-    stateGroups[key] = { scimId: target.scimId, hash: "", displayName: target.displayName, memberSourceIds: [] };
+    stateGroups[key] = { scimId: target.scimId, displayName: target.displayName, memberSourceIds: [] };
   }
   for (const i of raw.staleGroups) {
     const id = GROUP_IDS[i]!;
     if (stateGroups[id] || tenantGroups.some((g) => g.group.externalId === id)) continue;
-    stateGroups[id] = { scimId: `gone-${id}`, hash: "", displayName: `Gone ${id}`, memberSourceIds: [] };
+    stateGroups[id] = { scimId: `gone-${id}`, displayName: `Gone ${id}`, memberSourceIds: [] };
   }
 
   return {
@@ -983,7 +982,7 @@ const bigWorldArb = fc.record({ users: fc.integer({ min: 90, max: 260 }), seed: 
   // Some users exist already (managed, or to adopt by userName), members of the managed group at random.
   const tenantUsers: TenantUser[] = users.filter(() => random() * 100 < adoptPercent).map((u) => ({ scimId: `t-${u.sourceId}`, attributes: { ...u.attributes }, ...(random() < 0.5 ? { externalId: u.sourceId } : {}) }));
   const stateUsers: Record<string, ManagedUser> = {};
-  for (const u of tenantUsers) if (u.externalId !== undefined) stateUsers[u.externalId] = { scimId: u.scimId, hash: "", attributes: { ...u.attributes } };
+  for (const u of tenantUsers) if (u.externalId !== undefined) stateUsers[u.externalId] = { scimId: u.scimId, attributes: { ...u.attributes } };
   const oldMembers = tenantUsers.filter(() => random() < 0.7).map((u) => u.scimId);
   const tenantGroup = { scimId: "t-g1", externalId: "g1", displayName: "Big", memberScimIds: oldMembers };
   const sourceIdOf = new Map(tenantUsers.flatMap((u) => (u.externalId !== undefined ? [[u.scimId, u.externalId] as const] : [])));
@@ -1000,7 +999,7 @@ const bigWorldArb = fc.record({ users: fc.integer({ min: 90, max: 260 }), seed: 
     state: {
       schemaVersion: STATE_SCHEMA_VERSION,
       users: stateUsers,
-      groups: { g1: { scimId: "t-g1", hash: "", displayName: "Big", memberSourceIds: oldMembers.flatMap((id) => (sourceIdOf.has(id) ? [sourceIdOf.get(id)!] : [])).sort() } },
+      groups: { g1: { scimId: "t-g1", displayName: "Big", memberSourceIds: oldMembers.flatMap((id) => (sourceIdOf.has(id) ? [sourceIdOf.get(id)!] : [])).sort() } },
     },
     policy: { suspendedUsers: "deactivate", removedUsers: "delete", deleteUnmanaged: false, mode: "sync", managedAttributes: managedAttributesFor([]), adoptGroupsByName: true, protectedGroups: [] },
   };

@@ -45,7 +45,7 @@ describe("apply with a stop signal", () => {
       ...baseOptions,
       target: slowTarget(model, 20),
       signal: controller.signal,
-      checkpoint: async (state) => void saves.push(state),
+      checkpoint: async (state) => void saves.push(structuredClone(state)),
     });
     await sleep(70);
     controller.abort("SIGTERM");
@@ -78,7 +78,7 @@ describe("apply with a stop signal", () => {
       target: slowTarget(model, 10, new Set(["u3"])),
       signal: controller.signal,
       stopGraceMs: 100,
-      checkpoint: async (state) => void saves.push(state),
+      checkpoint: async (state) => void saves.push(structuredClone(state)),
       log: { debug: () => undefined, warn: (m) => void warnings.push(m) },
     });
     await sleep(80);
@@ -140,5 +140,49 @@ describe("runSync with a stop signal during the reads", () => {
     expect(saves).toBe(0);
     expect(Object.keys(model.calls).filter((k) => !k.startsWith("list") && !k.startsWith("find") && !k.startsWith("get"))).toEqual([]);
     expect(new SyncError("STOPPED", "x", { detail: { kind: "stopped", phase: "reads", by: "SIGTERM" } }).exitCode).toBe(143);
+  });
+});
+
+describe("apply's checkpoints", () => {
+  test("never overlap: asks made while a save runs come to one save, of the state as it is when that save starts", async () => {
+    const model = new TenantModel("t");
+    const saves: number[] = [];
+    let running = 0;
+    let overlapped = false;
+    const result = await apply(planOf(creates(60)), emptyState(), {
+      ...baseOptions,
+      target: slowTarget(model, 2),
+      checkpointEvery: 1,
+      checkpoint: async (state) => {
+        // Read before the first await, as StateStore.save does: what is saved is the state now.
+        saves.push(Object.keys(state.users).length);
+        overlapped ||= running > 0;
+        running++;
+        await sleep(25);
+        running--;
+      },
+    });
+    expect(overlapped).toBe(false);
+    // One ask per operation (60), but each save takes as long as about ten operations.
+    expect(saves.length).toBeGreaterThan(1);
+    expect(saves.length).toBeLessThan(30);
+    expect(saves).toEqual([...saves].sort((a, b) => a - b));
+    expect(saves.at(-1)).toBe(60);
+    expect(Object.keys(result.state.users)).toHaveLength(60);
+  });
+
+  test("change no entry of the state they were given: the working state shares its entries, never changes them", async () => {
+    const model = new TenantModel("t");
+    const initial = emptyState();
+    const target = model.target();
+    const kept = await target.createUser("u0", attrs("user0"));
+    initial.users.u0 = { scimId: kept, attributes: attrs("user0") };
+    initial.groups.g = { scimId: "sg", displayName: "G", memberSourceIds: ["u0", "u9"] };
+    const frozen = structuredClone(initial);
+    const operations: Operation[] = [...creates(3).slice(1), { kind: "deleteUser", scimId: kept, sourceId: "u0", userName: "user0@example.com", why: "left-scope" }];
+    const result = await apply(planOf(operations), initial, { ...baseOptions, target });
+    expect(initial).toEqual(frozen);
+    expect(Object.keys(result.state.users).sort()).toEqual(["u1", "u2"]);
+    expect(result.state.groups.g!.memberSourceIds).toEqual(["u9"]);
   });
 });

@@ -56,7 +56,7 @@ describe("apply: a user create that meets 409", () => {
   });
 
   test("one the state records as another user's: the 409 itself is the reason", async () => {
-    const recorded = emptyState({ u9: { scimId: "t1", hash: "", attributes: attrs("ana") } });
+    const recorded = emptyState({ u9: { scimId: "t1", attributes: attrs("ana") } });
     const { result } = await run({ users: [{ scimId: "t1", externalId: "u9", attributes: attrs("ana") }], groups: [] }, [createAna], recorded);
     expect(result.failed).toHaveLength(1);
     expect(result.failed[0]!.reason).toContain("conflicts with t1");

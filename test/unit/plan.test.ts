@@ -42,7 +42,7 @@ const kinds = (ops: Operation[]) => ops.map((op) => ("why" in op ? `${op.kind}:$
 
 describe("plan: regressions found by the property test", () => {
   test("a frozen (suspended, policy ignore) managed user deleted by hand is forgotten, not kept in the state forever", () => {
-    const s = state({ u1: { scimId: "gone", hash: "", attributes: attrs("ana") } });
+    const s = state({ u1: { scimId: "gone", attributes: attrs("ana") } });
     const p = plan(source([sourceUser("u1", "ana", { suspended: true })]), { users: [], groups: [] }, s, { ...POLICY, suspendedUsers: "ignore" });
     expect(p.operations).toEqual([]);
     expect(p.bookkeeping.forgetUsers).toEqual(["u1"]);
@@ -66,7 +66,7 @@ describe("plan: regressions found by the property test", () => {
 
   test("AWS already holds the wanted attributes but the state does not: recorded without a request", () => {
     // A run stopped after its PATCH and before saving, or a fix made by hand.
-    const s = state({ u1: { scimId: "s1", hash: "", attributes: attrs("ana", { displayName: "Old Name" }) } });
+    const s = state({ u1: { scimId: "s1", attributes: attrs("ana", { displayName: "Old Name" }) } });
     const tenant: TenantSnapshot = { users: [tenantUser("s1", "ana", { externalId: "u1" })], groups: [] };
     const p = plan(source([sourceUser("u1", "ana")]), tenant, s, POLICY);
     expect(kinds(p.operations)).toEqual(["updateUser:record"]);
@@ -74,12 +74,12 @@ describe("plan: regressions found by the property test", () => {
     expect(summarisePlan(p).requests).toBe(0);
     expect((p.operations[0] as { attributes: UserAttributes }).attributes.displayName).toBe("ana");
     // Without it, every later run from the state would PATCH again.
-    const recorded = state({ u1: { scimId: "s1", hash: "", attributes: attrs("ana") } });
+    const recorded = state({ u1: { scimId: "s1", attributes: attrs("ana") } });
     expect(plan(source([sourceUser("u1", "ana")]), tenantFromState(recorded), recorded, POLICY).operations).toEqual([]);
   });
 
   test("a user who left the scope is already inactive in AWS but active in the state: recorded, not deactivated again", () => {
-    const s = state({ u1: { scimId: "s1", hash: "", attributes: attrs("ana") } });
+    const s = state({ u1: { scimId: "s1", attributes: attrs("ana") } });
     const tenant: TenantSnapshot = { users: [tenantUser("s1", "ana", { externalId: "u1", attributes: attrs("ana", { active: false }) })], groups: [] };
     const p = plan(source([]), tenant, s, { ...POLICY, removedUsers: "deactivate" });
     expect(kinds(p.operations)).toEqual(["updateUser:record"]);
@@ -88,7 +88,7 @@ describe("plan: regressions found by the property test", () => {
   });
 
   test("a managed group renamed in AWS to the wanted name while the state kept the old one: recorded without a request", () => {
-    const s = state({}, { g1: { scimId: "t1", hash: "", displayName: "Old", memberSourceIds: [] } });
+    const s = state({}, { g1: { scimId: "t1", displayName: "Old", memberSourceIds: [] } });
     const tenant: TenantSnapshot = { users: [], groups: [tenantGroup("t1", "Admins", { externalId: "g1" })] };
     const p = plan(source([], [group("g1", "Admins")]), tenant, s, POLICY);
     expect(kinds(p.operations)).toEqual(["updateGroup:record"]);
@@ -97,7 +97,7 @@ describe("plan: regressions found by the property test", () => {
   });
 
   test("a managed group whose members in AWS are not those of the state (an adopted user already a member): the members read are recorded", () => {
-    const s = state({}, { g1: { scimId: "t1", hash: "", displayName: "Admins", memberSourceIds: [] } });
+    const s = state({}, { g1: { scimId: "t1", displayName: "Admins", memberSourceIds: [] } });
     const tenant: TenantSnapshot = {
       users: [tenantUser("s1", "ana")],
       groups: [tenantGroup("t1", "Admins", { externalId: "g1", memberScimIds: ["s1"] })],
@@ -109,7 +109,7 @@ describe("plan: regressions found by the property test", () => {
   });
 
   test("from the state alone (no members read beyond it) a consistent group plans nothing", () => {
-    const s = state({ u1: { scimId: "s1", hash: "", attributes: attrs("ana") } }, { g1: { scimId: "t1", hash: "", displayName: "Admins", memberSourceIds: ["u1"] } });
+    const s = state({ u1: { scimId: "s1", attributes: attrs("ana") } }, { g1: { scimId: "t1", displayName: "Admins", memberSourceIds: ["u1"] } });
     const p = plan(source([sourceUser("u1", "ana")], [group("g1", "Admins", ["u1"])]), tenantFromState(s), s, POLICY);
     expect(p.operations).toEqual([]);
   });
@@ -140,8 +140,8 @@ describe("plan: managers created in the same run", () => {
 
   test('suspended_users = "ignore": a suspended manager left as it is in AWS stays the manager of the active users it manages', () => {
     const s = state({
-      a: { scimId: "s-a", hash: "", attributes: attrs("alice") },
-      b: { scimId: "s-b", hash: "", attributes: attrs("bob", { managerSourceId: "a" }) },
+      a: { scimId: "s-a", attributes: attrs("alice") },
+      b: { scimId: "s-b", attributes: attrs("bob", { managerSourceId: "a" }) },
     });
     const tenant: TenantSnapshot = {
       users: [tenantUser("s-a", "alice", { externalId: "a" }), tenantUser("s-b", "bob", { externalId: "b", managerScimId: "s-a" })],
@@ -173,7 +173,7 @@ describe("ownership: regressions found by the property test", () => {
       users: [tenantUser("t-u0", "hana", { externalId: "u1" })],
       groups: [tenantGroup("t-g0", "Admins", { externalId: "g0", memberScimIds: ["t-u0"] })],
     };
-    const tampered = state({ u0: { scimId: "t-u0", hash: "", attributes: attrs("hana") } }, { g0: { scimId: "t-g0", hash: "", displayName: "Admins", memberSourceIds: [] } });
+    const tampered = state({ u0: { scimId: "t-u0", attributes: attrs("hana") } }, { g0: { scimId: "t-g0", displayName: "Admins", memberSourceIds: [] } });
     const p = plan(source([sourceUser("u0", "hana")], [group("g0", "Admins")]), tenant, tampered, POLICY);
     expect(p.bookkeeping.forgetUsers).toEqual(["u0"]);
     expect(p.operations).toContainEqual(expect.objectContaining({ kind: "removeMembers", groupSourceId: "g0", members: [{ scimId: "t-u0" }] }));
@@ -186,7 +186,7 @@ describe("ownership: regressions found by the property test", () => {
       users: [tenantUser("t-u0", "bo", { externalId: "u1" })],
       groups: [tenantGroup("t-g0", "Developers", { memberScimIds: ["t-u0"] })],
     };
-    const s = state({ u1: { scimId: "t-u0", hash: "", attributes: attrs("bo") } });
+    const s = state({ u1: { scimId: "t-u0", attributes: attrs("bo") } });
     const p = plan(source([sourceUser("u0", "bo")], [group("g0", "Developers")]), tenant, s, POLICY);
     expect(p.operations[0]).toMatchObject({ kind: "deleteUser", sourceId: "u1", early: true });
     const m = model(tenant);
@@ -199,7 +199,7 @@ describe("ownership: regressions found by the property test", () => {
     // g3 manages t-g0 (externalId g3); a tampered record says g0 is t-g0 too. g0 wins on that
     // record, which this run forgets: the next run syncs g3 instead (and renames t-g0).
     const tenant: TenantSnapshot = { users: [], groups: [tenantGroup("t-g0", "Admins", { externalId: "g3" })] };
-    const s = state({}, { g3: { scimId: "t-g0", hash: "", displayName: "Admins", memberSourceIds: [] }, g0: { scimId: "t-g0", hash: "", displayName: "Admins", memberSourceIds: [] } });
+    const s = state({}, { g3: { scimId: "t-g0", displayName: "Admins", memberSourceIds: [] }, g0: { scimId: "t-g0", displayName: "Admins", memberSourceIds: [] } });
     const p = plan(source([], [group("g0", "Ops"), group("g3", "Ops")]), tenant, s, POLICY);
     expect(p.bookkeeping.forgetGroups).toEqual(["g0"]);
     expect(p.rejected.map((r) => r.sourceId)).toEqual(["g0"]); // fails: ["g3"]
@@ -215,7 +215,7 @@ describe("ownership: regressions found by the property test", () => {
       users: [tenantUser("t-u0", "ana", { externalId: "u0" })],
       groups: [tenantGroup("t-ct", "AWSControlTowerAdmins", { externalId: "g0" }), tenantGroup("t-ops", "Operators")],
     };
-    const s = state({ u0: { scimId: "t-u0", hash: "", attributes: attrs("ana") } });
+    const s = state({ u0: { scimId: "t-u0", attributes: attrs("ana") } });
     const src = source([sourceUser("u0", "ana")], [group("g0", "Operators", ["u0"])]);
     expect(plan(src, tenant, s, policy).rejected.map((r) => r.sourceId)).toEqual(["g0"]);
     const fromState = plan(src, tenantFromState(s), s, policy);

@@ -1,35 +1,96 @@
 /**
- * @module The state's rules: per-resource SHA-256 (filled for new entries, kept for unchanged
- * ones), and parseState's checks (every entry's types; a JSON error told by position, not content).
+ * @module The state's rules: its canonical, ASCII-only serialisation in pieces, the migration of
+ * version 1, sameState, and parseState's checks (every entry's types; a JSON error told by
+ * position, not content).
  */
 import { describe, expect, test } from "bun:test";
 import { SyncError } from "../../src/core/errors.ts";
-import { canonicalJson } from "../../src/core/plan.ts";
-import { hashState, jsonErrorAt, managedGroup, managedUser, parseState, sha256Hex } from "../../src/core/state.ts";
-import { emptyState } from "../../src/model/index.ts";
+import { jsonErrorAt, managedGroup, managedUser, parseState, sameState, serialiseState } from "../../src/core/state.ts";
+import { emptyState, STATE_SCHEMA_VERSION, type SyncState } from "../../src/model/index.ts";
 
-test("hashState hashes entries written since the last save and keeps the others' hashes", async () => {
-  const attributes = { userName: "a@example.com", displayName: "A", givenName: "A", familyName: "B", email: "a@example.com", active: true };
-  const state = emptyState();
-  state.users.new = managedUser("s1", attributes);
-  state.users.kept = { ...managedUser("s2", attributes), hash: "kept-hash" };
-  state.groups.g = managedGroup("g1", "G", ["new", "kept"]);
-  const hashed = await hashState(state);
-  expect(hashed.users.new!.hash).toBe(await sha256Hex(canonicalJson(attributes)));
-  expect(hashed.users.kept!.hash).toBe("kept-hash");
-  expect(hashed.groups.g!.hash).toBe(await sha256Hex(canonicalJson({ displayName: "G", members: ["kept", "new"] })));
-  expect(state.users.new!.hash).toBe(""); // the input is not changed
+const attributes = { userName: "a@example.com", displayName: "A", givenName: "A", familyName: "B", email: "a@example.com", active: true };
+
+describe("serialiseState", () => {
+  test("writes keys sorted at every level, whatever order the entries were built in", () => {
+    const state = emptyState();
+    state.users.u2 = managedUser("s2", { ...attributes, address: { region: "R", country: "FR" }, title: "T" });
+    state.users.u1 = { attributes: { title: "T", ...attributes }, scimId: "s1" };
+    state.groups.g = managedGroup("g1", "G", ["u2", "u1"]);
+    state.updatedAt = "2024-05-01T06:00:02Z";
+    const text = serialiseState(state).join("");
+    expect(text).toBe(
+      '{"groups":{"g":{"displayName":"G","memberSourceIds":["u1","u2"],"scimId":"g1"}},"schemaVersion":2,"updatedAt":"2024-05-01T06:00:02Z",' +
+        '"users":{"u1":{"attributes":{"active":true,"displayName":"A","email":"a@example.com","familyName":"B","givenName":"A","title":"T","userName":"a@example.com"},"scimId":"s1"},' +
+        '"u2":{"attributes":{"active":true,"address":{"country":"FR","region":"R"},"displayName":"A","email":"a@example.com","familyName":"B","givenName":"A","title":"T","userName":"a@example.com"},"scimId":"s2"}}}\n',
+    );
+    expect(parseState(text, "x")).toEqual(state);
+  });
+
+  test("escapes every non-ASCII character, so the text is its own UTF-8 bytes, and reads back equal", () => {
+    const state = emptyState();
+    state.users["idé"] = managedUser("s1", { ...attributes, displayName: "Zoë 😀 \u007f", familyName: "Ødegård" });
+    const text = serialiseState(state).join("");
+    expect(/^[\x00-\x7e]*$/.test(text)).toBe(true);
+    expect(text).toContain('"id\\u00e9"');
+    expect(text).toContain("Zo\\u00eb \\ud83d\\ude00 \\u007f");
+    expect(parseState(text, "x")).toEqual(state);
+  });
+
+  test("cuts a large state into pieces of about 1 MiB that join to the whole text", () => {
+    const state = emptyState();
+    for (let i = 0; i < 12_000; i++) state.users[`u${i}`] = managedUser(`s${i}`, { ...attributes, userName: `user${i}@example.com` });
+    const pieces = serialiseState(state);
+    expect(pieces.length).toBeGreaterThan(1);
+    for (const piece of pieces.slice(0, -1)) expect(piece.length).toBeLessThan(1.01 * 2 ** 20);
+    expect(Object.keys(parseState(pieces.join(""), "x").users)).toHaveLength(12_000);
+  });
+});
+
+test("a version-1 state (a SHA-256 hash in each entry) reads as version 2 without the hashes", () => {
+  const v1 = {
+    schemaVersion: 1,
+    lastFullReadAt: "2024-05-01T06:00:01.532Z",
+    users: { u1: { scimId: "s1", hash: "ab12", attributes } },
+    groups: { g: { scimId: "g1", hash: "cd34", displayName: "G", memberSourceIds: ["u1"] } },
+  };
+  const state = parseState(JSON.stringify(v1), "x");
+  expect(state.schemaVersion).toBe(STATE_SCHEMA_VERSION);
+  expect(state.users.u1).toEqual({ scimId: "s1", attributes });
+  expect(state.groups.g).toEqual({ scimId: "g1", displayName: "G", memberSourceIds: ["u1"] });
+  expect(serialiseState(state).join("")).not.toContain("hash");
+});
+
+describe("sameState", () => {
+  const base = (): SyncState => {
+    const state = emptyState();
+    state.users.u1 = managedUser("s1", attributes);
+    state.groups.g = managedGroup("g1", "G", ["u1"]);
+    state.lastFullReadAt = "2024-05-01T06:00:01Z";
+    return state;
+  };
+  test("equal entries are the same state, shared or rebuilt; updatedAt does not count", () => {
+    const a = base();
+    expect(sameState(a, { ...a, users: { ...a.users }, updatedAt: "2025-01-01T00:00:00Z" })).toBe(true);
+    expect(sameState(a, base())).toBe(true);
+  });
+  test("a changed, added or removed entry, or another last full read, is not", () => {
+    const a = base();
+    expect(sameState(a, { ...a, users: { u1: managedUser("s1", { ...attributes, title: "T" }) } })).toBe(false);
+    expect(sameState(a, { ...a, groups: { ...a.groups, h: managedGroup("g2", "H", []) } })).toBe(false);
+    expect(sameState(a, { ...a, users: {} })).toBe(false);
+    expect(sameState(a, { ...a, users: { u2: a.users.u1! } })).toBe(false);
+    expect(sameState(a, { ...a, lastFullReadAt: "2024-05-02T06:00:01Z" })).toBe(false);
+  });
 });
 
 describe("parseState checks every entry's types", () => {
   const user = () => ({
     scimId: "s1",
-    hash: "h",
     attributes: { userName: "a@example.com", displayName: "A", givenName: "A", familyName: "B", email: "a@example.com", active: true },
   });
-  const group = () => ({ scimId: "g1", hash: "h", displayName: "G", memberSourceIds: ["u1"] });
+  const group = () => ({ scimId: "g1", displayName: "G", memberSourceIds: ["u1"] });
   const stateText = (patch: (s: any) => void) => {
-    const s: any = { schemaVersion: 1, lastFullReadAt: "2024-05-01T06:00:01.532Z", users: { u1: user() }, groups: { g: group() } };
+    const s: any = { schemaVersion: 2, lastFullReadAt: "2024-05-01T06:00:01.532Z", users: { u1: user() }, groups: { g: group() } };
     patch(s);
     return JSON.stringify(s);
   };
@@ -64,11 +125,9 @@ describe("parseState checks every entry's types", () => {
     ["an optional attribute of the wrong type", (s) => (s.users.u1.attributes.department = 7), 'users["u1"].attributes.department is not a string'],
     ["a phone number without value", (s) => (s.users.u1.attributes.phoneNumber = { type: "work" }), 'users["u1"].attributes.phoneNumber.value is not a string'],
     ["an empty scimId", (s) => (s.users.u1.scimId = ""), 'users["u1"].scimId is not a non-empty string'],
-    ["a user hash that is a number", (s) => (s.users.u1.hash = 1), 'users["u1"].hash is not a string'],
     ["a user that is null", (s) => (s.users.u1 = null), 'users["u1"] is not an object'],
     ["attributes an array", (s) => (s.users.u1.attributes = []), 'users["u1"].attributes is not an object'],
     ["a group scimId a number", (s) => (s.groups.g.scimId = 5), 'groups["g"].scimId is not a non-empty string'],
-    ["a group hash missing", (s) => delete s.groups.g.hash, 'groups["g"].hash is not a string'],
     ["a group displayName a boolean", (s) => (s.groups.g.displayName = true), 'groups["g"].displayName is not a string'],
     ["memberSourceIds not an array", (s) => (s.groups.g.memberSourceIds = "u1"), 'groups["g"].memberSourceIds is not an array'],
     ["a member id a number", (s) => (s.groups.g.memberSourceIds = ["u1", 2]), 'groups["g"].memberSourceIds[1] is not a string'],

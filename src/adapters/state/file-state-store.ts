@@ -15,14 +15,14 @@ import { describeHolder, heldError, minutes, newHolder, pastItsEnd, processAlive
 /** A write holds the lock for milliseconds; a lock this old was left by a run killed mid-write. */
 const STALE_WRITE_LOCK_MS = 60_000;
 
-/** Same hex digest as core/state's sha256Hex, but synchronous: the locked section has no await. */
-const versionOf = (text: string) => createHash("sha256").update(text).digest("hex");
+/** The SHA-256 (hex) of the file's bytes; synchronous: the locked section has no await. */
+const versionOf = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 export function createFileStateStore(path: string): StateStore {
-  const read = (): string | undefined => {
+  const read = (): Buffer | undefined => {
     refuseDirectory(path);
     try {
-      return readFileSync(path, "utf8");
+      return readFileSync(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw new SyncError("STATE_READ", `cannot read state file ${path}: ${(error as Error).message}`, {
@@ -37,12 +37,12 @@ export function createFileStateStore(path: string): StateStore {
       return acquireRunLock(path, writeTarget(path), log, options.endsBy);
     },
     async load(): Promise<LoadedState | undefined> {
-      const text = read();
-      if (text === undefined) return undefined;
-      return { state: parseState(text, path), version: versionOf(text) };
+      const bytes = read();
+      if (bytes === undefined) return undefined;
+      return { state: parseState(bytes.toString("utf8"), path), version: versionOf(bytes) };
     },
     async save(state: SyncState, expectedVersion: string | undefined): Promise<string> {
-      const text = serialiseState(state);
+      const pieces = serialiseState(state);
       refuseDirectory(path);
       // Through a symlink to its target: renaming over the link would replace it with a regular
       // file. The temp file goes next to the target, so the rename stays on one file system (atomic).
@@ -53,7 +53,7 @@ export function createFileStateStore(path: string): StateStore {
       } catch {
         // the write below reports the real problem
       }
-      const newVersion = versionOf(text);
+      const digest = createHash("sha256");
       const lockFd = acquireWriteLock(lock, path);
       // Everything below is synchronous: the lock is held for as short a time as the write takes.
       try {
@@ -67,13 +67,17 @@ export function createFileStateStore(path: string): StateStore {
         const temp = `${target}.${crypto.randomUUID().slice(0, 8)}.tmp`;
         const fd = openSync(temp, "w", 0o600);
         try {
-          writeSync(fd, text);
+          // ASCII pieces (serialiseState): each character is one byte, written as it is hashed.
+          for (const piece of pieces) {
+            writeSync(fd, piece, null, "latin1");
+            digest.update(piece, "latin1");
+          }
           fsyncSync(fd);
         } finally {
           closeSync(fd);
         }
         renameSync(temp, target);
-        return newVersion;
+        return digest.digest("hex");
       } catch (error) {
         if (error instanceof SyncError) throw error;
         throw new SyncError("STATE_WRITE", `cannot write state file ${path}: ${(error as Error).message}`, { hint: "check state.file and its directory's permissions" });

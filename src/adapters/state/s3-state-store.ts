@@ -78,13 +78,14 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
           hint: "this run stops without writing the state, and the run holding the lock goes on; this run's refreshes had not reached S3 for a long time (check its network or credentials)",
         });
       }
-      const text = serialiseState(state);
+      // ASCII pieces (serialiseState): one byte per character. One body, not a stream: the SDK resends it on a retry.
+      const body = Buffer.concat(serialiseState(state).map((piece) => Buffer.from(piece, "latin1")));
       try {
         const answer = await client.send(
           new PutObjectCommand({
             Bucket: options.bucket,
             Key: options.key,
-            Body: text,
+            Body: body,
             ContentType: "application/json",
             ...(expectedVersion === undefined ? { IfNoneMatch: "*" } : { IfMatch: expectedVersion }),
           }),
@@ -95,7 +96,7 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
           // The SDK retries a PUT whose answer was lost; if the first try landed, the retry fails its
           // own condition. The object then holds exactly our bytes: that is success, not a conflict.
           const landed = await readBack();
-          if (landed?.text === text) return landed.version;
+          if (landed !== undefined && Buffer.from(landed.text, "utf8").equals(body)) return landed.version;
           throw new SyncError("STATE_CONFLICT", `state ${where} changed since this run read it`, {
             hint: "another run wrote it; this run stops without overwriting newer state (the next run continues)",
           });
