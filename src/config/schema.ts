@@ -276,7 +276,7 @@ const TABLE = [
     type: "enum",
     choices: ["first-run", "always", "never"],
     default: "first-run",
-    doc: "When an AWS group this tool does not manage may be taken over because a Google group has its name: first-run (only before any state exists: the migration case), always, or never.",
+    doc: "When an AWS group this tool does not manage may be taken over because a Google group has its name: first-run (until the first run that read the whole tenant has finished, however many runs a large one takes: the migration case), always, or never.",
   },
   {
     table: "sync",

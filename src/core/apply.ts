@@ -57,6 +57,7 @@ export interface ApplyResult {
   failed: FailedOperation[];
   /** Operations not started because the deadline or the stop signal came (or a fatal error); they run next time. */
   notStarted: number;
+  notStartedOperations: Operation[];
   /** Why operations stopped starting before the plan's end, when they did: `stopStartingAt` or `signal`. */
   stopped?: "deadline" | "signal";
   /** Operations still in flight when `stopGraceMs` ran out after the signal: their outcome is not in the state. */
@@ -86,7 +87,7 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
     checkpoints: createCheckpoints(ctx.state, options, now, status),
     done: Object.fromEntries(PHASES.flat().map((k) => [k, 0])) as Record<OperationKind, number>,
     failed: [],
-    started: 0,
+    started: new Set(),
     inFlight: 0,
   };
   for (const sourceId of plan.bookkeeping.forgetUsers) forgetUser(ctx.state, sourceId);
@@ -118,8 +119,9 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
     state: ctx.state,
     done: run.done,
     failed: run.failed,
-    notStarted: plan.operations.length - run.started,
-    ...(run.status.stopped !== undefined && (run.started < plan.operations.length || leftInFlight > 0) ? { stopped: run.status.stopped } : {}),
+    notStarted: plan.operations.length - run.started.size,
+    notStartedOperations: plan.operations.filter((op) => !run.started.has(op)),
+    ...(run.status.stopped !== undefined && (run.started.size < plan.operations.length || leftInFlight > 0) ? { stopped: run.status.stopped } : {}),
     leftInFlight,
     adoptedOnConflict: ctx.adoptedOnConflict,
   };
@@ -156,8 +158,8 @@ interface Run {
   checkpoints: Checkpoints;
   done: Record<OperationKind, number>;
   failed: FailedOperation[];
-  /** Operations started so far (all phases), and those of them not ended yet. */
-  started: number;
+  /** Operations started so far (all phases), and how many of them have not ended yet. */
+  started: Set<Operation>;
   inFlight: number;
 }
 
@@ -187,7 +189,7 @@ async function runPhase(phase: number, ops: readonly Operation[], run: Run): Pro
       wave,
       options.concurrency,
       async (op) => {
-        run.started++;
+        run.started.add(op);
         run.inFlight++;
         const outcome = await runOne(op, run).finally(() => run.inFlight--);
         finished++;

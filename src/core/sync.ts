@@ -11,6 +11,7 @@ import { READ_CONCURRENCY, confirmOwnership } from "./confirm.ts";
 import { checkGuardrails, refusalError, upsertOnly, type DeleteLimit, type GuardrailVerdict, type Refusal } from "./guardrails.ts";
 import { mapLimit } from "./pool.ts";
 import { plan as makePlan, summarisePlan, type Plan, type PlanPolicy, type PlanSummary } from "./plan.ts";
+import { continuesFromState } from "./resume.ts";
 import type { DirectorySource, LoadedState, Logger, ScimTarget, SourceSnapshot, StateStore } from "./ports.ts";
 import { sameState, tenantFromState } from "./state.ts";
 
@@ -61,7 +62,7 @@ export interface SyncReport {
   tenantRead: "first-run" | "forced" | "due" | "skipped";
   /** What the safety rails say of this plan; a refused plan is never applied (dry runs report it). */
   guardrails: GuardrailVerdict;
-  applied?: Omit<ApplyResult, "state">;
+  applied?: Omit<ApplyResult, "state" | "notStartedOperations">;
   stateSaved: boolean;
   sourceCounts: { users: number; groups: number; warnings: number };
 }
@@ -100,8 +101,10 @@ async function readAndPlan(deps: SyncDependencies, options: SyncOptions, now: ()
   for (const warning of source.warnings) deps.log.warn(warning);
   deps.log.info(`source: ${source.groups.length} groups, ${source.users.length} users`);
 
-  // Adopting an AWS group by its name is the migration case: only before any state exists, unless set otherwise.
-  const policy: PlanPolicy = { ...options.policy, adoptGroupsByName: options.adoptGroups === "always" || (options.adoptGroups === "first-run" && !loaded) };
+  // Adopting an AWS group by its name is the migration case: until the first run that read the
+  // whole tenant has finished (a large one takes several runs), unless set otherwise.
+  const firstRun = loaded?.state.lastFullReadAt === undefined;
+  const policy: PlanPolicy = { ...options.policy, adoptGroupsByName: options.adoptGroups === "always" || (options.adoptGroups === "first-run" && firstRun) };
   const tenantRead = decideTenantRead(loaded?.state, options, now());
   const plan = await planRun(deps, source, state, policy, tenantRead);
   return { loaded, state, source, policy, tenantRead, plan };
@@ -215,13 +218,15 @@ async function applyAndSave(deps: SyncDependencies, report: SyncReport, ctx: App
     now,
     log: deps.log,
   });
-  const { state: finalState, ...applied } = result;
+  const { state: finalState, notStartedOperations: notStarted, ...applied } = result;
   // Records the plan could not act on are failed records too: the run exits 1 and says why.
   applied.failed = [...plan.rejected.map((r) => ({ kind: r.kind, subject: r.subject, reason: r.reason })), ...applied.failed];
   report.applied = applied;
-  // A run cut short by the deadline did not act on all it read: the next run reads the tenant again
-  // (a group it would have adopted is still unmanaged, and only a full read finds it).
-  if (tenantRead !== "skipped" && applied.notStarted === 0) finalState.lastFullReadAt = new Date(now()).toISOString();
+  // A run cut short records its full read only when the next run, trusting the state, would plan
+  // every operation it left again (see continuesFromState): a 200,000-user first sync takes ten
+  // runs, and a full read would cost each of them a third of its 15 minutes.
+  const resumable = applied.leftInFlight === 0 && notStarted.every((op) => continuesFromState(op, finalState));
+  if (tenantRead !== "skipped" && resumable) finalState.lastFullReadAt = new Date(now()).toISOString();
   // A scheduled run with nothing to do must cost nothing: a state as loaded is not written again.
   const changed = !ctx.loaded || !sameState(finalState, state);
   if (changed) {
