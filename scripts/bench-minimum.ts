@@ -6,7 +6,10 @@
  * carries at most 100 membership changes (MAX_MEMBERS_PER_REQUEST), GetGroup never lists members
  * (§6.2: one `groups.value eq` listing per group), and DeleteUser drops the user's memberships.
  */
+import { GROUPS_PAGE, MEMBERS_PAGE } from "../src/adapters/google/groups.ts";
+import { USERS_PAGE } from "../src/adapters/google/users.ts";
 import { MAX_MEMBERS_PER_REQUEST } from "../src/model/index.ts";
+import type { ScenarioGoogle, ScenarioGoogleGroup } from "../test/emulators/scenario.ts";
 
 /** The tenant as the SCIM emulator's `snapshot()` gives it, reduced to what the minimums read. */
 export interface TenantView {
@@ -126,4 +129,52 @@ export function minimumConfirmReads(before: TenantView, change: TenantChange): n
   const groups = new Set([...change.groupPatches.keys(), ...change.groupsDeleted]);
   const confirm = (k: number, total: number) => (k === 0 ? 0 : Math.min(k, pages(total)));
   return confirm(users.size, before.users.length) + confirm(groups.size, before.groups.length);
+}
+
+/** The fewest Google requests a full read of the directory takes, by kind, and their total. */
+export interface GoogleFewest {
+  groupsList: number;
+  membersList: number;
+  usersList: number;
+  token: number;
+  total: number;
+}
+
+/**
+ * Fewest Google requests of one read of `google` (every group, no filter): groups.list pages +
+ * Σ members.list pages over the groups + users.list pages + 1 token request, each listing
+ * max(1, ⌈n / page size⌉) pages at the adapters' page sizes (src/adapters/google). A group's
+ * members.list (includeDerivedMembership) lists its users and nested groups' users once each,
+ * plus any CUSTOMER entry, but no nested GROUP entry: the Google emulator's rule.
+ */
+export function minimumGoogleRequests(google: ScenarioGoogle): GoogleFewest {
+  const pagesOf = (n: number, size: number) => Math.max(1, Math.ceil(n / size));
+  const byKey = new Map<string, ScenarioGoogleGroup>();
+  for (const g of google.groups) {
+    byKey.set(g.id, g);
+    byKey.set(g.email.toLowerCase(), g);
+  }
+  let membersList = 0;
+  for (const g of google.groups) membersList += pagesOf(derivedEntries(g, byKey), MEMBERS_PAGE);
+  const groupsList = pagesOf(google.groups.length, GROUPS_PAGE);
+  const usersList = pagesOf(google.users.length, USERS_PAGE);
+  return { groupsList, membersList, usersList, token: 1, total: groupsList + membersList + usersList + 1 };
+}
+
+/** The entries members.list with includeDerivedMembership answers for `root`: breadth-first over nested groups, each member once. */
+function derivedEntries(root: ScenarioGoogleGroup, byKey: Map<string, ScenarioGoogleGroup>): number {
+  const seen = new Set<string>();
+  const visited = new Set([root.id]);
+  const queue = [root];
+  for (let g = queue.shift(); g; g = queue.shift()) {
+    for (const m of g.members) {
+      if (m.type !== "GROUP") {
+        seen.add(`${m.type}:${m.id ?? m.email?.toLowerCase()}`);
+        continue;
+      }
+      const nested = byKey.get(m.email?.toLowerCase() ?? "");
+      if (nested && !visited.has(nested.id)) visited.add(nested.id), queue.push(nested);
+    }
+  }
+  return seen.size;
 }

@@ -1,5 +1,6 @@
 /**
- * @module `bun run bench -- --size s|m|l [--json] [--scim-rps N] [--latency-ms N] [--binary PATH] [--timeout SECONDS]`:
+ * @module `bun run bench -- --size s|m|l [--json] [--scim-rps N] [--latency-ms N] [--binary PATH] [--timeout SECONDS]
+ * [--resume-runs N] [--resume-budget DURATION]`:
  * runs the real CLI (a child process) against the emulators on an organisation from
  * `scripts/gen-org.ts` and reports, per scenario, SCIM and Google requests by API and method, the
  * theoretical minimum of SCIM writes and reads and the ratio to it (scripts/bench-minimum.ts),
@@ -10,11 +11,18 @@
  * churn (renames, email changes, joins, leaves, suspensions, made in the scenario in place: the
  * emulators read it live); a full reconcile with no drift; and adoption, a first run (no state)
  * into a fresh tenant that already holds everything, built from the reconciled tenant's snapshot.
+ *
+ * Then, with `--resume-runs N` (default 2 for l, 0 otherwise), the first sync again as a scheduler
+ * runs it against AWS's default limits (scripts/bench-throttled-resume.ts), and last issue #11's
+ * targets with the figure measured for each (scripts/bench-targets.ts).
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { generateOrg } from "./gen-org.ts";
-import { minimumConfirmReads, minimumFullRead, minimumWrites, tenantChange, type TenantChange, type TenantView } from "./bench-minimum.ts";
+import { minimumConfirmReads, minimumFullRead, minimumGoogleRequests, minimumWrites, tenantChange, type GoogleFewest, type TenantChange, type TenantView } from "./bench-minimum.ts";
+import { computeTargets, renderTargets, type Targets } from "./bench-targets.ts";
+import { measureResume, renderResume, type ResumeReport } from "./bench-throttled-resume.ts";
+import { parseDuration } from "../src/config/values.ts";
 import { seededRandom } from "../test/emulators/faults.ts";
 import { awsEnvironment } from "../test/emulators/index.ts";
 import type { RequestLog } from "../test/emulators/request-log.ts";
@@ -60,6 +68,9 @@ export interface BenchReport {
   scenarios: ScenarioResult[];
   /** Scenarios not run, and why (a timeout or failure before them). */
   skipped: { name: string; reason: string }[];
+  /** The throttled first sync in budgeted runs; null with `--resume-runs 0`. */
+  resume: ResumeReport | null;
+  targets: Targets;
 }
 
 const { values } = parseArgs({
@@ -73,6 +84,8 @@ const { values } = parseArgs({
     "latency-ms": { type: "string", default: "0" },
     binary: { type: "string" },
     timeout: { type: "string" },
+    "resume-runs": { type: "string" },
+    "resume-budget": { type: "string", default: "900s" },
   },
 });
 
@@ -88,6 +101,13 @@ const latencyMs = Number(values["latency-ms"]);
 // l's default cap: a first sync of 200,000 users must not hold a machine for hours.
 const timeoutSeconds = values.timeout !== undefined ? Number(values.timeout) : size === "l" ? 1800 : null;
 const firstSyncThrottled = size !== "l";
+// Only l measures the resume by default: two 900 s runs are too long for CI's size-s smoke.
+const resumeRuns = values["resume-runs"] !== undefined ? Number(values["resume-runs"]) : size === "l" ? 2 : 0;
+const resumeBudgetMs = parseDuration(values["resume-budget"]!);
+if (!Number.isInteger(resumeRuns) || resumeRuns < 0 || resumeBudgetMs === undefined) {
+  process.stderr.write(`bench: --resume-runs must be a whole number ≥ 0 and --resume-budget a duration like "900s" or "15m"\n`);
+  process.exit(2);
+}
 
 /** A run of the CLI in the benchmark: which full-read rule gives its minimum reads, and what happens just before it. */
 interface Step {
@@ -98,17 +118,40 @@ interface Step {
   before?: (world: World) => void;
 }
 
+/** The five scenarios, then the throttled resume if asked, then the targets computed from both. */
 async function runBench(): Promise<BenchReport> {
-  const scenario = parseScenario(generateOrg({ ...shape, seed }));
-  const result: BenchReport = {
+  const result: Omit<BenchReport, "targets"> = {
     schema: "idpscim-bench/1",
     size,
-    organisation: { ...shape, directMemberships: scenario.google.groups.reduce((n, g) => n + g.members.length, 0), seed },
+    organisation: { ...shape, directMemberships: 0, seed },
     emulator: { scimRps, latencyMs, firstSyncThrottled },
     cli: { command: values.binary ?? "bun src/main.ts", rssMethod: RSS_METHOD, timeoutSeconds },
     scenarios: [],
     skipped: [],
+    resume: null,
   };
+  const fewest: Record<string, GoogleFewest> = {};
+  await runScenarios(result, fewest);
+  if (resumeRuns > 0) {
+    // The whole first sync's minimum: the unthrottled first sync went from the empty tenant to the complete one, same organisation.
+    const first = result.scenarios.find((s) => s.name === "first sync" && s.exit === 0);
+    result.resume = await measureResume({
+      scenario: () => parseScenario(generateOrg({ ...shape, seed })),
+      runs: resumeRuns,
+      budget: values["resume-budget"]!,
+      budgetSeconds: resumeBudgetMs! / 1000,
+      latencyMs,
+      minimumWrites: first?.minimum.writes ?? null,
+      runCli,
+    });
+  }
+  return { ...result, targets: computeTargets(result, fewest) };
+}
+
+/** The five scenarios into `result`, and the fewest Google requests each could have sent into `fewest` (churn changes the organisation). */
+async function runScenarios(result: Omit<BenchReport, "targets">, fewest: Record<string, GoogleFewest>): Promise<void> {
+  const scenario = parseScenario(generateOrg({ ...shape, seed }));
+  result.organisation.directMemberships = scenario.google.groups.reduce((n, g) => n + g.members.length, 0);
   const adoption: Step = { name: "adoption (first run, tenant holds everything)", args: ["sync"], reads: "full" };
   const steps: Step[] = [
     // l's first sync runs unthrottled: it measures memory and CPU, not AWS's pace.
@@ -122,6 +165,7 @@ async function runBench(): Promise<BenchReport> {
   /** Runs one step; on a failure or timeout, records the steps after it as skipped and answers false. */
   const go = async (world: World, step: Step) => {
     step.before?.(world);
+    fewest[step.name] = minimumGoogleRequests(scenario.google);
     const r = await measure(world, step, (before, change) => (step.reads === "full" ? minimumFullRead(before, relevant) : minimumConfirmReads(before, change)));
     result.scenarios.push(r);
     if (r.exit === 0) return true;
@@ -142,7 +186,7 @@ async function runBench(): Promise<BenchReport> {
   } finally {
     await world.close();
   }
-  if (!tenant) return result;
+  if (!tenant) return;
   // A fresh world: the tenant holds what the syncs made, and the CLI has no state.
   const adopting = await startWorld({ scenario: parseScenario({ google: scenario.google, scim: tenant }), scim: scimOptions() });
   try {
@@ -150,7 +194,6 @@ async function runBench(): Promise<BenchReport> {
   } finally {
     await adopting.close();
   }
-  return result;
 }
 
 function scimOptions() {
@@ -333,10 +376,13 @@ function markdown(r: BenchReport): string {
   const list = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k} ${v}`).join("; ") || "none";
   for (const s of r.scenarios) out += `| ${s.name} | ${list(s.requests.scim)} | ${list(s.requests.google)} |\n`;
   for (const s of r.skipped) out += `\nskipped: ${s.name} (${s.reason})`;
-  return `${out}\npeak RSS: ${r.cli.rssMethod}\n`;
+  out += `\npeak RSS: ${r.cli.rssMethod}\n`;
+  if (r.resume) out += `\n${renderResume(r.resume)}`;
+  return `${out}\n${renderTargets(r.targets)}`;
 }
 
 // Last, so every const above is initialised before the top-level await runs.
 const report = await runBench();
 process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : markdown(report));
-process.exit(report.scenarios.every((s) => s.exit === 0) && report.skipped.length === 0 ? 0 : 1);
+const resumeFailed = report.resume?.runs.some((r) => r.exit !== 0) ?? false;
+process.exit(report.scenarios.every((s) => s.exit === 0) && report.skipped.length === 0 && !resumeFailed ? 0 : 1);

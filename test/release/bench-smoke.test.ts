@@ -1,8 +1,8 @@
 /**
  * @module CI smoke of the benchmark: `bun run bench -- --size s --json` once, then its request
  * counts are checked (SCIM writes and reads equal the theoretical minimum in every scenario, a run
- * with no change sends no SCIM request). Times, rates and RSS are reported by the bench and never
- * judged here (STYLE.md §8).
+ * with no change sends no SCIM request, the request-count targets of issue #11 are met). Times,
+ * rates and RSS are reported by the bench and never judged here (STYLE.md §8).
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
@@ -48,6 +48,18 @@ describe("bench --size s --json", () => {
     expect(byName.get("adoption (first run, tenant holds everything)")?.scim.writes).toBe(0);
     // Every user and group of the first sync is there after it: the minimum is not vacuous.
     expect(byName.get("first sync")?.tenantAfter).toMatchObject({ groups: 100 });
+  });
+
+  test("the targets section lists every issue #11 target; the request-count ones are met at size s", () => {
+    expect(Object.keys(report.targets).sort()).toEqual(
+      ["firstSyncRuns", "googleRequests", "noChange", "peakRss", "planMs", "readRate", "scimReads", "scimWrites", "throttled", "writeRate"].sort(),
+    );
+    for (const key of ["scimWrites", "scimReads", "noChange", "googleRequests"] as const) {
+      expect({ key, met: report.targets[key].met }).toEqual({ key, met: true });
+    }
+    // Size s runs no throttled resume by default (it takes minutes): nothing to measure the pace or the runs on.
+    expect(report.resume).toBeNull();
+    expect(report.targets.firstSyncRuns.met).toBeNull();
   });
 
   test("peak RSS and planning time are measured (reported, not judged)", () => {

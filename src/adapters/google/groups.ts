@@ -8,8 +8,8 @@ import { listAll, NO_RETRY, type DirectoryContext } from "./requests.ts";
  * Page sizes at the documented maxima: groups.list and members.list 200
  * (https://developers.google.com/admin-sdk/directory/reference/rest/v1/groups/list, …/members/list).
  */
-const GROUPS_PAGE = 200;
-const MEMBERS_PAGE = 200;
+export const GROUPS_PAGE = 200;
+export const MEMBERS_PAGE = 200;
 
 /** Who the groups' USER members are: ids per group, and the first group each was seen in (for warnings). */
 export interface GroupMembers {

@@ -21,7 +21,7 @@ export type UserFetchMode = "users.list" | "users.list+users.get";
 const USERS_GET_MAX = 50;
 
 /** users.list's documented maximum page size (https://developers.google.com/admin-sdk/directory/reference/rest/v1/users/list). */
-const USERS_PAGE = 500;
+export const USERS_PAGE = 500;
 
 /** The Directory users of `memberIds` (sorted), by id; members without one (external accounts) are absent. Sets `ctx.stats.userFetch`. */
 export async function readUsers(ctx: DirectoryContext, memberIds: string[], userFieldList: string): Promise<Map<string, GoogleUser>> {
