@@ -1,5 +1,5 @@
 /**
- * @module `bun run bench -- --size s|m|l [--json] [--scim-rps N] [--latency-ms N] [--binary PATH] [--timeout SECONDS]
+ * @module `bun run bench -- --size s|m|l [--json | --from-json FILE] [--scim-rps N] [--latency-ms N] [--binary PATH] [--timeout SECONDS]
  * [--resume-runs N] [--resume-budget DURATION]`:
  * runs the real CLI (a child process) against the emulators on an organisation from
  * `scripts/gen-org.ts` and reports, per scenario, SCIM and Google requests by API and method, the
@@ -80,6 +80,8 @@ const { values } = parseArgs({
     groups: { type: "string" },
     seed: { type: "string", default: "1" },
     json: { type: "boolean", default: false },
+    /** Prints the tables of a report saved by an earlier `--json` run, instead of running anything. */
+    "from-json": { type: "string" },
     "scim-rps": { type: "string" },
     "latency-ms": { type: "string", default: "0" },
     binary: { type: "string" },
@@ -382,7 +384,7 @@ function markdown(r: BenchReport): string {
 }
 
 // Last, so every const above is initialised before the top-level await runs.
-const report = await runBench();
+const report: BenchReport = values["from-json"] ? JSON.parse(await Bun.file(values["from-json"]).text()) : await runBench();
 process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : markdown(report));
 const resumeFailed = report.resume?.runs.some((r) => r.exit !== 0) ?? false;
 process.exit(report.scenarios.every((s) => s.exit === 0) && report.skipped.length === 0 && !resumeFailed ? 0 : 1);
