@@ -77,6 +77,7 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
     adoptGroupsByName: options.adoptGroupsByName,
     protectedGroups: options.protectedGroups,
     adoptedOnConflict: 0,
+    ownGroups: new WeakSet(),
   };
   const status: RunStatus = {};
   const run: Run = {

@@ -2,7 +2,7 @@
  * @module One handler per operation kind: what each sends through the ScimTarget port and what it
  * records in the working state once AWS holds it. The executor (`apply.ts`) decides when each runs.
  */
-import type { SyncState, TenantGroup, TenantUser, UserAttributeName, UserAttributes } from "../model/index.ts";
+import type { ManagedGroup, SyncState, TenantGroup, TenantUser, UserAttributeName, UserAttributes } from "../model/index.ts";
 import { ScimRequestError } from "./errors.ts";
 import { matchesAnyGlob, type BlockedReason, type Candidate } from "./match.ts";
 import { blockedGroupReason, blockedUserReason, diffAttributes, sendsRequest, type Operation, type UserRef } from "./plan.ts";
@@ -25,6 +25,11 @@ export interface OperationContext extends ConflictPolicy {
   state: SyncState;
   /** Resources adopted after a create met 409, counted for the run's result. */
   adoptedOnConflict: number;
+  /**
+   * Group entries this run made, which only its working state holds: their member lists grow in
+   * place. Any other entry is shared with the state as loaded and is replaced, never changed.
+   */
+  ownGroups: WeakSet<ManagedGroup>;
 }
 
 type OperationOf<K extends Operation["kind"]> = Extract<Operation, { kind: K }>;
@@ -102,7 +107,7 @@ async function createGroup(op: OperationOf<"createGroup">, ctx: OperationContext
       if (members.scimIds.length > 0) await target.addMembers(existing.scimId, members.scimIds);
     },
   });
-  state.groups[op.sourceId] = managedGroup(scimId, op.displayName, members.sourceIds);
+  state.groups[op.sourceId] = ownGroup(managedGroup(scimId, op.displayName, members.sourceIds), ctx);
   if (members.missing.length > 0) throw new Error(`created without ${members.missing.length} member(s) whose user could not be created`);
 }
 
@@ -177,7 +182,7 @@ async function updateGroup(op: OperationOf<"updateGroup">, ctx: OperationContext
   }
   // The members the plan read (or, from the state, those it records): after a run stopped
   // before saving, AWS may hold members the state does not know, and the next runs would add them again.
-  state.groups[op.sourceId] = managedGroup(op.scimId, op.desiredDisplayName, op.currentMemberSourceIds);
+  state.groups[op.sourceId] = ownGroup(managedGroup(op.scimId, op.desiredDisplayName, op.currentMemberSourceIds), ctx);
 }
 
 async function changeMembers(op: OperationOf<"addMembers" | "removeMembers">, ctx: OperationContext): Promise<void> {
@@ -191,13 +196,40 @@ async function changeMembers(op: OperationOf<"addMembers" | "removeMembers">, ct
     else await target.removeMembers(groupId, members.scimIds);
   }
   // Read again after the request: another chunk of the same group may have finished meanwhile.
-  const current = new Set(state.groups[op.groupSourceId]?.memberSourceIds ?? record.memberSourceIds);
-  for (const id of members.sourceIds) {
-    if (op.kind === "addMembers") current.add(id);
-    else current.delete(id);
-  }
-  state.groups[op.groupSourceId] = managedGroup(groupId, record.displayName, current);
+  const entry = ownedEntry(op.groupSourceId, ctx) ?? ownGroup(managedGroup(groupId, record.displayName, record.memberSourceIds), ctx);
+  ctx.state.groups[op.groupSourceId] = entry;
+  // In place: a 200,000-member group gets 2,000 chunks, and a new sorted copy per chunk was quadratic.
+  if (op.kind === "addMembers") addSorted(entry.memberSourceIds, members.sourceIds);
+  else removeFrom(entry.memberSourceIds, members.sourceIds);
   if (members.missing.length > 0) throw new Error(`${members.missing.length} member(s) could not be created`);
+}
+
+function ownGroup(entry: ManagedGroup, ctx: OperationContext): ManagedGroup {
+  ctx.ownGroups.add(entry);
+  return entry;
+}
+
+/** The group's entry as one this run may change in place: its own, or a copy of the loaded one (made once). */
+function ownedEntry(sourceId: string, ctx: OperationContext): ManagedGroup | undefined {
+  const entry = ctx.state.groups[sourceId];
+  if (entry === undefined || ctx.ownGroups.has(entry)) return entry;
+  return ownGroup({ ...entry, memberSourceIds: [...entry.memberSourceIds] }, ctx);
+}
+
+/** Adds `ids` to a sorted list, keeping it sorted and unique; chunks of a sorted member list only append. */
+function addSorted(list: string[], ids: readonly string[]): void {
+  const fresh = [...new Set(ids)].filter((id) => !includesSorted(list, id)).sort();
+  if (fresh.length === 0) return;
+  const appendsOnly = list.length === 0 || fresh[0]! > list[list.length - 1]!;
+  list.push(...fresh);
+  if (!appendsOnly) list.sort();
+}
+
+function removeFrom(list: string[], ids: readonly string[]): void {
+  const gone = new Set(ids);
+  let kept = 0;
+  for (const id of list) if (!gone.has(id)) list[kept++] = id;
+  list.length = kept;
 }
 
 async function deleteGroup(op: OperationOf<"deleteGroup">, ctx: OperationContext): Promise<void> {

@@ -12,12 +12,14 @@ export function tenantFromState(state: SyncState): TenantSnapshot {
   const scimIdOf = (sourceId: string) => state.users[sourceId]?.scimId;
   return {
     users: Object.entries(state.users).map(([sourceId, managed]) => {
-      const { managerSourceId, ...attributes } = managed.attributes;
+      const { managerSourceId } = managed.attributes;
       const managerScimId = managerSourceId === undefined ? undefined : scimIdOf(managerSourceId);
       return {
         scimId: managed.scimId,
         externalId: sourceId,
-        attributes,
+        // The record's own object, not a copy without managerSourceId: no planner reads that
+        // field of a tenant user (see TenantUser), and 200,000 copies would cost tens of MB.
+        attributes: managed.attributes,
         ...(managerScimId !== undefined ? { managerScimId } : {}),
       };
     }),

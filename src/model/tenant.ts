@@ -4,7 +4,10 @@ import type { UserAttributes } from "./user.ts";
 export interface TenantUser {
   scimId: string;
   externalId?: string;
-  /** Attributes as AWS holds them. `managerSourceId` is never set here: see `managerScimId`. */
+  /**
+   * Attributes as AWS holds them. `managerSourceId` means nothing here and is never read (a tenant
+   * built from the state carries the record's): the manager is `managerScimId`.
+   */
   attributes: UserAttributes;
   /** The SCIM id in the enterprise `manager.value`, when AWS has one. */
   managerScimId?: string;

@@ -177,12 +177,19 @@ describe("apply's checkpoints", () => {
     const target = model.target();
     const kept = await target.createUser("u0", attrs("user0"));
     initial.users.u0 = { scimId: kept, attributes: attrs("user0") };
-    initial.groups.g = { scimId: "sg", displayName: "G", memberSourceIds: ["u0", "u9"] };
+    const group = await target.createGroup("g", "G", [kept]);
+    initial.groups.g = { scimId: group, displayName: "G", memberSourceIds: ["u0", "u9"] };
     const frozen = structuredClone(initial);
-    const operations: Operation[] = [...creates(3).slice(1), { kind: "deleteUser", scimId: kept, sourceId: "u0", userName: "user0@example.com", why: "left-scope" }];
+    const operations: Operation[] = [
+      ...creates(3).slice(1),
+      { kind: "addMembers", group: { scimId: group }, groupSourceId: "g", members: [{ sourceId: "u2" }, { sourceId: "u1" }] },
+      { kind: "deleteUser", scimId: kept, sourceId: "u0", userName: "user0@example.com", why: "left-scope" },
+    ];
     const result = await apply(planOf(operations), initial, { ...baseOptions, target });
+    expect(result.failed).toEqual([]);
     expect(initial).toEqual(frozen);
     expect(Object.keys(result.state.users).sort()).toEqual(["u1", "u2"]);
-    expect(result.state.groups.g!.memberSourceIds).toEqual(["u9"]);
+    // Added in place to the run's own copy, sorted; the deleted user gone from it.
+    expect(result.state.groups.g!.memberSourceIds).toEqual(["u1", "u2", "u9"]);
   });
 });
