@@ -466,10 +466,10 @@ function planGroups(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncS
 
   for (const group of desired) {
     if (matching.blocked.has(group.sourceId)) continue;
-    const members = group.memberSourceIds.filter((id) => users.desiredIds.has(id)).map((id) => userRefOf(id, users));
+    const memberIds = group.memberSourceIds.filter((id) => users.desiredIds.has(id));
     const match = matching.matched.get(group.sourceId);
-    if (!match) planGroupCreate(group, members, draft);
-    else planGroupUpdate(group, members, match.resource, match.adopted, state, sourceIdOfScimId, keep, users.deletedScimIds, draft);
+    if (!match) planGroupCreate(group, memberIds.map((id) => userRefOf(id, users)), draft);
+    else planGroupUpdate(group, memberIds, users.existing, match.resource, match.adopted, state, sourceIdOfScimId, keep, users.deletedScimIds, draft);
   }
   planGroupRemovals(state, tenant, matching, frozenIds, policy, draft);
   const adopted = [...matching.matched.values()].filter((m) => m.adopted).length;
@@ -528,7 +528,8 @@ function planGroupCreate(group: DesiredGroup, members: UserRef[], draft: Draft):
 
 function planGroupUpdate(
   group: DesiredGroup,
-  members: UserRef[],
+  memberIds: readonly string[],
+  existingUsers: ReadonlyMap<string, string>,
   match: TenantGroup,
   adopt: boolean,
   state: SyncState,
@@ -542,10 +543,11 @@ function planGroupUpdate(
   const needsExternalId = match.externalId !== group.sourceId;
   // What the group holds once this plan ran, as far as the state records it: a member this plan
   // deletes leaves every group (a delete that frees a name runs before this update is recorded).
-  const currentMemberSourceIds = [...actualMembers].flatMap((id) => {
+  const currentMemberSourceIds: string[] = [];
+  for (const id of actualMembers) {
     const sourceId = sourceIdOfScimId.get(id);
-    return sourceId === undefined || deletedScimIds.has(id) ? [] : [sourceId];
-  });
+    if (sourceId !== undefined && !deletedScimIds.has(id)) currentMemberSourceIds.push(sourceId);
+  }
   // A managed group whose state record lags behind AWS (a run stopped before saving, a change
   // made by hand): its name, or, when its members were read, its members.
   const staleRecord =
@@ -566,8 +568,17 @@ function planGroupUpdate(
     });
   }
   const groupRef: GroupRef = { scimId: match.scimId, sourceId: group.sourceId };
-  const wanted = new Set(members.flatMap((ref) => (ref.scimId === undefined ? [] : [ref.scimId])));
-  const toAdd = members.filter((ref) => ref.scimId === undefined || !actualMembers.has(ref.scimId));
+  // A reference only for a member to add: a tenant of 1,000,000 memberships mostly has them all.
+  const wanted = new Set<string>();
+  const toAdd: UserRef[] = [];
+  for (const sourceId of memberIds) {
+    const scimId = existingUsers.get(sourceId);
+    if (scimId === undefined) toAdd.push({ sourceId });
+    else {
+      wanted.add(scimId);
+      if (!actualMembers.has(scimId)) toAdd.push({ scimId, sourceId });
+    }
+  }
   const toRemove: UserRef[] = [];
   for (const scimId of actualMembers) {
     if (wanted.has(scimId) || keep(scimId)) continue;
@@ -688,10 +699,10 @@ function stateIsStale(recorded: UserAttributes, desired: UserAttributes, managed
   return managed.has("managerSourceId") && recorded.managerSourceId !== desired.managerSourceId;
 }
 
-function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  const left = new Set(a);
-  const right = new Set(b);
-  return left.size === right.size && [...left].every((x) => right.has(x));
+/** Whether two lists hold the same ids; `recorded` is a state record's (sorted, unique), so one set suffices. */
+function sameSet(recorded: readonly string[], other: readonly string[]): boolean {
+  const right = new Set(other);
+  return recorded.length === right.size && recorded.every((x) => right.has(x));
 }
 
 /** The attributes to send, and those to clear, so that `actual` becomes `desired` for the managed attributes. */
