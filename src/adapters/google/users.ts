@@ -3,7 +3,7 @@ import type { admin_directory_v1 } from "googleapis/build/src/apis/admin/directo
 import { forEachLimit } from "../../core/pool.ts";
 import type { SourceUser } from "../../core/ports.ts";
 import type { UserFieldName } from "../../model/index.ts";
-import { mapUser } from "../../mapping/map-user.ts";
+import { userMapper, type MappedUser } from "../../mapping/map-user.ts";
 import { GOOGLE_USER, type GoogleUser } from "../../mapping/presets/google.ts";
 import { call, listAll, NO_RETRY, type DirectoryContext } from "./requests.ts";
 import type { MemberIndex } from "./groups.ts";
@@ -46,9 +46,10 @@ export async function readUsers(
 ): Promise<Map<string, ReadUser>> {
   const { admin, customer } = ctx;
   const read = new Map<string, ReadUser>();
+  const map = userMapper(GOOGLE_USER, { fields });
   // Each user is mapped as it arrives: the raw resources of a whole domain would outweigh the mapped users.
   const keep = (id: string, user: GoogleUser) => {
-    const mapped = mapGoogleUser(id, user, fields);
+    const mapped = mapGoogleUser(id, user, map);
     read.set(id, mapped);
     members.found(id);
   };
@@ -91,8 +92,8 @@ export async function readUsers(
   return read;
 }
 
-function mapGoogleUser(id: string, user: GoogleUser, fields: ReadonlySet<UserFieldName>): ReadUser {
-  const result = mapUser(GOOGLE_USER, user, { fields });
+function mapGoogleUser(id: string, user: GoogleUser, map: (user: GoogleUser) => MappedUser): ReadUser {
+  const result = map(user);
   // An archived user cannot sign in either (a licence-saving form of suspension): same policy.
   const read: ReadUser = { user: { sourceId: id, attributes: result.attributes, suspended: user.suspended === true || user.archived === true } };
   if (result.manager !== undefined) read.manager = result.manager;
