@@ -1,6 +1,6 @@
 /** @module Unit tests of the Google preset: a Directory User resource → UserAttributes. */
 import { describe, expect, test } from "bun:test";
-import { mapUser, sourceFields, type MapUserOptions } from "../../src/mapping/map-user.ts";
+import { mapUser, sourceFields, userMapper, type MapUserOptions } from "../../src/mapping/map-user.ts";
 import { GOOGLE_USER, type GoogleUser } from "../../src/mapping/presets/google.ts";
 import { USER_FIELD_NAMES, type UserFieldName } from "../../src/model/index.ts";
 
@@ -218,6 +218,16 @@ describe("mapGoogleUser: optional attributes", () => {
     );
     expect(attributes.department).toHaveLength(1500);
     expect(warnings).toEqual([]);
+  });
+});
+
+describe("userMapper(GOOGLE_USER)", () => {
+  test("one mapper reused record after record gives each what a fresh mapUser gives (JSON, so attribute order too)", () => {
+    const map = userMapper(GOOGLE_USER, { fields: ALL });
+    const records: GoogleUser[] = [ana, { primaryEmail: "svc@x.io" }, { ...ana, phones: "not a list", addresses: [null, 7, { type: "work" }] }, ana];
+    for (const record of records) {
+      expect(JSON.stringify(map(record))).toBe(JSON.stringify(mapGoogleUser(record, { fields: ALL })));
+    }
   });
 });
 

@@ -127,17 +127,17 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
     const warnings: string[] = [];
     const groups = await readGroups(ctx, options.groupsFilter);
     log.info(`google: ${groups.length} groups in scope`);
-    const { memberIdsByGroup, memberInfo } = await readMembers(ctx, groups, warnings);
-    const memberIds = [...memberInfo.keys()].sort();
-    const googleUsers = await readUsers(ctx, memberIds, userFieldList);
-    const users = sourceUsers(memberIds, googleUsers, memberInfo, options.userFields, warnings);
+    const { memberIdsByGroup, members } = await readMembers(ctx, groups, warnings);
+    const memberIds = members.sortedIds();
+    const directoryUsers = await readUsers(ctx, members, memberIds, userFieldList, options.userFields);
+    const users = sourceUsers(memberIds, directoryUsers, members, groups, warnings);
     log.info(
       `google: ${users.length} users (${users.filter((u) => u.suspended).length} suspended) via ${stats.userFetch}, ` +
         `${memberIds.length - users.length} external members skipped, ${warnings.length} warnings, ` +
         `${Object.values(stats.requests).reduce((a, b) => a + b, 0)} requests, ${rate.stats().retries} retries, ${paceNote()}`,
     );
     for (const w of warnings) log.debug(`google: ${w}`);
-    return { users, groups: desiredGroups(groups, memberIdsByGroup, googleUsers), warnings };
+    return { users, groups: desiredGroups(groups, memberIdsByGroup, directoryUsers), warnings };
   }
 
   /** The pacer in the read's log line: the quota errors and how far they slowed it, when there were any. */

@@ -11,10 +11,58 @@ import { listAll, NO_RETRY, type DirectoryContext } from "./requests.ts";
 export const GROUPS_PAGE = 200;
 export const MEMBERS_PAGE = 200;
 
-/** Who the groups' USER members are: ids per group, and the first group each was seen in (for warnings). */
+/** Who the groups' USER members are: each group's ids, by the group's index in `groups` (repeats kept), and each member once. */
 export interface GroupMembers {
-  memberIdsByGroup: Map<string, string[]>;
-  memberInfo: Map<string, { email: string; group: string }>;
+  /** A list is set to undefined once `desiredGroups` has built its group. */
+  memberIdsByGroup: (string[] | undefined)[];
+  members: MemberIndex;
+}
+
+/**
+ * Each USER member once, with one string instance of its id: every group's list and the user's
+ * sourceId share it. Each members.list page parses its own copy of every id, and a large tenant's
+ * ~1M memberships would otherwise each keep one (21 digits). Beside it is only what the
+ * external-account warning needs, the email and the group (its index) the member was first listed
+ * with; the email is let go as soon as the member turns out to be a Directory user.
+ */
+export class MemberIndex {
+  private readonly slots = new Map<string, number>();
+  private readonly ids: string[] = [];
+  private readonly emails: (string | undefined)[] = [];
+  private readonly firstGroups: number[] = [];
+
+  /** The one instance of `id`; the first call for an id notes the email and group it came with. */
+  intern(id: string, email: string, group: number): string {
+    const slot = this.slots.get(id);
+    if (slot !== undefined) return this.ids[slot]!;
+    this.slots.set(id, this.ids.length);
+    this.ids.push(id);
+    this.emails.push(email);
+    this.firstGroups.push(group);
+    return id;
+  }
+
+  /** The one instance of `id`, or undefined when no group listed it. */
+  find(id: string): string | undefined {
+    const slot = this.slots.get(id);
+    return slot === undefined ? undefined : this.ids[slot];
+  }
+
+  /** The member is a Directory user: its email will not be asked for. */
+  found(id: string): void {
+    const slot = this.slots.get(id);
+    if (slot !== undefined) this.emails[slot] = undefined;
+  }
+
+  /** The email and group index a member (not `found`) was first listed with. */
+  firstListed(id: string): { email: string; group: number } {
+    const slot = this.slots.get(id)!;
+    return { email: this.emails[slot]!, group: this.firstGroups[slot]! };
+  }
+
+  sortedIds(): string[] {
+    return [...this.ids].sort();
+  }
 }
 
 /** The groups matching any of the queries ([] = all groups), each once. */
@@ -48,9 +96,9 @@ export async function readGroups(ctx: DirectoryContext, groupsFilter: string[]):
 
 /** Derived members (members.list includeDerivedMembership): nested groups come back flattened to users. */
 export async function readMembers(ctx: DirectoryContext, groups: admin_directory_v1.Schema$Group[], warnings: string[]): Promise<GroupMembers> {
-  const memberIdsByGroup = new Map<string, string[]>();
-  const memberInfo = new Map<string, { email: string; group: string }>();
-  await forEachLimit(groups, ctx.concurrency, async (group) => {
+  const memberIdsByGroup: (string[] | undefined)[] = [];
+  const members = new MemberIndex();
+  await forEachLimit(groups, ctx.concurrency, async (group, index) => {
     const groupId = group.id!;
     const ids: string[] = [];
     await listAll(
@@ -73,23 +121,42 @@ export async function readMembers(ctx: DirectoryContext, groups: admin_directory
           if (m.type === "CUSTOMER") {
             warnings.push(`group ${group.email}: its "all users in the domain" member is not expanded; add the users or a group instead`);
           } else if (m.type === "USER" && m.id) {
-            ids.push(m.id);
-            if (!memberInfo.has(m.id)) memberInfo.set(m.id, { email: m.email ?? "(no email)", group: group.email ?? groupId });
+            ids.push(members.intern(m.id, m.email ?? "(no email)", index));
           }
           // GROUP entries (if any) are already flattened by includeDerivedMembership.
         }
       },
     );
-    memberIdsByGroup.set(groupId, ids);
+    memberIdsByGroup[index] = ids;
   });
-  return { memberIdsByGroup, memberInfo };
+  return { memberIdsByGroup, members };
 }
 
-/** The groups as desired in the tenant: each group's members that have a Directory user, sorted. */
-export function desiredGroups(groups: admin_directory_v1.Schema$Group[], memberIdsByGroup: Map<string, string[]>, userIds: { has(id: string): boolean }): DesiredGroup[] {
-  return groups.map((g) => ({
-    sourceId: g.id!,
-    displayName: g.name || g.email || g.id!,
-    memberSourceIds: [...new Set(memberIdsByGroup.get(g.id!) ?? [])].filter((id) => userIds.has(id)).sort(),
-  }));
+/**
+ * The groups as desired in the tenant: each group's members that have a Directory user, sorted.
+ * Each group's list in `memberIdsByGroup` becomes its `memberSourceIds` (sorted and thinned in
+ * place, not copied) and leaves `memberIdsByGroup`: together the lists hold every membership.
+ */
+export function desiredGroups(
+  groups: admin_directory_v1.Schema$Group[],
+  memberIdsByGroup: (string[] | undefined)[],
+  userIds: { has(id: string): boolean },
+): DesiredGroup[] {
+  return groups.map((g, index) => {
+    const ids = memberIdsByGroup[index] ?? [];
+    memberIdsByGroup[index] = undefined;
+    return { sourceId: g.id!, displayName: g.name || g.email || g.id!, memberSourceIds: sortedUsers(ids, userIds) };
+  });
+}
+
+/** `ids` sorted, each once, less those without a Directory user; in place (a group can list a member more than once). */
+function sortedUsers(ids: string[], userIds: { has(id: string): boolean }): string[] {
+  ids.sort();
+  let kept = 0;
+  for (const id of ids) {
+    if (kept > 0 && ids[kept - 1] === id) continue;
+    if (userIds.has(id)) ids[kept++] = id;
+  }
+  ids.length = kept;
+  return ids;
 }

@@ -1,11 +1,12 @@
 /** @module The in-scope members' Directory users (users.list while it pays, then users.get), mapped to SourceUsers with their managers resolved. */
+import type { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import { forEachLimit } from "../../core/pool.ts";
 import type { SourceUser } from "../../core/ports.ts";
 import type { UserFieldName } from "../../model/index.ts";
-import { mapUser } from "../../mapping/map-user.ts";
+import { userMapper, type MappedUser } from "../../mapping/map-user.ts";
 import { GOOGLE_USER, type GoogleUser } from "../../mapping/presets/google.ts";
 import { call, listAll, NO_RETRY, type DirectoryContext } from "./requests.ts";
-import type { GroupMembers } from "./groups.ts";
+import type { MemberIndex } from "./groups.ts";
 
 export type UserFetchMode = "users.list" | "users.list+users.get";
 
@@ -23,16 +24,40 @@ const USERS_GET_MAX = 50;
 /** users.list's documented maximum page size (https://developers.google.com/admin-sdk/directory/reference/rest/v1/users/list). */
 export const USERS_PAGE = 500;
 
-/** The Directory users of `memberIds` (sorted), by id; members without one (external accounts) are absent. Sets `ctx.stats.userFetch`. */
-export async function readUsers(ctx: DirectoryContext, memberIds: string[], userFieldList: string): Promise<Map<string, GoogleUser>> {
+/** A Directory user, mapped as soon as read (its raw resource is let go), with what is left to do once all are read. */
+export interface ReadUser {
+  user: SourceUser;
+  /** The manager's email, as Google keeps it: resolved to `managerSourceId` by `sourceUsers`. */
+  manager?: string;
+  /** The mapping's warnings, reported in id order by `sourceUsers`. */
+  warnings?: string[];
+}
+
+/**
+ * The Directory users of `memberIds` (sorted, each the instance `members` holds), mapped, by id;
+ * members without one (external accounts) are absent. Sets `ctx.stats.userFetch`.
+ */
+export async function readUsers(
+  ctx: DirectoryContext,
+  members: MemberIndex,
+  memberIds: string[],
+  userFieldList: string,
+  fields: ReadonlySet<UserFieldName>,
+): Promise<Map<string, ReadUser>> {
   const { admin, customer } = ctx;
-  const googleUsers = new Map<string, GoogleUser>();
+  const read = new Map<string, ReadUser>();
+  const map = userMapper(GOOGLE_USER, { fields });
+  // Each user is mapped as it arrives: the raw resources of a whole domain would outweigh the mapped users.
+  const keep = (id: string, user: GoogleUser) => {
+    const mapped = mapGoogleUser(id, user, map);
+    read.set(id, mapped);
+    members.found(id);
+  };
   // Page through users.list while it pays; once the members still unseen are few enough
   // that fetching each is cheaper than listing on, fetch those with users.get (see USERS_GET_MAX).
-  const wanted = new Set(memberIds);
   let pages = 0;
   let rest: string[] = [];
-  if (wanted.size > 0) {
+  if (memberIds.length > 0) {
     await listAll(
       ctx,
       "users.list",
@@ -45,11 +70,13 @@ export async function readUsers(ctx: DirectoryContext, memberIds: string[], user
       (page) => {
         pages++;
         for (const user of page.users ?? []) {
-          if (user.id && wanted.delete(user.id)) googleUsers.set(user.id, user);
+          const id = user.id ? members.find(user.id) : undefined;
+          if (id !== undefined && !read.has(id)) keep(id, user);
         }
-        if (wanted.size === 0) return true; // every member seen: the remaining pages cannot add anything
-        if (page.nextPageToken && wanted.size <= USERS_GET_MAX) {
-          rest = [...wanted];
+        const unseen = memberIds.length - read.size;
+        if (unseen === 0) return true; // every member seen: the remaining pages cannot add anything
+        if (page.nextPageToken && unseen <= USERS_GET_MAX) {
+          rest = memberIds.filter((id) => !read.has(id));
           return true;
         }
         return false;
@@ -59,41 +86,65 @@ export async function readUsers(ctx: DirectoryContext, memberIds: string[], user
   ctx.stats.userFetch = rest.length > 0 ? "users.list+users.get" : "users.list";
   await forEachLimit(rest, ctx.concurrency, async (id) => {
     const user = await call(ctx, "users.get", id, () => admin.users.get({ userKey: id, fields: userFieldList }, NO_RETRY), true);
-    if (user) googleUsers.set(id, user);
+    if (user) keep(id, user);
   });
   ctx.log.debug(`google: users read with ${pages} users.list page(s) and ${rest.length} users.get`);
-  return googleUsers;
+  return read;
 }
 
-/** The members that have a Directory user, mapped; every other member and every mapping problem becomes a warning. */
+function mapGoogleUser(id: string, user: GoogleUser, map: (user: GoogleUser) => MappedUser): ReadUser {
+  const result = map(user);
+  // An archived user cannot sign in either (a licence-saving form of suspension): same policy.
+  const read: ReadUser = { user: { sourceId: id, attributes: result.attributes, suspended: user.suspended === true || user.archived === true } };
+  if (result.manager !== undefined) read.manager = result.manager;
+  if (result.warnings.length > 0) read.warnings = result.warnings;
+  return read;
+}
+
+/** The members that have a Directory user, in id order; every other member and every mapping problem becomes a warning. */
 export function sourceUsers(
   memberIds: string[],
-  googleUsers: Map<string, GoogleUser>,
-  memberInfo: GroupMembers["memberInfo"],
-  fields: ReadonlySet<UserFieldName>,
+  read: Map<string, ReadUser>,
+  members: MemberIndex,
+  groups: admin_directory_v1.Schema$Group[],
   warnings: string[],
 ): SourceUser[] {
   // A USER member without a Directory user is an account outside the domain (users.get answers 404).
   for (const id of memberIds) {
-    if (googleUsers.has(id)) continue;
-    const info = memberInfo.get(id)!;
-    warnings.push(`member ${info.email} (id ${id}) of group ${info.group} has no Directory user (external account); skipped`);
+    if (read.has(id)) continue;
+    const first = members.firstListed(id);
+    const group = groups[first.group]!;
+    warnings.push(`member ${first.email} (id ${id}) of group ${group.email ?? group.id!} has no Directory user (external account); skipped`);
   }
 
-  const mapped = memberIds.flatMap((id) => {
-    const user = googleUsers.get(id);
-    if (!user) return [];
-    const result = mapUser(GOOGLE_USER, user, { fields });
-    warnings.push(...result.warnings);
-    return [{ id, user, result }];
+  const found: ReadUser[] = [];
+  for (const id of memberIds) {
+    const user = read.get(id);
+    if (user === undefined) continue;
+    found.push(user);
+    if (user.warnings) warnings.push(...user.warnings);
+  }
+  const idByEmail = managerIds(found);
+  return found.map(({ user, manager }) => {
+    const managerId = manager ? idByEmail.get(manager.toLowerCase()) : undefined;
+    if (managerId !== undefined) user.attributes.managerSourceId = managerId;
+    return user;
   });
-  // Google keeps the manager as an email (a `relations` entry of type manager,
-  // https://developers.google.com/admin-sdk/directory/reference/rest/v1/users); only users read here can be resolved.
-  const idByEmail = new Map(mapped.map(({ id, result }) => [result.attributes.email.toLowerCase(), id]));
-  return mapped.map(({ id, user, result }) => {
-    const managerId = result.manager ? idByEmail.get(result.manager.toLowerCase()) : undefined;
-    if (managerId !== undefined) result.attributes.managerSourceId = managerId;
-    // An archived user cannot sign in either (a licence-saving form of suspension): same policy.
-    return { sourceId: id, attributes: result.attributes, suspended: user.suspended === true || user.archived === true };
-  });
+}
+
+/**
+ * Google keeps the manager as an email (a `relations` entry of type manager,
+ * https://developers.google.com/admin-sdk/directory/reference/rest/v1/users); only users read here
+ * can be resolved. Only the emails someone names as manager are indexed (a few of a domain's
+ * users); an email held twice resolves to the later user in id order.
+ */
+function managerIds(users: readonly ReadUser[]): Map<string, string> {
+  const named = new Set<string>();
+  for (const { manager } of users) if (manager) named.add(manager.toLowerCase());
+  const idByEmail = new Map<string, string>();
+  for (const { user } of users) {
+    const email = user.attributes.email.toLowerCase();
+    if (named.has(email)) idByEmail.set(email, user.sourceId);
+  }
+  return idByEmail;
 }
