@@ -38,7 +38,7 @@ const SIZES = {
 type Size = keyof typeof SIZES | "custom";
 
 /** How peak RSS is read: the child's rusage (wait4's ru_maxrss), the same for `bun src/main.ts` and the compiled binary. */
-const RSS_METHOD = "rusage of the CLI child process (Bun Subprocess.resourceUsage().maxRSS, i.e. wait4 ru_maxrss)";
+const RSS_METHOD = "rusage of the CLI process (wait4 ru_maxrss), spawned by scripts/peak-rss.ts so that the benchmark's own size is not counted";
 
 export interface ScenarioResult {
   name: string;
@@ -258,18 +258,21 @@ async function runCli(world: World, args: string[]): Promise<CliRun> {
   }
   const command = values.binary ? [values.binary] : [process.execPath, join(ROOT, "src/main.ts")];
   const started = performance.now();
-  const child = Bun.spawn([...command, "--config-file", world.configPath, ...args], {
+  const rssFile = join(world.emulators.directory, `peak-rss-${crypto.randomUUID()}`);
+  const child = Bun.spawn([process.execPath, join(ROOT, "scripts/peak-rss.ts"), rssFile, "--", ...command, "--config-file", world.configPath, ...args], {
     cwd: ROOT,
     env: { ...env, ...awsEnvironment(world.emulators) },
     stdout: "ignore",
     stderr: "pipe",
   });
   let timedOut = false;
-  const timer = timeoutSeconds !== null ? setTimeout(() => ((timedOut = true), child.kill("SIGKILL")), timeoutSeconds * 1000) : undefined;
+  // SIGTERM: the launcher passes it on (a SIGKILL would leave the CLI running); the CLI stops within seconds.
+  const timer = timeoutSeconds !== null ? setTimeout(() => ((timedOut = true), child.kill("SIGTERM")), timeoutSeconds * 1000) : undefined;
   const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
   clearTimeout(timer);
   const wallSeconds = (performance.now() - started) / 1000;
-  return { exit: timedOut ? null : code, timedOut, stderr, wallSeconds, peakRssBytes: child.resourceUsage()?.maxRSS ?? null };
+  const peak = Number((await Bun.file(rssFile).text().catch(() => "")).trim());
+  return { exit: timedOut ? null : code, timedOut, stderr, wallSeconds, peakRssBytes: peak > 0 ? peak : null };
 }
 
 function planMs(stderr: string): number | null {

@@ -51,6 +51,14 @@ export function hasNameCharacter(value: string): boolean {
   return ID_CHAR.test(value);
 }
 
+/** `char` over a whole string: every character one it allows. */
+const wholeOf = new Map<RegExp, RegExp>();
+function whole(char: RegExp): RegExp {
+  let pattern = wholeOf.get(char);
+  if (pattern === undefined) wholeOf.set(char, (pattern = new RegExp(`^${char.source}*$`, char.flags)));
+  return pattern;
+}
+
 interface IdentityRule {
   label: string;
   max: number;
@@ -77,6 +85,8 @@ const RULES = {
 export function identityProblem(value: string, rule: keyof typeof RULES): string | undefined {
   const { label, max, char, required, reserved }: IdentityRule = RULES[rule];
   if (value === "") return required ? `${label} is empty; AWS requires 1 to ${max} characters` : undefined;
+  // Nearly every value is fine: one test of the whole string, without splitting it into characters.
+  if (value.length <= max && whole(char).test(value) && !CONTROL.test(value) && !(reserved === true && RESERVED_NAMES.includes(value))) return undefined;
   const chars = [...value];
   const problems: string[] = [];
   if (chars.length > max) problems.push(`${label} is ${chars.length} characters; AWS allows at most ${max}`);
@@ -113,10 +123,11 @@ export function fitForAws(snapshot: SourceSnapshot): SourceSnapshot {
       rejected.push({ kind: "user", sourceId: user.sourceId, subject: shown(a.email || a.userName || `id ${user.sourceId}`), reason });
       continue;
     }
-    const who = `user ${shown(a.email || a.userName)}`;
     const notes: string[] = [];
-    users.push({ ...user, attributes: fitAttributes(a, notes) });
-    for (const note of notes) warnings.push(`${who}: ${note}`);
+    const fitted = fitAttributes(a, notes);
+    // The user as read when AWS takes it as it is (nearly all): no second copy of every user.
+    users.push(sameRecord(fitted, a) ? user : { ...user, attributes: fitted });
+    for (const note of notes) warnings.push(`user ${shown(a.email || a.userName)}: ${note}`);
   }
 
   const groups: DesiredGroup[] = [];
@@ -131,6 +142,19 @@ export function fitForAws(snapshot: SourceSnapshot): SourceSnapshot {
   }
 
   return { ...snapshot, users, groups, warnings, ...(rejected.length > 0 ? { rejected } : {}) };
+}
+
+/** Exactly equal records of strings, booleans and records of those (attributes, address, phone). */
+function sameRecord(a: object, b: object): boolean {
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = Object.keys(left);
+  if (keys.length !== Object.keys(right).length) return false;
+  return keys.every((key) => {
+    const x = left[key];
+    const y = right[key];
+    return x === y || (typeof x === "object" && x !== null && typeof y === "object" && y !== null && sameRecord(x, y));
+  });
 }
 
 const NAME_FIELDS = ["givenName", "familyName", "displayName", "formattedName"] as const;
@@ -197,7 +221,7 @@ function fitText(label: string, value: string, kind: "name" | "text", notes: str
   let removed: string[];
   if (kind === "name") {
     const spaced = value.replace(OTHER_SPACES, " ");
-    removed = [...spaced].filter((c) => !NAME_CHAR.test(c));
+    removed = whole(NAME_CHAR).test(spaced) ? [] : [...spaced].filter((c) => !NAME_CHAR.test(c));
     // Trimmed only when something was removed: a removed character may leave a space at an end.
     out = removed.length > 0 ? [...spaced].filter((c) => NAME_CHAR.test(c)).join("").trim() : spaced;
   } else {
