@@ -67,7 +67,7 @@ export function createFileStateStore(path: string): StateStore {
         const temp = `${target}.${crypto.randomUUID().slice(0, 8)}.tmp`;
         const fd = openSync(temp, "w", 0o600);
         try {
-          // ASCII pieces (serialiseState): each character is one byte, written as it is hashed.
+          // ASCII pieces (serialiseState), made as they are written: each character is one byte.
           for (const piece of pieces) {
             writeSync(fd, piece, null, "latin1");
             digest.update(piece, "latin1");

@@ -79,7 +79,7 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
         });
       }
       // ASCII pieces (serialiseState): one byte per character. One body, not a stream: the SDK resends it on a retry.
-      const body = Buffer.concat(serialiseState(state).map((piece) => Buffer.from(piece, "latin1")));
+      const body = Buffer.concat(Array.from(serialiseState(state), (piece) => Buffer.from(piece, "latin1")));
       try {
         const answer = await client.send(
           new PutObjectCommand({
