@@ -200,7 +200,9 @@ async function applyAndSave(deps: SyncDependencies, report: SyncReport, ctx: App
   const { state, policy, options, now } = ctx;
   let version = ctx.loaded?.version;
   const save = async (next: SyncState) => {
+    const started = performance.now();
     version = await deps.store.save(next, version);
+    deps.log.debug(`state: saved ${Object.keys(next.users).length} users, ${Object.keys(next.groups).length} groups in ${(performance.now() - started).toFixed(0)} ms`);
   };
   // apply saves what was done before it rethrows (auth failure mid-run, state conflict, bug).
   const result = await apply(plan, state, {

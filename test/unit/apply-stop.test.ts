@@ -193,3 +193,26 @@ describe("apply's checkpoints", () => {
     expect(result.state.groups.g!.memberSourceIds).toEqual(["u1", "u2", "u9"]);
   });
 });
+
+test("a periodic checkpoint waits four times the last save's duration from its start: saving takes at most a fifth of a run", async () => {
+  const model = new TenantModel("t");
+  const starts: number[] = [];
+  const durations: number[] = [];
+  const now = () => performance.now();
+  await apply(planOf(creates(120)), emptyState(), {
+    ...baseOptions,
+    concurrency: 1,
+    target: slowTarget(model, 2),
+    checkpointEvery: 1,
+    now,
+    checkpoint: async () => {
+      const started = now();
+      starts.push(started);
+      await sleep(15);
+      durations.push(now() - started);
+    },
+  });
+  // The last save is the phase's end, made whatever the pace; the ones before are periodic.
+  expect(starts.length).toBeGreaterThan(2);
+  for (let i = 0; i + 2 < starts.length; i++) expect(starts[i + 1]! - starts[i]!).toBeGreaterThanOrEqual(4 * durations[i]! - 1);
+});
