@@ -70,8 +70,8 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
   const now = options.now ?? Date.now;
   const ctx: OperationContext = {
     target: options.target,
-    // A copy of the records, not of the entries: handlers replace an entry, never change it (a
-    // deep copy of a 200,000-user state would double the memory a run needs).
+    // A copy of the records, not of the entries: handlers replace a loaded entry, never change it
+    // (a deep copy of a 200,000-user state would double the memory a run needs).
     state: { ...initial, users: { ...initial.users }, groups: { ...initial.groups } },
     managedAttributes: options.managedAttributes,
     adoptGroupsByName: options.adoptGroupsByName,
@@ -116,13 +116,14 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
   // Operations abandoned in flight may still end: from now on the caller saves, never a checkpoint.
   run.checkpoints.close();
   if (run.status.fatal !== undefined) throw run.status.fatal.error;
+  const notStarted = plan.operations.filter((op) => !run.started.has(op));
   return {
     state: ctx.state,
     done: run.done,
     failed: run.failed,
-    notStarted: plan.operations.length - run.started.size,
-    notStartedOperations: plan.operations.filter((op) => !run.started.has(op)),
-    ...(run.status.stopped !== undefined && (run.started.size < plan.operations.length || leftInFlight > 0) ? { stopped: run.status.stopped } : {}),
+    notStarted: notStarted.length,
+    notStartedOperations: notStarted,
+    ...(run.status.stopped !== undefined && (notStarted.length > 0 || leftInFlight > 0) ? { stopped: run.status.stopped } : {}),
     leftInFlight,
     adoptedOnConflict: ctx.adoptedOnConflict,
   };

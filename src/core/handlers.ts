@@ -7,7 +7,7 @@ import { ScimRequestError } from "./errors.ts";
 import { matchesAnyGlob, type BlockedReason, type Candidate } from "./match.ts";
 import { blockedGroupReason, blockedUserReason, diffAttributes, sendsRequest, type Operation, type UserRef } from "./plan.ts";
 import type { ScimTarget, UserChange } from "./ports.ts";
-import { managedGroup, managedUser } from "./state.ts";
+import { includesSorted, managedGroup, managedUser } from "./state.ts";
 
 /** What a create that meets 409 needs to adopt the resource holding its name as the plan would. */
 export interface ConflictPolicy {
@@ -294,17 +294,4 @@ export function forgetUser(state: SyncState, sourceId: string): void {
     if (!includesSorted(group.memberSourceIds, sourceId)) continue;
     state.groups[groupId] = { ...group, memberSourceIds: group.memberSourceIds.filter((id) => id !== sourceId) };
   }
-}
-
-function includesSorted(sorted: readonly string[], value: string): boolean {
-  let low = 0;
-  let high = sorted.length - 1;
-  while (low <= high) {
-    const mid = (low + high) >> 1;
-    const at = sorted[mid]!;
-    if (at === value) return true;
-    if (at < value) low = mid + 1;
-    else high = mid - 1;
-  }
-  return false;
 }

@@ -6,7 +6,8 @@
  * drift made by hand in AWS, a record lagging behind AWS) would be lost until the next full read.
  */
 import type { ManagedUser, SyncState, UserAttributeName } from "../model/index.ts";
-import type { Operation, UserRef } from "./plan.ts";
+import { sameValue, type Operation, type UserRef } from "./plan.ts";
+import { includesSorted } from "./state.ts";
 
 /** Whether a run that trusts `state` (the state this run saves) plans `op` again. */
 export function continuesFromState(op: Operation, state: SyncState): boolean {
@@ -29,20 +30,19 @@ export function continuesFromState(op: Operation, state: SyncState): boolean {
   }
 }
 
-/** Every attribute the update sets or clears differs from what the state records as written. */
+/** Every attribute the update sets or clears differs, by the planner's rule (sameValue), from what the state records as written. */
 function attributesDifferFromRecord(op: Extract<Operation, { kind: "updateUser" }>, record: ManagedUser | undefined): boolean {
   if (record === undefined) return false;
-  const recorded = (name: UserAttributeName) => JSON.stringify(record.attributes[name] ?? null);
   const set = Object.keys(op.set) as UserAttributeName[];
-  return set.every((name) => recorded(name) !== JSON.stringify(op.attributes[name] ?? null)) && op.clear.every((name) => record.attributes[name] !== undefined);
+  return set.every((name) => !sameValue(record.attributes[name], op.attributes[name])) && op.clear.every((name) => !sameValue(record.attributes[name], undefined));
 }
 
 /**
  * For an add (`recorded` false): no member is in the group's record yet, or the group has none
- * (its create has not run either). For a removal: every member is in the record.
+ * (its create has not run either). For a removal: every member is in the record. The record is
+ * sorted: a binary search, not a set per operation (All Staff at 200,000 members has 2,000 chunks).
  */
 function membersRecorded(members: readonly UserRef[], record: readonly string[] | undefined, recorded: boolean): boolean {
   if (record === undefined) return !recorded;
-  const inRecord = new Set(record);
-  return members.every((m) => m.sourceId !== undefined && inRecord.has(m.sourceId) === recorded);
+  return members.every((m) => m.sourceId !== undefined && includesSorted(record, m.sourceId) === recorded);
 }

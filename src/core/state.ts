@@ -35,13 +35,30 @@ export function tenantFromState(state: SyncState): TenantSnapshot {
   };
 }
 
-/** A state entry. Entries are never changed in place: apply's working state shares them with the state as loaded. */
+/**
+ * A state entry. An entry of the state as loaded is never changed in place: apply's working state
+ * shares it; only a group entry the run made itself grows in place (see OperationContext.ownGroups).
+ */
 export function managedUser(scimId: string, attributes: UserAttributes): ManagedUser {
   return { scimId, attributes };
 }
 
 export function managedGroup(scimId: string, displayName: string, memberSourceIds: Iterable<string>): ManagedGroup {
   return { scimId, displayName, memberSourceIds: [...new Set(memberSourceIds)].sort() };
+}
+
+/** Whether a sorted list (a group's `memberSourceIds`, kept sorted by every writer) holds `value`: a binary search. */
+export function includesSorted(sorted: readonly string[], value: string): boolean {
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    const at = sorted[mid]!;
+    if (at === value) return true;
+    if (at < value) low = mid + 1;
+    else high = mid - 1;
+  }
+  return false;
 }
 
 /** The attribute names, and the fields of an address and a phone number, sorted: the order an entry is written in. */

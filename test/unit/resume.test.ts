@@ -33,6 +33,9 @@ describe("continuesFromState", () => {
     expect(continuesFromState(update("changed", { title: "New", displayName: "ana" }), state)).toBe(false);
     expect(continuesFromState(update("changed", {}, ["title"]), state)).toBe(true);
     expect(continuesFromState(update("changed", {}, ["nickName"]), state)).toBe(false);
+    // Compared as the planner compares (sameValue): a blank recorded title is no title to clear.
+    const blank = { ...state, users: { u1: managedUser("s1", attrs("ana", { title: "" })) } };
+    expect(continuesFromState(update("changed", {}, ["title"]), blank)).toBe(false);
     expect(continuesFromState(update("adopt", { title: "New" }), state)).toBe(false);
     expect(continuesFromState(update("record", { title: "New" }), state)).toBe(false);
   });

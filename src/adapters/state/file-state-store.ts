@@ -35,8 +35,8 @@ export function createFileStateStore(path: string): StateStore {
   const remember = (key: string | undefined, version: string) => {
     known = key === undefined ? undefined : { key, version };
   };
-  const currentVersion = (): string | undefined => {
-    const key = fileKey(writeTarget(path));
+  const currentVersion = (target: string): string | undefined => {
+    const key = fileKey(target);
     if (key !== undefined && known?.key === key) return known.version;
     const current = read();
     return current === undefined ? undefined : versionOf(current);
@@ -83,7 +83,7 @@ export function createFileStateStore(path: string): StateStore {
       const lockFd = acquireWriteLock(lock, path);
       // Everything below is synchronous: the lock is held for as short a time as the write takes.
       try {
-        if (currentVersion() !== expectedVersion) {
+        if (currentVersion(target) !== expectedVersion) {
           throw new SyncError("STATE_CONFLICT", `state file ${path} changed since this run read it`, {
             hint: "another run wrote it; this run stops without overwriting newer state (the next run continues)",
           });
