@@ -258,6 +258,11 @@ export async function readTenant(target: ScimTarget, source: SourceSnapshot, sta
   const names = new Set(source.groups.map((g) => g.displayName));
   const relevant = (g: TenantGroup) =>
     managedScimIds.has(g.scimId) || (g.externalId !== undefined && sourceIds.has(g.externalId)) || names.has(g.displayName);
-  const withMembers = await mapLimit(groups.filter(relevant), READ_CONCURRENCY, async (g) => ({ ...g, memberScimIds: await target.listGroupMembers(g.scimId) }));
+  // Each member id read is a new string; sharing the user's own keeps 1,000,000 memberships from holding as many copies.
+  const userIds = new Map(users.map((u) => [u.scimId, u.scimId]));
+  const withMembers = await mapLimit(groups.filter(relevant), READ_CONCURRENCY, async (g) => {
+    const memberScimIds = (await target.listGroupMembers(g.scimId)).map((id) => userIds.get(id) ?? id);
+    return { ...g, memberScimIds };
+  });
   return { users, groups: [...withMembers, ...groups.filter((g) => !relevant(g))] };
 }

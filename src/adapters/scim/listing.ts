@@ -6,7 +6,7 @@ import { describeAnswer } from "../http-answer.ts";
 import { objectBody, unexpected, type ScimConnection, type ScimRequest } from "./connection.ts";
 import { RESPONSE_HINT, type RequestLabel } from "./errors.ts";
 import { eqFilter } from "./filter.ts";
-import { userFromScim } from "./user-mapping.ts";
+import { scimIdOf, userFromScim } from "./user-mapping.ts";
 
 const LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
@@ -16,10 +16,12 @@ const PAGE_SIZE = 100;
 /**
  * Cursor pagination (§4.1): the first request carries an empty `cursor` (written bare, as in
  * the AWS example `?cursor`), the next ones `cursor=<nextCursor>` with the same filter. Stops
- * only when nextCursor is absent: a short page does not mean the last one.
+ * only when nextCursor is absent: a short page does not mean the last one. Each page is mapped
+ * as it arrives and its raw resources dropped: at 200,000 users the raw listing alone would be
+ * several hundred MB, and a group's member listing needs only each user's id.
  */
-export async function listAll(conn: ScimConnection, collection: "Users" | "Groups", filter?: string, target?: string): Promise<unknown[]> {
-  const out: unknown[] = [];
+export async function listAll<T>(conn: ScimConnection, collection: "Users" | "Groups", map: (raw: unknown) => T, filter?: string, target?: string): Promise<T[]> {
+  const out: T[] = [];
   const seen = new Set<string>();
   let cursor = "";
   for (;;) {
@@ -27,7 +29,7 @@ export async function listAll(conn: ScimConnection, collection: "Users" | "Group
     if (filter !== undefined) query.push(`filter=${encodeURIComponent(filter)}`);
     const request: ScimRequest = { method: "GET", route: `GET /${collection}`, path: `/${collection}?${query.join("&")}`, ...(target ? { target } : {}) };
     const page = listPage(conn, await conn.send(request), request);
-    out.push(...page.Resources);
+    for (const resource of page.Resources) out.push(map(resource));
     const next = page.nextCursor;
     if (typeof next !== "string" || next === "") return out;
     if (seen.has(next)) throw unexpected(conn, request, `the cursor ${next} twice; stopping to avoid an endless listing`);
@@ -76,6 +78,13 @@ export function readUser(conn: ScimConnection, resource: unknown, request: strin
   const user = userFromScim(resource);
   if (!user) throw new ScimRequestError("response", `SCIM ${request} at ${conn.baseURL}: a user without an id in the answer`, { hint: RESPONSE_HINT });
   return user;
+}
+
+/** Only the user's id: a group's member listing needs nothing else of each member. */
+export function readUserId(conn: ScimConnection, resource: unknown, request: string): string {
+  const id = scimIdOf(resource);
+  if (id === undefined) throw new ScimRequestError("response", `SCIM ${request} at ${conn.baseURL}: a user without an id in the answer`, { hint: RESPONSE_HINT });
+  return id;
 }
 
 export function readGroup(conn: ScimConnection, resource: unknown, request: string): TenantGroup {

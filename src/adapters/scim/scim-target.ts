@@ -4,7 +4,7 @@ import type { RequestStats, ScimTarget } from "../../core/ports.ts";
 import type { RateControlOptions, RateControlStats, RequestKind } from "../../core/rate-control.ts";
 import { connect, objectBody, type ScimRequest } from "./connection.ts";
 import { eqFilter } from "./filter.ts";
-import { findGroup, findUser, getOne, listAll, readGroup, readUser } from "./listing.ts";
+import { findGroup, findUser, getOne, listAll, readGroup, readUser, readUserId } from "./listing.ts";
 import { changeMembers, createGroup, createUser, remove, updateGroup, updateUser } from "./writes.ts";
 
 export interface ScimTargetOptions {
@@ -73,17 +73,16 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
     },
 
     async listUsers() {
-      return (await listAll(conn, "Users")).map((r) => readUser(conn, r, "GET /Users"));
+      return listAll(conn, "Users", (r) => readUser(conn, r, "GET /Users"));
     },
 
     async listGroups() {
-      return (await listAll(conn, "Groups")).map((r) => readGroup(conn, r, "GET /Groups"));
+      return listAll(conn, "Groups", (r) => readGroup(conn, r, "GET /Groups"));
     },
 
     async listGroupMembers(groupScimId) {
       // GetGroup/ListGroups never return members (§6.2): ask for the users in the group instead.
-      const users = await listAll(conn, "Users", eqFilter("groups.value", groupScimId), `members of ${groupScimId}`);
-      return users.map((r) => readUser(conn, r, "GET /Users").scimId);
+      return listAll(conn, "Users", (r) => readUserId(conn, r, "GET /Users"), eqFilter("groups.value", groupScimId), `members of ${groupScimId}`);
     },
 
     findUser: (by) => findUser(conn, by),

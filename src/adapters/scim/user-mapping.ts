@@ -67,8 +67,14 @@ const firstOf = (v: unknown): ScimJson | undefined => {
  * `managerSourceId` is never set: AWS only knows the manager's SCIM id (`managerScimId`).
  * Returns `undefined` when the resource has no id (not a user at all).
  */
+/** A SCIM resource's `id`, or `undefined` when it has none (then it is no resource this tool can name). */
+export function scimIdOf(resource: unknown): string | undefined {
+  return isObject(resource) && typeof resource.id === "string" && resource.id !== "" ? resource.id : undefined;
+}
+
 export function userFromScim(resource: unknown): TenantUser | undefined {
-  if (!isObject(resource) || typeof resource.id !== "string" || resource.id === "") return undefined;
+  const id = scimIdOf(resource);
+  if (id === undefined || !isObject(resource)) return undefined;
   const name = isObject(resource.name) ? resource.name : {};
   const attributes: UserAttributes = {
     userName: str(resource.userName) ?? "",
@@ -105,7 +111,7 @@ export function userFromScim(resource: unknown): TenantUser | undefined {
     if (value !== undefined) attributes[key] = value;
   }
 
-  const user: TenantUser = { scimId: resource.id, attributes };
+  const user: TenantUser = { scimId: id, attributes };
   const externalId = str(resource.externalId);
   if (externalId !== undefined) user.externalId = externalId;
 
