@@ -205,6 +205,18 @@ describe.skipIf(unavailable !== undefined)("3,000 users behind a size limit of 5
       await proxy.close();
     }
   });
+
+  test("the proxy cuts after a number of messages: the bind response and one entry", async () => {
+    const proxy = await startCuttingProxy({ target: slapd.url, afterMessages: 2 });
+    try {
+      const cut = await slapd.search({ ...people, url: proxy.url, pageSize: 400 });
+      expect(cut.resultCode).not.toBe(0);
+      expect(cut.entries).toHaveLength(1);
+      expect(proxy.stats()).toMatchObject({ cuts: 1, messages: 2, entries: 1 });
+    } finally {
+      await proxy.close();
+    }
+  });
 });
 
 describe.skipIf(unavailable !== undefined)("changes at runtime", () => {
@@ -318,7 +330,19 @@ describe.skipIf(unavailable !== undefined)("the three group classes and empty gr
   });
 });
 
-describe.skipIf(unavailable !== undefined)("TLS settings", () => {
+describe.skipIf(unavailable !== undefined)("settings", () => {
+  test('logLevel "stats": log() has a line per operation (what a test counts searches with)', async () => {
+    const slapd = await startSlapd({ logLevel: "stats" });
+    try {
+      await slapd.search({ scope: "base", pageSize: 10 });
+      expect(slapd.log()).toContain(`BIND dn="${slapd.bindDn}" method=128`);
+      expect(slapd.log()).toMatch(/SEARCH RESULT tag=101 err=0 .*nentries=1/);
+      expect(slapd.log().match(/ SRCH base=/g)).toHaveLength(1);
+    } finally {
+      await slapd.stop();
+    }
+  });
+
   test("requireTls: a bind in clear is refused (confidentialityRequired), the same after StartTLS succeeds", async () => {
     const slapd = await startSlapd({ requireTls: true });
     try {

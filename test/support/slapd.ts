@@ -16,6 +16,9 @@
  * simple paged results control (RFC 2696) reads them all (`size.prtotal`, which would otherwise cap
  * all pages together at the same 500, is unlimited unless `pagedResultsTotal` says otherwise).
  * Writes (`modify`) go as the rootdn `cn=admin,<base>`, which no limit or ACL applies to.
+ * Schemas: core, cosine, inetorgperson, nis. No overlay: no memberOf, and no refint, so a renamed
+ * or deleted user stays in its groups' `member` values under its old DN, as in a directory without
+ * referential integrity. Uses Bun.spawn, like test/support/harness.ts: for `bun test`.
  *
  * @example
  * const slapd = await startSlapd({ ldif: scenarioDirectory(scenario.google).entries() });
