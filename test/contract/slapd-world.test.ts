@@ -350,6 +350,7 @@ describe.skipIf(unavailable !== undefined)("settings", () => {
       expect(clear.resultCode).toBe(13);
       const secured = await slapd.search({ startTls: true, scope: "base" });
       expect([secured.resultCode, secured.entries.map((e) => e.dn)]).toEqual([0, [slapd.baseDn]]);
+      expect((await slapd.search({ url: slapd.ldapsUrl!, scope: "base" })).resultCode).toBe(0); // ldaps:// is TLS already
       await slapd.modify(`dn: ou=people,${slapd.baseDn}\nobjectClass: organizationalUnit\nou: people\n`); // the helpers use StartTLS themselves
     } finally {
       await slapd.stop();

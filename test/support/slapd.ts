@@ -67,7 +67,7 @@ export interface SearchOptions {
   as?: "reader" | "admin" | "anonymous";
   /** Default: the server's ldap:// URL (a proxy's URL, or `ldapsUrl`, also work). */
   url?: string;
-  /** StartTLS before binding, and fail if it does not succeed (ldapsearch `-ZZ`). Default: only when `requireTls`. */
+  /** StartTLS before binding, and fail if it does not succeed (ldapsearch `-ZZ`). Default: only when `requireTls` and the URL is ldap://. */
   startTls?: boolean;
   /** The CA file the client trusts (default: the server's CA). */
   caFile?: string;
@@ -497,7 +497,7 @@ class RunningSlapd implements Slapd {
       "-b", options.base ?? this.baseDn,
       "-s", options.scope ?? "sub",
       "-LLL", "-o", "ldif_wrap=no",
-      ...((options.startTls ?? this.settings.requireTls) ? ["-ZZ"] : []),
+      ...((options.startTls ?? (this.settings.requireTls && !(options.url ?? this.url).startsWith("ldaps:"))) ? ["-ZZ"] : []),
       ...(options.pageSize !== undefined ? ["-E", `pr=${options.pageSize}/noprompt`] : []),
       options.filter ?? "(objectClass=*)",
       ...(options.attributes ?? []),
