@@ -25,7 +25,7 @@ export interface LdapConnectionOptions {
   log: Pick<Logger, "debug" | "warn">;
 }
 
-/** Searches sent and pages received (each page is one SearchRequest on the wire). */
+/** Searches started, and pages: each SearchRequest the server answered (one per page; a search has at least one). */
 export interface LdapRequestCounts {
   searches: number;
   pages: number;
@@ -119,7 +119,10 @@ async function* pagedSearch(
     try {
       next = await pages.next();
     } catch (error) {
-      if (request.missingOk && (error as { code?: unknown }).code === 32) return;
+      if (request.missingOk && (error as { code?: unknown }).code === 32) {
+        counts.pages++; // answered, with noSuchObject
+        return;
+      }
       throw ldapFailure(error, { ...context, request, pagesRead });
     }
     if (next.done) return;

@@ -58,14 +58,14 @@ async function groupOf(search: Searcher, settings: LdapSettings, raw: RawEntry, 
   const memberDns: string[] = [];
   for (const attribute of g.memberDns) {
     let { values, next } = valuesOf(entry, attribute);
-    memberDns.push(...values.map(memberDn));
+    memberDns.push(...dnsOf(values));
     while (next !== undefined) {
       const request = { base: entry.dn, scope: "base" as const, filter: "(objectClass=*)", attributes: [next], setting: "ldap.group_base_dn" };
       let slice: { values: string[]; next?: string } = { values: [] };
       await eachEntry(search, request, (more) => {
         slice = valuesOf(normalizeEntry(more, [attribute]), attribute);
       });
-      memberDns.push(...slice.values.map(memberDn));
+      memberDns.push(...dnsOf(slice.values));
       next = slice.next;
     }
   }
@@ -80,6 +80,14 @@ async function groupOf(search: Searcher, settings: LdapSettings, raw: RawEntry, 
     memberUids: g.memberUids.flatMap((attribute) => valuesOf(entry, attribute).values),
     ...(rid !== undefined ? { rid } : {}),
   };
+}
+
+/**
+ * Member values as DNs. The empty DN is left out: groupOfNames requires a `member`, so an empty
+ * group holds `member:` (or its own DN) to name nobody.
+ */
+function dnsOf(values: readonly string[]): string[] {
+  return values.map(memberDn).filter((dn) => dn.trim() !== "");
 }
 
 /**
