@@ -5,7 +5,8 @@
 import { describe, expect, test } from "bun:test";
 import { flattenGroups, type GroupNode } from "../../src/core/nesting.ts";
 import { normalizeEntry } from "../../src/adapters/ldap/entries.ts";
-import { bitAndFilter, dnKey, escapeFilterValue, formatGuid, formatSid, hasBits, isUnder, memberDn, parseRange, ridOf, valuesOf } from "../../src/adapters/ldap/values.ts";
+import { ldapFailure } from "../../src/adapters/ldap/errors.ts";
+import { bitAndFilter, dnKey, escapeFilterValue, foreignReferral, formatGuid, formatSid, hasBits, isUnder, memberDn, parseRange, ridOf, valuesOf } from "../../src/adapters/ldap/values.ts";
 
 /** objectGUID bytes of the GUID AD shows as "2b8e9e4c-1234-5678-9abc-def012345678": Data1..3 little-endian on the wire. */
 const GUID_BYTES = Buffer.from([0x4c, 0x9e, 0x8e, 0x2b, 0x34, 0x12, 0x78, 0x56, 0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78]);
@@ -92,6 +93,27 @@ describe("DNs and values", () => {
     // A GUID whose bytes happen to be valid UTF-8 comes back from ldapts as text: still the same GUID.
     const ascii = Buffer.from("ABCDEFGHIJKLMNOP");
     expect(normalizeEntry({ dn: "x", objectGUID: ascii.toString("utf8") }, ["objectGUID"]).objectGUID).toBe(formatGuid(ascii)!);
+  });
+});
+
+describe("referrals and AD's result codes", () => {
+  test("AD's references to its DNS and configuration partitions are skipped; any other is a referral the read stops on", () => {
+    const ad = ["ldap://DomainDnsZones.corp.example.com/DC=DomainDnsZones,DC=corp,DC=example,DC=com", "ldap://corp.example.com/CN=Configuration,DC=corp,DC=example,DC=com"];
+    expect(foreignReferral(ad)).toBeUndefined();
+    expect(foreignReferral([...ad, "ldap://emea.corp.example.com/DC=emea,DC=corp,DC=example,DC=com"])).toBe("ldap://emea.corp.example.com/DC=emea,DC=corp,DC=example,DC=com");
+  });
+
+  test("result codes AD sends: a referral (10), AD's bind diagnostic (49, data 52e), a refused in-chain rule", () => {
+    const request = { base: "OU=Staff,DC=corp,DC=example,DC=com", filter: "(objectClass=user)", attributes: [], setting: "ldap.user_base_dn" };
+    const context = { phase: "search" as const, url: "ldaps://dc1.corp.example.com", request, pagesRead: 0 };
+    const referral = ldapFailure({ code: 10, message: "0000202B: RefErr: DSID-0310084A, data 0, 1 access points ref 1: 'emea.corp.example.com' Code: 0xa" }, context);
+    expect([referral.code, referral.exitCode]).toEqual(["SOURCE_READ", 1]);
+    expect(referral.message).toStartWith('the search of ldap.user_base_dn "OU=Staff,DC=corp,DC=example,DC=com" returned a referral to');
+    const bind = ldapFailure({ code: 49, message: "80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 52e, v4563 Code: 0x31" }, { phase: "bind", url: context.url, bindDn: "CN=svc,DC=corp" });
+    expect([bind.code, bind.exitCode]).toEqual(["SOURCE_AUTH", 2]);
+    expect(bind.message).toContain('ldap.bind_dn "CN=svc,DC=corp" could not bind: invalid credentials (80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 52e');
+    const chain = ldapFailure({ code: 53, message: "unwilling" }, { ...context, request: { ...request, filter: "(memberOf:1.2.840.113556.1.4.1941:=CN=G)" } });
+    expect(chain.message).toBe('the server refuses LDAP_MATCHING_RULE_IN_CHAIN (unwilling): set ldap.nested = "client"');
   });
 });
 

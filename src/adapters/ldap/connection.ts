@@ -11,6 +11,7 @@ import { SyncError } from "../../core/errors.ts";
 import { quote, shorten } from "../../config/values.ts";
 import type { Logger } from "../../core/ports.ts";
 import { BINARY_ATTRIBUTES, type RawEntry } from "./entries.ts";
+import { foreignReferral } from "./values.ts";
 import { ldapFailure, referralError, type FailureContext } from "./errors.ts";
 import type { SearchRequest, Searcher } from "./search.ts";
 
@@ -36,12 +37,6 @@ export interface LdapConnection {
   close(): Promise<void>;
 }
 
-/**
- * Active Directory answers a subtree search of the domain with references to its application
- * partitions (DNS zones, the configuration); they hold no users or groups, so they are skipped.
- * Any other referral stops the read (see referralError).
- */
-const AD_PARTITION = /^ldaps?:\/\/[^/]*\/(?:DC=DomainDnsZones|DC=ForestDnsZones|CN=Configuration),/i;
 
 async function tlsOptions(options: LdapConnectionOptions): Promise<ConnectionOptions> {
   const host = new URL(options.url).hostname.replace(/^\[|\]$/g, "");
@@ -83,7 +78,7 @@ export async function openLdapConnection(options: LdapConnectionOptions, counts:
   }
   let referralsNoted = false;
   const noteReferrals = (request: SearchRequest, references: readonly string[]) => {
-    const foreign = references.find((uri) => !AD_PARTITION.test(uri));
+    const foreign = foreignReferral(references);
     if (foreign !== undefined) throw referralError(`${request.setting} ${quote(request.base)}`, foreign);
     if (!referralsNoted) options.log.debug(`ldap: references to Active Directory's DNS and configuration partitions skipped (${shorten(references.join(" "), 200)})`);
     referralsNoted = true;

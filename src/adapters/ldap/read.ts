@@ -48,7 +48,6 @@ export async function readDirectory(search: Searcher, options: ReadDirectoryOpti
     `ldap: ${synced.length} users (${synced.filter((u) => u.suspended).length} suspended) in ${groups.length} groups in scope, ` +
       `of ${users.byDn.size} users read; ${server ? "nesting flattened by the server" : `${nestedCount} nested groups, ${lookups} member lookups`}, ${warnings.length} warnings`,
   );
-  for (const w of warnings) log.debug(`ldap: ${w}`);
   return { users: synced, groups, warnings, lookups };
 }
 

@@ -142,3 +142,15 @@ export function hasBits(value: string | undefined, mask: number): boolean {
 export function escapeFilterValue(value: string): string {
   return value.replace(/[*()\\\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
+
+/**
+ * Active Directory answers a subtree search of the domain with references to its application
+ * partitions (DNS zones, the configuration); they hold no users or groups, so they are skipped.
+ * Any other reference is returned: what it points at would be missing, so the read stops.
+ */
+const AD_PARTITION = /^ldaps?:\/\/[^/]*\/(?:DC=DomainDnsZones|DC=ForestDnsZones|CN=Configuration),/i;
+
+/** The first search reference that is not one of AD's application partitions, if any. */
+export function foreignReferral(references: readonly string[]): string | undefined {
+  return references.find((uri) => !AD_PARTITION.test(uri));
+}
