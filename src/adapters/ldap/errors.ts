@@ -93,6 +93,15 @@ function searchFailure(result: number, message: string, context: FailureContext,
   const r = context.request!;
   const cause = { cause: error };
   const at = `${r.setting} ${quote(r.base)}`;
+  // slapd answers adminLimitExceeded "pagedResults control not allowed" when the account may not page; AD, unavailableCriticalExtension.
+  if (result === 12 || (result === 11 && /paged/i.test(message))) {
+    return new SyncError(
+      "CONFIG_INVALID",
+      `the server refuses simple paged results (RFC 2696), which every search uses (ldap.page_size = ${context.pageSize}), for the search of ${at} (${shorten(message, 80)}): ` +
+        "let ldap.bind_dn page (OpenLDAP: olcLimits size.prtotal for it); nothing was written",
+      cause,
+    );
+  }
   switch (result) {
     case 32:
       return new SyncError("CONFIG_INVALID", `${at} does not exist on the server (noSuchObject): check ${r.setting} (and ldap.base_dn); nothing was written`, cause);
@@ -106,8 +115,6 @@ function searchFailure(result: number, message: string, context: FailureContext,
           `nothing was written; set ldap.page_size (now ${context.pageSize}) below the server's limit, or let the bind account page past it (simple paged results, RFC 2696)`,
         cause,
       );
-    case 12:
-      return new SyncError("CONFIG_INVALID", `the server refuses simple paged results (RFC 2696) for the search of ${at}: enable paging for the bind account, or set ldap.page_size to at most the server's size limit; nothing was written`, cause);
     case 50:
       return new SyncError("SOURCE_AUTH", `ldap.bind_dn may not read ${at} (insufficientAccessRights): grant it read access there (README, "LDAP / Active Directory"); nothing was written`, cause);
     case 18:

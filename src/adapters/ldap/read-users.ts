@@ -90,7 +90,7 @@ async function readSuspended(search: Searcher, settings: LdapSettings): Promise<
   const id = settings.preset.userId;
   const ids = new Set<string>();
   const filter = `(&${settings.userFilter}${settings.suspendedFilter!})`;
-  await eachEntry(search, { base: settings.userBaseDn, setting: "ldap.suspended_filter", filter, attributes: [id] }, (raw) => {
+  await eachEntry(search, { base: settings.userBaseDn, setting: "ldap.user_base_dn", filter, attributes: [id] }, (raw) => {
     const value = listOf(normalizeEntry(raw, [id])[id])[0];
     if (value !== undefined) ids.add(value);
   });
