@@ -75,6 +75,24 @@ describe.skipIf(unavailable !== undefined)("LDAP source: syncs", () => {
     const inspect = await world.run(["inspect", "ldap", "members", "--output", "json"]);
     expect(inspect.code).toBe(0);
     expect(JSON.parse(inspect.stdout)).toContainEqual({ group: "AWS ReadOnly", member: "goran.ivic@example.com" });
+
+    // The bind password is never logged, not even at debug level (the configuration is logged there).
+    const debug = await world.run(["plan", "--debug"]);
+    expect(debug.code).toBe(0);
+    expect(debug.stderr).toContain('"bindPassword":"***"');
+    expect(`${debug.stdout}${debug.stderr}`).not.toContain(world.ldap!.slapd.bindPassword);
+  });
+
+  test("a group filter matching nothing: refused as an empty source, naming the LDAP scope settings; nothing written", async () => {
+    world = await ldapWorld(example());
+    expect((await world.run(["sync"])).code).toBe(0);
+    world.writeConfig("", { ldap: { group_filter: "(cn=NoSuchGroup)" } });
+    world.emulators.scim.log.clear();
+    const run = await world.run(["sync"]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain("no groups while the state manages 5");
+    expect(run.stderr).toContain("ldap.group_base_dn and ldap.group_filter");
+    expect(world.emulators.scim.log.writes()).toBe(0);
   });
 
   test("StartTLS on ldap://, with the CA file", async () => {

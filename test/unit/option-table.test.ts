@@ -171,8 +171,9 @@ describe("the stops' renderer: a structured refusal reads as it always has", () 
     });
     expect(renderRefusal(empty)).toEqual({
       rule: "empty_source",
-      message: "the source returned no groups while the state manages 5: a wrong gws.groups_filter or a Directory problem looks like everyone left",
-      hint: "check gws.groups_filter and the admin's read rights; if the source is meant to be empty, pass --allow-empty-source",
+      message:
+        "the source returned no groups while the state manages 5: a wrong gws.groups_filter (with an LDAP source: ldap.group_base_dn and ldap.group_filter) or a directory problem looks like everyone left",
+      hint: "check gws.groups_filter (with an LDAP source: ldap.group_base_dn and ldap.group_filter) and the reader's rights; if the source is meant to be empty, pass --allow-empty-source",
     });
   });
 
