@@ -103,6 +103,18 @@ describe.skipIf(unavailable !== undefined)("LDAP source: syncs", () => {
     expect(Object.keys(tenantView(world).users)).toHaveLength(13);
   });
 
+  test("the openldap preset's three group classes (groupOfUniqueNames nesting, posixGroup memberUid) read as groupOfNames; userName=uid by a setting", async () => {
+    const classes: Record<string, "groupOfUniqueNames" | "posixGroup"> = { "AWS Admins": "groupOfUniqueNames", "All Staff": "posixGroup" };
+    world = await ldapWorld(example(), { directory: { groupClass: (group) => classes[group.name] ?? "groupOfNames" } });
+    world.writeConfig("", { ldap: { user_attributes: ["userName=uid"] } });
+    const run = await world.run(["sync"]);
+    expect(run.code).toBe(0);
+    const view = tenantView(world);
+    expect(view.groups["AWS Admins"]).toEqual(["ana.lima", "bo.chen", "jo.ng"]); // jo through AWS BreakGlass, a uniqueMember
+    expect(view.groups["All Staff"]).toHaveLength(12); // memberUid values
+    expect(view.users["ana.lima"]).toBe(true);
+  });
+
   test("a chain three deep counts for the top group only in scope; a cycle is reported once and does not loop", async () => {
     const person = (n: number) => ({ id: `3${n}`, primaryEmail: `p${n}@example.com`, name: { givenName: `P${n}`, familyName: "Deep" } });
     const scenario = parseScenario({
@@ -218,7 +230,7 @@ describe.skipIf(unavailable !== undefined)("LDAP source: a read that cannot be t
 
   test("a bind refused, a wrong base DN, a CA that does not trust the certificate, an unreachable server: one line each, no SCIM request", async () => {
     world = await ldapWorld(example());
-    const cases: [Record<string, string | number | boolean | null>, number, RegExp][] = [
+    const cases: [Record<string, string | number | boolean | string[] | null>, number, RegExp][] = [
       [{ bind_password: "not-the-password" }, 2, /SOURCE_AUTH: ldap\.bind_dn ".*" could not bind: invalid credentials .*check ldap\.bind_dn and its password/],
       [{ user_base_dn: `ou=nobody,${world.ldap!.directory.baseDn}` }, 2, /CONFIG_INVALID: ldap\.user_base_dn "ou=nobody,dc=example,dc=com" does not exist on the server \(noSuchObject\)/],
       [{ ca_file: world.ldap!.slapd.otherCaFile }, 2, /CONFIG_INVALID: ldap\.url ".*": the server's certificate is not trusted \(.*\): set ldap\.ca_file/],

@@ -36,7 +36,7 @@ export interface World {
 interface ConfigParts {
   state: "file" | "s3";
   /** With an LDAP source: [ldap] keys written over the world's own (url, ca_file, bind_password, …); null leaves one out. */
-  ldap: Record<string, string | number | boolean | null>;
+  ldap: Record<string, string | number | boolean | string[] | null>;
 }
 
 /** An LDAP source for a world: slapd loaded with the scenario's `google` part (test/support/ldif.ts). */
@@ -46,9 +46,9 @@ export interface LdapWorldOptions {
 }
 
 /** The [ldap] table of a world reading `slapd`: ldaps with the test CA, the openldap preset, suspended users by the LDIF's marker. */
-function ldapTable(ldap: NonNullable<World["ldap"]>, overrides: Record<string, string | number | boolean | null> = {}): string {
+function ldapTable(ldap: NonNullable<World["ldap"]>, overrides: Record<string, string | number | boolean | string[] | null> = {}): string {
   const { slapd, directory } = ldap;
-  const keys: Record<string, string | number | boolean | null> = {
+  const keys: Record<string, string | number | boolean | string[] | null> = {
     url: slapd.ldapsUrl ?? slapd.url,
     ca_file: slapd.caFile,
     bind_dn: slapd.bindDn,

@@ -46,7 +46,7 @@ export async function readDirectory(search: Searcher, options: ReadDirectoryOpti
   const synced = syncedUsers(groups, users, warnings);
   log.info(
     `ldap: ${synced.length} users (${synced.filter((u) => u.suspended).length} suspended) in ${groups.length} groups in scope, ` +
-      `of ${users.byDn.size} users read; ${server ? "nesting flattened by the server" : `${nestedCount} nested groups, ${lookups} member lookups`}, ${warnings.length} warnings`,
+      `of ${users.byDn.size} users read; ${server ? "nesting flattened by the server" : `${nestedCount} nested groups followed outside the scope, ${lookups} member lookups`}, ${warnings.length} warnings`,
   );
   return { users: synced, groups, warnings, lookups };
 }
