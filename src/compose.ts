@@ -3,13 +3,16 @@
  * command needs was checked by the shell (`requireFor`, src/config/requirements.ts); nothing here
  * checks it again.
  */
-import { createGoogleDirectorySource, type GoogleDirectorySource } from "./adapters/google/directory-source.ts";
+import { createGoogleDirectorySource } from "./adapters/google/directory-source.ts";
+import { createLdapDirectorySource } from "./adapters/ldap/directory-source.ts";
+import type { LdapRequestCounts } from "./adapters/ldap/connection.ts";
+import { ldapSettings } from "./config/ldap-settings.ts";
 import { createScimTarget, type AwsScimTarget } from "./adapters/scim/scim-target.ts";
 import { createSecretsManagerResolver } from "./adapters/secrets/secrets-manager.ts";
 import { createFileStateStore } from "./adapters/state/file-state-store.ts";
 import { createS3StateStore } from "./adapters/state/s3-state-store.ts";
-import type { ResolvedConfig } from "./config/schema.ts";
-import type { Logger, SecretResolver, StateStore } from "./core/ports.ts";
+import type { ResolvedConfig, SourceType } from "./config/schema.ts";
+import type { DirectorySource, Logger, SecretResolver, StateStore } from "./core/ports.ts";
 import type { PlanPolicy } from "./core/plan.ts";
 import { managedAttributesFor } from "./model/index.ts";
 
@@ -23,8 +26,32 @@ export function createSecretResolver(): SecretResolver {
   return createSecretsManagerResolver();
 }
 
-export function composeSource(config: ResolvedConfig, serviceAccountKey: string, log: Logger): GoogleDirectorySource {
-  return createGoogleDirectorySource({
+/** What the run summary says of the source's requests: Google's by method (and its pace), or LDAP's searches and pages. */
+export interface SourceFigures {
+  googleRequests: Record<string, number>;
+  /** Google requests per second of the time spent reading Google; absent before any read. */
+  googleRps?: number;
+  ldapRequests?: LdapRequestCounts;
+}
+
+export interface ComposedSource {
+  source: DirectorySource;
+  figures(): SourceFigures;
+}
+
+/** The source `type` names (default source.type): Google Workspace or an LDAP directory. */
+export function composeSource(config: ResolvedConfig, serviceAccountKey: string, log: Logger, type: SourceType = config.source.type): ComposedSource {
+  if (type === "ldap") {
+    const source = createLdapDirectorySource({ settings: ldapSettings(config), userFields: new Set(config.sync.userFields), log });
+    return {
+      source,
+      figures: () => {
+        const { searches, pages } = source.stats();
+        return { googleRequests: {}, ldapRequests: { searches, pages } };
+      },
+    };
+  }
+  const source = createGoogleDirectorySource({
     serviceAccountKey,
     adminEmail: checked(config.gws.userEmail, "gws.user_email"),
     groupsFilter: config.gws.groupsFilter,
@@ -34,6 +61,14 @@ export function composeSource(config: ResolvedConfig, serviceAccountKey: string,
     rateLimit: config.gws.rateLimit,
     logger: log,
   });
+  return {
+    source,
+    figures: () => {
+      const google = source.stats();
+      const googleRps = google.readMs > 0 ? (Object.values(google.requests).reduce((a, b) => a + b, 0) * 1000) / google.readMs : undefined;
+      return { googleRequests: google.requests, ...(googleRps === undefined ? {} : { googleRps }) };
+    },
+  };
 }
 
 /** A pacer that starts at 80% of its limit and may grow up to it (src/core/rate-control.ts). */

@@ -5,7 +5,8 @@
  */
 
 import { SyncError } from "../core/errors.ts";
-import { OPTIONS, envName, fieldName, flagName, holderOf, howToSet, optionByPath, secretNameOf, tomlPath, where, type Command, type OptionPath, type OptionSpec, type ResolvedConfig } from "./schema.ts";
+import { OPTIONS, envName, fieldName, flagName, holderOf, howToSet, optionByPath, secretNameOf, tomlPath, where, type Command, type OptionPath, type OptionSpec, type ResolvedConfig, type SourceType } from "./schema.ts";
+import { ldapProblems } from "./ldap-settings.ts";
 
 export interface RequirementProblems {
   /** "aws.scim_endpoint is not set: pass --aws-scim-endpoint, …": CONFIG_MISSING. */
@@ -29,12 +30,22 @@ const ONE_STATE_ONLY: readonly Command[] = ["sync", "plan"];
 
 function isSet(config: ResolvedConfig, o: OptionSpec): boolean {
   const value = holderOf(config, o)[fieldName(o)];
+  // A file that holds the value (aws.scim_access_token_file) is read before the run: it counts.
+  if (o.fromFile !== undefined && isSet(config, optionByPath(o.fromFile as OptionPath))) return true;
   // An empty value from a secret (a blank token) is as good as none.
   return value !== undefined && value !== "";
 }
 
+/** The source a command reads: inspect names its own, sync and plan read source.type's. */
+function sourceOf(config: ResolvedConfig, command: Command): SourceType | undefined {
+  if (command === "inspect gws") return "google";
+  if (command === "inspect ldap") return "ldap";
+  return command === "sync" || command === "plan" ? config.source.type : undefined;
+}
+
 function isRequired(config: ResolvedConfig, o: OptionSpec, command: Command, options: RequirementOptions): boolean {
   if (!o.requiredFor?.includes(command)) return false;
+  if (o.source !== undefined && o.source !== sourceOf(config, command)) return false;
   const exemptWith = o.notRequiredWith === undefined ? undefined : optionByPath(o.notRequiredWith as OptionPath);
   if (exemptWith !== undefined && holderOf(config, exemptWith)[fieldName(exemptWith)] === true) return false;
   return !(options.secretsPending && config.useSecretsManager && secretNameOf(o) !== undefined);
@@ -74,7 +85,8 @@ export function requirementProblems(config: ResolvedConfig, command: Command, op
     .sort((a, b) => reportRank(a) - reportRank(b))
     .map((o) => `${tomlPath(o)} is not set: ${howToSet(o)}`);
   const state = stateBackendProblem(config, command);
-  return { missing, invalid: state === undefined ? [] : [state] };
+  const ldap = sourceOf(config, command) === "ldap" ? ldapProblems(config) : { missing: [], invalid: [] };
+  return { missing: [...missing, ...ldap.missing], invalid: [...(state === undefined ? [] : [state]), ...ldap.invalid] };
 }
 
 /**

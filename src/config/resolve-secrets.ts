@@ -1,12 +1,12 @@
 /**
- * @module Fills the secret-backed settings: the SCIM token from aws.scim_access_token_file, the
- * files systemd hands over in $CREDENTIALS_DIRECTORY, then Secrets Manager (explicit values win),
- * and loads the service-account key.
+ * @module Fills the secret-backed settings: the SCIM token and the LDAP bind password from their
+ * *_file settings, the files systemd hands over in $CREDENTIALS_DIRECTORY, then Secrets Manager
+ * (explicit values win), and loads the service-account key.
  */
 
 import { SyncError, isSyncError } from "../core/errors.ts";
 import type { SecretResolver } from "../core/ports.ts";
-import { flagName, howToSet, optionByPath, where, type OptionPath, type ResolvedConfig, type Source } from "./schema.ts";
+import { fieldName, flagName, holderOf, howToSet, optionByPath, where, type OptionPath, type ResolvedConfig, type Source } from "./schema.ts";
 import { patchConfig } from "./validate.ts";
 import { emailProblem, shorten, tokenProblem, urlProblem } from "./values.ts";
 
@@ -16,7 +16,11 @@ import { emailProblem, shorten, tokenProblem, urlProblem } from "./values.ts";
  * count as given, so they win over Secrets Manager. The config file is not looked up there: the
  * unit names it (--config-file %d/config.toml), which says where it comes from.
  */
-export const CREDENTIAL_FILES = { "scim-token": "aws.scim_access_token_file", "gws-service-account.json": "gws.service_account_file" } as const;
+export const CREDENTIAL_FILES = {
+  "scim-token": "aws.scim_access_token_file",
+  "gws-service-account.json": "gws.service_account_file",
+  "ldap-bind-password": "ldap.bind_password_file",
+} as const;
 
 export interface ResolveSecretsOptions {
   /** The sides whose settings are read (default both). */
@@ -34,9 +38,14 @@ function errorCode(error: unknown): string {
 export interface SecretsNeeded {
   google: boolean;
   scim: boolean;
+  /** The LDAP bind password; default: when source.type is ldap. */
+  ldap?: boolean;
 }
 
-const BOTH: SecretsNeeded = { google: true, scim: true };
+/** What a run needs: the SCIM side and the configured source. */
+export function secretsForRun(config: ResolvedConfig): Required<SecretsNeeded> {
+  return { google: config.source.type === "google", scim: true, ldap: config.source.type === "ldap" };
+}
 
 /**
  * Only the settings of the sides in `needed` are read (the key is "" when Google is not needed).
@@ -56,8 +65,8 @@ export async function resolveSecrets(
   readFile: (path: string) => Promise<string>,
   options: ResolveSecretsOptions = {},
 ): Promise<{ config: ResolvedConfig; serviceAccountKey: string }> {
-  const needed = options.needed ?? BOTH;
-  const config = await withTokenFromFile(await withCredentials(given, options.credentialsDirectory, readFile), readFile);
+  const needed = { ldap: false, ...(options.needed ?? secretsForRun(given)) };
+  const config = await withSecretFiles(await withCredentials(given, options.credentialsDirectory, readFile), readFile);
   if (!config.useSecretsManager) {
     if (!needed.google) return { config, serviceAccountKey: "" };
     const path = config.gws.serviceAccountFile;
@@ -75,6 +84,7 @@ export async function resolveSecrets(
   if (found.userEmail !== undefined && config.gws.userEmail === undefined) sources["gws.user_email"] = "secret";
   if (found.scimEndpoint !== undefined && config.aws.scimEndpoint === undefined) sources["aws.scim_endpoint"] = "secret";
   if (found.scimAccessToken !== undefined && config.aws.scimAccessToken === undefined) sources["aws.scim_access_token"] = "secret";
+  if (found.bindPassword !== undefined && config.ldap.bindPassword === undefined) sources["ldap.bind_password"] = "secret";
   const keySource = config.gws.serviceAccountFile !== undefined ? `gws.service_account_file ${shorten(config.gws.serviceAccountFile)}` : `secret ${config.gws.serviceAccountFileSecretName}`;
   return {
     config: patchConfig(config, {
@@ -83,6 +93,7 @@ export async function resolveSecrets(
         ...(found.scimEndpoint === undefined ? {} : { scimEndpoint: found.scimEndpoint }),
         ...(found.scimAccessToken === undefined ? {} : { scimAccessToken: found.scimAccessToken }),
       },
+      ldap: found.bindPassword === undefined ? {} : { bindPassword: found.bindPassword },
       sources,
     }),
     serviceAccountKey: needed.google ? checkKey(found.serviceAccountKey ?? "", keySource, config.gws.serviceAccountFile === undefined) : "",
@@ -106,19 +117,21 @@ interface FromSecrets {
   userEmail: string | undefined;
   scimEndpoint: string | undefined;
   scimAccessToken: string | undefined;
+  bindPassword: string | undefined;
 }
 
 /**
  * With use_secrets_manager: each value of the sides `needed` not given explicitly, read from its
  * secret (all at once); every failure is reported together.
  */
-async function readFromSecrets(config: ResolvedConfig, secrets: SecretResolver, readFile: (path: string) => Promise<string>, needed: SecretsNeeded): Promise<FromSecrets> {
+async function readFromSecrets(config: ResolvedConfig, secrets: SecretResolver, readFile: (path: string) => Promise<string>, needed: Required<SecretsNeeded>): Promise<FromSecrets> {
   const failures: SyncError[] = [];
   const fromSecret = async (path: OptionPath, explicit: string | undefined, secretName: string): Promise<string | undefined> => {
     if (explicit !== undefined) return explicit;
     try {
-      // Secrets pasted in the console often keep a trailing newline.
-      return (await secrets.get(secretName)).trim();
+      // Secrets pasted in the console often keep a trailing newline; a password may begin or end with a space.
+      const value = await secrets.get(secretName);
+      return path === "ldap.bind_password" ? value.replace(/[\r\n]+$/, "") : value.trim();
     } catch (error) {
       const setting = `${path}_secret_name`;
       failures.push(
@@ -139,17 +152,18 @@ async function readFromSecrets(config: ResolvedConfig, secrets: SecretResolver, 
           return undefined;
         })
       : fromSecret("gws.service_account_file", undefined, config.gws.serviceAccountFileSecretName);
-  const [serviceAccountKey, userEmail, scimEndpoint, scimAccessToken] = await Promise.all([
+  const [serviceAccountKey, userEmail, scimEndpoint, scimAccessToken, bindPassword] = await Promise.all([
     needed.google ? readKey() : skip(),
     needed.google ? fromSecret("gws.user_email", config.gws.userEmail, config.gws.userEmailSecretName) : skip(),
     needed.scim ? fromSecret("aws.scim_endpoint", config.aws.scimEndpoint, config.aws.scimEndpointSecretName) : skip(),
     needed.scim ? fromSecret("aws.scim_access_token", config.aws.scimAccessToken, config.aws.scimAccessTokenSecretName) : skip(),
+    needed.ldap ? fromSecret("ldap.bind_password", config.ldap.bindPassword, config.ldap.bindPasswordSecretName) : skip(),
   ]);
   if (failures.length > 0) {
     const first = failures[0] as SyncError;
     throw failures.length === 1 ? first : new SyncError(first.code, failures.map((f) => f.describe()).join("\n"), { cause: failures });
   }
-  return { serviceAccountKey, userEmail, scimEndpoint, scimAccessToken };
+  return { serviceAccountKey, userEmail, scimEndpoint, scimAccessToken, bindPassword };
 }
 
 /** Values from a secret bypassed the resolver: checked again here, and never quoted (they are secrets). */
@@ -187,38 +201,66 @@ async function withCredentials(config: ResolvedConfig, directory: string | undef
   };
   const token = config.aws.scimAccessToken === undefined && config.aws.scimAccessTokenFile === undefined ? await found("scim-token") : undefined;
   const key = config.gws.serviceAccountFile === undefined ? await found("gws-service-account.json") : undefined;
-  if (token === undefined && key === undefined) return config;
-  return patchConfig(config, { aws: token === undefined ? {} : { scimAccessTokenFile: token }, gws: key === undefined ? {} : { serviceAccountFile: key } });
+  const password = config.ldap.bindPassword === undefined && config.ldap.bindPasswordFile === undefined ? await found("ldap-bind-password") : undefined;
+  if (token === undefined && key === undefined && password === undefined) return config;
+  return patchConfig(config, {
+    aws: token === undefined ? {} : { scimAccessTokenFile: token },
+    gws: key === undefined ? {} : { serviceAccountFile: key },
+    ldap: password === undefined ? {} : { bindPasswordFile: password },
+  });
+}
+
+/** A secret setting read from the file another setting names: the SCIM token, the LDAP bind password. */
+interface SecretFile {
+  value: "aws.scim_access_token" | "ldap.bind_password";
+  file: "aws.scim_access_token_file" | "ldap.bind_password_file";
+  /** Its name among systemd's credentials (CREDENTIAL_FILES). */
+  credential: string;
+  what: string;
+  check?: (value: string) => string | undefined;
+}
+
+const SECRET_FILES: readonly SecretFile[] = [
+  { value: "aws.scim_access_token", file: "aws.scim_access_token_file", credential: "scim-token", what: "the SCIM access token of IAM Identity Center", check: tokenProblem },
+  { value: "ldap.bind_password", file: "ldap.bind_password_file", credential: "ldap-bind-password", what: "the password of ldap.bind_dn" },
+];
+
+/** `config` with each secret of SECRET_FILES read from its file, when that is set. */
+async function withSecretFiles(config: ResolvedConfig, readFile: (path: string) => Promise<string>): Promise<ResolvedConfig> {
+  let out = config;
+  for (const secret of SECRET_FILES) out = await withSecretFromFile(out, secret, readFile);
+  return out;
 }
 
 /**
- * `config` with aws.scim_access_token read from aws.scim_access_token_file, when that is set: one
- * line (trailing line breaks are dropped, as `echo` and editors leave them), checked like the
- * token itself. The path may be shown; the content never is.
+ * `config` with `secret.value` read from `secret.file`, when that is set: one line (trailing line
+ * breaks are dropped, as `echo` and editors leave them), checked like the value itself. The path
+ * may be shown; the content never is.
  */
-async function withTokenFromFile(config: ResolvedConfig, readFile: (path: string) => Promise<string>): Promise<ResolvedConfig> {
-  const path = config.aws.scimAccessTokenFile;
+async function withSecretFromFile(config: ResolvedConfig, secret: SecretFile, readFile: (path: string) => Promise<string>): Promise<ResolvedConfig> {
+  const [valueOption, fileOption] = [optionByPath(secret.value), optionByPath(secret.file)];
+  const path = holderOf(config, fileOption)[fieldName(fileOption)] as string | undefined;
   if (path === undefined) return config;
-  if (config.aws.scimAccessToken !== undefined) {
+  if (holderOf(config, valueOption)[fieldName(valueOption)] !== undefined) {
     const named = (p: OptionPath) => `${p} (${where(optionByPath(p), config.sources[p] ?? "default", config.configFile ?? "config.toml")})`;
-    throw new SyncError("CONFIG_INVALID", `both ${named("aws.scim_access_token")} and ${named("aws.scim_access_token_file")} are set: keep one (the file keeps the token out of the environment)`);
+    throw new SyncError("CONFIG_INVALID", `both ${named(secret.value)} and ${named(secret.file)} are set: keep one (the file keeps the ${secret.value === "aws.scim_access_token" ? "token" : "password"} out of the environment)`);
   }
-  const setting = `aws.scim_access_token_file ${shorten(path)}`;
+  const setting = `${secret.file} ${shorten(path)}`;
   let text: string;
   try {
     text = await readFile(path);
   } catch (error) {
     throw new SyncError(
       "CONFIG_INVALID",
-      `${setting}: cannot read it: ${errorCode(error)}; check the path and that the user running idpscim may read it (under systemd: LoadCredential=scim-token:/etc/idpscim/credentials/scim-token)`,
+      `${setting}: cannot read it: ${errorCode(error)}; check the path and that the user running idpscim may read it (under systemd: LoadCredential=${secret.credential}:/etc/idpscim/credentials/${secret.credential})`,
       { cause: error },
     );
   }
-  const token = text.replace(/[\r\n]+$/, "");
-  if (token === "") throw new SyncError("CONFIG_INVALID", `${setting} is empty; put the SCIM access token of IAM Identity Center in it`);
-  const problem = tokenProblem(token);
+  const value = text.replace(/[\r\n]+$/, "");
+  if (value === "") throw new SyncError("CONFIG_INVALID", `${setting} is empty; put ${secret.what} in it`);
+  const problem = secret.check?.(value);
   if (problem !== undefined) throw new SyncError("CONFIG_INVALID", `${setting}: ${problem}`);
-  return patchConfig(config, { aws: { scimAccessToken: token } });
+  return patchConfig(config, { [valueOption.table!]: { [fieldName(valueOption)]: value } });
 }
 
 /** Fails early on a key that is not a JSON object; never echoes the parser's message, which can quote the key. */

@@ -8,7 +8,8 @@
 
 import type { Options as YargsOptions } from "yargs";
 import { PROTECTED_GROUPS_DEFAULT, USER_FIELD_NAMES } from "../model/index.ts";
-import { emailProblem, groupsFilterProblem, RECONCILE_EVERY_MAX_MS, tokenProblem, type MaxDeletes } from "./values.ts";
+import { LDAP_PRESETS, mappingEntriesProblem } from "../mapping/presets/ldap.ts";
+import { dnProblem, emailProblem, groupsFilterProblem, ldapFilterProblem, ldapUrlProblem, RECONCILE_EVERY_MAX_MS, tokenProblem, type MaxDeletes } from "./values.ts";
 
 export type OptionType =
   | "string"
@@ -22,7 +23,7 @@ export type OptionType =
   | "percent-or-count";
 
 /** The commands that read the configuration, as `requiredFor` names them. */
-export const COMMANDS = ["sync", "plan", "inspect gws", "inspect scim", "state show", "config validate"] as const;
+export const COMMANDS = ["sync", "plan", "inspect gws", "inspect ldap", "inspect scim", "state show", "config validate"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Where a value came from: `sources` in ResolvedConfig, keyed by TOML path. */
@@ -59,9 +60,20 @@ export interface OptionSpec {
   requiredFor?: readonly Command[];
   /** Not required when this boolean setting is true: the value then comes from Secrets Manager. */
   notRequiredWith?: string;
+  /**
+   * The source this setting belongs to: `requiredFor` sync and plan only when source.type names
+   * it (an `inspect` of that source always needs it).
+   */
+  source?: SourceType;
+  /** The setting naming a file that holds this one's value (read before the run): set there, this one counts as set. */
+  fromFile?: string;
   /** A check beyond the type, on the parsed value; `shown` is the value as a message may quote it. A problem phrase, or `undefined`. */
   check?: (value: never, shown: string) => string | undefined;
 }
+
+/** `source.type`: where users and groups come from. */
+export const SOURCE_TYPES = ["google", "ldap"] as const;
+export type SourceType = (typeof SOURCE_TYPES)[number];
 
 /** The names `sync.user_fields` accepts: one list, kept with the model. */
 export const USER_FIELDS = USER_FIELD_NAMES;
@@ -84,7 +96,16 @@ const TABLE = [
     type: "boolean",
     alias: "g",
     default: false,
-    doc: "Read the service-account key, user email, SCIM endpoint and token from AWS Secrets Manager by the *_secret_name values; values given explicitly win.",
+    doc: "Read the service-account key, user email, SCIM endpoint and token (and the LDAP bind password) from AWS Secrets Manager by the *_secret_name values; values given explicitly win.",
+  },
+
+  {
+    table: "source",
+    key: "type",
+    type: "enum",
+    choices: SOURCE_TYPES,
+    default: "google",
+    doc: "Where users and groups come from: google (Google Workspace, the [gws] settings) or ldap (an LDAP directory or Active Directory, the [ldap] settings).",
   },
 
   { table: "log", key: "level", flat: true, type: "enum", alias: "l", choices: ["debug", "info", "warn", "error"], default: "info", doc: "Lowest level of log lines (written to stderr)." },
@@ -96,6 +117,7 @@ const TABLE = [
     type: "path",
     alias: "s",
     requiredFor: ["sync", "plan", "inspect gws"],
+    source: "google",
     notRequiredWith: "use_secrets_manager",
     doc: "Path of the Google service-account key (JSON) with domain-wide delegation. Under systemd, without it, $CREDENTIALS_DIRECTORY/gws-service-account.json is read when it exists.",
     example: "credentials.json",
@@ -115,6 +137,7 @@ const TABLE = [
     alias: "u",
     unquoted: true,
     requiredFor: ["sync", "plan", "inspect gws"],
+    source: "google",
     check: (email: string, shown: string) => {
       const problem = emailProblem(email);
       return problem === undefined ? undefined : `${problem} (got ${shown})`;
@@ -152,6 +175,156 @@ const TABLE = [
   { table: "gws", key: "token_url", type: "url", default: "https://oauth2.googleapis.com/token", doc: "Google OAuth2 token endpoint (change only for testing)." },
 
   {
+    table: "ldap",
+    key: "url",
+    type: "string",
+    requiredFor: ["sync", "plan", "inspect ldap"],
+    source: "ldap",
+    check: (url: string) => ldapUrlProblem(url),
+    doc: "The directory server: ldaps://host:636 (TLS), or ldap://host:389 with ldap.start_tls = true. Plain ldap:// without StartTLS is refused unless the host is loopback or ldap.allow_insecure = true.",
+    example: "ldaps://dc1.example.com:636",
+  },
+  { table: "ldap", key: "start_tls", type: "boolean", default: false, doc: "Upgrade an ldap:// connection with StartTLS before binding." },
+  {
+    table: "ldap",
+    key: "ca_file",
+    type: "path",
+    doc: "PEM file of the CA certificate(s) that signed the server's certificate (an internal CA); without it the system's trusted CAs are used.",
+    example: "/etc/idpscim/ldap-ca.pem",
+  },
+  {
+    table: "ldap",
+    key: "allow_insecure",
+    type: "boolean",
+    default: false,
+    doc: "Allow plain ldap:// without StartTLS to a host that is not loopback: the bind password and every entry cross the network in clear text.",
+  },
+  {
+    table: "ldap",
+    key: "bind_dn",
+    type: "string",
+    requiredFor: ["sync", "plan", "inspect ldap"],
+    source: "ldap",
+    check: (dn: string) => dnProblem(dn),
+    doc: "DN of the read-only service account the tool binds as (simple bind).",
+    example: "CN=svc-idpscim,OU=Service Accounts,DC=example,DC=com",
+  },
+  {
+    table: "ldap",
+    key: "bind_password",
+    type: "string",
+    secret: true,
+    requiredFor: ["sync", "plan", "inspect ldap"],
+    source: "ldap",
+    notRequiredWith: "use_secrets_manager",
+    fromFile: "ldap.bind_password_file",
+    doc: "Password of ldap.bind_dn; prefer the env var, ldap.bind_password_file or Secrets Manager to this file.",
+    example: "<password>",
+  },
+  {
+    table: "ldap",
+    key: "bind_password_file",
+    type: "path",
+    doc: "Path of a file holding the bind password (instead of ldap.bind_password; a trailing newline is ignored). Under systemd, without either, $CREDENTIALS_DIRECTORY/ldap-bind-password is read when it exists.",
+    example: "/etc/idpscim/credentials/ldap-bind-password",
+  },
+  {
+    table: "ldap",
+    key: "bind_password_secret_name",
+    type: "string",
+    default: "IDPSCIM_LDAPBindPassword",
+    doc: "Secrets Manager secret holding the bind password (with use_secrets_manager).",
+  },
+  {
+    table: "ldap",
+    key: "base_dn",
+    type: "string",
+    requiredFor: ["sync", "plan", "inspect ldap"],
+    source: "ldap",
+    check: (dn: string) => dnProblem(dn),
+    doc: "Base DN of the directory (the domain's naming context, e.g. DC=example,DC=com).",
+    example: "DC=example,DC=com",
+  },
+  { table: "ldap", key: "user_base_dn", type: "string", check: (dn: string) => dnProblem(dn), doc: "Where users are searched (subtree); default ldap.base_dn. A member outside it is not synced.", example: "OU=People,DC=example,DC=com" },
+  {
+    table: "ldap",
+    key: "group_base_dn",
+    type: "string",
+    check: (dn: string) => dnProblem(dn),
+    doc: "Where the groups to sync are searched (subtree); default ldap.base_dn. Groups nested in them are followed wherever they are.",
+    example: "OU=AWS,OU=Groups,DC=example,DC=com",
+  },
+  {
+    table: "ldap",
+    key: "user_filter",
+    type: "string",
+    check: (filter: string) => ldapFilterProblem(filter),
+    doc: "LDAP filter of the users in scope; default by preset: (&(objectCategory=person)(objectClass=user)) for active-directory, (objectClass=inetOrgPerson) for openldap.",
+    example: "(&(objectCategory=person)(objectClass=user))",
+  },
+  {
+    table: "ldap",
+    key: "group_filter",
+    type: "string",
+    check: (filter: string) => ldapFilterProblem(filter),
+    doc: "LDAP filter of the groups to sync, ANDed with the preset's group classes; default all groups under ldap.group_base_dn.",
+    example: "(cn=AWS-*)",
+  },
+  {
+    table: "ldap",
+    key: "suspended_filter",
+    type: "string",
+    check: (filter: string) => ldapFilterProblem(filter),
+    doc: "LDAP filter marking a user suspended (handled by sync.suspended_users); default by preset: disabled accounts for active-directory, (userAccountControl:1.2.840.113556.1.4.803:=2); none for openldap.",
+    example: "(pwdAccountLockedTime=*)",
+  },
+  {
+    table: "ldap",
+    key: "page_size",
+    type: "integer",
+    default: 500,
+    check: (size: number, shown: string) => (size >= 1 && size <= 100_000 ? undefined : `must be from 1 to 100000 entries (got ${shown})`),
+    doc: "Entries per page of every search (simple paged results, RFC 2696); keep it at or below the server's size limit (Active Directory's MaxPageSize is 1000).",
+  },
+  { table: "ldap", key: "timeout", field: "timeoutMs", type: "duration", default: "30s", doc: "How long to wait for the connection and for each LDAP response before the read fails." },
+  {
+    table: "ldap",
+    key: "preset",
+    type: "enum",
+    choices: LDAP_PRESETS,
+    requiredFor: ["sync", "plan", "inspect ldap"],
+    source: "ldap",
+    doc: "Attribute mapping and default filters: active-directory, openldap (inetOrgPerson, groupOfNames, groupOfUniqueNames, posixGroup), or custom (every attribute from ldap.user_attributes and ldap.group_attributes).",
+    example: "active-directory",
+  },
+  {
+    table: "ldap",
+    key: "nested",
+    type: "enum",
+    choices: ["client", "server"],
+    default: "client",
+    doc: "How nested groups are flattened: client (followed by the tool, any server) or server (Active Directory's LDAP_MATCHING_RULE_IN_CHAIN, 1.2.840.113556.1.4.1941, one search per group; other servers refuse it).",
+  },
+  {
+    table: "ldap",
+    key: "user_attributes",
+    type: "string[]",
+    default: [],
+    check: (entries: readonly string[]) => mappingEntriesProblem(entries, "user"),
+    doc: "User mapping entries \"target=ldapAttribute\" that replace the preset's (e.g. userName=uid); with preset custom, the whole mapping (externalId, userName and email at least). Targets: externalId, userName, email, givenName, familyName, displayName, formattedName, phoneNumber, title, preferredLanguage, nickName, profileUrl, userType, locale, timezone, employeeNumber, costCenter, organization, division, department, manager.",
+    example: ["userName=uid"],
+  },
+  {
+    table: "ldap",
+    key: "group_attributes",
+    type: "string[]",
+    default: [],
+    check: (entries: readonly string[]) => mappingEntriesProblem(entries, "group"),
+    doc: "Group mapping entries \"target=ldapAttribute\" that replace the preset's; with preset custom, all three: externalId, displayName and members (attribute holding member DNs).",
+    example: ["displayName=name"],
+  },
+
+  {
     table: "aws",
     key: "scim_endpoint",
     type: "url",
@@ -168,6 +341,7 @@ const TABLE = [
     secret: true,
     requiredFor: ["sync", "plan", "inspect scim"],
     check: (token: string) => tokenProblem(token),
+    fromFile: "aws.scim_access_token_file",
     doc: "SCIM access token of IAM Identity Center; prefer the env var, aws.scim_access_token_file or Secrets Manager to this file.",
     example: "<token>",
   },
@@ -239,7 +413,7 @@ const TABLE = [
     type: "enum",
     choices: ["deactivate", "delete", "ignore"],
     default: "deactivate",
-    doc: "What to do in AWS with users suspended in Google.",
+    doc: "What to do in AWS with users suspended in the source (Google, or ldap.suspended_filter).",
   },
   { table: "sync", key: "removed_users", type: "enum", choices: ["delete", "deactivate"], default: "delete", doc: "What to do in AWS with users no longer in any synced group." },
   { table: "sync", key: "delete_unmanaged", type: "boolean", default: false, doc: 'Also delete AWS users and groups this tool did not create; refused with sync.mode = "upsert".' },

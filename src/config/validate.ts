@@ -341,11 +341,12 @@ function deepFreeze<T>(value: T): T {
 /** A deep, frozen copy of `config` with `patch` applied to the nested objects; for resolveSecrets. */
 export function patchConfig(
   config: ResolvedConfig,
-  patch: { gws?: Partial<ResolvedConfig["gws"]>; aws?: Partial<ResolvedConfig["aws"]>; sources?: Record<string, Source> },
+  patch: { gws?: Partial<ResolvedConfig["gws"]>; aws?: Partial<ResolvedConfig["aws"]>; ldap?: Partial<ResolvedConfig["ldap"]>; sources?: Record<string, Source> },
 ): ResolvedConfig {
   const copy = structuredClone(config) as ResolvedConfig;
   Object.assign(copy.gws, patch.gws);
   Object.assign(copy.aws, patch.aws);
+  Object.assign(copy.ldap, patch.ldap);
   Object.assign(copy.sources, patch.sources);
   return deepFreeze(copy);
 }

@@ -65,7 +65,7 @@ export function parseMaxDeletes(value: unknown): MaxDeletes | undefined {
   return /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? { count: Number(text) } : undefined;
 }
 
-function isLoopback(hostname: string): boolean {
+export function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
@@ -131,4 +131,49 @@ export function groupsFilterProblem(query: string): string | undefined {
 /** Why `value` is not an email address like the super admin's, or `undefined`. */
 export function emailProblem(value: string): string | undefined {
   return /^[^@\s]+@[^@\s]+$/.test(value) ? undefined : "must be an email address like admin@example.com";
+}
+
+/**
+ * Problem phrase for `ldap.url`, or `undefined`: ldap:// or ldaps://, a host, an optional port, and
+ * nothing else (an LDAP URL's DN, attributes or filter part belong in the other [ldap] settings).
+ */
+export function ldapUrlProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `is not an LDAP URL (got ${quote(text)}); write ldaps://host:636 or ldap://host:389`;
+  }
+  if (url.protocol !== "ldap:" && url.protocol !== "ldaps:") return `must start with ldaps:// or ldap:// (got ${quote(`${url.protocol}//${url.host}`)})`;
+  if (url.hostname === "") return `has no host (got ${quote(text)}); write ${url.protocol}//host${url.protocol === "ldaps:" ? ":636" : ":389"}`;
+  if (url.username !== "" || url.password !== "") return "holds credentials (not shown); put the account in ldap.bind_dn and its password in ldap.bind_password_file or Secrets Manager";
+  if ((url.pathname !== "" && url.pathname !== "/") || url.search !== "") {
+    return `has a path or query (got ${quote(`${url.protocol}//${url.host}${url.pathname}${url.search}`)}); keep only scheme, host and port, and set ldap.base_dn and the filters instead`;
+  }
+  return undefined;
+}
+
+/**
+ * A light DN syntax check (RFC 4514): comma-separated attribute=value pairs, so a typo fails before
+ * the bind instead of as the server's "invalid DN syntax".
+ */
+export function dnProblem(dn: string): string | undefined {
+  const parts = dn.split(/(?<!\\),/);
+  const bad = parts.find((part) => !/^\s*[A-Za-z][A-Za-z0-9-]*\s*=.+$|^\s*\d+(\.\d+)+\s*=.+$/.test(part));
+  return bad === undefined ? undefined : `is not a DN (got ${quote(dn)}); write attribute=value pairs separated by commas, like "OU=People,DC=example,DC=com"`;
+}
+
+/** A light LDAP filter check (RFC 4515): wrapped in parentheses, and balanced, so a typo fails before the first search. */
+export function ldapFilterProblem(filter: string): string | undefined {
+  if (!filter.startsWith("(") || !filter.endsWith(")")) return `must be wrapped in parentheses, like "(cn=AWS-*)" (got ${quote(filter)})`;
+  let depth = 0;
+  for (let i = 0; i < filter.length && depth >= 0; i++) {
+    const c = filter[i];
+    if (c === "\\") i++; // an escape (\2a); the next character is a hex digit, not syntax
+    else if (c === "(") depth++;
+    else if (c === ")" && --depth === 0 && i < filter.length - 1) {
+      return `holds more than one filter (got ${quote(filter)}); combine them into one with (&...) or (|...)`;
+    }
+  }
+  return depth === 0 ? undefined : `has unbalanced parentheses (got ${quote(filter)}); close every "(" once`;
 }

@@ -33,7 +33,7 @@ interface CommandRequest {
   detailedExitcode?: boolean;
   /** `config validate --for`: the command whose requirements are checked. */
   validateFor?: Command;
-  inspect?: { system: "gws" | "scim"; what: string };
+  inspect?: { system: "gws" | "ldap" | "scim"; what: string };
   configImport?: ConfigImportRequest;
   argv: Record<string, unknown>;
 }
@@ -41,7 +41,14 @@ interface CommandRequest {
 const COMMANDS = ["sync", "plan", "inspect", "state", "config"];
 
 /** `config validate --for` words (one word each, for the shell) and the commands they name. */
-const VALIDATE_FOR: Record<string, Command> = { sync: "sync", plan: "plan", "inspect-gws": "inspect gws", "inspect-scim": "inspect scim", "state-show": "state show" };
+const VALIDATE_FOR: Record<string, Command> = {
+  sync: "sync",
+  plan: "plan",
+  "inspect-gws": "inspect gws",
+  "inspect-ldap": "inspect ldap",
+  "inspect-scim": "inspect scim",
+  "state-show": "state show",
+};
 
 /**
  * A word from the command line quoted only when it reads as a mistyped command (short, lower-case
@@ -139,15 +146,15 @@ function withCommands(parser: Argv, p: Parsing): Argv {
         p.request = { command: "plan", dryRun: true, reconcile: Boolean(argv.reconcile), detailedExitcode: Boolean(argv["detailed-exitcode"]), output: argv.output as Output, argv };
       },
     )
-    .command("inspect <system> <what>", "List what a side holds: gws users|groups|members, scim users|groups|config.", (y) =>
+    .command("inspect <system> <what>", "List what a side holds: gws users|groups|members, ldap users|groups|members, scim users|groups|config.", (y) =>
       y
-        .positional("system", { choices: ["gws", "scim"] as const, describe: "gws (Google Workspace) or scim (AWS)" })
-        .positional("what", { type: "string", describe: "users, groups, members (gws) or config (scim)" }),
+        .positional("system", { choices: ["gws", "ldap", "scim"] as const, describe: "gws (Google Workspace), ldap (an LDAP directory or Active Directory) or scim (AWS)" })
+        .positional("what", { type: "string", describe: "users, groups, members (gws, ldap) or config (scim)" }),
       (argv) => {
         checkStray(p, argv, "inspect");
-        const system = argv.system as "gws" | "scim";
+        const system = argv.system as "gws" | "ldap" | "scim";
         const what = String(argv.what);
-        const allowed = system === "gws" ? ["users", "groups", "members"] : ["users", "groups", "config"];
+        const allowed = system === "scim" ? ["users", "groups", "config"] : ["users", "groups", "members"];
         if (!allowed.includes(what)) p.usageError = `inspect ${system}: ${shownWord(what) ?? `(${hiddenWord(what)})`} is not one of ${allowed.join(", ")}`;
         p.request = { command: "inspect", dryRun: true, reconcile: false, output: argv.output as Output, inspect: { system, what }, argv };
       },
@@ -264,9 +271,9 @@ async function execute(request: CommandRequest, early: { level: LogLevelName; fo
     if (request.command === "state-show") return await showState(config, env, request.output);
 
     if (request.command === "inspect") {
-      // Only the side inspected: `inspect scim` reads no Google key, `inspect gws` no SCIM token.
+      // Only the side inspected: `inspect scim` reads no Google key or bind password, `inspect gws` no SCIM token.
       const system = request.inspect!.system;
-      const resolved = await resolveRunConfig(config, log, { google: system === "gws", scim: system === "scim" });
+      const resolved = await resolveRunConfig(config, log, { google: system === "gws", scim: system === "scim", ldap: system === "ldap" });
       requireFor(resolved.config, `inspect ${request.inspect!.system}`);
       return await inspect(request, resolved.config, resolved.serviceAccountKey, log);
     }
@@ -375,8 +382,8 @@ async function inspect(request: CommandRequest, config: ResolvedConfig, serviceA
   const { system, what } = request.inspect!;
   const emit = (rows: Record<string, unknown>[], columns: string[]) =>
     writeStdout(request.output === "json" ? `${JSON.stringify(rows, null, 2)}\n` : renderTable(rows, columns));
-  if (system === "gws") {
-    const snapshot = await composeSource(config, serviceAccountKey, log).read();
+  if (system === "gws" || system === "ldap") {
+    const snapshot = await composeSource(config, serviceAccountKey, log, system === "gws" ? "google" : "ldap").source.read();
     const userById = new Map(snapshot.users.map((u) => [u.sourceId, u]));
     if (what === "users") {
       emit(

@@ -54,7 +54,7 @@ export interface InvocationSummary {
   /** True when operations were left for the next run (deadline reached). */
   continuesNextRun: boolean;
   tenantRead: SyncReport["tenantRead"];
-  requests: { scim: number; google: number; scimByRoute: Record<string, number>; googleByMethod: Record<string, number> };
+  requests: { scim: number; google: number; scimByRoute: Record<string, number>; googleByMethod: Record<string, number>; ldap?: { searches: number; pages: number } };
   durationMs: number;
 }
 
@@ -241,7 +241,13 @@ export function outcomeOfRun(result: ConfiguredSyncResult, dryRun: boolean): Inv
     notStarted,
     continuesNextRun: notStarted > 0,
     tenantRead: report.tenantRead,
-    requests: { scim: total(figures.scimRequests), google: total(figures.googleRequests), scimByRoute: figures.scimRequests, googleByMethod: figures.googleRequests },
+    requests: {
+      scim: total(figures.scimRequests),
+      google: total(figures.googleRequests),
+      scimByRoute: figures.scimRequests,
+      googleByMethod: figures.googleRequests,
+      ...(figures.ldapRequests ? { ldap: figures.ldapRequests } : {}),
+    },
     durationMs: figures.durationMs,
   };
   if (failed.length > 0) {

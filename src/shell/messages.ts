@@ -48,15 +48,17 @@ function renderRemoval(r: RemovalRefusal): RenderedRefusal {
 /**
  * @example
  * renderRefusal({ rule: "empty_source", what: "groups", managed: 5 }).hint;
- * // "check gws.groups_filter and the admin's read rights; if the source is meant to be empty, pass --allow-empty-source"
+ * // "check gws.groups_filter (with an LDAP source: ldap.group_base_dn and ldap.group_filter) and the reader's rights; if the source is meant to be empty, pass --allow-empty-source"
  */
 export function renderRefusal(r: Refusal): RenderedRefusal {
   if (r.rule !== "empty_source") return renderRemoval(r);
-  const filter = tomlPath(optionByPath("gws.groups_filter"));
+  // The rule is the core's and knows no source: the words name the scope settings of both.
+  const [filter, base, ldapFilter] = (["gws.groups_filter", "ldap.group_base_dn", "ldap.group_filter"] as const).map((path) => tomlPath(optionByPath(path)));
+  const scope = `${filter} (with an LDAP source: ${base} and ${ldapFilter})`;
   return {
     rule: r.rule,
-    message: `the source returned no ${r.what} while the state manages ${r.managed}: a wrong ${filter} or a Directory problem looks like everyone left`,
-    hint: `check ${filter} and the admin's read rights; if the source is meant to be empty, pass --${RUN_FLAGS.allowEmptySource}`,
+    message: `the source returned no ${r.what} while the state manages ${r.managed}: a wrong ${scope} or a directory problem looks like everyone left`,
+    hint: `check ${scope} and the reader's rights; if the source is meant to be empty, pass --${RUN_FLAGS.allowEmptySource}`,
   };
 }
 

@@ -118,6 +118,8 @@ export interface RunFigures {
   googleRequests: Record<string, number>;
   /** Google requests per second of the time spent reading Google (paced by gws.rate_limit); absent before any read. */
   googleRps?: number;
+  /** With source.type = "ldap": the searches sent and the pages they took (each page is one request on the wire). */
+  ldapRequests?: { searches: number; pages: number };
 }
 
 /** What `sync --output json` is made of: the run's report when it finished, else the error that stopped it. */
@@ -153,7 +155,13 @@ export function renderSyncJson(outcome: SyncOutcome, scrub: (text: string) => st
     tenantRead: report?.tenantRead ?? null,
     stateSaved: report?.stateSaved ?? null,
     guardrails: verdict ? guardrailsJson(verdict) : null,
-    requests: { scim: total(figures.scimRequests), google: total(figures.googleRequests), scimByRoute: figures.scimRequests, googleByMethod: figures.googleRequests },
+    requests: {
+      scim: total(figures.scimRequests),
+      google: total(figures.googleRequests),
+      scimByRoute: figures.scimRequests,
+      googleByMethod: figures.googleRequests,
+      ...(figures.ldapRequests ? { ldap: figures.ldapRequests } : {}),
+    },
     durationMs: figures.durationMs,
   };
   return `${safeJson(JSON.stringify(document, (_key, value: unknown) => (typeof value === "string" ? scrub(value) : value), 2))}\n`;
@@ -173,7 +181,10 @@ export function summaryLine(report: SyncReport, figures: RunFigures): string {
     : [`dry run: ${report.plan.operations.length} operations planned`];
   const googleRate = figures.googleRps === undefined ? "" : ` (${figures.googleRps.toFixed(1)}/s)`;
   const kinds = figures.scimByKind ? ` (${figures.scimByKind.read} reads, ${figures.scimByKind.write} writes)` : "";
-  const requests = `requests: scim ${total(figures.scimRequests)}${kinds} ${JSON.stringify(figures.scimRequests)}, google ${total(figures.googleRequests)}${googleRate}`;
+  const source = figures.ldapRequests
+    ? `ldap ${figures.ldapRequests.searches} searches (${figures.ldapRequests.pages} pages)`
+    : `google ${total(figures.googleRequests)}${googleRate}`;
+  const requests = `requests: scim ${total(figures.scimRequests)}${kinds} ${JSON.stringify(figures.scimRequests)}, ${source}`;
   return `summary: ${parts.join("; ")}; ${requests}; tenant read ${report.tenantRead}; ${(figures.durationMs / 1000).toFixed(2)}s`;
 }
 

@@ -4,7 +4,7 @@
  * differ only in where arguments come from and where results go. Also the deadline margin.
  */
 import { composeSource, composeStore, composeTarget, createSecretResolver, policyFor } from "../compose.ts";
-import { resolveSecrets, type SecretsNeeded } from "../config/resolve-secrets.ts";
+import { resolveSecrets, secretsForRun, type SecretsNeeded } from "../config/resolve-secrets.ts";
 import { redactedConfig, requireFor, type ResolvedConfig } from "../config/load.ts";
 import { STOP_GRACE_MS } from "../core/apply.ts";
 import { EXIT, exitForStop } from "../core/errors.ts";
@@ -43,6 +43,7 @@ export interface ConfiguredSyncResult {
  */
 export async function resolveRunConfig(config: ResolvedConfig, log: ManagedLogger, needed?: SecretsNeeded): Promise<{ config: ResolvedConfig; serviceAccountKey: string }> {
   log.redact(config.aws.scimAccessToken);
+  log.redact(config.ldap.bindPassword);
   const secrets = config.useSecretsManager ? createSecretResolver() : { get: async () => "" };
   // systemd's LoadCredential= files, when it runs us with them (scripts/systemd/idpscim.service).
   const credentialsDirectory = environment().CREDENTIALS_DIRECTORY;
@@ -51,6 +52,7 @@ export async function resolveRunConfig(config: ResolvedConfig, log: ManagedLogge
     ...(credentialsDirectory !== undefined ? { credentialsDirectory } : {}),
   });
   log.redact(resolved.config.aws.scimAccessToken);
+  log.redact(resolved.config.ldap.bindPassword);
   redactServiceAccount(log, resolved.serviceAccountKey);
   log.debug(`configuration: ${JSON.stringify(redactedConfig(resolved.config))}`);
   return resolved;
@@ -63,9 +65,9 @@ export async function runConfiguredSync(
   options: ConfiguredSyncOptions,
 ): Promise<ConfiguredSyncResult> {
   const started = Date.now();
-  const { config: finalConfig, serviceAccountKey } = await resolveRunConfig(config, log);
+  const { config: finalConfig, serviceAccountKey } = await resolveRunConfig(config, log, secretsForRun(config));
   requireFor(finalConfig, options.dryRun ? "plan" : "sync");
-  const source = composeSource(finalConfig, serviceAccountKey, log);
+  const { source, figures: sourceFigures } = composeSource(finalConfig, serviceAccountKey, log);
   const target = composeTarget(finalConfig, log);
   const store = composeStore(finalConfig, environment);
   // A second run stops before reading anything (plan and dry runs write nothing: no lock).
@@ -74,15 +76,12 @@ export async function runConfiguredSync(
   let lock: RunLock | undefined;
   let report: SyncReport;
   const figuresNow = (): RunFigures => {
-    const google = source.stats();
     const scim = target.stats();
-    const googleRps = google.readMs > 0 ? (Object.values(google.requests).reduce((a, b) => a + b, 0) * 1000) / google.readMs : undefined;
     return {
       durationMs: Date.now() - started,
       scimRequests: scim.byRoute,
       scimByKind: { read: scim.byKind.read.requests, write: scim.byKind.write.requests },
-      googleRequests: google.requests,
-      ...(googleRps === undefined ? {} : { googleRps }),
+      ...sourceFigures(),
     };
   };
   try {

@@ -1,12 +1,16 @@
 /**
  * @module Test harness: emulators from a scenario, a config file pointing the product at them,
- * and the real `idpscim` CLI run as a child process (the production code path, unchanged).
+ * and the real `idpscim` CLI run as a child process (the production code path, unchanged). A world
+ * may read its users and groups from a real OpenLDAP slapd (the scenario's `google` part as LDIF)
+ * instead of the Google emulator.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { awsEnvironment, startEmulators, type Emulators, type EmulatorsOptions } from "../emulators/index.ts";
 import { parseScenario, type Scenario } from "../emulators/scenario.ts";
+import { scenarioDirectory, SUSPENDED_FILTER, type LdapDirectory, type LdapDirectoryOptions } from "./ldif.ts";
 import { EXAMPLE_SCENARIO, ROOT } from "./paths.ts";
+import { startSlapd, type Slapd, type SlapdOptions } from "./slapd.ts";
 
 export { EXAMPLE_SCENARIO, ROOT };
 
@@ -24,15 +28,54 @@ export interface World {
   run(args: string[], options?: { env?: Record<string, string>; config?: boolean }): Promise<CliResult>;
   /** Rewrites the config file with extra TOML appended (tables and keys). */
   writeConfig(extra?: string, base?: Partial<ConfigParts>): void;
+  /** With an LDAP source: the slapd serving the directory, and the directory as loaded (DNs, entryUUIDs). */
+  ldap?: { slapd: Slapd; directory: LdapDirectory };
   close(): Promise<void>;
 }
 
 interface ConfigParts {
   state: "file" | "s3";
+  /** With an LDAP source: [ldap] keys written over the world's own (url, ca_file, bind_password, …); null leaves one out. */
+  ldap: Record<string, string | number | boolean | string[] | null>;
 }
 
-export async function startWorld(options: EmulatorsOptions, parts: Partial<ConfigParts> = {}): Promise<World> {
+/** An LDAP source for a world: slapd loaded with the scenario's `google` part (test/support/ldif.ts). */
+export interface LdapWorldOptions {
+  slapd?: Omit<SlapdOptions, "ldif" | "baseDn">;
+  directory?: LdapDirectoryOptions;
+}
+
+/** The [ldap] table of a world reading `slapd`: ldaps with the test CA, the openldap preset, suspended users by the LDIF's marker. */
+function ldapTable(ldap: NonNullable<World["ldap"]>, overrides: Record<string, string | number | boolean | string[] | null> = {}): string {
+  const { slapd, directory } = ldap;
+  const keys: Record<string, string | number | boolean | string[] | null> = {
+    url: slapd.ldapsUrl ?? slapd.url,
+    ca_file: slapd.caFile,
+    bind_dn: slapd.bindDn,
+    bind_password: slapd.bindPassword,
+    base_dn: directory.baseDn,
+    user_base_dn: directory.peopleDn,
+    group_base_dn: directory.groupsDn,
+    preset: "openldap",
+    suspended_filter: SUSPENDED_FILTER,
+    timeout: "20s",
+    ...overrides,
+  };
+  return `[source]\ntype = "ldap"\n\n[ldap]\n${Object.entries(keys).flatMap(([key, value]) => (value === null ? [] : [`${key} = ${JSON.stringify(value)}\n`])).join("")}\n`;
+}
+
+export async function startWorld(options: EmulatorsOptions, parts: Partial<ConfigParts> = {}, ldapSource?: LdapWorldOptions): Promise<World> {
   const emulators = await startEmulators(options);
+  let ldap: World["ldap"];
+  if (ldapSource !== undefined) {
+    const directory = scenarioDirectory(options.scenario.google, ldapSource.directory);
+    try {
+      ldap = { slapd: await startSlapd({ ...ldapSource.slapd, baseDn: directory.baseDn, ldif: directory.entries() }), directory };
+    } catch (error) {
+      await emulators.close();
+      throw error;
+    }
+  }
   const configPath = join(emulators.directory, "config.toml");
   const statePath = join(emulators.directory, "state.json");
   const writeConfig = (extra = "", base: Partial<ConfigParts> = parts) => {
@@ -41,10 +84,14 @@ export async function startWorld(options: EmulatorsOptions, parts: Partial<Confi
         ? `s3_bucket_name = "${emulators.s3.bucket}"\ns3_bucket_key = "data/state.json"\n`
         : "";
     const stateTable = (base.state ?? "file") === "file" ? `[state]\nfile = "${statePath}"\n` : "";
+    const source =
+      ldap !== undefined
+        ? ldapTable(ldap, base.ldap)
+        : `[gws]\nservice_account_file = "${emulators.google.serviceAccountFile}"\nuser_email = "${emulators.google.adminEmail}"\n` +
+          `api_url = "${emulators.google.url}"\ntoken_url = "${emulators.google.tokenUrl}"\nrate_limit = 1000\n\n`;
     writeFileSync(
       configPath,
-      `[gws]\nservice_account_file = "${emulators.google.serviceAccountFile}"\nuser_email = "${emulators.google.adminEmail}"\n` +
-        `api_url = "${emulators.google.url}"\ntoken_url = "${emulators.google.tokenUrl}"\nrate_limit = 1000\n\n` +
+      source +
         `[aws]\nscim_endpoint = "${emulators.scim.url}"\nscim_access_token = "${emulators.scim.token}"\n# Emulators are not throttled unless a test says so; keep tests fast.\nscim_rate_limit = 1000\nscim_read_rate_limit = 1000\n${stateLines}\n${stateTable}\n${extra}\n`,
     );
   };
@@ -54,12 +101,15 @@ export async function startWorld(options: EmulatorsOptions, parts: Partial<Confi
     configPath,
     statePath,
     writeConfig,
+    ...(ldap !== undefined ? { ldap } : {}),
     run: (args, runOptions = {}) =>
       runIdpscim(runOptions.config === false ? args : ["--config-file", configPath, ...args], {
         ...awsEnvironment(emulators),
         ...runOptions.env,
       }),
-    close: () => emulators.close(),
+    close: async () => {
+      await Promise.all([emulators.close(), ldap?.slapd.stop()]);
+    },
   };
 }
 

@@ -374,8 +374,8 @@ describe("validation messages", () => {
 
   describe("blank list entries are refused, naming the key and the entry, for every list setting", () => {
     const lists = OPTIONS.filter((o) => o.type === "string[]");
-    test("the table has the three lists", () => {
-      expect(lists.map(tomlPath)).toEqual(["gws.groups_filter", "sync.user_fields", "sync.protected_groups"]);
+    test("the table has the five lists", () => {
+      expect(lists.map(tomlPath)).toEqual(["gws.groups_filter", "ldap.user_attributes", "ldap.group_attributes", "sync.user_fields", "sync.protected_groups"]);
     });
     for (const o of lists) {
       const good = String((o.example as string[] | undefined)?.[0] ?? o.choices?.[0] ?? (o.default as string[])[0]);
@@ -744,6 +744,89 @@ describe("secrets from files: aws.scim_access_token_file and $CREDENTIALS_DIRECT
     const { config } = await resolveSecrets(resolve(), noSecrets, readTextFile, { credentialsDirectory: dir });
     expect(config.aws.scimAccessToken).toBeUndefined();
     expect(() => requireFor(config, "sync")).toThrow("aws.scim_access_token is not set");
+  });
+});
+
+describe("the LDAP bind password: a secret like the SCIM token", () => {
+  const password = "s3cr3t pw with spaces ";
+  const ldap = { IDPSCIM_SOURCE_TYPE: "ldap" };
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "idpscim-ldap-secret-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const noSecrets = { get: async (name: string): Promise<string> => Promise.reject(new Error(`no secret ${name} here`)) };
+
+  test("from ldap.bind_password_file (a trailing newline dropped, spaces kept), from $CREDENTIALS_DIRECTORY, or from Secrets Manager; never shown", async () => {
+    writeFileSync(join(dir, "pw"), `${password}\n`);
+    const fromFile = await resolveSecrets(resolve({ env: { ...ldap, IDPSCIM_LDAP_BIND_PASSWORD_FILE: join(dir, "pw") } }), noSecrets, readTextFile);
+    expect(fromFile.config.ldap.bindPassword).toBe(password);
+    expect(fromFile.serviceAccountKey).toBe(""); // a Google key is neither needed nor read
+    expect(JSON.stringify(redactedConfig(fromFile.config))).not.toContain("s3cr3t");
+
+    writeFileSync(join(dir, "ldap-bind-password"), `${password}\n`);
+    const fromCredentials = await resolveSecrets(resolve({ env: ldap }), noSecrets, readTextFile, { credentialsDirectory: dir });
+    expect(fromCredentials.config.ldap.bindPassword).toBe(password);
+
+    const store = { asked: [] as string[], get: async (name: string) => (store.asked.push(name), name === "IDPSCIM_LDAPBindPassword" ? `${password}\n` : "https://scim.example/scim/v2") };
+    const managed = await resolveSecrets(resolve({ env: { ...ldap, IDPSCIM_USE_SECRETS_MANAGER: "true", IDPSCIM_AWS_SCIM_ACCESS_TOKEN: "tok-1" } }), store, readTextFile);
+    expect(managed.config.ldap.bindPassword).toBe(password);
+    expect(managed.config.sources["ldap.bind_password"]).toBe("secret");
+    // The Google secrets are not asked for when the source is LDAP.
+    expect(store.asked.sort()).toEqual(["IDPSCIM_LDAPBindPassword", "IDPSCIM_SCIMEndpoint"]);
+    expect(JSON.stringify(redactedConfig(managed.config))).not.toContain("s3cr3t");
+  });
+
+  test("as a flag it warns; a missing or empty file, or the password and its file both set, is one CONFIG_INVALID line without the content", async () => {
+    expect(flagSecretWarnings(resolve({ argv: { "ldap-bind-password": password } }))).toEqual([
+      "--ldap-bind-password was given on the command line, where other users of this machine can read it in the process list; set IDPSCIM_LDAP_BIND_PASSWORD instead, put bind_password under [ldap] in a config file only you can read, or store it in Secrets Manager (--use-secrets-manager; the secret's name is ldap.bind_password_secret_name)",
+    ]);
+    const run = (env: Record<string, string>) => rejection(() => resolveSecrets(resolve({ env: { ...ldap, ...env } }), noSecrets, readTextFile));
+    const missing = await run({ IDPSCIM_LDAP_BIND_PASSWORD_FILE: join(dir, "nope") });
+    expect([missing.code, missing.exitCode]).toEqual(["CONFIG_INVALID", 2]);
+    expect(missing.message).toBe(
+      `ldap.bind_password_file ${join(dir, "nope")}: cannot read it: ENOENT; check the path and that the user running idpscim may read it (under systemd: LoadCredential=ldap-bind-password:/etc/idpscim/credentials/ldap-bind-password)`,
+    );
+    writeFileSync(join(dir, "empty"), "\n");
+    expect((await run({ IDPSCIM_LDAP_BIND_PASSWORD_FILE: join(dir, "empty") })).message).toBe(`ldap.bind_password_file ${join(dir, "empty")} is empty; put the password of ldap.bind_dn in it`);
+    writeFileSync(join(dir, "pw"), password);
+    const both = await run({ IDPSCIM_LDAP_BIND_PASSWORD: password, IDPSCIM_LDAP_BIND_PASSWORD_FILE: join(dir, "pw") });
+    expect(both.message).toBe(
+      "both ldap.bind_password (IDPSCIM_LDAP_BIND_PASSWORD) and ldap.bind_password_file (IDPSCIM_LDAP_BIND_PASSWORD_FILE) are set: keep one (the file keeps the password out of the environment)",
+    );
+  });
+});
+
+describe("LDAP values: each refused with one line naming the setting and the fix", () => {
+  test("url, DNs, filters, page size and mapping entries", () => {
+    const env = {
+      IDPSCIM_LDAP_URL: "https://dc1.example.com",
+      IDPSCIM_LDAP_BASE_DN: "example.com",
+      IDPSCIM_LDAP_GROUP_FILTER: "cn=AWS-*",
+      IDPSCIM_LDAP_USER_FILTER: "(a=b)(c=d)",
+      IDPSCIM_LDAP_SUSPENDED_FILTER: "(&(a=b)",
+      IDPSCIM_LDAP_PAGE_SIZE: "0",
+      IDPSCIM_LDAP_USER_ATTRIBUTES: "userName=uid,login=uid",
+      IDPSCIM_LDAP_GROUP_ATTRIBUTES: "displayName",
+      IDPSCIM_LDAP_PRESET: "samba",
+    };
+    expect(problems(() => resolve({ env }))).toEqual([
+      'IDPSCIM_LDAP_URL: must start with ldaps:// or ldap:// (got "https://dc1.example.com")',
+      'IDPSCIM_LDAP_BASE_DN: is not a DN (got "example.com"); write attribute=value pairs separated by commas, like "OU=People,DC=example,DC=com"',
+      'IDPSCIM_LDAP_USER_FILTER: holds more than one filter (got "(a=b)(c=d)"); combine them into one with (&...) or (|...)',
+      'IDPSCIM_LDAP_GROUP_FILTER: must be wrapped in parentheses, like "(cn=AWS-*)" (got "cn=AWS-*")',
+      'IDPSCIM_LDAP_SUSPENDED_FILTER: has unbalanced parentheses (got "(&(a=b)"); close every "(" once',
+      "IDPSCIM_LDAP_PAGE_SIZE: must be from 1 to 100000 entries (got 0)",
+      "IDPSCIM_LDAP_PRESET: must be one of active-directory, openldap, custom (got \"samba\")",
+      'IDPSCIM_LDAP_USER_ATTRIBUTES: entry "login=uid" names an unknown target "login"; the targets are externalId, manager, phoneNumber, userName, email, givenName, familyName, displayName, formattedName, title, preferredLanguage, nickName, profileUrl, userType, locale, timezone, employeeNumber, costCenter, organization, division, department',
+      'IDPSCIM_LDAP_GROUP_ATTRIBUTES: entry "displayName" is not target=ldapAttribute, like "displayName=name"',
+    ]);
+    expect(problems(() => resolve({ env: { IDPSCIM_LDAP_URL: "ldaps://u:p@dc1.example.com" } }))[0]).toBe(
+      "IDPSCIM_LDAP_URL: holds credentials (not shown); put the account in ldap.bind_dn and its password in ldap.bind_password_file or Secrets Manager",
+    );
+    expect(problems(() => resolve({ env: { IDPSCIM_LDAP_URL: "ldaps://dc1.example.com/DC=example" } }))[0]).toContain("has a path or query");
+    // Escaped characters are no syntax: an escaped parenthesis and an escaped comma pass.
+    expect(resolve({ env: { IDPSCIM_LDAP_GROUP_FILTER: "(cn=AWS \\28prod\\29)", IDPSCIM_LDAP_BASE_DN: "OU=Sales\\, EMEA,DC=example,DC=com" } }).ldap.groupFilter).toBe("(cn=AWS \\28prod\\29)");
   });
 });
 

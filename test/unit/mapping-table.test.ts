@@ -2,7 +2,9 @@
 import { describe, expect, test } from "bun:test";
 import { mapUser, sourceFields } from "../../src/mapping/map-user.ts";
 import { GOOGLE_USER } from "../../src/mapping/presets/google.ts";
-import { LDAP_USER, type LdapEntry } from "../../src/mapping/presets/ldap.ts";
+import { ldapPreset, type LdapEntry } from "../../src/mapping/presets/ldap.ts";
+
+const LDAP_USER = ldapPreset("openldap", [], []).user;
 import {
   before,
   firstOf,
@@ -124,7 +126,7 @@ describe("selection", () => {
   });
 });
 
-describe("LDAP preset", () => {
+describe("LDAP preset (openldap)", () => {
   const entry: LdapEntry = {
     dn: "uid=ana,ou=people,dc=example,dc=com",
     uid: "ana",
@@ -135,7 +137,7 @@ describe("LDAP preset", () => {
     displayName: "Ana L.",
     title: "Staff Engineer",
     telephoneNumber: ["+1 555 0003"],
-    department: "Platform",
+    ou: "Platform",
     employeeNumber: "E-0001",
     o: "Example Corp",
     manager: "uid=bo,ou=people,dc=example,dc=com",
@@ -145,7 +147,8 @@ describe("LDAP preset", () => {
     expect(mapUser(LDAP_USER, entry, { fields: ALL })).toEqual({
       attributes: {
         userName: "ana.lima@example.com",
-        displayName: "Ana L.",
+        // The preset's displayName is cn (displayName is the fallback).
+        displayName: "Ana Lima",
         givenName: "Ana",
         familyName: "Lima",
         email: "ana.lima@example.com",
@@ -170,7 +173,7 @@ describe("LDAP preset", () => {
   });
 
   test("the attributes a search requests follow the selection", () => {
-    expect(sourceFields(LDAP_USER, NONE)).toEqual(["mail", "displayName", "cn", "givenName", "sn", "dn", "uid"]);
-    expect(sourceFields(LDAP_USER, new Set(["enterprise"]))).toEqual(["mail", "displayName", "cn", "givenName", "sn", "manager", "employeeNumber", "department", "o", "dn", "uid"]);
+    expect(sourceFields(LDAP_USER, NONE)).toEqual(["mail", "cn", "displayName", "givenName", "sn", "uid", "dn"]);
+    expect(sourceFields(LDAP_USER, new Set(["enterprise"]))).toEqual(["mail", "cn", "displayName", "givenName", "sn", "manager", "employeeNumber", "ou", "o", "uid", "dn"]);
   });
 });

@@ -79,17 +79,60 @@ describe("requirementProblems: what each command needs", () => {
       sync: ["aws.scim_endpoint", "aws.scim_access_token", "gws.user_email", "gws.service_account_file"],
       plan: ["aws.scim_endpoint", "aws.scim_access_token", "gws.user_email", "gws.service_account_file"],
       "inspect gws": ["gws.user_email", "gws.service_account_file"],
+      "inspect ldap": ["ldap.url", "ldap.bind_dn", "ldap.base_dn", "ldap.preset", "ldap.bind_password"],
       "inspect scim": ["aws.scim_endpoint", "aws.scim_access_token"],
       "state show": [],
       "config validate": [],
     };
     for (const command of COMMANDS) expect(missingFor(empty, command)).toEqual(expected[command]);
     for (const command of ["sync", "plan", "state show"] as const) expect(requirementProblems(empty, command).invalid).toHaveLength(1);
-    for (const command of ["inspect gws", "inspect scim", "config validate"] as const) expect(requirementProblems(empty, command).invalid).toEqual([]);
+    for (const command of ["inspect gws", "inspect ldap", "inspect scim", "config validate"] as const) expect(requirementProblems(empty, command).invalid).toEqual([]);
+  });
+
+  const ldapComplete = {
+    IDPSCIM_LDAP_URL: "ldaps://dc1.example.com:636",
+    IDPSCIM_LDAP_BIND_DN: "CN=svc,DC=example,DC=com",
+    IDPSCIM_LDAP_BIND_PASSWORD: "pw",
+    IDPSCIM_LDAP_BASE_DN: "DC=example,DC=com",
+    IDPSCIM_LDAP_PRESET: "active-directory",
+  };
+
+  test("source.type picks the source whose settings sync and plan need; each inspect needs its own", () => {
+    const ldap = resolve({ IDPSCIM_SOURCE_TYPE: "ldap", IDPSCIM_STATE_FILE: "s.json" });
+    expect(missingFor(ldap, "sync")).toEqual(["aws.scim_endpoint", "aws.scim_access_token", "ldap.url", "ldap.bind_dn", "ldap.base_dn", "ldap.preset", "ldap.bind_password"]);
+    expect(missingFor(ldap, "inspect gws")).toEqual(["gws.user_email", "gws.service_account_file"]);
+    const ready = resolve({ ...complete, ...ldapComplete, IDPSCIM_SOURCE_TYPE: "ldap", IDPSCIM_GWS_USER_EMAIL: "", IDPSCIM_GWS_SERVICE_ACCOUNT_FILE: "" });
+    for (const command of ["sync", "plan", "inspect ldap"] as const) expect(requirementProblems(ready, command)).toEqual({ missing: [], invalid: [] });
+    // The password from a file or (before secrets are read) from Secrets Manager counts.
+    const { IDPSCIM_LDAP_BIND_PASSWORD: _, ...withoutPassword } = ldapComplete;
+    expect(missingFor(resolve({ ...withoutPassword, IDPSCIM_LDAP_BIND_PASSWORD_FILE: "pw.txt" }), "inspect ldap")).toEqual([]);
+    expect(requirementProblems(resolve({ ...withoutPassword, IDPSCIM_USE_SECRETS_MANAGER: "true" }), "inspect ldap", { secretsPending: true }).missing).toEqual([]);
+  });
+
+  test("LDAP combinations refused before any request: clear text, StartTLS on ldaps, a CA never used, server nesting on OpenLDAP, custom left incomplete", () => {
+    const problems = (env: Record<string, string>) => requirementProblems(resolve({ ...ldapComplete, ...env }), "inspect ldap");
+    expect(problems({ IDPSCIM_LDAP_URL: "ldap://dc1.example.com:389" }).invalid).toEqual([
+      'ldap.url "ldap://dc1.example.com:389" would send the bind password and every entry in clear text: use ldaps://dc1.example.com:636, or set ldap.start_tls = true, or (on a network you trust) ldap.allow_insecure = true',
+    ]);
+    const fine: Record<string, string>[] = [
+      { IDPSCIM_LDAP_URL: "ldap://dc1.example.com:389", IDPSCIM_LDAP_START_TLS: "true" },
+      { IDPSCIM_LDAP_URL: "ldap://dc1.example.com:389", IDPSCIM_LDAP_ALLOW_INSECURE: "true" },
+      { IDPSCIM_LDAP_URL: "ldap://127.0.0.1:3890" },
+    ];
+    for (const env of fine) expect(problems(env).invalid).toEqual([]);
+    expect(problems({ IDPSCIM_LDAP_START_TLS: "true" }).invalid[0]).toStartWith("ldap.start_tls is true but ldap.url");
+    expect(problems({ IDPSCIM_LDAP_URL: "ldap://localhost:389", IDPSCIM_LDAP_CA_FILE: "ca.pem" }).invalid[0]).toStartWith("ldap.ca_file is set but ldap.url");
+    expect(problems({ IDPSCIM_LDAP_PRESET: "openldap", IDPSCIM_LDAP_NESTED: "server" }).invalid[0]).toStartWith('ldap.nested = "server"');
+    expect(problems({ IDPSCIM_LDAP_PRESET: "custom", IDPSCIM_LDAP_USER_ATTRIBUTES: "userName=uid" }).missing).toEqual([
+      "ldap.user_filter is not set, and preset custom has no default: pass --ldap-user-filter, set IDPSCIM_LDAP_USER_FILTER, or add user_filter under [ldap]",
+      "ldap.group_filter is not set, and preset custom has no default: pass --ldap-group-filter, set IDPSCIM_LDAP_GROUP_FILTER, or add group_filter under [ldap]",
+      'ldap.user_attributes does not map externalId, email, and preset custom maps only what it names: add entries like "externalId=entryUUID", "userName=mail", "email=mail"',
+      'ldap.group_attributes does not map externalId, displayName, members, and preset custom maps only what it names: add entries like "externalId=entryUUID", "displayName=cn", "members=member"',
+    ]);
   });
 
   test("a complete config passes every command; use_secrets_manager drops the key file, and before secrets are read, what a secret holds", () => {
-    for (const command of COMMANDS) expect(requirementProblems(resolve(complete), command)).toEqual({ missing: [], invalid: [] });
+    for (const command of COMMANDS) expect(requirementProblems(resolve({ ...complete, ...ldapComplete }), command)).toEqual({ missing: [], invalid: [] });
     const withSecrets = resolve({ IDPSCIM_USE_SECRETS_MANAGER: "true", IDPSCIM_STATE_FILE: "s.json" });
     expect(missingFor(withSecrets, "sync")).toEqual(["aws.scim_endpoint", "aws.scim_access_token", "gws.user_email"]);
     expect(requirementProblems(withSecrets, "sync", { secretsPending: true })).toEqual({ missing: [], invalid: [] });
@@ -128,8 +171,9 @@ describe("the stops' renderer: a structured refusal reads as it always has", () 
     });
     expect(renderRefusal(empty)).toEqual({
       rule: "empty_source",
-      message: "the source returned no groups while the state manages 5: a wrong gws.groups_filter or a Directory problem looks like everyone left",
-      hint: "check gws.groups_filter and the admin's read rights; if the source is meant to be empty, pass --allow-empty-source",
+      message:
+        "the source returned no groups while the state manages 5: a wrong gws.groups_filter (with an LDAP source: ldap.group_base_dn and ldap.group_filter) or a directory problem looks like everyone left",
+      hint: "check gws.groups_filter (with an LDAP source: ldap.group_base_dn and ldap.group_filter) and the reader's rights; if the source is meant to be empty, pass --allow-empty-source",
     });
   });
 

@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderMarkdownTable, replaceConfigTable } from "../../src/config/docs.ts";
+import { requirementProblems, resolveConfig } from "../../src/config/load.ts";
 import { ROOT } from "../support/harness.ts";
 
 const readme = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -32,5 +33,15 @@ describe("README", () => {
 
   test("the configuration table is generated from the option table and current", () => {
     expect(replaceConfigTable(readme, renderMarkdownTable())).toBe(readme);
+  });
+
+  test("the LDAP section's complete example configurations are complete: a sync needs only the two secrets more", () => {
+    for (const heading of ["Active Directory, complete", "OpenLDAP, complete"]) {
+      const block = new RegExp(`${heading}[^\\n]*\\n\\n\`\`\`toml\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
+      expect(block).toBeDefined();
+      const config = resolveConfig({ argv: {}, env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: "tok-1", IDPSCIM_LDAP_BIND_PASSWORD: "pw" }, fileText: block!, filePath: "config.toml" });
+      expect(config.source.type).toBe("ldap");
+      expect(requirementProblems(config, "sync")).toEqual({ missing: [], invalid: [] });
+    }
   });
 });

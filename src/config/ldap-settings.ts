@@ -1,0 +1,100 @@
+/**
+ * @module The LDAP source's settings as the adapter takes them: the preset applied (its filters,
+ * mapping and the ldap.*_attributes entries), base DNs defaulted to ldap.base_dn, and the checks
+ * that span several [ldap] settings (clear-text binds, a custom preset left incomplete), so a bad
+ * combination stops before any request (pure, web APIs only).
+ */
+import { ldapPreset, missingCustomTargets, type LdapPreset, type LdapPresetName } from "../mapping/presets/ldap.ts";
+import { howToSet, optionByPath, type ResolvedConfig } from "./schema.ts";
+import { isLoopback, quote } from "./values.ts";
+
+export interface LdapSettings {
+  url: string;
+  startTls: boolean;
+  caFile?: string;
+  bindDn: string;
+  bindPassword: string;
+  baseDn: string;
+  userBaseDn: string;
+  groupBaseDn: string;
+  userFilter: string;
+  /** ANDed with the preset's group classes; absent: every group under groupBaseDn. */
+  groupFilter?: string;
+  suspendedFilter?: string;
+  pageSize: number;
+  timeoutMs: number;
+  nested: "client" | "server";
+  presetName: LdapPresetName;
+  preset: LdapPreset;
+}
+
+/** A value the shell's `requireFor` guarantees (see compose.ts `checked`). */
+function given<T>(value: T | undefined, path: string): T {
+  if (value === undefined) throw new Error(`${path} reached ldapSettings unset: the shell must call requireFor first`);
+  return value;
+}
+
+/** The settings of a checked configuration (`requireFor` passed for an LDAP command). */
+export function ldapSettings(config: ResolvedConfig): LdapSettings {
+  const ldap = config.ldap;
+  const presetName = given(ldap.preset, "ldap.preset");
+  const preset = ldapPreset(presetName, ldap.userAttributes, ldap.groupAttributes);
+  const baseDn = given(ldap.baseDn, "ldap.base_dn");
+  const suspendedFilter = ldap.suspendedFilter ?? preset.suspendedFilter;
+  return {
+    url: given(ldap.url, "ldap.url"),
+    startTls: ldap.startTls,
+    ...(ldap.caFile !== undefined ? { caFile: ldap.caFile } : {}),
+    bindDn: given(ldap.bindDn, "ldap.bind_dn"),
+    bindPassword: given(ldap.bindPassword, "ldap.bind_password"),
+    baseDn,
+    userBaseDn: ldap.userBaseDn ?? baseDn,
+    groupBaseDn: ldap.groupBaseDn ?? baseDn,
+    userFilter: given(ldap.userFilter ?? preset.userFilter, "ldap.user_filter"),
+    ...(ldap.groupFilter !== undefined ? { groupFilter: ldap.groupFilter } : {}),
+    ...(suspendedFilter !== undefined ? { suspendedFilter } : {}),
+    pageSize: ldap.pageSize,
+    timeoutMs: ldap.timeoutMs,
+    nested: ldap.nested,
+    presetName,
+    preset,
+  };
+}
+
+/**
+ * What keeps an LDAP command from running beyond single settings: `missing` (CONFIG_MISSING) for
+ * what a custom preset leaves undefined, `invalid` (CONFIG_INVALID) for combinations refused.
+ */
+export function ldapProblems(config: ResolvedConfig): { missing: string[]; invalid: string[] } {
+  const ldap = config.ldap;
+  const missing: string[] = [];
+  const invalid: string[] = [];
+  const url = ldap.url === undefined ? undefined : new URL(ldap.url);
+  if (url?.protocol === "ldap:" && !ldap.startTls && !isLoopback(url.hostname) && !ldap.allowInsecure) {
+    invalid.push(
+      `ldap.url ${quote(ldap.url!)} would send the bind password and every entry in clear text: use ldaps://${url.hostname}:636, ` +
+        "or set ldap.start_tls = true, or (on a network you trust) ldap.allow_insecure = true",
+    );
+  }
+  if (url?.protocol === "ldaps:" && ldap.startTls) invalid.push(`ldap.start_tls is true but ldap.url ${quote(ldap.url!)} is already TLS (ldaps://): remove start_tls, or use ldap:// with it`);
+  if (url?.protocol === "ldap:" && !ldap.startTls && ldap.caFile !== undefined) {
+    invalid.push(`ldap.ca_file is set but ldap.url ${quote(ldap.url!)} is plain ldap:// without StartTLS, so no certificate is checked: use ldaps:// or set ldap.start_tls = true`);
+  }
+  if (ldap.nested === "server" && ldap.preset === "openldap") {
+    invalid.push('ldap.nested = "server" uses Active Directory\'s LDAP_MATCHING_RULE_IN_CHAIN, which OpenLDAP does not implement: set ldap.nested = "client"');
+  }
+  if (ldap.preset === "custom") {
+    for (const path of ["ldap.user_filter", "ldap.group_filter"] as const) {
+      const value = path === "ldap.user_filter" ? ldap.userFilter : ldap.groupFilter;
+      if (value === undefined) missing.push(`${path} is not set, and preset custom has no default: ${howToSet(optionByPath(path))}`);
+    }
+    for (const kind of ["user", "group"] as const) {
+      const lacking = missingCustomTargets("custom", kind === "user" ? ldap.userAttributes : ldap.groupAttributes, kind);
+      if (lacking.length > 0) {
+        const example = kind === "user" ? '"externalId=entryUUID", "userName=mail", "email=mail"' : '"externalId=entryUUID", "displayName=cn", "members=member"';
+        missing.push(`ldap.${kind}_attributes does not map ${lacking.join(", ")}, and preset custom maps only what it names: add entries like ${example}`);
+      }
+    }
+  }
+  return { missing, invalid };
+}
