@@ -21,6 +21,12 @@ export interface SyncDependencies {
   store: StateStore;
   log: Logger;
   now?: () => number;
+  /**
+   * Called between the phases of a run (state loaded, source read, tenant read, plan made), each of
+   * which leaves the previous one's working data behind: the shell collects that garbage there,
+   * so the run's peak is what it holds, not what it held and dropped.
+   */
+  settle?: () => void;
 }
 
 export interface SyncOptions {
@@ -95,9 +101,12 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
 
 /** Everything before the first write: the state, the source, the tenant as far as needed, and the plan. */
 async function readAndPlan(deps: SyncDependencies, options: SyncOptions, now: () => number) {
+  const settle = deps.settle ?? (() => {});
   const loaded = await loadState(deps);
+  settle();
   const state: SyncState = loaded?.state ?? emptyState();
   const source = fitForAws(await deps.source.read());
+  settle();
   for (const warning of source.warnings) deps.log.warn(warning);
   deps.log.info(`source: ${source.groups.length} groups, ${source.users.length} users`);
 
@@ -107,6 +116,7 @@ async function readAndPlan(deps: SyncDependencies, options: SyncOptions, now: ()
   const policy: PlanPolicy = { ...options.policy, adoptGroupsByName: options.adoptGroups === "always" || (options.adoptGroups === "first-run" && firstRun) };
   const tenantRead = decideTenantRead(loaded?.state, options, now());
   const plan = await planRun(deps, source, state, policy, tenantRead);
+  settle();
   return { loaded, state, source, policy, tenantRead, plan };
 }
 
@@ -155,6 +165,7 @@ async function planRun(deps: SyncDependencies, source: SourceSnapshot, state: Sy
   const { log } = deps;
   const tenant: TenantSnapshot = tenantRead === "skipped" ? tenantFromState(state) : await readTenant(deps.target, source, state);
   if (tenantRead !== "skipped") log.info(`tenant (${tenantRead} full read): ${tenant.users.length} users, ${tenant.groups.length} groups`);
+  deps.settle?.();
   const planStarted = performance.now();
   let planned = makePlan(source, tenant, state, policy);
   log.debug(`plan: ${planned.operations.length} operations in ${(performance.now() - planStarted).toFixed(1)} ms`);

@@ -62,6 +62,16 @@ export async function readTextFile(path: string): Promise<string> {
   return readFile(path, "utf8");
 }
 
+/**
+ * A full, synchronous garbage collection under Bun (its compiled binary included); nothing under
+ * Node or Deno, which expose none without a flag. JavaScriptCore sizes its heap for the machine's
+ * RAM, not the Lambda's memory, and lets dropped data pile up well past what a run holds.
+ */
+export function collectGarbage(): void {
+  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
+  bun?.gc(true);
+}
+
 export function isLambda(): boolean {
   return Boolean(process.env.AWS_LAMBDA_RUNTIME_API);
 }

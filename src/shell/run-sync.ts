@@ -11,7 +11,7 @@ import { EXIT, exitForStop } from "../core/errors.ts";
 import type { RunLock } from "../core/ports.ts";
 import { runSync, type SyncReport } from "../core/sync.ts";
 import type { ManagedLogger } from "../log/logger.ts";
-import { environment, exit, exitSoon, onSignal, readTextFile } from "../platform/runtime.ts";
+import { collectGarbage, environment, exit, exitSoon, onSignal, readTextFile } from "../platform/runtime.ts";
 import { renderRefusal } from "./messages.ts";
 import { summaryLine, type RunFigures } from "./render.ts";
 
@@ -87,7 +87,7 @@ export async function runConfiguredSync(
   try {
     lock = await locking;
     report = await runSync(
-      { source, target, store, log },
+      { source, target, store, log, settle: collectGarbage },
       {
         policy: policyFor(finalConfig),
         dryRun: options.dryRun,
