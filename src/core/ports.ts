@@ -61,7 +61,8 @@ export interface RequestStats {
 }
 
 export interface ScimTarget {
-  listUsers(): Promise<TenantUser[]>;
+  /** Every user; `each`, when given, maps each one as its page arrives (a large tenant is never held twice). */
+  listUsers(each?: (user: TenantUser) => TenantUser): Promise<TenantUser[]>;
   /** Groups without members (AWS never returns them with the group). */
   listGroups(): Promise<TenantGroup[]>;
   /** SCIM ids of a group's members, read with the `groups.value` filter. */

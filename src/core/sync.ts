@@ -13,6 +13,7 @@ import { mapLimit } from "./pool.ts";
 import { plan as makePlan, summarisePlan, type Plan, type PlanPolicy, type PlanSummary } from "./plan.ts";
 import { continuesFromState } from "./resume.ts";
 import type { DirectorySource, LoadedState, Logger, ScimTarget, SourceSnapshot, StateStore } from "./ports.ts";
+import { sourceSharingState, tenantUserSharing } from "./shared-attributes.ts";
 import { sameState, tenantFromState } from "./state.ts";
 
 export interface SyncDependencies {
@@ -105,7 +106,7 @@ async function readAndPlan(deps: SyncDependencies, options: SyncOptions, now: ()
   const loaded = await loadState(deps);
   settle();
   const state: SyncState = loaded?.state ?? emptyState();
-  const source = fitForAws(await deps.source.read());
+  const source = sourceSharingState(fitForAws(await deps.source.read()), state);
   settle();
   for (const warning of source.warnings) deps.log.warn(warning);
   deps.log.info(`source: ${source.groups.length} groups, ${source.users.length} users`);
@@ -263,7 +264,7 @@ function decideTenantRead(state: SyncState | undefined, options: SyncOptions, no
  * this run manages or may adopt: AWS never lists members with a group, so each costs a filter query.
  */
 export async function readTenant(target: ScimTarget, source: SourceSnapshot, state: SyncState): Promise<TenantSnapshot> {
-  const [users, groups] = await Promise.all([target.listUsers(), target.listGroups()]);
+  const [users, groups] = await Promise.all([target.listUsers(tenantUserSharing(source, state)), target.listGroups()]);
   const managedScimIds = new Set(Object.values(state.groups).map((g) => g.scimId));
   const sourceIds = new Set(source.groups.map((g) => g.sourceId));
   const names = new Set(source.groups.map((g) => g.displayName));

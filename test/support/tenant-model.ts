@@ -197,7 +197,7 @@ export class TenantModel {
     const tenantGroup = (g: ModelGroup): TenantGroup => ({ scimId: g.scimId, ...(g.externalId !== undefined ? { externalId: g.externalId } : {}), displayName: g.displayName });
     const stats: RequestStats = { byRoute: this.calls, total: 0, retries: 0, throttled: 0 };
     return {
-      listUsers: async () => (count("listUsers"), [...this.users.values()].map(tenantUser)),
+      listUsers: async (each = (u: TenantUser) => u) => (count("listUsers"), [...this.users.values()].map((u) => each(tenantUser(u)))),
       listGroups: async () => (count("listGroups"), [...this.groups.values()].map(tenantGroup)),
       listGroupMembers: async (id) => (count("listGroupMembers"), [...this.group(id).members].sort()),
       findUser: async (by) => {

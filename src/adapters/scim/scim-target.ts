@@ -2,6 +2,7 @@
 import { SyncError } from "../../core/errors.ts";
 import type { RequestStats, ScimTarget } from "../../core/ports.ts";
 import type { RateControlOptions, RateControlStats, RequestKind } from "../../core/rate-control.ts";
+import type { TenantUser } from "../../model/index.ts";
 import { connect, objectBody, type ScimRequest } from "./connection.ts";
 import { eqFilter } from "./filter.ts";
 import { findGroup, findUser, getOne, listAll, readGroup, readUser, readUserId } from "./listing.ts";
@@ -72,8 +73,8 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
       return objectBody(conn, await conn.send(request), request);
     },
 
-    async listUsers() {
-      return listAll(conn, "Users", (r) => readUser(conn, r, "GET /Users"));
+    async listUsers(each = (user: TenantUser) => user) {
+      return listAll(conn, "Users", (r) => each(readUser(conn, r, "GET /Users")));
     },
 
     async listGroups() {
