@@ -239,13 +239,16 @@ variable "settings" {
   }
 
   validation {
-    # Set by the module (state, secrets, logging), or secret values that belong in Secrets Manager.
+    # Set by the module (state, secrets, logging), or secret values that belong in Secrets Manager:
+    # the values themselves, the files holding them (the function has none) and the names of other
+    # secrets (the role may read only the module's).
     condition = length(setintersection(keys(var.settings), [
       "IDPSCIM_USE_SECRETS_MANAGER", "IDPSCIM_LOG_FORMAT", "IDPSCIM_LOG_LEVEL", "IDPSCIM_GWS_GROUPS_FILTER",
       "IDPSCIM_AWS_S3_BUCKET_NAME", "IDPSCIM_AWS_S3_BUCKET_KEY", "IDPSCIM_STATE_FILE",
       "IDPSCIM_GWS_SERVICE_ACCOUNT_FILE_SECRET_NAME", "IDPSCIM_GWS_USER_EMAIL_SECRET_NAME",
-      "IDPSCIM_AWS_SCIM_ENDPOINT_SECRET_NAME", "IDPSCIM_AWS_SCIM_ACCESS_TOKEN_SECRET_NAME",
+      "IDPSCIM_AWS_SCIM_ENDPOINT_SECRET_NAME", "IDPSCIM_AWS_SCIM_ACCESS_TOKEN_SECRET_NAME", "IDPSCIM_LDAP_BIND_PASSWORD_SECRET_NAME",
       "IDPSCIM_GWS_SERVICE_ACCOUNT_FILE", "IDPSCIM_GWS_USER_EMAIL", "IDPSCIM_AWS_SCIM_ENDPOINT", "IDPSCIM_AWS_SCIM_ACCESS_TOKEN",
+      "IDPSCIM_AWS_SCIM_ACCESS_TOKEN_FILE", "IDPSCIM_LDAP_BIND_PASSWORD", "IDPSCIM_LDAP_BIND_PASSWORD_FILE",
       "IDPSCIM_CONFIG_FILE",
     ])) == 0
     error_message = "settings must not set the state, secret, logging or config-file variables: use this module's variables (state_key, the secret variables, log_level, groups_filter) instead."

@@ -399,7 +399,15 @@ function environmentProblems(m: TerraformRoot): string[] {
   const refused = new Set(conditions(m, "settings").match(/IDPSCIM_[A-Z0-9_]+/g) ?? []);
   for (const name of refused) if (!known.has(name)) problems.push(`settings refuses ${name}, which idpscim does not read`);
   for (const name of set) if (!refused.has(name)) problems.push(`settings could override ${name}, which the module sets`);
-  for (const secret of OPTIONS.filter((o) => o.secret)) if (!refused.has(envName(secret))) problems.push(`settings accepts the secret ${envName(secret)}`);
+  // A secret reaches the function only through the module's secrets: not as a value, not from a
+  // file (the function has none but its package and /tmp), not from a secret the role may not read.
+  const byPath = new Map(OPTIONS.map((o) => [`${o.table ? `${o.table}.` : ""}${o.key}`, o]));
+  for (const secret of OPTIONS.filter((o) => o.secret)) {
+    if (!refused.has(envName(secret))) problems.push(`settings accepts the secret ${envName(secret)}`);
+    const file = secret.fromFile === undefined ? undefined : byPath.get(secret.fromFile);
+    if (file && !refused.has(envName(file))) problems.push(`settings accepts ${envName(file)}, the file holding the secret ${envName(secret)}`);
+  }
+  for (const name of OPTIONS.filter((o) => o.key.endsWith("_secret_name"))) if (!refused.has(envName(name))) problems.push(`settings accepts ${envName(name)}, another secret than the module's`);
   const levels = containsListOf(conditions(m, "log_level"), "log_level");
   const toolLevels = OPTIONS.find((o) => o.table === "log" && o.key === "level")?.choices;
   if (JSON.stringify(levels) !== JSON.stringify(toolLevels)) problems.push(`log_level allows ${JSON.stringify(levels)}, the tool ${JSON.stringify(toolLevels)}`);
@@ -806,6 +814,9 @@ describe("the checks bite: each fails on a copy with its feature removed", () =>
     { what: "an unvalidated schedule", file: "variables.tf", edit: within('variable "schedule_expression"', "validation {", "unchecked {"), check: variableProblems, expected: "variable schedule_expression: no validation block" },
     { what: "an unvalidated ARN", file: "variables.tf", edit: within('variable "kms_key_arn"', "validation {", "unchecked {"), check: variableProblems, expected: "variable kms_key_arn: no validation block" },
     { what: "a bare output", file: "outputs.tf", edit: (t) => t.replace("value       = try(aws_iam_role.this.arn, null)", "value       = aws_iam_role.this.arn"), check: outputProblems, expected: "output role_arn" },
+    { what: "the bind password through settings", file: "variables.tf", edit: (t) => t.replace('"IDPSCIM_LDAP_BIND_PASSWORD", ', ""), check: environmentProblems, expected: "settings accepts the secret IDPSCIM_LDAP_BIND_PASSWORD" },
+    { what: "the bind password's file through settings", file: "variables.tf", edit: (t) => t.replace(', "IDPSCIM_LDAP_BIND_PASSWORD_FILE"', ""), check: environmentProblems, expected: "settings accepts IDPSCIM_LDAP_BIND_PASSWORD_FILE, the file holding" },
+    { what: "another secret's name through settings", file: "variables.tf", edit: (t) => t.replace(', "IDPSCIM_LDAP_BIND_PASSWORD_SECRET_NAME"', ""), check: environmentProblems, expected: "settings accepts IDPSCIM_LDAP_BIND_PASSWORD_SECRET_NAME, another secret" },
     { what: "an env var the tool ignores", file: "main.tf", edit: (t) => t.replace("IDPSCIM_AWS_S3_BUCKET_KEY   = var.state_key", "IDPSCIM_AWS_S3_KEY          = var.state_key"), check: environmentProblems, expected: "IDPSCIM_AWS_S3_KEY" },
   ];
   for (const { what, file, edit, check, expected } of mutations) {
