@@ -139,7 +139,7 @@ variable "reserved_concurrent_executions" {
 }
 
 variable "vpc_config" {
-  description = "Runs the function in a VPC: its subnets and security groups. The subnets need a route to Google and AWS (a NAT gateway, or VPC endpoints for S3, Secrets Manager and CloudWatch Logs plus a NAT for Google and the SCIM endpoint). The role then gets the network-interface permissions of AWSLambdaVPCAccessExecutionRole. Null = no VPC."
+  description = "Runs the function in a VPC: its private subnets and security groups, e.g. to reach a private LDAP directory. The subnets need a route to the source (Google's APIs, or the directory on TCP 636 or 389, e.g. through a VPN or Direct Connect), to the SCIM endpoint (a NAT gateway) and to S3 and Secrets Manager (the NAT, or VPC endpoints); logs need none. The role then gets the network-interface permissions of AWSLambdaVPCAccessExecutionRole. Null = no VPC."
   type = object({
     subnet_ids         = list(string)
     security_group_ids = list(string)

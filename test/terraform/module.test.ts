@@ -265,6 +265,9 @@ function scheduleProblems(m: TerraformRoot): string[] {
   return problems;
 }
 
+/** The EC2 actions of the AWS managed policy AWSLambdaVPCAccessExecutionRole (besides its logs actions). */
+const VPC_ACCESS_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"];
+
 const ALLOWED_ACTIONS = new Set([
   "ec2:CreateNetworkInterface",
   "ec2:DeleteNetworkInterface",
@@ -321,6 +324,9 @@ function iamProblems(m: TerraformRoot): string[] {
     }
   }
   const by = (action: string) => all.filter((s) => list(s.actions).includes(action));
+  // In a VPC, Lambda manages the function's network interfaces with this role: every action of
+  // AWSLambdaVPCAccessExecutionRole is needed (a missing one fails CreateFunction or leaks ENIs).
+  for (const action of VPC_ACCESS_ACTIONS) if (by(action).length !== 1) problems.push(`${action} is not granted (once) with vpc_config: AWSLambdaVPCAccessExecutionRole's actions are all needed`);
   const secrets = by("secretsmanager:GetSecretValue");
   if (secrets.length !== 1 || JSON.stringify(list(secrets[0]!.resources)) !== JSON.stringify(["${values(local.secret_arns)}"])) problems.push("GetSecretValue is not granted on exactly local.secret_arns");
   // Get and Put on the state key and its run lock; Delete on the lock only, never on the state.
@@ -922,6 +928,8 @@ describe("the checks bite: each fails on a copy with its feature removed", () =>
       check: iamProblems,
       expected: "EC2 actions not limited to var.vpc_config",
     },
+    { what: "no network-interface deletion in a VPC", file: "iam.tf", edit: (t) => t.replace('"ec2:DeleteNetworkInterface", ', ""), check: iamProblems, expected: "ec2:DeleteNetworkInterface is not granted (once) with vpc_config" },
+    { what: "no Describe in a VPC", file: "iam.tf", edit: (t) => t.replace('actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]', 'actions   = ["ec2:DescribeNetworkInterfaces"]'), check: iamProblems, expected: "ec2:DescribeSubnets is not granted (once) with vpc_config" },
     { what: "a wider send action", file: "main.tf", edit: (t) => t.replace('sqs = "sqs:SendMessage"', 'sqs = "sqs:*"'), check: iamProblems, expected: "on_failure_actions is" },
     { what: "no permissions boundary", file: "iam.tf", edit: (t) => t.replace("permissions_boundary = var.role_permissions_boundary_arn", "permissions_boundary = null"), check: iamProblems, expected: "permissions_boundary" },
     { what: "a bucket created next to the existing one", file: "main.tf", edit: within('resource "aws_s3_bucket" "state"', "count = local.create_state_bucket ? 1 : 0", "count = 1"), check: bucketProblems, expected: "skipped for existing_state_bucket_name" },
