@@ -10,14 +10,14 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { OPTIONS, SOURCE_TYPES, envName, optionByPath, type OptionPath } from "../../src/config/schema.ts";
-import { ldapUrlProblem, pemProblem } from "../../src/config/values.ts";
+import { dnProblem, ldapFilterProblem, ldapUrlProblem, pemProblem } from "../../src/config/values.ts";
 import { renderReleasePin } from "../../scripts/release.ts";
 import { parseTerraformFiles, renderTfDocs, replaceTfDocs, runTfDocs, unwrapExpression, type TerraformRoot } from "../../scripts/tf-docs.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 const ROOT = resolve(import.meta.dir, "../..");
 const MODULE_DIR = join(ROOT, "terraform");
-const EXAMPLE_DIRS = ["basic", "complete"].map((name) => join(MODULE_DIR, "examples", name));
+const EXAMPLE_DIRS = ["basic", "complete", "ldap"].map((name) => join(MODULE_DIR, "examples", name));
 
 // hcl2json's output is untyped JSON: attributes are values or "${expr}" strings, blocks are arrays.
 type Body = Record<string, any>;
@@ -859,6 +859,31 @@ describe("terraform examples", () => {
     expect(complete.schedule_expression).not.toBe(first(moduleRoot.variable, "schedule_expression")?.default);
     const schedule = regexOf(conditions(moduleRoot, "schedule_expression"), "schedule_expression")!;
     expect(schedule.test(complete.schedule_expression)).toBe(true);
+  });
+});
+
+describe("terraform example ldap", () => {
+  test("source_type ldap, the ldap object, the bind password and SCIM pair as sensitive values, no Google input, in the given subnets", () => {
+    const { root } = examples[2]!;
+    const call = first(root.module, "idpscim")!;
+    expect(call.source_type).toBe("ldap");
+    expect(Object.keys(call).filter((k) => k.startsWith("gws_") || k === "groups_filter")).toEqual([]);
+    for (const value of ["ldap_bind_password", "scim_endpoint", "scim_access_token"]) {
+      expect(call[value]).toBe(`\${var.${value}}`);
+      expect(first(root.variable, value)?.sensitive).toBe(true);
+    }
+    // Every required attribute of var.ldap is given, and the CA is the file's text, not its path.
+    const ldap = call.ldap as Record<string, unknown>;
+    for (const key of ["url", "bind_dn", "base_dn", "preset"]) expect(ldap[key]).toBeDefined();
+    expect(ldap.ca_pem).toBe("${var.ldap_ca_file == null ? null : file(var.ldap_ca_file)}");
+    expect(call.vpc_config).toEqual({ subnet_ids: "${var.subnet_ids}", security_group_ids: "${var.security_group_ids}" });
+    // The values the example writes pass the module's validations.
+    const conditionsOfLdap = conditions(moduleRoot, "ldap");
+    expect(regexOf(conditionsOfLdap, "ldap\\.url")!.test(String(first(root.variable, "ldap_url")?.default))).toBe(true);
+    expect(containsListOf(conditionsOfLdap, "ldap\\.preset")).toContain(ldap.preset);
+    for (const key of ["bind_dn", "base_dn", "user_base_dn", "group_base_dn"]) expect(`${key}: ${dnProblem(String(ldap[key])) ?? "ok"}`).toBe(`${key}: ok`);
+    expect(ldapFilterProblem(String(ldap.group_filter))).toBeUndefined();
+    expect(Object.keys(call.settings as object).filter((k) => k.startsWith("IDPSCIM_LDAP_"))).toEqual([]);
   });
 });
 
