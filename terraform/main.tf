@@ -1,6 +1,6 @@
 # idpscim as a scheduled AWS Lambda: the function and its package, the state bucket, the secrets of
-# its source (Google Workspace or LDAP), the schedule, the log group and the alarms. The IAM role is in iam.tf, the released package's
-# pin in release.tf.
+# its source (Google Workspace or LDAP), the schedule, the log group and the alarms. The IAM role
+# is in iam.tf, the released package's pin in release.tf.
 
 locals {
   source_name = { google = "Google Workspace", ldap = "an LDAP directory" }[var.source_type]
