@@ -21,7 +21,7 @@ import { parseTerraformDir } from "./tf-docs.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 export const FACTS_FILE = join(ROOT, "test/terraform/provider-facts.json");
-const ROOTS = ["terraform", "terraform/examples/basic", "terraform/examples/complete"];
+const ROOTS = ["terraform", "terraform/examples/basic", "terraform/examples/complete", "terraform/examples/ldap"];
 
 /** Provider name (the type's prefix) → the npm package of its bindings; 21.22.1 is hashicorp/aws 6.25.0. */
 export const PACKAGES: Record<string, string> = {

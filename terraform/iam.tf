@@ -1,4 +1,4 @@
-# The function's role: least privilege, scoped to the named secrets, the state key and its own log group.
+# The function's role: least privilege, scoped to its source's secrets, the state key and its own log group.
 
 locals {
   # The region and account from an ARN rather than data.aws_region (whose attribute is `name` in
@@ -35,6 +35,7 @@ resource "aws_iam_role" "this" {
 }
 
 data "aws_iam_policy_document" "permissions" {
+  # Exactly the secrets the function reads: the SCIM pair and its source's own (main.tf).
   statement {
     sid       = "ReadSecrets"
     actions   = ["secretsmanager:GetSecretValue"]

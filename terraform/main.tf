@@ -1,22 +1,35 @@
-# idpscim as a scheduled AWS Lambda: the function and its package, the state bucket, the secrets,
-# the schedule, the log group and the alarms. The IAM role is in iam.tf, the released package's
-# pin in release.tf.
+# idpscim as a scheduled AWS Lambda: the function and its package, the state bucket, the secrets of
+# its source (Google Workspace or LDAP), the schedule, the log group and the alarms. The IAM role
+# is in iam.tf, the released package's pin in release.tf.
 
 locals {
+  source_name = { google = "Google Workspace", ldap = "an LDAP directory" }[var.source_type]
+
   # Env var through which the tool finds each secret (GetSecretValue takes an ARN as well as a name).
   secret_env = {
     gws_service_account = "IDPSCIM_GWS_SERVICE_ACCOUNT_FILE_SECRET_NAME"
     gws_user_email      = "IDPSCIM_GWS_USER_EMAIL_SECRET_NAME"
     scim_endpoint       = "IDPSCIM_AWS_SCIM_ENDPOINT_SECRET_NAME"
     scim_access_token   = "IDPSCIM_AWS_SCIM_ACCESS_TOKEN_SECRET_NAME"
+    ldap_bind_password  = "IDPSCIM_LDAP_BIND_PASSWORD_SECRET_NAME"
   }
 
-  existing_secret_arns = {
+  # The secrets the function reads: the SCIM pair and its source's own. Only these are created,
+  # passed to the function and readable by its role.
+  secrets_by_source = {
+    google = ["scim_endpoint", "scim_access_token", "gws_service_account", "gws_user_email"]
+    ldap   = ["scim_endpoint", "scim_access_token", "ldap_bind_password"]
+  }
+
+  given_secret_arns = {
     gws_service_account = var.gws_service_account_secret_arn
     gws_user_email      = var.gws_user_email_secret_arn
     scim_endpoint       = var.scim_endpoint_secret_arn
     scim_access_token   = var.scim_access_token_secret_arn
+    ldap_bind_password  = var.ldap_bind_password_secret_arn
   }
+
+  existing_secret_arns = { for k in local.secrets_by_source[var.source_type] : k => local.given_secret_arns[k] }
 
   # Sensitive, so kept apart from the ARNs: for_each may only see non-sensitive values, and which
   # secrets to create is decided by the (non-sensitive) ARN being absent. The preconditions on the
@@ -26,6 +39,7 @@ locals {
     gws_user_email      = var.gws_user_email
     scim_endpoint       = var.scim_endpoint
     scim_access_token   = var.scim_access_token
+    ldap_bind_password  = var.ldap_bind_password
   }
 
   created_secrets = toset([for k, arn in local.existing_secret_arns : k if arn == null])
@@ -84,19 +98,44 @@ locals {
   metrics_namespace = "idpscim"
   metrics_service   = var.name
 
+  # The [ldap] settings (var.ldap) as the tool's variables; null ones (and all, without var.ldap)
+  # are left out, so the tool's defaults apply. Lists are read comma-separated.
+  ldap_settings = {
+    IDPSCIM_LDAP_URL              = try(var.ldap.url, null)
+    IDPSCIM_LDAP_BIND_DN          = try(var.ldap.bind_dn, null)
+    IDPSCIM_LDAP_BASE_DN          = try(var.ldap.base_dn, null)
+    IDPSCIM_LDAP_PRESET           = try(var.ldap.preset, null)
+    IDPSCIM_LDAP_START_TLS        = try(tostring(var.ldap.start_tls), null)
+    IDPSCIM_LDAP_ALLOW_INSECURE   = try(tostring(var.ldap.allow_insecure), null)
+    IDPSCIM_LDAP_CA_PEM           = try(var.ldap.ca_pem, null)
+    IDPSCIM_LDAP_USER_BASE_DN     = try(var.ldap.user_base_dn, null)
+    IDPSCIM_LDAP_GROUP_BASE_DN    = try(var.ldap.group_base_dn, null)
+    IDPSCIM_LDAP_USER_FILTER      = try(var.ldap.user_filter, null)
+    IDPSCIM_LDAP_GROUP_FILTER     = try(var.ldap.group_filter, null)
+    IDPSCIM_LDAP_SUSPENDED_FILTER = try(var.ldap.suspended_filter, null)
+    IDPSCIM_LDAP_PAGE_SIZE        = try(tostring(var.ldap.page_size), null)
+    IDPSCIM_LDAP_TIMEOUT          = try(var.ldap.timeout, null)
+    IDPSCIM_LDAP_NESTED           = try(var.ldap.nested, null)
+    IDPSCIM_LDAP_USER_ATTRIBUTES  = try(join(",", var.ldap.user_attributes), null)
+    IDPSCIM_LDAP_GROUP_ATTRIBUTES = try(join(",", var.ldap.group_attributes), null)
+  }
+
   environment = merge(
     var.settings,
     {
       IDPSCIM_LOG_FORMAT          = "json"
       IDPSCIM_LOG_LEVEL           = var.log_level
       IDPSCIM_USE_SECRETS_MANAGER = "true"
+      IDPSCIM_SOURCE_TYPE         = var.source_type
       IDPSCIM_AWS_S3_BUCKET_NAME  = local.state_bucket_id
       IDPSCIM_AWS_S3_BUCKET_KEY   = var.state_key
       POWERTOOLS_SERVICE_NAME     = local.metrics_service
     },
-    { for k, env in local.secret_env : env => local.secret_arns[k] },
+    # The source's secrets only (local.secret_arns holds no other).
+    { for k, arn in local.secret_arns : local.secret_env[k] => arn },
     # Unset when empty (the tool's default: all groups).
     { for v in [join(",", var.groups_filter)] : "IDPSCIM_GWS_GROUPS_FILTER" => v if v != "" },
+    { for name, value in local.ldap_settings : name => value if value != null },
   )
 }
 
@@ -295,7 +334,7 @@ resource "aws_cloudwatch_log_group" "this" {
 
 resource "aws_lambda_function" "this" {
   function_name = var.name
-  description   = "idpscim: syncs Google Workspace to IAM Identity Center (SCIM) on a schedule"
+  description   = "idpscim: syncs ${local.source_name} to IAM Identity Center (SCIM) on a schedule"
   role          = aws_iam_role.this.arn
 
   runtime       = "provided.al2023"
@@ -332,13 +371,27 @@ resource "aws_lambda_function" "this" {
   tags = var.tags
 
   lifecycle {
+    # Each secret of the source: exactly one of a value and an ARN; another source's: neither, so
+    # nothing is created or granted that the function does not read.
     precondition {
-      condition     = (var.gws_service_account_json == null) != (var.gws_service_account_secret_arn == null)
-      error_message = "Give exactly one of gws_service_account_json (the module creates the secret) and gws_service_account_secret_arn (an existing secret)."
+      condition     = var.source_type == "google" ? (var.gws_service_account_json == null) != (var.gws_service_account_secret_arn == null) : var.gws_service_account_json == null && var.gws_service_account_secret_arn == null
+      error_message = "With source_type = \"google\", give exactly one of gws_service_account_json (the module creates the secret) and gws_service_account_secret_arn (an existing secret); with source_type = \"ldap\", neither (no Google key is read)."
     }
     precondition {
-      condition     = (var.gws_user_email == null) != (var.gws_user_email_secret_arn == null)
-      error_message = "Give exactly one of gws_user_email (the module creates the secret) and gws_user_email_secret_arn (an existing secret)."
+      condition     = var.source_type == "google" ? (var.gws_user_email == null) != (var.gws_user_email_secret_arn == null) : var.gws_user_email == null && var.gws_user_email_secret_arn == null
+      error_message = "With source_type = \"google\", give exactly one of gws_user_email (the module creates the secret) and gws_user_email_secret_arn (an existing secret); with source_type = \"ldap\", neither."
+    }
+    precondition {
+      condition     = var.source_type == "ldap" ? (var.ldap_bind_password == null) != (var.ldap_bind_password_secret_arn == null) : var.ldap_bind_password == null && var.ldap_bind_password_secret_arn == null
+      error_message = "With source_type = \"ldap\", give exactly one of ldap_bind_password (the module creates the secret) and ldap_bind_password_secret_arn (an existing secret); with source_type = \"google\", neither."
+    }
+    precondition {
+      condition     = (var.source_type == "ldap") == (var.ldap != null)
+      error_message = "ldap (url, bind_dn, base_dn, preset, …) is given exactly when source_type = \"ldap\"."
+    }
+    precondition {
+      condition     = var.source_type == "google" || length(var.groups_filter) == 0
+      error_message = "groups_filter is a Google Workspace query: with source_type = \"ldap\", choose the groups with ldap.group_base_dn and ldap.group_filter."
     }
     precondition {
       condition     = (var.scim_endpoint == null) != (var.scim_endpoint_secret_arn == null)
@@ -422,7 +475,7 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   count = var.create_alarms ? 1 : 0
 
   alarm_name          = "${var.name}-errors"
-  alarm_description   = "The ${var.name} sync run failed (Lambda Errors > 0): configuration, Google or AWS unreachable, refused for safety, records AWS rejected (see the FailedRecords alarm), or timed out. See /aws/lambda/${var.name}."
+  alarm_description   = "The ${var.name} sync run failed (Lambda Errors > 0): configuration, the directory or AWS unreachable, refused for safety, records AWS rejected (see the FailedRecords alarm), or timed out. See /aws/lambda/${var.name}."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
   dimensions          = { FunctionName = aws_lambda_function.this.function_name }

@@ -41,7 +41,7 @@ output "schedule_rule_arn" {
 }
 
 output "secret_arns" {
-  description = "ARNs of the four secrets the function reads, created or given: gws_service_account, gws_user_email, scim_endpoint, scim_access_token."
+  description = "ARNs of the secrets the function reads, created or given: scim_endpoint and scim_access_token, and its source's: gws_service_account and gws_user_email (google), or ldap_bind_password (ldap)."
   value       = try(local.secret_arns, null)
 }
 

@@ -139,7 +139,7 @@ variable "reserved_concurrent_executions" {
 }
 
 variable "vpc_config" {
-  description = "Runs the function in a VPC: its subnets and security groups. The subnets need a route to Google and AWS (a NAT gateway, or VPC endpoints for S3, Secrets Manager and CloudWatch Logs plus a NAT for Google and the SCIM endpoint). The role then gets the network-interface permissions of AWSLambdaVPCAccessExecutionRole. Null = no VPC."
+  description = "Runs the function in a VPC: its private subnets and security groups, e.g. to reach a private LDAP directory. The subnets need a route to the source (Google's APIs, or the directory on TCP 636 or 389, e.g. through a VPN or Direct Connect), to the SCIM endpoint (a NAT gateway) and to S3 and Secrets Manager (the NAT, or VPC endpoints); logs need none. The role then gets the network-interface permissions of AWSLambdaVPCAccessExecutionRole. Null = no VPC."
   type = object({
     subnet_ids         = list(string)
     security_group_ids = list(string)
@@ -214,19 +214,6 @@ variable "log_group_kms_key_arn" {
   }
 }
 
-variable "groups_filter" {
-  description = "Google group queries (IDPSCIM_GWS_GROUPS_FILTER); groups matching any are synced, an empty list syncs all groups. Example: [\"name:AWS*\", \"email:aws-*\"]."
-  type        = list(string)
-  nullable    = false
-  default     = []
-
-  validation {
-    # The env var is a comma-separated list, so one query cannot hold a comma.
-    condition     = alltrue([for q in var.groups_filter : length(trimspace(q)) > 0 && !can(regex(",", q))])
-    error_message = "groups_filter entries must be non-empty and must not contain a comma (the list is passed comma-separated)."
-  }
-}
-
 variable "settings" {
   description = "Other idpscim settings as IDPSCIM_* environment variables (see the configuration table in the project README), e.g. { IDPSCIM_SYNC_MAX_DELETES = \"10\" }. The variables this module sets itself, and secret values, are refused."
   type        = map(string)
@@ -239,16 +226,119 @@ variable "settings" {
   }
 
   validation {
-    # Set by the module (state, secrets, logging), or secret values that belong in Secrets Manager.
+    # Set by the module (state, secrets, logging), or secret values that belong in Secrets Manager:
+    # the values themselves, the files holding them (the function has none) and the names of other
+    # secrets (the role may read only the module's).
     condition = length(setintersection(keys(var.settings), [
-      "IDPSCIM_USE_SECRETS_MANAGER", "IDPSCIM_LOG_FORMAT", "IDPSCIM_LOG_LEVEL", "IDPSCIM_GWS_GROUPS_FILTER",
+      "IDPSCIM_USE_SECRETS_MANAGER", "IDPSCIM_LOG_FORMAT", "IDPSCIM_LOG_LEVEL", "IDPSCIM_SOURCE_TYPE", "IDPSCIM_GWS_GROUPS_FILTER",
       "IDPSCIM_AWS_S3_BUCKET_NAME", "IDPSCIM_AWS_S3_BUCKET_KEY", "IDPSCIM_STATE_FILE",
       "IDPSCIM_GWS_SERVICE_ACCOUNT_FILE_SECRET_NAME", "IDPSCIM_GWS_USER_EMAIL_SECRET_NAME",
       "IDPSCIM_AWS_SCIM_ENDPOINT_SECRET_NAME", "IDPSCIM_AWS_SCIM_ACCESS_TOKEN_SECRET_NAME",
       "IDPSCIM_GWS_SERVICE_ACCOUNT_FILE", "IDPSCIM_GWS_USER_EMAIL", "IDPSCIM_AWS_SCIM_ENDPOINT", "IDPSCIM_AWS_SCIM_ACCESS_TOKEN",
+      "IDPSCIM_AWS_SCIM_ACCESS_TOKEN_FILE",
       "IDPSCIM_CONFIG_FILE",
     ])) == 0
-    error_message = "settings must not set the state, secret, logging or config-file variables: use this module's variables (state_key, the secret variables, log_level, groups_filter) instead."
+    error_message = "settings must not set the state, secret, source, logging or config-file variables: use this module's variables (state_key, the secret variables, source_type, log_level, groups_filter) instead."
+  }
+
+  validation {
+    # Every [ldap] setting is an attribute of var.ldap (typed and validated there), but the bind
+    # password, which is a secret, and ca_file: the function has no file to name (ldap.ca_pem instead).
+    condition     = alltrue([for k in keys(var.settings) : !startswith(k, "IDPSCIM_LDAP_")])
+    error_message = "settings must not set IDPSCIM_LDAP_* variables: give the [ldap] settings in the ldap variable (the CA's PEM text as ldap.ca_pem, since the function has no file for ca_file) and the bind password in ldap_bind_password or ldap_bind_password_secret_arn."
+  }
+}
+
+# --- Source: Google Workspace or an LDAP directory -------------------------------------------------
+
+variable "source_type" {
+  description = "Where users and groups come from (IDPSCIM_SOURCE_TYPE): \"google\" (Google Workspace: the gws_* secrets and groups_filter) or \"ldap\" (an LDAP directory or Active Directory: ldap, and ldap_bind_password or ldap_bind_password_secret_arn; a private directory also needs vpc_config). Only the chosen source's secrets are created and readable by the role."
+  type        = string
+  nullable    = false
+  default     = "google"
+
+  validation {
+    condition     = contains(["google", "ldap"], var.source_type)
+    error_message = "source_type must be one of: google, ldap."
+  }
+}
+
+variable "groups_filter" {
+  description = "With source_type = \"google\": Google group queries (IDPSCIM_GWS_GROUPS_FILTER); groups matching any are synced, an empty list syncs all groups. Example: [\"name:AWS*\", \"email:aws-*\"]. With \"ldap\", ldap.group_base_dn and ldap.group_filter choose the groups."
+  type        = list(string)
+  nullable    = false
+  default     = []
+
+  validation {
+    # The env var is a comma-separated list, so one query cannot hold a comma.
+    condition     = alltrue([for q in var.groups_filter : length(trimspace(q)) > 0 && !can(regex(",", q))])
+    error_message = "groups_filter entries must be non-empty and must not contain a comma (the list is passed comma-separated)."
+  }
+}
+
+variable "ldap" {
+  description = "With source_type = \"ldap\": the tool's [ldap] settings (project README, \"LDAP / Active Directory\"), each passed as its IDPSCIM_LDAP_* variable; an attribute left null keeps the tool's default. url, bind_dn, base_dn and preset are required. ca_pem is the PEM text of the CA that signed the directory's certificate (the function has no file to name in ldap.ca_file); Lambda's environment holds 4 KB in all, so give the root CA alone. The bind password is ldap_bind_password or ldap_bind_password_secret_arn, never here. Null with source_type = \"google\"."
+  type = object({
+    url              = string
+    bind_dn          = string
+    base_dn          = string
+    preset           = string
+    start_tls        = optional(bool)
+    allow_insecure   = optional(bool)
+    ca_pem           = optional(string)
+    user_base_dn     = optional(string)
+    group_base_dn    = optional(string)
+    user_filter      = optional(string)
+    group_filter     = optional(string)
+    suspended_filter = optional(string)
+    page_size        = optional(number)
+    timeout          = optional(string)
+    nested           = optional(string)
+    user_attributes  = optional(list(string))
+    group_attributes = optional(list(string))
+  })
+  default = null
+
+  validation {
+    condition     = var.ldap == null || try(can(regex("^ldaps?://(\\[[0-9A-Fa-f:.]+\\]|[^/\\s:@\\[\\]]+)(:[0-9]{1,5})?/?$", var.ldap.url)), false)
+    error_message = "ldap.url must be ldaps://host:636 (TLS) or ldap://host:389 with start_tls, with no path, query or credentials."
+  }
+
+  validation {
+    # The tool refuses it too (loopback aside, which a Lambda never reaches): refused at plan instead of at every run.
+    condition     = var.ldap == null || try(!startswith(lower(var.ldap.url), "ldap://") || coalesce(var.ldap.start_tls, false) || coalesce(var.ldap.allow_insecure, false), false)
+    error_message = "ldap.url is plain ldap://, which would send the bind password and every entry in clear text: use ldaps://host:636, or set ldap.start_tls = true, or (on a network you trust) ldap.allow_insecure = true."
+  }
+
+  validation {
+    condition     = var.ldap == null || try(contains(["active-directory", "openldap", "custom"], var.ldap.preset), false)
+    error_message = "ldap.preset must be one of: active-directory, openldap, custom."
+  }
+
+  validation {
+    condition     = var.ldap == null || try(var.ldap.nested == null || contains(["client", "server"], var.ldap.nested), false)
+    error_message = "ldap.nested must be null (the tool's default, client) or one of: client, server."
+  }
+
+  validation {
+    condition     = var.ldap == null || try(var.ldap.ca_pem == null || can(regex("-----BEGIN CERTIFICATE-----[\\s\\S]*-----END CERTIFICATE-----", var.ldap.ca_pem)), false)
+    error_message = "ldap.ca_pem must be PEM text holding a whole certificate (-----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----), e.g. file(\"corp-ca.pem\"), not a path."
+  }
+
+  validation {
+    condition     = var.ldap == null || try(var.ldap.page_size == null || (var.ldap.page_size >= 1 && var.ldap.page_size <= 100000 && floor(var.ldap.page_size) == var.ldap.page_size), false)
+    error_message = "ldap.page_size must be a whole number of entries from 1 to 100000 (at most the server's size limit; Active Directory's MaxPageSize is 1000)."
+  }
+
+  validation {
+    condition     = var.ldap == null || try(var.ldap.timeout == null || can(regex("^([0-9]+(ms|s|m|h|d|w))+$", var.ldap.timeout)), false)
+    error_message = "ldap.timeout must be a duration such as \"30s\" or \"1m30s\"."
+  }
+
+  validation {
+    # The tool reads a list setting comma-separated from its environment variable.
+    condition     = var.ldap == null || try(alltrue([for entry in concat(coalesce(var.ldap.user_attributes, []), coalesce(var.ldap.group_attributes, [])) : can(regex("^[A-Za-z]+=[^,\\s]+$", entry))]), false)
+    error_message = "ldap.user_attributes and ldap.group_attributes entries must be \"target=ldapAttribute\" (e.g. \"userName=uid\"), without commas or spaces."
   }
 }
 
@@ -362,7 +452,7 @@ variable "kms_key_arn" {
 # --- Secrets: per secret, a value (the module creates the secret) or an existing secret's ARN --------
 
 variable "gws_service_account_json" {
-  description = "Google service-account key (the JSON file's content). Give this or gws_service_account_secret_arn."
+  description = "With source_type = \"google\": the Google service-account key (the JSON file's content). Give this or gws_service_account_secret_arn."
   type        = string
   default     = null
   sensitive   = true
@@ -374,7 +464,7 @@ variable "gws_service_account_json" {
 }
 
 variable "gws_service_account_secret_arn" {
-  description = "ARN of an existing Secrets Manager secret holding the service-account key JSON. Give this or gws_service_account_json."
+  description = "With source_type = \"google\": ARN of an existing Secrets Manager secret holding the service-account key JSON. Give this or gws_service_account_json."
   type        = string
   default     = null
 
@@ -385,7 +475,7 @@ variable "gws_service_account_secret_arn" {
 }
 
 variable "gws_user_email" {
-  description = "Google Workspace admin the service account impersonates. Give this or gws_user_email_secret_arn."
+  description = "With source_type = \"google\": the Google Workspace admin the service account impersonates. Give this or gws_user_email_secret_arn."
   type        = string
   default     = null
   sensitive   = true
@@ -397,7 +487,7 @@ variable "gws_user_email" {
 }
 
 variable "gws_user_email_secret_arn" {
-  description = "ARN of an existing Secrets Manager secret holding the admin email. Give this or gws_user_email."
+  description = "With source_type = \"google\": ARN of an existing Secrets Manager secret holding the admin email. Give this or gws_user_email."
   type        = string
   default     = null
 
@@ -450,6 +540,29 @@ variable "scim_access_token_secret_arn" {
   validation {
     condition     = var.scim_access_token_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$", var.scim_access_token_secret_arn))
     error_message = "scim_access_token_secret_arn must be a full secret ARN, ending in the 6-character suffix AWS adds (…:secret:<name>-AbCdEf)."
+  }
+}
+
+variable "ldap_bind_password" {
+  description = "With source_type = \"ldap\": the password of ldap.bind_dn (IDPSCIM_LDAP_BIND_PASSWORD_SECRET_NAME names the secret created from it). Give this or ldap_bind_password_secret_arn."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.ldap_bind_password == null || try(length(var.ldap_bind_password) > 0, false)
+    error_message = "ldap_bind_password must not be empty."
+  }
+}
+
+variable "ldap_bind_password_secret_arn" {
+  description = "With source_type = \"ldap\": ARN of an existing Secrets Manager secret holding the password of ldap.bind_dn (as a plain string). Give this or ldap_bind_password."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ldap_bind_password_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$", var.ldap_bind_password_secret_arn))
+    error_message = "ldap_bind_password_secret_arn must be a full secret ARN, ending in the 6-character suffix AWS adds (…:secret:<name>-AbCdEf)."
   }
 }
 

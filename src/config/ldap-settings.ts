@@ -11,7 +11,9 @@ import { isLoopback, quote } from "./values.ts";
 export interface LdapSettings {
   url: string;
   startTls: boolean;
+  /** The CA bundle: a file (ldap.ca_file) or its text (ldap.ca_pem), at most one; neither: the system's CAs. */
   caFile?: string;
+  caPem?: string;
   bindDn: string;
   bindPassword: string;
   baseDn: string;
@@ -45,6 +47,7 @@ export function ldapSettings(config: ResolvedConfig): LdapSettings {
     url: given(ldap.url, "ldap.url"),
     startTls: ldap.startTls,
     ...(ldap.caFile !== undefined ? { caFile: ldap.caFile } : {}),
+    ...(ldap.caPem !== undefined ? { caPem: ldap.caPem } : {}),
     bindDn: given(ldap.bindDn, "ldap.bind_dn"),
     bindPassword: given(ldap.bindPassword, "ldap.bind_password"),
     baseDn,
@@ -77,9 +80,11 @@ export function ldapProblems(config: ResolvedConfig): { missing: string[]; inval
     );
   }
   if (url?.protocol === "ldaps:" && ldap.startTls) invalid.push(`ldap.start_tls is true but ldap.url ${quote(ldap.url!)} is already TLS (ldaps://): remove start_tls, or use ldap:// with it`);
-  if (url?.protocol === "ldap:" && !ldap.startTls && ldap.caFile !== undefined) {
-    invalid.push(`ldap.ca_file is set but ldap.url ${quote(ldap.url!)} is plain ldap:// without StartTLS, so no certificate is checked: use ldaps:// or set ldap.start_tls = true`);
+  const ca = ldap.caFile !== undefined ? "ldap.ca_file" : ldap.caPem !== undefined ? "ldap.ca_pem" : undefined;
+  if (url?.protocol === "ldap:" && !ldap.startTls && ca !== undefined) {
+    invalid.push(`${ca} is set but ldap.url ${quote(ldap.url!)} is plain ldap:// without StartTLS, so no certificate is checked: use ldaps:// or set ldap.start_tls = true`);
   }
+  if (ldap.caFile !== undefined && ldap.caPem !== undefined) invalid.push("ldap.ca_file and ldap.ca_pem are both set: give the CA bundle once, as a file (ca_file) or as its text (ca_pem)");
   if (ldap.nested === "server" && ldap.preset === "openldap") {
     invalid.push('ldap.nested = "server" uses Active Directory\'s LDAP_MATCHING_RULE_IN_CHAIN, which OpenLDAP does not implement: set ldap.nested = "client"');
   }

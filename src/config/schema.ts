@@ -9,7 +9,7 @@
 import type { Options as YargsOptions } from "yargs";
 import { PROTECTED_GROUPS_DEFAULT, USER_FIELD_NAMES } from "../model/index.ts";
 import { LDAP_PRESETS, mappingEntriesProblem } from "../mapping/presets/ldap.ts";
-import { dnProblem, emailProblem, groupsFilterProblem, ldapFilterProblem, ldapUrlProblem, RECONCILE_EVERY_MAX_MS, tokenProblem, type MaxDeletes } from "./values.ts";
+import { dnProblem, emailProblem, groupsFilterProblem, ldapFilterProblem, ldapUrlProblem, pemProblem, RECONCILE_EVERY_MAX_MS, tokenProblem, type MaxDeletes } from "./values.ts";
 
 export type OptionType =
   | "string"
@@ -191,6 +191,14 @@ const TABLE = [
     type: "path",
     doc: "PEM file of the CA certificate(s) that signed the server's certificate (an internal CA); without it the system's trusted CAs are used.",
     example: "/etc/idpscim/ldap-ca.pem",
+  },
+  {
+    table: "ldap",
+    key: "ca_pem",
+    type: "string",
+    check: (pem: string) => pemProblem(pem),
+    example: "-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIQ...\n-----END CERTIFICATE-----\n",
+    doc: "The same CA certificate(s) as PEM text, instead of ldap.ca_file, where no file can be placed: in AWS Lambda, IDPSCIM_LDAP_CA_PEM (the Terraform module's ldap.ca_pem). Lambda's environment holds 4 KB in all: the root CA alone is enough when the server sends its intermediate certificates.",
   },
   {
     table: "ldap",

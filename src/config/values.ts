@@ -154,6 +154,17 @@ export function ldapUrlProblem(text: string): string | undefined {
 }
 
 /**
+ * Problem phrase for a CA bundle's text (ldap.ca_pem, and the content of ldap.ca_file), or
+ * `undefined`: at least one whole PEM certificate. Never quoted: it is long, and says nothing.
+ */
+export function pemProblem(pem: string): string | undefined {
+  const begin = pem.indexOf("-----BEGIN CERTIFICATE-----");
+  return begin >= 0 && pem.indexOf("-----END CERTIFICATE-----", begin) > begin
+    ? undefined
+    : 'holds no PEM certificate ("-----BEGIN CERTIFICATE-----" to "-----END CERTIFICATE-----"): export the CA certificate as Base-64 (PEM)';
+}
+
+/**
  * A light DN syntax check (RFC 4514): comma-separated attribute=value pairs, so a typo fails before
  * the bind instead of as the server's "invalid DN syntax".
  */

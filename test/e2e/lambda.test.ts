@@ -19,6 +19,8 @@ import type { InvocationResult } from "../emulators/lambda/server.ts";
 import { startRuntimeApi } from "../emulators/lambda/server.ts";
 import { loadScenarioFile } from "../emulators/scenario.ts";
 import { EXAMPLE_SCENARIO } from "../support/harness.ts";
+import { scenarioDirectory, SUSPENDED_FILTER } from "../support/ldif.ts";
+import { slapdUnavailable, startSlapd } from "../support/slapd.ts";
 
 const QEMU = "/usr/bin/qemu-aarch64-static";
 const ARM64_SYSROOT = "/usr/aarch64-linux-gnu";
@@ -204,6 +206,56 @@ describe("compiled linux-x64 bootstrap", () => {
     expect(everything).not.toContain(e.scim.token);
     expect(everything).not.toContain(DECOY_BUNFIG_MARKER);
   });
+
+  test.skipIf(slapdUnavailable() !== undefined)(
+    "source_type = ldap as the Terraform module sets it: the bind password and SCIM pair from Secrets Manager by name, the CA as IDPSCIM_LDAP_CA_PEM, no file; the second run sends no SCIM request",
+    async () => {
+      const e = await emulators();
+      const directory = scenarioDirectory(loadScenarioFile(EXAMPLE_SCENARIO).google);
+      const slapd = await startSlapd({ baseDn: directory.baseDn, ldif: directory.entries() });
+      open.push({ close: () => slapd.stop() });
+      const names = { password: "idpscim/ldap-bind-password-AbCdEf", endpoint: "idpscim/scim-endpoint-GhIjKl", token: "idpscim/scim-access-token-MnOpQr" };
+      e.secrets.secrets.set(names.password, slapd.bindPassword);
+      e.secrets.secrets.set(names.endpoint, e.scim.url);
+      e.secrets.secrets.set(names.token, e.scim.token);
+      // terraform/main.tf's local.environment for source_type = "ldap" (module.test.ts checks those names against the option table).
+      const env = {
+        ...awsEnvironment(e),
+        IDPSCIM_LOG_FORMAT: "json",
+        IDPSCIM_USE_SECRETS_MANAGER: "true",
+        IDPSCIM_SOURCE_TYPE: "ldap",
+        IDPSCIM_AWS_S3_BUCKET_NAME: e.s3.bucket,
+        IDPSCIM_AWS_S3_BUCKET_KEY: "data/state.json",
+        IDPSCIM_LDAP_BIND_PASSWORD_SECRET_NAME: names.password,
+        IDPSCIM_AWS_SCIM_ENDPOINT_SECRET_NAME: names.endpoint,
+        IDPSCIM_AWS_SCIM_ACCESS_TOKEN_SECRET_NAME: names.token,
+        IDPSCIM_LDAP_URL: slapd.ldapsUrl!,
+        IDPSCIM_LDAP_CA_PEM: readFileSync(slapd.caFile, "utf8"),
+        IDPSCIM_LDAP_BIND_DN: slapd.bindDn,
+        IDPSCIM_LDAP_BASE_DN: directory.baseDn,
+        IDPSCIM_LDAP_USER_BASE_DN: directory.peopleDn,
+        IDPSCIM_LDAP_GROUP_BASE_DN: directory.groupsDn,
+        IDPSCIM_LDAP_PRESET: "openldap",
+        IDPSCIM_LDAP_SUSPENDED_FILTER: SUSPENDED_FILTER,
+        IDPSCIM_AWS_SCIM_RATE_LIMIT: "1000",
+      };
+      const fn = await lambda({ command: [x64], env, timeoutMs: 120_000 });
+      const first = await fn.invoke(scheduledEvent());
+      expect(first).toMatchObject({ status: "success" });
+      expect(summaryOf(first).plan.createUser).toBeGreaterThan(0);
+      // Three secrets, none of Google's: what the module's role may read for source_type = ldap.
+      expect(e.secrets.log.counts()).toEqual({ "POST GetSecretValue": 3 });
+      expect(e.google.log.total()).toBe(0);
+      e.scim.log.clear();
+      const second = await fn.invoke(scheduledEvent());
+      expect(second).toMatchObject({ status: "success" });
+      expect(summaryOf(second).requests.scim).toBe(0);
+      expect(e.scim.log.total()).toBe(0);
+      const everything = fn.stderrLines().join("\n") + fn.stdoutLines().join("\n");
+      expect(everything).not.toContain(slapd.bindPassword);
+      expect(everything).not.toContain(e.scim.token);
+    },
+  );
 
   test("an invalid configuration → POST /runtime/init/error (Runtime.ConfigInvalid), exit 2; the next invoke inits again", async () => {
     const e = await emulators();

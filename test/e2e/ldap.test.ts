@@ -5,6 +5,7 @@
  * cannot be trusted writes nothing. Skipped with the reason where slapd is not installed.
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { loadScenarioFile, parseScenario, type Scenario } from "../emulators/scenario.ts";
 import { startCuttingProxy, type CuttingProxy } from "../support/cutting-proxy.ts";
 import { entryUuidOf } from "../support/ldif.ts";
@@ -221,6 +222,23 @@ describe.skipIf(unavailable !== undefined)("LDAP source: 3,000 members, the serv
     const run = await world.run(["sync"]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/CONFIG_INVALID: the server refuses simple paged results \(RFC 2696\), which every search uses \(ldap\.page_size = 500\), for the search of ldap\.user_base_dn /);
+    expect(world.emulators.scim.log.total()).toBe(0);
+  });
+});
+
+describe.skipIf(unavailable !== undefined)("LDAP source: the CA as text (ldap.ca_pem), as the Lambda gets it", () => {
+  test("IDPSCIM_LDAP_CA_PEM with no ca_file: the server is verified against it and the sync runs; another CA's text is refused naming ldap.ca_pem, nothing sent", async () => {
+    world = await ldapWorld(example());
+    const { slapd } = world.ldap!;
+    world.writeConfig("", { ldap: { ca_file: null } });
+    const synced = await world.run(["sync"], { env: { IDPSCIM_LDAP_CA_PEM: readFileSync(slapd.caFile, "utf8") } });
+    expect(synced.code).toBe(0);
+    expect(Object.keys(tenantView(world).users)).toHaveLength(13);
+
+    world.emulators.scim.log.clear();
+    const untrusted = await world.run(["sync"], { env: { IDPSCIM_LDAP_CA_PEM: readFileSync(slapd.otherCaFile, "utf8") } });
+    expect(untrusted.code).toBe(2);
+    expect(untrusted.stderr).toMatch(/CONFIG_INVALID: ldap\.url ".*": the server's certificate is not trusted \(.*\): set ldap\.ca_file .* \(or ldap\.ca_pem to its text\)/);
     expect(world.emulators.scim.log.total()).toBe(0);
   });
 });

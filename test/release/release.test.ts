@@ -101,7 +101,7 @@ describe("bun run release --target bun-linux-arm64", () => {
     const untar = run(["tar", "-xzf", join(outdir, `idpscim-terraform-${pkg.version}.tar.gz`), "-C", moduleDir], dir);
     expect(untar.stderr).toBe("");
     // At the root: `source = "<url>/idpscim-terraform-<version>.tar.gz"` is the module itself.
-    for (const file of ["main.tf", "iam.tf", "variables.tf", "outputs.tf", "versions.tf", "release.tf", "README.md", "examples/basic/main.tf", "examples/complete/main.tf"]) {
+    for (const file of ["main.tf", "iam.tf", "variables.tf", "outputs.tf", "versions.tf", "release.tf", "README.md", "examples/basic/main.tf", "examples/complete/main.tf", "examples/ldap/main.tf"]) {
       expect(`${file}: ${existsSync(join(moduleDir, file))}`).toBe(`${file}: true`);
     }
     expect(statSync(join(moduleDir, "scripts", "fetch-package.sh")).mode & 0o777).toBe(0o755);

@@ -9,14 +9,15 @@ import { getReferencesInExpression } from "@cdktf/hcl2json";
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { OPTIONS, envName } from "../../src/config/schema.ts";
+import { OPTIONS, SOURCE_TYPES, envName, optionByPath, type OptionPath } from "../../src/config/schema.ts";
+import { dnProblem, ldapFilterProblem, ldapUrlProblem, pemProblem } from "../../src/config/values.ts";
 import { renderReleasePin } from "../../scripts/release.ts";
 import { parseTerraformFiles, renderTfDocs, replaceTfDocs, runTfDocs, unwrapExpression, type TerraformRoot } from "../../scripts/tf-docs.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 const ROOT = resolve(import.meta.dir, "../..");
 const MODULE_DIR = join(ROOT, "terraform");
-const EXAMPLE_DIRS = ["basic", "complete"].map((name) => join(MODULE_DIR, "examples", name));
+const EXAMPLE_DIRS = ["basic", "complete", "ldap"].map((name) => join(MODULE_DIR, "examples", name));
 
 // hcl2json's output is untyped JSON: attributes are values or "${expr}" strings, blocks are arrays.
 type Body = Record<string, any>;
@@ -167,7 +168,7 @@ function variableProblems(root: TerraformRoot): string[] {
     if (typeof body.description !== "string" || body.description.trim() === "") problems.push(`variable ${name}: no description`);
     // ARNs, enums and the schedule must be validated, in every root.
     const mustValidate =
-      /_arn$|^region$|^schedule_expression$|^log_level$|^log_retention_in_days$|^maximum_retry_attempts$|^maximum_event_age_in_seconds$|^timeout$|^memory_size$|^package_|^reserved_concurrent_executions$|^vpc_config$|^role_path$|bucket_name$/.test(
+      /_arn$|^region$|^schedule_expression$|^log_level$|^log_retention_in_days$|^maximum_retry_attempts$|^maximum_event_age_in_seconds$|^timeout$|^memory_size$|^package_|^reserved_concurrent_executions$|^vpc_config$|^role_path$|bucket_name$|^source_type$|^ldap$/.test(
         name,
       );
     if (mustValidate && blocks(body, "validation").length === 0) problems.push(`variable ${name}: no validation block`);
@@ -264,6 +265,9 @@ function scheduleProblems(m: TerraformRoot): string[] {
   return problems;
 }
 
+/** The EC2 actions of the AWS managed policy AWSLambdaVPCAccessExecutionRole (besides its logs actions). */
+const VPC_ACCESS_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"];
+
 const ALLOWED_ACTIONS = new Set([
   "ec2:CreateNetworkInterface",
   "ec2:DeleteNetworkInterface",
@@ -320,6 +324,9 @@ function iamProblems(m: TerraformRoot): string[] {
     }
   }
   const by = (action: string) => all.filter((s) => list(s.actions).includes(action));
+  // In a VPC, Lambda manages the function's network interfaces with this role: every action of
+  // AWSLambdaVPCAccessExecutionRole is needed (a missing one fails CreateFunction or leaks ENIs).
+  for (const action of VPC_ACCESS_ACTIONS) if (by(action).length !== 1) problems.push(`${action} is not granted (once) with vpc_config: AWSLambdaVPCAccessExecutionRole's actions are all needed`);
   const secrets = by("secretsmanager:GetSecretValue");
   if (secrets.length !== 1 || JSON.stringify(list(secrets[0]!.resources)) !== JSON.stringify(["${values(local.secret_arns)}"])) problems.push("GetSecretValue is not granted on exactly local.secret_arns");
   // Get and Put on the state key and its run lock; Delete on the lock only, never on the state.
@@ -347,7 +354,7 @@ function iamProblems(m: TerraformRoot): string[] {
   if (role?.permissions_boundary !== "${var.role_permissions_boundary_arn}" || role?.path !== "${var.role_path}") problems.push("the role's permissions_boundary and path are not the variables");
   // The secrets the function reads (env) are the ones it may read (IAM).
   const secretEnvs = String(m.locals.environment);
-  if (!secretEnvs.includes("env => local.secret_arns[k]")) problems.push("the *_SECRET_NAME env vars are not local.secret_arns");
+  if (!secretEnvs.includes("{ for k, arn in local.secret_arns : local.secret_env[k] => arn }")) problems.push("the *_SECRET_NAME env vars are not local.secret_arns");
   return problems;
 }
 
@@ -394,15 +401,131 @@ function bucketProblems(m: TerraformRoot): string[] {
 function environmentProblems(m: TerraformRoot): string[] {
   const known = new Set(OPTIONS.map(envName));
   const problems: string[] = [];
-  const set = new Set(JSON.stringify([m.locals.environment, m.locals.secret_env]).match(/IDPSCIM_[A-Z0-9_]+/g) ?? []);
+  const set = new Set(JSON.stringify([m.locals.environment, m.locals.secret_env, m.locals.ldap_settings]).match(/IDPSCIM_[A-Z0-9_]+/g) ?? []);
   for (const name of set) if (!known.has(name)) problems.push(`the module sets ${name}, which idpscim does not read`);
-  const refused = new Set(conditions(m, "settings").match(/IDPSCIM_[A-Z0-9_]+/g) ?? []);
-  for (const name of refused) if (!known.has(name)) problems.push(`settings refuses ${name}, which idpscim does not read`);
+  // Refused by name, or by a prefix (startswith(k, "IDPSCIM_LDAP_")).
+  const refusing = conditions(m, "settings");
+  const prefixes = [...refusing.matchAll(/startswith\(k, "(IDPSCIM_[A-Z0-9_]+)"\)/g)].map((match) => match[1]!);
+  const named = new Set(refusing.replace(/startswith\(k, "IDPSCIM_[A-Z0-9_]+"\)/g, "").match(/IDPSCIM_[A-Z0-9_]+/g) ?? []);
+  for (const name of named) if (!known.has(name)) problems.push(`settings refuses ${name}, which idpscim does not read`);
+  for (const prefix of prefixes) if (![...known].some((name) => name.startsWith(prefix))) problems.push(`settings refuses ${prefix}*, which no idpscim variable starts with`);
+  const refused = new Set([...known].filter((name) => named.has(name) || prefixes.some((prefix) => name.startsWith(prefix))));
   for (const name of set) if (!refused.has(name)) problems.push(`settings could override ${name}, which the module sets`);
-  for (const secret of OPTIONS.filter((o) => o.secret)) if (!refused.has(envName(secret))) problems.push(`settings accepts the secret ${envName(secret)}`);
+  // A secret reaches the function only through the module's secrets: not as a value, not from a
+  // file (the function has none but its package and /tmp), not from a secret the role may not read.
+  const byPath = new Map(OPTIONS.map((o) => [`${o.table ? `${o.table}.` : ""}${o.key}`, o]));
+  for (const secret of OPTIONS.filter((o) => o.secret)) {
+    if (!refused.has(envName(secret))) problems.push(`settings accepts the secret ${envName(secret)}`);
+    const file = secret.fromFile === undefined ? undefined : byPath.get(secret.fromFile);
+    if (file && !refused.has(envName(file))) problems.push(`settings accepts ${envName(file)}, the file holding the secret ${envName(secret)}`);
+  }
+  for (const name of OPTIONS.filter((o) => o.key.endsWith("_secret_name"))) if (!refused.has(envName(name))) problems.push(`settings accepts ${envName(name)}, another secret than the module's`);
   const levels = containsListOf(conditions(m, "log_level"), "log_level");
   const toolLevels = OPTIONS.find((o) => o.table === "log" && o.key === "level")?.choices;
   if (JSON.stringify(levels) !== JSON.stringify(toolLevels)) problems.push(`log_level allows ${JSON.stringify(levels)}, the tool ${JSON.stringify(toolLevels)}`);
+  return problems;
+}
+
+/** Module secret → its value and existing-ARN variables, and the tool setting whose env var carries its ARN. */
+const SECRETS: Record<string, { value: string; arn: string; setting: OptionPath }> = {
+  gws_service_account: { value: "gws_service_account_json", arn: "gws_service_account_secret_arn", setting: "gws.service_account_file_secret_name" },
+  gws_user_email: { value: "gws_user_email", arn: "gws_user_email_secret_arn", setting: "gws.user_email_secret_name" },
+  scim_endpoint: { value: "scim_endpoint", arn: "scim_endpoint_secret_arn", setting: "aws.scim_endpoint_secret_name" },
+  scim_access_token: { value: "scim_access_token", arn: "scim_access_token_secret_arn", setting: "aws.scim_access_token_secret_name" },
+  ldap_bind_password: { value: "ldap_bind_password", arn: "ldap_bind_password_secret_arn", setting: "ldap.bind_password_secret_name" },
+};
+
+/** What a source's function reads: the SCIM pair and the source's own secrets, nothing else. */
+const SECRETS_BY_SOURCE: Record<(typeof SOURCE_TYPES)[number], string[]> = {
+  google: ["scim_endpoint", "scim_access_token", "gws_service_account", "gws_user_email"],
+  ldap: ["scim_endpoint", "scim_access_token", "ldap_bind_password"],
+};
+
+const squash = (value: unknown) => String(value).replace(/\s+/g, " ");
+
+/**
+ * Per source_type, the secrets created, passed to the function and readable by the role are its
+ * own: local.secrets_by_source[var.source_type] feeds existing_secret_arns, from which
+ * created_secrets and secret_arns derive (and the env and GetSecretValue from secret_arns, checked
+ * by iamProblems). Each secret needs exactly one of a value and an ARN where its source reads it,
+ * and neither elsewhere.
+ */
+function secretProblems(m: TerraformRoot): string[] {
+  const problems: string[] = [];
+  const types = containsListOf(conditions(m, "source_type"), "source_type");
+  if (JSON.stringify(types) !== JSON.stringify(SOURCE_TYPES)) problems.push(`source_type allows ${JSON.stringify(types)}, the tool ${JSON.stringify(SOURCE_TYPES)}`);
+  if (first(m.variable, "source_type")?.default !== "google") problems.push("source_type does not default to google (the tool's default)");
+  const bySource = (m.locals.secrets_by_source ?? {}) as Record<string, string[]>;
+  for (const [source, expected] of Object.entries(SECRETS_BY_SOURCE)) {
+    const got = [...(bySource[source] ?? [])].sort();
+    if (JSON.stringify(got) !== JSON.stringify([...expected].sort())) problems.push(`source_type ${source} reads ${JSON.stringify(got)}, not ${JSON.stringify([...expected].sort())}`);
+  }
+  const chain: Record<string, string> = {
+    existing_secret_arns: "${{ for k in local.secrets_by_source[var.source_type] : k => local.given_secret_arns[k] }}",
+    created_secrets: "${toset([for k, arn in local.existing_secret_arns : k if arn == null])}",
+    secret_arns: "${merge( { for k, arn in local.existing_secret_arns : k => arn if arn != null }, { for k in local.created_secrets : k => aws_secretsmanager_secret.this[k].arn }, )}",
+  };
+  for (const [local, expected] of Object.entries(chain)) if (squash(m.locals[local]) !== expected) problems.push(`local.${local} is ${squash(m.locals[local])}, not ${expected}`);
+  for (const type of ["aws_secretsmanager_secret", "aws_secretsmanager_secret_version"]) {
+    if (first(m.resource[type], "this")?.for_each !== "${local.created_secrets}") problems.push(`${type}.this is not for_each local.created_secrets`);
+  }
+  const fn = first(m.resource.aws_lambda_function, "this");
+  const preconditions = blocks(blocks(fn, "lifecycle")[0], "precondition").map((p) => String(p.condition));
+  const at = (local: string, key: string) => (m.locals[local] as Record<string, unknown> | undefined)?.[key];
+  for (const [key, { value, arn, setting }] of Object.entries(SECRETS)) {
+    if (at("given_secret_arns", key) !== `\${var.${arn}}`) problems.push(`local.given_secret_arns.${key} is not var.${arn}`);
+    if (at("secret_values", key) !== `\${var.${value}}`) problems.push(`local.secret_values.${key} is not var.${value}`);
+    if (at("secret_env", key) !== envName(optionByPath(setting))) problems.push(`local.secret_env.${key} is ${at("secret_env", key)}, not ${envName(optionByPath(setting))} (${setting})`);
+    if (first(m.variable, value)?.sensitive !== true) problems.push(`variable ${value} is not sensitive`);
+    if (first(m.variable, arn)?.sensitive !== undefined) problems.push(`variable ${arn} is sensitive (for_each needs it plain)`);
+    const readers = SOURCE_TYPES.filter((source) => SECRETS_BY_SOURCE[source].includes(key));
+    const exactlyOne = `(var.${value} == null) != (var.${arn} == null)`;
+    const expected = readers.length === SOURCE_TYPES.length ? `\${${exactlyOne}}` : `\${var.source_type == "${readers[0]}" ? ${exactlyOne} : var.${value} == null && var.${arn} == null}`;
+    if (!preconditions.includes(expected)) problems.push(`no precondition ${expected}: ${key} needs exactly one of ${value} and ${arn} with ${readers.join(" or ")}, and neither otherwise`);
+  }
+  if (!preconditions.includes('${(var.source_type == "ldap") == (var.ldap != null)}')) problems.push("no precondition giving ldap exactly with source_type = ldap");
+  if (!preconditions.includes('${var.source_type == "google" || length(var.groups_filter) == 0}')) problems.push("no precondition keeping groups_filter (a Google query) to source_type = google");
+  return problems;
+}
+
+/** [ldap] settings var.ldap does not take: the bind password (its own secret variables) and files (the function has none). */
+const LDAP_NOT_IN_OBJECT = new Set(["ca_file", "bind_password", "bind_password_file", "bind_password_secret_name"]);
+const TF_TYPES: Record<string, string> = { string: "string", enum: "string", duration: "string", url: "string", path: "string", boolean: "bool", integer: "number", "string[]": "list(string)" };
+
+/**
+ * var.ldap is the tool's [ldap] table: one attribute per setting (but the password and files), of
+ * the setting's type, required exactly when a sync requires it, each passed by local.ldap_settings
+ * as the setting's own env var (lists comma-joined, bools and numbers as strings), and the enums
+ * validated against the tool's choices.
+ */
+function ldapObjectProblems(m: TerraformRoot): string[] {
+  const problems: string[] = [];
+  const type = String(first(m.variable, "ldap")?.type ?? "");
+  const attributes = new Map(
+    [...type.matchAll(/^\s*([a-z_]+)\s*=\s*(optional\()?([a-z]+(?:\([a-z]+\))?)\)?\s*$/gm)].map(([, name, optional, t]) => [name!, { optional: optional !== undefined, type: t! }]),
+  );
+  const settings = (m.locals.ldap_settings ?? {}) as Record<string, unknown>;
+  const options = OPTIONS.filter((o) => o.table === "ldap" && !LDAP_NOT_IN_OBJECT.has(o.key));
+  const ldapConditions = conditions(m, "ldap");
+  for (const o of options) {
+    const path = `ldap.${o.key}`;
+    const attribute = attributes.get(o.key);
+    if (!attribute) {
+      problems.push(`var.ldap has no attribute ${o.key}: ${path} cannot be set`);
+      continue;
+    }
+    if (attribute.type !== TF_TYPES[o.type]) problems.push(`var.ldap.${o.key} is ${attribute.type}, but ${path} is ${o.type}`);
+    const required = o.requiredFor?.includes("sync") ?? false;
+    if (attribute.optional === required) problems.push(`var.ldap.${o.key} is ${attribute.optional ? "optional" : "required"}, but a sync ${required ? "requires" : "does not require"} ${path}`);
+    const reference = `var.ldap.${o.key}`;
+    const expected = o.type === "string[]" ? `\${try(join(",", ${reference}), null)}` : o.type === "boolean" || o.type === "integer" ? `\${try(tostring(${reference}), null)}` : `\${try(${reference}, null)}`;
+    if (settings[envName(o)] !== expected) problems.push(`local.ldap_settings.${envName(o)} is ${settings[envName(o)]}, not ${expected}`);
+    if (o.type === "enum" && JSON.stringify(containsListOf(ldapConditions, `ldap\\.${o.key}`)) !== JSON.stringify(o.choices)) problems.push(`var.ldap.${o.key} is not validated against ${JSON.stringify(o.choices)}`);
+  }
+  for (const name of attributes.keys()) if (!options.some((o) => o.key === name)) problems.push(`var.ldap.${name} is no [ldap] setting of the tool`);
+  for (const name of Object.keys(settings)) if (!options.some((o) => envName(o) === name)) problems.push(`local.ldap_settings sets ${name}, which is no attribute of var.ldap`);
+  if (!squash(m.locals.environment).includes("{ for name, value in local.ldap_settings : name => value if value != null }")) problems.push("local.ldap_settings (without its nulls) is not in the function's environment");
+  if (!ldapConditions.includes('!startswith(lower(var.ldap.url), "ldap://") || coalesce(var.ldap.start_tls, false) || coalesce(var.ldap.allow_insecure, false)')) problems.push("plain ldap:// without start_tls or allow_insecure is not refused");
   return problems;
 }
 
@@ -551,23 +674,26 @@ describe("terraform module: resources", () => {
     expect(environmentProblems(moduleRoot)).toEqual([]);
   });
 
-  test("per secret: created from a value or taken by ARN, and exactly one of the two is required", () => {
-    const fn = first(moduleRoot.resource.aws_lambda_function, "this")!;
-    const preconditions = blocks(blocks(fn, "lifecycle")[0], "precondition").map((p) => String(p.condition));
-    for (const [value, arn] of [
-      ["gws_service_account_json", "gws_service_account_secret_arn"],
-      ["gws_user_email", "gws_user_email_secret_arn"],
-      ["scim_endpoint", "scim_endpoint_secret_arn"],
-      ["scim_access_token", "scim_access_token_secret_arn"],
-    ] as const) {
-      expect(first(moduleRoot.variable, value)?.sensitive).toBe(true);
-      expect(first(moduleRoot.variable, arn)?.sensitive).toBeUndefined();
-      expect(preconditions).toContain(`\${(var.${value} == null) != (var.${arn} == null)}`);
-    }
-    // Which secrets to create is decided by the (non-sensitive) ARNs: for_each refuses sensitive values.
-    expect(first(moduleRoot.resource.aws_secretsmanager_secret, "this")?.for_each).toBe("${local.created_secrets}");
-    expect(moduleRoot.locals.created_secrets).toBe("${toset([for k, arn in local.existing_secret_arns : k if arn == null])}");
+  test("per secret: created from a value or taken by ARN, exactly one of the two where its source reads it, neither elsewhere", () => {
+    expect(secretProblems(moduleRoot)).toEqual([]);
     expect(first(moduleRoot.resource.aws_secretsmanager_secret, "this")?.kms_key_id).toBe("${var.kms_key_arn}");
+  });
+
+  test("source_type = ldap: the SCIM pair and the bind password are created, passed and readable, no Google secret; the bind password's env var is the tool's", () => {
+    // secretProblems proves the chain secrets_by_source[source_type] → secret_arns → env and GetSecretValue.
+    expect(secretProblems(moduleRoot)).toEqual([]);
+    expect(iamProblems(moduleRoot)).toEqual([]);
+    const ldap = (moduleRoot.locals.secrets_by_source as Record<string, string[]>).ldap!;
+    expect(ldap.filter((k) => k.startsWith("gws_"))).toEqual([]);
+    expect(ldap).toContain("ldap_bind_password");
+    expect((moduleRoot.locals.secret_env as Record<string, string>).ldap_bind_password).toBe(envName(optionByPath("ldap.bind_password_secret_name")));
+    expect(envName(optionByPath("ldap.bind_password_secret_name"))).toBe("IDPSCIM_LDAP_BIND_PASSWORD_SECRET_NAME");
+    // The tool reads it from Secrets Manager because the module turns use_secrets_manager on.
+    expect(String(moduleRoot.locals.environment)).toMatch(/IDPSCIM_SOURCE_TYPE\s*=\s*var\.source_type/);
+  });
+
+  test("var.ldap is the tool's [ldap] table (but the password and files), each attribute passed as its IDPSCIM_LDAP_* variable", () => {
+    expect(ldapObjectProblems(moduleRoot)).toEqual([]);
   });
 
   test("alarms on Lambda Errors and on the FailedRecords EMF metric, notifying the optional SNS topic", () => {
@@ -613,7 +739,7 @@ describe("terraform module: validations accept good values and refuse bad ones",
       good: ["arn:aws:sns:us-east-1:111122223333:idpscim-alarms", "arn:aws-us-gov:sns:us-gov-west-1:111122223333:alarms.fifo"],
       bad: ["arn:aws:sqs:us-east-1:111122223333:idpscim", "idpscim-alarms"],
     },
-    ...["gws_service_account_secret_arn", "gws_user_email_secret_arn", "scim_endpoint_secret_arn", "scim_access_token_secret_arn"].map((variable) => ({
+    ...["gws_service_account_secret_arn", "gws_user_email_secret_arn", "scim_endpoint_secret_arn", "scim_access_token_secret_arn", "ldap_bind_password_secret_arn"].map((variable) => ({
       variable,
       good: [secretArn],
       bad: ["arn:aws:secretsmanager:us-east-1:111122223333:secret:idpscim/scim-token", "idpscim/scim-token", "arn:aws:s3:::bucket"],
@@ -659,6 +785,27 @@ describe("terraform module: validations accept good values and refuse bad ones",
       for (const value of bad) expect(`${value}: ${pattern!.test(value)}`).toBe(`${value}: false`);
     });
   }
+
+  test("ldap: url and ca_pem as the tool takes them, clear text refused, page size and timeout in range", () => {
+    const ldap = conditions(moduleRoot, "ldap");
+    const url = regexOf(ldap, "ldap\\.url")!;
+    const goodUrls = ["ldaps://dc1.corp.example.com:636", "ldaps://dc1.corp.example.com", "ldap://ldap.example.org:389", "ldaps://10.0.12.5:636", "ldaps://[fd00::5]:636"];
+    const badUrls = ["https://dc1.example.com", "dc1.example.com:636", "ldaps://dc1.example.com/DC=example,DC=com", "ldaps://svc:pw@dc1.example.com", "ldaps://dc1.example.com:636?x"];
+    for (const value of goodUrls) expect(`${value}: ${url.test(value)} ${ldapUrlProblem(value) ?? "tool ok"}`).toBe(`${value}: true tool ok`);
+    for (const value of badUrls) expect(`${value}: ${url.test(value)}`).toBe(`${value}: false`);
+    // The tool refuses them too: the module refuses nothing the tool takes and takes nothing it refuses (save loopback, which a Lambda never reaches).
+    for (const value of badUrls) expect(ldapUrlProblem(value)).toBeDefined();
+    const pem = regexOf(ldap, "ldap\\.ca_pem")!;
+    const good = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n";
+    for (const value of [good, `${good}${good}`]) expect([pem.test(value), pemProblem(value)]).toEqual([true, undefined]);
+    for (const value of ["corp-ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB", "-----END CERTIFICATE----- -----BEGIN CERTIFICATE-----"]) {
+      expect([pem.test(value), pemProblem(value) !== undefined]).toEqual([false, true]);
+    }
+    expect(ldap).toContain("var.ldap.page_size >= 1 && var.ldap.page_size <= 100000");
+    expect(regexOf(ldap, "ldap\\.timeout")!.test("1m30s")).toBe(true);
+    expect(regexOf(ldap, "ldap\\.timeout")!.test("30 seconds")).toBe(false);
+    expect(first(moduleRoot.variable, "ldap")?.default).toBeNull();
+  });
 
   test("enums and ranges", () => {
     expect(containsListOf(conditions(moduleRoot, "log_retention_in_days"), "log_retention_in_days")).toEqual([
@@ -712,6 +859,31 @@ describe("terraform examples", () => {
     expect(complete.schedule_expression).not.toBe(first(moduleRoot.variable, "schedule_expression")?.default);
     const schedule = regexOf(conditions(moduleRoot, "schedule_expression"), "schedule_expression")!;
     expect(schedule.test(complete.schedule_expression)).toBe(true);
+  });
+});
+
+describe("terraform example ldap", () => {
+  test("source_type ldap, the ldap object, the bind password and SCIM pair as sensitive values, no Google input, in the given subnets", () => {
+    const { root } = examples[2]!;
+    const call = first(root.module, "idpscim")!;
+    expect(call.source_type).toBe("ldap");
+    expect(Object.keys(call).filter((k) => k.startsWith("gws_") || k === "groups_filter")).toEqual([]);
+    for (const value of ["ldap_bind_password", "scim_endpoint", "scim_access_token"]) {
+      expect(call[value]).toBe(`\${var.${value}}`);
+      expect(first(root.variable, value)?.sensitive).toBe(true);
+    }
+    // Every required attribute of var.ldap is given, and the CA is the file's text, not its path.
+    const ldap = call.ldap as Record<string, unknown>;
+    for (const key of ["url", "bind_dn", "base_dn", "preset"]) expect(ldap[key]).toBeDefined();
+    expect(ldap.ca_pem).toBe("${var.ldap_ca_file == null ? null : file(var.ldap_ca_file)}");
+    expect(call.vpc_config).toEqual({ subnet_ids: "${var.subnet_ids}", security_group_ids: "${var.security_group_ids}" });
+    // The values the example writes pass the module's validations.
+    const conditionsOfLdap = conditions(moduleRoot, "ldap");
+    expect(regexOf(conditionsOfLdap, "ldap\\.url")!.test(String(first(root.variable, "ldap_url")?.default))).toBe(true);
+    expect(containsListOf(conditionsOfLdap, "ldap\\.preset")).toContain(ldap.preset);
+    for (const key of ["bind_dn", "base_dn", "user_base_dn", "group_base_dn"]) expect(`${key}: ${dnProblem(String(ldap[key])) ?? "ok"}`).toBe(`${key}: ok`);
+    expect(ldapFilterProblem(String(ldap.group_filter))).toBeUndefined();
+    expect(Object.keys(call.settings as object).filter((k) => k.startsWith("IDPSCIM_LDAP_"))).toEqual([]);
   });
 });
 
@@ -781,6 +953,8 @@ describe("the checks bite: each fails on a copy with its feature removed", () =>
       check: iamProblems,
       expected: "EC2 actions not limited to var.vpc_config",
     },
+    { what: "no network-interface deletion in a VPC", file: "iam.tf", edit: (t) => t.replace('"ec2:DeleteNetworkInterface", ', ""), check: iamProblems, expected: "ec2:DeleteNetworkInterface is not granted (once) with vpc_config" },
+    { what: "no Describe in a VPC", file: "iam.tf", edit: (t) => t.replace('actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]', 'actions   = ["ec2:DescribeNetworkInterfaces"]'), check: iamProblems, expected: "ec2:DescribeSubnets is not granted (once) with vpc_config" },
     { what: "a wider send action", file: "main.tf", edit: (t) => t.replace('sqs = "sqs:SendMessage"', 'sqs = "sqs:*"'), check: iamProblems, expected: "on_failure_actions is" },
     { what: "no permissions boundary", file: "iam.tf", edit: (t) => t.replace("permissions_boundary = var.role_permissions_boundary_arn", "permissions_boundary = null"), check: iamProblems, expected: "permissions_boundary" },
     { what: "a bucket created next to the existing one", file: "main.tf", edit: within('resource "aws_s3_bucket" "state"', "count = local.create_state_bucket ? 1 : 0", "count = 1"), check: bucketProblems, expected: "skipped for existing_state_bucket_name" },
@@ -806,6 +980,48 @@ describe("the checks bite: each fails on a copy with its feature removed", () =>
     { what: "an unvalidated schedule", file: "variables.tf", edit: within('variable "schedule_expression"', "validation {", "unchecked {"), check: variableProblems, expected: "variable schedule_expression: no validation block" },
     { what: "an unvalidated ARN", file: "variables.tf", edit: within('variable "kms_key_arn"', "validation {", "unchecked {"), check: variableProblems, expected: "variable kms_key_arn: no validation block" },
     { what: "a bare output", file: "outputs.tf", edit: (t) => t.replace("value       = try(aws_iam_role.this.arn, null)", "value       = aws_iam_role.this.arn"), check: outputProblems, expected: "output role_arn" },
+    ...[
+      "settings accepts the secret IDPSCIM_LDAP_BIND_PASSWORD",
+      "settings accepts IDPSCIM_LDAP_BIND_PASSWORD_FILE, the file holding",
+      "settings accepts IDPSCIM_LDAP_BIND_PASSWORD_SECRET_NAME, another secret",
+      "settings could override IDPSCIM_LDAP_URL",
+    ].map((expected) => ({ what: `IDPSCIM_LDAP_* through settings: ${/IDPSCIM_\w+/.exec(expected)![0]}`, file: "variables.tf", edit: (t: string) => t.replace('!startswith(k, "IDPSCIM_LDAP_")', 'k != ""'), check: environmentProblems, expected })),
+    { what: "the SCIM token's file through settings", file: "variables.tf", edit: (t) => t.replace('      "IDPSCIM_AWS_SCIM_ACCESS_TOKEN_FILE",\n', ""), check: environmentProblems, expected: "settings accepts IDPSCIM_AWS_SCIM_ACCESS_TOKEN_FILE, the file holding the secret IDPSCIM_AWS_SCIM_ACCESS_TOKEN" },
+    { what: "the source type through settings", file: "variables.tf", edit: (t) => t.replace(' "IDPSCIM_SOURCE_TYPE",', ""), check: environmentProblems, expected: "settings could override IDPSCIM_SOURCE_TYPE" },
+    { what: "a source the tool lacks", file: "variables.tf", edit: (t) => t.replace('contains(["google", "ldap"], var.source_type)', 'contains(["google", "ldap", "okta"], var.source_type)'), check: secretProblems, expected: "source_type allows" },
+    { what: "LDAP reading a Google secret", file: "main.tf", edit: (t) => t.replace('ldap   = ["scim_endpoint", "scim_access_token", "ldap_bind_password"]', 'ldap   = ["scim_endpoint", "scim_access_token", "ldap_bind_password", "gws_user_email"]'), check: secretProblems, expected: "source_type ldap reads" },
+    { what: "LDAP without its bind password", file: "main.tf", edit: (t) => t.replace('ldap   = ["scim_endpoint", "scim_access_token", "ldap_bind_password"]', 'ldap   = ["scim_endpoint", "scim_access_token"]'), check: secretProblems, expected: "source_type ldap reads" },
+    { what: "Google reading the bind password", file: "main.tf", edit: (t) => t.replace('"gws_service_account", "gws_user_email"]', '"gws_service_account", "gws_user_email", "ldap_bind_password"]'), check: secretProblems, expected: "source_type google reads" },
+    { what: "every secret whatever the source", file: "main.tf", edit: (t) => t.replace("existing_secret_arns = { for k in local.secrets_by_source[var.source_type] : k => local.given_secret_arns[k] }", "existing_secret_arns = local.given_secret_arns"), check: secretProblems, expected: "local.existing_secret_arns is" },
+    { what: "the bind password's ARN variable read for another secret", file: "main.tf", edit: (t) => t.replace("ldap_bind_password  = var.ldap_bind_password_secret_arn", "ldap_bind_password  = var.scim_access_token_secret_arn"), check: secretProblems, expected: "local.given_secret_arns.ldap_bind_password is not var.ldap_bind_password_secret_arn" },
+    { what: "the bind password under a name the tool ignores", file: "main.tf", edit: (t) => t.replace('ldap_bind_password  = "IDPSCIM_LDAP_BIND_PASSWORD_SECRET_NAME"', 'ldap_bind_password  = "IDPSCIM_LDAP_PASSWORD_SECRET_NAME"'), check: secretProblems, expected: "local.secret_env.ldap_bind_password is IDPSCIM_LDAP_PASSWORD_SECRET_NAME" },
+    {
+      what: "the Google key required with LDAP",
+      file: "main.tf",
+      edit: (t) => t.replace('condition     = var.source_type == "google" ? (var.gws_service_account_json == null) != (var.gws_service_account_secret_arn == null) : var.gws_service_account_json == null && var.gws_service_account_secret_arn == null', "condition     = (var.gws_service_account_json == null) != (var.gws_service_account_secret_arn == null)"),
+      check: secretProblems,
+      expected: "gws_service_account needs exactly one of gws_service_account_json and gws_service_account_secret_arn with google, and neither otherwise",
+    },
+    {
+      what: "LDAP without a bind password",
+      file: "main.tf",
+      edit: (t) => t.replace('condition     = var.source_type == "ldap" ? (var.ldap_bind_password == null) != (var.ldap_bind_password_secret_arn == null) : var.ldap_bind_password == null && var.ldap_bind_password_secret_arn == null', 'condition     = var.source_type == "ldap" ? true : var.ldap_bind_password == null && var.ldap_bind_password_secret_arn == null'),
+      check: secretProblems,
+      expected: "ldap_bind_password needs exactly one of ldap_bind_password and ldap_bind_password_secret_arn with ldap",
+    },
+    { what: "a plain bind password variable", file: "variables.tf", edit: within('variable "ldap_bind_password" {', "  sensitive   = true\n", ""), check: secretProblems, expected: "variable ldap_bind_password is not sensitive" },
+    { what: "LDAP settings with Google", file: "main.tf", edit: (t) => t.replace('condition     = (var.source_type == "ldap") == (var.ldap != null)', 'condition     = var.source_type != "ldap" || var.ldap != null'), check: secretProblems, expected: "no precondition giving ldap exactly with source_type = ldap" },
+    { what: "a Google groups filter with LDAP", file: "main.tf", edit: (t) => t.replace('condition     = var.source_type == "google" || length(var.groups_filter) == 0', "condition     = true"), check: secretProblems, expected: "groups_filter" },
+    { what: "an [ldap] setting dropped", file: "main.tf", edit: (t) => t.replace("    IDPSCIM_LDAP_GROUP_FILTER     = try(var.ldap.group_filter, null)\n", ""), check: ldapObjectProblems, expected: "local.ldap_settings.IDPSCIM_LDAP_GROUP_FILTER is undefined" },
+    { what: "an [ldap] setting under another's name", file: "main.tf", edit: (t) => t.replace("IDPSCIM_LDAP_USER_FILTER      = try(var.ldap.user_filter, null)", "IDPSCIM_LDAP_USER_FILTER      = try(var.ldap.group_filter, null)"), check: ldapObjectProblems, expected: "local.ldap_settings.IDPSCIM_LDAP_USER_FILTER is ${try(var.ldap.group_filter, null)}" },
+    { what: "a list passed as a list", file: "main.tf", edit: (t) => t.replace('try(join(",", var.ldap.user_attributes), null)', "try(var.ldap.user_attributes, null)"), check: ldapObjectProblems, expected: "IDPSCIM_LDAP_USER_ATTRIBUTES is ${try(var.ldap.user_attributes, null)}" },
+    { what: "the LDAP settings left out of the environment", file: "main.tf", edit: (t) => t.replace("    { for name, value in local.ldap_settings : name => value if value != null },\n", ""), check: ldapObjectProblems, expected: "not in the function's environment" },
+    { what: "the URL optional", file: "variables.tf", edit: (t) => t.replace("    url              = string\n", "    url              = optional(string)\n"), check: ldapObjectProblems, expected: "var.ldap.url is optional, but a sync requires ldap.url" },
+    { what: "the page size a string", file: "variables.tf", edit: (t) => t.replace("page_size        = optional(number)", "page_size        = optional(string)"), check: ldapObjectProblems, expected: "var.ldap.page_size is string, but ldap.page_size is integer" },
+    { what: "an [ldap] setting missing from the object", file: "variables.tf", edit: (t) => t.replace("    suspended_filter = optional(string)\n", ""), check: ldapObjectProblems, expected: "var.ldap has no attribute suspended_filter" },
+    { what: "an attribute the tool lacks", file: "variables.tf", edit: (t) => t.replace("    nested           = optional(string)\n", "    nested           = optional(string)\n    referrals        = optional(bool)\n"), check: ldapObjectProblems, expected: "var.ldap.referrals is no [ldap] setting" },
+    { what: "a preset the tool lacks", file: "variables.tf", edit: (t) => t.replace('contains(["active-directory", "openldap", "custom"], var.ldap.preset)', 'contains(["active-directory", "openldap", "custom", "freeipa"], var.ldap.preset)'), check: ldapObjectProblems, expected: "var.ldap.preset is not validated" },
+    { what: "clear text accepted", file: "variables.tf", edit: (t) => t.replace('!startswith(lower(var.ldap.url), "ldap://") || coalesce(var.ldap.start_tls, false)', "true || coalesce(var.ldap.start_tls, false)"), check: ldapObjectProblems, expected: "plain ldap:// without start_tls or allow_insecure is not refused" },
     { what: "an env var the tool ignores", file: "main.tf", edit: (t) => t.replace("IDPSCIM_AWS_S3_BUCKET_KEY   = var.state_key", "IDPSCIM_AWS_S3_KEY          = var.state_key"), check: environmentProblems, expected: "IDPSCIM_AWS_S3_KEY" },
   ];
   for (const { what, file, edit, check, expected } of mutations) {

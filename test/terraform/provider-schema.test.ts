@@ -12,7 +12,7 @@ import { parseTerraformFiles, type TerraformRoot } from "../../scripts/tf-docs.t
 import { FACTS_FILE, PACKAGES, type BlockSchema, type ProviderFacts } from "../../scripts/tf-provider-facts.ts";
 
 const MODULE_DIR = resolve(import.meta.dir, "../../terraform");
-const ROOTS = ["", "examples/basic", "examples/complete"].map((dir) => join(MODULE_DIR, dir));
+const ROOTS = ["", "examples/basic", "examples/complete", "examples/ldap"].map((dir) => join(MODULE_DIR, dir));
 const facts = JSON.parse(readFileSync(FACTS_FILE, "utf8")) as ProviderFacts;
 
 type Body = Record<string, unknown>;

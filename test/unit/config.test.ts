@@ -825,6 +825,12 @@ describe("LDAP values: each refused with one line naming the setting and the fix
       "IDPSCIM_LDAP_URL: holds credentials (not shown); put the account in ldap.bind_dn and its password in ldap.bind_password_file or Secrets Manager",
     );
     expect(problems(() => resolve({ env: { IDPSCIM_LDAP_URL: "ldaps://dc1.example.com/DC=example" } }))[0]).toContain("has a path or query");
+    // ldap.ca_pem (the CA as text, for Lambda) must hold a whole PEM certificate; a path given there is refused, never echoed.
+    const noPem = 'IDPSCIM_LDAP_CA_PEM: holds no PEM certificate ("-----BEGIN CERTIFICATE-----" to "-----END CERTIFICATE-----"): export the CA certificate as Base-64 (PEM)';
+    expect(problems(() => resolve({ env: { IDPSCIM_LDAP_CA_PEM: "/etc/idpscim/ldap-ca.pem" } }))).toEqual([noPem]);
+    expect(problems(() => resolve({ env: { IDPSCIM_LDAP_CA_PEM: "-----BEGIN CERTIFICATE-----\nMIIB" } }))).toEqual([noPem]);
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n";
+    expect(resolve({ env: { IDPSCIM_LDAP_CA_PEM: pem } }).ldap.caPem).toBe(pem.trimEnd()); // trimmed, as every string
     // Escaped characters are no syntax: an escaped parenthesis and an escaped comma pass.
     expect(resolve({ env: { IDPSCIM_LDAP_GROUP_FILTER: "(cn=AWS \\28prod\\29)", IDPSCIM_LDAP_BASE_DN: "OU=Sales\\, EMEA,DC=example,DC=com" } }).ldap.groupFilter).toBe("(cn=AWS \\28prod\\29)");
   });

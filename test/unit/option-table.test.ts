@@ -109,7 +109,7 @@ describe("requirementProblems: what each command needs", () => {
     expect(requirementProblems(resolve({ ...withoutPassword, IDPSCIM_USE_SECRETS_MANAGER: "true" }), "inspect ldap", { secretsPending: true }).missing).toEqual([]);
   });
 
-  test("LDAP combinations refused before any request: clear text, StartTLS on ldaps, a CA never used, server nesting on OpenLDAP, custom left incomplete", () => {
+  test("LDAP combinations refused before any request: clear text, StartTLS on ldaps, a CA never used or given twice, server nesting on OpenLDAP, custom left incomplete", () => {
     const problems = (env: Record<string, string>) => requirementProblems(resolve({ ...ldapComplete, ...env }), "inspect ldap");
     expect(problems({ IDPSCIM_LDAP_URL: "ldap://dc1.example.com:389" }).invalid).toEqual([
       'ldap.url "ldap://dc1.example.com:389" would send the bind password and every entry in clear text: use ldaps://dc1.example.com:636, or set ldap.start_tls = true, or (on a network you trust) ldap.allow_insecure = true',
@@ -122,6 +122,12 @@ describe("requirementProblems: what each command needs", () => {
     for (const env of fine) expect(problems(env).invalid).toEqual([]);
     expect(problems({ IDPSCIM_LDAP_START_TLS: "true" }).invalid[0]).toStartWith("ldap.start_tls is true but ldap.url");
     expect(problems({ IDPSCIM_LDAP_URL: "ldap://localhost:389", IDPSCIM_LDAP_CA_FILE: "ca.pem" }).invalid[0]).toStartWith("ldap.ca_file is set but ldap.url");
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    expect(problems({ IDPSCIM_LDAP_URL: "ldap://localhost:389", IDPSCIM_LDAP_CA_PEM: pem }).invalid[0]).toStartWith("ldap.ca_pem is set but ldap.url");
+    expect(problems({ IDPSCIM_LDAP_CA_PEM: pem }).invalid).toEqual([]);
+    expect(problems({ IDPSCIM_LDAP_CA_FILE: "ca.pem", IDPSCIM_LDAP_CA_PEM: pem }).invalid).toEqual([
+      "ldap.ca_file and ldap.ca_pem are both set: give the CA bundle once, as a file (ca_file) or as its text (ca_pem)",
+    ]);
     expect(problems({ IDPSCIM_LDAP_PRESET: "openldap", IDPSCIM_LDAP_NESTED: "server" }).invalid[0]).toStartWith('ldap.nested = "server"');
     expect(problems({ IDPSCIM_LDAP_PRESET: "custom", IDPSCIM_LDAP_USER_ATTRIBUTES: "userName=uid" }).missing).toEqual([
       "ldap.user_filter is not set, and preset custom has no default: pass --ldap-user-filter, set IDPSCIM_LDAP_USER_FILTER, or add user_filter under [ldap]",

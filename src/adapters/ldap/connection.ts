@@ -1,5 +1,5 @@
 /**
- * @module One ldapts connection for a read: TLS (ldaps:// or StartTLS, with ldap.ca_file), a simple
+ * @module One ldapts connection for a read: TLS (ldaps:// or StartTLS, with ldap.ca_file or ldap.ca_pem), a simple
  * bind, and the `Searcher` the reads use, where every search is paged (RFC 2696) and counted.
  * Failures become SyncErrors naming the setting (errors.ts); referrals are never chased.
  */
@@ -8,7 +8,7 @@ import { isIP } from "node:net";
 import type { ConnectionOptions } from "node:tls";
 import { Client } from "ldapts";
 import { SyncError } from "../../core/errors.ts";
-import { quote, shorten } from "../../config/values.ts";
+import { pemProblem, quote, shorten } from "../../config/values.ts";
 import type { Logger } from "../../core/ports.ts";
 import { BINARY_ATTRIBUTES, type RawEntry } from "./entries.ts";
 import { foreignReferral } from "./values.ts";
@@ -19,6 +19,8 @@ export interface LdapConnectionOptions {
   url: string;
   startTls: boolean;
   caFile?: string;
+  /** The CA bundle's text (ldap.ca_pem), already checked by the option table; instead of caFile. */
+  caPem?: string;
   bindDn: string;
   bindPassword: string;
   timeoutMs: number;
@@ -42,6 +44,7 @@ async function tlsOptions(options: LdapConnectionOptions): Promise<ConnectionOpt
   const host = new URL(options.url).hostname.replace(/^\[|\]$/g, "");
   // Node checks the certificate against `host`; SNI (servername) may only carry a name, not an address.
   const base: ConnectionOptions = { host, minVersion: "TLSv1.2", ...(isIP(host) === 0 ? { servername: host } : {}) };
+  if (options.caPem !== undefined) return { ...base, ca: options.caPem };
   if (options.caFile === undefined) return base;
   let pem: string;
   try {
@@ -50,9 +53,8 @@ async function tlsOptions(options: LdapConnectionOptions): Promise<ConnectionOpt
     const code = (error as { code?: unknown }).code;
     throw new SyncError("CONFIG_INVALID", `ldap.ca_file ${quote(options.caFile)}: cannot read it (${typeof code === "string" ? code : String(error)}): check the path and its permissions`, { cause: error });
   }
-  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
-    throw new SyncError("CONFIG_INVALID", `ldap.ca_file ${quote(options.caFile)} holds no PEM certificate ("-----BEGIN CERTIFICATE-----"): export the CA certificate as Base-64 (PEM)`);
-  }
+  const problem = pemProblem(pem);
+  if (problem !== undefined) throw new SyncError("CONFIG_INVALID", `ldap.ca_file ${quote(options.caFile)} ${problem}`);
   return { ...base, ca: pem };
 }
 

@@ -41,6 +41,7 @@ export function createLdapDirectorySource(options: LdapDirectorySourceOptions): 
           url: settings.url,
           startTls: settings.startTls,
           ...(settings.caFile !== undefined ? { caFile: settings.caFile } : {}),
+          ...(settings.caPem !== undefined ? { caPem: settings.caPem } : {}),
           bindDn: settings.bindDn,
           bindPassword: settings.bindPassword,
           timeoutMs: settings.timeoutMs,

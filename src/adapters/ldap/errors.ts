@@ -43,7 +43,7 @@ export function ldapFailure(error: unknown, context: FailureContext): SyncError 
   const url = `ldap.url ${quote(context.url)}`;
   const cause = { cause: error };
   if (code !== undefined && UNTRUSTED.has(code)) {
-    return new SyncError("CONFIG_INVALID", `${url}: the server's certificate is not trusted (${code}): set ldap.ca_file to the PEM file of the CA that issued it, or fix the CA file given`, cause);
+    return new SyncError("CONFIG_INVALID", `${url}: the server's certificate is not trusted (${code}): set ldap.ca_file to the PEM file of the CA that issued it (or ldap.ca_pem to its text), or fix the CA given`, cause);
   }
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
     return new SyncError("CONFIG_INVALID", `${url}: the server's certificate does not name this host (${shorten(message, 120)}): write in ldap.url a host name the certificate names`, cause);
