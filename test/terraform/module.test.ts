@@ -202,6 +202,8 @@ function lambdaProblems(m: TerraformRoot): string[] {
   if (!/IDPSCIM_LOG_FORMAT\s*=\s*"json"/.test(String(m.locals.environment))) problems.push("IDPSCIM_LOG_FORMAT is not json");
   if (!/IDPSCIM_USE_SECRETS_MANAGER\s*=\s*"true"/.test(String(m.locals.environment))) problems.push("IDPSCIM_USE_SECRETS_MANAGER is not true");
   if (!/IDPSCIM_LOG_LEVEL\s*=\s*var\.log_level/.test(String(m.locals.environment))) problems.push("IDPSCIM_LOG_LEVEL is not var.log_level");
+  // The garbage collector sized for the function's memory, not the host's (README: Performance).
+  if (!/BUN_JSC_forceRAMSize\s*=\s*tostring\(var\.memory_size \* 1048576\)/.test(String(m.locals.environment))) problems.push("BUN_JSC_forceRAMSize is not var.memory_size in bytes");
   const group = first(m.resource.aws_cloudwatch_log_group, "this");
   if (group?.name !== "/aws/lambda/${var.name}" || fn.function_name !== "${var.name}") problems.push("the log group is not /aws/lambda/<function name>");
   if (group?.retention_in_days !== "${var.log_retention_in_days}") problems.push("the log group's retention is not var.log_retention_in_days");
@@ -926,6 +928,7 @@ describe("the checks bite: each fails on a copy with its feature removed", () =>
     { what: "no reserved concurrency", file: "main.tf", edit: (t) => t.replace("reserved_concurrent_executions = var.reserved_concurrent_executions", "reserved_concurrent_executions = -1"), check: lambdaProblems, expected: "reserved_concurrent_executions" },
     { what: "reserved concurrency defaulting to none", file: "variables.tf", edit: within('variable "reserved_concurrent_executions"', "default     = 1", "default     = null"), check: lambdaProblems, expected: "reserved_concurrent_executions" },
     { what: "no VPC block", file: "main.tf", edit: (t) => t.replace('dynamic "vpc_config" {', 'dynamic "vpc_settings" {'), check: lambdaProblems, expected: "no vpc_config block" },
+    { what: "the GC sized for the host", file: "main.tf", edit: (t) => t.replace(/\s*BUN_JSC_forceRAMSize = [^\n]*/, ""), check: lambdaProblems, expected: "BUN_JSC_forceRAMSize" },
     { what: "text logs", file: "main.tf", edit: (t) => t.replace('IDPSCIM_LOG_FORMAT          = "json"', 'IDPSCIM_LOG_FORMAT          = "text"'), check: lambdaProblems, expected: "IDPSCIM_LOG_FORMAT" },
     {
       what: "a direct upload",
