@@ -424,10 +424,16 @@ function planUserRemovals(source: SourceSnapshot, tenant: TenantSnapshot, ctx: U
   return deleted;
 }
 
+/** A domain account's SID in its string form, as AWS's Active Directory sample writes externalId. */
+const WINDOWS_SID = /^S-1-5-21(?:-\d+){4}$/;
+
 export function blockedUserReason(resource: TenantUser, reason: BlockedReason): string {
+  const sid = WINDOWS_SID.test(resource.externalId ?? "")
+    ? ' (a Windows SID: if AWS\'s Active Directory sample made this user, ldap.rekey_users_from = "objectSid" takes over each user whose objectSid it is)'
+    : "";
   return (
     `AWS user ${shownName(resource.attributes.userName)} (${resource.scimId}) carries externalId ${shownName(resource.externalId ?? "")}, set by another tool or source: ` +
-    (reason === "foreign-external-id" ? "idpscim never takes it over; delete it in AWS, or clear its externalId to let idpscim adopt it" : reason)
+    (reason === "foreign-external-id" ? `idpscim never takes it over; delete it in AWS, or clear its externalId to let idpscim adopt it${sid}` : reason)
   );
 }
 

@@ -235,7 +235,7 @@ describe("re-keying: a user another tool keyed by an id the source reads too", (
   const run = (p: ReturnType<typeof plan>, s: SyncState, m: TenantModel) =>
     apply(p, s, { target: m.target(), concurrency: 1, managedAttributes: POLICY.managedAttributes, adoptGroupsByName: true, protectedGroups: [] });
 
-  test("the AWS user carrying the former id is adopted in place and given the source id; without the former id it is a failed record", async () => {
+  test("the AWS user carrying the former id is adopted in place and given the source id; without the former id it is a failed record naming the setting", async () => {
     const tenant: TenantSnapshot = { users: [tenantUser("t-ana", "ana", { externalId: SID, attributes: attrs("ana", { displayName: "Ana (old)" }) })], groups: [] };
     const rekeyed = plan(source([sourceUser("guid-ana", "ana", { formerId: SID })]), tenant, state(), POLICY);
     expect(updatesOf(rekeyed)).toEqual([{ kind: "updateUser", why: "adopt", scimId: "t-ana", externalId: "guid-ana", set: { displayName: "ana" } }]);
@@ -250,7 +250,8 @@ describe("re-keying: a user another tool keyed by an id the source reads too", (
     const refused = plan(source([sourceUser("guid-ana", "ana")]), tenant, state(), POLICY);
     expect(refused.operations).toEqual([]);
     expect(refused.rejected.map((r) => r.reason)).toEqual([
-      `AWS user "ana@example.com" (t-ana) carries externalId "${SID}", set by another tool or source: idpscim never takes it over; delete it in AWS, or clear its externalId to let idpscim adopt it`,
+      `AWS user "ana@example.com" (t-ana) carries externalId "${SID}", set by another tool or source: idpscim never takes it over; delete it in AWS, or clear its externalId to let idpscim adopt it` +
+        ' (a Windows SID: if AWS\'s Active Directory sample made this user, ldap.rekey_users_from = "objectSid" takes over each user whose objectSid it is)',
     ]);
   });
 
