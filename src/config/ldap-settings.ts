@@ -26,6 +26,8 @@ export interface LdapSettings {
   pageSize: number;
   timeoutMs: number;
   nested: "client" | "server";
+  /** The attribute another tool keyed users by in AWS (SourceUser.formerId). */
+  rekeyUsersFrom?: string;
   presetName: LdapPresetName;
   preset: LdapPreset;
 }
@@ -59,6 +61,7 @@ export function ldapSettings(config: ResolvedConfig): LdapSettings {
     pageSize: ldap.pageSize,
     timeoutMs: ldap.timeoutMs,
     nested: ldap.nested,
+    ...(ldap.rekeyUsersFrom !== undefined ? { rekeyUsersFrom: ldap.rekeyUsersFrom } : {}),
     presetName,
     preset,
   };
@@ -87,6 +90,10 @@ export function ldapProblems(config: ResolvedConfig): { missing: string[]; inval
   if (ldap.caFile !== undefined && ldap.caPem !== undefined) invalid.push("ldap.ca_file and ldap.ca_pem are both set: give the CA bundle once, as a file (ca_file) or as its text (ca_pem)");
   if (ldap.nested === "server" && ldap.preset === "openldap") {
     invalid.push('ldap.nested = "server" uses Active Directory\'s LDAP_MATCHING_RULE_IN_CHAIN, which OpenLDAP does not implement: set ldap.nested = "client"');
+  }
+  const userId = ldap.preset === undefined ? undefined : ldapPreset(ldap.preset, ldap.userAttributes, []).userId;
+  if (userId !== undefined && ldap.rekeyUsersFrom?.toLowerCase() === userId.toLowerCase()) {
+    invalid.push(`ldap.rekey_users_from names ${userId}, the users' id itself: name the attribute the other tool keyed users by (objectSid for AWS's Active Directory sample), or remove it`);
   }
   if (ldap.preset === "custom") {
     for (const path of ["ldap.user_filter", "ldap.group_filter"] as const) {

@@ -8,7 +8,7 @@
 
 import type { Options as YargsOptions } from "yargs";
 import { PROTECTED_GROUPS_DEFAULT, USER_FIELD_NAMES } from "../model/index.ts";
-import { LDAP_PRESETS, mappingEntriesProblem } from "../mapping/presets/ldap.ts";
+import { attributeNameProblem, LDAP_PRESETS, mappingEntriesProblem } from "../mapping/presets/ldap.ts";
 import { dnProblem, emailProblem, groupsFilterProblem, ldapFilterProblem, ldapUrlProblem, pemProblem, RECONCILE_EVERY_MAX_MS, tokenProblem, type MaxDeletes } from "./values.ts";
 
 export type OptionType =
@@ -330,6 +330,14 @@ const TABLE = [
     check: (entries: readonly string[]) => mappingEntriesProblem(entries, "group"),
     doc: "Group mapping entries \"target=ldapAttribute\" that replace the preset's; with preset custom, all three: externalId, displayName and members (attribute holding member DNs).",
     example: ["displayName=name"],
+  },
+  {
+    table: "ldap",
+    key: "rekey_users_from",
+    type: "string",
+    check: (attribute: string) => attributeNameProblem(attribute),
+    doc: "Take over the AWS users another tool keyed by this attribute: objectSid for AWS's Active Directory sample, which sets each user's externalId to its SID. An AWS user whose externalId is a synced user's value of it is adopted in place and given the user's id (objectGUID) as its externalId. Unset: a user carrying another tool's externalId is never taken over.",
+    example: "objectSid",
   },
 
   {

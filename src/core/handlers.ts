@@ -64,8 +64,9 @@ async function createUser(op: OperationOf<"createUser">, ctx: OperationContext):
   const written: UserAttributes = manager === undefined ? withoutManager : op.attributes;
   const scimId = await createOrAdopt(() => target.createUser(op.sourceId, written, manager), ctx, {
     sourceId: op.sourceId,
+    ...(op.formerId !== undefined ? { formerId: op.formerId } : {}),
     records: state.users,
-    byExternalId: () => target.findUser({ externalId: op.sourceId }),
+    byExternalId: async () => (await target.findUser({ externalId: op.sourceId })) ?? (op.formerId === undefined ? undefined : target.findUser({ externalId: op.formerId })),
     byName: () => target.findUser({ userName: op.attributes.userName }),
     untouchable: () => false,
     // An email names a person: a user no tool has marked as its own is that person's account.
@@ -114,6 +115,8 @@ async function createGroup(op: OperationOf<"createGroup">, ctx: OperationContext
 /** How a create that met 409 may take over the resource holding the name: the plan's ownership rule, and what adopting it takes. */
 interface Adoption<T extends Candidate> {
   sourceId: string;
+  /** The id another tool keyed the record by: a resource carrying it is this record's too (match.ts, rule 3). */
+  formerId?: string;
   /** The working state's records of this kind: a resource recorded as another record's is never taken. */
   records: Readonly<Record<string, { scimId: string }>>;
   byExternalId(): Promise<T | undefined>;
@@ -131,7 +134,8 @@ interface Adoption<T extends Candidate> {
 /**
  * Creates; on 409 (a retried POST whose first try succeeded, or a resource made by hand with this
  * name) adopts what holds the name rather than fail: never a 409 storm, never a duplicate. The
- * plan's rule holds here too: never a protected resource; ours by externalId; one with another
+ * plan's rule holds here too: never a protected resource; ours by externalId (or the former id
+ * the source names, which the adoption then replaces); one with another
  * externalId is another tool's or another source record's (the plan may give it to them in a
  * later phase, e.g. renaming it away) and never taken over; one with none only when adoption by
  * name is allowed.
@@ -154,7 +158,7 @@ async function createOrAdopt<T extends Candidate>(create: () => Promise<string>,
 
 function refusalOf<T extends Candidate>(existing: T, adoption: Adoption<T>): BlockedReason | undefined {
   if (adoption.untouchable(existing)) return "protected";
-  if (existing.externalId === adoption.sourceId) return undefined;
+  if (existing.externalId === adoption.sourceId || (adoption.formerId !== undefined && existing.externalId === adoption.formerId)) return undefined;
   if (existing.externalId !== undefined) return "foreign-external-id";
   return adoption.adoptByName ? undefined : "adoption-off";
 }

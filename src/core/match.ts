@@ -6,7 +6,11 @@
  * desired record before the next, so a weaker rule never takes what a stronger one gives another:
  *   1. the state's record, confirmed by the resource's externalId;
  *   2. externalId equal to the source id (a resource ours whose record was lost);
- *   3. name (userName, group displayName), only when the resource carries no externalId at all
+ *   3. externalId equal to the record's former id, the id another tool keyed it by that the source
+ *      also reads (AWS's Active Directory sample keys users by objectSid): the same proof of
+ *      identity as 2, allowed only because the administrator named that attribute; the resource
+ *      is then given the source id as its externalId (re-keyed);
+ *   4. name (userName, group displayName), only when the resource carries no externalId at all
  *      and adoption by name is allowed: never a resource another tool or source marked as its own.
  * Protected resources (Control Tower's groups) are never matched, changed or deleted.
  */
@@ -20,6 +24,8 @@ export interface MatchInput<D, T extends Candidate> {
   /** In a stable order: when two compete for one resource, the first wins. */
   desired: readonly D[];
   sourceIdOf(d: D): string;
+  /** The id another tool gave the record's resource (rule 3), if the source knows one. */
+  formerIdOf?(d: D): string | undefined;
   /** The key a name match compares (lower-cased for userNames, exact for group names). */
   nameOf(d: D): string;
   tenant: readonly T[];
@@ -72,13 +78,18 @@ export function matchResources<D, T extends Candidate>(input: MatchInput<D, T>):
     const resource = scimId === undefined ? undefined : byId.get(scimId);
     if (resource !== undefined && result.owned.get(resource.scimId) === sourceId) take(sourceId, resource, false);
   }
-  for (const d of input.desired) {
-    const sourceId = input.sourceIdOf(d);
-    const resource = byExternalId.get(sourceId);
-    if (result.matched.has(sourceId) || !free(resource)) continue;
-    // A protected resource carrying our id is still never touched, and no create can take the id: blocked.
-    if (input.untouchable(resource)) result.blocked.set(sourceId, { resource, reason: "protected" });
-    else take(sourceId, resource, true);
+  // Rule 2 over every record, then rule 3: a former id never takes what a source id gives another.
+  for (const idOf of [input.sourceIdOf, input.formerIdOf]) {
+    if (idOf === undefined) continue;
+    for (const d of input.desired) {
+      const sourceId = input.sourceIdOf(d);
+      const id = idOf(d);
+      const resource = id === undefined ? undefined : byExternalId.get(id);
+      if (result.matched.has(sourceId) || result.blocked.has(sourceId) || !free(resource)) continue;
+      // A protected resource carrying our id is still never touched, and no create can take the id: blocked.
+      if (input.untouchable(resource)) result.blocked.set(sourceId, { resource, reason: "protected" });
+      else take(sourceId, resource, true);
+    }
   }
   for (const d of input.desired) {
     const sourceId = input.sourceIdOf(d);

@@ -27,6 +27,8 @@ export type Operation =
   | {
       kind: "createUser";
       sourceId: string;
+      /** The id another tool keyed the user by (SourceUser.formerId): a create that meets 409 takes over the user carrying it. */
+      formerId?: string;
       attributes: UserAttributes;
       manager?: UserRef;
       /** Creates run in waves: a user whose manager this plan creates too comes one wave after the manager. */
@@ -235,6 +237,7 @@ function planUsers(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncSt
   const matching = matchResources({
     desired: inScope,
     sourceIdOf: (u) => u.sourceId,
+    formerIdOf: (u) => u.formerId,
     nameOf: (u) => u.attributes.userName.toLowerCase(),
     tenant: tenant.users,
     tenantNameOf: (u) => u.attributes.userName.toLowerCase(),
@@ -325,17 +328,20 @@ function creationWave(sourceId: string, ctx: UserContext, visiting = new Set<str
 function planUser(desired: SourceUser, ctx: UserContext): void {
   const attributes = withManager(desired.attributes, managerOf(desired, ctx));
   const match = ctx.matching.matched.get(desired.sourceId);
-  if (!match) planUserCreate(desired.sourceId, attributes, ctx);
+  if (!match) planUserCreate(desired, attributes, ctx);
   else planUserUpdate(desired.sourceId, attributes, match.resource, match.adopted, ctx);
 }
 
-function planUserCreate(sourceId: string, attributes: UserAttributes, ctx: UserContext): void {
+function planUserCreate(desired: SourceUser, attributes: UserAttributes, ctx: UserContext): void {
+  const { sourceId } = desired;
+  const former = desired.formerId === undefined ? {} : { formerId: desired.formerId };
   const manager = attributes.managerSourceId;
   const wave = creationWave(sourceId, ctx);
   if (manager === undefined || ctx.existing.has(manager) || wave !== undefined) {
     ctx.draft.userCreates.push({
       kind: "createUser",
       sourceId,
+      ...former,
       attributes,
       ...(manager !== undefined ? { manager: userRef(manager, ctx) } : {}),
       ...(wave ? { wave } : {}),
@@ -344,7 +350,7 @@ function planUserCreate(sourceId: string, attributes: UserAttributes, ctx: UserC
   }
   // Managers in a loop (A manages B manages A): create without, set the manager afterwards.
   const { managerSourceId: _deferred, ...withoutManager } = attributes;
-  ctx.draft.userCreates.push({ kind: "createUser", sourceId, attributes: withoutManager });
+  ctx.draft.userCreates.push({ kind: "createUser", sourceId, ...former, attributes: withoutManager });
   ctx.draft.updates.push({ kind: "updateUser", sourceId, set: { managerSourceId: manager }, clear: [], manager: { sourceId: manager }, attributes, why: "manager" });
 }
 
@@ -418,10 +424,16 @@ function planUserRemovals(source: SourceSnapshot, tenant: TenantSnapshot, ctx: U
   return deleted;
 }
 
+/** A domain account's SID in its string form, as AWS's Active Directory sample writes externalId. */
+const WINDOWS_SID = /^S-1-5-21(?:-\d+){4}$/;
+
 export function blockedUserReason(resource: TenantUser, reason: BlockedReason): string {
+  const sid = WINDOWS_SID.test(resource.externalId ?? "")
+    ? ' (a Windows SID: if AWS\'s Active Directory sample made this user, ldap.rekey_users_from = "objectSid" takes over each user whose objectSid it is)'
+    : "";
   return (
     `AWS user ${shownName(resource.attributes.userName)} (${resource.scimId}) carries externalId ${shownName(resource.externalId ?? "")}, set by another tool or source: ` +
-    (reason === "foreign-external-id" ? "idpscim never takes it over; delete it in AWS, or clear its externalId to let idpscim adopt it" : reason)
+    (reason === "foreign-external-id" ? `idpscim never takes it over; delete it in AWS, or clear its externalId to let idpscim adopt it${sid}` : reason)
   );
 }
 

@@ -7,6 +7,12 @@ import type { DesiredGroup, DesiredUser, SyncState, TenantGroup, TenantUser, Use
 /** A user read from the source: the desired attributes plus what the suspension policy needs. */
 export interface SourceUser extends DesiredUser {
   suspended: boolean;
+  /**
+   * The id another tool keyed this user by in AWS (its externalId there), when the source is told
+   * of one (ldap.rekey_users_from): an AWS user carrying it is this user, taken over and given
+   * `sourceId` as its externalId (see core/match.ts).
+   */
+  formerId?: string;
 }
 
 export interface SourceSnapshot {

@@ -809,6 +809,7 @@ describe("LDAP values: each refused with one line naming the setting and the fix
       IDPSCIM_LDAP_USER_ATTRIBUTES: "userName=uid,login=uid",
       IDPSCIM_LDAP_GROUP_ATTRIBUTES: "displayName",
       IDPSCIM_LDAP_PRESET: "samba",
+      IDPSCIM_LDAP_REKEY_USERS_FROM: "objectSid;binary",
     };
     expect(problems(() => resolve({ env }))).toEqual([
       'IDPSCIM_LDAP_URL: must start with ldaps:// or ldap:// (got "https://dc1.example.com")',
@@ -820,6 +821,7 @@ describe("LDAP values: each refused with one line naming the setting and the fix
       "IDPSCIM_LDAP_PRESET: must be one of active-directory, openldap, custom (got \"samba\")",
       'IDPSCIM_LDAP_USER_ATTRIBUTES: entry "login=uid" names an unknown target "login"; the targets are externalId, manager, phoneNumber, userName, email, givenName, familyName, displayName, formattedName, title, preferredLanguage, nickName, profileUrl, userType, locale, timezone, employeeNumber, costCenter, organization, division, department',
       'IDPSCIM_LDAP_GROUP_ATTRIBUTES: entry "displayName" is not target=ldapAttribute, like "displayName=name"',
+      'IDPSCIM_LDAP_REKEY_USERS_FROM: is not an LDAP attribute name (got "objectSid;binary"); write one like "objectSid"',
     ]);
     expect(problems(() => resolve({ env: { IDPSCIM_LDAP_URL: "ldaps://u:p@dc1.example.com" } }))[0]).toBe(
       "IDPSCIM_LDAP_URL: holds credentials (not shown); put the account in ldap.bind_dn and its password in ldap.bind_password_file or Secrets Manager",

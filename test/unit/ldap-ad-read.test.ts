@@ -11,7 +11,8 @@ import type { RawEntry } from "../../src/adapters/ldap/entries.ts";
 import { readDirectory } from "../../src/adapters/ldap/read.ts";
 import type { SearchRequest, Searcher } from "../../src/adapters/ldap/search.ts";
 import { formatGuid } from "../../src/adapters/ldap/values.ts";
-import { USER_FIELD_NAMES } from "../../src/model/index.ts";
+import { plan } from "../../src/core/plan.ts";
+import { emptyState, managedAttributesFor, USER_FIELD_NAMES, type TenantUser } from "../../src/model/index.ts";
 
 const DOMAIN = "DC=corp,DC=example,DC=com";
 const STAFF = `OU=Staff,${DOMAIN}`;
@@ -47,6 +48,8 @@ function user(n: number, name: string, extra: Record<string, unknown> = {}, ou =
   return {
     dn: dnOf(name, ou),
     objectGUID: guid(n),
+    // Every AD account has one; the read asks for it only with ldap.rekey_users_from = "objectSid".
+    objectSid: sid(2000 + n),
     userPrincipalName: `${given!.toLowerCase()}@corp.example.com`,
     mail: `${given!.toLowerCase()}.${family!.toLowerCase()}@example.com`,
     givenName: given!,
@@ -197,6 +200,32 @@ describe("Active Directory, from recorded answers", () => {
     expect(snapshot.users.map((u) => u.sourceId)).not.toContain(idOf(4));
     expect(snapshot.warnings).toContain('group AWS-Admins: 1 member(s) are neither users in scope (under ldap.user_base_dn, matching ldap.user_filter) nor groups; not synced');
     expect(requests.filter((r) => r.scope === "base" && r.missingOk).map((r) => r.base).sort()).toEqual([dev.dn, leads.dn].sort());
+  });
+
+  test("ldap.rekey_users_from = objectSid: each user's SID, sent as bytes, is its former id in the S-1-5-21-… form AWS's sample wrote as externalId, and the plan re-keys that AWS user to the objectGUID; asked for only when set", async () => {
+    const { search, requests } = recordedAd();
+    const snapshot = await read(search, { IDPSCIM_LDAP_REKEY_USERS_FROM: "objectSid" });
+    const anaRead = snapshot.users.find((u) => u.sourceId === idOf(1))!;
+    expect(anaRead.formerId).toBe("S-1-5-21-1004336348-1177238915-682003330-2001");
+    expect(snapshot.users.every((u) => u.formerId !== undefined && u.formerId !== u.sourceId)).toBe(true);
+    expect(requests.find((r) => r.base === STAFF)!.attributes).toContain("objectSid");
+
+    // Ana as the sample's PUT left her: externalId $user.sid.Value, userName and the one email the UPN.
+    const sample: TenantUser = {
+      scimId: "idc-ana",
+      externalId: "S-1-5-21-1004336348-1177238915-682003330-2001",
+      attributes: { userName: "ana@corp.example.com", displayName: "Ana Lima", givenName: "Ana", familyName: "Lima", email: "ana@corp.example.com", formattedName: "Ana Lima", active: true },
+    };
+    const planned = plan(snapshot, { users: [sample], groups: [] }, emptyState(), {
+      suspendedUsers: "deactivate", removedUsers: "delete", deleteUnmanaged: false, mode: "sync", managedAttributes: managedAttributesFor([]), adoptGroupsByName: true, protectedGroups: [],
+    });
+    expect(planned.rejected.filter((r) => r.kind === "user")).toEqual([]);
+    expect(planned.operations.find((op) => op.kind === "updateUser" && op.scimId === "idc-ana")).toMatchObject({ why: "adopt", externalId: idOf(1), set: { email: "ana.lima@example.com" } });
+    expect(planned.operations.filter((op) => op.kind === "createUser").map((op) => op.sourceId)).not.toContain(idOf(1));
+
+    const without = recordedAd();
+    expect((await read(without.search)).users.every((u) => u.formerId === undefined)).toBe(true);
+    expect(without.requests.find((r) => r.base === STAFF)!.attributes).not.toContain("objectSid");
   });
 
   test('ldap.nested = "server": one LDAP_MATCHING_RULE_IN_CHAIN search per group, no member lists read, primary groups still counted', async () => {

@@ -109,7 +109,7 @@ describe("requirementProblems: what each command needs", () => {
     expect(requirementProblems(resolve({ ...withoutPassword, IDPSCIM_USE_SECRETS_MANAGER: "true" }), "inspect ldap", { secretsPending: true }).missing).toEqual([]);
   });
 
-  test("LDAP combinations refused before any request: clear text, StartTLS on ldaps, a CA never used or given twice, server nesting on OpenLDAP, custom left incomplete", () => {
+  test("LDAP combinations refused before any request: clear text, StartTLS on ldaps, a CA never used or given twice, server nesting on OpenLDAP, re-keying users from their own id, custom left incomplete", () => {
     const problems = (env: Record<string, string>) => requirementProblems(resolve({ ...ldapComplete, ...env }), "inspect ldap");
     expect(problems({ IDPSCIM_LDAP_URL: "ldap://dc1.example.com:389" }).invalid).toEqual([
       'ldap.url "ldap://dc1.example.com:389" would send the bind password and every entry in clear text: use ldaps://dc1.example.com:636, or set ldap.start_tls = true, or (on a network you trust) ldap.allow_insecure = true',
@@ -129,6 +129,10 @@ describe("requirementProblems: what each command needs", () => {
       "ldap.ca_file and ldap.ca_pem are both set: give the CA bundle once, as a file (ca_file) or as its text (ca_pem)",
     ]);
     expect(problems({ IDPSCIM_LDAP_PRESET: "openldap", IDPSCIM_LDAP_NESTED: "server" }).invalid[0]).toStartWith('ldap.nested = "server"');
+    expect(problems({ IDPSCIM_LDAP_REKEY_USERS_FROM: "objectguid" }).invalid).toEqual([
+      "ldap.rekey_users_from names objectGUID, the users' id itself: name the attribute the other tool keyed users by (objectSid for AWS's Active Directory sample), or remove it",
+    ]);
+    expect(problems({ IDPSCIM_LDAP_REKEY_USERS_FROM: "objectSid" }).invalid).toEqual([]);
     expect(problems({ IDPSCIM_LDAP_PRESET: "custom", IDPSCIM_LDAP_USER_ATTRIBUTES: "userName=uid" }).missing).toEqual([
       "ldap.user_filter is not set, and preset custom has no default: pass --ldap-user-filter, set IDPSCIM_LDAP_USER_FILTER, or add user_filter under [ldap]",
       "ldap.group_filter is not set, and preset custom has no default: pass --ldap-group-filter, set IDPSCIM_LDAP_GROUP_FILTER, or add group_filter under [ldap]",

@@ -227,3 +227,61 @@ describe("ownership: regressions found by the property test", () => {
     expect(result.failed).toHaveLength(1);
   });
 });
+
+// SourceUser.formerId (ldap.rekey_users_from): AWS's Active Directory sample keys users by SID.
+describe("re-keying: a user another tool keyed by an id the source reads too", () => {
+  const SID = "S-1-5-21-1004336348-1177238915-682003330-1104";
+  const model = (tenant: TenantSnapshot) => TenantModel.from(tenant, "t");
+  const run = (p: ReturnType<typeof plan>, s: SyncState, m: TenantModel) =>
+    apply(p, s, { target: m.target(), concurrency: 1, managedAttributes: POLICY.managedAttributes, adoptGroupsByName: true, protectedGroups: [] });
+
+  test("the AWS user carrying the former id is adopted in place and given the source id; without the former id it is a failed record naming the setting", async () => {
+    const tenant: TenantSnapshot = { users: [tenantUser("t-ana", "ana", { externalId: SID, attributes: attrs("ana", { displayName: "Ana (old)" }) })], groups: [] };
+    const rekeyed = plan(source([sourceUser("guid-ana", "ana", { formerId: SID })]), tenant, state(), POLICY);
+    expect(updatesOf(rekeyed)).toEqual([{ kind: "updateUser", why: "adopt", scimId: "t-ana", externalId: "guid-ana", set: { displayName: "ana" } }]);
+    expect(rekeyed.rejected).toEqual([]);
+    const m = model(tenant);
+    const result = await run(rekeyed, state(), m);
+    expect(m.users.get("t-ana")?.externalId).toBe("guid-ana");
+    expect(result.state.users["guid-ana"]?.scimId).toBe("t-ana");
+    // The next plan from that state: the user is ours by rule 1, nothing to do.
+    expect(plan(source([sourceUser("guid-ana", "ana", { formerId: SID })]), m.snapshot(), result.state, POLICY).operations).toEqual([]);
+
+    const refused = plan(source([sourceUser("guid-ana", "ana")]), tenant, state(), POLICY);
+    expect(refused.operations).toEqual([]);
+    expect(refused.rejected.map((r) => r.reason)).toEqual([
+      `AWS user "ana@example.com" (t-ana) carries externalId "${SID}", set by another tool or source: idpscim never takes it over; delete it in AWS, or clear its externalId to let idpscim adopt it` +
+        ' (a Windows SID: if AWS\'s Active Directory sample made this user, ldap.rekey_users_from = "objectSid" takes over each user whose objectSid it is)',
+    ]);
+  });
+
+  test("a former id never takes a user another desired user matches by its source id, nor one the state confirms", () => {
+    // t1 carries u2 as its externalId: u2's by rule 2, though u1 names u2 as its former id.
+    const tenant: TenantSnapshot = { users: [tenantUser("t1", "ana", { externalId: "u2" }), tenantUser("t2", "bo", { externalId: "u3" })], groups: [] };
+    const s = state({ u3: { scimId: "t2", attributes: attrs("bo") } });
+    const src = source([sourceUser("u1", "cy", { formerId: "u2" }), sourceUser("u2", "ana"), sourceUser("u3", "bo"), sourceUser("u4", "di", { formerId: "u3" })]);
+    const planned = plan(src, tenant, s, POLICY);
+    expect(planned.operations.filter((op) => op.kind === "createUser").map((op) => (op as { sourceId: string }).sourceId).sort()).toEqual(["u1", "u4"]);
+    expect(planned.operations.filter((op) => op.kind === "updateUser").map((op) => [op.sourceId, (op as { scimId?: string }).scimId])).toEqual([["u2", "t1"]]);
+  });
+
+  test("a create planned from the state that meets 409 takes over the user carrying its former id and re-keys it (apply.ts)", async () => {
+    // A run that trusts the state sees no tenant user for guid-ana and plans a create; AWS holds the sample's user.
+    const tenant: TenantSnapshot = { users: [tenantUser("t-ana", "ana", { externalId: SID })], groups: [] };
+    const fromState = plan(source([sourceUser("guid-ana", "ana", { formerId: SID })]), tenantFromState(state()), state(), POLICY);
+    expect(fromState.operations).toEqual([{ kind: "createUser", sourceId: "guid-ana", formerId: SID, attributes: attrs("ana") }]);
+    const m = model(tenant);
+    const result = await run(fromState, state(), m);
+    expect(result.failed).toEqual([]);
+    expect(m.users.size).toBe(1);
+    expect(m.users.get("t-ana")?.externalId).toBe("guid-ana");
+    expect(result.state.users["guid-ana"]?.scimId).toBe("t-ana");
+  });
+});
+
+/** A plan's operations, updates with what their request carries. */
+function updatesOf(planned: ReturnType<typeof plan>) {
+  return planned.operations.map((op) =>
+    op.kind === "updateUser" ? { kind: op.kind, why: op.why, scimId: op.scimId, externalId: op.externalId, set: op.set } : { kind: op.kind },
+  );
+}

@@ -35,8 +35,8 @@ describe("README", () => {
     expect(replaceConfigTable(readme, renderMarkdownTable())).toBe(readme);
   });
 
-  test("the LDAP section's complete example configurations are complete: a sync needs only the two secrets more", () => {
-    for (const heading of ["Active Directory, complete", "OpenLDAP, complete"]) {
+  test("the complete LDAP configurations (Active Directory, OpenLDAP, coming from AWS's AD sample) are complete: a sync needs only the two secrets more", () => {
+    for (const heading of ["Active Directory, complete", "OpenLDAP, complete", "From AWS's Active Directory sample, complete"]) {
       const block = new RegExp(`${heading}[^\\n]*\\n\\n\`\`\`toml\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
       expect(block).toBeDefined();
       const config = resolveConfig({ argv: {}, env: { IDPSCIM_AWS_SCIM_ACCESS_TOKEN: "tok-1", IDPSCIM_LDAP_BIND_PASSWORD: "pw" }, fileText: block!, filePath: "config.toml" });

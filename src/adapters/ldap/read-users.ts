@@ -8,6 +8,7 @@ import { shown } from "../../core/text.ts";
 import type { UserFieldName } from "../../model/index.ts";
 import { sourceFields, userMapper } from "../../mapping/map-user.ts";
 import type { LdapSettings } from "../../config/ldap-settings.ts";
+import type { LdapEntry } from "../../mapping/presets/ldap.ts";
 import { normalizeEntry } from "./entries.ts";
 import { bitAndFilter, dnKey, hasBits, listOf } from "./values.ts";
 import { eachEntry, type Searcher } from "./search.ts";
@@ -45,6 +46,7 @@ export async function readUsers(search: Searcher, settings: LdapSettings, fields
       ...(preset.uid !== undefined ? [preset.uid] : []),
       ...(preset.groups.primaryGroup ? ["primaryGroupID"] : []),
       ...(bits !== undefined ? [bits.attribute] : []),
+      ...(settings.rekeyUsersFrom !== undefined ? [settings.rekeyUsersFrom] : []),
     ]),
   ];
   const suspendedIds = settings.suspendedFilter !== undefined && bits === undefined ? await readSuspended(search, settings) : undefined;
@@ -65,7 +67,7 @@ export async function readUsers(search: Searcher, settings: LdapSettings, fields
     ids.add(sourceId);
     const mapped = map(entry);
     const suspended = bits !== undefined ? hasBits(listOf(entry[bits.attribute])[0], bits.mask) : suspendedIds?.has(sourceId) === true;
-    const read: ReadUser = { user: { sourceId, attributes: mapped.attributes, suspended }, dnKey: dnKey(entry.dn) };
+    const read: ReadUser = { user: { sourceId, attributes: mapped.attributes, suspended, ...formerIdOf(entry, settings, sourceId) }, dnKey: dnKey(entry.dn) };
     if (mapped.manager !== undefined) read.manager = mapped.manager;
     if (mapped.warnings.length > 0) read.warnings = mapped.warnings;
     const uid = preset.uid === undefined ? undefined : listOf(entry[preset.uid])[0];
@@ -83,6 +85,12 @@ export async function readUsers(search: Searcher, settings: LdapSettings, fields
     index.byDn.set(read.dnKey, read);
   });
   return index;
+}
+
+/** `{ formerId }`: the entry's value of ldap.rekey_users_from (objectSid as its S-1-5-21-… string), when set and not the id itself. */
+function formerIdOf(entry: LdapEntry, settings: LdapSettings, sourceId: string): { formerId?: string } {
+  const formerId = settings.rekeyUsersFrom === undefined ? undefined : listOf(entry[settings.rekeyUsersFrom])[0];
+  return formerId === undefined || formerId === sourceId ? {} : { formerId };
 }
 
 /** The ids of the users ldap.suspended_filter selects, when the source cannot test it itself (see bitAndFilter). */

@@ -79,6 +79,11 @@ const REQUIRED_CUSTOM: Record<"user" | "group", readonly string[]> = { user: ["e
 /** An attribute description (RFC 4512): a name or an OID. Options (`;binary`) are not mapping material. */
 const ATTRIBUTE = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/;
 
+/** Why `name` is not an attribute a read can ask for, as a phrase; `undefined` when it is. */
+export function attributeNameProblem(name: string): string | undefined {
+  return ATTRIBUTE.test(name) ? undefined : `is not an LDAP attribute name (got ${JSON.stringify(name)}); write one like "objectSid"`;
+}
+
 /** `["userName=uid"]` → Map { userName → uid }; entries are checked by `mappingEntriesProblem` first. */
 export function parseMappingEntries(entries: readonly string[]): Map<string, string> {
   return new Map(entries.map((entry) => {
