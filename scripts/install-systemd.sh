@@ -172,6 +172,29 @@ for path in "$credentials"/* "$credentials"/.[!.]*; do
 done
 [ ${#stray[@]} -eq 0 ] || echo "! in $credentials/ but not read by idpscim (it reads scim-token, gws-service-account.json, ldap-bind-password; systemd loads every file there): $(list "${stray[@]}")"
 
+# systemd before 251 cannot load a directory as credentials (systemd's NEWS for 251: its
+# LoadCredential= would read the directory as a file and fail the unit). There a drop-in loads,
+# one by one, the files the configured source needs; on 251 or later it is removed again. This
+# host's systemd decides, also with DESTDIR.
+dropin="$root/etc/systemd/system/idpscim.service.d/credentials-per-file.conf"
+systemd_version="$(systemctl --version 2>/dev/null | awk 'NR == 1 { print $2 + 0 }' || true)"
+if [ -n "$systemd_version" ] && [ "$systemd_version" -lt 251 ]; then
+  loads="LoadCredential=config.toml:/etc/idpscim/config.toml"
+  for credential in "${checked[@]}"; do
+    case "$credential" in credentials/*) loads+=$'\n'"LoadCredential=${credential#credentials/}:/etc/idpscim/$credential" ;; esac
+  done
+  echo "= systemd $systemd_version loads no credentials directory (251 does): each credential is loaded by name in $dropin"
+  run install -D -m 0644 /dev/stdin "$dropin" < <(printf '%s\n' \
+    "# Written by install-systemd.sh for systemd $systemd_version, which cannot load /etc/idpscim/credentials" \
+    "# as a directory: the credentials source.type = \"$source_type\" needs, each by name (a missing one" \
+    "# fails the unit). Run install-systemd.sh again after changing source.type; on systemd 251 or" \
+    "# later it removes this file." \
+    "[Service]" "LoadCredential=" "$loads")
+elif [ -e "$dropin" ]; then
+  run rm "$dropin"
+  run rmdir --ignore-fail-on-non-empty "${dropin%/*}"
+fi
+
 if [ -z "$root" ]; then run systemctl daemon-reload; else echo "= DESTDIR is set: not running systemctl daemon-reload"; fi
 if [ ${#missing_settings[@]} -eq 0 ] && [ ${#missing_credentials[@]} -eq 0 ] && [ ${#symlinked_credentials[@]} -eq 0 ]; then
   if [ -n "$root" ]; then

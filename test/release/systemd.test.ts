@@ -270,6 +270,50 @@ describe("the service's ExecStart, run as systemd runs it", () => {
     expect(world.emulators.google.log.total()).toBe(0);
   });
 
+  test.skipIf(slapdMissing !== undefined)("LDAP on systemd before 251: the install script's drop-in loads each credential by name, and the run is the same", async () => {
+    world = await startWorld({ scenario: loadScenarioFile(EXAMPLE_SCENARIO) }, {}, {});
+    const credentials = credentialsFor(world, "credentials-249");
+    const root = rootFor("credentials-249");
+    // systemctl as Ubuntu 22.04's and Debian 12's say it: only the version is asked.
+    const installOn = (version: string) => {
+      const stubs = join(dir, `systemd-${version.split(" ")[0]}`);
+      mkdirSync(stubs, { recursive: true });
+      writeFileSync(join(stubs, "systemctl"), `#!/bin/sh\necho "systemd ${version}"\n`);
+      chmodSync(join(stubs, "systemctl"), 0o755);
+      return run([INSTALL, "--binary", fakeBinary()], { ...process.env, DESTDIR: root, PATH: `${stubs}:${process.env.PATH}` });
+    };
+    const old = installOn("249 (249.11-0ubuntu3.12)");
+    const dropIn = join(root, "etc/systemd/system/idpscim.service.d/credentials-per-file.conf");
+    expect(old.stdout).toContain(`= systemd 249 loads no credentials directory (251 does): each credential is loaded by name in ${dropIn}`);
+    expect(old.stdout).toContain(READY);
+    expect(directive(readFileSync(dropIn, "utf8"), "LoadCredential")).toEqual([
+      "",
+      "config.toml:/etc/idpscim/config.toml",
+      "scim-token:/etc/idpscim/credentials/scim-token",
+      "ldap-bind-password:/etc/idpscim/credentials/ldap-bind-password",
+    ]);
+    if (analyze) {
+      // The unit with the drop-in beside it, as systemd-analyze finds drop-ins: no warning.
+      const units = join(dir, "verify-249");
+      mkdirSync(join(units, "idpscim.service.d"), { recursive: true });
+      writeFileSync(join(units, "idpscim.service"), service.replaceAll("/usr/local/bin/idpscim", join(dir, "fake-idpscim")));
+      chmodSync(fakeBinary(), 0o755);
+      copyFileSync(dropIn, join(units, "idpscim.service.d/credentials-per-file.conf"));
+      const verified = run([analyze, "verify", join(units, "idpscim.service")], process.env, units);
+      expect(verified.stderr.split("\n").filter((line) => line.includes("idpscim"))).toEqual([]);
+    }
+    expect(loadCredentials(root, credentials)).toEqual(["config.toml", "ldap-bind-password", "scim-token"]);
+    const { stderr, code } = await spawnExecStart(world, credentials).result;
+    expect(stderr).toContain("summary: users created 12");
+    expect(code).toBe(0);
+
+    // On systemd 251 or later the drop-in goes again.
+    const current = installOn("252 (252.38-1~deb12u1)");
+    expect(current.stdout).toContain(`+ rm ${dropIn}`);
+    expect(existsSync(dropIn)).toBe(false);
+    expect(loadCredentials(root, credentials)).toEqual(["config.toml", `${UNIT_CREDENTIALS_ID}_ldap-bind-password`, `${UNIT_CREDENTIALS_ID}_scim-token`]);
+  });
+
   // 160 users and 4 groups at 150 ms a SCIM request, 8 in flight: the creates take ~3 s, and the
   // signal comes once 40 of them are done, mid-way.
   const USERS = 160;
