@@ -22,6 +22,16 @@ export const CREDENTIAL_FILES = {
   "ldap-bind-password": "ldap.bind_password_file",
 } as const;
 
+/**
+ * The ID of idpscim.service's `LoadCredential=idpscim:/etc/idpscim/credentials`. Given a directory,
+ * systemd loads each regular file in it as the credential `<ID>_<file name>` (systemd.exec(5),
+ * LoadCredential=, since systemd 251; Debian bookworm has 252): the token the operator puts in
+ * /etc/idpscim/credentials/scim-token arrives as $CREDENTIALS_DIRECTORY/idpscim_scim-token.
+ * Loading the directory, not each file, is what lets one unit serve both sources: a file that is
+ * not there is simply not loaded, where a LoadCredential= of a missing file fails the unit.
+ */
+export const UNIT_CREDENTIALS_ID = "idpscim";
+
 export interface ResolveSecretsOptions {
   /** The sides whose settings are read (default both). */
   needed?: SecretsNeeded;
@@ -189,15 +199,22 @@ function checkFromSecrets(config: ResolvedConfig, found: FromSecrets): void {
 /** `config` with the settings CREDENTIAL_FILES names, not given, pointed at the files of `directory` that exist. */
 async function withCredentials(config: ResolvedConfig, directory: string | undefined, readFile: (path: string) => Promise<string>): Promise<ResolvedConfig> {
   if (directory === undefined || directory === "") return config;
-  const found = async (name: keyof typeof CREDENTIAL_FILES): Promise<string | undefined> => {
-    const path = `${directory.replace(/\/+$/, "")}/${name}`;
+  const exists = async (path: string): Promise<boolean> => {
     try {
       await readFile(path);
-      return path;
+      return true;
     } catch (error) {
       // Any other failure (no permission) is reported when the file is read for real.
-      return errorCode(error) === "ENOENT" ? undefined : path;
+      return errorCode(error) !== "ENOENT";
     }
+  };
+  // The bare name first: a LoadCredential=scim-token:PATH of its own (a drop-in) is the more specific.
+  const found = async (name: keyof typeof CREDENTIAL_FILES): Promise<string | undefined> => {
+    for (const id of [name, `${UNIT_CREDENTIALS_ID}_${name}`]) {
+      const path = `${directory.replace(/\/+$/, "")}/${id}`;
+      if (await exists(path)) return path;
+    }
+    return undefined;
   };
   const token = config.aws.scimAccessToken === undefined && config.aws.scimAccessTokenFile === undefined ? await found("scim-token") : undefined;
   const key = config.gws.serviceAccountFile === undefined ? await found("gws-service-account.json") : undefined;
@@ -252,7 +269,7 @@ async function withSecretFromFile(config: ResolvedConfig, secret: SecretFile, re
   } catch (error) {
     throw new SyncError(
       "CONFIG_INVALID",
-      `${setting}: cannot read it: ${errorCode(error)}; check the path and that the user running idpscim may read it (under systemd: LoadCredential=${secret.credential}:/etc/idpscim/credentials/${secret.credential})`,
+      `${setting}: cannot read it: ${errorCode(error)}; check the path and that the user running idpscim may read it (under systemd: leave ${secret.file} out and put the file in /etc/idpscim/credentials/${secret.credential}, which idpscim.service hands over as a credential)`,
       { cause: error },
     );
   }

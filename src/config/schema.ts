@@ -119,7 +119,7 @@ const TABLE = [
     requiredFor: ["sync", "plan", "inspect gws"],
     source: "google",
     notRequiredWith: "use_secrets_manager",
-    doc: "Path of the Google service-account key (JSON) with domain-wide delegation. Under systemd, without it, $CREDENTIALS_DIRECTORY/gws-service-account.json is read when it exists.",
+    doc: "Path of the Google service-account key (JSON) with domain-wide delegation. Under systemd, without it, the gws-service-account.json credential is read when it exists (idpscim.service loads /etc/idpscim/credentials/gws-service-account.json).",
     example: "credentials.json",
   },
   {
@@ -233,8 +233,8 @@ const TABLE = [
     table: "ldap",
     key: "bind_password_file",
     type: "path",
-    doc: "Path of a file holding the bind password (instead of ldap.bind_password; a trailing newline is ignored). Under systemd, without either, $CREDENTIALS_DIRECTORY/ldap-bind-password is read when it exists.",
-    example: "/etc/idpscim/credentials/ldap-bind-password",
+    doc: "Path of a file holding the bind password (instead of ldap.bind_password; a trailing newline is ignored). Under systemd, without either, the ldap-bind-password credential is read when it exists (idpscim.service loads /etc/idpscim/credentials/ldap-bind-password).",
+    example: "/run/secrets/ldap-bind-password",
   },
   {
     table: "ldap",
@@ -366,8 +366,8 @@ const TABLE = [
     key: "scim_access_token_file",
     type: "path",
     // The path is not secret (so no flag warning, and it may be shown); the content is, and is never echoed.
-    doc: "Path of a file holding the SCIM access token (instead of aws.scim_access_token; a trailing newline is ignored). Under systemd, without either, $CREDENTIALS_DIRECTORY/scim-token is read when it exists.",
-    example: "/etc/idpscim/credentials/scim-token",
+    doc: "Path of a file holding the SCIM access token (instead of aws.scim_access_token; a trailing newline is ignored). Under systemd, without either, the scim-token credential is read when it exists (idpscim.service loads /etc/idpscim/credentials/scim-token).",
+    example: "/run/secrets/scim-token",
   },
   {
     table: "aws",

@@ -24,9 +24,14 @@ const METRIC_UNITS = {
   FailedRecords: "Count",
   DurationMs: "Milliseconds",
   ScimRequests: "Count",
+  // Requests to the source, whichever it is, so one alarm or graph serves both; the source's own
+  // figures follow, each emitted only for its source (an LDAP run has no Google requests to count).
+  SourceRequests: "Count",
   GoogleRequests: "Count",
   // A gauge of the run, not a count to sum: CloudWatch's Average and Maximum over runs mean something.
   GoogleRequestRate: "Count/Second",
+  LdapSearches: "Count",
+  LdapPages: "Count",
 } as const;
 
 export type MetricName = keyof typeof METRIC_UNITS;
@@ -72,11 +77,18 @@ export function writeEmf(document: EmfDocument, write: (line: string) => void = 
   write(`${JSON.stringify(document)}\n`);
 }
 
+/** A run's request figures, as in its summary line (src/shell/render.ts RunFigures). */
+export interface RunRequestFigures {
+  durationMs: number;
+  scimRequests: Record<string, number>;
+  googleRequests: Record<string, number>;
+  googleRps?: number;
+  /** Present when the source is LDAP. */
+  ldapRequests?: { searches: number; pages: number };
+}
+
 /** What a finished run reports; `figures` as in the run's summary line. */
-export function metricsFromRun(
-  report: SyncReport,
-  figures: { durationMs: number; scimRequests: Record<string, number>; googleRequests: Record<string, number>; googleRps?: number },
-): MetricValues {
+export function metricsFromRun(report: SyncReport, figures: RunRequestFigures): MetricValues {
   const done = report.applied?.done;
   const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
   return {
@@ -90,7 +102,23 @@ export function metricsFromRun(
     FailedRecords: report.applied?.failed.length ?? 0,
     DurationMs: figures.durationMs,
     ScimRequests: sum(figures.scimRequests),
-    GoogleRequests: sum(figures.googleRequests),
+    ...sourceMetrics(figures),
+  };
+}
+
+/**
+ * SourceRequests and the source's own figures. An LDAP page is one request and one answer on the
+ * wire (a paged search sends one per page, RFC 2696), so it is what SourceRequests counts there.
+ */
+function sourceMetrics(figures: RunRequestFigures): MetricValues {
+  if (figures.ldapRequests) {
+    const { searches, pages } = figures.ldapRequests;
+    return { SourceRequests: pages, LdapSearches: searches, LdapPages: pages };
+  }
+  const google = Object.values(figures.googleRequests).reduce((a, b) => a + b, 0);
+  return {
+    SourceRequests: google,
+    GoogleRequests: google,
     // Google requests per second of reading (gws.rate_limit paces it); left out when nothing was read.
     ...(figures.googleRps === undefined ? {} : { GoogleRequestRate: Math.round(figures.googleRps * 10) / 10 }),
   };

@@ -1,7 +1,8 @@
 /**
  * @module End-to-end: the compiled binary as a Lambda custom runtime (bootstrap), driven through
  * the Runtime API emulator by scheduled events against the Google, SCIM, S3 and Secrets Manager
- * emulators. linux-x64 natively; linux-arm64 (what Lambda runs) under qemu-user.
+ * emulators, and once against a real OpenLDAP slapd as the source. linux-x64 natively;
+ * linux-arm64 (what Lambda runs) under qemu-user.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -18,7 +19,7 @@ import { DECOY_BUNFIG_MARKER, startLambdaFunction, type LambdaFunction, type Lam
 import type { InvocationResult } from "../emulators/lambda/server.ts";
 import { startRuntimeApi } from "../emulators/lambda/server.ts";
 import { loadScenarioFile } from "../emulators/scenario.ts";
-import { EXAMPLE_SCENARIO } from "../support/harness.ts";
+import { EXAMPLE_SCENARIO, startWorld, type World } from "../support/harness.ts";
 import { scenarioDirectory, SUSPENDED_FILTER } from "../support/ldif.ts";
 import { slapdUnavailable, startSlapd } from "../support/slapd.ts";
 
@@ -112,6 +113,35 @@ function emfLines(fn: LambdaFunction): Record<string, unknown>[] {
   });
 }
 
+/**
+ * An LDAP source's function, as a deployment in a VPC would configure it: the [ldap] settings of a
+ * world reading slapd as IDPSCIM_* variables, and the bind password from Secrets Manager.
+ */
+function ldapFunctionEnv(w: World, bindPasswordSecret: string, extra: Record<string, string> = {}): Record<string, string> {
+  const e = w.emulators;
+  const { slapd, directory } = w.ldap!;
+  return {
+    ...awsEnvironment(e),
+    IDPSCIM_SOURCE_TYPE: "ldap",
+    IDPSCIM_LDAP_URL: slapd.ldapsUrl ?? slapd.url,
+    IDPSCIM_LDAP_CA_FILE: slapd.caFile,
+    IDPSCIM_LDAP_BIND_DN: slapd.bindDn,
+    IDPSCIM_LDAP_BASE_DN: directory.baseDn,
+    IDPSCIM_LDAP_USER_BASE_DN: directory.peopleDn,
+    IDPSCIM_LDAP_GROUP_BASE_DN: directory.groupsDn,
+    IDPSCIM_LDAP_PRESET: "openldap",
+    IDPSCIM_LDAP_SUSPENDED_FILTER: SUSPENDED_FILTER,
+    IDPSCIM_USE_SECRETS_MANAGER: "true",
+    IDPSCIM_LDAP_BIND_PASSWORD_SECRET_NAME: bindPasswordSecret,
+    // Given explicitly, so they win over their secrets: only the bind password is asked for.
+    IDPSCIM_AWS_SCIM_ENDPOINT: e.scim.url,
+    IDPSCIM_AWS_SCIM_ACCESS_TOKEN: e.scim.token,
+    IDPSCIM_AWS_S3_BUCKET_NAME: e.s3.bucket,
+    IDPSCIM_AWS_SCIM_RATE_LIMIT: "1000",
+    ...extra,
+  };
+}
+
 const summaryOf = (r: InvocationResult) => JSON.parse(r.response ?? "null") as { requests: { scim: number; google: number }; plan: Record<string, number>; continuesNextRun: boolean; failures: number };
 const ms = (r: InvocationResult) => r.endedAt - (r.startedAt ?? r.queuedAt);
 
@@ -146,6 +176,9 @@ describe("compiled linux-x64 bootstrap", () => {
     expect(emf).toHaveLength(2);
     expect(emf[0]).toMatchObject({ function_request_id: first.requestId, UsersCreated: 12, UsersUpdated: 0, GroupsCreated: 5, FailedRecords: 0, ScimRequests: firstScim, GoogleRequests: firstGoogle });
     expect(emf[1]).toMatchObject({ function_request_id: second.requestId, UsersCreated: 0, GroupsCreated: 0, MembershipChanges: 0, ScimRequests: 0, GoogleRequests: e.google.log.total() });
+    // SourceRequests, the same figure whichever the source, is Google's here; no LDAP metric.
+    expect(emf.map((d) => d.SourceRequests)).toEqual([firstGoogle, e.google.log.total()]);
+    expect(emf.every((d) => !("LdapSearches" in d) && !("LdapPages" in d))).toBe(true);
     expect(emf[0]!.DurationMs).toBeGreaterThan(0);
     // The Google read's rate, a gauge (Count/Second), declared with the others.
     expect(emf[0]!.GoogleRequestRate).toBeGreaterThan(0);
@@ -168,6 +201,53 @@ describe("compiled linux-x64 bootstrap", () => {
       `lambda linux-x64: init ${coldInitMs} ms; 1st invocation ${ms(first)} ms (SCIM ${firstScim}, Google ${firstGoogle} requests); ` +
         `2nd ${ms(second)} ms (SCIM 0, Google ${e.google.log.total()}); 2nd/1st = ${(ms(second) / ms(first)).toFixed(2)}`,
     );
+  });
+
+  const slapdMissing = slapdUnavailable();
+  if (slapdMissing) console.log(`skipping the Lambda LDAP test: ${slapdMissing}`);
+  test.skipIf(slapdMissing !== undefined)("an LDAP source: EMF carries SourceRequests, LdapSearches and LdapPages (the pages slapd answered), and no Google metric", async () => {
+    // slapd logs one SRCH line per operation: a page of a paged search is one (RFC 2696).
+    const world = await startWorld({ scenario: loadScenarioFile(EXAMPLE_SCENARIO) }, {}, { slapd: { logLevel: "stats" } });
+    open.push(world);
+    const e = world.emulators;
+    const secret = "idpscim/ldap-bind-password";
+    e.secrets.secrets.set(secret, `${world.ldap!.slapd.bindPassword}\n`);
+    const slapdPages = () => world.ldap!.slapd.log().match(/ SRCH base=/g)?.length ?? 0;
+    // Pages of 5 entries: the 12 users take 3, so pages and searches differ.
+    const fn = await lambda({ command: [x64], env: ldapFunctionEnv(world, secret, { IDPSCIM_LDAP_PAGE_SIZE: "5" }), timeoutMs: 120_000 });
+
+    const first = await fn.invoke(scheduledEvent());
+    expect(first).toMatchObject({ status: "success" });
+    const firstPages = slapdPages();
+    const firstScim = e.scim.log.total();
+    const firstLdap = (JSON.parse(first.response!) as { requests: { google: number; ldap: { searches: number; pages: number } } }).requests;
+    expect(firstLdap).toMatchObject({ google: 0, ldap: { pages: firstPages } });
+    expect(firstLdap.ldap.searches).toBeLessThan(firstPages);
+    expect(e.scim.snapshot().users).toHaveLength(13);
+    e.scim.log.clear();
+    const second = await fn.invoke(scheduledEvent());
+    expect(second).toMatchObject({ status: "success" });
+    expect(e.scim.log.total()).toBe(0);
+    const secondPages = slapdPages() - firstPages;
+    expect(e.google.log.total()).toBe(0);
+    // Only the bind password is read from Secrets Manager, at each invocation; no Google secret.
+    expect(e.secrets.log.counts()).toEqual({ "POST GetSecretValue": 2 });
+
+    const emf = emfLines(fn);
+    expect(emf).toHaveLength(2);
+    expect(emf[0]).toMatchObject({ function_request_id: first.requestId, UsersCreated: 12, GroupsCreated: 5, ScimRequests: firstScim, SourceRequests: firstPages, LdapSearches: firstLdap.ldap.searches, LdapPages: firstPages });
+    expect(emf[1]).toMatchObject({ function_request_id: second.requestId, UsersCreated: 0, ScimRequests: 0, SourceRequests: secondPages, LdapSearches: firstLdap.ldap.searches, LdapPages: secondPages });
+    for (const document of emf) {
+      expect(document).not.toHaveProperty("GoogleRequests");
+      expect(document).not.toHaveProperty("GoogleRequestRate");
+      const declared = (document._aws as { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] }).CloudWatchMetrics[0]!.Metrics;
+      expect(declared).toEqual(expect.arrayContaining([{ Name: "SourceRequests", Unit: "Count" }, { Name: "LdapSearches", Unit: "Count" }, { Name: "LdapPages", Unit: "Count" }]));
+      expect(declared.map((m) => m.Name)).not.toContain("GoogleRequests");
+    }
+    const everything = fn.stderrLines().join("\n") + fn.stdoutLines().join("\n");
+    expect(everything).not.toContain(world.ldap!.slapd.bindPassword);
+    expect(everything).not.toContain(e.scim.token);
+    console.log(`lambda linux-x64, LDAP source (page size 5): 1st invocation ${firstLdap.ldap.searches} searches in ${firstPages} pages, SCIM ${firstScim}; 2nd ${secondPages} pages, SCIM 0`);
   });
 
   test("configuration from Secrets Manager (re-read every invocation); the decoy .env in the task root is not loaded", async () => {
@@ -469,7 +549,10 @@ describe("lambda shell decisions (pure parts)", () => {
     const figures = { durationMs: 5, scimRequests: {}, googleRequests: { "groups.list": 1 } };
     const outcome = outcomeOfRun({ report: report as never, figures, exitCode: 0 }, true);
     expect(outcome).toMatchObject({ kind: "response", summary: { outcome: "planned", done: null, continuesNextRun: false, requests: { scim: 0, google: 1 } } });
-    expect(metricsFromRun(report as never, figures)).toMatchObject({ FailedRecords: 0, GoogleRequests: 1, DurationMs: 5 });
+    expect(metricsFromRun(report as never, figures)).toMatchObject({ FailedRecords: 0, SourceRequests: 1, GoogleRequests: 1, DurationMs: 5 });
+    const ldap = metricsFromRun(report as never, { ...figures, googleRequests: {}, ldapRequests: { searches: 3, pages: 8 } });
+    expect(ldap).toMatchObject({ SourceRequests: 8, LdapSearches: 3, LdapPages: 8 });
+    expect(ldap).not.toHaveProperty("GoogleRequests");
     expect(membershipChanges(report as never)).toBe(0);
 
     const emf = buildEmf({ service: "idpscim", timestamp: 1, metrics: { DurationMs: 9 }, properties: { function_request_id: "r", Service: "x", DurationMs: -1 } });

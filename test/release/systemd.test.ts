@@ -1,19 +1,22 @@
 /**
  * @module The systemd units and install-systemd.sh: `systemd-analyze verify` and `security`
  * on the shipped units, the service's ExecStart line run as systemd would run it (its words, `%d`
- * the credentials directory) against the emulators, also stopped with SIGTERM and SIGINT mid-run,
- * and staged installs into a temporary root.
+ * the credentials directory filled as its LoadCredential= lines say) against the emulators, with
+ * a Google and with an LDAP source, also stopped with SIGTERM and SIGINT mid-run, and staged
+ * installs into a temporary root for each source.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { parse } from "smol-toml";
+import { UNIT_CREDENTIALS_ID } from "../../src/config/resolve-secrets.ts";
 import { readState } from "../fault/converge.ts";
 import { awsEnvironment } from "../emulators/index.ts";
 import { loadScenarioFile } from "../emulators/scenario.ts";
 import { EXAMPLE_SCENARIO, ROOT, spreadOrg, startWorld, type World } from "../support/harness.ts";
+import { slapdUnavailable } from "../support/slapd.ts";
 
 const UNITS = join(ROOT, "scripts/systemd");
 const INSTALL = join(ROOT, "scripts/install-systemd.sh");
@@ -53,6 +56,24 @@ function cleanEnvironment(): Record<string, string> {
   return env;
 }
 
+/** A stand-in for the binary: the install script only copies it. */
+function fakeBinary(): string {
+  const file = join(dir, "fake-idpscim");
+  writeFileSync(file, "#!/bin/sh\necho fake\n");
+  return file;
+}
+
+/** install-systemd.sh staged into `root` (DESTDIR), with `args` more. */
+function install(root: string, ...args: string[]) {
+  return run([INSTALL, ...args, "--binary", fakeBinary()], { ...process.env, DESTDIR: root });
+}
+
+const READY = "= config and credentials in place; DESTDIR is set: not running systemctl enable --now idpscim.timer";
+const NOT_READY = "! idpscim.timer is not enabled: the config or the credentials are not in place yet";
+
+const analyze = Bun.which("systemd-analyze");
+if (!analyze) console.log("skipping systemd-analyze checks: systemd-analyze not found (apt-get install systemd)");
+
 describe("units", () => {
   test("the service is a hardened oneshot with the state in its StateDirectory, and no MemoryDenyWriteExecute", () => {
     expect(directive(service, "Type")).toEqual(["oneshot"]);
@@ -64,7 +85,8 @@ describe("units", () => {
     expect(directive(service, "RestrictAddressFamilies")).toEqual(["AF_INET AF_INET6 AF_UNIX"]);
     // Bun's JIT needs writable+executable memory; denied it, JSC falls back to its interpreter.
     expect(directive(service, "MemoryDenyWriteExecute")).toEqual([]);
-    expect(directive(service, "LoadCredential").map((c) => c.split(":")[0])).toEqual(["config.toml", "scim-token", "gws-service-account.json"]);
+    // The config, and credentials/ as a directory: whichever of its files the source needs (see below).
+    expect(directive(service, "LoadCredential")).toEqual(["config.toml:/etc/idpscim/config.toml", `${UNIT_CREDENTIALS_ID}:/etc/idpscim/credentials`]);
     // The run ends by itself before TimeoutStartSec, and a stop (10 s for requests in flight, 20 s
     // at most: src/shell/run-sync.ts) before TimeoutStopSec's SIGKILL; 143 is that clean stop.
     expect(directive(service, "ExecStart")[0]).toContain("--max-duration 55m");
@@ -76,8 +98,6 @@ describe("units", () => {
     expect(directive(timer, "RandomizedDelaySec")).toEqual(["60"]);
   });
 
-  const analyze = Bun.which("systemd-analyze");
-  if (!analyze) console.log("skipping systemd-analyze checks: systemd-analyze not found (apt-get install systemd)");
 
   test.skipIf(!analyze)("systemd-analyze verify accepts both units without a warning, and does warn on a broken one", () => {
     const units = join(dir, "verify");
@@ -107,20 +127,70 @@ describe("units", () => {
 });
 
 /**
- * The credentials directory systemd would fill from LoadCredential=: the world's config without
- * its secrets, the SCIM token (with the newline an editor leaves) and the service-account key.
+ * The unit's LoadCredential= values with the drop-ins under `root` applied, as systemd reads them:
+ * each drop-in's in turn, an empty value resetting the list.
+ */
+function loadCredentialLines(root: string): string[] {
+  let values = directive(service, "LoadCredential");
+  const dropIns = join(root, "etc/systemd/system/idpscim.service.d");
+  if (!existsSync(dropIns)) return values;
+  for (const file of readdirSync(dropIns).filter((name) => name.endsWith(".conf")).sort()) {
+    for (const value of directive(readFileSync(join(dropIns, file), "utf8"), "LoadCredential")) values = value === "" ? [] : [...values, value];
+  }
+  return values;
+}
+
+/**
+ * What systemd puts in $CREDENTIALS_DIRECTORY (`into`, emptied first) from those ID:PATH values,
+ * `root` standing for /. A file is copied as ID, and a missing one throws (it fails the unit's
+ * start); a directory's regular files are copied as ID_<path under it, / as _>, its symbolic links
+ * skipped (systemd.exec(5), LoadCredential=; systemd 252's load_cred_recurse_dir_cb in
+ * src/core/execute.c).
+ */
+function loadCredentials(root: string, into: string): string[] {
+  rmSync(into, { recursive: true, force: true });
+  mkdirSync(into, { recursive: true });
+  for (const line of loadCredentialLines(root)) {
+    const [id, path] = [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1)];
+    const source = join(root, path);
+    if (!existsSync(source)) throw new Error(`LoadCredential=${line}: ${source} does not exist: systemd fails the unit`);
+    if (!statSync(source).isDirectory()) {
+      copyFileSync(source, join(into, id));
+      continue;
+    }
+    for (const file of readdirSync(source, { recursive: true, encoding: "utf8" })) {
+      const at = join(source, file);
+      if (lstatSync(at).isFile()) copyFileSync(at, join(into, `${id}_${relative(source, at).replaceAll("/", "_")}`));
+    }
+  }
+  return readdirSync(into).sort();
+}
+
+/** The root (standing for /) whose /etc/idpscim credentialsFor(w, name) fills. */
+const rootFor = (name: string) => join(dir, `${name}-root`);
+
+/**
+ * /etc/idpscim as an operator leaves it for the world's source, under a root of its own: the
+ * world's config without its secrets, the SCIM token (with the newline an editor leaves) and the
+ * service-account key, or the bind password for an LDAP source. Then the credentials directory
+ * systemd fills from it.
  */
 function credentialsFor(w: World, name: string): string {
-  const credentials = join(dir, name);
-  mkdirSync(credentials, { recursive: true });
+  const root = rootFor(name);
+  const etc = join(root, "etc/idpscim");
+  mkdirSync(join(etc, "credentials"), { recursive: true });
+  const secretLine = /^(scim_access_token|service_account_file|bind_password)\s*=/;
   const config = readFileSync(w.configPath, "utf8")
     .split("\n")
-    .filter((line) => !line.startsWith("scim_access_token") && !line.startsWith("service_account_file"))
+    .filter((line) => !secretLine.test(line))
     .join("\n");
   expect(config).not.toContain(w.emulators.scim.token);
-  writeFileSync(join(credentials, "config.toml"), config);
-  writeFileSync(join(credentials, "scim-token"), `${w.emulators.scim.token}\n`);
-  copyFileSync(w.emulators.google.serviceAccountFile, join(credentials, "gws-service-account.json"));
+  writeFileSync(join(etc, "config.toml"), config);
+  writeFileSync(join(etc, "credentials/scim-token"), `${w.emulators.scim.token}\n`);
+  if (w.ldap) writeFileSync(join(etc, "credentials/ldap-bind-password"), `${w.ldap.slapd.bindPassword}\n`);
+  else copyFileSync(w.emulators.google.serviceAccountFile, join(etc, "credentials/gws-service-account.json"));
+  const credentials = join(dir, name);
+  loadCredentials(root, credentials);
   return credentials;
 }
 
@@ -165,16 +235,83 @@ async function s3Lock(w: World): Promise<string | undefined> {
   }
 }
 
+const slapdMissing = slapdUnavailable();
+if (slapdMissing) console.log(`skipping the LDAP ExecStart test: ${slapdMissing}`);
+
 describe("the service's ExecStart, run as systemd runs it", () => {
-  test("reads config, SCIM token and service-account key from the credentials directory and syncs", async () => {
+  test("Google: reads config, SCIM token and service-account key from the credentials directory and syncs", async () => {
     world = await startWorld({ scenario: loadScenarioFile(EXAMPLE_SCENARIO) });
-    const { result } = spawnExecStart(world, credentialsFor(world, "credentials"));
+    const credentials = credentialsFor(world, "credentials");
+    expect(readdirSync(credentials).sort()).toEqual(["config.toml", `${UNIT_CREDENTIALS_ID}_gws-service-account.json`, `${UNIT_CREDENTIALS_ID}_scim-token`]);
+    const { result } = spawnExecStart(world, credentials);
     const { stderr, code } = await result;
     expect(stderr).toContain("summary:");
     expect(stderr).not.toContain(world.emulators.scim.token);
     expect(code).toBe(0);
     expect(world.emulators.scim.snapshot().users.length).toBe(13);
     expect(existsSync(world.statePath)).toBe(true);
+  });
+
+  test.skipIf(slapdMissing !== undefined)("LDAP: the same unit, no drop-in: config, SCIM token and bind password from the credentials directory, no Google key anywhere", async () => {
+    world = await startWorld({ scenario: loadScenarioFile(EXAMPLE_SCENARIO) }, {}, {});
+    const credentials = credentialsFor(world, "credentials-ldap");
+    expect(readdirSync(credentials).sort()).toEqual(["config.toml", `${UNIT_CREDENTIALS_ID}_ldap-bind-password`, `${UNIT_CREDENTIALS_ID}_scim-token`]);
+    expect(readFileSync(join(credentials, "config.toml"), "utf8")).not.toContain(world.ldap!.slapd.bindPassword);
+    // The install script, run over that /etc/idpscim, finds it ready: what it accepts is what runs.
+    const installed = install(rootFor("credentials-ldap"));
+    expect(installed.stdout).toContain('= source.type is "ldap"');
+    expect(installed.stdout).toContain(READY);
+    const { stderr, code } = await spawnExecStart(world, credentials).result;
+    expect(stderr).toMatch(/summary: users created 12, .*ldap \d+ searches \(\d+ pages\)/);
+    expect(stderr).not.toContain(world.ldap!.slapd.bindPassword);
+    expect(stderr).not.toContain(world.emulators.scim.token);
+    expect(code).toBe(0);
+    expect(world.emulators.scim.snapshot().users.length).toBe(13);
+    expect(world.emulators.google.log.total()).toBe(0);
+  });
+
+  test.skipIf(slapdMissing !== undefined)("LDAP on systemd before 251: the install script's drop-in loads each credential by name, and the run is the same", async () => {
+    world = await startWorld({ scenario: loadScenarioFile(EXAMPLE_SCENARIO) }, {}, {});
+    const credentials = credentialsFor(world, "credentials-249");
+    const root = rootFor("credentials-249");
+    // systemctl as Ubuntu 22.04's and Debian 12's say it: only the version is asked.
+    const installOn = (version: string) => {
+      const stubs = join(dir, `systemd-${version.split(" ")[0]}`);
+      mkdirSync(stubs, { recursive: true });
+      writeFileSync(join(stubs, "systemctl"), `#!/bin/sh\necho "systemd ${version}"\n`);
+      chmodSync(join(stubs, "systemctl"), 0o755);
+      return run([INSTALL, "--binary", fakeBinary()], { ...process.env, DESTDIR: root, PATH: `${stubs}:${process.env.PATH}` });
+    };
+    const old = installOn("249 (249.11-0ubuntu3.12)");
+    const dropIn = join(root, "etc/systemd/system/idpscim.service.d/credentials-per-file.conf");
+    expect(old.stdout).toContain(`= systemd 249 loads no credentials directory (251 does): each credential is loaded by name in ${dropIn}`);
+    expect(old.stdout).toContain(READY);
+    expect(directive(readFileSync(dropIn, "utf8"), "LoadCredential")).toEqual([
+      "",
+      "config.toml:/etc/idpscim/config.toml",
+      "scim-token:/etc/idpscim/credentials/scim-token",
+      "ldap-bind-password:/etc/idpscim/credentials/ldap-bind-password",
+    ]);
+    if (analyze) {
+      // The unit with the drop-in beside it, as systemd-analyze finds drop-ins: no warning.
+      const units = join(dir, "verify-249");
+      mkdirSync(join(units, "idpscim.service.d"), { recursive: true });
+      writeFileSync(join(units, "idpscim.service"), service.replaceAll("/usr/local/bin/idpscim", join(dir, "fake-idpscim")));
+      chmodSync(fakeBinary(), 0o755);
+      copyFileSync(dropIn, join(units, "idpscim.service.d/credentials-per-file.conf"));
+      const verified = run([analyze, "verify", join(units, "idpscim.service")], process.env, units);
+      expect(verified.stderr.split("\n").filter((line) => line.includes("idpscim"))).toEqual([]);
+    }
+    expect(loadCredentials(root, credentials)).toEqual(["config.toml", "ldap-bind-password", "scim-token"]);
+    const { stderr, code } = await spawnExecStart(world, credentials).result;
+    expect(stderr).toContain("summary: users created 12");
+    expect(code).toBe(0);
+
+    // On systemd 251 or later the drop-in goes again.
+    const current = installOn("252 (252.38-1~deb12u1)");
+    expect(current.stdout).toContain(`+ rm ${dropIn}`);
+    expect(existsSync(dropIn)).toBe(false);
+    expect(loadCredentials(root, credentials)).toEqual(["config.toml", `${UNIT_CREDENTIALS_ID}_ldap-bind-password`, `${UNIT_CREDENTIALS_ID}_scim-token`]);
   });
 
   // 160 users and 4 groups at 150 ms a SCIM request, 8 in flight: the creates take ~3 s, and the
@@ -296,11 +433,6 @@ describe("logs under journald", () => {
 });
 
 describe("install-systemd.sh", () => {
-  const fakeBinary = () => {
-    const file = join(dir, "fake-idpscim");
-    writeFileSync(file, "#!/bin/sh\necho fake\n");
-    return file;
-  };
 
   test("parses with bash -n", () => {
     const result = run(["bash", "-n", INSTALL]);
@@ -365,6 +497,10 @@ describe("install-systemd.sh", () => {
     expect(fresh.stdout).toContain(`  sudo sh -c 'umask 077; cat > ${etc}/credentials/scim-token'`);
     expect(fresh.stdout).toContain(`  sudo install -m 0600 service-account-key.json ${etc}/credentials/gws-service-account.json`);
     expect(fresh.stdout).toContain(`  sudo DESTDIR=${root} ${INSTALL} --binary ${join(dir, "fake-idpscim")}   # checks again, then enables idpscim.timer`);
+    // source.type is not set: Google, the default; and how to choose LDAP instead.
+    expect(fresh.stdout).toContain('= source.type is "google": checking aws.scim_endpoint, gws.user_email, credentials/scim-token, credentials/gws-service-account.json\n');
+    expect(fresh.stdout).toContain('(For an LDAP directory or Active Directory: type = "ldap" under [source]; see README.md, "LDAP / Active Directory".)');
+    expect(fresh.stdout).not.toContain("ldap-bind-password");
 
     // The example's placeholders uncommented are not a configuration.
     const configPath = join(etc, "config.toml");
@@ -394,6 +530,80 @@ describe("install-systemd.sh", () => {
     const dry = run([INSTALL, "--dry-run", "--binary", fakeBinary()], env);
     expect(dry.stdout).toContain(enabling);
     expect(readFileSync(join(etc, "credentials/scim-token"), "utf8")).toBe("token\n");
+  });
+
+  test('source.type = "ldap": the LDAP settings and the bind password instead of the Google ones; the README\'s complete configuration and the two credentials enable', () => {
+    const root = join(dir, "ldap-root");
+    const etc = join(root, "etc/idpscim");
+    const configPath = join(etc, "config.toml");
+    expect(install(root).code).toBe(0);
+    const example = readFileSync(configPath, "utf8");
+
+    // The example with type = "ldap" and its placeholders uncommented is not a configuration.
+    writeFileSync(configPath, example.replace(/^# type = .*$/m, 'type = "ldap"').replace(/^# (url|base_dn|bind_dn|scim_endpoint) = /gm, "$1 = "));
+    const placeholders = install(root);
+    expect(placeholders.code).toBe(0);
+    expect(placeholders.stdout).toContain('= source.type is "ldap": checking aws.scim_endpoint, ldap.url, ldap.base_dn, ldap.bind_dn, ldap.preset, credentials/scim-token, credentials/ldap-bind-password\n');
+    expect(placeholders.stdout).toContain(NOT_READY);
+    expect(placeholders.stdout).toContain(`  not set in ${configPath}: aws.scim_endpoint, ldap.url, ldap.base_dn, ldap.bind_dn, ldap.preset\n`);
+    expect(placeholders.stdout).toContain(`  missing or empty in ${etc}/credentials/: scim-token, ldap-bind-password\n`);
+    expect(placeholders.stdout).toContain(`  sudoedit ${configPath}   # set aws.scim_endpoint, ldap.url, ldap.base_dn, ldap.bind_dn, ldap.preset (and ldap.group_base_dn, ldap.group_filter; README.md, "LDAP / Active Directory", has complete ones)`);
+    expect(placeholders.stdout).toContain("      (leave scim_access_token and bind_password out: they come from credentials/)");
+    expect(placeholders.stdout).toContain(`  sudo sh -c 'umask 077; cat > ${etc}/credentials/ldap-bind-password'   # paste the password of ldap.bind_dn, then Ctrl-D`);
+    for (const google of ["gws.user_email", "gws-service-account.json", "service_account_file", "For an LDAP directory"]) expect(placeholders.stdout).not.toContain(google);
+
+    // README's Active Directory configuration, complete but for a preset that is not one.
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const activeDirectory = /Active Directory, complete[^\n]*\n\n```toml\n([\s\S]*?)```/.exec(readme)![1]!;
+    writeFileSync(configPath, activeDirectory.replace('preset = "active-directory"', 'preset = "ad"'));
+    expect(install(root).stdout).toContain(`  not set in ${configPath}: ldap.preset\n`);
+
+    // The configuration complete; the password a symbolic link (systemd skips those), and one more file under another name.
+    writeFileSync(configPath, activeDirectory);
+    writeFileSync(join(etc, "credentials/scim-token"), "token\n");
+    const elsewhere = join(dir, "bind-password-elsewhere");
+    writeFileSync(elsewhere, "pw\n");
+    symlinkSync(elsewhere, join(etc, "credentials/ldap-bind-password"));
+    writeFileSync(join(etc, "credentials/bind-password"), "pw\n");
+    const linked = install(root);
+    expect(linked.stdout).not.toContain("not set in");
+    expect(linked.stdout).not.toContain("missing or empty");
+    expect(linked.stdout).toContain(`  symbolic links in ${etc}/credentials/, which systemd does not load: ldap-bind-password\n`);
+    expect(linked.stdout).toContain(`  sudo cp --remove-destination ${realpathSync(elsewhere)} ${etc}/credentials/ldap-bind-password   # a copy: systemd skips symbolic links`);
+    expect(linked.stdout).toContain(`! in ${etc}/credentials/ but not read by idpscim (it reads scim-token, gws-service-account.json, ldap-bind-password; systemd loads every file there): bind-password\n`);
+    expect(linked.stdout).not.toContain(READY);
+
+    rmSync(join(etc, "credentials/ldap-bind-password"));
+    renameSync(join(etc, "credentials/bind-password"), join(etc, "credentials/ldap-bind-password"));
+    const ready = install(root);
+    expect(ready.code).toBe(0);
+    expect(ready.stdout).toContain(READY);
+    expect(ready.stdout).not.toContain("! ");
+    expect(install(root, "--dry-run").stdout).toContain(READY);
+    expect(existsSync(join(etc, "credentials/gws-service-account.json"))).toBe(false);
+  });
+
+  test("use_secrets_manager = true: only what no secret holds is checked (nothing for Google; the LDAP server and names); an unknown source.type is named", () => {
+    const root = join(dir, "secrets-root");
+    const configPath = join(root, "etc/idpscim/config.toml");
+    expect(install(root).code).toBe(0);
+    const example = readFileSync(configPath, "utf8").replace(/^# use_secrets_manager = .*$/m, "use_secrets_manager = true");
+    writeFileSync(configPath, example);
+    const google = install(root);
+    expect(google.stdout).toContain('= source.type is "google" with use_secrets_manager = true: checking nothing here (Secrets Manager holds the rest)\n');
+    expect(google.stdout).toContain(READY);
+
+    writeFileSync(configPath, example.replace(/^# type = .*$/m, 'type = "ldap"'));
+    const ldap = install(root);
+    expect(ldap.stdout).toContain(`  not set in ${configPath}: ldap.url, ldap.base_dn, ldap.bind_dn, ldap.preset\n`);
+    expect(ldap.stdout).not.toContain("missing or empty");
+    expect(ldap.stdout).not.toContain("leave scim_access_token");
+
+    writeFileSync(configPath, '[source]\ntype = "okta"\n');
+    const unknown = install(root);
+    expect(unknown.code).toBe(0);
+    expect(unknown.stdout).toContain(`  not set in ${configPath}: aws.scim_endpoint, source.type\n`);
+    expect(unknown.stdout).toContain(`  sudoedit ${configPath}   # set type = "google" or "ldap" under [source], not "okta"`);
   });
 
   test("refuses a missing binary with a hint, exit 2", () => {

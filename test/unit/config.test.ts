@@ -8,7 +8,7 @@ import yargs from "yargs";
 import { SyncError } from "../../src/core/errors.ts";
 import { README_BEGIN, README_END, renderExampleToml, renderMarkdownTable, replaceConfigTable } from "../../src/config/docs.ts";
 import { flagSecretWarnings, loadConfig, readConfigFile, redactedConfig, requireFor, resolveConfig, type ResolvedConfig } from "../../src/config/load.ts";
-import { resolveSecrets } from "../../src/config/resolve-secrets.ts";
+import { resolveSecrets, UNIT_CREDENTIALS_ID } from "../../src/config/resolve-secrets.ts";
 import { OPTIONS, envName, flagName, tomlPath, yargsOptions } from "../../src/config/schema.ts";
 import { parseDuration, parseMaxDeletes } from "../../src/config/validate.ts";
 import { readTextFile } from "../../src/platform/runtime.ts";
@@ -694,7 +694,7 @@ describe("secrets from files: aws.scim_access_token_file and $CREDENTIALS_DIRECT
     const missing = await run(join(dir, "nope"));
     expect([missing.code, missing.exitCode]).toEqual(["CONFIG_INVALID", 2]);
     expect(missing.message).toBe(
-      `aws.scim_access_token_file ${join(dir, "nope")}: cannot read it: ENOENT; check the path and that the user running idpscim may read it (under systemd: LoadCredential=scim-token:/etc/idpscim/credentials/scim-token)`,
+      `aws.scim_access_token_file ${join(dir, "nope")}: cannot read it: ENOENT; check the path and that the user running idpscim may read it (under systemd: leave aws.scim_access_token_file out and put the file in /etc/idpscim/credentials/scim-token, which idpscim.service hands over as a credential)`,
     );
     expect((await run(file("empty", "\n"))).message).toBe(`aws.scim_access_token_file ${join(dir, "empty")} is empty; put the SCIM access token of IAM Identity Center in it`);
     for (const [content, kind] of [[`${token} extra`, "whitespace"], [`${token}\nsecond-line\n`, "a line break"], [`${token}\u0007x`, "a control character"]] as const) {
@@ -736,6 +736,19 @@ describe("secrets from files: aws.scim_access_token_file and $CREDENTIALS_DIRECT
     expect(store.asked.sort()).toEqual(["IDPSCIM_GWSUserEmail", "IDPSCIM_SCIMEndpoint"]);
   });
 
+  test("$CREDENTIALS_DIRECTORY as idpscim.service fills it from credentials/ (idpscim_<name>); a credential of its own name, from a drop-in, wins", async () => {
+    file(`${UNIT_CREDENTIALS_ID}_scim-token`, `${token}\n`);
+    file(`${UNIT_CREDENTIALS_ID}_gws-service-account.json`, key);
+    const found = await resolveSecrets(resolve(), noSecrets, readTextFile, { credentialsDirectory: dir });
+    expect(found.config.aws.scimAccessToken).toBe(token);
+    expect(found.config.aws.scimAccessTokenFile).toBe(join(dir, `${UNIT_CREDENTIALS_ID}_scim-token`));
+    expect(found.serviceAccountKey).toBe(key);
+
+    file("scim-token", "tok-from-a-drop-in");
+    const both = await resolveSecrets(resolve(), noSecrets, readTextFile, { credentialsDirectory: dir });
+    expect(both.config.aws.scimAccessToken).toBe("tok-from-a-drop-in");
+  });
+
   test("$CREDENTIALS_DIRECTORY without the files changes nothing: the settings are still missing, as without it", async () => {
     const unset = await rejection(() => resolveSecrets(resolve(), noSecrets, readTextFile, { credentialsDirectory: dir }));
     expect(unset.code).toBe("CONFIG_MISSING");
@@ -764,9 +777,12 @@ describe("the LDAP bind password: a secret like the SCIM token", () => {
     expect(fromFile.serviceAccountKey).toBe(""); // a Google key is neither needed nor read
     expect(JSON.stringify(redactedConfig(fromFile.config))).not.toContain("s3cr3t");
 
-    writeFileSync(join(dir, "ldap-bind-password"), `${password}\n`);
+    // As idpscim.service hands over /etc/idpscim/credentials/ldap-bind-password (the directory, loaded whole).
+    writeFileSync(join(dir, `${UNIT_CREDENTIALS_ID}_ldap-bind-password`), `${password}\n`);
     const fromCredentials = await resolveSecrets(resolve({ env: ldap }), noSecrets, readTextFile, { credentialsDirectory: dir });
     expect(fromCredentials.config.ldap.bindPassword).toBe(password);
+    writeFileSync(join(dir, "ldap-bind-password"), "from a drop-in\n");
+    expect((await resolveSecrets(resolve({ env: ldap }), noSecrets, readTextFile, { credentialsDirectory: dir })).config.ldap.bindPassword).toBe("from a drop-in");
 
     const store = { asked: [] as string[], get: async (name: string) => (store.asked.push(name), name === "IDPSCIM_LDAPBindPassword" ? `${password}\n` : "https://scim.example/scim/v2") };
     const managed = await resolveSecrets(resolve({ env: { ...ldap, IDPSCIM_USE_SECRETS_MANAGER: "true", IDPSCIM_AWS_SCIM_ACCESS_TOKEN: "tok-1" } }), store, readTextFile);
@@ -785,7 +801,7 @@ describe("the LDAP bind password: a secret like the SCIM token", () => {
     const missing = await run({ IDPSCIM_LDAP_BIND_PASSWORD_FILE: join(dir, "nope") });
     expect([missing.code, missing.exitCode]).toEqual(["CONFIG_INVALID", 2]);
     expect(missing.message).toBe(
-      `ldap.bind_password_file ${join(dir, "nope")}: cannot read it: ENOENT; check the path and that the user running idpscim may read it (under systemd: LoadCredential=ldap-bind-password:/etc/idpscim/credentials/ldap-bind-password)`,
+      `ldap.bind_password_file ${join(dir, "nope")}: cannot read it: ENOENT; check the path and that the user running idpscim may read it (under systemd: leave ldap.bind_password_file out and put the file in /etc/idpscim/credentials/ldap-bind-password, which idpscim.service hands over as a credential)`,
     );
     writeFileSync(join(dir, "empty"), "\n");
     expect((await run({ IDPSCIM_LDAP_BIND_PASSWORD_FILE: join(dir, "empty") })).message).toBe(`ldap.bind_password_file ${join(dir, "empty")} is empty; put the password of ldap.bind_dn in it`);
