@@ -118,6 +118,7 @@ locals {
     IDPSCIM_LDAP_NESTED           = try(var.ldap.nested, null)
     IDPSCIM_LDAP_USER_ATTRIBUTES  = try(join(",", var.ldap.user_attributes), null)
     IDPSCIM_LDAP_GROUP_ATTRIBUTES = try(join(",", var.ldap.group_attributes), null)
+    IDPSCIM_LDAP_REKEY_USERS_FROM = try(var.ldap.rekey_users_from, null)
   }
 
   environment = merge(

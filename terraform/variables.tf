@@ -296,6 +296,7 @@ variable "ldap" {
     nested           = optional(string)
     user_attributes  = optional(list(string))
     group_attributes = optional(list(string))
+    rekey_users_from = optional(string)
   })
   default = null
 
