@@ -203,3 +203,23 @@ describe("fitForAws: free text is cleaned and cut, with a warning each", () => {
     expect(out.warnings).toEqual(["from the source", "user a@example.com: removed 1 control character from title"]);
   });
 });
+
+describe("fitForAws: no copy of what AWS takes as it is", () => {
+  test("a clean user comes back as the same object, phone and address included", () => {
+    const clean = user("1", "ana@example.com", { phoneNumber: { value: "+1 555", type: "work" }, address: { locality: "Lisbon", type: "work" }, title: "CTO" });
+    expect(fitForAws(snapshot([clean])).users[0]).toBe(clean);
+  });
+  test("a user with one value to clean is a copy: the value cleaned, the rest kept, the read user left as it was", () => {
+    const dirty = user("1", "ana@example.com", { title: `C${ESC}TO`, address: { locality: `Lis${ESC}bon` }, department: "R&D" });
+    const [fitted] = fitForAws(snapshot([dirty])).users;
+    expect(fitted).not.toBe(dirty);
+    expect(fitted?.attributes).toMatchObject({ title: "CTO", address: { locality: "Lisbon" }, department: "R&D", displayName: "Ana Lima" });
+    expect(dirty.attributes.title).toBe(`C${ESC}TO`);
+    expect(dirty.attributes.address).toEqual({ locality: `Lis${ESC}bon` });
+  });
+  test("an address left with only its type is dropped, and a phone left empty too", () => {
+    const [fitted] = fitForAws(snapshot([user("1", "ana@example.com", { address: { type: "work", locality: ESC }, phoneNumber: { value: ESC } })])).users;
+    expect(fitted?.attributes.address).toBeUndefined();
+    expect(fitted?.attributes.phoneNumber).toBeUndefined();
+  });
+});
