@@ -64,7 +64,7 @@ export interface BenchReport {
   size: Size;
   organisation: { users: number; groups: number; directMemberships: number; seed: number };
   emulator: { scimRps: number | null; latencyMs: number; firstSyncThrottled: boolean };
-  cli: { command: string; rssMethod: string; timeoutSeconds: number | null };
+  cli: { command: string; rssMethod: string; timeoutSeconds: number | null; gcMemoryMiB: number | null };
   scenarios: ScenarioResult[];
   /** Scenarios not run, and why (a timeout or failure before them). */
   skipped: { name: string; reason: string }[];
@@ -88,6 +88,8 @@ const { values } = parseArgs({
     timeout: { type: "string" },
     "resume-runs": { type: "string" },
     "resume-budget": { type: "string", default: "900s" },
+    /** MiB the CLI's garbage collector is sized for, as the Terraform module sizes the Lambda's (its memory_size); 0: the host's RAM. */
+    memory: { type: "string", default: "512" },
   },
 });
 
@@ -106,6 +108,13 @@ const firstSyncThrottled = size !== "l";
 // Only l measures the resume by default: two 900 s runs are too long for CI's size-s smoke.
 const resumeRuns = values["resume-runs"] !== undefined ? Number(values["resume-runs"]) : size === "l" ? 2 : 0;
 const resumeBudgetMs = parseDuration(values["resume-budget"]!);
+const memoryMiB = Number(values.memory);
+if (!Number.isInteger(memoryMiB) || memoryMiB < 0) {
+  process.stderr.write(`bench: --memory must be a whole number of MiB (0: the host's RAM), got "${values.memory}"\n`);
+  process.exit(2);
+}
+// The variable the Terraform module sets on the function (terraform/main.tf): measured as deployed.
+const gcEnvironment: Record<string, string> = memoryMiB > 0 ? { BUN_JSC_forceRAMSize: String(memoryMiB * 1048576) } : {};
 if (!Number.isInteger(resumeRuns) || resumeRuns < 0 || resumeBudgetMs === undefined) {
   process.stderr.write(`bench: --resume-runs must be a whole number ≥ 0 and --resume-budget a duration like "900s" or "15m"\n`);
   process.exit(2);
@@ -127,7 +136,7 @@ async function runBench(): Promise<BenchReport> {
     size,
     organisation: { ...shape, directMemberships: 0, seed },
     emulator: { scimRps, latencyMs, firstSyncThrottled },
-    cli: { command: values.binary ?? "bun src/main.ts", rssMethod: RSS_METHOD, timeoutSeconds },
+    cli: { command: values.binary ?? "bun src/main.ts", rssMethod: RSS_METHOD, timeoutSeconds, gcMemoryMiB: memoryMiB > 0 ? memoryMiB : null },
     scenarios: [],
     skipped: [],
     resume: null,
@@ -261,7 +270,7 @@ async function runCli(world: World, args: string[]): Promise<CliRun> {
   const rssFile = join(world.emulators.directory, `peak-rss-${crypto.randomUUID()}`);
   const child = Bun.spawn([process.execPath, join(ROOT, "scripts/peak-rss.ts"), rssFile, "--", ...command, "--config-file", world.configPath, ...args], {
     cwd: ROOT,
-    env: { ...env, ...awsEnvironment(world.emulators) },
+    env: { ...env, ...gcEnvironment, ...awsEnvironment(world.emulators) },
     stdout: "ignore",
     stderr: "pipe",
   });
@@ -381,7 +390,8 @@ function markdown(r: BenchReport): string {
   const list = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k} ${v}`).join("; ") || "none";
   for (const s of r.scenarios) out += `| ${s.name} | ${list(s.requests.scim)} | ${list(s.requests.google)} |\n`;
   for (const s of r.skipped) out += `\nskipped: ${s.name} (${s.reason})`;
-  out += `\npeak RSS: ${r.cli.rssMethod}\n`;
+  const gc = r.cli.gcMemoryMiB ? `, its garbage collector sized for ${r.cli.gcMemoryMiB} MiB as the Terraform module sizes the Lambda's (BUN_JSC_forceRAMSize)` : ", its garbage collector sized for the host's RAM";
+  out += `\npeak RSS: ${r.cli.rssMethod}${gc}\n`;
   if (r.resume) out += `\n${renderResume(r.resume)}`;
   return `${out}\n${renderTargets(r.targets)}`;
 }

@@ -186,12 +186,13 @@ export function parseState(text: string, where: string): SyncState {
   const groups = obj.groups;
   if (!isRecord(users)) bad("`users` is not an object");
   if (!isRecord(groups)) bad("`groups` is not an object");
-  for (const [id, entry] of Object.entries(users as Record<string, unknown>)) {
-    const problem = userProblem(entry);
+  // for-in, not Object.entries: no pair array per entry of a 200,000-user state.
+  for (const id in users as Record<string, unknown>) {
+    const problem = userProblem((users as Record<string, unknown>)[id]);
     if (problem) bad(`users[${shortJson(id)}]${problem}`);
   }
-  for (const [id, entry] of Object.entries(groups as Record<string, unknown>)) {
-    const problem = groupProblem(entry);
+  for (const id in groups as Record<string, unknown>) {
+    const problem = groupProblem((groups as Record<string, unknown>)[id]);
     if (problem) bad(`groups[${shortJson(id)}]${problem}`);
   }
   for (const key of ["lastFullReadAt", "updatedAt"] as const) {
