@@ -9,7 +9,7 @@
 import type { Options as YargsOptions } from "yargs";
 import { PROTECTED_GROUPS_DEFAULT, USER_FIELD_NAMES } from "../model/index.ts";
 import { attributeNameProblem, LDAP_PRESETS, mappingEntriesProblem } from "../mapping/presets/ldap.ts";
-import { dnProblem, emailProblem, groupsFilterProblem, ldapFilterProblem, ldapUrlProblem, pemProblem, RECONCILE_EVERY_MAX_MS, tokenProblem, type MaxDeletes } from "./values.ts";
+import { bindNameProblem, dnProblem, emailProblem, groupsFilterProblem, ldapFilterProblem, ldapUrlProblem, pemProblem, RECONCILE_EVERY_MAX_MS, tokenProblem, type MaxDeletes } from "./values.ts";
 
 export type OptionType =
   | "string"
@@ -213,8 +213,8 @@ const TABLE = [
     type: "string",
     requiredFor: ["sync", "plan", "inspect ldap"],
     source: "ldap",
-    check: (dn: string) => dnProblem(dn),
-    doc: "DN of the read-only service account the tool binds as (simple bind).",
+    check: (name: string) => bindNameProblem(name),
+    doc: "DN of the read-only service account the tool binds as (simple bind); Active Directory also takes its userPrincipalName (svc-idpscim@example.com) or EXAMPLE\\svc-idpscim.",
     example: "CN=svc-idpscim,OU=Service Accounts,DC=example,DC=com",
   },
   {

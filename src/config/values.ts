@@ -174,6 +174,17 @@ export function dnProblem(dn: string): string | undefined {
   return bad === undefined ? undefined : `is not a DN (got ${quote(dn)}); write attribute=value pairs separated by commas, like "OU=People,DC=example,DC=com"`;
 }
 
+/**
+ * The name a simple bind takes: a DN, or the two names Active Directory also accepts for its
+ * accounts, the userPrincipalName (`svc-idpscim@example.com`) and the down-level `EXAMPLE\svc-idpscim`.
+ */
+export function bindNameProblem(name: string): string | undefined {
+  if (/^[^\s@,=\\]+@[^\s@,=\\]+$/.test(name) || /^[^\s\\,=]+\\[^\s\\,=]+$/.test(name)) return undefined;
+  return dnProblem(name) === undefined
+    ? undefined
+    : `is not a DN (got ${quote(name)}); write attribute=value pairs separated by commas, like "CN=svc-idpscim,OU=Service Accounts,DC=example,DC=com" (Active Directory also takes "svc-idpscim@example.com" or "EXAMPLE\\svc-idpscim")`;
+}
+
 /** A light LDAP filter check (RFC 4515): wrapped in parentheses, and balanced, so a typo fails before the first search. */
 export function ldapFilterProblem(filter: string): string | undefined {
   if (!filter.startsWith("(") || !filter.endsWith(")")) return `must be wrapped in parentheses, like "(cn=AWS-*)" (got ${quote(filter)})`;

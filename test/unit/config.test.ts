@@ -814,6 +814,14 @@ describe("the LDAP bind password: a secret like the SCIM token", () => {
 });
 
 describe("LDAP values: each refused with one line naming the setting and the fix", () => {
+  test("bind_dn: a DN, or the userPrincipalName or DOMAIN\\name Active Directory also binds with; anything else named", () => {
+    for (const name of ["CN=svc-idpscim,OU=Service Accounts,DC=example,DC=com", "svc-idpscim@example.com", "EXAMPLE\\svc-idpscim"]) {
+      expect(resolve({ env: { IDPSCIM_LDAP_BIND_DN: name } }).ldap.bindDn).toBe(name);
+    }
+    expect(problems(() => resolve({ env: { IDPSCIM_LDAP_BIND_DN: "svc idpscim" } }))).toEqual([
+      'IDPSCIM_LDAP_BIND_DN: is not a DN (got "svc idpscim"); write attribute=value pairs separated by commas, like "CN=svc-idpscim,OU=Service Accounts,DC=example,DC=com" (Active Directory also takes "svc-idpscim@example.com" or "EXAMPLE\\svc-idpscim")',
+    ]);
+  });
   test("url, DNs, filters, page size and mapping entries", () => {
     const env = {
       IDPSCIM_LDAP_URL: "https://dc1.example.com",
