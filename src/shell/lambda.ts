@@ -20,6 +20,7 @@ import { buildEmf, metricsFromRun, writeEmf, type MetricValues } from "../log/em
 import { createLogger, type ManagedLogger } from "../log/logger.ts";
 import { fetchWithoutTimeout, setEnvironmentVariable } from "../platform/runtime.ts";
 import { describeError } from "./messages.ts";
+import { requestsJson } from "./render.ts";
 import { runConfiguredSync, stopStartingAtFor, type ConfiguredSyncResult } from "./run-sync.ts";
 
 const API_VERSION = "2018-06-01";
@@ -230,7 +231,6 @@ async function handleInvocation(next: NextInvocation, context: InvocationContext
 /** A finished run: records failed → /error; otherwise /response, also when the deadline left work for the next run. */
 export function outcomeOfRun(result: ConfiguredSyncResult, dryRun: boolean): InvocationOutcome {
   const { report, figures } = result;
-  const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
   const failed = report.applied?.failed ?? [];
   const notStarted = report.applied?.notStarted ?? 0;
   const summary: InvocationSummary = {
@@ -241,13 +241,7 @@ export function outcomeOfRun(result: ConfiguredSyncResult, dryRun: boolean): Inv
     notStarted,
     continuesNextRun: notStarted > 0,
     tenantRead: report.tenantRead,
-    requests: {
-      scim: total(figures.scimRequests),
-      google: total(figures.googleRequests),
-      scimByRoute: figures.scimRequests,
-      googleByMethod: figures.googleRequests,
-      ...(figures.ldapRequests ? { ldap: figures.ldapRequests } : {}),
-    },
+    requests: requestsJson(figures),
     durationMs: figures.durationMs,
   };
   if (failed.length > 0) {

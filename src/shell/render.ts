@@ -142,7 +142,6 @@ export interface SyncOutcome {
 export function renderSyncJson(outcome: SyncOutcome, scrub: (text: string) => string): string {
   const { report, figures } = outcome;
   const applied = report?.applied;
-  const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
   const verdict = report?.guardrails ?? outcome.guardrails;
   const document = {
     command: "sync",
@@ -155,21 +154,27 @@ export function renderSyncJson(outcome: SyncOutcome, scrub: (text: string) => st
     tenantRead: report?.tenantRead ?? null,
     stateSaved: report?.stateSaved ?? null,
     guardrails: verdict ? guardrailsJson(verdict) : null,
-    requests: {
-      scim: total(figures.scimRequests),
-      google: total(figures.googleRequests),
-      scimByRoute: figures.scimRequests,
-      googleByMethod: figures.googleRequests,
-      ...(figures.ldapRequests ? { ldap: figures.ldapRequests } : {}),
-    },
+    requests: requestsJson(figures),
     durationMs: figures.durationMs,
   };
   return `${safeJson(JSON.stringify(document, (_key, value: unknown) => (typeof value === "string" ? scrub(value) : value), 2))}\n`;
 }
 
+const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+/** The requests of a run as `sync --output json` and the Lambda's summary give them. */
+export function requestsJson(figures: RunFigures) {
+  return {
+    scim: total(figures.scimRequests),
+    google: total(figures.googleRequests),
+    scimByRoute: figures.scimRequests,
+    googleByMethod: figures.googleRequests,
+    ...(figures.ldapRequests ? { ldap: figures.ldapRequests } : {}),
+  };
+}
+
 export function summaryLine(report: SyncReport, figures: RunFigures): string {
   const done = report.applied?.done;
-  const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
   const parts = done
     ? [
         `users created ${done.createUser}, updated ${done.updateUser}, deleted ${done.deleteUser}`,
