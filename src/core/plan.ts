@@ -12,7 +12,7 @@ import type {
   UserAttributes,
 } from "../model/index.ts";
 import { MAX_MEMBERS_PER_REQUEST, USER_ATTRIBUTE_NAMES } from "../model/index.ts";
-import { matchesAnyGlob, matchResources, type BlockedReason, type Matching } from "./match.ts";
+import { indexBy, matchesAnyGlob, matchResources, type BlockedReason, type Matching } from "./match.ts";
 import type { RejectedRecord, SourceSnapshot, SourceUser } from "./ports.ts";
 import { shown } from "./text.ts";
 
@@ -252,12 +252,13 @@ function planUsers(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncSt
     draft.rejected.push({ kind: "user", sourceId, subject: shown(resource.attributes.userName), reason: blockedUserReason(resource, reason) });
   }
   const desired = inScope.filter((u) => !matching.blocked.has(u.sourceId));
-  const desiredIds = new Set(desired.map((u) => u.sourceId));
+  const desiredById = indexBy(desired, (u) => u.sourceId);
+  const desiredIds = new Set(desiredById.keys());
   const existing = new Map<string, string>();
   for (const [sourceId, { resource }] of matching.matched) existing.set(sourceId, resource.scimId);
   for (const [scimId, sourceId] of matching.owned) if (frozenIds.has(sourceId)) existing.set(sourceId, scimId);
 
-  const ctx: UserContext = { desired: new Map(desired.map((u) => [u.sourceId, u])), desiredIds, existing, matching, state, policy, draft };
+  const ctx: UserContext = { desired: desiredById, desiredIds, existing, matching, state, policy, draft };
   for (const user of desired) planUser(user, ctx);
   const deletedScimIds = planUserRemovals(source, tenant, ctx, frozenIds);
   const adopted = [...matching.matched.values()].filter((m) => m.adopted).length;
@@ -395,7 +396,7 @@ function planUserUpdate(sourceId: string, attributes: UserAttributes, match: Ten
 /** Managed users no longer desired: deleted or deactivated by policy. Returns the SCIM ids deleted. */
 function planUserRemovals(source: SourceSnapshot, tenant: TenantSnapshot, ctx: UserContext, frozenIds: Set<string>): Set<string> {
   const { state, policy, draft, matching } = ctx;
-  const tenantById = new Map(tenant.users.map((u) => [u.scimId, u]));
+  const tenantById = indexBy(tenant.users, (u) => u.scimId);
   const suspendedIds = new Set(source.users.filter((u) => u.suspended).map((u) => u.sourceId));
   const deleted = new Set<string>();
   for (const [sourceId, managed] of Object.entries(state.users)) {
@@ -581,15 +582,33 @@ function planGroupUpdate(
   }
   const groupRef: GroupRef = { scimId: match.scimId, sourceId: group.sourceId };
   // A reference only for a member to add: a tenant of 1,000,000 memberships mostly has them all.
-  const wanted = new Set<string>();
   const toAdd: UserRef[] = [];
+  let held = 0;
   for (const sourceId of memberIds) {
     const scimId = existingUsers.get(sourceId);
     if (scimId === undefined) toAdd.push({ sourceId });
-    else {
-      wanted.add(scimId);
-      if (!actualMembers.has(scimId)) toAdd.push({ scimId, sourceId });
-    }
+    else if (actualMembers.has(scimId)) held++;
+    else toAdd.push({ scimId, sourceId });
+  }
+  // No two source ids share a SCIM id (matching claims each once), so when every member the group
+  // holds is wanted there is nothing to remove, and no set of the wanted ones to build.
+  const toRemove = held === actualMembers.size ? [] : unwantedMembers(memberIds, existingUsers, actualMembers, sourceIdOfScimId, keep);
+  for (const chunk of chunks(toAdd, MAX_MEMBERS_PER_REQUEST)) draft.adds.push({ kind: "addMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
+  for (const chunk of chunks(toRemove, MAX_MEMBERS_PER_REQUEST)) draft.removes.push({ kind: "removeMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
+}
+
+/** The members a group holds that it should not, but those `keep` keeps. */
+function unwantedMembers(
+  memberIds: readonly string[],
+  existingUsers: ReadonlyMap<string, string>,
+  actualMembers: ReadonlySet<string>,
+  sourceIdOfScimId: ReadonlyMap<string, string>,
+  keep: (scimId: string) => boolean,
+): UserRef[] {
+  const wanted = new Set<string>();
+  for (const sourceId of memberIds) {
+    const scimId = existingUsers.get(sourceId);
+    if (scimId !== undefined) wanted.add(scimId);
   }
   const toRemove: UserRef[] = [];
   for (const scimId of actualMembers) {
@@ -597,8 +616,7 @@ function planGroupUpdate(
     const sourceId = sourceIdOfScimId.get(scimId);
     toRemove.push(sourceId === undefined ? { scimId } : { scimId, sourceId });
   }
-  for (const chunk of chunks(toAdd, MAX_MEMBERS_PER_REQUEST)) draft.adds.push({ kind: "addMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
-  for (const chunk of chunks(toRemove, MAX_MEMBERS_PER_REQUEST)) draft.removes.push({ kind: "removeMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
+  return toRemove;
 }
 
 /** Managed groups no longer desired are deleted (never in upsert mode); frozen ones are left as they are. */
@@ -659,7 +677,8 @@ function planUnmanagedDeletes(tenant: TenantSnapshot, policy: PlanPolicy, users:
     if (claimedGroups.has(group.scimId) || groups.owned.has(group.scimId) || matchesAnyGlob(group.displayName, policy.protectedGroups)) continue;
     draft.groupDeletes.push({ kind: "deleteGroup", scimId: group.scimId, displayName: group.displayName, why: "unmanaged" });
   }
-  const claimedUsers = new Set([...users.matched.values()].map((m) => m.resource.scimId));
+  const claimedUsers = new Set<string>();
+  for (const m of users.matched.values()) claimedUsers.add(m.resource.scimId);
   for (const user of tenant.users) {
     if (claimedUsers.has(user.scimId) || users.owned.has(user.scimId)) continue;
     draft.userDeletes.push({ kind: "deleteUser", scimId: user.scimId, userName: user.attributes.userName, why: "unmanaged" });
@@ -675,7 +694,7 @@ function markEarlyDeletes(tenant: TenantSnapshot, draft: Draft): void {
   const wantedUserNames = new Set(
     draft.userCreates.flatMap((op) => (op.kind === "createUser" ? [op.attributes.userName.toLowerCase(), op.attributes.email.toLowerCase()] : [])),
   );
-  const tenantUsers = new Map(tenant.users.map((u) => [u.scimId, u]));
+  const tenantUsers = indexBy(tenant.users, (u) => u.scimId);
   for (const op of draft.userDeletes) {
     const current = tenantUsers.get(op.scimId)?.attributes;
     const names = [op.userName, current?.email ?? ""].map((n) => n.toLowerCase());
@@ -711,10 +730,16 @@ function stateIsStale(recorded: UserAttributes, desired: UserAttributes, managed
   return managed.has("managerSourceId") && recorded.managerSourceId !== desired.managerSourceId;
 }
 
-/** Whether two lists hold the same ids; `recorded` is a state record's (sorted, unique), so one set suffices. */
+/** Whether two lists hold the same ids; `recorded` is a state record's (sorted, unique), so a sorted copy of the other suffices. */
 function sameSet(recorded: readonly string[], other: readonly string[]): boolean {
-  const right = new Set(other);
-  return recorded.length === right.size && recorded.every((x) => right.has(x));
+  if (other.length < recorded.length) return false;
+  const sorted = [...other].sort();
+  let unique = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (i > 0 && sorted[i] === sorted[i - 1]) continue;
+    if (sorted[i] !== recorded[unique++]) return false;
+  }
+  return unique === recorded.length;
 }
 
 /** The attributes to send, and those to clear, so that `actual` becomes `desired` for the managed attributes. */

@@ -9,7 +9,10 @@ import { shortJson } from "./text.ts";
 
 /** The tenant as the state says it is: only managed resources, with what was last written. */
 export function tenantFromState(state: SyncState): TenantSnapshot {
-  const scimIdOf = (sourceId: string) => state.users[sourceId]?.scimId;
+  // A map, not state.users[id] for each of 1,000,000 member ids: a lookup in an object of 200,000 keys is several times slower.
+  const scimIds = new Map<string, string>();
+  for (const sourceId in state.users) scimIds.set(sourceId, state.users[sourceId]!.scimId);
+  const scimIdOf = (sourceId: string) => scimIds.get(sourceId);
   return {
     users: Object.entries(state.users).map(([sourceId, managed]) => {
       const { managerSourceId } = managed.attributes;
@@ -214,7 +217,8 @@ function migrated(obj: Record<string, unknown>): SyncState {
   }
   // JSON.parse makes a new string of every member id: at 200,000 users and 1,000,000 memberships
   // that is about 50 MB of copies of the user keys, which each member id then shares instead.
-  const userKeys = new Map(Object.keys(obj.users as object).map((id) => [id, id]));
+  const userKeys = new Map<string, string>();
+  for (const id in obj.users as object) userKeys.set(id, id);
   for (const group of Object.values(obj.groups as Record<string, { memberSourceIds: string[] }>)) {
     const members = group.memberSourceIds;
     for (let i = 0; i < members.length; i++) members[i] = userKeys.get(members[i] as string) ?? (members[i] as string);

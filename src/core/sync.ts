@@ -271,7 +271,8 @@ export async function readTenant(target: ScimTarget, source: SourceSnapshot, sta
   const relevant = (g: TenantGroup) =>
     managedScimIds.has(g.scimId) || (g.externalId !== undefined && sourceIds.has(g.externalId)) || names.has(g.displayName);
   // Each member id read is a new string; sharing the user's own keeps 1,000,000 memberships from holding as many copies.
-  const userIds = new Map(users.map((u) => [u.scimId, u.scimId]));
+  const userIds = new Map<string, string>();
+  for (const u of users) userIds.set(u.scimId, u.scimId);
   const withMembers = await mapLimit(groups.filter(relevant), READ_CONCURRENCY, async (g) => {
     const memberScimIds = (await target.listGroupMembers(g.scimId)).map((id) => userIds.get(id) ?? id);
     return { ...g, memberScimIds };
