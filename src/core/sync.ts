@@ -102,12 +102,11 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
 
 /** Everything before the first write: the state, the source, the tenant as far as needed, and the plan. */
 async function readAndPlan(deps: SyncDependencies, options: SyncOptions, now: () => number) {
-  const settle = deps.settle ?? (() => {});
   const loaded = await loadState(deps);
-  settle();
+  deps.settle?.();
   const state: SyncState = loaded?.state ?? emptyState();
   const source = sourceSharingState(fitForAws(await deps.source.read()), state);
-  settle();
+  deps.settle?.();
   for (const warning of source.warnings) deps.log.warn(warning);
   deps.log.info(`source: ${source.groups.length} groups, ${source.users.length} users`);
 
@@ -117,7 +116,7 @@ async function readAndPlan(deps: SyncDependencies, options: SyncOptions, now: ()
   const policy: PlanPolicy = { ...options.policy, adoptGroupsByName: options.adoptGroups === "always" || (options.adoptGroups === "first-run" && firstRun) };
   const tenantRead = decideTenantRead(loaded?.state, options, now());
   const plan = await planRun(deps, source, state, policy, tenantRead);
-  settle();
+  deps.settle?.();
   return { loaded, state, source, policy, tenantRead, plan };
 }
 

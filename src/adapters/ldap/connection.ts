@@ -10,23 +10,16 @@ import { Client } from "ldapts";
 import { SyncError } from "../../core/errors.ts";
 import { pemProblem, quote, shorten } from "../../config/values.ts";
 import type { Logger } from "../../core/ports.ts";
+import type { LdapSettings } from "../../config/ldap-settings.ts";
 import { BINARY_ATTRIBUTES, type RawEntry } from "./entries.ts";
 import { foreignReferral } from "./values.ts";
 import { ldapFailure, referralError, type FailureContext } from "./errors.ts";
 import type { SearchRequest, Searcher } from "./search.ts";
 
-export interface LdapConnectionOptions {
-  url: string;
-  startTls: boolean;
-  caFile?: string;
-  /** The CA bundle's text (ldap.ca_pem), already checked by the option table; instead of caFile. */
-  caPem?: string;
-  bindDn: string;
-  bindPassword: string;
-  timeoutMs: number;
-  pageSize: number;
+/** What a connection needs of the settings (config/ldap-settings.ts), and where it logs. */
+export type LdapConnectionOptions = Pick<LdapSettings, "url" | "startTls" | "caFile" | "caPem" | "bindDn" | "bindPassword" | "timeoutMs" | "pageSize"> & {
   log: Pick<Logger, "debug" | "warn">;
-}
+};
 
 /** Searches started, and pages: each SearchRequest the server answered (one per page; a search has at least one). */
 export interface LdapRequestCounts {

@@ -36,20 +36,7 @@ export function createLdapDirectorySource(options: LdapDirectorySourceOptions): 
     stats: () => ({ ...counts, readMs }),
     async read(): Promise<SourceSnapshot> {
       const started = Date.now();
-      const connection = await openLdapConnection(
-        {
-          url: settings.url,
-          startTls: settings.startTls,
-          ...(settings.caFile !== undefined ? { caFile: settings.caFile } : {}),
-          ...(settings.caPem !== undefined ? { caPem: settings.caPem } : {}),
-          bindDn: settings.bindDn,
-          bindPassword: settings.bindPassword,
-          timeoutMs: settings.timeoutMs,
-          pageSize: settings.pageSize,
-          log,
-        },
-        counts,
-      );
+      const connection = await openLdapConnection({ ...settings, log }, counts);
       try {
         const { lookups: _, ...snapshot } = await readDirectory(connection.search, { settings, userFields: options.userFields, concurrency: options.concurrency ?? 4, log });
         log.debug(`ldap: ${counts.searches} searches, ${counts.pages} pages (page size ${settings.pageSize})`);
