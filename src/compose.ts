@@ -7,6 +7,9 @@ import { createGoogleDirectorySource } from "./adapters/google/directory-source.
 import { createLdapDirectorySource } from "./adapters/ldap/directory-source.ts";
 import type { LdapRequestCounts } from "./adapters/ldap/connection.ts";
 import { ldapSettings } from "./config/ldap-settings.ts";
+import { configuredMapping } from "./config/mapping.ts";
+import { GOOGLE_USER } from "./mapping/presets/google.ts";
+import { withMapping } from "./mapping/targets.ts";
 import { createScimTarget, type AwsScimTarget } from "./adapters/scim/scim-target.ts";
 import { createSecretsManagerResolver } from "./adapters/secrets/secrets-manager.ts";
 import { createFileStateStore } from "./adapters/state/file-state-store.ts";
@@ -56,6 +59,7 @@ export function composeSource(config: ResolvedConfig, serviceAccountKey: string,
     adminEmail: checked(config.gws.userEmail, "gws.user_email"),
     groupsFilter: config.gws.groupsFilter,
     userFields: new Set(config.sync.userFields),
+    userTable: withMapping(GOOGLE_USER, configuredMapping(config)),
     apiUrl: config.gws.apiUrl,
     tokenUrl: config.gws.tokenUrl,
     rateLimit: config.gws.rateLimit,

@@ -4,7 +4,9 @@
  * that span several [ldap] settings (clear-text binds, a custom preset left incomplete), so a bad
  * combination stops before any request (pure, web APIs only).
  */
-import { ldapPreset, missingCustomTargets, type LdapPreset, type LdapPresetName } from "../mapping/presets/ldap.ts";
+import { ldapPreset, missingCustomTargets, parseMappingEntries, type LdapPreset, type LdapPresetName } from "../mapping/presets/ldap.ts";
+import { withMapping } from "../mapping/targets.ts";
+import { configuredMapping } from "./mapping.ts";
 import { howToSet, optionByPath, type ResolvedConfig } from "./schema.ts";
 import { isLoopback, quote } from "./values.ts";
 
@@ -42,7 +44,8 @@ function given<T>(value: T | undefined, path: string): T {
 export function ldapSettings(config: ResolvedConfig): LdapSettings {
   const ldap = config.ldap;
   const presetName = given(ldap.preset, "ldap.preset");
-  const preset = ldapPreset(presetName, ldap.userAttributes, ldap.groupAttributes);
+  const fromEntries = ldapPreset(presetName, ldap.userAttributes, ldap.groupAttributes);
+  const preset = { ...fromEntries, user: withMapping(fromEntries.user, configuredMapping(config)) };
   const baseDn = given(ldap.baseDn, "ldap.base_dn");
   const suspendedFilter = ldap.suspendedFilter ?? preset.suspendedFilter;
   return {
@@ -95,13 +98,18 @@ export function ldapProblems(config: ResolvedConfig): { missing: string[]; inval
   if (userId !== undefined && ldap.rekeyUsersFrom?.toLowerCase() === userId.toLowerCase()) {
     invalid.push(`ldap.rekey_users_from names ${userId}, the users' id itself: name the attribute the other tool keyed users by (objectSid for AWS's Active Directory sample), or remove it`);
   }
+  const mapped = Object.keys(configuredMapping(config));
+  const twice = [...parseMappingEntries(ldap.userAttributes).keys()].filter((target) => mapped.includes(target));
+  if (twice.length > 0) {
+    invalid.push(`${twice.map((target) => `mapping.${target}`).join(", ")} and ldap.user_attributes both map ${twice.join(", ")}: keep one (a [mapping] expression can be any LDAP attribute)`);
+  }
   if (ldap.preset === "custom") {
     for (const path of ["ldap.user_filter", "ldap.group_filter"] as const) {
       const value = path === "ldap.user_filter" ? ldap.userFilter : ldap.groupFilter;
       if (value === undefined) missing.push(`${path} is not set, and preset custom has no default: ${howToSet(optionByPath(path))}`);
     }
     for (const kind of ["user", "group"] as const) {
-      const lacking = missingCustomTargets("custom", kind === "user" ? ldap.userAttributes : ldap.groupAttributes, kind);
+      const lacking = missingCustomTargets("custom", kind === "user" ? ldap.userAttributes : ldap.groupAttributes, kind, kind === "user" ? mapped : []);
       if (lacking.length > 0) {
         const example = kind === "user" ? '"externalId=entryUUID", "userName=mail", "email=mail"' : '"externalId=entryUUID", "displayName=cn", "members=member"';
         missing.push(`ldap.${kind}_attributes does not map ${lacking.join(", ")}, and preset custom maps only what it names: add entries like ${example}`);

@@ -8,7 +8,9 @@
 
 import type { Options as YargsOptions } from "yargs";
 import { PROTECTED_GROUPS_DEFAULT, USER_FIELD_NAMES } from "../model/index.ts";
+import { parseFallbacks } from "../mapping/expression.ts";
 import { attributeNameProblem, LDAP_PRESETS, mappingEntriesProblem } from "../mapping/presets/ldap.ts";
+import { MAPPING_TARGET_NAMES, MAPPING_TARGETS, type MappingTarget } from "../mapping/targets.ts";
 import { bindNameProblem, dnProblem, emailProblem, groupsFilterProblem, ldapFilterProblem, ldapUrlProblem, pemProblem, RECONCILE_EVERY_MAX_MS, tokenProblem, type MaxDeletes } from "./values.ts";
 
 export type OptionType =
@@ -20,7 +22,9 @@ export type OptionType =
   | "enum"
   | "url"
   | "path"
-  | "percent-or-count";
+  | "percent-or-count"
+  /** A mapping expression (src/mapping/expression.ts), or in the file an array of them: a fallback list. */
+  | "expression";
 
 /** The commands that read the configuration, as `requiredFor` names them. */
 export const COMMANDS = ["sync", "plan", "inspect gws", "inspect ldap", "inspect scim", "state show", "config validate"] as const;
@@ -80,6 +84,44 @@ export const USER_FIELDS = USER_FIELD_NAMES;
 
 /** The SCIM read and write limits share their bounds. */
 const rateLimitProblem = (rps: number, shown: string) => (rps >= 1 && rps <= 10_000 ? undefined : `must be from 1 to 10000 requests per second (got ${shown})`);
+
+/** What each [mapping] key's example shows (Google field paths; an LDAP attribute is a path too). */
+const MAPPING_EXAMPLES: Record<MappingTarget, string | string[]> = {
+  userName: ["customSchemas.HR.login", "primaryEmail"],
+  displayName: ["{name.givenName} {name.familyName}", "name.fullName"],
+  givenName: ["customSchemas.HR.preferredName", "name.givenName"],
+  familyName: "name.familyName",
+  formattedName: "name.fullName",
+  nickName: "customSchemas.HR.nickname",
+  title: "organizations[primary].title",
+  userType: ["organizations[primary].description", "'Employee'"],
+  preferredLanguage: "languages[preference=preferred].languageCode",
+  locale: "languages[preference=preferred].languageCode",
+  timezone: "customSchemas.HR.timezone",
+  profileUrl: "websites[type=profile].value",
+  email: "primaryEmail",
+  phoneNumber: ["phones[type=work].value", "phones.value"],
+  address: "addresses[primary].formatted",
+  employeeNumber: ["externalIds[type=organization].value", "customSchemas.HR.employeeId"],
+  costCenter: "organizations[primary].costCenter",
+  organization: "organizations[primary].name",
+  division: "organizations[primary].domain",
+  department: ["organizations[primary].department", "orgUnitPath"],
+  manager: "relations[type=manager].value",
+};
+
+/** One [mapping] entry per target (src/mapping/targets.ts): a source expression in place of the preset's rule. */
+const MAPPING_OPTIONS = MAPPING_TARGET_NAMES.map((target) => ({
+  table: "mapping" as const,
+  key: target,
+  type: "expression" as const,
+  doc: `SCIM ${MAPPING_TARGETS[target].scim} from a source expression (see Mapping): a field path, a 'literal' or a {template}, or an array of them, the first with a value winning; unset: the source's preset.`,
+  example: MAPPING_EXAMPLES[target],
+  check: (sources: readonly string[]) => {
+    const parsed = parseFallbacks(sources);
+    return "problem" in parsed ? parsed.problem : undefined;
+  },
+}));
 
 const TABLE = [
   {
@@ -475,6 +517,8 @@ const TABLE = [
     default: [...PROTECTED_GROUPS_DEFAULT],
     doc: "AWS group names (glob patterns, * and ?, case-insensitive) never adopted, changed or deleted, even with delete_unmanaged; a Google group with such a name is skipped. Default: the groups AWS Control Tower creates.",
   },
+
+  ...MAPPING_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
 /** Every setting; the table above, widened for code that walks it. */
@@ -492,7 +536,7 @@ type ValueOf<O> = O extends { type: "boolean" }
     ? number
     : O extends { type: "percent-or-count" }
       ? MaxDeletes
-      : O extends { type: "string[]" }
+      : O extends { type: "string[]" | "expression" }
         ? Choice<O>[]
         : O extends { type: "enum" }
           ? Choice<O>
@@ -603,7 +647,7 @@ export function yargsOptions(): Record<string, YargsOptions> {
   for (const o of OPTIONS) {
     const option: YargsOptions = { describe: o.doc, type: o.type === "boolean" ? "boolean" : "string" };
     if (o.alias !== undefined) option.alias = o.alias;
-    if (o.type === "string[]") {
+    if (o.type === "string[]" || o.type === "expression") {
       option.array = true;
       option.nargs = 1;
     }

@@ -3,6 +3,9 @@
 import { parse as parseToml, TomlError } from "smol-toml";
 import { SyncError } from "../core/errors.ts";
 import { OPTIONS, envName, fieldName, flagName, holderOf, optionByPath, secretNameOf, tomlPath, where, type OptionPath, type OptionSpec, type ResolvedConfig, type Source } from "./schema.ts";
+import { MAPPING_TARGET_NAMES } from "../mapping/targets.ts";
+import type { UserFieldName } from "../model/index.ts";
+import { unselectedTargets } from "./mapping.ts";
 import { DURATION_SYNTAX, parseDuration, parseMaxDeletes, quote, shorten, urlProblem } from "./values.ts";
 
 export type { AdoptGroups, LogFormat, LogLevel, MaxDeletes, RemovedUsers, ResolvedConfig, Source, SuspendedUsers, SyncMode } from "./schema.ts";
@@ -99,11 +102,32 @@ function parseList(o: OptionSpec, raw: unknown, layer: Layer): Parsed {
   return { value: [...new Set(list)] };
 }
 
+/**
+ * One expression or a fallback list of them: in the file a string or an array of strings; from a
+ * flag one per occurrence; from the environment one, or a JSON array of them (`["a", "b"]`). The
+ * expressions themselves are the entry's `check`.
+ */
+function parseExpressions(o: OptionSpec, raw: unknown, layer: Layer): Parsed {
+  let list: unknown = typeof raw === "string" ? [raw] : raw;
+  if (layer === "env" && typeof raw === "string" && raw.trim().startsWith("[")) {
+    try {
+      list = JSON.parse(raw);
+    } catch {
+      return { problem: `starts with "[" but is not a JSON array of expressions, like ${JSON.stringify(JSON.stringify(o.example))}` };
+    }
+  }
+  if (!Array.isArray(list) || list.length === 0 || list.some((item) => typeof item !== "string")) {
+    return { problem: `must be an expression or an array of them (a fallback list), e.g. ${JSON.stringify(o.example)} (got ${show(o, raw)})` };
+  }
+  return { value: list };
+}
+
 /** Each option type's parser: TOML values as they are, flag and env values from their text. */
 const PARSERS: Record<OptionSpec["type"], Parser> = {
   string: parseText,
   path: parseText,
   "string[]": parseList,
+  expression: parseExpressions,
   boolean(o, raw, layer) {
     if (typeof raw === "boolean") return { value: raw };
     if (layer !== "file" && typeof raw === "string") {
@@ -143,7 +167,7 @@ const PARSERS: Record<OptionSpec["type"], Parser> = {
 /** The value of `o` from one layer, then the entry's own check; a problem phrase when either fails. */
 function parseValue(o: OptionSpec, input: unknown, layer: Layer): Parsed {
   let raw = input;
-  if (o.type !== "string[]" && Array.isArray(raw)) {
+  if (o.type !== "string[]" && o.type !== "expression" && Array.isArray(raw)) {
     // yargs turns a repeated scalar flag into an array; guessing which one was meant hides mistakes.
     if (raw.length !== 1) return { problem: `was given ${raw.length} times; pass it once` };
     raw = raw[0];
@@ -325,6 +349,14 @@ function contradictions(values: Map<string, unknown>, sources: Record<string, So
     problems.push(
       `${named("sync.mode", sources, fileLabel)} is "upsert" and ${named("sync.delete_unmanaged", sources, fileLabel)} is true, but upsert never deletes: ` +
         'remove delete_unmanaged, or set sync.mode = "sync" to delete the users and groups this tool did not create',
+    );
+  }
+  const userFields = values.get("sync.user_fields") as UserFieldName[] | undefined;
+  const mapped = MAPPING_TARGET_NAMES.filter((target) => values.get(`mapping.${target}`) !== undefined);
+  for (const { target, field } of userFields === undefined ? [] : unselectedTargets(mapped, userFields)) {
+    problems.push(
+      `${named(`mapping.${target}`, sources, fileLabel)} is set, but ${named("sync.user_fields", sources, fileLabel)} leaves out ${field}, so ${target} is never written: ` +
+        `add "${field}" to sync.user_fields, or remove mapping.${target}`,
     );
   }
   return problems;

@@ -11,7 +11,7 @@ import {
   type UserAttributes,
   type UserFieldName,
 } from "../model/index.ts";
-import type { ListPick, Match, ObjectRule, SourceRecord, UserMappingTable, ValueExpr } from "./table.ts";
+import type { FieldStep, ListPick, Match, ObjectRule, SourceRecord, UserMappingTable, ValueExpr } from "./table.ts";
 
 export interface MapUserOptions {
   /** The `sync.user_fields` selection: an attribute outside it is neither read nor set. */
@@ -161,7 +161,40 @@ function evaluate(expr: ValueExpr, scope: object): string | undefined {
       const element = pickElement(expr.pick, scope);
       return element === undefined ? undefined : evaluate(expr.value, element);
     }
+    case "field":
+      return nonBlank(fieldValue(expr.steps, scope));
+    case "template":
+      return templateValue(expr.parts, scope);
   }
+}
+
+/** The value a field path reaches (see `FieldStep`), lists resolved to one element on the way. */
+function fieldValue(steps: readonly FieldStep[], scope: object): unknown {
+  let value: unknown = scope;
+  for (let i = 0; i < steps.length; i++) {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+    const step = steps[i]!;
+    value = (value as Record<string, unknown>)[step.key];
+    if (!Array.isArray(value)) {
+      if (step.select !== undefined) return undefined;
+      continue;
+    }
+    if (typeof step.select === "number") value = value[step.select];
+    else if (step.select !== undefined) value = value.find((element) => typeof element === "object" && element !== null && matches(element, step.select as Match));
+    else value = i === steps.length - 1 ? firstNonBlank(value) : value.find((element) => typeof element === "object" && element !== null);
+  }
+  return value;
+}
+
+/** The parts joined, or nothing when a value part has none: a half-filled template is no value. */
+function templateValue(parts: readonly (string | ValueExpr)[], scope: object): string | undefined {
+  let out = "";
+  for (const part of parts) {
+    const value = typeof part === "string" ? part : evaluate(part, scope);
+    if (value === undefined) return undefined;
+    out += value;
+  }
+  return nonBlank(out);
 }
 
 function firstNonBlank(values: readonly unknown[]): string | undefined {
@@ -218,25 +251,44 @@ function nonBlank(value: unknown): string | undefined {
   return typeof value === "string" && value.trim() !== "" ? value : undefined;
 }
 
+/**
+ * The keys under `top` that the selected attributes read, in the table's order: the custom
+ * schemas (`customSchemas.HR.employeeId` → "HR") a Directory read must name in `customFieldMask`.
+ */
+export function keysReadUnder(table: UserMappingTable, fields: ReadonlySet<UserFieldName>, top: string): string[] {
+  const selected = selectedAttributes(fields);
+  const keys = new Set<string>();
+  const rules: Rule[] = [table.subject, table.nameFallback, ...rulesOf(table).filter(([target]) => selected.has(target)).map(([, rule]) => rule)];
+  for (const rule of rules) {
+    for (const keysOfPath of pathsRead(rule)) if (keysOfPath[0] === top && keysOfPath[1] !== undefined) keys.add(keysOfPath[1]);
+  }
+  return [...keys];
+}
+
 /** The top-level fields an expression or rule reads (a list, not the paths inside its elements). */
 function readsOf(rule: Rule): string[] {
-  if (isObjectRule(rule)) return rule.pick ? [root(rule.pick.list)] : Object.values(rule.fields).flatMap((expr) => readsOf(expr as ValueExpr));
+  return pathsRead(rule).map((keys) => keys[0]!);
+}
+
+/** The paths from the record an expression or rule reads, as keys (a list's own path, not the paths inside its elements). */
+function pathsRead(rule: Rule): string[][] {
+  if (isObjectRule(rule)) return rule.pick ? [rule.pick.list.split(".")] : Object.values(rule.fields).flatMap((expr) => pathsRead(expr as ValueExpr));
   switch (rule.kind) {
     case "path":
     case "firstValue":
-      return [root(rule.path)];
+      return [rule.path.split(".")];
     case "text":
       return [];
     case "firstOf":
     case "join":
-      return rule.of.flatMap(readsOf);
+      return rule.of.flatMap(pathsRead);
     case "in":
-      return [root(rule.pick.list)];
+      return [rule.pick.list.split(".")];
+    case "field":
+      return [rule.steps.map((step) => step.key)];
+    case "template":
+      return rule.parts.flatMap((part) => (typeof part === "string" ? [] : pathsRead(part)));
     default:
-      return readsOf(rule.of);
+      return pathsRead(rule.of);
   }
-}
-
-function root(dotted: string): string {
-  return dotted.split(".")[0]!;
 }

@@ -39,7 +39,22 @@ export type ValueExpr =
    */
   | { readonly kind: "truncate"; readonly of: ValueExpr; readonly max: number }
   /** `value` read inside one element of a list (the primary organization's title). */
-  | { readonly kind: "in"; readonly pick: ListPick; readonly value: ValueExpr };
+  | { readonly kind: "in"; readonly pick: ListPick; readonly value: ValueExpr }
+  /** A field path as a configured mapping writes it (`organizations[primary].department`): see `FieldStep`. */
+  | { readonly kind: "field"; readonly steps: readonly FieldStep[] }
+  /** Text with values in it (`{name.givenName} {name.familyName}`): nothing unless every value is there. */
+  | { readonly kind: "template"; readonly parts: readonly (string | ValueExpr)[] };
+
+/**
+ * One step of a `field` path: the value under `key`, and where that value is a list, one element
+ * of it: the `select`ed one (the first object matching a `Match`, or the one at an index), else
+ * the first (the first object when more steps follow, the first non-blank string at the end, as
+ * an LDAP attribute's first value). A `select` on a value that is not a list finds nothing.
+ */
+export interface FieldStep {
+  readonly key: string;
+  readonly select?: Match | number;
+}
 
 /** Every key of the element equals the given value (`{ type: "work" }`, `{ primary: true }`). */
 export type Match = Readonly<Record<string, string | boolean>>;
@@ -109,5 +124,7 @@ export const trim = (of: ValueExpr): ValueExpr => ({ kind: "trim", of });
 export const name = (of: ValueExpr): ValueExpr => ({ kind: "name", of });
 export const before = (separator: string, of: ValueExpr): ValueExpr => ({ kind: "before", of, separator });
 export const truncate = (max: number, of: ValueExpr): ValueExpr => ({ kind: "truncate", of, max });
+export const field = (...steps: FieldStep[]): ValueExpr => ({ kind: "field", steps });
+export const template = (...parts: (string | ValueExpr)[]): ValueExpr => ({ kind: "template", parts });
 /** `at` (a path, or any expression) inside the element `pick` chooses. */
 export const inElement = (pick: ListPick, at: string | ValueExpr): ValueExpr => ({ kind: "in", pick, value: typeof at === "string" ? path(at) : at });

@@ -894,7 +894,7 @@ describe("generated docs", () => {
     const config = resolve({ fileText: example, filePath: "config.example.toml" });
     expect(Object.values(config.sources).every((s) => s === "default")).toBe(true);
 
-    const uncommented = example.replace(/^# ([a-z0-9_]+ = .*)$/gm, "$1");
+    const uncommented = example.replace(/^# ([A-Za-z0-9_]+ = .*)$/gm, "$1");
     const full = resolve({ fileText: uncommented, filePath: "config.example.toml" });
     const fileKeys = OPTIONS.filter((o) => !o.cliOnly).map(tomlPath);
     for (const path of fileKeys) expect(full.sources[path]).toBe("file");

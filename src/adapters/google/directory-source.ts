@@ -4,12 +4,12 @@ import { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1
 import type { RetryOptions } from "../../core/retry.ts";
 import type { DirectorySource, SourceSnapshot } from "../../core/ports.ts";
 import type { UserFieldName } from "../../model/index.ts";
-import { sourceFields } from "../../mapping/map-user.ts";
 import { GOOGLE_USER } from "../../mapping/presets/google.ts";
+import type { UserMappingTable } from "../../mapping/table.ts";
 import { desiredGroups, readGroups, readMembers } from "./groups.ts";
 import { countRequest, createDirectoryPacer, formatRps, DEFAULT_RATE_LIMIT, DEFAULT_RETRY, type DirectoryContext, type DirectoryPacerOptions } from "./requests.ts";
 import { createJwtClient, parseServiceAccountKey } from "./service-account.ts";
-import { readUsers, sourceUsers, type UserFetchMode } from "./users.ts";
+import { readUsers, sourceUsers, userReadSpec, type UserFetchMode } from "./users.ts";
 
 export interface GoogleDirectorySourceOptions {
   /** The JSON text of the key file (never logged). */
@@ -19,6 +19,8 @@ export interface GoogleDirectorySourceOptions {
   /** groups.list `query` strings, ORed; [] = all groups. */
   groupsFilter: string[];
   userFields: ReadonlySet<UserFieldName>;
+  /** How a Directory user maps to SCIM attributes; default GOOGLE_USER (with [mapping] laid over it by the shell). */
+  userTable?: UserMappingTable;
   /** Default "my_customer". */
   customer?: string;
   /** Directory API root; default https://admin.googleapis.com. */
@@ -63,7 +65,7 @@ const NO_LOG = { debug() {}, info() {}, warn() {} };
 export function createGoogleDirectorySource(options: GoogleDirectorySourceOptions): GoogleDirectorySource {
   const key = parseServiceAccountKey(options.serviceAccountKey);
   const log = options.logger ?? NO_LOG;
-  const userFieldList = sourceFields(GOOGLE_USER, options.userFields).join(",");
+  const userRead = userReadSpec(options.userTable ?? GOOGLE_USER, options.userFields);
   const accessTokens = new Set<string>();
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
   const concurrency = Math.max(1, options.concurrency ?? 8);
@@ -129,7 +131,7 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
     log.info(`google: ${groups.length} groups in scope`);
     const { memberIdsByGroup, members } = await readMembers(ctx, groups, warnings);
     const memberIds = members.sortedIds();
-    const directoryUsers = await readUsers(ctx, members, memberIds, userFieldList, options.userFields);
+    const directoryUsers = await readUsers(ctx, members, memberIds, userRead);
     const users = sourceUsers(memberIds, directoryUsers, members, groups, warnings);
     log.info(
       `google: ${users.length} users (${users.filter((u) => u.suspended).length} suspended) via ${stats.userFetch}, ` +

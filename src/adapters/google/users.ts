@@ -3,8 +3,9 @@ import type { admin_directory_v1 } from "googleapis/build/src/apis/admin/directo
 import { forEachLimit } from "../../core/pool.ts";
 import type { SourceUser } from "../../core/ports.ts";
 import type { UserFieldName } from "../../model/index.ts";
-import { userMapper, type MappedUser } from "../../mapping/map-user.ts";
-import { GOOGLE_USER, type GoogleUser } from "../../mapping/presets/google.ts";
+import { keysReadUnder, sourceFields, userMapper, type MappedUser } from "../../mapping/map-user.ts";
+import type { GoogleUser } from "../../mapping/presets/google.ts";
+import type { UserMappingTable } from "../../mapping/table.ts";
 import { call, listAll, NO_RETRY, type DirectoryContext } from "./requests.ts";
 import type { MemberIndex } from "./groups.ts";
 
@@ -33,20 +34,37 @@ export interface ReadUser {
   warnings?: string[];
 }
 
+/** How users are read and mapped: the same for every read of a source. */
+export interface UserReadSpec {
+  map: (user: GoogleUser) => MappedUser;
+  /** The partial-response field list of one user (`id,primaryEmail,name,…`). */
+  fieldList: string;
+  /** `projection=custom` with the custom schemas the mapping reads, only when it reads some. */
+  projection: { projection?: "custom"; customFieldMask?: string };
+}
+
+/**
+ * Reads what the mapping `table` needs under the `sync.user_fields` selection: custom schemas
+ * (`projection=custom&customFieldMask=HR,…`, https://developers.google.com/admin-sdk/directory/reference/rest/v1/users/list)
+ * only when an attribute selected reads them, so a mapping without any asks for no more than before.
+ */
+export function userReadSpec(table: UserMappingTable, fields: ReadonlySet<UserFieldName>): UserReadSpec {
+  const schemas = keysReadUnder(table, fields, "customSchemas");
+  return {
+    map: userMapper(table, { fields }),
+    fieldList: sourceFields(table, fields).join(","),
+    projection: schemas.length > 0 ? { projection: "custom", customFieldMask: schemas.join(",") } : {},
+  };
+}
+
 /**
  * The Directory users of `memberIds` (sorted, each the instance `members` holds), mapped, by id;
  * members without one (external accounts) are absent. Sets `ctx.stats.userFetch`.
  */
-export async function readUsers(
-  ctx: DirectoryContext,
-  members: MemberIndex,
-  memberIds: string[],
-  userFieldList: string,
-  fields: ReadonlySet<UserFieldName>,
-): Promise<Map<string, ReadUser>> {
+export async function readUsers(ctx: DirectoryContext, members: MemberIndex, memberIds: string[], spec: UserReadSpec): Promise<Map<string, ReadUser>> {
   const { admin, customer } = ctx;
+  const { map, fieldList: userFieldList, projection } = spec;
   const read = new Map<string, ReadUser>();
-  const map = userMapper(GOOGLE_USER, { fields });
   // Each user is mapped as it arrives: the raw resources of a whole domain would outweigh the mapped users.
   const keep = (id: string, user: GoogleUser) => {
     const mapped = mapGoogleUser(id, user, map);
@@ -64,7 +82,7 @@ export async function readUsers(
       customer,
       (pageToken) =>
         admin.users.list(
-          { customer, maxResults: USERS_PAGE, ...(pageToken ? { pageToken } : {}), fields: `nextPageToken,users(${userFieldList})` },
+          { customer, maxResults: USERS_PAGE, ...(pageToken ? { pageToken } : {}), ...projection, fields: `nextPageToken,users(${userFieldList})` },
           NO_RETRY,
         ),
       (page) => {
@@ -85,7 +103,7 @@ export async function readUsers(
   }
   ctx.stats.userFetch = rest.length > 0 ? "users.list+users.get" : "users.list";
   await forEachLimit(rest, ctx.concurrency, async (id) => {
-    const user = await call(ctx, "users.get", id, () => admin.users.get({ userKey: id, fields: userFieldList }, NO_RETRY), true);
+    const user = await call(ctx, "users.get", id, () => admin.users.get({ userKey: id, ...projection, fields: userFieldList }, NO_RETRY), true);
     if (user) keep(id, user);
   });
   ctx.log.debug(`google: users read with ${pages} users.list page(s) and ${rest.length} users.get`);

@@ -108,11 +108,11 @@ export function mappingEntriesProblem(entries: readonly string[], kind: "user" |
   return undefined;
 }
 
-/** The targets `custom` still needs from these entries (empty for the other presets). */
-export function missingCustomTargets(preset: LdapPresetName, entries: readonly string[], kind: "user" | "group"): string[] {
+/** The targets `custom` still needs from these entries and the targets `[mapping]` sets (empty for the other presets). */
+export function missingCustomTargets(preset: LdapPresetName, entries: readonly string[], kind: "user" | "group", mapped: readonly string[] = []): string[] {
   if (preset !== "custom") return [];
   const named = parseMappingEntries(entries);
-  return REQUIRED_CUSTOM[kind].filter((target) => !named.has(target));
+  return REQUIRED_CUSTOM[kind].filter((target) => !named.has(target) && !mapped.includes(target));
 }
 
 /**
