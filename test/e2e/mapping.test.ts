@@ -17,11 +17,17 @@ afterEach(async () => {
 
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
-/** Three people in one group: two with an HR custom schema (a login and an employee id), one without. */
+/** Three people in one group: two with an HR custom schema (a login, an employee id, one a work mail), one without; ana manages bo. */
 function hrScenario(): Scenario {
   const people = [
-    { id: "101", primaryEmail: "ana@example.com", name: { givenName: "Ana", familyName: "Lima" }, customSchemas: { HR: { login: "alima", employeeId: "1001" }, Other: { x: "y" } } },
-    { id: "102", primaryEmail: "bo@example.com", name: { givenName: "Bo", familyName: "Chen" }, customSchemas: { HR: { login: "bchen", employeeId: "1002" } } },
+    { id: "101", primaryEmail: "ana@example.com", name: { givenName: "Ana", familyName: "Lima" }, customSchemas: { HR: { login: "alima", employeeId: "1001", workMail: "ana.lima@corp.example" }, Other: { x: "y" } } },
+    {
+      id: "102",
+      primaryEmail: "bo@example.com",
+      name: { givenName: "Bo", familyName: "Chen" },
+      customSchemas: { HR: { login: "bchen", employeeId: "1002" } },
+      relations: [{ type: "manager", value: "ana@example.com" }],
+    },
     { id: "103", primaryEmail: "cy@example.com", name: { givenName: "Cy", familyName: "Ode" }, externalIds: [{ type: "organization", value: "E-3" }] },
   ];
   return parseScenario({
@@ -40,6 +46,7 @@ userName = ["customSchemas.HR.login", "primaryEmail"]
 displayName = "{name.familyName}, {name.givenName}"
 employeeNumber = ["customSchemas.HR.employeeId", "externalIds[type=organization].value"]
 userType = "'Employee'"
+email = ["customSchemas.HR.workMail", "primaryEmail"]
 `;
 
 /** The users.list and users.get requests Google received, as their query parameters. */
@@ -50,7 +57,7 @@ function userReads(w: World): URLSearchParams[] {
 const byExternalId = (w: World) => new Map(w.emulators.scim.snapshot().users.map((u) => [String(u.externalId), u as Record<string, unknown>]));
 
 describe("[mapping] with a Google source", () => {
-  test("a custom-schema userName with a fallback, a template, a literal: read with customFieldMask=HR at no extra request", async () => {
+  test("a custom-schema userName and email with fallbacks, a template, a literal, the manager still resolved: read with customFieldMask=HR at no extra request", async () => {
     world = await startWorld({ scenario: hrScenario() });
     expect((await world.run(["plan"])).code).toBe(0);
     const plain = world.emulators.google.log.total();
@@ -73,8 +80,11 @@ describe("[mapping] with a Google source", () => {
     expect([...users.values()].map((u) => u.userName).sort()).toEqual(["alima", "bchen", "cy@example.com"]);
     expect(users.get("101")!.displayName).toBe("Lima, Ana");
     expect(users.get("101")!.userType).toBe("Employee");
-    expect((users.get("101")!.emails as { value: string }[])[0]!.value).toBe("ana@example.com");
+    expect((users.get("101")!.emails as { value: string }[])[0]!.value).toBe("ana.lima@corp.example");
+    expect((users.get("102")!.emails as { value: string }[])[0]!.value).toBe("bo@example.com");
     expect(users.get("101")![ENTERPRISE]).toMatchObject({ employeeNumber: "1001" });
+    // Google names the manager by primary email, whatever email the mapping sends AWS.
+    expect(users.get("102")![ENTERPRISE]).toMatchObject({ manager: { value: users.get("101")!.id } });
     expect(users.get("103")![ENTERPRISE]).toMatchObject({ employeeNumber: "E-3" });
   });
 

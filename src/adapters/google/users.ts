@@ -32,6 +32,8 @@ export interface ReadUser {
   manager?: string;
   /** The mapping's warnings, reported in id order by `sourceUsers`. */
   warnings?: string[];
+  /** The primary email, when a [mapping] sends AWS another email: managers are named by it. */
+  primaryEmail?: string;
 }
 
 /** How users are read and mapped: the same for every read of a source. */
@@ -115,6 +117,7 @@ function mapGoogleUser(id: string, user: GoogleUser, map: (user: GoogleUser) => 
   // An archived user cannot sign in either (a licence-saving form of suspension): same policy.
   const read: ReadUser = { user: { sourceId: id, attributes: result.attributes, suspended: user.suspended === true || user.archived === true } };
   if (result.manager !== undefined) read.manager = result.manager;
+  if (typeof user.primaryEmail === "string" && user.primaryEmail !== result.attributes.email) read.primaryEmail = user.primaryEmail;
   if (result.warnings.length > 0) read.warnings = result.warnings;
   return read;
 }
@@ -153,15 +156,16 @@ export function sourceUsers(
 /**
  * Google keeps the manager as an email (a `relations` entry of type manager,
  * https://developers.google.com/admin-sdk/directory/reference/rest/v1/users); only users read here
- * can be resolved. Only the emails someone names as manager are indexed (a few of a domain's
- * users); an email held twice resolves to the later user in id order.
+ * can be resolved, by their primary email (whatever email a [mapping] sends AWS). Only the emails
+ * someone names as manager are indexed (a few of a domain's users); an email held twice resolves
+ * to the later user in id order.
  */
 function managerIds(users: readonly ReadUser[]): Map<string, string> {
   const named = new Set<string>();
   for (const { manager } of users) if (manager) named.add(manager.toLowerCase());
   const idByEmail = new Map<string, string>();
-  for (const { user } of users) {
-    const email = user.attributes.email.toLowerCase();
+  for (const { user, primaryEmail } of users) {
+    const email = (primaryEmail ?? user.attributes.email).toLowerCase();
     if (named.has(email)) idByEmail.set(email, user.sourceId);
   }
   return idByEmail;
