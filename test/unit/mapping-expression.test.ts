@@ -1,5 +1,7 @@
 /** @module Unit tests of the [mapping] language: parsing with positions, evaluation through the table, what a read requests, and the settings. */
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { resolveConfig } from "../../src/config/load.ts";
 import { configuredMapping } from "../../src/config/mapping.ts";
 import { SyncError } from "../../src/core/errors.ts";
@@ -10,6 +12,7 @@ import { ldapPreset } from "../../src/mapping/presets/ldap.ts";
 import type { ValueExpr } from "../../src/mapping/table.ts";
 import { withMapping, type MappingTarget } from "../../src/mapping/targets.ts";
 import { USER_FIELD_NAMES, type UserFieldName } from "../../src/model/index.ts";
+import { ROOT } from "../support/paths.ts";
 
 const ALL = new Set<UserFieldName>(USER_FIELD_NAMES);
 
@@ -146,5 +149,18 @@ describe("[mapping] settings", () => {
       'mapping.title ([mapping] title in config.toml) is set, but sync.user_fields ([sync] user_fields in config.toml) leaves out title, so title is never written: add "title" to sync.user_fields, or remove mapping.title',
     );
     expect(refusal("", { IDPSCIM_MAPPING_TITLE: "[x" })).toStartWith('IDPSCIM_MAPPING_TITLE: starts with "[" but is not a JSON array');
+  });
+});
+
+describe("README's Mapping section", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("### Mapping"), readme.indexOf("### Users and groups in scope"));
+
+  test("each example resolves, and the error it quotes is the one given", () => {
+    const blocks = [...section.matchAll(/```toml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks).toHaveLength(3);
+    for (const block of blocks) expect(Object.keys(configuredMapping(resolveConfig({ argv: {}, env: {}, fileText: block }))).length).toBeGreaterThan(0);
+    const quoted = /`(\[mapping\] department in config\.toml: [^`]+)`/.exec(section)![1];
+    expect(() => resolveConfig({ argv: {}, env: {}, fileText: '[mapping]\ndepartment = "organizations[primary.department"\n', filePath: "config.toml" })).toThrow(quoted);
   });
 });
