@@ -112,7 +112,8 @@ export function ldapProblems(config: ResolvedConfig): { missing: string[]; inval
       const lacking = missingCustomTargets("custom", kind === "user" ? ldap.userAttributes : ldap.groupAttributes, kind, kind === "user" ? mapped : []);
       if (lacking.length > 0) {
         const example = kind === "user" ? '"externalId=entryUUID", "userName=mail", "email=mail"' : '"externalId=entryUUID", "displayName=cn", "members=member"';
-        missing.push(`ldap.${kind}_attributes does not map ${lacking.join(", ")}, and preset custom maps only what it names: add entries like ${example}`);
+        const mapping = kind === "user" && lacking.some((target) => target !== "externalId") ? " (userName and email may come from [mapping] instead)" : "";
+        missing.push(`ldap.${kind}_attributes does not map ${lacking.join(", ")}, and preset custom maps only what it names: add entries like ${example}${mapping}`);
       }
     }
   }

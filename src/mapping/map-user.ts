@@ -161,8 +161,11 @@ function evaluate(expr: ValueExpr, scope: object): string | undefined {
       const element = pickElement(expr.pick, scope);
       return element === undefined ? undefined : evaluate(expr.value, element);
     }
-    case "field":
-      return nonBlank(fieldValue(expr.steps, scope));
+    case "field": {
+      // A custom field of type int64, double or bool holds a JSON number or boolean: written as text.
+      const value = fieldValue(expr.steps, scope);
+      return typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value)) ? String(value) : nonBlank(value);
+    }
     case "template":
       return templateValue(expr.parts, scope);
   }
@@ -180,10 +183,18 @@ function fieldValue(steps: readonly FieldStep[], scope: object): unknown {
       continue;
     }
     if (typeof step.select === "number") value = value[step.select];
-    else if (step.select !== undefined) value = value.find((element) => typeof element === "object" && element !== null && matches(element, step.select as Match));
-    else value = i === steps.length - 1 ? firstNonBlank(value) : value.find((element) => typeof element === "object" && element !== null);
+    else if (step.select !== undefined || i < steps.length - 1) value = firstObject(value, step.select);
+    else value = firstNonBlank(value);
   }
   return value;
+}
+
+/** The first element that is an object (and matches `match`, when given). */
+function firstObject(list: readonly unknown[], match: Match | undefined): object | undefined {
+  for (const element of list) {
+    if (typeof element === "object" && element !== null && (match === undefined || matches(element, match))) return element;
+  }
+  return undefined;
 }
 
 /** The parts joined, or nothing when a value part has none: a half-filled template is no value. */

@@ -25,7 +25,7 @@ function hrScenario(): Scenario {
       id: "102",
       primaryEmail: "bo@example.com",
       name: { givenName: "Bo", familyName: "Chen" },
-      customSchemas: { HR: { login: "bchen", employeeId: "1002" } },
+      customSchemas: { HR: { login: "bchen", employeeId: 1002 } }, // an int64 custom field: a JSON number
       relations: [{ type: "manager", value: "ana@example.com" }],
     },
     { id: "103", primaryEmail: "cy@example.com", name: { givenName: "Cy", familyName: "Ode" }, externalIds: [{ type: "organization", value: "E-3" }] },
@@ -83,6 +83,7 @@ describe("[mapping] with a Google source", () => {
     expect((users.get("101")!.emails as { value: string }[])[0]!.value).toBe("ana.lima@corp.example");
     expect((users.get("102")!.emails as { value: string }[])[0]!.value).toBe("bo@example.com");
     expect(users.get("101")![ENTERPRISE]).toMatchObject({ employeeNumber: "1001" });
+    expect(users.get("102")![ENTERPRISE]).toMatchObject({ employeeNumber: "1002" });
     // Google names the manager by primary email, whatever email the mapping sends AWS.
     expect(users.get("102")![ENTERPRISE]).toMatchObject({ manager: { value: users.get("101")!.id } });
     expect(users.get("103")![ENTERPRISE]).toMatchObject({ employeeNumber: "E-3" });

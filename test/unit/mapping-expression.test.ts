@@ -82,6 +82,8 @@ describe("a mapping laid over the Google preset", () => {
     expect(mapped({ title: "customSchemas.HR.projects.value" }, ana).title).toBe("Apollo");
     expect(mapped({ title: "externalIds[type=nothing].value" }, ana).title).toBeUndefined();
     expect(mapped({ title: "name[primary].givenName" }, ana).title).toBeUndefined();
+    // Custom fields of type int64, double and bool are JSON numbers and booleans.
+    expect(mapped({ employeeNumber: "customSchemas.HR.n", title: "{customSchemas.HR.b}/{customSchemas.HR.d}" }, { ...ana, customSchemas: { HR: { n: 42, b: false, d: 1.5 } } })).toMatchObject({ employeeNumber: "42", title: "false/1.5" });
   });
 
   test("a template has a value only when all its fields do; a fallback list takes the first value", () => {

@@ -136,7 +136,7 @@ describe("requirementProblems: what each command needs", () => {
     expect(problems({ IDPSCIM_LDAP_PRESET: "custom", IDPSCIM_LDAP_USER_ATTRIBUTES: "userName=uid" }).missing).toEqual([
       "ldap.user_filter is not set, and preset custom has no default: pass --ldap-user-filter, set IDPSCIM_LDAP_USER_FILTER, or add user_filter under [ldap]",
       "ldap.group_filter is not set, and preset custom has no default: pass --ldap-group-filter, set IDPSCIM_LDAP_GROUP_FILTER, or add group_filter under [ldap]",
-      'ldap.user_attributes does not map externalId, email, and preset custom maps only what it names: add entries like "externalId=entryUUID", "userName=mail", "email=mail"',
+      'ldap.user_attributes does not map externalId, email, and preset custom maps only what it names: add entries like "externalId=entryUUID", "userName=mail", "email=mail" (userName and email may come from [mapping] instead)',
       'ldap.group_attributes does not map externalId, displayName, members, and preset custom maps only what it names: add entries like "externalId=entryUUID", "displayName=cn", "members=member"',
     ]);
   });
