@@ -89,6 +89,25 @@ describe("[mapping] with a Google source", () => {
     expect(users.get("103")![ENTERPRISE]).toMatchObject({ employeeNumber: "E-3" });
   });
 
+  test("users.get, for the few members past the first users.list page, asks for the same schemas", async () => {
+    // 520 users (500 a page): the group's second member sorts onto page 2, so it is fetched with users.get.
+    const people = Array.from({ length: 520 }, (_, i) => ({
+      id: `1${String(i).padStart(5, "0")}`,
+      primaryEmail: `user${String(i).padStart(3, "0")}@example.com`,
+      name: { givenName: `G${i}`, familyName: `F${i}` },
+      customSchemas: { HR: { login: `login${i}` } },
+    }));
+    const members = [people[0]!, people[510]!].map((p) => ({ email: p.primaryEmail }));
+    world = await startWorld({
+      scenario: parseScenario({ google: { domain: "example.com", customerId: "C1", adminEmail: "admin@example.com", users: people, groups: [{ id: "201", email: "aws@example.com", name: "AWS", members }] } }),
+    });
+    world.writeConfig('[mapping]\nuserName = "customSchemas.HR.login"\n');
+    expect((await world.run(["sync"])).code).toBe(0);
+    expect(world.emulators.google.log.counts()).toMatchObject({ "GET users.list": 1, "GET users.get": 1 });
+    for (const params of userReads(world)) expect([params.get("projection"), params.get("customFieldMask")]).toEqual(["custom", "HR"]);
+    expect(world.emulators.scim.snapshot().users.map((u) => u.userName).sort()).toEqual(["login0", "login510"]);
+  });
+
   test("an invalid expression stops with exit 2 naming the key and the position, before any request", async () => {
     world = await startWorld({ scenario: hrScenario() });
     world.writeConfig('[mapping]\ndepartment = "organizations[primary.department"\n');
