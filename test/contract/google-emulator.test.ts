@@ -464,6 +464,28 @@ describe("nested membership edge cases", () => {
   });
 });
 
+describe("custom schemas by projection (§2.1)", () => {
+  test("basic leaves them out, custom keeps the schemas customFieldMask names (none: no key), full keeps all", async () => {
+    const customSchemas = { HR: { login: "alima", level: 8, projects: [{ value: "Apollo", type: "work" }] }, Badge: { id: "B-1" } };
+    const scenario = parseScenario({ google: { domain: "c.example", customerId: "C0cs", users: [{ id: "u1", primaryEmail: "a@c.example", customSchemas }] } });
+    const emu = await startGoogleEmulator({ scenario, directory: tmp });
+    try {
+      const t = await token(emu);
+      const schemasOf = async (query: string) => (await api(emu, `/users/u1?${query}`, t)).body.customSchemas;
+      expect(await schemasOf("")).toBeUndefined();
+      expect(await schemasOf("projection=basic&customFieldMask=HR")).toBeUndefined();
+      expect(await schemasOf("projection=custom&customFieldMask=HR")).toEqual({ HR: customSchemas.HR });
+      expect(await schemasOf("projection=custom&customFieldMask=HR,Badge&fields=customSchemas")).toEqual(customSchemas);
+      expect(await schemasOf("projection=custom")).toBeUndefined();
+      expect(await schemasOf("projection=full")).toEqual(customSchemas);
+      const { body } = await api(emu, "/users?customer=my_customer&projection=custom&customFieldMask=Badge&fields=users(id,customSchemas)", t);
+      expect(body.users).toEqual([{ id: "u1", customSchemas: { Badge: { id: "B-1" } } }]);
+    } finally {
+      await emu.close();
+    }
+  });
+});
+
 // ---- volume, paging, faults ----------------------------------------------------------------------
 
 describe("paging and caps on a large directory", () => {

@@ -305,7 +305,10 @@ export class Directory {
     if (projection === "basic") delete body.customSchemas;
     if (projection === "custom" && body.customSchemas && typeof body.customSchemas === "object") {
       const keep = new Set((customFieldMask ?? "").split(",").map((s) => s.trim()).filter((s) => s));
-      body.customSchemas = Object.fromEntries(Object.entries(body.customSchemas as Json).filter(([k]) => keep.has(k)));
+      const kept = Object.entries(body.customSchemas as Json).filter(([k]) => keep.has(k));
+      // Only the schemas customFieldMask names; none left is no key at all, as Google leaves out empty values.
+      if (kept.length > 0) body.customSchemas = Object.fromEntries(kept);
+      else delete body.customSchemas;
     }
     const { etag: _e, ...forEtag } = body;
     body.etag = etagOf(forEtag);
