@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { resolveConfig } from "../../src/config/load.ts";
+import { ldapProblems, ldapSettings } from "../../src/config/ldap-settings.ts";
 import { configuredMapping } from "../../src/config/mapping.ts";
 import { SyncError } from "../../src/core/errors.ts";
 import { parseExpression, parseFallbacks } from "../../src/mapping/expression.ts";
@@ -151,6 +152,25 @@ describe("[mapping] settings", () => {
       'mapping.title ([mapping] title in config.toml) is set, but sync.user_fields ([sync] user_fields in config.toml) leaves out title, so title is never written: add "title" to sync.user_fields, or remove mapping.title',
     );
     expect(refusal("", { IDPSCIM_MAPPING_TITLE: "[x" })).toStartWith('IDPSCIM_MAPPING_TITLE: starts with "[" but is not a JSON array');
+  });
+});
+
+describe("[mapping] with an LDAP source", () => {
+  const ldapConfig = (extra: string) =>
+    resolveConfig({
+      argv: {},
+      env: {},
+      fileText: `[source]\ntype = "ldap"\n[ldap]\nurl = "ldaps://dc1.example.com"\nbind_dn = "cn=svc,dc=x"\nbase_dn = "dc=x"\n${extra}`,
+    });
+
+  test("with preset custom, [mapping] may give userName and email; naming a target in ldap.user_attributes too is refused", () => {
+    const custom = ldapConfig('preset = "custom"\nuser_filter = "(objectClass=person)"\ngroup_filter = "(objectClass=groupOfNames)"\nuser_attributes = ["externalId=entryUUID"]\ngroup_attributes = ["externalId=entryUUID", "displayName=cn", "members=member"]\n[mapping]\nuserName = "uid"\nemail = ["mail", "{uid}@example.com"]\n');
+    expect(ldapProblems(custom)).toEqual({ missing: [], invalid: [] });
+    const user = ldapSettings({ ...custom, ldap: { ...custom.ldap, bindPassword: "pw" } }).preset.user;
+    expect(mapUser(user, { dn: "uid=ana,dc=x", uid: "ana" }, { fields: ALL }).attributes).toMatchObject({ userName: "ana", email: "ana@example.com" });
+
+    const twice = ldapConfig('preset = "openldap"\nuser_attributes = ["userName=uid"]\n[mapping]\nuserName = "mail"\n');
+    expect(ldapProblems(twice).invalid).toEqual(["mapping.userName and ldap.user_attributes both map userName: keep one (a [mapping] expression can be any LDAP attribute)"]);
   });
 });
 
