@@ -49,6 +49,7 @@ const VALIDATE_FOR: Record<string, Command> = {
   "inspect-ldap": "inspect ldap",
   "inspect-scim": "inspect scim",
   "state-show": "state show",
+  doctor: "doctor",
 };
 
 /**
