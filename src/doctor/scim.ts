@@ -6,7 +6,7 @@
 import { connect, objectBody, type ScimConnection } from "../adapters/scim/connection.ts";
 import { listPage } from "../adapters/scim/listing.ts";
 import { missingLine, missingOptions } from "../config/requirements.ts";
-import { ScimRequestError } from "../core/errors.ts";
+import { isSyncError, ScimRequestError } from "../core/errors.ts";
 import { fail, failedBy, pass, skip, type Check } from "./checks.ts";
 import { clockCheck, dateSamples } from "./clock.ts";
 import { ONLY, type DoctorContext } from "./context.ts";
@@ -29,7 +29,12 @@ export async function scimChecks(ctx: DoctorContext): Promise<Check[]> {
   try {
     config = (await ctx.resolve(ONLY.scim)).config;
   } catch (error) {
-    return [failedBy("scim-endpoint", error, ENDPOINT_FIX), skip("scim-token", "the SCIM settings could not be read (scim-endpoint)"), tokenExpiryCheck(), skip("scim-clock", "no request was sent to AWS")];
+    // The token's file or secret, or else the endpoint's secret: the check of the setting named.
+    const { scimAccessTokenSecretName } = ctx.config.aws;
+    const checks = isSyncError(error) && (error.message.includes("aws.scim_access_token") || error.message.includes(`"${scimAccessTokenSecretName}"`))
+      ? [skip("scim-endpoint", "needs the token (scim-token)"), failedBy("scim-token", error, TOKEN_FIX)]
+      : [failedBy("scim-endpoint", error, ENDPOINT_FIX), skip("scim-token", "needs the endpoint (scim-endpoint)")];
+    return [...checks, tokenExpiryCheck(), skip("scim-clock", "no request was sent to AWS")];
   }
   const missing = missingOptions(config, "doctor").filter((o) => o.table === "aws");
   const endpoint = config.aws.scimEndpoint;

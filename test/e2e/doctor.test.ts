@@ -5,7 +5,7 @@
  * fix, the other checks still run, exit 1, and no secret is printed.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { loadScenarioFile } from "../emulators/scenario.ts";
@@ -241,6 +241,27 @@ describe("doctor on the Google source", () => {
     expect(byId["gws-admin"]!.detail).toStartWith("gws.user_email is not set: pass --gws-user-email");
   });
 
+  test("with Secrets Manager: the token and the key come from their secrets; a secret that cannot be read fails the check of its setting", async () => {
+    const { secrets } = world.emulators;
+    const partial = join(world.emulators.directory, "with-secrets.toml");
+    const text = (await Bun.file(world.configPath).text())
+      .split("\n")
+      .filter((line) => !/^(scim_access_token|service_account_file) =/.test(line))
+      .join("\n");
+    writeFileSync(partial, `use_secrets_manager = true\n${text}`);
+    secrets.secrets.set("IDPSCIM_SCIMAccessToken", world.emulators.scim.token);
+    secrets.secrets.set("IDPSCIM_GWSServiceAccountFile", await Bun.file(world.emulators.google.serviceAccountFile).text());
+    const good = await doctor({}, partial);
+    expect(good.run.code).toBe(0);
+    expect(good.byId["gws-key"]!.detail).toStartWith("the secret IDPSCIM_GWSServiceAccountFile: service account ");
+
+    secrets.secrets.delete("IDPSCIM_SCIMAccessToken");
+    const { report, byId } = await doctor({}, partial);
+    expectOnly(report, "scim-token", { "scim-endpoint": "skip", "scim-clock": "skip" });
+    expect(byId["scim-token"]!.detail).toBe('cannot read secret "IDPSCIM_SCIMAccessToken" from Secrets Manager (ResourceNotFoundException)');
+    expect(byId["scim-token"]!.fix).toContain("secretsmanager:GetSecretValue");
+  });
+
   test("a configuration that does not load: config fails with the problem, every other check skips, exit 1", async () => {
     const { report, byId } = await doctor({ IDPSCIM_SYNC_MODE: "mirror" });
     expect(report.exitCode).toBe(1);
@@ -282,8 +303,11 @@ describe.skipIf(unavailable !== undefined)("doctor on an LDAP source (slapd)", (
     return { run, report, byId: Object.fromEntries(report.checks.map((c) => [c.id, c])) };
   };
 
-  test("a good set-up: the bind and the base DNs pass, no Google check runs", async () => {
-    const { run, report } = await ldapDoctor();
+  test("a good set-up: the bind and the base DNs pass, no Google check runs; the file store's probe is removed", async () => {
+    const before = readdirSync(ldapWorld.emulators.directory).sort();
+    const { run, report, byId } = await ldapDoctor();
+    expect(byId.state!.detail).toBe(`no state at file ${ldapWorld.statePath} yet (the first sync creates it); created and removed a probe file in ${ldapWorld.emulators.directory}`);
+    expect(readdirSync(ldapWorld.emulators.directory).sort()).toEqual(before);
     expect(run.code).toBe(0);
     expect(verdicts(report)).toEqual({
       config: "pass",
