@@ -126,7 +126,7 @@ interface Delegation {
   client?: JWT;
   /** Google does not know gws.user_email: the admin check says so. */
   unknownAdmin?: TokenFailure;
-  /** Why no token came, when it was not the scopes. */
+  /** What the admin check would need and did not get ("a token (gws-delegation)"). */
   blocked?: string;
 }
 
@@ -145,7 +145,7 @@ async function delegationCheck(tokens: TokenRequests): Promise<Delegation> {
       : failure.error === "invalid_grant"
         ? `the key was deleted or revoked, or belongs to another service account: ${KEY_FIX}`
         : NETWORK_FIX;
-    return { check: fail("gws-delegation", `the token request for ${tokens.key.clientEmail} failed (${failure.status ?? "no answer"} ${said})`, fix), blocked: "no token (gws-delegation)" };
+    return { check: fail("gws-delegation", `the token request for ${tokens.key.clientEmail} failed (${failure.status ?? "no answer"} ${said})`, fix), blocked: "a token (gws-delegation)" };
   }
   return scopeByScope(tokens, said);
 }
@@ -154,7 +154,10 @@ async function delegationCheck(tokens: TokenRequests): Promise<Delegation> {
 async function scopeByScope(tokens: TokenRequests, said: string): Promise<Delegation> {
   const answers = [];
   for (const scope of DIRECTORY_READONLY_SCOPES) answers.push({ scope, answer: await tokens.request([scope]) });
-  const missing = answers.filter((a) => "failure" in a.answer && a.answer.failure.error === "unauthorized_client").map((a) => a.scope);
+  const failures = answers.flatMap((a) => ("failure" in a.answer ? [{ scope: a.scope, failure: a.answer.failure }] : []));
+  const missing = failures.filter((f) => f.failure.error === "unauthorized_client").map((f) => f.scope);
+  // A scope that is delegated gets past the scope check to the `sub` one: Google may not know the admin either.
+  const unknownAdmin = failures.find((f) => f.failure.error === "invalid_grant" && UNKNOWN_SUBJECT.test(f.failure.description))?.failure;
   const clientId = tokens.key.clientId ?? "(the key's client_id)";
   const users = answers.find((a) => a.scope === DIRECTORY_READONLY_SCOPES[0] && "client" in a.answer)?.answer;
   const client = users !== undefined && "client" in users ? users.client : undefined;
@@ -165,7 +168,8 @@ async function scopeByScope(tokens: TokenRequests, said: string): Promise<Delega
         ? `not delegated to client ID ${clientId}: ${missing.join(", ")} (the others are)`
         : `the three scopes are refused together but each is delegated alone (${said})`;
   const fix = `${DELEGATION_PAGE} add client ID ${clientId}, or edit it, with the scopes ${DIRECTORY_READONLY_SCOPES.join(",")}`;
-  return { check: fail("gws-delegation", detail, fix), ...(client ? { client } : { blocked: "no token with the users scope (gws-delegation)" }) };
+  const next = client ? { client } : unknownAdmin ? { unknownAdmin } : { blocked: "a token with the users scope (gws-delegation)" };
+  return { check: fail("gws-delegation", detail, fix), ...next };
 }
 
 /** gws-admin: one users.list as gws.user_email: it must be an admin allowed to read the directory (§6.1). */

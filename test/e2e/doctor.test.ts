@@ -156,6 +156,25 @@ describe("doctor on the Google source", () => {
     expect(byId["gws-admin"]!.fix).toContain("super admin");
   });
 
+  test("no scope delegated and an unknown admin: both named, each in its check", async () => {
+    const granted = world.emulators.google.grantedScopes;
+    const saved = granted.splice(0, granted.length, "https://www.googleapis.com/auth/admin.directory.user.readonly");
+    try {
+      const { report, byId } = await doctor({ IDPSCIM_GWS_USER_EMAIL: "nobody@example.com" });
+      expectOnly(report, "gws-delegation", { "gws-admin": "fail" });
+      expect(byId["gws-delegation"]!.detail).toContain("admin.directory.group.readonly, https://www.googleapis.com/auth/admin.directory.group.member.readonly (the others are)");
+      expect(byId["gws-admin"]!.detail).toBe("Google does not know nobody@example.com (invalid_grant: Invalid email or User ID)");
+
+      granted.splice(0, granted.length);
+      const none = await doctor();
+      expectOnly(none.report, "gws-delegation", { "gws-admin": "skip" });
+      expect(none.byId["gws-delegation"]!.detail).toStartWith(`no scope is delegated to client ID ${world.emulators.google.serviceAccountKey.client_id} (unauthorized_client: Client is unauthorized`);
+      expect(none.byId["gws-admin"]!.detail).toBe("needs a token with the users scope (gws-delegation)");
+    } finally {
+      granted.splice(0, granted.length, ...saved);
+    }
+  });
+
   test("a user who is not an admin: gws-admin fails on the Directory's 403", async () => {
     const { report, byId } = await doctor({ IDPSCIM_GWS_USER_EMAIL: "ana.lima@example.com" });
     expectOnly(report, "gws-admin");
@@ -217,6 +236,7 @@ describe("doctor on the Google source", () => {
       google.clock.skewSeconds = scim.clock.skewSeconds = -600;
       const failed = await doctor();
       expectOnly(failed.report, "gws-clock", { "scim-clock": "fail", "gws-delegation": "fail", "gws-admin": "skip" });
+      expect(failed.byId["gws-admin"]!.detail).toBe("needs a token (gws-delegation)");
       expect(failed.byId["scim-clock"]!.detail).toMatch(/^this host's clock is (599|600|601) s ahead of AWS's \(over 300 s/);
       expect(failed.byId["gws-delegation"]!.detail).toContain("invalid_grant: Invalid JWT: Token must be a short-lived token");
       expect(failed.byId["gws-delegation"]!.fix).toBe("synchronise this host's clock (gws-clock)");
