@@ -117,6 +117,9 @@ function header(headers: unknown, name: string): string | null {
   return typeof value === "string" ? value : null;
 }
 
+/** §7.5: the scope users.list needs, which the admin check calls. */
+const USERS_SCOPE = DIRECTORY_READONLY_SCOPES[0];
+
 /** §7.4: Google's description when the assertion's `sub` names no account of the Workspace. */
 const UNKNOWN_SUBJECT = /invalid email or user id/i;
 
@@ -140,7 +143,7 @@ async function delegationCheck(tokens: TokenRequests): Promise<Delegation> {
     return { check: skip("gws-delegation", `the token request names an admin Google does not know (gws-admin)`), unknownAdmin: failure };
   }
   if (failure.error !== "unauthorized_client") {
-    const fix = /timeframe|iat|exp/i.test(failure.description)
+    const fix = /reasonable timeframe/i.test(failure.description)
       ? "synchronise this host's clock (gws-clock)"
       : failure.error === "invalid_grant"
         ? `the key was deleted or revoked, or belongs to another service account: ${KEY_FIX}`
@@ -159,7 +162,7 @@ async function scopeByScope(tokens: TokenRequests, said: string): Promise<Delega
   // A scope that is delegated gets past the scope check to the `sub` one: Google may not know the admin either.
   const unknownAdmin = failures.find((f) => f.failure.error === "invalid_grant" && UNKNOWN_SUBJECT.test(f.failure.description))?.failure;
   const clientId = tokens.key.clientId ?? "(the key's client_id)";
-  const users = answers.find((a) => a.scope === DIRECTORY_READONLY_SCOPES[0] && "client" in a.answer)?.answer;
+  const users = answers.find((a) => a.scope === USERS_SCOPE && "client" in a.answer)?.answer;
   const client = users !== undefined && "client" in users ? users.client : undefined;
   const detail =
     missing.length === DIRECTORY_READONLY_SCOPES.length

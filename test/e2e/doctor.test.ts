@@ -5,6 +5,7 @@
  * fix, the other checks still run, exit 1, and no secret is printed.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { generateKeyPairSync } from "node:crypto";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
@@ -129,6 +130,17 @@ describe("doctor on the Google source", () => {
     expectOnly(report, "gws-key", { "gws-delegation": "skip", "gws-admin": "skip", "gws-clock": "skip" });
     expect(byId["gws-key"]!.detail).toContain("has a private_key that does not decode");
     expect(byId["gws-key"]!.fix).toContain("download a JSON key");
+  });
+
+  test("a key Google does not accept (deleted, or another account's): gws-key passes, gws-delegation fails on the signature", async () => {
+    const other = join(world.emulators.directory, "other-key.json");
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+    writeFileSync(other, JSON.stringify({ ...world.emulators.google.serviceAccountKey, private_key: privateKey }));
+    const { report, byId } = await doctor({ IDPSCIM_GWS_SERVICE_ACCOUNT_FILE: other });
+    expectOnly(report, "gws-delegation", { "gws-admin": "skip" });
+    expect(byId["gws-delegation"]!.detail).toContain("(400 invalid_grant: Invalid JWT Signature.)");
+    expect(byId["gws-delegation"]!.fix).toStartWith("the key was deleted or revoked, or belongs to another service account");
+    expect(`${report.checks.map((c) => c.detail).join("\n")}`).not.toContain(privateKey.split("\n")[1]!);
   });
 
   test("a scope not delegated: gws-delegation names it (each scope asked for alone) and the client ID", async () => {
