@@ -367,6 +367,23 @@ describe.skipIf(unavailable !== undefined)("doctor on an LDAP source (slapd)", (
     expect(byId["ldap-base-dn"]!.fix).toContain("ldap.base_dn");
   });
 
+  test("a server that does not answer, and settings missing: ldap-bind fails naming them", async () => {
+    const down = await ldapDoctor({ IDPSCIM_LDAP_URL: "ldaps://127.0.0.1:9" });
+    expectOnly(down.report, "ldap-bind", { "ldap-base-dn": "skip" });
+    expect(down.byId["ldap-bind"]!.detail).toContain("cannot reach the server (ECONNREFUSED)");
+
+    ldapWorld.writeConfig("", { ldap: { base_dn: null, preset: null } });
+    try {
+      const missing = await ldapDoctor();
+      expectOnly(missing.report, "ldap-bind", { "ldap-base-dn": "skip" });
+      expect(missing.byId["ldap-bind"]!.detail).toBe(
+        "ldap.base_dn is not set: pass --ldap-base-dn, set IDPSCIM_LDAP_BASE_DN, or add base_dn under [ldap]; ldap.preset is not set: pass --ldap-preset, set IDPSCIM_LDAP_PRESET, or add preset under [ldap]",
+      );
+    } finally {
+      ldapWorld.writeConfig();
+    }
+  });
+
   test("the bind password is never printed", () => {
     for (const { stdout, stderr } of ldapOutputs) {
       expect(`${stdout}${stderr}`).not.toContain(ldapWorld.ldap!.slapd.bindPassword);
