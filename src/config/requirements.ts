@@ -25,8 +25,8 @@ export interface RequirementOptions {
 
 /** The state backends; a run needs exactly one, `state show` at least one (and reads S3 when both are set). */
 const STATE_BACKENDS: readonly [OptionPath, OptionPath] = ["aws.s3_bucket_name", "state.file"];
-const NEEDS_STATE: readonly Command[] = ["sync", "plan", "state show"];
-const ONE_STATE_ONLY: readonly Command[] = ["sync", "plan"];
+const NEEDS_STATE: readonly Command[] = ["sync", "plan", "state show", "doctor"];
+const ONE_STATE_ONLY: readonly Command[] = ["sync", "plan", "doctor"];
 
 function isSet(config: ResolvedConfig, o: OptionSpec): boolean {
   const value = holderOf(config, o)[fieldName(o)];
@@ -36,11 +36,11 @@ function isSet(config: ResolvedConfig, o: OptionSpec): boolean {
   return value !== undefined && value !== "";
 }
 
-/** The source a command reads: inspect names its own, sync and plan read source.type's. */
+/** The source a command reads: inspect names its own, sync, plan and doctor read source.type's. */
 function sourceOf(config: ResolvedConfig, command: Command): SourceType | undefined {
   if (command === "inspect gws") return "google";
   if (command === "inspect ldap") return "ldap";
-  return command === "sync" || command === "plan" ? config.source.type : undefined;
+  return command === "sync" || command === "plan" || command === "doctor" ? config.source.type : undefined;
 }
 
 function isRequired(config: ResolvedConfig, o: OptionSpec, command: Command, options: RequirementOptions): boolean {
@@ -66,7 +66,8 @@ function describeSource(config: ResolvedConfig, path: OptionPath): string {
   return source === "file" ? where(o, source, config.configFile ?? "config.toml") : source === "default" ? path : `${path} (${where(o, source, "")})`;
 }
 
-function stateBackendProblem(config: ResolvedConfig, command: Command): string | undefined {
+/** Why `command` cannot use the state backends `config` sets (none, or two where one is needed), or `undefined`. */
+export function stateBackendProblem(config: ResolvedConfig, command: Command): string | undefined {
   const [bucket, file] = STATE_BACKENDS.map(optionByPath) as [OptionSpec, OptionSpec];
   const set = [bucket, file].filter((o) => isSet(config, o));
   if (set.length === 2 && ONE_STATE_ONLY.includes(command)) {
@@ -79,11 +80,19 @@ function stateBackendProblem(config: ResolvedConfig, command: Command): string |
   return undefined;
 }
 
+/** The settings `command` requires that `config` leaves unset, in report order (`doctor` files each under its system's check). */
+export function missingOptions(config: ResolvedConfig, command: Command, options: RequirementOptions = {}): OptionSpec[] {
+  return OPTIONS.filter((o) => isRequired(config, o, command, options) && !isSet(config, o)).sort((a, b) => reportRank(a) - reportRank(b));
+}
+
+/** The line a missing setting is reported with. */
+export function missingLine(o: OptionSpec): string {
+  return `${tomlPath(o)} is not set: ${howToSet(o)}`;
+}
+
 /** Every problem `command` has with `config`, all at once; both lists empty when it can run. */
 export function requirementProblems(config: ResolvedConfig, command: Command, options: RequirementOptions = {}): RequirementProblems {
-  const missing = OPTIONS.filter((o) => isRequired(config, o, command, options) && !isSet(config, o))
-    .sort((a, b) => reportRank(a) - reportRank(b))
-    .map((o) => `${tomlPath(o)} is not set: ${howToSet(o)}`);
+  const missing = missingOptions(config, command, options).map(missingLine);
   const state = stateBackendProblem(config, command);
   const ldap = sourceOf(config, command) === "ldap" ? ldapProblems(config) : { missing: [], invalid: [] };
   return { missing: [...missing, ...ldap.missing], invalid: [...(state === undefined ? [] : [state]), ...ldap.invalid] };

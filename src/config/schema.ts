@@ -27,7 +27,7 @@ export type OptionType =
   | "expression";
 
 /** The commands that read the configuration, as `requiredFor` names them. */
-export const COMMANDS = ["sync", "plan", "inspect gws", "inspect ldap", "inspect scim", "state show", "config validate"] as const;
+export const COMMANDS = ["sync", "plan", "inspect gws", "inspect ldap", "inspect scim", "state show", "config validate", "doctor"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Where a value came from: `sources` in ResolvedConfig, keyed by TOML path. */
@@ -158,7 +158,7 @@ const TABLE = [
     key: "service_account_file",
     type: "path",
     alias: "s",
-    requiredFor: ["sync", "plan", "inspect gws"],
+    requiredFor: ["sync", "plan", "inspect gws", "doctor"],
     source: "google",
     notRequiredWith: "use_secrets_manager",
     doc: "Path of the Google service-account key (JSON) with domain-wide delegation. Under systemd, without it, the gws-service-account.json credential is read when it exists (idpscim.service loads /etc/idpscim/credentials/gws-service-account.json).",
@@ -178,7 +178,7 @@ const TABLE = [
     type: "string",
     alias: "u",
     unquoted: true,
-    requiredFor: ["sync", "plan", "inspect gws"],
+    requiredFor: ["sync", "plan", "inspect gws", "doctor"],
     source: "google",
     check: (email: string, shown: string) => {
       const problem = emailProblem(email);
@@ -220,7 +220,7 @@ const TABLE = [
     table: "ldap",
     key: "url",
     type: "string",
-    requiredFor: ["sync", "plan", "inspect ldap"],
+    requiredFor: ["sync", "plan", "inspect ldap", "doctor"],
     source: "ldap",
     check: (url: string) => ldapUrlProblem(url),
     doc: "The directory server: ldaps://host:636 (TLS), or ldap://host:389 with ldap.start_tls = true. Plain ldap:// without StartTLS is refused unless the host is loopback or ldap.allow_insecure = true.",
@@ -253,7 +253,7 @@ const TABLE = [
     table: "ldap",
     key: "bind_dn",
     type: "string",
-    requiredFor: ["sync", "plan", "inspect ldap"],
+    requiredFor: ["sync", "plan", "inspect ldap", "doctor"],
     source: "ldap",
     check: (name: string) => bindNameProblem(name),
     doc: "DN of the read-only service account the tool binds as (simple bind); Active Directory also takes its userPrincipalName (svc-idpscim@example.com) or EXAMPLE\\svc-idpscim.",
@@ -264,7 +264,7 @@ const TABLE = [
     key: "bind_password",
     type: "string",
     secret: true,
-    requiredFor: ["sync", "plan", "inspect ldap"],
+    requiredFor: ["sync", "plan", "inspect ldap", "doctor"],
     source: "ldap",
     notRequiredWith: "use_secrets_manager",
     fromFile: "ldap.bind_password_file",
@@ -289,7 +289,7 @@ const TABLE = [
     table: "ldap",
     key: "base_dn",
     type: "string",
-    requiredFor: ["sync", "plan", "inspect ldap"],
+    requiredFor: ["sync", "plan", "inspect ldap", "doctor"],
     source: "ldap",
     check: (dn: string) => dnProblem(dn),
     doc: "Base DN of the directory (the domain's naming context, e.g. DC=example,DC=com).",
@@ -342,7 +342,7 @@ const TABLE = [
     key: "preset",
     type: "enum",
     choices: LDAP_PRESETS,
-    requiredFor: ["sync", "plan", "inspect ldap"],
+    requiredFor: ["sync", "plan", "inspect ldap", "doctor"],
     source: "ldap",
     doc: "Attribute mapping and default filters: active-directory, openldap (inetOrgPerson, groupOfNames, groupOfUniqueNames, posixGroup), or custom (every attribute from ldap.user_attributes and ldap.group_attributes).",
     example: "active-directory",
@@ -387,7 +387,7 @@ const TABLE = [
     key: "scim_endpoint",
     type: "url",
     alias: "e",
-    requiredFor: ["sync", "plan", "inspect scim"],
+    requiredFor: ["sync", "plan", "inspect scim", "doctor"],
     doc: "SCIM endpoint of IAM Identity Center (Settings > Automatic provisioning); https, or http on loopback for testing.",
     example: "https://scim.us-east-1.amazonaws.com/abcd1234-ef56-7890/scim/v2",
   },
@@ -397,7 +397,7 @@ const TABLE = [
     type: "string",
     alias: "t",
     secret: true,
-    requiredFor: ["sync", "plan", "inspect scim"],
+    requiredFor: ["sync", "plan", "inspect scim", "doctor"],
     check: (token: string) => tokenProblem(token),
     fromFile: "aws.scim_access_token_file",
     doc: "SCIM access token of IAM Identity Center; prefer the env var, aws.scim_access_token_file or Secrets Manager to this file.",

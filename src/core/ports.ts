@@ -116,6 +116,12 @@ export interface StateStore {
    * A lock another run takes over (ours looked dead) makes the next `save` throw STATE_CONFLICT.
    */
   lockForRun?(log: Logger, options?: RunLockOptions): Promise<RunLock>;
+  /**
+   * Proves the state can be written without touching it (`doctor`): creates a probe object next
+   * to the state the way the first save creates the state (a create that fails if it exists), then
+   * removes it. Returns what it did, for the report; throws STATE_WRITE naming the permission or path.
+   */
+  probeWrite?(): Promise<string>;
 }
 
 export interface RunLockOptions {

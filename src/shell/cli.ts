@@ -15,12 +15,13 @@ import { describeError, renderRefusal, RUN_FLAGS } from "./messages.ts";
 import { renderGuardrails, renderPlanJson, renderPlanText, renderSyncJson, renderTable, type RunFigures, type SyncOutcome } from "./render.ts";
 import { resolveRunConfig, runConfiguredSync, stopStartingAtFor, type ConfiguredSyncResult } from "./run-sync.ts";
 import type { SyncReport } from "../core/sync.ts";
+import { runDoctorCommand } from "./doctor.ts";
 import { CONFIG_IMPORT_OPTIONS, configImportRequest, runConfigImport, type ConfigImportRequest } from "./config-import.ts";
 
 type Output = "table" | "json";
 
 interface CommandRequest {
-  command: "sync" | "plan" | "inspect" | "state-show" | "config-validate" | "config-import";
+  command: "sync" | "plan" | "inspect" | "state-show" | "config-validate" | "config-import" | "doctor";
   dryRun: boolean;
   reconcile: boolean;
   /** Safety overrides for one `sync` run: CLI only, never a config key, so nothing leaves them on. */
@@ -38,7 +39,7 @@ interface CommandRequest {
   argv: Record<string, unknown>;
 }
 
-const COMMANDS = ["sync", "plan", "inspect", "state", "config"];
+const COMMANDS = ["sync", "plan", "inspect", "state", "config", "doctor"];
 
 /** `config validate --for` words (one word each, for the shell) and the commands they name. */
 const VALIDATE_FOR: Record<string, Command> = {
@@ -48,6 +49,7 @@ const VALIDATE_FOR: Record<string, Command> = {
   "inspect-ldap": "inspect ldap",
   "inspect-scim": "inspect scim",
   "state-show": "state show",
+  doctor: "doctor",
 };
 
 /**
@@ -159,6 +161,10 @@ function withCommands(parser: Argv, p: Parsing): Argv {
         p.request = { command: "inspect", dryRun: true, reconcile: false, output: argv.output as Output, inspect: { system, what }, argv };
       },
     )
+    .command("doctor", "Check a set-up: the key, delegation, admin, SCIM endpoint and token, state access, clocks (or the LDAP bind). Exit 0 when nothing fails.", {}, (argv) => {
+      checkStray(p, argv, "doctor");
+      p.request = { command: "doctor", dryRun: true, reconcile: false, output: argv.output as Output, argv };
+    })
     .command("state <action>", "state show: print the state: managed users and groups, last full read.", (y) => y.positional("action", { choices: ["show"] as const }), (argv) => {
       checkStray(p, argv, "state show");
       p.request = { command: "state-show", dryRun: true, reconcile: false, output: argv.output as Output, argv };
@@ -257,6 +263,8 @@ export function earlyLogOptions(args: string[], env: Record<string, string | und
 async function execute(request: CommandRequest, early: { level: LogLevelName; format: LogFormat }): Promise<number> {
   // Reads another tool's configuration, not ours: no config.toml, no IDPSCIM_* variables.
   if (request.command === "config-import") return runConfigImport(request.configImport!);
+  // Reports a configuration that does not load as its first failing check, not as an error.
+  if (request.command === "doctor") return runDoctorCommand({ argv: request.argv, env: environment(), output: request.output, early });
   const startedAt = Date.now();
   const env = environment();
   let log: ManagedLogger = createLogger(early);

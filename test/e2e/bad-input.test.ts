@@ -405,7 +405,7 @@ interface WordCase {
 }
 
 const wordCases: WordCase[] = [
-  { name: "a mistyped command is not run as a sync", args: ["paln"], says: ['unknown command "paln" (did you mean plan?)', "the commands are sync, plan, inspect, state, config"] },
+  { name: "a mistyped command is not run as a sync", args: ["paln"], says: ['unknown command "paln" (did you mean plan?)', "the commands are sync, plan, inspect, state, config, doctor"] },
   { name: "a mistyped command with a word after it", args: ["syncc", "x"], says: ['unknown command "syncc" (did you mean sync?)'] },
   { name: "a word after sync", args: ["sync", "extra"], says: ['sync takes no further arguments, got "extra"', "remove it"] },
   { name: "a word after plan", args: ["plan", "x"], says: ['plan takes no further arguments, got "x"', "remove it"] },

@@ -83,9 +83,10 @@ describe("requirementProblems: what each command needs", () => {
       "inspect scim": ["aws.scim_endpoint", "aws.scim_access_token"],
       "state show": [],
       "config validate": [],
+      doctor: ["aws.scim_endpoint", "aws.scim_access_token", "gws.user_email", "gws.service_account_file"],
     };
     for (const command of COMMANDS) expect(missingFor(empty, command)).toEqual(expected[command]);
-    for (const command of ["sync", "plan", "state show"] as const) expect(requirementProblems(empty, command).invalid).toHaveLength(1);
+    for (const command of ["sync", "plan", "state show", "doctor"] as const) expect(requirementProblems(empty, command).invalid).toHaveLength(1);
     for (const command of ["inspect gws", "inspect ldap", "inspect scim", "config validate"] as const) expect(requirementProblems(empty, command).invalid).toEqual([]);
   });
 

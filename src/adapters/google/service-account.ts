@@ -66,6 +66,8 @@ export interface JwtClientOptions {
   key: ServiceAccountKey;
   /** The DWD subject: the admin the service account acts as. */
   subject: string;
+  /** The scopes asked for; default DIRECTORY_READONLY_SCOPES (`doctor` asks for each alone to find one not delegated). */
+  scopes?: readonly string[];
   /** Where to send the token request instead of Google's endpoint (emulators). */
   tokenUrl?: string;
   /** Called once per token request, for request counts. */
@@ -130,7 +132,7 @@ export function createJwtClient(options: JwtClientOptions): JWT {
     email: options.key.clientEmail,
     key: options.key.privateKey,
     // §7.6: without scopes the library signs its own bearer JWT and the DWD subject is ignored.
-    scopes: [...DIRECTORY_READONLY_SCOPES],
+    scopes: [...(options.scopes ?? DIRECTORY_READONLY_SCOPES)],
     subject: options.subject,
     transporter,
   });

@@ -30,6 +30,8 @@ export interface ConnectOptions {
   /** One pacer per kind: AWS limits reads and writes apart (docs/aws-scim.md §9). */
   rate: Record<RequestKind, RateControlOptions>;
   timeoutMs: number;
+  /** Told every answer's headers, errors included, and when its attempt was sent (`doctor` judges the clock by the `Date` header). */
+  onAnswer?: (headers: Headers, sentAt: number) => void;
 }
 
 /**
@@ -56,6 +58,7 @@ export function connect(options: ConnectOptions): ScimConnection {
     timeout: timeoutMs,
     headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
   });
+  const { onAnswer } = options;
 
   /** One logical request: attempts under the limiter, errors translated without the token. */
   async function send(request: ScimRequest, onFailedAttempt?: (error: ScimRequestError) => void): Promise<FetchResponse<unknown>> {
@@ -69,6 +72,7 @@ export function connect(options: ConnectOptions): ScimConnection {
         const response = await http.raw<unknown>(request.path, {
           method: request.method,
           ...(request.body === undefined ? {} : { body: request.body as Record<string, unknown> }),
+          ...(onAnswer ? { onResponse: ({ response }: { response: Response }) => onAnswer(response.headers, started) } : {}),
         });
         log?.debug(`SCIM ${request.route}${request.target ? ` (${request.target})` : ""}: ${response.status} in ${Date.now() - started} ms`);
         return response;

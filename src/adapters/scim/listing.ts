@@ -50,7 +50,7 @@ async function findOne(conn: ScimConnection, collection: "Users" | "Groups", att
  * Anything else, e.g. `Resources` as a string or a JSON body that is no ListResponse at all, is
  * an endpoint that does not speak SCIM: taking it as "no users" would plan creating everyone.
  */
-function listPage(conn: ScimConnection, response: FetchResponse<unknown>, request: RequestLabel): { Resources: unknown[]; nextCursor?: unknown } {
+export function listPage(conn: ScimConnection, response: FetchResponse<unknown>, request: RequestLabel): { Resources: unknown[]; nextCursor?: unknown } {
   const page = objectBody(conn, response, request);
   if (Array.isArray(page.Resources)) return { ...page, Resources: page.Resources };
   if (page.Resources !== undefined && page.Resources !== null) {

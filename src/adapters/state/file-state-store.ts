@@ -4,7 +4,7 @@
  * overwrite each other. A `state.file` that is a symlink is written through to its target.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { SyncError } from "../../core/errors.ts";
 import type { LoadedState, Logger, RunLock, StateStore } from "../../core/ports.ts";
@@ -70,6 +70,10 @@ export function createFileStateStore(path: string): StateStore {
       bytes = undefined;
       return { state: parseState(text, path), version };
     },
+    probeWrite: async () => {
+      refuseDirectory(path);
+      return probeDirectory(path, dirname(writeTarget(path)));
+    },
     async save(state: SyncState, expectedVersion: string | undefined): Promise<string> {
       const pieces = serialiseState(state);
       refuseDirectory(path);
@@ -116,6 +120,36 @@ export function createFileStateStore(path: string): StateStore {
       }
     },
   };
+}
+
+/**
+ * Creates and removes a probe file in `directory`, where saves write their temp file; when the
+ * directory does not exist yet (the first save creates it), checks that its nearest existing
+ * parent may be written instead, creating nothing.
+ */
+function probeDirectory(path: string, directory: string): string {
+  const failure = (where: string, error: unknown) =>
+    new SyncError("STATE_WRITE", `cannot write in ${where}, where state file ${path} goes: ${(error as Error).message}`, {
+      hint: "check state.file and that the user running idpscim may write its directory",
+    });
+  let parent = directory;
+  while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+  if (parent !== directory) {
+    try {
+      accessSync(parent, constants.W_OK);
+    } catch (error) {
+      throw failure(parent, error);
+    }
+    return `${directory} does not exist yet; the first sync creates it in ${parent}, which may be written`;
+  }
+  const probe = join(directory, `.idpscim-doctor-probe-${crypto.randomUUID().slice(0, 8)}`);
+  try {
+    closeSync(openSync(probe, "wx", 0o600));
+    unlinkSync(probe);
+  } catch (error) {
+    throw failure(directory, error);
+  }
+  return `created and removed a probe file in ${directory}`;
 }
 
 /** A directory where the state file should be: one clear error before anything is read or written. */

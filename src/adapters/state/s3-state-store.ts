@@ -4,6 +4,7 @@
  * state, and a run lock object `<key>.lock` so a second run stops before it reads or writes anything.
  */
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { randomUUID } from "node:crypto";
 import { SyncError } from "../../core/errors.ts";
 import type { LoadedState, Logger, RunLock, RunLockOptions, StateStore } from "../../core/ports.ts";
 import { parseState, serialiseState } from "../../core/state.ts";
@@ -72,6 +73,7 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
         });
       }
     },
+    probeWrite: () => probeWrite(store, `${options.key}.doctor-probe-${randomUUID().slice(0, 8)}`),
     async save(state: SyncState, expectedVersion: string | undefined): Promise<string> {
       if (store.held?.lostTo !== undefined) {
         throw new SyncError("STATE_CONFLICT", `state ${where}: this run's lock ${lockWhere} was taken over by ${store.held.lostTo}`, {
@@ -107,6 +109,29 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
       }
     },
   };
+}
+
+/** PutObject with If-None-Match: * of `key` (as the first save of the state), then DeleteObject of it. */
+async function probeWrite(store: Store, key: string): Promise<string> {
+  const where = `s3://${store.bucket}/${key}`;
+  const failure = (what: string, permission: string, error: unknown) =>
+    new SyncError("STATE_WRITE", `cannot ${what} ${where}: ${name(error) ?? "error"} ${(error as Error).message}`, {
+      hint:
+        name(error) === "NoSuchBucket"
+          ? `create the bucket, or set aws.s3_bucket_name to an existing one`
+          : `check aws.s3_bucket_name and the role's ${permission} permission on ${store.bucket}`,
+    });
+  try {
+    await store.client.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: "idpscim doctor: a probe of write access, removed at once\n", ContentType: "text/plain", IfNoneMatch: "*" }));
+  } catch (error) {
+    throw failure("write the probe object", "s3:PutObject", error);
+  }
+  try {
+    await store.client.send(new DeleteObjectCommand({ Bucket: store.bucket, Key: key }));
+  } catch (error) {
+    throw failure("delete the probe object (delete it by hand)", "s3:DeleteObject", error);
+  }
+  return `wrote and removed ${where}`;
 }
 
 async function getText(store: Store, key: string): Promise<{ text: string; version: string; lastModified?: Date } | undefined> {

@@ -66,5 +66,7 @@ export class OAuthError extends Error {
 export const UNAUTHORIZED_CLIENT_DESCRIPTION =
   "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.";
 export const INVALID_SIGNATURE_DESCRIPTION = "Invalid JWT Signature.";
+/** The `sub` of the assertion names no user of the Workspace (a mistyped gws.user_email). */
+export const UNKNOWN_SUBJECT_DESCRIPTION = "Invalid email or User ID";
 export const BAD_TIMES_DESCRIPTION =
   "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.";

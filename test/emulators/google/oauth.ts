@@ -7,6 +7,7 @@ import {
   INVALID_SIGNATURE_DESCRIPTION,
   OAuthError,
   UNAUTHORIZED_CLIENT_DESCRIPTION,
+  UNKNOWN_SUBJECT_DESCRIPTION,
 } from "./errors.ts";
 
 /** The hard-coded audience the Node client signs (§7.2, §7.6). */
@@ -71,6 +72,8 @@ export interface TokenCheckContext {
   privateKeyId: string;
   ownTokenUrl: string;
   grantedScopes: readonly string[];
+  /** Whether `email` names an account of the Workspace (the admin or a user): any other `sub` is refused (§7.4). */
+  isAccount: (email: string) => boolean;
 }
 
 interface JwtClaims {
@@ -108,6 +111,8 @@ export function checkTokenRequest(form: URLSearchParams, ctx: TokenCheckContext,
     throw new OAuthError(401, "unauthorized_client", UNAUTHORIZED_CLIENT_DESCRIPTION);
   }
   const subject = typeof claims.sub === "string" ? claims.sub : undefined;
+  // §7.4: a `sub` that is no account of the Workspace gets no token at all.
+  if (subject !== undefined && !ctx.isAccount(subject)) throw new OAuthError(400, "invalid_grant", UNKNOWN_SUBJECT_DESCRIPTION);
   return { scopes, subject };
 }
 

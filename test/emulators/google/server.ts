@@ -39,6 +39,8 @@ export interface GoogleEmulatorOptions {
   /** Fail the Nth (1-based) members.list / users.list / groups.list page request with 503 backendError (once each listed N). */
   failPages?: { route: "users.list" | "groups.list" | "members.list"; nth: number }[];
   tokenLifetimeSeconds?: number; // default 3599
+  /** How far the emulated Google's clock is ahead of this host's (negative: behind), in seconds; default 0. */
+  clockSkewSeconds?: number;
   directory: string; // a directory where the emulator writes the service-account key file
 }
 
@@ -54,6 +56,12 @@ export interface GoogleEmulator {
   grantedScopes: string[];
   /** Entries examined answering requests (test/emulators/work.ts), to pin per-request cost as a count. */
   work: WorkMeter;
+  /**
+   * The emulated Google's clock, mutable at run time: `skewSeconds` ahead of this host's. It is
+   * the clock the JWT's `iat` and `exp` are judged by (§7.2), tokens expire by and every answer's
+   * `Date` header tells.
+   */
+  clock: { skewSeconds: number };
   close(): Promise<void>;
 }
 
@@ -70,6 +78,11 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
   const tokens = new TokenStore();
   const directory = new Directory(options.scenario);
   const adminEmail = options.scenario.google.adminEmail;
+  const clock = { skewSeconds: options.clockSkewSeconds ?? 0 };
+  const now = () => Date.now() + clock.skewSeconds * 1000;
+  // §7.4: the admin, and every user of the scenario, is an account a `sub` may name.
+  const isAccount = (email: string) =>
+    email.toLowerCase() === adminEmail.toLowerCase() || options.scenario.google.users.some((u) => u.primaryEmail.toLowerCase() === email.toLowerCase());
   // Filled once the port (hence the token URL and key file name) is known, before any request can arrive.
   let context: { clientEmail: string; publicKey: KeyObject; privateKeyId: string; tokenUrl: string };
 
@@ -83,7 +96,7 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { "Content-Type": JSON_TYPE, "Content-Length": Buffer.byteLength(text), ...headers });
+    res.writeHead(status, { "Content-Type": JSON_TYPE, "Content-Length": Buffer.byteLength(text), Date: new Date(now()).toUTCString(), ...headers });
     res.end(text);
   };
 
@@ -115,10 +128,10 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
       try {
         const grant = checkTokenRequest(
           form,
-          { clientEmail: context.clientEmail, publicKey: context.publicKey, privateKeyId: context.privateKeyId, ownTokenUrl: context.tokenUrl, grantedScopes },
-          Math.floor(Date.now() / 1000),
+          { clientEmail: context.clientEmail, publicKey: context.publicKey, privateKeyId: context.privateKeyId, ownTokenUrl: context.tokenUrl, grantedScopes, isAccount },
+          Math.floor(now() / 1000),
         );
-        const accessToken = tokens.issue(grant.scopes, grant.subject, tokenLifetime);
+        const accessToken = tokens.issue(grant.scopes, grant.subject, tokenLifetime, now());
         // §7.3: a realistic expires_in matters — the client refreshes when < 5 min remain.
         return answer(200, { access_token: accessToken, expires_in: tokenLifetime, token_type: "Bearer" }, { "Cache-Control": "no-cache, no-store, max-age=0, must-revalidate", Pragma: "no-cache" });
       } catch (error) {
@@ -174,7 +187,7 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
   function authenticate(req: IncomingMessage, url: URL) {
     const header = req.headers.authorization;
     const bearer = header?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? url.searchParams.get("access_token") ?? undefined;
-    const grant = bearer ? tokens.lookup(bearer) : undefined;
+    const grant = bearer ? tokens.lookup(bearer, now()) : undefined;
     if (!grant) {
       // The brief fixes reason authError for missing, unknown and expired tokens alike.
       throw new GoogleApiError(401, "authError", "Invalid Credentials", "global", { location: "Authorization", locationType: "header" }, {
@@ -213,6 +226,7 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
     quota,
     grantedScopes,
     work: directory.work,
+    clock,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -20,6 +20,12 @@ export interface S3Emulator {
   log: RequestLog;
   faults: FaultOptions;
   /**
+   * What the credentials may do, mutable at run time. `write: false` answers every object write
+   * (PUT, DELETE, POST) 403 AccessDenied, as S3 does for a role whose policy lacks s3:PutObject
+   * and s3:DeleteObject; reads go on.
+   */
+  access: { write: boolean };
+  /**
    * Writes `key` as "another writer" would (a second idpscim, a human with the console): through
    * s3rver's S3 API, bypassing the request log and faults but honouring the per-key write lock.
    * Returns the new ETag (quoted, as S3 sends it).
@@ -67,6 +73,7 @@ export async function startS3Emulator(
   const log = new RequestLog();
   const faults = createFaults(options.faults);
   const locks = new KeyLocks();
+  const access = { write: true };
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -119,6 +126,11 @@ export async function startS3Emulator(
     headers["content-length"] = String(body.length);
 
     const isObjectWrite = target.key !== undefined && (method === "PUT" || method === "DELETE" || method === "POST");
+    if (isObjectWrite && !access.write) {
+      record(403);
+      sendError(res, 403, "AccessDenied", "Access Denied");
+      return;
+    }
     const run = async () => {
       const failure = await evaluatePreconditions(method, target, req.headers);
       if (failure) {
@@ -224,6 +236,7 @@ export async function startS3Emulator(
     secretAccessKey: SECRET_ACCESS_KEY,
     log,
     faults,
+    access,
     async putObjectAsOtherWriter(key, content) {
       const body = Buffer.from(content);
       return locks.run(`${bucket}/${key}`, async () => {

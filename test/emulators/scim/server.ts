@@ -28,6 +28,8 @@ export interface ScimEmulatorOptions {
    * still present: AWS may send short pages, so a client must never stop on one (§4.1).
    */
   shortPageSize?: number;
+  /** How far the emulated service's clock is ahead of this host's (negative: behind), in seconds; default 0. */
+  clockSkewSeconds?: number;
 }
 
 export interface ScimEmulator {
@@ -40,6 +42,8 @@ export interface ScimEmulator {
   snapshot(): { users: ScimUserResource[]; groups: { id: string; displayName: string; externalId?: string; members: string[] }[] };
   /** Entries examined answering requests (test/emulators/work.ts), to pin per-request cost as a count. */
   work: WorkMeter;
+  /** The service's clock, mutable at run time: `skewSeconds` ahead of this host's, as every answer's `Date` header tells. */
+  clock: { skewSeconds: number };
   close(): Promise<void>;
 }
 
@@ -79,6 +83,7 @@ export async function startScimEmulator(options: ScimEmulatorOptions): Promise<S
     rateLimit: options.rateLimit,
     snapshot: () => structuredClone(store.snapshot()),
     work: store.work,
+    clock: { skewSeconds: options.clockSkewSeconds ?? 0 },
     close: async () => {},
   };
 
@@ -197,6 +202,7 @@ export async function startScimEmulator(options: ScimEmulatorOptions): Promise<S
       res.writeHead(reply.status, {
         "Content-Type": "application/json",
         "x-amzn-RequestId": requestId,
+        Date: new Date(Date.now() + emulator.clock.skewSeconds * 1000).toUTCString(),
         ...(text ? { "Content-Length": Buffer.byteLength(text) } : {}),
       });
       res.end(text);
