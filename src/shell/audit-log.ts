@@ -1,13 +1,14 @@
 /**
  * @module Where the audit trail goes: a file (`audit_log`: appended, mode 0600) or, in Lambda,
- * stdout, which is the function's log stream. Either way one JSON line per event, each carrying
+ * the function's log stream. Either way one JSON line per event, each carrying
  * `"audit":"idpscim"` for CloudWatch Logs Insights to select, scrubbed like a log line.
  */
 import { optionByPath, placesOf, tomlPath } from "../config/schema.ts";
 import { SyncError } from "../core/errors.ts";
 import type { AuditEvent, AuditTrail } from "../core/ports.ts";
 import { safeJson } from "../core/text.ts";
-import { openAppendFile, writeStdout } from "../platform/runtime.ts";
+import type { ManagedLogger } from "../log/logger.ts";
+import { openAppendFile } from "../platform/runtime.ts";
 
 /** Only the user running the tool reads the trail: it names every user and group synced. */
 const AUDIT_FILE_MODE = 0o600;
@@ -50,7 +51,10 @@ export function openAuditFile(path: string, scrub: (text: string) => string, log
   };
 }
 
-/** The trail on stdout, the Lambda function's log stream (beside the EMF lines). */
-export function logStreamAudit(scrub: (text: string) => string, write: (line: string) => void = writeStdout): AuditTrail {
-  return { record: (event) => write(auditLine(event, scrub)) };
+/**
+ * The trail in the Lambda function's log stream: each event one JSON log line of its own (Powertools'
+ * keys, the invocation's function_request_id, then the event's), whatever the log level.
+ */
+export function logStreamAudit(log: Pick<ManagedLogger, "record">): AuditTrail {
+  return { record: (event) => log.record(`audit: ${event.operation} ${event.name ?? event.scimId ?? event.rule ?? ""}: ${event.result}`, { ...event }) };
 }

@@ -193,7 +193,7 @@ async function handleInvocation(next: NextInvocation, context: InvocationContext
       reconcile: options.reconcile,
       // The invocation's id names the run, as function_request_id names its log lines.
       runId: next.requestId,
-      auditTrail: logStreamAudit(log.scrub),
+      auditTrail: logStreamAudit(log),
       ...(stopAt === undefined ? {} : { stopStartingAt: stopAt }),
       // Lambda ends the sandbox at its deadline: a lock this invocation leaves is free from then on.
       ...(next.deadlineMs === undefined ? {} : { endsBy: next.deadlineMs }),
