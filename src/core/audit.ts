@@ -116,10 +116,10 @@ async function recorded<T>(r: Recording, send: (t: ScimTarget) => Promise<T>, id
     time: new Date(r.now()).toISOString(),
     run: r.audit.run,
     ...r.base,
-    ...fields,
     result,
     // A target that cannot count attempts leaves them out rather than guess.
     ...(r.target.observed === undefined ? {} : { attempts }),
+    ...fields,
   });
   try {
     const value = await send(view);
