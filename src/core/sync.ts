@@ -191,9 +191,9 @@ function checkBeforeWriting(report: SyncReport, options: SyncOptions, now: numbe
   const { guardrails, plan } = report;
   if (guardrails.overridden.length > 0) options.onOverridden?.(guardrails.overridden);
   const refused = refusalError(guardrails);
+  // The rules broken, or (when the run goes on) those --force and --allow-empty-source let it break.
   if (audit !== undefined) {
-    const events = [...refusalEvents(guardrails.refusals, "refused", audit, now), ...(refused ? [] : refusalEvents(guardrails.overridden, "allowed", audit, now))];
-    for (const event of events) audit.trail.record(event);
+    for (const event of refused ? refusalEvents(guardrails.refusals, "refused", audit, now) : refusalEvents(guardrails.overridden, "allowed", audit, now)) audit.trail.record(event);
   }
   if (refused) throw refused;
   if (options.signal?.aborted && plan.operations.length > 0) throw stoppedError(options.signal);

@@ -10,6 +10,8 @@ import type { AuditEvent } from "../../src/core/ports.ts";
 import { refusalEvents, rejectedRecordEvent } from "../../src/core/audit.ts";
 import type { SyncState, TenantSnapshot, UserAttributes } from "../../src/model/index.ts";
 import { managedAttributesFor, STATE_SCHEMA_VERSION } from "../../src/model/index.ts";
+import { createLogger } from "../../src/log/logger.ts";
+import { auditLine, logStreamAudit } from "../../src/shell/audit-log.ts";
 import { TenantModel } from "../support/tenant-model.ts";
 
 const attrs = (name: string): UserAttributes => ({ userName: `${name}@example.com`, displayName: name, givenName: name, familyName: "Test", email: `${name}@example.com`, active: true });
@@ -87,5 +89,32 @@ describe("audit events of the executor", () => {
       result: "refused",
       reason: "a control character",
     });
+  });
+});
+
+describe("audit lines", () => {
+  const TOKEN = "scim-token-0123456789abcdef";
+  const event: AuditEvent = { audit: "idpscim", time: "2026-12-01T06:00:00.000Z", run: "r1", operation: "updateUser", resource: "User", name: `x${TOKEN}\u2028y`, result: "ok", attempts: 1 };
+
+  test("in Lambda: one JSON log line whatever the level, Powertools' keys first, then the context and the event, secrets scrubbed", () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: "error", format: "json", write: (line) => lines.push(line) });
+    log.redact(TOKEN);
+    log.setContext({ function_request_id: "req-1" });
+    log.info("not at this level");
+    logStreamAudit(log).record(event);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.endsWith("\n")).toBe(true);
+    expect(lines[0]!.slice(0, -1)).not.toMatch(/[\n\u2028]/);
+    const parsed = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(Object.keys(parsed).slice(0, 6)).toEqual(["level", "message", "timestamp", "service", "function_request_id", "audit"]);
+    expect(parsed).toMatchObject({ level: "INFO", message: "audit: updateUser x***\u2028y: ok", audit: "idpscim", run: "r1", name: "x***\u2028y" });
+    expect(lines[0]).not.toContain(TOKEN);
+  });
+
+  test("in a file: the event alone on one line, scrubbed", () => {
+    const line = auditLine(event, (text) => text.split(TOKEN).join("***"));
+    expect(line.slice(0, -1)).not.toMatch(/[\n\u2028]/);
+    expect(JSON.parse(line)).toEqual({ ...event, name: "x***\u2028y" });
   });
 });
