@@ -6,7 +6,7 @@
  * errors at 7 and when expired; a 401 says how to make a new token.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { seededRandom } from "../emulators/faults.ts";
 import { loadScenarioFile } from "../emulators/scenario.ts";
@@ -136,6 +136,15 @@ describe("audit trail: --audit-log FILE", () => {
     const here = join(world.emulators.directory, "plan-audit.jsonl");
     expect((await world.run(["plan", "--audit-log", here])).code).toBe(0);
     expect(existsSync(here)).toBe(false);
+
+    // An existing trail others may read is narrowed to 0600, and appended to, never truncated.
+    const kept = '{"audit":"idpscim","run":"earlier"}\n';
+    writeFileSync(here, kept, { mode: 0o644 });
+    chmodSync(here, 0o644);
+    expect((await world.run(["sync", "--audit-log", here])).code).toBe(0);
+    expect(statSync(here).mode & 0o777).toBe(0o600);
+    expect(readFileSync(here, "utf8").startsWith(kept)).toBe(true);
+    expect(auditLines(here).length).toBeGreaterThan(1);
   });
 });
 
