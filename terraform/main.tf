@@ -140,6 +140,8 @@ locals {
     { for k, arn in local.secret_arns : local.secret_env[k] => arn },
     # Unset when empty (the tool's default: all groups).
     { for v in [join(",", var.groups_filter)] : "IDPSCIM_GWS_GROUPS_FILTER" => v if v != "" },
+    # Unset when null: no expiry check, no ScimTokenDaysLeft metric.
+    var.scim_token_expires_at == null ? {} : { IDPSCIM_AWS_SCIM_TOKEN_EXPIRES_AT = var.scim_token_expires_at },
     { for name, value in local.ldap_settings : name => value if value != null },
   )
 }
@@ -508,6 +510,27 @@ resource "aws_cloudwatch_metric_alarm" "failed_records" {
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
+  treat_missing_data  = "ignore"
+  alarm_actions       = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]
+  ok_actions          = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]
+  tags                = var.tags
+}
+
+# Each run emits ScimTokenDaysLeft when the expiry is known: the alarm fires 7 days before, while
+# the token still works (after it, every run fails with 401 and the errors alarm fires instead).
+resource "aws_cloudwatch_metric_alarm" "scim_token_expiry" {
+  count = var.create_alarms && var.scim_token_expires_at != null ? 1 : 0
+
+  alarm_name          = "${var.name}-scim-token-expiry"
+  alarm_description   = "The SCIM access token of ${var.name} expires in 7 days or fewer, or has expired (EMF metric ScimTokenDaysLeft <= 7): generate a new one in the IAM Identity Center console (Settings > Automatic provisioning > Generate token), put it in the scim_access_token secret and set scim_token_expires_at to its expiry."
+  namespace           = local.metrics_namespace
+  metric_name         = "ScimTokenDaysLeft"
+  dimensions          = { Service = local.metrics_service }
+  statistic           = "Minimum"
+  period              = 3600
+  evaluation_periods  = 1
+  comparison_operator = "LessThanOrEqualToThreshold"
+  threshold           = 7
   treat_missing_data  = "ignore"
   alarm_actions       = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]
   ok_actions          = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]

@@ -46,10 +46,11 @@ output "secret_arns" {
 }
 
 output "alarm_arns" {
-  description = "ARNs of the alarms: errors (Lambda Errors) and failed_records (the FailedRecords EMF metric); null with create_alarms = false."
+  description = "ARNs of the alarms: errors (Lambda Errors), failed_records (the FailedRecords EMF metric) and scim_token_expiry (ScimTokenDaysLeft; null without scim_token_expires_at); null with create_alarms = false."
   value = try({
-    errors         = aws_cloudwatch_metric_alarm.errors[0].arn
-    failed_records = aws_cloudwatch_metric_alarm.failed_records[0].arn
+    errors            = aws_cloudwatch_metric_alarm.errors[0].arn
+    failed_records    = aws_cloudwatch_metric_alarm.failed_records[0].arn
+    scim_token_expiry = try(aws_cloudwatch_metric_alarm.scim_token_expiry[0].arn, null)
   }, null)
 }
 

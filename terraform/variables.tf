@@ -236,9 +236,10 @@ variable "settings" {
       "IDPSCIM_AWS_SCIM_ENDPOINT_SECRET_NAME", "IDPSCIM_AWS_SCIM_ACCESS_TOKEN_SECRET_NAME",
       "IDPSCIM_GWS_SERVICE_ACCOUNT_FILE", "IDPSCIM_GWS_USER_EMAIL", "IDPSCIM_AWS_SCIM_ENDPOINT", "IDPSCIM_AWS_SCIM_ACCESS_TOKEN",
       "IDPSCIM_AWS_SCIM_ACCESS_TOKEN_FILE",
+      "IDPSCIM_AWS_SCIM_TOKEN_EXPIRES_AT",
       "IDPSCIM_CONFIG_FILE",
     ])) == 0
-    error_message = "settings must not set the state, secret, source, logging or config-file variables: use this module's variables (state_key, the secret variables, source_type, log_level, groups_filter) instead."
+    error_message = "settings must not set the state, secret, source, logging or config-file variables: use this module's variables (state_key, the secret variables, scim_token_expires_at, source_type, log_level, groups_filter) instead."
   }
 
   validation {
@@ -569,8 +570,19 @@ variable "ldap_bind_password_secret_arn" {
 
 # --- Alarms and tags -----------------------------------------------------------------------------
 
+variable "scim_token_expires_at" {
+  description = "When the SCIM access token expires (one year after it was generated; the IAM Identity Center console shows the date), e.g. \"2027-06-30\" or \"2027-06-30T09:00:00Z\": passed as IDPSCIM_AWS_SCIM_TOKEN_EXPIRES_AT, so each run warns from 30 days before, logs an error from 7 days before and emits the ScimTokenDaysLeft metric, on which the <name>-scim-token-expiry alarm fires at 7 days. Update it with each new token. Null = no expiry check and no alarm."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.scim_token_expires_at == null || can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$", var.scim_token_expires_at))
+    error_message = "scim_token_expires_at must be a date like \"2027-06-30\" or a time with its offset like \"2027-06-30T09:00:00Z\"."
+  }
+}
+
 variable "alarm_sns_topic_arn" {
-  description = "SNS topic notified when a run fails (Lambda Errors) or records fail (the FailedRecords metric). Null = the alarms exist without notifications."
+  description = "SNS topic notified when a run fails (Lambda Errors), records fail (the FailedRecords metric) or the SCIM token has 7 days or fewer left (ScimTokenDaysLeft). Null = the alarms exist without notifications."
   type        = string
   default     = null
 
@@ -581,7 +593,7 @@ variable "alarm_sns_topic_arn" {
 }
 
 variable "create_alarms" {
-  description = "Whether to create the two CloudWatch alarms (<name>-errors on Lambda Errors, <name>-failed-records on the FailedRecords metric)."
+  description = "Whether to create the CloudWatch alarms: <name>-errors on Lambda Errors, <name>-failed-records on the FailedRecords metric, and with scim_token_expires_at <name>-scim-token-expiry on the ScimTokenDaysLeft metric."
   type        = bool
   nullable    = false
   default     = true

@@ -19,6 +19,7 @@ export type OptionType =
   | "integer"
   | "string[]"
   | "duration"
+  | "date"
   | "enum"
   | "url"
   | "path"
@@ -139,6 +140,12 @@ const TABLE = [
     alias: "g",
     default: false,
     doc: "Read the service-account key, user email, SCIM endpoint and token (and the LDAP bind password) from AWS Secrets Manager by the *_secret_name values; values given explicitly win.",
+  },
+  {
+    key: "audit_log",
+    type: "path",
+    doc: "File the audit trail is appended to: one JSON line per SCIM write (what changed, AWS's answer) and per refusal, never a secret; created with mode 0600 when missing. A sync that cannot open it stops before any request (exit 2). In AWS Lambda the lines go to the log stream instead (README: Audit trail).",
+    example: "/var/log/idpscim/audit.jsonl",
   },
 
   {
@@ -410,6 +417,13 @@ const TABLE = [
     // The path is not secret (so no flag warning, and it may be shown); the content is, and is never echoed.
     doc: "Path of a file holding the SCIM access token (instead of aws.scim_access_token; a trailing newline is ignored). Under systemd, without either, the scim-token credential is read when it exists (idpscim.service loads /etc/idpscim/credentials/scim-token).",
     example: "/run/secrets/scim-token",
+  },
+  {
+    table: "aws",
+    key: "scim_token_expires_at",
+    type: "date",
+    doc: 'When the SCIM access token expires (one year after it was generated; the console shows the date): a date like "2027-06-30" (midnight UTC) or a time with its offset. Every sync and plan then warns from 30 days before and logs an error from 7 days before; in AWS Lambda each run also emits the ScimTokenDaysLeft metric, which the Terraform module alarms on. Set it again with each new token.',
+    example: "2027-06-30",
   },
   {
     table: "aws",

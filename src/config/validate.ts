@@ -6,7 +6,7 @@ import { OPTIONS, envName, fieldName, flagName, holderOf, optionByPath, secretNa
 import { MAPPING_TARGET_NAMES } from "../mapping/targets.ts";
 import type { UserFieldName } from "../model/index.ts";
 import { unselectedTargets } from "./mapping.ts";
-import { DURATION_SYNTAX, parseDuration, parseMaxDeletes, quote, shorten, urlProblem } from "./values.ts";
+import { DURATION_SYNTAX, parseDate, parseDuration, parseMaxDeletes, quote, shorten, urlProblem } from "./values.ts";
 
 export type { AdoptGroups, LogFormat, LogLevel, MaxDeletes, RemovedUsers, ResolvedConfig, Source, SuspendedUsers, SyncMode } from "./schema.ts";
 export { howToSet } from "./schema.ts";
@@ -157,6 +157,13 @@ const PARSERS: Record<OptionSpec["type"], Parser> = {
     // Well-formed but past Number.MAX_SAFE_INTEGER ms ("99999999999999999999d"): too long, not malformed.
     if (typeof raw === "string" && DURATION_SYNTAX.test(raw.trim()) && /[1-9]/.test(raw)) return { value: Infinity };
     return { problem: `must be a duration like "30m", "24h" or "7d" (got ${show(o, raw)})` };
+  },
+  date(o, raw) {
+    // TOML's own date literals (scim_token_expires_at = 2027-06-30) arrive as Date objects whose
+    // toISOString() keeps the form written: a local date-time has no offset there either.
+    const text = raw instanceof Date ? raw.toISOString() : raw;
+    if (typeof text === "string" && parseDate(text) !== undefined) return { value: text.trim() };
+    return { problem: `must be a date like "2027-06-30" or a time with its offset like "2027-06-30T09:00:00Z" (got ${show(o, text)})` };
   },
   "percent-or-count"(o, raw) {
     const value = parseMaxDeletes(raw);

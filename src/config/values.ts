@@ -34,6 +34,23 @@ export function tokenProblem(token: string): string | undefined {
   return kind === undefined ? undefined : `contains ${kind} (the token is not shown); copy the token again without it`;
 }
 
+const DATE_SYNTAX = /^(\d{4}-\d{2}-\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))?$/i;
+
+/**
+ * "2027-06-30" (midnight UTC) or an RFC 3339 date-time with its offset ("2027-06-30T09:00:00Z")
+ * → epoch ms; `undefined` for anything else, a date that does not exist ("2027-02-30") included.
+ * A date-time without an offset is refused: read in the host's time zone it would mean another day.
+ */
+export function parseDate(text: string): number | undefined {
+  const match = DATE_SYNTAX.exec(text.trim());
+  if (!match) return undefined;
+  const ms = Date.parse(text.trim());
+  // The calendar day must survive the round trip: Date.parse rolls 02-30 over to 03-02 on some runtimes.
+  const day = Date.parse(match[1]!);
+  if (!Number.isFinite(ms) || !Number.isFinite(day) || new Date(day).toISOString().slice(0, 10) !== match[1]) return undefined;
+  return ms;
+}
+
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 export const DURATION_SYNTAX = /^(\d+(ms|s|m|h|d|w))+$/;

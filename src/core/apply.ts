@@ -4,6 +4,7 @@
  * AWS holds for the managed resources (so a run stopped at any point resumes correctly).
  */
 import type { SyncState } from "../model/index.ts";
+import { auditedTarget, type Audit } from "./audit.ts";
 import { ScimRequestError, SyncError } from "./errors.ts";
 import { forgetUser, runOperation, type ConflictPolicy, type OperationContext } from "./handlers.ts";
 import type { Operation, OperationKind, Plan } from "./plan.ts";
@@ -41,6 +42,8 @@ export interface ApplyOptions extends ConflictPolicy {
   now?: () => number;
   onProgress?: (progress: { phase: number; done: number; total: number }) => void;
   log?: { debug(message: string): void; warn(message: string): void };
+  /** Where every SCIM write is recorded, with what it changed and AWS's answer (src/core/audit.ts). */
+  audit?: Audit;
 }
 
 export interface FailedOperation {
@@ -76,7 +79,7 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
     managedAttributes: options.managedAttributes,
     adoptGroupsByName: options.adoptGroupsByName,
     protectedGroups: options.protectedGroups,
-    adoptedOnConflict: 0,
+    counts: { adoptedOnConflict: 0 },
     ownGroups: new WeakSet(),
   };
   const status: RunStatus = {};
@@ -125,7 +128,7 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
     notStartedOperations: notStarted,
     ...(run.status.stopped !== undefined && (notStarted.length > 0 || leftInFlight > 0) ? { stopped: run.status.stopped } : {}),
     leftInFlight,
-    adoptedOnConflict: ctx.adoptedOnConflict,
+    adoptedOnConflict: ctx.counts.adoptedOnConflict,
   };
 }
 
@@ -209,7 +212,8 @@ async function runPhase(phase: number, ops: readonly Operation[], run: Run): Pro
 /** Runs one operation and records its outcome: done, failed (the record's alone), or fatal (the run stops). */
 async function runOne(op: Operation, run: Run): Promise<"done" | "failed" | "fatal"> {
   try {
-    await runOperation(op, run.ctx);
+    const { audit } = run.options;
+    await runOperation(op, audit === undefined ? run.ctx : { ...run.ctx, target: auditedTarget(run.ctx.target, op, run.ctx.state, audit, run.now) });
     run.done[op.kind]++;
     return "done";
   } catch (error) {

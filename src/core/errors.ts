@@ -108,11 +108,14 @@ export class ScimRequestError extends SyncError {
   override name = "ScimRequestError";
   readonly kind: ScimFailureKind;
   readonly status?: number;
+  /** AWS's own words for the failure (its `detail`), token-free and shortened: the audit trail's reason. */
+  readonly answer?: string;
 
-  constructor(kind: ScimFailureKind, message: string, options: SyncErrorOptions & { status?: number } = {}) {
+  constructor(kind: ScimFailureKind, message: string, options: SyncErrorOptions & { status?: number; answer?: string } = {}) {
     super(kind === "auth" ? "SCIM_AUTH" : kind === "response" ? "SCIM_RESPONSE" : "SCIM_REQUEST", message, options);
     this.kind = kind;
     if (options.status !== undefined) this.status = options.status;
+    if (options.answer !== undefined && options.answer !== "") this.answer = options.answer;
   }
 }
 

@@ -23,8 +23,8 @@ export interface OperationContext extends ConflictPolicy {
   target: ScimTarget;
   /** The working state: what AWS holds for the managed resources, kept up to date by every handler. */
   state: SyncState;
-  /** Resources adopted after a create met 409, counted for the run's result. */
-  adoptedOnConflict: number;
+  /** Resources adopted after a create met 409, counted for the run's result (shared by every operation's context). */
+  counts: { adoptedOnConflict: number };
   /**
    * Group entries this run made, which only its working state holds: their member lists grow in
    * place. Any other entry is shared with the state as loaded and is replaced, never changed.
@@ -151,7 +151,7 @@ async function createOrAdopt<T extends Candidate>(create: () => Promise<string>,
     const reason = refusalOf(existing, adoption);
     if (reason !== undefined) throw new Error(adoption.refused(existing, reason));
     await adoption.adopt(existing);
-    ctx.adoptedOnConflict++;
+    ctx.counts.adoptedOnConflict++;
     return existing.scimId;
   }
 }

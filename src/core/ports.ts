@@ -90,6 +90,11 @@ export interface ScimTarget {
   removeMembers(groupScimId: string, userScimIds: string[]): Promise<void>;
   deleteGroup(scimId: string): Promise<void>;
   stats(): RequestStats;
+  /**
+   * The same target, calling `onWriteAttempt` as each attempt of a write request is sent (the
+   * first and every retry): the audit trail says how many attempts each write took.
+   */
+  observed?(onWriteAttempt: () => void): ScimTarget;
 }
 
 export interface LoadedState {
@@ -149,4 +154,51 @@ export interface Logger {
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;
+}
+
+/**
+ * One line of the audit trail (src/core/audit.ts builds them): a SCIM write and how AWS answered
+ * it, or a refusal. Holds names, ids and the attributes written, never a credential.
+ */
+export interface AuditEvent {
+  /** The marker a CloudWatch Logs Insights `filter audit = "idpscim"` selects the lines by. */
+  audit: "idpscim";
+  /** ISO 8601, when the write ended or the refusal was made. */
+  time: string;
+  /** The run's id: the summary line's `run …` (in Lambda, the invocation's request id). */
+  run: string;
+  /** The SCIM write (the ScimTarget method), or `refuseRun` / `refuseRecord` for a refusal. */
+  operation: "createUser" | "updateUser" | "deleteUser" | "createGroup" | "updateGroup" | "deleteGroup" | "addMembers" | "removeMembers" | "refuseRun" | "refuseRecord";
+  resource: "User" | "Group" | "Run";
+  /** The plan's operation the write served, when it is not the same kind (an adoption after a 409). */
+  planned?: string;
+  /** Why the plan made it: deactivate, left-scope, suspended, unmanaged, rename, adopt, … */
+  why?: string;
+  scimId?: string;
+  externalId?: string;
+  /** The user's userName or the group's displayName. */
+  name?: string;
+  /** Attributes written, by name, with their new values. */
+  changed?: Record<string, unknown>;
+  /** Attributes removed. */
+  cleared?: string[];
+  /** Members added or removed (or given to a new group), with their userName when the run knows it. */
+  members?: { scimId: string; userName?: string }[];
+  /** ok: AWS accepted it; rejected: AWS answered with an error (`status`, `reason`); failed: no answer; refused: not sent, by the tool's own rules. */
+  result: "ok" | "rejected" | "failed" | "refused" | "allowed";
+  /** Requests sent for this write: more than 1 when it was retried (a 429, a 5xx, a lost answer). */
+  attempts?: number;
+  status?: number;
+  reason?: string;
+  /** A refused run: the rule broken and its figures. */
+  rule?: string;
+  count?: number;
+  limit?: number;
+  managed?: number;
+  names?: string[];
+}
+
+/** Where the audit trail goes: a file (--audit-log) or, in Lambda, the log stream. Never throws. */
+export interface AuditTrail {
+  record(event: AuditEvent): void;
 }

@@ -5,6 +5,7 @@
 import type { SyncState, TenantGroup, TenantSnapshot } from "../model/index.ts";
 import { emptyState } from "../model/index.ts";
 import { apply, type ApplyResult } from "./apply.ts";
+import { refusalEvents, rejectedRecordEvent, type Audit } from "./audit.ts";
 import { fitForAws } from "./aws-limits.ts";
 import { SyncError } from "./errors.ts";
 import { READ_CONCURRENCY, confirmOwnership } from "./confirm.ts";
@@ -28,6 +29,8 @@ export interface SyncDependencies {
    * so the run's peak is what it holds, not what it held and dropped.
    */
   settle?: () => void;
+  /** Where a sync records each SCIM write and each refusal, and the run's id (a plan records nothing: it writes nothing). */
+  audit?: Audit;
 }
 
 export interface SyncOptions {
@@ -95,7 +98,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     for (const rejected of plan.rejected) deps.log.warn(`a sync would not sync ${rejected.kind} ${rejected.subject}: ${rejected.reason}`);
     return report;
   }
-  checkBeforeWriting(report, options, now());
+  checkBeforeWriting(report, options, now(), deps.audit);
   await applyAndSave(deps, report, { loaded, state, policy, options, now });
   return report;
 }
@@ -184,10 +187,14 @@ async function planRun(deps: SyncDependencies, source: SourceSnapshot, state: Sy
 }
 
 /** Throws when the rails refuse the plan, or when the reads used up the time to write in. */
-function checkBeforeWriting(report: SyncReport, options: SyncOptions, now: number): void {
+function checkBeforeWriting(report: SyncReport, options: SyncOptions, now: number, audit: Audit | undefined): void {
   const { guardrails, plan } = report;
   if (guardrails.overridden.length > 0) options.onOverridden?.(guardrails.overridden);
   const refused = refusalError(guardrails);
+  // The rules broken, or (when the run goes on) those --force and --allow-empty-source let it break.
+  if (audit !== undefined) {
+    for (const event of refused ? refusalEvents(guardrails.refusals, "refused", audit, now) : refusalEvents(guardrails.overridden, "allowed", audit, now)) audit.trail.record(event);
+  }
   if (refused) throw refused;
   if (options.signal?.aborted && plan.operations.length > 0) throw stoppedError(options.signal);
   if (options.stopStartingAt !== undefined && now >= options.stopStartingAt && plan.operations.length > 0) {
@@ -215,6 +222,9 @@ async function applyAndSave(deps: SyncDependencies, report: SyncReport, ctx: App
     version = await deps.store.save(next, version);
     deps.log.debug(`state: saved ${Object.keys(next.users).length} users, ${Object.keys(next.groups).length} groups in ${(performance.now() - started).toFixed(0)} ms`);
   };
+  const { audit } = deps;
+  // Refused at planning: recorded before the writes, in the order they were decided.
+  if (audit !== undefined) for (const rejected of plan.rejected) audit.trail.record(rejectedRecordEvent(rejected, audit, now()));
   // apply saves what was done before it rethrows (auth failure mid-run, state conflict, bug).
   const result = await apply(plan, state, {
     target: deps.target,
@@ -230,6 +240,7 @@ async function applyAndSave(deps: SyncDependencies, report: SyncReport, ctx: App
     checkpoint: save,
     now,
     log: deps.log,
+    ...(audit === undefined ? {} : { audit }),
   });
   const { state: finalState, notStartedOperations: notStarted, ...applied } = result;
   // Records the plan could not act on are failed records too: the run exits 1 and says why.

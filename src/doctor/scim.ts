@@ -4,11 +4,14 @@
  * this host's clock against AWS's. § cites docs/aws-scim.md.
  */
 import { connect, objectBody, type ScimConnection } from "../adapters/scim/connection.ts";
+import { NEW_TOKEN_STEPS } from "../adapters/scim/errors.ts";
+import type { ResolvedConfig } from "../config/schema.ts";
 import { listPage } from "../adapters/scim/listing.ts";
 import { missingLine, missingOptions } from "../config/requirements.ts";
 import { isSyncError, ScimRequestError } from "../core/errors.ts";
-import { fail, failedBy, pass, skip, type Check } from "./checks.ts";
+import { check, fail, failedBy, pass, skip, type Check } from "./checks.ts";
 import { clockCheck, dateSamples } from "./clock.ts";
+import { scimTokenCheck } from "../shell/token-expiry.ts";
 import { ONLY, type DoctorContext } from "./context.ts";
 
 const SERVICE_PROVIDER_CONFIG_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
@@ -19,9 +22,15 @@ const TOKEN_FIX = `generate a new access token in ${CONSOLE} > Manage access tok
 /** One attempt and a second after half a second: a doctor reports what it sees, it does not wait out an outage. */
 const DOCTOR_RATE = { initialRps: 10, minRps: 1, maxRps: 10, maxConcurrency: 1, retry: { attempts: 2, baseDelayMs: 500, maxDelayMs: 500 } };
 
-/** The slot of the token-expiry check: aws.scim_token_expires_at is not a setting yet, so it always skips. */
-export function tokenExpiryCheck(): Check {
-  return skip("scim-token-expiry", "not configured: idpscim does not know when the SCIM token expires");
+/**
+ * aws.scim_token_expires_at against this host's clock, by the rule every sync logs
+ * (shell/token-expiry.ts): 8 to 30 days left warns, 7 or fewer (or expired) fails.
+ */
+export function tokenExpiryCheck(config: Pick<ResolvedConfig, "aws">): Check {
+  const expiry = scimTokenCheck(config, Date.now());
+  if (expiry === undefined) return skip("scim-token-expiry", "not configured: set aws.scim_token_expires_at to the date the console shows, to be warned 30 days before");
+  if (expiry.level === "ok") return pass("scim-token-expiry", expiry.message);
+  return check("scim-token-expiry", expiry.level === "warn" ? "warn" : "fail", expiry.message, NEW_TOKEN_STEPS);
 }
 
 export async function scimChecks(ctx: DoctorContext): Promise<Check[]> {
@@ -34,7 +43,7 @@ export async function scimChecks(ctx: DoctorContext): Promise<Check[]> {
     const checks = isSyncError(error) && (error.message.includes("aws.scim_access_token") || error.message.includes(`"${scimAccessTokenSecretName}"`))
       ? [skip("scim-endpoint", "needs the token (scim-token)"), failedBy("scim-token", error, TOKEN_FIX)]
       : [failedBy("scim-endpoint", error, ENDPOINT_FIX), skip("scim-token", "needs the endpoint (scim-endpoint)")];
-    return [...checks, tokenExpiryCheck(), skip("scim-clock", "no request was sent to AWS")];
+    return [...checks, tokenExpiryCheck(ctx.config), skip("scim-clock", "no request was sent to AWS")];
   }
   const missing = missingOptions(config, "doctor").filter((o) => o.table === "aws");
   const endpoint = config.aws.scimEndpoint;
@@ -46,7 +55,7 @@ export async function scimChecks(ctx: DoctorContext): Promise<Check[]> {
     return [
       endpointMissing ? fail("scim-endpoint", missingLine(endpointMissing), ENDPOINT_FIX) : skip("scim-endpoint", "needs aws.scim_access_token to ask it anything (scim-token)"),
       tokenMissing ? fail("scim-token", missingLine(tokenMissing), TOKEN_FIX) : skip("scim-token", "needs aws.scim_endpoint (scim-endpoint)"),
-      tokenExpiryCheck(),
+      tokenExpiryCheck(ctx.config),
       skip("scim-clock", "no request was sent to AWS"),
     ];
   }
@@ -61,7 +70,7 @@ export async function scimChecks(ctx: DoctorContext): Promise<Check[]> {
   });
   const reached = await endpointCheck(conn);
   const tokenResult = reached.answered ? await tokenCheck(conn) : skip("scim-token", "needs an endpoint that answers (scim-endpoint)");
-  return [reached.check, tokenResult, tokenExpiryCheck(), clockCheck("scim-clock", "AWS", dates.samples, "no answer came from AWS (scim-endpoint)")];
+  return [reached.check, tokenResult, tokenExpiryCheck(ctx.config), clockCheck("scim-clock", "AWS", dates.samples, "no answer came from AWS (scim-endpoint)")];
 }
 
 /** GET /ServiceProviderConfig: the endpoint is IAM Identity Center's SCIM (§2); a 401 still proves it reached a SCIM service (§1). */

@@ -32,6 +32,8 @@ const METRIC_UNITS = {
   GoogleRequestRate: "Count/Second",
   LdapSearches: "Count",
   LdapPages: "Count",
+  // Whole days until the SCIM token expires (aws.scim_token_expires_at; negative once expired): a gauge the module alarms on at 7.
+  ScimTokenDaysLeft: "None",
 } as const;
 
 export type MetricName = keyof typeof METRIC_UNITS;

@@ -36,6 +36,11 @@ export interface ManagedLogger extends Logger {
   /** `text` as a line would show it: registered secrets and known credential shapes replaced (for results on stdout). */
   scrub(text: string): string;
   setContext(context: Record<string, unknown>): void;
+  /**
+   * One line whatever the level (the audit trail in Lambda): in JSON, an INFO line with `fields`
+   * after the usual keys and the context, every string scrubbed; in text, `message` as an INFO line.
+   */
+  record(message: string, fields: Record<string, unknown>): void;
 }
 
 const LEVELS: Record<LogLevelName, number> = { error: 0, warn: 1, info: 3, debug: 4 };
@@ -111,6 +116,11 @@ export function createLogger(options: LoggerOptions): ManagedLogger {
     scrub,
     setContext(next) {
       context = { ...context, ...next };
+    },
+    record(message, fields) {
+      if (options.format !== "json") return write(`${new Date().toISOString()} INFO  ${textMessage(capped(scrub(message)))}\n`);
+      const line = { level: "INFO", message: capped(scrub(message)), timestamp: new Date().toISOString(), service: options.service ?? "idpscim", ...context, ...fields };
+      write(`${safeJson(JSON.stringify(line, (_key, value: unknown) => (typeof value === "string" ? scrub(value) : value)))}\n`);
     },
   };
 }

@@ -2,7 +2,7 @@
  * @module The only runtime-aware code: environment, arguments, standard streams, exit, files.
  * Works the same under Bun (and its compiled binaries), Node (tsx) and Deno (node: built-ins).
  */
-import { fstatSync } from "node:fs";
+import { closeSync, fchmodSync, fstatSync, openSync, writeSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 
 export function environment(): Record<string, string | undefined> {
@@ -132,4 +132,35 @@ export async function writeTextFile(path: string, text: string, overwrite: boole
     if ((error as { code?: unknown }).code === "EEXIST") return "exists";
     throw error;
   }
+}
+
+/** A file open for appending: `append` writes at its end at once (synchronously, so a line is never half-written by a crash between two). */
+export interface AppendFile {
+  append(text: string): void;
+  close(): void;
+}
+
+/**
+ * Opens `path` for appending, created with `mode` when missing; an existing file wider than `mode`
+ * is narrowed to it (when this user owns it). Throws the system's error (ENOENT, EACCES, EISDIR).
+ */
+export function openAppendFile(path: string, mode: number): AppendFile {
+  const fd = openSync(path, "a", mode);
+  try {
+    if ((fstatSync(fd).mode & 0o777 & ~mode) !== 0) fchmodSync(fd, mode);
+  } catch {
+    // Not ours to change (another user's file we may append to): written as it is.
+  }
+  let open = true;
+  return {
+    append: (text) => {
+      if (!open) return;
+      const bytes = new TextEncoder().encode(text);
+      for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+    },
+    close: () => {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
 }

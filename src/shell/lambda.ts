@@ -19,9 +19,11 @@ import type { SyncReport } from "../core/sync.ts";
 import { buildEmf, metricsFromRun, writeEmf, type MetricValues } from "../log/emf.ts";
 import { createLogger, type ManagedLogger } from "../log/logger.ts";
 import { fetchWithoutTimeout, setEnvironmentVariable } from "../platform/runtime.ts";
+import { logStreamAudit } from "./audit-log.ts";
 import { describeError } from "./messages.ts";
 import { requestsJson } from "./render.ts";
 import { runConfiguredSync, stopStartingAtFor, type ConfiguredSyncResult } from "./run-sync.ts";
+import { scimTokenCheck } from "./token-expiry.ts";
 
 const API_VERSION = "2018-06-01";
 /** What the Runtime API's OpenAPI file asks error bodies to be sent as. */
@@ -89,6 +91,9 @@ export async function runLambda(env: Record<string, string | undefined>): Promis
       log.warn(
         `state.file ${config.state.file}: a Lambda sandbox's files do not outlive it, so each cold start reads the whole AWS tenant again; set aws.s3_bucket_name (IDPSCIM_AWS_S3_BUCKET_NAME) instead`,
       );
+    }
+    if (config.auditLog !== undefined) {
+      log.warn(`audit_log ${config.auditLog}: in Lambda the audit trail goes to the log stream (lines with "audit":"idpscim"), not to a file; unset IDPSCIM_AUDIT_LOG`);
     }
     log.info(`lambda runtime ready: function ${env.AWS_LAMBDA_FUNCTION_NAME ?? "?"} (${env.AWS_LAMBDA_FUNCTION_VERSION ?? "?"}), configuration from environment${config.useSecretsManager ? " and Secrets Manager" : ""}`);
   } catch (error) {
@@ -186,6 +191,9 @@ async function handleInvocation(next: NextInvocation, context: InvocationContext
     const result = await runConfiguredSync(config, env, log, {
       dryRun: options.dryRun,
       reconcile: options.reconcile,
+      // The invocation's id names the run, as function_request_id names its log lines.
+      runId: next.requestId,
+      auditTrail: logStreamAudit(log),
       ...(stopAt === undefined ? {} : { stopStartingAt: stopAt }),
       // Lambda ends the sandbox at its deadline: a lock this invocation leaves is free from then on.
       ...(next.deadlineMs === undefined ? {} : { endsBy: next.deadlineMs }),
@@ -203,6 +211,9 @@ async function handleInvocation(next: NextInvocation, context: InvocationContext
     }
   }
 
+  // Also when the run failed: a run refused with 401 is when the token's days left matter most.
+  const token = scimTokenCheck(config, Date.now());
+  if (token !== undefined) metrics.ScimTokenDaysLeft = token.daysLeft;
   // Metrics and logs go out before the answer: after it, Lambda may freeze the sandbox.
   writeEmf(
     buildEmf({

@@ -173,7 +173,8 @@ export function requestsJson(figures: RunFigures) {
   };
 }
 
-export function summaryLine(report: SyncReport, figures: RunFigures): string {
+/** The run's one summary line; `runId` (its audit lines' `run`) last, when given. */
+export function summaryLine(report: SyncReport, figures: RunFigures, runId?: string): string {
   const done = report.applied?.done;
   const parts = done
     ? [
@@ -190,7 +191,7 @@ export function summaryLine(report: SyncReport, figures: RunFigures): string {
     ? `ldap ${figures.ldapRequests.searches} searches (${figures.ldapRequests.pages} pages)`
     : `google ${total(figures.googleRequests)}${googleRate}`;
   const requests = `requests: scim ${total(figures.scimRequests)}${kinds} ${JSON.stringify(figures.scimRequests)}, ${source}`;
-  return `summary: ${parts.join("; ")}; ${requests}; tenant read ${report.tenantRead}; ${(figures.durationMs / 1000).toFixed(2)}s`;
+  return `summary: ${parts.join("; ")}; ${requests}; tenant read ${report.tenantRead}; ${(figures.durationMs / 1000).toFixed(2)}s${runId === undefined ? "" : `; run ${runId}`}`;
 }
 
 /** A plain aligned table for `inspect` and `state show`; every cell is `shown()`: one line, 80 characters at most. */

@@ -8,12 +8,15 @@ import { resolveSecrets, secretsForRun, type SecretsNeeded } from "../config/res
 import { redactedConfig, requireFor, type ResolvedConfig } from "../config/load.ts";
 import { STOP_GRACE_MS } from "../core/apply.ts";
 import { EXIT, exitForStop } from "../core/errors.ts";
-import type { RunLock } from "../core/ports.ts";
+import type { Audit } from "../core/audit.ts";
+import type { AuditTrail, RunLock } from "../core/ports.ts";
 import { runSync, type SyncReport } from "../core/sync.ts";
 import type { ManagedLogger } from "../log/logger.ts";
 import { collectGarbage, environment, exit, exitSoon, onSignal, readTextFile } from "../platform/runtime.ts";
+import { openAuditFile } from "./audit-log.ts";
 import { renderRefusal } from "./messages.ts";
 import { summaryLine, type RunFigures } from "./render.ts";
+import { logScimTokenExpiry } from "./token-expiry.ts";
 
 export interface ConfiguredSyncOptions {
   dryRun: boolean;
@@ -29,6 +32,10 @@ export interface ConfiguredSyncOptions {
   onProgress?: (progress: { phase: number; done: number; total: number }) => void;
   /** Told the run's figures once it ends, also when it stops on an error (for `sync --output json`). */
   onFigures?: (figures: RunFigures) => void;
+  /** The run's id in its summary and audit lines (the Lambda's request id); a random UUID by default. */
+  runId?: string;
+  /** Where a sync's audit trail goes instead of the `audit_log` file (the Lambda's log stream). */
+  auditTrail?: AuditTrail;
 }
 
 export interface ConfiguredSyncResult {
@@ -65,6 +72,26 @@ export async function runConfiguredSync(
   options: ConfiguredSyncOptions,
 ): Promise<ConfiguredSyncResult> {
   const started = Date.now();
+  const runId = options.runId ?? crypto.randomUUID();
+  // Before any request: a sync that cannot keep its audit trail writes nothing (exit 2). A plan writes nothing to record.
+  const auditFile = options.dryRun || options.auditTrail !== undefined || config.auditLog === undefined ? undefined : openAuditFile(config.auditLog, log.scrub, log);
+  const trail = options.dryRun ? undefined : (options.auditTrail ?? auditFile);
+  try {
+    logScimTokenExpiry(config, log, started);
+    return await configuredSync(config, environment, log, options, { started, runId, ...(trail === undefined ? {} : { audit: { trail, run: runId } }) });
+  } finally {
+    auditFile?.close();
+  }
+}
+
+async function configuredSync(
+  config: ResolvedConfig,
+  environment: Record<string, string | undefined>,
+  log: ManagedLogger,
+  options: ConfiguredSyncOptions,
+  run: { started: number; runId: string; audit?: Audit },
+): Promise<ConfiguredSyncResult> {
+  const { started } = run;
   const { config: finalConfig, serviceAccountKey } = await resolveRunConfig(config, log, secretsForRun(config));
   requireFor(finalConfig, options.dryRun ? "plan" : "sync");
   const { source, figures: sourceFigures } = composeSource(finalConfig, serviceAccountKey, log);
@@ -87,7 +114,7 @@ export async function runConfiguredSync(
   try {
     lock = await locking;
     report = await runSync(
-      { source, target, store, log, settle: collectGarbage },
+      { source, target, store, log, settle: collectGarbage, ...(run.audit === undefined ? {} : { audit: run.audit }) },
       {
         policy: policyFor(finalConfig),
         dryRun: options.dryRun,
@@ -114,7 +141,7 @@ export async function runConfiguredSync(
     stop?.dispose();
   }
   const figures = figuresNow();
-  log.info(summaryLine(report, figures));
+  log.info(summaryLine(report, figures, run.runId));
   for (const failure of report.applied?.failed ?? []) log.error(`failed: ${failure.kind} ${failure.subject}: ${failure.reason}`);
   const notStarted = report.applied?.notStarted ?? 0;
   if (report.applied?.stopped === "signal") {

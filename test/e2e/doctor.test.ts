@@ -46,7 +46,7 @@ async function doctor(env: Record<string, string> = {}, configFile?: string): Pr
 /** The verdict of each check, by id. */
 const verdicts = (report: Report): Record<string, string> => Object.fromEntries(report.checks.map((c) => [c.id, c.verdict]));
 
-/** Every check but `failing` passes (the token expiry slot always skips; `also` names other expected verdicts). */
+/** Every check but `failing` passes (the token expiry skips: the world sets no expiry date; `also` names other expected verdicts). */
 function expectOnly(report: Report, failing: string, also: Record<string, string> = {}): void {
   const expected = Object.fromEntries(report.checks.map((c) => [c.id, c.id === failing ? "fail" : c.id === "scim-token-expiry" ? "skip" : (also[c.id] ?? "pass")]));
   expect(verdicts(report)).toEqual(expected);
@@ -199,6 +199,20 @@ describe("doctor on the Google source", () => {
     expect(byId["scim-token"]!.detail).toStartWith("refused (401)");
     expect(byId["scim-token"]!.fix).toContain("Manage access token");
     expect(`${run.stdout}${run.stderr}`).not.toContain(WRONG_TOKEN);
+  });
+
+  test("the SCIM token's expiry: 20 days left warns (exit 0), 5 days left fails (exit 1) with the steps to a new token", async () => {
+    const inDays = (days: number) => new Date(Date.now() + days * 86_400_000 + 3_600_000).toISOString();
+    const soon = await doctor({ IDPSCIM_AWS_SCIM_TOKEN_EXPIRES_AT: inDays(20) });
+    expect(soon.run.code).toBe(0);
+    expect(soon.byId["scim-token-expiry"]!.verdict).toBe("warn");
+    expect(soon.byId["scim-token-expiry"]!.detail).toContain("expires in 20 days");
+    const near = await doctor({ IDPSCIM_AWS_SCIM_TOKEN_EXPIRES_AT: inDays(5) });
+    expect(near.run.code).toBe(1);
+    expect(near.byId["scim-token-expiry"]!.verdict).toBe("fail");
+    expect(near.byId["scim-token-expiry"]!.fix).toContain("Generate token");
+    const far = await doctor({ IDPSCIM_AWS_SCIM_TOKEN_EXPIRES_AT: inDays(200) });
+    expect(far.byId["scim-token-expiry"]!.verdict).toBe("pass");
   });
 
   test("a wrong SCIM endpoint: nothing listening, or a server that is not SCIM (404); the token check skips", async () => {

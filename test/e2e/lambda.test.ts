@@ -405,6 +405,30 @@ describe("compiled linux-x64 bootstrap", () => {
     expect(snapshot.groups.find((g) => g.displayName === "AWS Admins")?.members).toContain(newcomer!.id);
   });
 
+  test("the audit trail in the log stream (one log line per SCIM write, selected by audit = idpscim) and ScimTokenDaysLeft in EMF", async () => {
+    const e = await emulators();
+    // Five days and an hour left: an error line each run, and the metric the module's alarm watches.
+    const expiresAt = new Date(Date.now() + 5 * 86_400_000 + 3_600_000).toISOString();
+    const fn = await lambda({ command: [x64], env: functionEnv(e, { IDPSCIM_AWS_SCIM_TOKEN_EXPIRES_AT: expiresAt }) });
+    const run = await fn.invoke(scheduledEvent());
+    expect(run.status).toBe("success");
+    const logs = logLines(fn) as (LogLine & Record<string, any>)[];
+    const audit = logs.filter((l) => l.audit === "idpscim");
+    expect(audit.length).toBeGreaterThan(0);
+    // Every write AWS received is in the trail; each line is a log line of this invocation.
+    expect(audit.reduce((n, l) => n + (l.attempts as number), 0)).toBe(e.scim.log.writes());
+    expect(audit.every((l) => l.run === run.requestId && l.function_request_id === run.requestId && l.level === "INFO" && l.result === "ok")).toBe(true);
+    expect(audit.find((l) => l.operation === "createUser" && l.name === "ana.lima@example.com")?.changed).toMatchObject({ userName: "ana.lima@example.com" });
+    expect(logs.filter((l) => l.audit === undefined).every((l) => !l.message.startsWith("audit:"))).toBe(true);
+    const token = logs.filter((l) => l.message.includes("SCIM access token"));
+    expect(token.map((l) => l.level)).toEqual(["ERROR"]);
+    expect(token[0]!.message).toContain("expires in 5 days");
+    const [emf] = emfLines(fn);
+    expect(emf!.ScimTokenDaysLeft).toBe(5);
+    expect((emf!._aws as { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] }).CloudWatchMetrics[0]!.Metrics).toContainEqual({ Name: "ScimTokenDaysLeft", Unit: "None" });
+    expect(fn.stderrLines().join("\n")).not.toContain(e.scim.token);
+  });
+
   test("deadline near → no new operation after the margin; /response says continuesNextRun; the next run finishes", async () => {
     const e = await emulators();
     // A 10 s timeout: no new operation after 5 s (the margin is at most half the time); SCIM answers in 2 s.

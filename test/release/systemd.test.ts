@@ -79,6 +79,8 @@ describe("units", () => {
     expect(directive(service, "Type")).toEqual(["oneshot"]);
     expect(directive(service, "DynamicUser")).toEqual(["yes"]);
     expect(directive(service, "StateDirectory")).toEqual(["idpscim"]);
+    // The one other writable place: the audit trail's directory (README: Audit trail).
+    expect(directive(service, "LogsDirectory")).toEqual(["idpscim"]);
     expect(directive(service, "ProtectSystem")).toEqual(["strict"]);
     expect(directive(service, "SystemCallFilter")).toEqual(["@system-service"]);
     expect(directive(service, "CapabilityBoundingSet")).toEqual([""]);

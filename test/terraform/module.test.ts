@@ -715,6 +715,27 @@ describe("terraform module: resources", () => {
     expect(first(moduleRoot.variable, "create_alarms")?.default).toBe(true);
   });
 
+  test("an alarm on ScimTokenDaysLeft <= 7, only with scim_token_expires_at, which the function gets as IDPSCIM_AWS_SCIM_TOKEN_EXPIRES_AT", () => {
+    const expiry = first(moduleRoot.resource.aws_cloudwatch_metric_alarm, "scim_token_expiry")!;
+    expect([expiry.namespace, expiry.metric_name, expiry.threshold, expiry.comparison_operator, expiry.statistic]).toEqual([
+      "${local.metrics_namespace}",
+      "ScimTokenDaysLeft",
+      7,
+      "LessThanOrEqualToThreshold",
+      "Minimum",
+    ]);
+    expect(expiry.dimensions).toEqual({ Service: "${local.metrics_service}" });
+    expect(expiry.count).toBe("${var.create_alarms && var.scim_token_expires_at != null ? 1 : 0}");
+    expect(expiry.alarm_actions).toBe("${var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]}");
+    expect(first(moduleRoot.variable, "scim_token_expires_at")?.default).toBeNull();
+    expect(String(moduleRoot.locals.environment)).toContain("IDPSCIM_AWS_SCIM_TOKEN_EXPIRES_AT = var.scim_token_expires_at");
+    // The tool emits the metric the alarm watches, and reads the variable the module sets.
+    const emf = join(ROOT, "src/log/emf.ts");
+    if (existsSync(emf)) expect(readFileSync(emf, "utf8")).toContain("ScimTokenDaysLeft");
+    const schema = join(ROOT, "src/config/schema.ts");
+    if (existsSync(schema)) expect(readFileSync(schema, "utf8")).toMatch(/key: "scim_token_expires_at"/);
+  });
+
   test("the tool emits what the alarm watches: namespace idpscim, Service from POWERTOOLS_SERVICE_NAME (when the Lambda shell is present)", () => {
     const emf = join(ROOT, "src/log/emf.ts");
     const shell = join(ROOT, "src/shell/lambda.ts");
@@ -740,6 +761,12 @@ describe("terraform module: validations accept good values and refuse bad ones",
       variable: "alarm_sns_topic_arn",
       good: ["arn:aws:sns:us-east-1:111122223333:idpscim-alarms", "arn:aws-us-gov:sns:us-gov-west-1:111122223333:alarms.fifo"],
       bad: ["arn:aws:sqs:us-east-1:111122223333:idpscim", "idpscim-alarms"],
+    },
+    {
+      variable: "scim_token_expires_at",
+      // What the tool's aws.scim_token_expires_at takes (src/config/values.ts parseDate), so a value the module passes never fails the init.
+      good: ["2027-06-30", "2027-06-30T09:00:00Z", "2027-06-30T09:00:00.000Z", "2027-06-30T09:00+02:00"],
+      bad: ["2027-06-30T09:00:00", "30/06/2027", "2027-6-30", "next june", "2027-06-30 "],
     },
     ...["gws_service_account_secret_arn", "gws_user_email_secret_arn", "scim_endpoint_secret_arn", "scim_access_token_secret_arn", "ldap_bind_password_secret_arn"].map((variable) => ({
       variable,
@@ -990,6 +1017,7 @@ describe("the checks bite: each fails on a copy with its feature removed", () =>
       "settings could override IDPSCIM_LDAP_URL",
     ].map((expected) => ({ what: `IDPSCIM_LDAP_* through settings: ${/IDPSCIM_\w+/.exec(expected)![0]}`, file: "variables.tf", edit: (t: string) => t.replace('!startswith(k, "IDPSCIM_LDAP_")', 'k != ""'), check: environmentProblems, expected })),
     { what: "the SCIM token's file through settings", file: "variables.tf", edit: (t) => t.replace('      "IDPSCIM_AWS_SCIM_ACCESS_TOKEN_FILE",\n', ""), check: environmentProblems, expected: "settings accepts IDPSCIM_AWS_SCIM_ACCESS_TOKEN_FILE, the file holding the secret IDPSCIM_AWS_SCIM_ACCESS_TOKEN" },
+    { what: "the token's expiry through settings", file: "variables.tf", edit: (t) => t.replace('      "IDPSCIM_AWS_SCIM_TOKEN_EXPIRES_AT",\n', ""), check: environmentProblems, expected: "settings could override IDPSCIM_AWS_SCIM_TOKEN_EXPIRES_AT" },
     { what: "the source type through settings", file: "variables.tf", edit: (t) => t.replace(' "IDPSCIM_SOURCE_TYPE",', ""), check: environmentProblems, expected: "settings could override IDPSCIM_SOURCE_TYPE" },
     { what: "a source the tool lacks", file: "variables.tf", edit: (t) => t.replace('contains(["google", "ldap"], var.source_type)', 'contains(["google", "ldap", "okta"], var.source_type)'), check: secretProblems, expected: "source_type allows" },
     { what: "LDAP reading a Google secret", file: "main.tf", edit: (t) => t.replace('ldap   = ["scim_endpoint", "scim_access_token", "ldap_bind_password"]', 'ldap   = ["scim_endpoint", "scim_access_token", "ldap_bind_password", "gws_user_email"]'), check: secretProblems, expected: "source_type ldap reads" },

@@ -113,4 +113,8 @@ describe("summaryLine", () => {
   test("no rate when Google was not read", () => {
     expect(summaryLine(report, { durationMs: 10, scimRequests: {}, googleRequests: {} })).toContain("requests: scim 0 {}, google 0; ");
   });
+
+  test("the run's id last, when given: its audit lines' `run`", () => {
+    expect(summaryLine(report, { durationMs: 10, scimRequests: {}, googleRequests: {} }, "0b6f0c0e-6f5c-4d7e-9f6a-2d1f3c4b5a69")).toMatch(/; 0\.01s; run 0b6f0c0e-6f5c-4d7e-9f6a-2d1f3c4b5a69$/);
+  });
 });

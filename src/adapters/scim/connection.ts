@@ -20,7 +20,8 @@ export interface ScimConnection {
   pacers: RequestPacers;
   /** Requests sent by route and by kind (retries included), and deletes that found nothing. */
   counts: { byRoute: Record<string, number>; byKind: Record<RequestKind, number>; total: number; alreadyDeleted: number };
-  send(request: ScimRequest, onFailedAttempt?: (error: ScimRequestError) => void): Promise<FetchResponse<unknown>>;
+  /** `onAttempt` is called as each attempt is sent, the first and every retry. */
+  send(request: ScimRequest, onFailedAttempt?: (error: ScimRequestError) => void, onAttempt?: () => void): Promise<FetchResponse<unknown>>;
 }
 
 export interface ConnectOptions {
@@ -61,9 +62,10 @@ export function connect(options: ConnectOptions): ScimConnection {
   const { onAnswer } = options;
 
   /** One logical request: attempts under the limiter, errors translated without the token. */
-  async function send(request: ScimRequest, onFailedAttempt?: (error: ScimRequestError) => void): Promise<FetchResponse<unknown>> {
+  async function send(request: ScimRequest, onFailedAttempt?: (error: ScimRequestError) => void, onAttempt?: () => void): Promise<FetchResponse<unknown>> {
     const kind = requestKind(request.method);
     return pacers.run(kind, async () => {
+      onAttempt?.();
       counts.byRoute[request.route] = (counts.byRoute[request.route] ?? 0) + 1;
       counts.byKind[kind]++;
       counts.total++;
@@ -105,4 +107,16 @@ export function objectBody(conn: ScimConnection, response: FetchResponse<unknown
   if (typeof data === "object" && data !== null && !Array.isArray(data)) return data as Record<string, unknown>;
   const scrub = (text: string) => text.split(conn.token).join("[redacted]");
   throw unexpected(conn, request, `${response.status} with ${describeAnswer(data, response.headers.get("content-type"), scrub)}, not SCIM JSON`, response.status);
+}
+
+/** The same connection, calling `onWriteAttempt` as each attempt of a write (not a read) is sent: the audit trail's attempt count. */
+export function observedConnection(conn: ScimConnection, onWriteAttempt: () => void): ScimConnection {
+  return {
+    ...conn,
+    send: (request, onFailedAttempt, onAttempt) =>
+      conn.send(request, onFailedAttempt, () => {
+        onAttempt?.();
+        if (requestKind(request.method) === "write") onWriteAttempt();
+      }),
+  };
 }

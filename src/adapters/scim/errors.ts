@@ -12,9 +12,14 @@ export interface RequestLabel {
   target?: string;
 }
 
+/** Where a new SCIM token comes from, and what to do with it: also what the expiry warnings say (src/shell/token-expiry.ts). */
+export const NEW_TOKEN_STEPS =
+  "generate a new one in the IAM Identity Center console (Settings > Automatic provisioning > Generate token), put it where aws.scim_access_token " +
+  "comes from (the file, the variable or the Secrets Manager secret), and set aws.scim_token_expires_at to its expiry date";
+
 const AUTH_HINT =
-  "check aws.scim_access_token and aws.scim_endpoint: the token is the one shown with the SCIM endpoint in the IAM Identity Center console " +
-  "(Settings > Automatic provisioning); it expires one year after it was generated, so rotate it there if it is older";
+  "the SCIM access token may have expired (one year after it was generated) or been rotated or deleted in the console: " +
+  `${NEW_TOKEN_STEPS}, so runs warn before it expires again; also check aws.scim_endpoint is the one shown with the token`;
 
 export const RESPONSE_HINT =
   "check aws.scim_endpoint: it must be the SCIM endpoint the IAM Identity Center console shows (Settings > Automatic provisioning), " +
@@ -70,12 +75,13 @@ export function toScimRequestError(error: unknown, label: RequestLabel, token: s
   const detail = readDetail(e.data, typeof e.statusText === "string" ? e.statusText : "", e.response?.headers?.get("content-type") ?? null, scrub);
   const kind = kindOf(status);
   const message = `SCIM ${where} failed: ${status}${detail ? ` ${detail}` : ""}`;
+  const answer = { status, answer: detail };
   const result =
     kind === "auth"
-      ? new ScimRequestError("auth", message, { status, hint: AUTH_HINT })
+      ? new ScimRequestError("auth", message, { ...answer, hint: AUTH_HINT })
       : kind === "server"
-        ? new ScimRequestError(kind, message, { status, hint: serverHint(endpoint) })
-        : new ScimRequestError(kind, message, { status });
+        ? new ScimRequestError(kind, message, { ...answer, hint: serverHint(endpoint) })
+        : new ScimRequestError(kind, message, answer);
   if (kind === "throttled") {
     const retryAfter = parseRetryAfter(e.response?.headers?.get("retry-after") ?? null);
     if (retryAfter !== undefined) retryAfterByError.set(result, retryAfter);

@@ -3,7 +3,7 @@ import { SyncError } from "../../core/errors.ts";
 import type { RequestStats, ScimTarget } from "../../core/ports.ts";
 import type { RateControlOptions, RateControlStats, RequestKind } from "../../core/rate-control.ts";
 import type { TenantUser } from "../../model/index.ts";
-import { connect, objectBody, type ScimRequest } from "./connection.ts";
+import { connect, objectBody, observedConnection, type ScimConnection, type ScimRequest } from "./connection.ts";
 import { eqFilter } from "./filter.ts";
 import { findGroup, findUser, getOne, listAll, readGroup, readUser, readUserId } from "./listing.ts";
 import { changeMembers, createGroup, createUser, remove, updateGroup, updateUser } from "./writes.ts";
@@ -67,7 +67,7 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   });
 
-  return {
+  const target: AwsScimTarget = {
     async serviceProviderConfig() {
       const request: ScimRequest = { method: "GET", route: "GET /ServiceProviderConfig", path: "/ServiceProviderConfig" };
       return objectBody(conn, await conn.send(request), request);
@@ -99,14 +99,7 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
       return found === undefined ? undefined : readGroup(conn, found, "GET /Groups/{id}");
     },
 
-    createUser: (externalId, attributes, managerScimId) => createUser(conn, externalId, attributes, managerScimId),
-    updateUser: (scimId, change) => updateUser(conn, scimId, change),
-    deleteUser: (scimId) => remove(conn, "Users", scimId),
-    createGroup: (externalId, displayName, memberScimIds) => createGroup(conn, externalId, displayName, memberScimIds),
-    updateGroup: (scimId, change) => updateGroup(conn, scimId, change),
-    addMembers: (groupScimId, userScimIds) => changeMembers(conn, "add", groupScimId, userScimIds),
-    removeMembers: (groupScimId, userScimIds) => changeMembers(conn, "remove", groupScimId, userScimIds),
-    deleteGroup: (scimId) => remove(conn, "Groups", scimId),
+    ...writesOver(conn),
 
     stats() {
       const { read, write } = conn.pacers.stats();
@@ -119,6 +112,25 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
         byKind: { read: { ...read, requests: conn.counts.byKind.read }, write: { ...write, requests: conn.counts.byKind.write } },
       };
     },
+
+    observed: (onWriteAttempt) => ({ ...target, ...writesOver(observedConnection(conn, onWriteAttempt)) }),
+  };
+  return target;
+}
+
+type Writes = Pick<ScimTarget, "createUser" | "updateUser" | "deleteUser" | "createGroup" | "updateGroup" | "addMembers" | "removeMembers" | "deleteGroup">;
+
+/** The port's writes over `conn` (`observed` makes them again over a connection that counts their attempts). */
+function writesOver(conn: ScimConnection): Writes {
+  return {
+    createUser: (externalId, attributes, managerScimId) => createUser(conn, externalId, attributes, managerScimId),
+    updateUser: (scimId, change) => updateUser(conn, scimId, change),
+    deleteUser: (scimId) => remove(conn, "Users", scimId),
+    createGroup: (externalId, displayName, memberScimIds) => createGroup(conn, externalId, displayName, memberScimIds),
+    updateGroup: (scimId, change) => updateGroup(conn, scimId, change),
+    addMembers: (groupScimId, userScimIds) => changeMembers(conn, "add", groupScimId, userScimIds),
+    removeMembers: (groupScimId, userScimIds) => changeMembers(conn, "remove", groupScimId, userScimIds),
+    deleteGroup: (scimId) => remove(conn, "Groups", scimId),
   };
 }
 
