@@ -14,6 +14,7 @@ import { createS3StateStore } from "./adapters/state/s3-state-store.ts";
 import type { ResolvedConfig, SourceType } from "./config/schema.ts";
 import type { DirectorySource, Logger, SecretResolver, StateStore } from "./core/ports.ts";
 import type { PlanPolicy } from "./core/plan.ts";
+import { scopedSource } from "./core/scope.ts";
 import { managedAttributesFor } from "./model/index.ts";
 
 /** A value the shell's `requireFor` guarantees; its absence here is a bug in the shell, not a configuration problem. */
@@ -41,8 +42,11 @@ export interface ComposedSource {
 
 /** The source `type` names (default source.type): Google Workspace or an LDAP directory. */
 export function composeSource(config: ResolvedConfig, serviceAccountKey: string, log: Logger, type: SourceType = config.source.type): ComposedSource {
+  // The exclusions end the scope whatever the source (src/core/scope.ts).
+  const scope = { method: config.sync.method, excludeUsers: config.sync.excludeUsers, excludeGroups: config.sync.excludeGroups };
   if (type === "ldap") {
-    const source = createLdapDirectorySource({ settings: ldapSettings(config), userFields: new Set(config.sync.userFields), log });
+    const ldap = createLdapDirectorySource({ settings: ldapSettings(config), userFields: new Set(config.sync.userFields), method: config.sync.method, log });
+    const source = scopedSource(ldap, scope, log);
     return {
       source,
       figures: () => {
@@ -51,16 +55,19 @@ export function composeSource(config: ResolvedConfig, serviceAccountKey: string,
       },
     };
   }
-  const source = createGoogleDirectorySource({
+  const google = createGoogleDirectorySource({
     serviceAccountKey,
     adminEmail: checked(config.gws.userEmail, "gws.user_email"),
     groupsFilter: config.gws.groupsFilter,
+    usersFilter: config.gws.usersFilter,
+    method: config.sync.method,
     userFields: new Set(config.sync.userFields),
     apiUrl: config.gws.apiUrl,
     tokenUrl: config.gws.tokenUrl,
     rateLimit: config.gws.rateLimit,
     logger: log,
   });
+  const source = scopedSource(google, scope, log);
   return {
     source,
     figures: () => {
@@ -106,6 +113,7 @@ export function policyFor(config: ResolvedConfig): Omit<PlanPolicy, "adoptGroups
     removedUsers: config.sync.removedUsers,
     deleteUnmanaged: config.sync.deleteUnmanaged,
     mode: config.sync.mode,
+    onlyGroups: config.sync.onlyGroups,
     managedAttributes: managedAttributesFor(config.sync.userFields),
   };
 }

@@ -1,4 +1,4 @@
-/** @module The in-scope members' Directory users (users.list while it pays, then users.get), mapped to SourceUsers with their managers resolved. */
+/** @module The in-scope Directory users (the members' by users.list while it pays, then users.get; or those gws.users_filter matches), mapped to SourceUsers with their managers resolved. */
 import type { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import { forEachLimit } from "../../core/pool.ts";
 import type { SourceUser } from "../../core/ports.ts";
@@ -89,6 +89,51 @@ export async function readUsers(
     if (user) keep(id, user);
   });
   ctx.log.debug(`google: users read with ${pages} users.list page(s) and ${rest.length} users.get`);
+  return read;
+}
+
+/**
+ * The Directory users matching any of `queries` (gws.users_filter, ORed), mapped, by id: one
+ * users.list listing per query, every page of it (only Google can evaluate a query, so nothing
+ * is fetched one by one), each user kept once. With `members`, only users some synced group
+ * holds are kept, and the listings stop as soon as every member has been seen (method "groups");
+ * without, every match is (method "users"). Sets `ctx.stats.userFetch`.
+ */
+export async function readMatchingUsers(
+  ctx: DirectoryContext,
+  queries: readonly string[],
+  userFieldList: string,
+  fields: ReadonlySet<UserFieldName>,
+  members?: MemberIndex,
+): Promise<Map<string, ReadUser>> {
+  const { admin, customer } = ctx;
+  const read = new Map<string, ReadUser>();
+  const map = userMapper(GOOGLE_USER, { fields });
+  ctx.stats.userFetch = "users.list";
+  if (members?.size === 0) return read;
+  for (const query of queries) {
+    if (members !== undefined && read.size === members.size) break;
+    await listAll(
+      ctx,
+      "users.list",
+      `${customer} query=${JSON.stringify(query)}`,
+      (pageToken) =>
+        admin.users.list(
+          { customer, query, maxResults: USERS_PAGE, ...(pageToken ? { pageToken } : {}), fields: `nextPageToken,users(${userFieldList})` },
+          NO_RETRY,
+        ),
+      (page) => {
+        for (const user of page.users ?? []) {
+          if (!user.id) continue;
+          const id = members === undefined ? user.id : members.find(user.id);
+          if (id === undefined || read.has(id)) continue;
+          read.set(id, mapGoogleUser(id, user, map));
+          members?.found(id);
+        }
+        return members !== undefined && read.size === members.size;
+      },
+    );
+  }
   return read;
 }
 
