@@ -62,11 +62,7 @@ export async function readUsers(
       ctx,
       "users.list",
       customer,
-      (pageToken) =>
-        admin.users.list(
-          { customer, maxResults: USERS_PAGE, ...(pageToken ? { pageToken } : {}), fields: `nextPageToken,users(${userFieldList})` },
-          NO_RETRY,
-        ),
+      (pageToken) => listUsersPage(ctx, undefined, pageToken, userFieldList),
       (page) => {
         pages++;
         for (const user of page.users ?? []) {
@@ -106,7 +102,7 @@ export async function readMatchingUsers(
   fields: ReadonlySet<UserFieldName>,
   members?: MemberIndex,
 ): Promise<Map<string, ReadUser>> {
-  const { admin, customer } = ctx;
+  const { customer } = ctx;
   const read = new Map<string, ReadUser>();
   const map = userMapper(GOOGLE_USER, { fields });
   ctx.stats.userFetch = "users.list";
@@ -117,11 +113,7 @@ export async function readMatchingUsers(
       ctx,
       "users.list",
       `${customer} query=${JSON.stringify(query)}`,
-      (pageToken) =>
-        admin.users.list(
-          { customer, query, maxResults: USERS_PAGE, ...(pageToken ? { pageToken } : {}), fields: `nextPageToken,users(${userFieldList})` },
-          NO_RETRY,
-        ),
+      (pageToken) => listUsersPage(ctx, query, pageToken, userFieldList),
       (page) => {
         for (const user of page.users ?? []) {
           if (!user.id) continue;
@@ -135,6 +127,15 @@ export async function readMatchingUsers(
     );
   }
   return read;
+}
+
+/** One users.list page of the customer's users (those `query` matches, when given): the one place its parameters are chosen. */
+function listUsersPage(ctx: DirectoryContext, query: string | undefined, pageToken: string | undefined, userFieldList: string) {
+  const { admin, customer } = ctx;
+  return admin.users.list(
+    { customer, maxResults: USERS_PAGE, ...(query !== undefined ? { query } : {}), ...(pageToken ? { pageToken } : {}), fields: `nextPageToken,users(${userFieldList})` },
+    NO_RETRY,
+  );
 }
 
 function mapGoogleUser(id: string, user: GoogleUser, map: (user: GoogleUser) => MappedUser): ReadUser {
