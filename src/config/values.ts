@@ -151,7 +151,8 @@ export function usersFilterProblem(query: string): string | undefined {
     if (match === null) continue; // a bare term: Google searches names and email for it
     const [, field, op, raw] = match as unknown as [string, string, string, string];
     const value = raw.replace(/^'(.*)'$/, "$1");
-    const ops = field.includes(".") ? ["=", ":"] : USER_QUERY_FIELDS[field];
+    // A custom field's operators depend on its type (ranges need a numericIndexingSpec): Google judges those.
+    const ops = field.includes(".") ? ["=", ":", "<", ">", "<=", ">="] : Object.hasOwn(USER_QUERY_FIELDS, field) ? USER_QUERY_FIELDS[field] : undefined;
     const fix = "use field=value, field:word or field:prefix*, space-separated (e.g. orgUnitPath='/Engineering' isSuspended=false, or schemaName.fieldName=value)";
     if (ops === undefined) return `${quote(clause)} names no Directory user search field; ${fix}`;
     if (value === "") return `${quote(clause)} has no value; ${fix}`;

@@ -141,6 +141,56 @@ describe('sync.method = "users"', () => {
   });
 });
 
+describe("a query Google refuses", () => {
+  test("an unknown custom field passes the local check, Google answers 400: one CONFIG_INVALID line naming the setting, exit 2, nothing written", async () => {
+    world = await startWorld({ scenario: company() });
+    const run = await world.run(["sync", ...filters("Custom.noSuchField=true")]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('gws.users_filter: Google refused the users.list query="Custom.noSuchField=true": 400 invalid');
+    expect(world.emulators.scim.log.writes()).toBe(0);
+    expect(() => readFileSync(world!.statePath)).toThrow();
+  });
+});
+
+describe("requests: the fewest users.list pages", () => {
+  /** 1,200 users, every other one in /Engineering; one group holding the first 10 (all engineers), one holding user 1 (in /Sales). */
+  function large(): Scenario {
+    const users = Array.from({ length: 1200 }, (_, i) => ({
+      id: `1${String(i).padStart(5, "0")}`,
+      primaryEmail: `user${String(i).padStart(4, "0")}@example.com`,
+      name: { givenName: `Given${i}`, familyName: "Test" },
+      orgUnitPath: i % 2 === 0 ? "/Engineering" : "/Sales",
+    }));
+    const members = (indexes: number[]) => indexes.map((i) => ({ email: users[i]!.primaryEmail }));
+    return parseScenario({
+      google: {
+        domain: "example.com", customerId: "C1", adminEmail: "admin@example.com", users,
+        groups: [
+          { id: "201", email: "eng@example.com", name: "Engineering", members: members([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]) },
+          { id: "202", email: "sales@example.com", name: "Sales", members: members([1]) },
+        ],
+      },
+    });
+  }
+
+  test('"users": ceil(matches / 500) pages per query (600 engineers: 2); "groups": the listing stops once every member was seen (1)', async () => {
+    world = await startWorld({ scenario: large() });
+    world.writeConfig(`[sync]\nmethod = "users"\n`);
+    const byUsers = await world.run(["sync", "--dry-run", ...filters("orgUnitPath='/Engineering'")]);
+    expect(byUsers.code).toBe(0);
+    expect(byUsers.stderr).toContain("google: 600 users");
+    expect(usersList(world)).toBe(2);
+
+    world.emulators.google.log.clear();
+    world.writeConfig("");
+    const byGroups = await world.run(["sync", "--dry-run", "--gws-groups-filter", "email:eng*", ...filters("orgUnitPath='/Engineering'", "orgUnitPath='/Sales'")]);
+    expect(byGroups.code).toBe(0);
+    expect(byGroups.stderr).toContain("google: 10 users");
+    // The 10 members are on the first page of the first query: neither its second page nor the second query is asked for.
+    expect(usersList(world)).toBe(1);
+  });
+});
+
 describe("sync.exclude_users and sync.exclude_groups", () => {
   test("an excluded user is never synced and leaves every group; an excluded group is not synced and a user held only by it leaves the scope", async () => {
     world = await startWorld({ scenario: company() });

@@ -65,7 +65,7 @@ describe("plan with sync.only_groups", () => {
 
 describe("usersFilterProblem", () => {
   test("Google's documented forms pass", () => {
-    for (const query of ["orgUnitPath='/Engineering'", "isSuspended=false", "Custom.awsAccess=true", "email:dev*", "orgUnitPath='/Sales EMEA' isSuspended=false", "manager=boss@example.com", "jane", "name:'Jane Smith'"]) {
+    for (const query of ["orgUnitPath='/Engineering'", "isSuspended=false", "Custom.awsAccess=true", "email:dev*", "orgUnitPath='/Sales EMEA' isSuspended=false", "manager=boss@example.com", "jane", "name:'Jane Smith'", "EmployeeData.startYear>=2020"]) {
       expect(usersFilterProblem(query)).toBeUndefined();
     }
   });
@@ -76,5 +76,6 @@ describe("usersFilterProblem", () => {
     expect(usersFilterProblem("isSuspended=no")).toContain("isSuspended is true or false");
     expect(usersFilterProblem("email=")).toContain("has no value");
     expect(usersFilterProblem("orgUnitPath='/Eng")).toContain("unbalanced single quote");
+    expect(usersFilterProblem("constructor=x")).toContain("names no Directory user search field");
   });
 });
