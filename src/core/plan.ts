@@ -294,6 +294,8 @@ function existingUsersOnly(inScope: readonly SourceUser[], matching: Matching<Te
     }
   }
   for (const [scimId, sourceId] of matching.owned) if (frozenIds.has(sourceId) && !existing.has(sourceId)) existing.set(sourceId, scimId);
+  // Records of an earlier run without only_groups whose user is gone from AWS: the state must not keep naming them.
+  draft.bookkeeping.forgetUsers.push(...matching.gone);
   if (missing.length > 0) {
     const listed = missing.slice(0, NAMES_LISTED).map(shownName).join(", ");
     draft.warnings.push(`sync.only_groups: ${missing.length} users in scope have no AWS user (${listed}${missing.length > NAMES_LISTED ? ", …" : ""}) and are left out of their groups; idpscim creates none`);

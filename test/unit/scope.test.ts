@@ -46,7 +46,11 @@ describe("plan with sync.only_groups", () => {
     managedAttributes: managedAttributesFor([]), adoptGroupsByName: true, protectedGroups: [], onlyGroups: true,
   };
   const tenantUser = (scimId: string, name: string, externalId?: string): TenantUser => ({ scimId, attributes: { ...attrs(name), displayName: "Someone else's" }, ...(externalId ? { externalId } : {}) });
-  const state: SyncState = { schemaVersion: STATE_SCHEMA_VERSION, users: { old: { scimId: "s-old", attributes: attrs("old") } }, groups: {} };
+  const state: SyncState = {
+    schemaVersion: STATE_SCHEMA_VERSION,
+    users: { old: { scimId: "s-old", attributes: attrs("old") }, gone: { scimId: "s-gone", attributes: attrs("gone") } },
+    groups: {},
+  };
 
   test("no user operation, even with delete_unmanaged and a managed user gone from the source; members are the AWS users matched", () => {
     const source = snapshot([user("1", "ana"), user("2", "bo"), user("3", "cy"), user("4", "dee", true)], [group("g1", "Team", ["1", "2", "3", "4"])]);
@@ -60,6 +64,8 @@ describe("plan with sync.only_groups", () => {
     expect(p.operations[0]).toMatchObject({ members: [{ scimId: "s-ana", sourceId: "1" }, { scimId: "s-bo", sourceId: "2" }] });
     expect(p.warnings.join("\n")).toContain('sync.only_groups: 1 users in scope have no AWS user ("cy@example.com")');
     expect(p.rejected).toEqual([]);
+    // A record of an earlier run whose user is gone from AWS is forgotten; "old" (still there, no longer in scope) is left alone.
+    expect(p.bookkeeping.forgetUsers).toEqual(["gone"]);
   });
 });
 
