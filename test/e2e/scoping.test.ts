@@ -153,9 +153,12 @@ describe("a query Google refuses", () => {
 });
 
 describe("requests: the fewest users.list pages", () => {
-  /** 1,200 users, every other one in /Engineering; one group holding the first 10 (all engineers), one holding user 1 (in /Sales). */
+  /**
+   * 3,000 users (user0000…), every other one in /Engineering; Engineering holds the first 10
+   * engineers (on the first page of any listing), Late the last engineer and the last salesman.
+   */
   function large(): Scenario {
-    const users = Array.from({ length: 1200 }, (_, i) => ({
+    const users = Array.from({ length: 3000 }, (_, i) => ({
       id: `1${String(i).padStart(5, "0")}`,
       primaryEmail: `user${String(i).padStart(4, "0")}@example.com`,
       name: { givenName: `Given${i}`, familyName: "Test" },
@@ -167,27 +170,30 @@ describe("requests: the fewest users.list pages", () => {
         domain: "example.com", customerId: "C1", adminEmail: "admin@example.com", users,
         groups: [
           { id: "201", email: "eng@example.com", name: "Engineering", members: members([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]) },
-          { id: "202", email: "sales@example.com", name: "Sales", members: members([1]) },
+          { id: "202", email: "late@example.com", name: "Late", members: members([2998, 2999]) },
         ],
       },
     });
   }
+  const plan = async (w: World, args: string[]) => {
+    w.emulators.google.log.clear();
+    const run = await w.run(["sync", "--dry-run", ...args]);
+    expect(run.code).toBe(0);
+    return { users: Number(/google: (\d+) users/.exec(run.stderr)?.[1]), usersList: usersList(w) };
+  };
 
-  test('"users": ceil(matches / 500) pages per query (600 engineers: 2); "groups": the listing stops once every member was seen (1)', async () => {
+  test('"users": ceil(matches / 500) pages per query; "groups": stop once every member was seen, or ask for the last few members by the query itself', async () => {
     world = await startWorld({ scenario: large() });
     world.writeConfig(`[sync]\nmethod = "users"\n`);
-    const byUsers = await world.run(["sync", "--dry-run", ...filters("orgUnitPath='/Engineering'")]);
-    expect(byUsers.code).toBe(0);
-    expect(byUsers.stderr).toContain("google: 600 users");
-    expect(usersList(world)).toBe(2);
+    expect(await plan(world, filters("orgUnitPath='/Engineering'"))).toEqual({ users: 1500, usersList: 3 });
 
-    world.emulators.google.log.clear();
     world.writeConfig("");
-    const byGroups = await world.run(["sync", "--dry-run", "--gws-groups-filter", "email:eng*", ...filters("orgUnitPath='/Engineering'", "orgUnitPath='/Sales'")]);
-    expect(byGroups.code).toBe(0);
-    expect(byGroups.stderr).toContain("google: 10 users");
-    // The 10 members are on the first page of the first query: neither its second page nor the second query is asked for.
-    expect(usersList(world)).toBe(1);
+    // The 10 members are on the first page of the first query: neither its next pages nor the second query are asked for.
+    expect(await plan(world, ["--gws-groups-filter", "email:eng*", ...filters("orgUnitPath='/Engineering'", "orgUnitPath='/Sales'")])).toEqual({ users: 10, usersList: 1 });
+    // Late's two members are on no first page: one page, then one request each (query AND email=), instead of 6 pages.
+    expect(await plan(world, ["--gws-groups-filter", "email:late*", ...filters("orgUnitPath='/'")])).toEqual({ users: 2, usersList: 3 });
+    // The probe is the query ANDed: the salesman does not match /Engineering and stays out of scope.
+    expect(await plan(world, ["--gws-groups-filter", "email:late*", ...filters("orgUnitPath='/Engineering'")])).toEqual({ users: 1, usersList: 3 });
   });
 });
 
