@@ -17,6 +17,7 @@ import { createS3StateStore } from "./adapters/state/s3-state-store.ts";
 import type { ResolvedConfig, SourceType } from "./config/schema.ts";
 import type { DirectorySource, Logger, SecretResolver, StateStore } from "./core/ports.ts";
 import type { PlanPolicy } from "./core/plan.ts";
+import { scopedSource } from "./core/scope.ts";
 import { managedAttributesFor } from "./model/index.ts";
 
 /** A value the shell's `requireFor` guarantees; its absence here is a bug in the shell, not a configuration problem. */
@@ -44,8 +45,11 @@ export interface ComposedSource {
 
 /** The source `type` names (default source.type): Google Workspace or an LDAP directory. */
 export function composeSource(config: ResolvedConfig, serviceAccountKey: string, log: Logger, type: SourceType = config.source.type): ComposedSource {
+  // The exclusions end the scope whatever the source (src/core/scope.ts).
+  const scope = { method: config.sync.method, excludeUsers: config.sync.excludeUsers, excludeGroups: config.sync.excludeGroups };
   if (type === "ldap") {
-    const source = createLdapDirectorySource({ settings: ldapSettings(config), userFields: new Set(config.sync.userFields), log });
+    const ldap = createLdapDirectorySource({ settings: ldapSettings(config), userFields: new Set(config.sync.userFields), method: config.sync.method, log });
+    const source = scopedSource(ldap, scope, log);
     return {
       source,
       figures: () => {
@@ -54,10 +58,12 @@ export function composeSource(config: ResolvedConfig, serviceAccountKey: string,
       },
     };
   }
-  const source = createGoogleDirectorySource({
+  const google = createGoogleDirectorySource({
     serviceAccountKey,
     adminEmail: checked(config.gws.userEmail, "gws.user_email"),
     groupsFilter: config.gws.groupsFilter,
+    usersFilter: config.gws.usersFilter,
+    method: config.sync.method,
     userFields: new Set(config.sync.userFields),
     userTable: withMapping(GOOGLE_USER, configuredMapping(config)),
     apiUrl: config.gws.apiUrl,
@@ -65,6 +71,7 @@ export function composeSource(config: ResolvedConfig, serviceAccountKey: string,
     rateLimit: config.gws.rateLimit,
     logger: log,
   });
+  const source = scopedSource(google, scope, log);
   return {
     source,
     figures: () => {
@@ -110,6 +117,7 @@ export function policyFor(config: ResolvedConfig): Omit<PlanPolicy, "adoptGroups
     removedUsers: config.sync.removedUsers,
     deleteUnmanaged: config.sync.deleteUnmanaged,
     mode: config.sync.mode,
+    onlyGroups: config.sync.onlyGroups,
     managedAttributes: managedAttributesFor(config.sync.userFields),
   };
 }

@@ -11,7 +11,7 @@ import { PROTECTED_GROUPS_DEFAULT, USER_FIELD_NAMES } from "../model/index.ts";
 import { parseFallbacks } from "../mapping/expression.ts";
 import { attributeNameProblem, LDAP_PRESETS, mappingEntriesProblem } from "../mapping/presets/ldap.ts";
 import { MAPPING_TARGET_NAMES, MAPPING_TARGETS, type MappingTarget } from "../mapping/targets.ts";
-import { bindNameProblem, dnProblem, emailProblem, groupsFilterProblem, ldapFilterProblem, ldapUrlProblem, pemProblem, RECONCILE_EVERY_MAX_MS, tokenProblem, type MaxDeletes } from "./values.ts";
+import { bindNameProblem, dnProblem, emailProblem, groupsFilterProblem, ldapFilterProblem, ldapUrlProblem, pemProblem, RECONCILE_EVERY_MAX_MS, tokenProblem, usersFilterProblem, type MaxDeletes } from "./values.ts";
 
 export type OptionType =
   | "string"
@@ -211,6 +211,15 @@ const TABLE = [
     doc: "Directory group queries; groups matching any are synced, none (leave it out, or []) = all groups; a blank entry is refused. Clauses (space-separated): name=X, name:Prefix*, email=x, email:prefix*, memberKey=x.",
     example: ["name:AWS*", "email:aws-*"],
     check: (queries: readonly string[]) => queries.map(groupsFilterProblem).find((problem) => problem !== undefined),
+  },
+  {
+    table: "gws",
+    key: "users_filter",
+    type: "string[]",
+    default: [],
+    doc: 'Directory user queries, ORed; each query\'s clauses (space-separated) are ANDed, e.g. orgUnitPath=\'/Engineering\', isSuspended=false, Custom.awsAccess=true, email:dev*. With sync.method = "groups" the members of the synced groups must also match one; with "users" every matching user is synced. None = no user filter.',
+    example: ["orgUnitPath='/Engineering' isSuspended=false"],
+    check: (queries: readonly string[]) => queries.map(usersFilterProblem).find((problem) => problem !== undefined),
   },
   {
     table: "gws",
@@ -467,9 +476,9 @@ const TABLE = [
     key: "method",
     type: "enum",
     alias: "m",
-    choices: ["groups"],
+    choices: ["groups", "users"],
     default: "groups",
-    doc: "What to sync; accepted for idp-scim-sync compatibility; only groups exists (the filtered groups, their members and those users).",
+    doc: 'Which users are in scope: groups (the members of the synced groups, and with gws.users_filter only those matching it) or users (every user gws.users_filter matches, or with an LDAP source every user ldap.user_filter matches, in a synced group or not). Either way the synced groups carry the memberships among the users in scope.',
   },
   {
     table: "sync",
@@ -523,6 +532,29 @@ const TABLE = [
     choices: ["first-run", "always", "never"],
     default: "first-run",
     doc: "When an AWS group this tool does not manage may be taken over because a Google group has its name: first-run (until the first run that read the whole tenant has finished, however many runs a large one takes: the migration case), always, or never.",
+  },
+  {
+    table: "sync",
+    key: "exclude_users",
+    type: "string[]",
+    default: [],
+    doc: "Users never synced, whatever else selects them: emails or glob patterns (* and ?, case-insensitive) matched against the user's email and userName; applied after every other scope setting. An AWS user idpscim made for one is removed as one that left the scope.",
+    example: ["*@contractors.example.com", "test-*@example.com"],
+  },
+  {
+    table: "sync",
+    key: "exclude_groups",
+    type: "string[]",
+    default: [],
+    doc: 'Groups never synced: names, emails or glob patterns (* and ?, case-insensitive) matched against the group\'s name and (Google) email; applied after every other scope setting. With sync.method = "groups" their members are in scope only through another synced group.',
+    example: ["all-staff@example.com", "Test *"],
+  },
+  {
+    table: "sync",
+    key: "only_groups",
+    type: "boolean",
+    default: false,
+    doc: "Manage groups and their memberships only: never create, change or delete an AWS user. A group's members are the users in scope that AWS already holds (by externalId, else by userName); the others are left out of it. For tenants whose users another tool provisions.",
   },
   {
     table: "sync",

@@ -366,6 +366,13 @@ function contradictions(values: Map<string, unknown>, sources: Record<string, So
         `add "${field}" to sync.user_fields, or remove mapping.${target}`,
     );
   }
+  const usersFilter = values.get("gws.users_filter");
+  if (values.get("sync.method") === "users" && values.get("source.type") === "google" && Array.isArray(usersFilter) && usersFilter.length === 0) {
+    problems.push(
+      `${named("sync.method", sources, fileLabel)} is "users" but gws.users_filter is empty: say which users to sync, e.g. users_filter = ["orgUnitPath='/Engineering'"] under [gws]; ` +
+        `users_filter = ["orgUnitPath='/'"] syncs every user of the domain`,
+    );
+  }
   return problems;
 }
 

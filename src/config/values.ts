@@ -145,6 +145,40 @@ export function groupsFilterProblem(query: string): string | undefined {
 }
 
 
+/**
+ * The users.list query fields Google documents (https://developers.google.com/admin-sdk/directory/v1/guides/search-users),
+ * each with the operators it takes; `schemaName.fieldName` (a custom field) and bare terms are allowed besides.
+ */
+const USER_QUERY_FIELDS: Record<string, readonly string[]> = {
+  name: ["=", ":"], email: ["=", ":"], givenName: ["=", ":"], familyName: ["=", ":"], im: ["=", ":"], externalId: ["=", ":"],
+  isAdmin: ["="], isDelegatedAdmin: ["="], isSuspended: ["="], isArchived: ["="], isEnrolledIn2Sv: ["="], isEnforcedIn2Sv: ["="],
+  manager: ["="], managerId: ["="], directManager: ["="], directManagerId: ["="], orgUnitPath: ["="], phone: ["="],
+  address: [":"], addressPoBox: ["=", ":"], addressExtended: ["=", ":"], addressStreet: ["=", ":"], addressLocality: ["=", ":"],
+  addressRegion: ["=", ":"], addressPostalCode: ["=", ":"], addressCountry: ["=", ":"],
+  orgName: ["=", ":"], orgTitle: ["=", ":"], orgDepartment: ["=", ":"], orgDescription: ["=", ":"], orgCostCenter: ["=", ":"],
+};
+
+/** Problem phrase for one `gws.users_filter` query, or `undefined`: clauses Google's users search takes, space-separated. */
+export function usersFilterProblem(query: string): string | undefined {
+  if ((query.replace(/\\'/g, "").match(/'/g) ?? []).length % 2 !== 0) return `${quote(query)} has an unbalanced single quote; close it`;
+  const clauses = query.match(/(?:[^\s']+|'(?:[^'\\]|\\.)*')+/g) ?? [];
+  if (clauses.length === 0) return "is an empty query; remove it";
+  for (const clause of clauses) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)(<=|>=|=|:|<|>)(.*)$/.exec(clause);
+    if (match === null) continue; // a bare term: Google searches names and email for it
+    const [, field, op, raw] = match as unknown as [string, string, string, string];
+    const value = raw.replace(/^'(.*)'$/, "$1");
+    // A custom field's operators depend on its type (ranges need a numericIndexingSpec): Google judges those.
+    const ops = field.includes(".") ? ["=", ":", "<", ">", "<=", ">="] : Object.hasOwn(USER_QUERY_FIELDS, field) ? USER_QUERY_FIELDS[field] : undefined;
+    const fix = "use field=value, field:word or field:prefix*, space-separated (e.g. orgUnitPath='/Engineering' isSuspended=false, or schemaName.fieldName=value)";
+    if (ops === undefined) return `${quote(clause)} names no Directory user search field; ${fix}`;
+    if (value === "") return `${quote(clause)} has no value; ${fix}`;
+    if (!ops.includes(op)) return `${quote(clause)}: ${field} takes only ${ops.join(" or ")}; ${fix}`;
+    if (/^is[A-Z]/.test(field) && !/^(true|false)$/i.test(value)) return `${quote(clause)}: ${field} is true or false`;
+  }
+  return undefined;
+}
+
 /** Why `value` is not an email address like the super admin's, or `undefined`. */
 export function emailProblem(value: string): string | undefined {
   return /^[^@\s]+@[^@\s]+$/.test(value) ? undefined : "must be an email address like admin@example.com";

@@ -169,6 +169,11 @@ export interface PlanPolicy {
   adoptGroupsByName: boolean;
   /** `sync.protected_groups`: glob patterns of AWS group names never adopted, changed or deleted. */
   protectedGroups: readonly string[];
+  /**
+   * `sync.only_groups`: never create, change or delete a user; a group's members are the users in
+   * scope that AWS already holds. Those users are not recorded as this tool's.
+   */
+  onlyGroups?: boolean;
 }
 
 /** The plan as it is built: one list per phase, and what the planners learn along the way. */
@@ -247,6 +252,7 @@ function planUsers(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncSt
     adoptByName: true,
   });
   disown("user", matching, (u) => u.attributes.userName, draft.bookkeeping.forgetUsers, draft);
+  if (policy.onlyGroups) return existingUsersOnly(inScope, matching, frozenIds, draft);
   for (const [sourceId, { resource, reason }] of matching.blocked) {
     frozenIds.add(sourceId);
     draft.rejected.push({ kind: "user", sourceId, subject: shown(resource.attributes.userName), reason: blockedUserReason(resource, reason) });
@@ -263,6 +269,39 @@ function planUsers(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncSt
   const deletedScimIds = planUserRemovals(source, tenant, ctx, frozenIds);
   const adopted = [...matching.matched.values()].filter((m) => m.adopted).length;
   return { matching, desiredIds, frozenIds, existing, deletedScimIds, adopted };
+}
+
+/** How many names a warning lists. */
+const NAMES_LISTED = 5;
+
+/**
+ * `sync.only_groups`: the users in scope that AWS holds already, matched as every run matches
+ * them (externalId, then userName), but never written: one another tool keyed (a foreign
+ * externalId) is still that person, and only group memberships name it. No user is created,
+ * changed or deleted, and none is adopted (so none is recorded as this tool's). A user suspended
+ * at the source is left out of the groups: nothing here can deactivate it.
+ */
+function existingUsersOnly(inScope: readonly SourceUser[], matching: Matching<TenantUser>, frozenIds: Set<string>, draft: Draft): UserPlan {
+  const existing = new Map<string, string>();
+  const taken = new Set<string>();
+  const missing: string[] = [];
+  for (const user of inScope) {
+    const resource = matching.matched.get(user.sourceId)?.resource ?? matching.blocked.get(user.sourceId)?.resource;
+    if (resource === undefined || taken.has(resource.scimId)) missing.push(user.attributes.userName);
+    else if (user.attributes.active !== false) {
+      existing.set(user.sourceId, resource.scimId);
+      taken.add(resource.scimId);
+    }
+  }
+  for (const [scimId, sourceId] of matching.owned) if (frozenIds.has(sourceId) && !existing.has(sourceId)) existing.set(sourceId, scimId);
+  // Records of an earlier run without only_groups whose user is gone from AWS: the state must not keep naming them.
+  draft.bookkeeping.forgetUsers.push(...matching.gone);
+  if (missing.length > 0) {
+    const listed = missing.slice(0, NAMES_LISTED).map(shownName).join(", ");
+    draft.warnings.push(`sync.only_groups: ${missing.length} users in scope have no AWS user (${listed}${missing.length > NAMES_LISTED ? ", …" : ""}) and are left out of their groups; idpscim creates none`);
+  }
+  const desiredIds = new Set([...existing.keys()].filter((id) => !frozenIds.has(id)));
+  return { matching, desiredIds, frozenIds, existing, deletedScimIds: new Set(), adopted: 0 };
 }
 
 /** Who the source wants in AWS, and who is left as AWS holds them, under the suspension policy. */
@@ -677,6 +716,7 @@ function planUnmanagedDeletes(tenant: TenantSnapshot, policy: PlanPolicy, users:
     if (claimedGroups.has(group.scimId) || groups.owned.has(group.scimId) || matchesAnyGlob(group.displayName, policy.protectedGroups)) continue;
     draft.groupDeletes.push({ kind: "deleteGroup", scimId: group.scimId, displayName: group.displayName, why: "unmanaged" });
   }
+  if (policy.onlyGroups) return; // no user is ever deleted: they are another tool's
   const claimedUsers = new Set<string>();
   for (const m of users.matched.values()) claimedUsers.add(m.resource.scimId);
   for (const user of tenant.users) {

@@ -263,6 +263,8 @@ async function applyAndSave(deps: SyncDependencies, report: SyncReport, ctx: App
 function decideTenantRead(state: SyncState | undefined, options: SyncOptions, now: number): SyncReport["tenantRead"] {
   if (!state) return "first-run";
   if (options.forceReconcile) return "forced";
+  // The state records none of the users only_groups puts in groups (they are not ours): only the tenant knows them.
+  if (options.policy.onlyGroups) return "due";
   const last = state.lastFullReadAt ? Date.parse(state.lastFullReadAt) : Number.NaN;
   // A time in the future (a clock set wrong, a state edited by hand) must not put drift repair off: due.
   if (Number.isNaN(last) || last > now || now - last >= options.reconcileEveryMs) return "due";

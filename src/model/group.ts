@@ -6,6 +6,8 @@ export interface DesiredGroup {
   displayName: string;
   /** Source ids of the users that are (derived) members, sorted, unique. */
   memberSourceIds: string[];
+  /** The group's address where the source has one (Google): what `sync.exclude_groups` may name it by. */
+  email?: string;
 }
 
 /**

@@ -486,6 +486,53 @@ describe("custom schemas by projection (§2.1)", () => {
   });
 });
 
+describe("users.list query: custom schema fields and manager chains (§3.1)", () => {
+  test("schemaName.fieldName by type (BOOL =, STRING = : prefix*, multi-valued), manager up the chain, directManager one step; unknown fields and wrong operators are 400", async () => {
+    const scenario = parseScenario({
+      google: {
+        domain: "q.example",
+        customerId: "C0q",
+        users: [
+          { id: "u1", primaryEmail: "boss@q.example", customSchemas: { Custom: { awsAccess: true, team: "Platform Core" } } },
+          { id: "u2", primaryEmail: "lead@q.example", relations: [{ type: "manager", value: "boss@q.example" }], customSchemas: { Custom: { awsAccess: false, team: "Platform" } } },
+          { id: "u3", primaryEmail: "dev@q.example", relations: [{ type: "manager", value: "lead@q.example" }], customSchemas: { Custom: { awsAccess: true }, Projects: { names: [{ value: "gene" }, { value: "Atlas Prime" }] } } },
+          { id: "u4", primaryEmail: "loop@q.example", relations: [{ type: "manager", value: "loop@q.example" }] },
+        ],
+      },
+    });
+    const emu = await startGoogleEmulator({ scenario, directory: tmp });
+    try {
+      const t = await token(emu);
+      const q = async (query: string) => {
+        const { res, body } = await api(emu, `/users?customer=my_customer&query=${encodeURIComponent(query)}`, t);
+        return res.status === 200 ? ((body.users ?? []) as { primaryEmail: string }[]).map((u) => u.primaryEmail.split("@")[0]) : res.status;
+      };
+      expect(await q("Custom.awsAccess=true")).toEqual(["boss", "dev"]);
+      expect(await q("Custom.awsAccess=FALSE")).toEqual(["lead"]);
+      expect(await q("Custom.team='Platform Core'")).toEqual(["boss"]);
+      expect(await q("Custom.team:platform")).toEqual(["boss", "lead"]);
+      expect(await q("Custom.team:Plat*")).toEqual(["boss", "lead"]);
+      expect(await q("Projects.names=gene")).toEqual(["dev"]);
+      expect(await q("Projects.names:atlas")).toEqual(["dev"]);
+      expect(await q("Custom.awsAccess=true email:d*")).toEqual(["dev"]); // clauses ANDed
+      expect(await q("manager=boss@q.example")).toEqual(["dev", "lead"]);
+      expect(await q("managerId=u1")).toEqual(["dev", "lead"]);
+      expect(await q("directManager=BOSS@q.example")).toEqual(["lead"]);
+      expect(await q("directManagerId=u2")).toEqual(["dev"]);
+      expect(await q("manager=loop@q.example")).toEqual([]); // a user is not its own manager; the loop ends
+      // Refused whoever the users are, as Google does for a query it cannot run.
+      expect(await q("Custom.nothing=true")).toBe(400);
+      expect(await q("Nothing.awsAccess=true")).toBe(400);
+      expect(await q("Custom.awsAccess:true")).toBe(400);
+      expect(await q("Custom.awsAccess=yes")).toBe(400);
+      expect(await q("manager:boss@q.example")).toBe(400);
+      expect(await q("Custom.team>A")).toBe(400);
+    } finally {
+      await emu.close();
+    }
+  });
+});
+
 // ---- volume, paging, faults ----------------------------------------------------------------------
 
 describe("paging and caps on a large directory", () => {

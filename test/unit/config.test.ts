@@ -374,8 +374,10 @@ describe("validation messages", () => {
 
   describe("blank list entries are refused, naming the key and the entry, for every list setting", () => {
     const lists = OPTIONS.filter((o) => o.type === "string[]");
-    test("the table has the five lists", () => {
-      expect(lists.map(tomlPath)).toEqual(["gws.groups_filter", "ldap.user_attributes", "ldap.group_attributes", "sync.user_fields", "sync.protected_groups"]);
+    test("the table has the eight lists", () => {
+      expect(lists.map(tomlPath)).toEqual([
+        "gws.groups_filter", "gws.users_filter", "ldap.user_attributes", "ldap.group_attributes", "sync.user_fields", "sync.exclude_users", "sync.exclude_groups", "sync.protected_groups",
+      ]);
     });
     for (const o of lists) {
       const good = String((o.example as string[] | undefined)?.[0] ?? o.choices?.[0] ?? (o.default as string[])[0]);

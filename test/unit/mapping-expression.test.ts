@@ -176,7 +176,7 @@ describe("[mapping] with an LDAP source", () => {
 
 describe("README's Mapping section", () => {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("### Mapping"), readme.indexOf("### Users and groups in scope"));
+  const section = readme.slice(readme.indexOf("### Mapping"), readme.indexOf("### Scoping"));
 
   test("each example resolves, and the error it quotes is the one given", () => {
     const blocks = [...section.matchAll(/```toml\n([\s\S]*?)```/g)].map((m) => m[1]!);

@@ -1,4 +1,4 @@
-/** @module GoogleDirectorySource: reads in-scope groups, their derived members and those users from the Admin SDK Directory API. */
+/** @module GoogleDirectorySource: reads in-scope groups, their derived members and the users in scope (those members, or gws.users_filter's matches) from the Admin SDK Directory API. */
 // Only the Directory module, never the `googleapis` root: the root pulls in every Google API (bundle size).
 import { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import type { RetryOptions } from "../../core/retry.ts";
@@ -6,10 +6,10 @@ import type { DirectorySource, SourceSnapshot } from "../../core/ports.ts";
 import type { UserFieldName } from "../../model/index.ts";
 import { GOOGLE_USER } from "../../mapping/presets/google.ts";
 import type { UserMappingTable } from "../../mapping/table.ts";
-import { desiredGroups, readGroups, readMembers } from "./groups.ts";
+import { desiredGroups, readGroups, readMembers, type MemberIndex } from "./groups.ts";
 import { countRequest, createDirectoryPacer, formatRps, DEFAULT_RATE_LIMIT, DEFAULT_RETRY, type DirectoryContext, type DirectoryPacerOptions } from "./requests.ts";
 import { createJwtClient, parseServiceAccountKey } from "./service-account.ts";
-import { readUsers, sourceUsers, userReadSpec, type UserFetchMode } from "./users.ts";
+import { readMatchingUsers, readUsers, sourceUsers, userReadSpec, type ReadUser, type UserFetchMode, type UserReadSpec } from "./users.ts";
 
 export interface GoogleDirectorySourceOptions {
   /** The JSON text of the key file (never logged). */
@@ -18,6 +18,10 @@ export interface GoogleDirectorySourceOptions {
   adminEmail: string;
   /** groups.list `query` strings, ORed; [] = all groups. */
   groupsFilter: string[];
+  /** users.list `query` strings, ORed (`gws.users_filter`); [] = no user filter. */
+  usersFilter?: string[];
+  /** `sync.method`: "groups" (default) syncs the groups' members; "users" every user `usersFilter` matches. */
+  method?: "groups" | "users";
   userFields: ReadonlySet<UserFieldName>;
   /** How a Directory user maps to SCIM attributes; default GOOGLE_USER (with [mapping] laid over it by the shell). */
   userTable?: UserMappingTable;
@@ -130,12 +134,11 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
     const groups = await readGroups(ctx, options.groupsFilter);
     log.info(`google: ${groups.length} groups in scope`);
     const { memberIdsByGroup, members } = await readMembers(ctx, groups, warnings);
-    const memberIds = members.sortedIds();
-    const directoryUsers = await readUsers(ctx, members, memberIds, userRead);
-    const users = sourceUsers(memberIds, directoryUsers, members, groups, warnings);
+    const { ids, directoryUsers, skipped } = await usersInScope(ctx, options, members, userRead);
+    const users = sourceUsers(ids, directoryUsers, members, groups, warnings);
     log.info(
       `google: ${users.length} users (${users.filter((u) => u.suspended).length} suspended) via ${stats.userFetch}, ` +
-        `${memberIds.length - users.length} external members skipped, ${warnings.length} warnings, ` +
+        `${skipped}, ${warnings.length} warnings, ` +
         `${Object.values(stats.requests).reduce((a, b) => a + b, 0)} requests, ${rate.stats().retries} retries, ${paceNote()}`,
     );
     for (const w of warnings) log.debug(`google: ${w}`);
@@ -149,4 +152,30 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
     const lowest = Math.min(stats.pace.lowestRps, r.currentRps);
     return `${r.throttled} quota errors: pace slowed from ${rateLimit}/s to ${formatRps(lowest)}/s, now ${formatRps(r.currentRps)}/s`;
   }
+}
+
+/**
+ * The users in scope, by `sync.method` and `gws.users_filter`: the groups' members (those the
+ * filter matches, when there is one), or every user the filter matches. `ids` are sorted; those
+ * without a Directory user in `directoryUsers` are external members (warned of by sourceUsers).
+ */
+async function usersInScope(
+  ctx: DirectoryContext,
+  options: GoogleDirectorySourceOptions,
+  members: MemberIndex,
+  userRead: UserReadSpec,
+): Promise<{ ids: string[]; directoryUsers: Map<string, ReadUser>; skipped: string }> {
+  const usersFilter = options.usersFilter ?? [];
+  if (options.method === "users") {
+    const directoryUsers = await readMatchingUsers(ctx, usersFilter, userRead);
+    return { ids: [...directoryUsers.keys()].sort(), directoryUsers, skipped: "every user gws.users_filter matches" };
+  }
+  const memberIds = members.sortedIds();
+  if (usersFilter.length === 0) {
+    const directoryUsers = await readUsers(ctx, members, memberIds, userRead);
+    return { ids: memberIds, directoryUsers, skipped: `${memberIds.length - directoryUsers.size} external members skipped` };
+  }
+  // A member the filter does not match is out of scope, not external: one query cannot tell which it is.
+  const directoryUsers = await readMatchingUsers(ctx, usersFilter, userRead, members);
+  return { ids: memberIds.filter((id) => directoryUsers.has(id)), directoryUsers, skipped: `${memberIds.length - directoryUsers.size} members outside gws.users_filter` };
 }

@@ -63,6 +63,11 @@ export class MemberIndex {
   sortedIds(): string[] {
     return [...this.ids].sort();
   }
+
+  /** How many members, each once. */
+  get size(): number {
+    return this.ids.length;
+  }
 }
 
 /** The groups matching any of the queries ([] = all groups), each once. */
@@ -145,7 +150,7 @@ export function desiredGroups(
   return groups.map((g, index) => {
     const ids = memberIdsByGroup[index] ?? [];
     memberIdsByGroup[index] = undefined;
-    return { sourceId: g.id!, displayName: g.name || g.email || g.id!, memberSourceIds: sortedUsers(ids, userIds) };
+    return { sourceId: g.id!, displayName: g.name || g.email || g.id!, memberSourceIds: sortedUsers(ids, userIds), ...(g.email ? { email: g.email } : {}) };
   });
 }
 

@@ -181,6 +181,14 @@ function toSyncError(method: string, key: string, f: Failure, auth: AuthContext,
       cause,
     });
   }
+  if (!f.token && f.status === 400 && key.includes(" query=")) {
+    // A query the local check let through (an unknown custom field, say): the setting is wrong, not the read.
+    const setting = method === "users.list" ? "gws.users_filter" : "gws.groups_filter";
+    return new SyncError("CONFIG_INVALID", `${setting}: Google refused the ${method} ${key.slice(key.indexOf(" query=") + 1)}: ${what} (${f.message})`, {
+      hint: `fix that query in ${setting} (a custom field is schemaName.fieldName, as defined in the Admin console); nothing was written`,
+      cause,
+    });
+  }
   const after = attempts > 1 ? ` after ${attempts} attempts` : "";
   const via = f.token ? " (token request)" : "";
   return new SyncError("SOURCE_READ", `${method} ${key} failed: ${what}${via}${after}`, {

@@ -8,6 +8,8 @@ import { readDirectory } from "./read.ts";
 export interface LdapDirectorySourceOptions {
   settings: LdapSettings;
   userFields: ReadonlySet<UserFieldName>;
+  /** `sync.method`: "groups" (default) syncs the users some group in scope holds; "users" every user ldap.user_filter selects. */
+  method?: "groups" | "users";
   log: Pick<Logger, "debug" | "info" | "warn">;
   /**
    * Searches in flight at once on the connection (member lookups, range retrieval); default 4.
@@ -38,7 +40,7 @@ export function createLdapDirectorySource(options: LdapDirectorySourceOptions): 
       const started = Date.now();
       const connection = await openLdapConnection({ ...settings, log }, counts);
       try {
-        const { lookups: _, ...snapshot } = await readDirectory(connection.search, { settings, userFields: options.userFields, concurrency: options.concurrency ?? 4, log });
+        const { lookups: _, ...snapshot } = await readDirectory(connection.search, { settings, userFields: options.userFields, method: options.method ?? "groups", concurrency: options.concurrency ?? 4, log });
         log.debug(`ldap: ${counts.searches} searches, ${counts.pages} pages (page size ${settings.pageSize})`);
         return snapshot;
       } finally {

@@ -1,7 +1,7 @@
 /**
  * @module One read of an LDAP directory as the core's SourceSnapshot: the users in scope, the
  * groups in scope with their members flattened through nested groups, and only the users some
- * group in scope holds (sync.method "groups", as with Google). Written against `Searcher`, so the
+ * group in scope holds (sync.method "groups", as with Google) or every user read (sync.method "users"). Written against `Searcher`, so the
  * same code reads slapd in the end-to-end tests and recorded Active Directory answers in the unit tests.
  */
 import { flattenGroups } from "../../core/nesting.ts";
@@ -17,6 +17,8 @@ import { dnKey } from "./values.ts";
 export interface ReadDirectoryOptions {
   settings: LdapSettings;
   userFields: ReadonlySet<UserFieldName>;
+  /** `sync.method`: "groups" keeps the users some group in scope holds; "users" every user read (ldap.user_filter under ldap.user_base_dn); default "groups". */
+  method?: "groups" | "users";
   /** Searches in flight at once on the connection (member lookups, range retrieval, server nesting). */
   concurrency: number;
   log: Pick<Logger, "debug" | "info" | "warn">;
@@ -43,7 +45,7 @@ export async function readDirectory(search: Searcher, options: ReadDirectoryOpti
     warnings.push(...flat.warnings, ...outsideWarnings(nested.nodes));
   }
   const groups = desiredGroups(top, membersByGroup, warnings);
-  const synced = syncedUsers(groups, users, warnings);
+  const synced = syncedUsers(options.method === "users" ? undefined : groups, users, warnings);
   log.info(
     `ldap: ${synced.length} users (${synced.filter((u) => u.suspended).length} suspended) in ${groups.length} groups in scope, ` +
       `of ${users.byDn.size} users read; ${server ? "nesting flattened by the server" : `${nestedCount} nested groups followed outside the scope, ${lookups} member lookups`}, ${warnings.length} warnings`,
@@ -68,12 +70,12 @@ function desiredGroups(top: readonly ReadGroup[], membersByGroup: Map<string, st
 }
 
 /**
- * The users some group holds, in source-id order, with each manager's DN resolved to the manager's
+ * The users some group holds (every user read when `groups` is undefined: method "users"), in source-id order, with each manager's DN resolved to the manager's
  * source id when the manager is synced too (the planner turns that into the manager's SCIM id).
  */
-function syncedUsers(groups: readonly DesiredGroup[], users: UserIndex, warnings: string[]): SourceUser[] {
-  const held = new Set(groups.flatMap((g) => g.memberSourceIds));
-  const read: ReadUser[] = [...users.byDn.values()].filter((u) => held.has(u.user.sourceId)).sort((a, b) => (a.user.sourceId < b.user.sourceId ? -1 : a.user.sourceId > b.user.sourceId ? 1 : 0));
+function syncedUsers(groups: readonly DesiredGroup[] | undefined, users: UserIndex, warnings: string[]): SourceUser[] {
+  const held = groups === undefined ? undefined : new Set(groups.flatMap((g) => g.memberSourceIds));
+  const read: ReadUser[] = [...users.byDn.values()].filter((u) => held === undefined || held.has(u.user.sourceId)).sort((a, b) => (a.user.sourceId < b.user.sourceId ? -1 : a.user.sourceId > b.user.sourceId ? 1 : 0));
   const byDn = new Map(read.map((u) => [u.dnKey, u.user.sourceId]));
   return read.map((u) => {
     if (u.warnings) warnings.push(...u.warnings);

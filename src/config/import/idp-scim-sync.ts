@@ -33,7 +33,7 @@ const SAME: Record<string, OptionPath> = {
 
 /** Their keys with no equivalent, and what idpscim does instead. */
 const NO_EQUIVALENT: Record<string, string> = {
-  gws_users_filter: "idpscim syncs the members of the groups gws.groups_filter selects, as idp-scim-sync does (it never implemented a users filter)",
+  gws_users_filter: "not imported: idp-scim-sync never implemented it, so it filtered nothing there; idpscim's gws.users_filter does (README, Scoping): add it by hand if you want it",
   gws_service_account_scopes: "idpscim always asks for the three read-only Directory scopes (README: Set up Google Workspace)",
   disable_state: "idpscim always keeps a state (idp-scim-sync never implemented disable_state); it is what lets a run with nothing to do send no SCIM request",
   "config-file": "pass --config-file (or set IDPSCIM_CONFIG_FILE) to idpscim",

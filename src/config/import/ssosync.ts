@@ -119,9 +119,8 @@ const list = (value: string) => value.split(",").map((v) => v.trim()).filter((v)
 const NO_EQUIVALENT: Record<string, string> = {
   region: "idpscim talks to the SCIM endpoint only; the AWS SDK's usual AWS_REGION picks the region of the S3 state and Secrets Manager",
   identity_store_id: "idpscim uses the SCIM API only (no Identity Store API, so no IAM permissions for it)",
-  user_match: "idpscim syncs the members of the groups gws.groups_filter selects; a user in none of them is not synced",
-  ignore_users: "idpscim has no exclusion list; take them out of the synced groups in Google, or narrow gws.groups_filter",
-  ignore_groups: "idpscim has no exclusion list; narrow gws.groups_filter (name:Prefix*, email:prefix*); an AWS group idpscim must never touch goes in sync.protected_groups",
+  user_match:
+    'not imported: ssosync read it only with users_groups; the nearest is sync.method = "users" with gws.users_filter (Directory user queries too), which syncs every user a query matches: set both by hand once you have checked which users that selects (idpscim plan)',
   dry_run: "not a setting in idpscim: run `idpscim plan` (or `idpscim sync --dry-run`) to see what a sync would do",
 };
 
@@ -176,6 +175,13 @@ export function importSsosync(input: SsosyncInput): Imported {
             `${written}: users_groups has no equivalent; idpscim syncs groups, their members and those users (sync.method = "groups"). ssosync's users_groups named AWS groups by the Google group's email, idpscim names them by the group's name: an email-named AWS group that does not carry the Google group's id as externalId is not adopted; idpscim creates the group by name and leaves that one as it is (move its permission-set assignments, then delete it)`,
           );
         } else out.notes.push(`${written}: ${quote(value)} is not a method ssosync knows; sync.method left at "groups"`);
+        break;
+      case "ignore_users":
+        // ssosync skips users by primary email and groups by email, exactly: the exclusion lists take emails as they are.
+        setValue(out, "sync.exclude_users", list(value), written);
+        break;
+      case "ignore_groups":
+        setValue(out, "sync.exclude_groups", list(value), written);
         break;
       case "log_level": {
         const level = logLevelOf(value);

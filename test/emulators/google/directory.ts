@@ -7,6 +7,7 @@ import {
 } from "./directory-index.ts";
 import { badRequest, invalid, notFound, rangeError } from "./errors.ts";
 import { numericId } from "./oauth.ts";
+import { checkContextClause, contextMatches, customFieldsOf, isContextClause, type CustomFields } from "./user-query.ts";
 
 type Json = Record<string, unknown>;
 
@@ -134,9 +135,19 @@ function boolClause(actual: boolean, c: Clause): boolean {
   return actual === (lower(c.value) === "true");
 }
 
-/** users `query` subset (§3.1): email, givenName, familyName, name, is* flags, orgUnitPath (subtree), externalId, bare terms. */
-function userMatches(u: ScenarioGoogleUser, c: Clause): boolean {
+/** What a clause about the manager chain or a custom field needs besides the user (user-query.ts). */
+interface QueryContext {
+  fields: CustomFields;
+  find(key: string): ScenarioGoogleUser | undefined;
+}
+
+/**
+ * users `query` subset (§3.1): email, givenName, familyName, name, is* flags, orgUnitPath (subtree),
+ * externalId, bare terms, and (user-query.ts) manager chains and custom schema fields.
+ */
+function userMatches(u: ScenarioGoogleUser, c: Clause, context: QueryContext): boolean {
   const name = u.name ?? {};
+  if (isContextClause(c)) return contextMatches(u, c, context.fields, context.find);
   switch (c.field) {
     case "":
       return textMatch([name.givenName ?? "", name.familyName ?? "", ...userEmails(u)], ":", c.value);
@@ -359,10 +370,14 @@ export class Directory {
   ): ScenarioGoogleUser[] {
     const descending = sortOrder === "DESCENDING";
     if (!domain && clauses.length === 0) return index.ordered(orderBy, showDeleted, descending);
+    // Google refuses an unknown custom field or a wrong operator whoever the users are: checked before any user.
+    const fields = clauses.some(isContextClause) ? customFieldsOf(this.google.users) : new Map();
+    for (const c of clauses) if (isContextClause(c)) checkContextClause(c, fields);
+    const context: QueryContext = { fields, find: (key) => index.findUser(key) };
     const keep = (u: ScenarioGoogleUser) =>
       (showDeleted ? u.deletionTime !== undefined : u.deletionTime === undefined) &&
       (!domain || lower(u.primaryEmail).endsWith(`@${lower(domain)}`)) &&
-      clauses.every((c) => userMatches(u, c));
+      clauses.every((c) => userMatches(u, c, context));
     const candidates = userCandidates(index, clauses[0]);
     const { rank } = index.order(orderBy);
     const pool = candidates ?? index.ordered(orderBy, showDeleted, false);
