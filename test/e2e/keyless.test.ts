@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { checkWorkloadIdentity, parseWorkloadIdentityConfig } from "../../src/adapters/google/workload-identity.ts";
 import type { FederationOptions } from "../emulators/google/federation.ts";
 import type { GoogleEmulatorOptions } from "../emulators/google/server.ts";
 import { loadScenarioFile } from "../emulators/scenario.ts";
@@ -191,5 +192,52 @@ describe("keyless: each first-time misconfiguration is one line with the fix (ex
     const r = await k.run(["sync"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/gws\.service_account_email is not set/);
+  });
+});
+
+describe("checkWorkloadIdentity (for doctor): every step of the chain, and the one that fails", () => {
+  async function check(federation: FederationOptions) {
+    const k = await keylessWorld(federation);
+    const g = k.world.emulators.google;
+    const id = g.federation.identity;
+    return checkWorkloadIdentity({
+      config: parseWorkloadIdentityConfig(JSON.stringify(g.federation.credentialConfig(g.stsUrl))),
+      serviceAccountEmail: g.serviceAccountKey.client_email!,
+      subject: g.adminEmail,
+      tokenUrl: g.tokenUrl,
+      iamCredentialsUrl: g.url,
+      awsCredentials: async () => ({ accessKeyId: id.accessKeyId, secretAccessKey: id.secretAccessKey, sessionToken: id.sessionToken! }),
+      environment: { AWS_REGION: "eu-west-1" },
+    });
+  }
+
+  test("a working setup: the five steps pass, in order, and none shows a secret", async () => {
+    const steps = await check({});
+    expect(steps.map((s) => [s.step, s.ok])).toEqual([
+      ["aws-credentials", true],
+      ["aws-region", true],
+      ["sts", true],
+      ["sign-jwt", true],
+      ["token", true],
+    ]);
+    expect(steps[0]!.detail).toMatch(/access key ASIA…[0-9A-F]{4}$/);
+    expect(JSON.stringify(steps)).not.toMatch(/ya29|eyJ|IQoJ/);
+  });
+
+  test("the token-creator binding missing: STS passes, signJwt is the step named, with its fix", async () => {
+    const steps = await check({ serviceAccountBindings: [] });
+    expect(steps.map((s) => [s.step, s.ok])).toEqual([
+      ["aws-credentials", true],
+      ["aws-region", true],
+      ["sts", true],
+      ["sign-jwt", false],
+    ]);
+    expect(steps[3]!.hint).toMatch(/roles\/iam\.serviceAccountTokenCreator/);
+  });
+
+  test("the provider not trusting the role stops at sts", async () => {
+    const steps = await check({ trustedRoles: [] });
+    expect(steps.at(-1)).toMatchObject({ step: "sts", ok: false });
+    expect(steps.at(-1)!.hint).toMatch(/does not trust this AWS role/);
   });
 });
