@@ -194,7 +194,7 @@ const TABLE = [
     notRequiredWith: "use_secrets_manager",
     onlyWhen: ["gws.auth", "workload-identity"],
     doc: "With gws.auth = workload-identity: the credential configuration that gcloud iam workload-identity-pools create-cred-config --aws writes (it names the pool's provider and Google STS; it holds no secret), as the path of that file or as its JSON itself.",
-    example: "/etc/idpscim/wif.json",
+    example: "wif.json",
   },
   {
     table: "gws",

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { checkWorkloadIdentity, parseWorkloadIdentityConfig } from "../../src/adapters/google/workload-identity.ts";
 import type { FederationOptions } from "../emulators/google/federation.ts";
 import type { GoogleEmulatorOptions } from "../emulators/google/server.ts";
+import { startInstanceMetadata } from "../emulators/imds.ts";
 import { loadScenarioFile } from "../emulators/scenario.ts";
 import { EXAMPLE_SCENARIO, scimCounts, startWorld, type CliResult, type World } from "../support/harness.ts";
 
@@ -95,6 +96,24 @@ describe("keyless Google authentication (Workload Identity Federation)", () => {
     expect(counts["POST sts"]).toBe(1);
     // Refreshed before expiry: no Directory call was refused for its token.
     expect(k.world.emulators.google.log.entries.filter((e) => e.status === 401)).toEqual([]);
+  });
+
+  test("on an EC2 bastion: the instance role's credentials through IMDSv2, found by the AWS SDK (no AWS key in the environment)", async () => {
+    const k = await keylessWorld();
+    const id = k.world.emulators.google.federation.identity;
+    const imds = await startInstanceMetadata({ name: "idpscim-sync", accessKeyId: id.accessKeyId, secretAccessKey: id.secretAccessKey, sessionToken: id.sessionToken! });
+    try {
+      const r = await k.run(["plan"], { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_SESSION_TOKEN: "", AWS_EC2_METADATA_DISABLED: "false", AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url, AWS_SHARED_CREDENTIALS_FILE: "/nonexistent", AWS_CONFIG_FILE: "/nonexistent" });
+      expect(r.stderr).not.toMatch(/ERROR/);
+      expect(r.code).toBe(0);
+      expect(googleCounts(k.world)["POST sts"]).toBe(1);
+      // IMDSv2: a session token first; no GET went without it (each would be a 401).
+      expect(imds.log.counts()["PUT /latest/api/token"]).toBeGreaterThanOrEqual(1);
+      expect(imds.log.entries.filter((e) => e.status === 401)).toEqual([]);
+      expect(imds.log.counts()["GET /latest/meta-data/iam/security-credentials/idpscim-sync"]).toBeGreaterThanOrEqual(1);
+    } finally {
+      await imds.close();
+    }
   });
 
   test("no token, AWS secret, session token or signature in any output, at debug level in JSON logs", async () => {
