@@ -4,6 +4,7 @@
  * checks it again.
  */
 import { createGoogleDirectorySource } from "./adapters/google/directory-source.ts";
+import { checkWorkloadIdentity, parseWorkloadIdentityConfig, type ChainStepReport } from "./adapters/google/workload-identity.ts";
 import { createLdapDirectorySource } from "./adapters/ldap/directory-source.ts";
 import type { LdapRequestCounts } from "./adapters/ldap/connection.ts";
 import { ldapSettings } from "./config/ldap-settings.ts";
@@ -81,6 +82,21 @@ export function composeSource(config: ResolvedConfig, serviceAccountKey: string,
       return { googleRequests: google.requests, ...(googleRps === undefined ? {} : { googleRps }) };
     },
   };
+}
+
+/**
+ * For `doctor`, with gws.auth = "workload-identity": the keyless chain step by step (AWS
+ * credentials, region, STS, signJwt, token), ending at the step that fails with its fix. `config`
+ * is resolved (resolveRunConfig with Google needed), so it holds the credential configuration.
+ */
+export function checkKeylessChain(config: ResolvedConfig): Promise<ChainStepReport[]> {
+  return checkWorkloadIdentity({
+    config: parseWorkloadIdentityConfig(checked(config.gws.workloadIdentityConfig, "gws.workload_identity_config")),
+    serviceAccountEmail: checked(config.gws.serviceAccountEmail, "gws.service_account_email"),
+    subject: checked(config.gws.userEmail, "gws.user_email"),
+    tokenUrl: config.gws.tokenUrl,
+    iamCredentialsUrl: config.gws.iamCredentialsUrl,
+  });
 }
 
 /** A pacer that starts at 80% of its limit and may grow up to it (src/core/rate-control.ts). */

@@ -28,8 +28,13 @@ interface KeylessWorld {
 }
 
 /** A world whose [gws] table is keyless: the credential configuration file, the service account, no key. */
-async function keylessWorld(federation: FederationOptions = {}, google: Omit<GoogleEmulatorOptions, "scenario" | "directory"> = {}, configOverride?: (c: Record<string, unknown>) => Record<string, unknown>): Promise<KeylessWorld> {
-  const world = await startWorld({ scenario: loadScenarioFile(EXAMPLE_SCENARIO), google: { ...google, federation } });
+async function keylessWorld(
+  federation: FederationOptions = {},
+  google: Omit<GoogleEmulatorOptions, "scenario" | "directory"> = {},
+  configOverride?: (c: Record<string, unknown>) => Record<string, unknown>,
+  secrets: Record<string, string> = {},
+): Promise<KeylessWorld> {
+  const world = await startWorld({ scenario: loadScenarioFile(EXAMPLE_SCENARIO), google: { ...google, federation }, secrets });
   open.push(world);
   const g = world.emulators.google;
   const configFile = join(world.emulators.directory, "wif.json");
@@ -82,6 +87,27 @@ describe("keyless Google authentication (Workload Identity Federation)", () => {
     const r = await k.run(["plan"], { IDPSCIM_GWS_WORKLOAD_IDENTITY_CONFIG: JSON.stringify(g.federation.credentialConfig(g.stsUrl)) });
     expect(r.code).toBe(0);
     expect(googleCounts(k.world)["POST sts"]).toBe(1);
+  });
+
+  test("the credential configuration from Secrets Manager (use_secrets_manager, not given): read once, no key secret asked for", async () => {
+    const k = await keylessWorld({}, {}, undefined, {});
+    const g = k.world.emulators.google;
+    k.world.emulators.secrets.secrets.set("IDPSCIM_GWSWorkloadIdentityConfig", JSON.stringify(g.federation.credentialConfig(g.stsUrl)));
+    const text = readFileSync(k.world.configPath, "utf8").replace(/workload_identity_config = .*\n/, "");
+    writeFileSync(k.world.configPath, `use_secrets_manager = true\n${text}`);
+    const r = await k.run(["plan"]);
+    expect(r.stderr).not.toMatch(/ERROR/);
+    expect(r.code).toBe(0);
+    // Only the configuration: the SCIM pair and the admin are given explicitly, and no key is read.
+    expect(k.world.emulators.secrets.log.counts()).toEqual({ "POST GetSecretValue": 1 });
+  });
+
+  test("inspect gws users reads keyless too", async () => {
+    const k = await keylessWorld();
+    const r = await k.run(["inspect", "gws", "users", "--output", "json"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("ana.lima@example.com");
+    expect(googleCounts(k.world)["POST signJwt"]).toBe(1);
   });
 
   test("tokens are refreshed before they expire within a long run; the federated token is reused for its lifetime", async () => {
