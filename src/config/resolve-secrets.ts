@@ -122,11 +122,13 @@ async function withWorkloadIdentityConfig(config: ResolvedConfig, secrets: Secre
   const option = optionByPath("gws.workload_identity_config");
   const given = config.gws.workloadIdentityConfig?.trim();
   let text: string;
+  let fromSecret = false;
   if (given === undefined || given === "") {
     if (!config.useSecretsManager) throw new SyncError("CONFIG_MISSING", `gws.workload_identity_config is not set: ${howToSet(option)} (or use --use-secrets-manager)`);
     const name = config.gws.workloadIdentityConfigSecretName;
     try {
       text = (await secrets.get(name)).trim();
+      fromSecret = true;
     } catch (error) {
       if (isSyncError(error)) throw error;
       throw new SyncError("SECRET_UNAVAILABLE", `secret ${name} (gws.workload_identity_config_secret_name) cannot be read: ${errorCode(error)}; check the name and the IAM permission, or ${howToSet(option)}`, { cause: error });
@@ -140,7 +142,7 @@ async function withWorkloadIdentityConfig(config: ResolvedConfig, secrets: Secre
       throw new SyncError("CONFIG_INVALID", `gws.workload_identity_config: cannot read ${shorten(given)}: ${errorCode(error)}; give the path of the credential configuration JSON, or the JSON itself`, { cause: error });
     }
   }
-  return patchConfig(config, { gws: { workloadIdentityConfig: text } });
+  return patchConfig(config, { gws: { workloadIdentityConfig: text }, ...(fromSecret ? { sources: { "gws.workload_identity_config": "secret" } } : {}) });
 }
 
 async function readKeyFile(path: string, readFile: (path: string) => Promise<string>): Promise<string> {

@@ -116,10 +116,10 @@ function signJwtError(status: number | undefined, reason: string, text: string, 
     return fail(
       `IAM Credentials: ${text}`,
       `the federated AWS role may not sign as ${account}: gcloud iam service-accounts add-iam-policy-binding ${account} --role=roles/iam.serviceAccountTokenCreator --member=${principal} ` +
-        "(roles/iam.workloadIdentityUser is not enough: it lacks iam.serviceAccounts.signJwt); bindings take up to 7 minutes",
+        "(roles/iam.workloadIdentityUser is not enough: it lacks iam.serviceAccounts.signJwt), and check that gws.service_account_email is the account's address; bindings take up to 7 minutes",
     );
   }
-  return fail(`IAM Credentials: ${status ?? ""} ${reason}: ${text}`.replace("  ", " "), "check gws.service_account_email and gws.iam_credentials_url (leave it unset)");
+  return fail(`IAM Credentials: ${status ?? "no status"} ${reason}: ${text}`, "check gws.service_account_email and gws.iam_credentials_url (leave it unset)");
 }
 
 /** §12.3 / §7.4: the token endpoint refusing the signed assertion. */
