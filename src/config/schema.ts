@@ -101,7 +101,7 @@ const TABLE = [
     type: "boolean",
     alias: "g",
     default: false,
-    doc: "Read the service-account key, user email, SCIM endpoint and token (and the LDAP bind password) from AWS Secrets Manager by the *_secret_name values; values given explicitly win.",
+    doc: "Read the service-account key (or, keyless, the credential configuration), user email, SCIM endpoint and token (and the LDAP bind password) from AWS Secrets Manager by the *_secret_name values; values given explicitly win.",
   },
 
   {
