@@ -100,6 +100,7 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
     log,
     authContext: {
       clientEmail,
+      credentialSetting: options.workloadIdentity ? "gws.workload_identity_config" : "gws.service_account_file",
       adminEmail: options.adminEmail,
       ...(clientId ? { clientId } : {}),
       apiUrl: options.apiUrl ?? "https://admin.googleapis.com",

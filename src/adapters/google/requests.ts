@@ -127,6 +127,8 @@ export function createDirectoryPacer(options: DirectoryPacerOptions): RateContro
 
 export interface AuthContext {
   clientEmail: string;
+  /** The setting that holds the credential: gws.service_account_file, or gws.workload_identity_config when keyless. */
+  credentialSetting?: string;
   clientId?: string;
   adminEmail: string;
   /** gws.api_url and gws.token_url as used, for messages about answers that are not Google's. */
@@ -183,7 +185,7 @@ function toSyncError(method: string, key: string, f: Failure, auth: AuthContext,
   }
   if (!f.token && f.status === 401) {
     return new SyncError("SOURCE_AUTH", `${method} ${key} failed: ${what}`, {
-      hint: "the access token was refused; check gws.service_account_file and gws.user_email",
+      hint: `the access token was refused; check ${auth.credentialSetting ?? "gws.service_account_file"} and gws.user_email`,
       cause,
     });
   }
