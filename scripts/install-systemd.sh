@@ -139,9 +139,16 @@ source_type="${source_type:-google}"
 # bind password come from Secrets Manager at each run: nothing here can check them.
 secrets_manager="$(toml_value "$config" "" use_secrets_manager)"
 [ "$secrets_manager" = true ] || need_setting aws.scim_endpoint
+# Keyless (gws.auth = "workload-identity"): the instance role stands in for the key, so no key
+# credential; the credential configuration (no secret: a file of mode 0644) and the account instead.
+gws_auth="$(toml_value "$config" gws auth)"
 case "$source_type" in
   google)
-    [ "$secrets_manager" = true ] || need_setting gws.user_email ;;
+    [ "$secrets_manager" = true ] || need_setting gws.user_email
+    if [ "$gws_auth" = workload-identity ]; then
+      need_setting gws.service_account_email
+      [ "$secrets_manager" = true ] || need_setting gws.workload_identity_config
+    fi ;;
   ldap)
     need_setting ldap.url
     need_setting ldap.base_dn
@@ -154,7 +161,7 @@ esac
 if [ "$secrets_manager" != true ]; then
   need_credential scim-token
   case "$source_type" in
-    google) need_credential gws-service-account.json ;;
+    google) [ "$gws_auth" = workload-identity ] || need_credential gws-service-account.json ;;
     ldap) need_credential ldap-bind-password ;;
   esac
 fi

@@ -58,8 +58,20 @@ export function composeSource(config: ResolvedConfig, serviceAccountKey: string,
       },
     };
   }
+  // The managed logger redacts what it is told; the keyless chain tells it each secret it handles.
+  const redact = (log as Partial<{ redact(secret: string): void }>).redact?.bind(log);
   const google = createGoogleDirectorySource({
     serviceAccountKey,
+    ...(config.gws.auth === "workload-identity"
+      ? {
+          workloadIdentity: {
+            config: checked(config.gws.workloadIdentityConfig, "gws.workload_identity_config"),
+            serviceAccountEmail: checked(config.gws.serviceAccountEmail, "gws.service_account_email"),
+            iamCredentialsUrl: config.gws.iamCredentialsUrl,
+            ...(redact ? { onSecret: redact } : {}),
+          },
+        }
+      : {}),
     adminEmail: checked(config.gws.userEmail, "gws.user_email"),
     groupsFilter: config.gws.groupsFilter,
     usersFilter: config.gws.usersFilter,

@@ -29,7 +29,10 @@ locals {
     ldap_bind_password  = var.ldap_bind_password_secret_arn
   }
 
-  existing_secret_arns = { for k in local.secrets_by_source[var.source_type] : k => local.given_secret_arns[k] }
+  # Keyless (gws_auth = "workload-identity") reads no key: its secret is neither created nor readable.
+  keyless              = var.source_type == "google" && var.gws_auth == "workload-identity"
+  secrets_read         = [for k in local.secrets_by_source[var.source_type] : k if !(local.keyless && k == "gws_service_account")]
+  existing_secret_arns = { for k in local.secrets_read : k => local.given_secret_arns[k] }
 
   # Sensitive, so kept apart from the ARNs: for_each may only see non-sensitive values, and which
   # secrets to create is decided by the (non-sensitive) ARN being absent. The preconditions on the
@@ -143,6 +146,12 @@ locals {
     # Unset when null: no expiry check, no ScimTokenDaysLeft metric.
     var.scim_token_expires_at == null ? {} : { IDPSCIM_AWS_SCIM_TOKEN_EXPIRES_AT = var.scim_token_expires_at },
     { for name, value in local.ldap_settings : name => value if value != null },
+    # Keyless: the credential configuration (no secret) and the service account, as plain variables.
+    local.keyless ? {
+      IDPSCIM_GWS_AUTH                     = var.gws_auth
+      IDPSCIM_GWS_WORKLOAD_IDENTITY_CONFIG = jsonencode(jsondecode(var.gws_workload_identity_config))
+      IDPSCIM_GWS_SERVICE_ACCOUNT_EMAIL    = var.gws_service_account_email
+    } : {},
   )
 }
 
@@ -381,8 +390,12 @@ resource "aws_lambda_function" "this" {
     # Each secret of the source: exactly one of a value and an ARN; another source's: neither, so
     # nothing is created or granted that the function does not read.
     precondition {
-      condition     = var.source_type == "google" ? (var.gws_service_account_json == null) != (var.gws_service_account_secret_arn == null) : var.gws_service_account_json == null && var.gws_service_account_secret_arn == null
-      error_message = "With source_type = \"google\", give exactly one of gws_service_account_json (the module creates the secret) and gws_service_account_secret_arn (an existing secret); with source_type = \"ldap\", neither (no Google key is read)."
+      condition     = var.source_type == "google" && !local.keyless ? (var.gws_service_account_json == null) != (var.gws_service_account_secret_arn == null) : var.gws_service_account_json == null && var.gws_service_account_secret_arn == null
+      error_message = "With source_type = \"google\" and gws_auth = \"key\", give exactly one of gws_service_account_json (the module creates the secret) and gws_service_account_secret_arn (an existing secret); with gws_auth = \"workload-identity\" or source_type = \"ldap\", neither (no Google key is read)."
+    }
+    precondition {
+      condition     = local.keyless ? var.gws_workload_identity_config != null && var.gws_service_account_email != null : var.gws_workload_identity_config == null && var.gws_service_account_email == null
+      error_message = "With source_type = \"google\" and gws_auth = \"workload-identity\", give gws_workload_identity_config and gws_service_account_email; otherwise neither."
     }
     precondition {
       condition     = var.source_type == "google" ? (var.gws_user_email == null) != (var.gws_user_email_secret_arn == null) : var.gws_user_email == null && var.gws_user_email_secret_arn == null

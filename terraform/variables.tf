@@ -235,6 +235,7 @@ variable "settings" {
       "IDPSCIM_GWS_SERVICE_ACCOUNT_FILE_SECRET_NAME", "IDPSCIM_GWS_USER_EMAIL_SECRET_NAME",
       "IDPSCIM_AWS_SCIM_ENDPOINT_SECRET_NAME", "IDPSCIM_AWS_SCIM_ACCESS_TOKEN_SECRET_NAME",
       "IDPSCIM_GWS_SERVICE_ACCOUNT_FILE", "IDPSCIM_GWS_USER_EMAIL", "IDPSCIM_AWS_SCIM_ENDPOINT", "IDPSCIM_AWS_SCIM_ACCESS_TOKEN",
+      "IDPSCIM_GWS_AUTH", "IDPSCIM_GWS_WORKLOAD_IDENTITY_CONFIG", "IDPSCIM_GWS_WORKLOAD_IDENTITY_CONFIG_SECRET_NAME", "IDPSCIM_GWS_SERVICE_ACCOUNT_EMAIL",
       "IDPSCIM_AWS_SCIM_ACCESS_TOKEN_FILE",
       "IDPSCIM_AWS_SCIM_TOKEN_EXPIRES_AT",
       "IDPSCIM_CONFIG_FILE",
@@ -453,8 +454,42 @@ variable "kms_key_arn" {
 
 # --- Secrets: per secret, a value (the module creates the secret) or an existing secret's ARN --------
 
+variable "gws_auth" {
+  description = "With source_type = \"google\": how the function authenticates to Google (IDPSCIM_GWS_AUTH). \"key\": a service-account key, gws_service_account_json or gws_service_account_secret_arn. \"workload-identity\": keyless, Google trusts the function's role (output role_arn) through Workload Identity Federation; give gws_workload_identity_config and gws_service_account_email, and no key secret is created or readable (README: Keyless Google authentication)."
+  type        = string
+  nullable    = false
+  default     = "key"
+
+  validation {
+    condition     = contains(["key", "workload-identity"], var.gws_auth)
+    error_message = "gws_auth must be one of: key, workload-identity."
+  }
+}
+
+variable "gws_workload_identity_config" {
+  description = "With gws_auth = \"workload-identity\": the credential configuration JSON that gcloud iam workload-identity-pools create-cred-config --aws writes (it names the pool's AWS provider and Google STS, and holds no secret), e.g. file(\"wif.json\"); passed as IDPSCIM_GWS_WORKLOAD_IDENTITY_CONFIG."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.gws_workload_identity_config == null || try(jsondecode(var.gws_workload_identity_config).type == "external_account" && jsondecode(var.gws_workload_identity_config).subject_token_type == "urn:ietf:params:aws:token-type:aws4_request", false)
+    error_message = "gws_workload_identity_config must be the JSON of an AWS credential configuration (type external_account, subject_token_type urn:ietf:params:aws:token-type:aws4_request): gcloud iam workload-identity-pools create-cred-config ... --aws."
+  }
+}
+
+variable "gws_service_account_email" {
+  description = "With gws_auth = \"workload-identity\": the service account whose domain-wide delegation is used; the function's role holds roles/iam.serviceAccountTokenCreator on it (IDPSCIM_GWS_SERVICE_ACCOUNT_EMAIL)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.gws_service_account_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.gws_service_account_email))
+    error_message = "gws_service_account_email must be an email address (NAME@PROJECT.iam.gserviceaccount.com)."
+  }
+}
+
 variable "gws_service_account_json" {
-  description = "With source_type = \"google\": the Google service-account key (the JSON file's content). Give this or gws_service_account_secret_arn."
+  description = "With source_type = \"google\" and gws_auth = \"key\": the Google service-account key (the JSON file's content). Give this or gws_service_account_secret_arn."
   type        = string
   default     = null
   sensitive   = true
@@ -466,7 +501,7 @@ variable "gws_service_account_json" {
 }
 
 variable "gws_service_account_secret_arn" {
-  description = "With source_type = \"google\": ARN of an existing Secrets Manager secret holding the service-account key JSON. Give this or gws_service_account_json."
+  description = "With source_type = \"google\" and gws_auth = \"key\": ARN of an existing Secrets Manager secret holding the service-account key JSON. Give this or gws_service_account_json."
   type        = string
   default     = null
 

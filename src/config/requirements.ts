@@ -46,6 +46,11 @@ function sourceOf(config: ResolvedConfig, command: Command): SourceType | undefi
 function isRequired(config: ResolvedConfig, o: OptionSpec, command: Command, options: RequirementOptions): boolean {
   if (!o.requiredFor?.includes(command)) return false;
   if (o.source !== undefined && o.source !== sourceOf(config, command)) return false;
+  if (o.onlyWhen !== undefined) {
+    const [path, value] = o.onlyWhen;
+    const steering = optionByPath(path as OptionPath);
+    if (holderOf(config, steering)[fieldName(steering)] !== value) return false;
+  }
   const exemptWith = o.notRequiredWith === undefined ? undefined : optionByPath(o.notRequiredWith as OptionPath);
   if (exemptWith !== undefined && holderOf(config, exemptWith)[fieldName(exemptWith)] === true) return false;
   return !(options.secretsPending && config.useSecretsManager && secretNameOf(o) !== undefined);
@@ -90,12 +95,19 @@ export function missingLine(o: OptionSpec): string {
   return `${tomlPath(o)} is not set: ${howToSet(o)}`;
 }
 
+/** Keyless reads no key: a key file named as well is a leftover that would mislead whoever reads the configuration. */
+function gwsAuthProblem(config: ResolvedConfig): string | undefined {
+  if (config.gws.auth !== "workload-identity" || config.gws.serviceAccountFile === undefined) return undefined;
+  return `${describeSource(config, "gws.service_account_file")} is set, but gws.auth = "workload-identity" reads no key: remove it (or set gws.auth = "key")`;
+}
+
 /** Every problem `command` has with `config`, all at once; both lists empty when it can run. */
 export function requirementProblems(config: ResolvedConfig, command: Command, options: RequirementOptions = {}): RequirementProblems {
   const missing = missingOptions(config, command, options).map(missingLine);
   const state = stateBackendProblem(config, command);
+  const auth = sourceOf(config, command) === "google" ? gwsAuthProblem(config) : undefined;
   const ldap = sourceOf(config, command) === "ldap" ? ldapProblems(config) : { missing: [], invalid: [] };
-  return { missing: [...missing, ...ldap.missing], invalid: [...(state === undefined ? [] : [state]), ...ldap.invalid] };
+  return { missing: [...missing, ...ldap.missing], invalid: [...(state === undefined ? [] : [state]), ...(auth === undefined ? [] : [auth]), ...ldap.invalid] };
 }
 
 /**

@@ -76,9 +76,12 @@ export async function resolveSecrets(
   options: ResolveSecretsOptions = {},
 ): Promise<{ config: ResolvedConfig; serviceAccountKey: string }> {
   const needed = { ldap: false, ...(options.needed ?? secretsForRun(given)) };
-  const config = await withSecretFiles(await withCredentials(given, options.credentialsDirectory, readFile), readFile);
+  const prepared = await withSecretFiles(await withCredentials(given, options.credentialsDirectory, readFile), readFile);
+  // Keyless reads no key: the credential configuration (which holds no secret) takes its place.
+  const keyNeeded = needed.google && given.gws.auth === "key";
+  const config = needed.google && !keyNeeded ? await withWorkloadIdentityConfig(prepared, secrets, readFile) : prepared;
   if (!config.useSecretsManager) {
-    if (!needed.google) return { config, serviceAccountKey: "" };
+    if (!keyNeeded) return { config, serviceAccountKey: "" };
     const path = config.gws.serviceAccountFile;
     if (path === undefined) {
       throw new SyncError(
@@ -88,7 +91,7 @@ export async function resolveSecrets(
     }
     return { config, serviceAccountKey: checkKey(await readKeyFile(path, readFile), `gws.service_account_file ${shorten(path)}`, false) };
   }
-  const found = await readFromSecrets(config, secrets, readFile, needed);
+  const found = await readFromSecrets(config, secrets, readFile, { ...needed, key: keyNeeded });
   checkFromSecrets(config, found);
   const sources: Record<string, Source> = {};
   if (found.userEmail !== undefined && config.gws.userEmail === undefined) sources["gws.user_email"] = "secret";
@@ -106,8 +109,40 @@ export async function resolveSecrets(
       ldap: found.bindPassword === undefined ? {} : { bindPassword: found.bindPassword },
       sources,
     }),
-    serviceAccountKey: needed.google ? checkKey(found.serviceAccountKey ?? "", keySource, config.gws.serviceAccountFile === undefined) : "",
+    serviceAccountKey: keyNeeded ? checkKey(found.serviceAccountKey ?? "", keySource, config.gws.serviceAccountFile === undefined) : "",
   };
+}
+
+/**
+ * `config` with gws.workload_identity_config holding the credential configuration's JSON: given
+ * inline (it starts with "{"), read from the file it names, or, with use_secrets_manager and not
+ * given, read from gws.workload_identity_config_secret_name.
+ */
+async function withWorkloadIdentityConfig(config: ResolvedConfig, secrets: SecretResolver, readFile: (path: string) => Promise<string>): Promise<ResolvedConfig> {
+  const option = optionByPath("gws.workload_identity_config");
+  const given = config.gws.workloadIdentityConfig?.trim();
+  let text: string;
+  let fromSecret = false;
+  if (given === undefined || given === "") {
+    if (!config.useSecretsManager) throw new SyncError("CONFIG_MISSING", `gws.workload_identity_config is not set: ${howToSet(option)} (or use --use-secrets-manager)`);
+    const name = config.gws.workloadIdentityConfigSecretName;
+    try {
+      text = (await secrets.get(name)).trim();
+      fromSecret = true;
+    } catch (error) {
+      if (isSyncError(error)) throw error;
+      throw new SyncError("SECRET_UNAVAILABLE", `secret ${name} (gws.workload_identity_config_secret_name) cannot be read: ${errorCode(error)}; check the name and the IAM permission, or ${howToSet(option)}`, { cause: error });
+    }
+  } else if (given.startsWith("{")) {
+    text = given;
+  } else {
+    try {
+      text = await readFile(given);
+    } catch (error) {
+      throw new SyncError("CONFIG_INVALID", `gws.workload_identity_config: cannot read ${shorten(given)}: ${errorCode(error)}; give the path of the credential configuration JSON, or the JSON itself`, { cause: error });
+    }
+  }
+  return patchConfig(config, { gws: { workloadIdentityConfig: text }, ...(fromSecret ? { sources: { "gws.workload_identity_config": "secret" } } : {}) });
 }
 
 async function readKeyFile(path: string, readFile: (path: string) => Promise<string>): Promise<string> {
@@ -134,7 +169,12 @@ interface FromSecrets {
  * With use_secrets_manager: each value of the sides `needed` not given explicitly, read from its
  * secret (all at once); every failure is reported together.
  */
-async function readFromSecrets(config: ResolvedConfig, secrets: SecretResolver, readFile: (path: string) => Promise<string>, needed: Required<SecretsNeeded>): Promise<FromSecrets> {
+async function readFromSecrets(
+  config: ResolvedConfig,
+  secrets: SecretResolver,
+  readFile: (path: string) => Promise<string>,
+  needed: Required<SecretsNeeded> & { key: boolean },
+): Promise<FromSecrets> {
   const failures: SyncError[] = [];
   const fromSecret = async (path: OptionPath, explicit: string | undefined, secretName: string): Promise<string | undefined> => {
     if (explicit !== undefined) return explicit;
@@ -163,7 +203,7 @@ async function readFromSecrets(config: ResolvedConfig, secrets: SecretResolver, 
         })
       : fromSecret("gws.service_account_file", undefined, config.gws.serviceAccountFileSecretName);
   const [serviceAccountKey, userEmail, scimEndpoint, scimAccessToken, bindPassword] = await Promise.all([
-    needed.google ? readKey() : skip(),
+    needed.key ? readKey() : skip(),
     needed.google ? fromSecret("gws.user_email", config.gws.userEmail, config.gws.userEmailSecretName) : skip(),
     needed.scim ? fromSecret("aws.scim_endpoint", config.aws.scimEndpoint, config.aws.scimEndpointSecretName) : skip(),
     needed.scim ? fromSecret("aws.scim_access_token", config.aws.scimAccessToken, config.aws.scimAccessTokenSecretName) : skip(),
@@ -217,7 +257,8 @@ async function withCredentials(config: ResolvedConfig, directory: string | undef
     return undefined;
   };
   const token = config.aws.scimAccessToken === undefined && config.aws.scimAccessTokenFile === undefined ? await found("scim-token") : undefined;
-  const key = config.gws.serviceAccountFile === undefined ? await found("gws-service-account.json") : undefined;
+  // Keyless reads no key, so a key file left among the credentials is not picked up.
+  const key = config.gws.serviceAccountFile === undefined && config.gws.auth === "key" ? await found("gws-service-account.json") : undefined;
   const password = config.ldap.bindPassword === undefined && config.ldap.bindPasswordFile === undefined ? await found("ldap-bind-password") : undefined;
   if (token === undefined && key === undefined && password === undefined) return config;
   return patchConfig(config, {

@@ -65,6 +65,8 @@ export interface OptionSpec {
   requiredFor?: readonly Command[];
   /** Not required when this boolean setting is true: the value then comes from Secrets Manager. */
   notRequiredWith?: string;
+  /** Required only when this enum setting has this value (gws.service_account_file only with gws.auth = "key"). */
+  onlyWhen?: readonly [string, string];
   /**
    * The source this setting belongs to: `requiredFor` sync and plan only when source.type names
    * it (an `inspect` of that source always needs it).
@@ -75,6 +77,9 @@ export interface OptionSpec {
   /** A check beyond the type, on the parsed value; `shown` is the value as a message may quote it. A problem phrase, or `undefined`. */
   check?: (value: never, shown: string) => string | undefined;
 }
+
+/** `gws.auth`: a service-account key, or keyless through Workload Identity Federation. */
+export const GWS_AUTH_MODES = ["key", "workload-identity"] as const;
 
 /** `source.type`: where users and groups come from. */
 export const SOURCE_TYPES = ["google", "ldap"] as const;
@@ -139,7 +144,7 @@ const TABLE = [
     type: "boolean",
     alias: "g",
     default: false,
-    doc: "Read the service-account key, user email, SCIM endpoint and token (and the LDAP bind password) from AWS Secrets Manager by the *_secret_name values; values given explicitly win.",
+    doc: "Read the service-account key (or, keyless, the credential configuration), user email, SCIM endpoint and token (and the LDAP bind password) from AWS Secrets Manager by the *_secret_name values; values given explicitly win.",
   },
   {
     key: "audit_log",
@@ -162,12 +167,21 @@ const TABLE = [
 
   {
     table: "gws",
+    key: "auth",
+    type: "enum",
+    choices: GWS_AUTH_MODES,
+    default: "key",
+    doc: 'How idpscim authenticates to Google: key (a service-account key, gws.service_account_file) or workload-identity (keyless: the AWS role it runs as, through Workload Identity Federation; gws.workload_identity_config and gws.service_account_email, no key anywhere).',
+  },
+  {
+    table: "gws",
     key: "service_account_file",
     type: "path",
     alias: "s",
     requiredFor: ["sync", "plan", "inspect gws", "doctor"],
     source: "google",
     notRequiredWith: "use_secrets_manager",
+    onlyWhen: ["gws.auth", "key"],
     doc: "Path of the Google service-account key (JSON) with domain-wide delegation. Under systemd, without it, the gws-service-account.json credential is read when it exists (idpscim.service loads /etc/idpscim/credentials/gws-service-account.json).",
     example: "credentials.json",
   },
@@ -228,6 +242,45 @@ const TABLE = [
     default: 35,
     check: (rps: number, shown: string) => (rps >= 1 && rps <= 1000 ? undefined : `must be from 1 to 1000 requests per second (got ${shown})`),
     doc: "Most Directory API requests per second. Google allows 2,400 a minute (40/s) per user, and every request is made as gws.user_email; 35 leaves room for others acting as that admin. On a quota error the tool halves its rate by itself.",
+  },
+  {
+    table: "gws",
+    key: "workload_identity_config",
+    type: "string",
+    requiredFor: ["sync", "plan", "inspect gws"],
+    source: "google",
+    notRequiredWith: "use_secrets_manager",
+    onlyWhen: ["gws.auth", "workload-identity"],
+    doc: "With gws.auth = workload-identity: the credential configuration that gcloud iam workload-identity-pools create-cred-config --aws writes (it names the pool's provider and Google STS; it holds no secret), as the path of that file or as its JSON itself.",
+    example: "wif.json",
+  },
+  {
+    table: "gws",
+    key: "workload_identity_config_secret_name",
+    type: "string",
+    default: "IDPSCIM_GWSWorkloadIdentityConfig",
+    doc: "Secrets Manager secret holding the credential configuration JSON (with use_secrets_manager and gws.auth = workload-identity).",
+  },
+  {
+    table: "gws",
+    key: "service_account_email",
+    type: "string",
+    requiredFor: ["sync", "plan", "inspect gws"],
+    source: "google",
+    onlyWhen: ["gws.auth", "workload-identity"],
+    check: (email: string, shown: string) => {
+      const problem = emailProblem(email);
+      return problem === undefined ? undefined : `${problem} (got ${shown})`;
+    },
+    doc: "With gws.auth = workload-identity: the service account whose domain-wide delegation is used; the AWS role's federated identity holds roles/iam.serviceAccountTokenCreator on it.",
+    example: "idpscim-sync@my-project.iam.gserviceaccount.com",
+  },
+  {
+    table: "gws",
+    key: "iam_credentials_url",
+    type: "url",
+    default: "https://iamcredentials.googleapis.com",
+    doc: "Base URL of the IAM Service Account Credentials API, which signs the delegation assertion with gws.auth = workload-identity (change only for testing or a Private Service Connect endpoint).",
   },
   { table: "gws", key: "api_url", type: "url", default: "https://admin.googleapis.com", doc: "Base URL of the Admin SDK Directory API (change only for testing)." },
   { table: "gws", key: "token_url", type: "url", default: "https://oauth2.googleapis.com/token", doc: "Google OAuth2 token endpoint (change only for testing)." },

@@ -122,7 +122,8 @@ export class ScimRequestError extends SyncError {
 /**
  * Credential shapes recognisable without knowing the value: Google OAuth access tokens (`ya29.`),
  * bearer headers, PEM private keys (raw, or inside JSON with `\n` escapes), signed JWTs (the
- * service account's token assertion is one) and a service-account key id next to its name. The
+ * service account's token assertion is one), a service-account key id next to its name, and the
+ * AWS shapes of the keyless route (subject token, SigV4 signature, session token). The
  * logger applies these to every line and the adapters to every string they take off the wire,
  * so a secret echoed by a proxy or a library never reaches a log, an error or the state.
  */
@@ -132,6 +133,12 @@ const SECRET_SHAPES: [RegExp, string][] = [
   [/\beyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*/g, "[jwt]"],
   [/\b(Bearer)(\s+|%20)(?!\*\*\*)[\w.~+/=-]{8,}/g, "$1$2***"],
   [/(private_key_id\W{1,8})[0-9a-f]{16,}/gi, "$1***"],
+  // Keyless (gws.auth = "workload-identity"): the STS subject token (a URL-encoded signed AWS
+  // request), a SigV4 signature, an AWS session token (STS's base64 shapes) and a secret key's field.
+  [/%7B%22url%22%3A%22https?%3A%2F%2Fsts\.[\w.%~+/=-]*/gi, "[aws subject token]"],
+  [/(Signature=)[0-9a-f]{64}/g, "$1***"],
+  [/\b(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[\w+/=%-]{16,}/g, "[aws session token]"],
+  [/((?:aws_)?secret_?access_?key\W{1,8})[\w+/]{40}\b/gi, "$1***"],
 ];
 
 /** `text` with every recognisable credential (see SECRET_SHAPES) replaced by a placeholder. */

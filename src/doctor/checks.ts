@@ -12,6 +12,7 @@ export type Verdict = "pass" | "fail" | "warn" | "skip";
 export const CHECK_TITLES = {
   config: "configuration",
   "gws-key": "Google service-account key",
+  "gws-keyless": "Google keyless chain (workload identity)",
   "gws-delegation": "Google domain-wide delegation",
   "gws-admin": "Google admin (gws.user_email)",
   "gws-clock": "clock against Google",

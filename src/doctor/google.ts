@@ -4,9 +4,11 @@
  * to name the one not delegated), a Directory call as gws.user_email, and this host's clock
  * against Google's. § cites docs/google-directory.md.
  */
-import type { JWT } from "google-auth-library";
+import { Gaxios } from "gaxios";
+import type { OAuth2Client } from "google-auth-library";
 import { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import { NO_RETRY } from "../adapters/google/requests.ts";
+import { checkWorkloadIdentity, createWorkloadIdentityClient, parseWorkloadIdentityConfig, type WorkloadIdentityOptions } from "../adapters/google/workload-identity.ts";
 import { createJwtClient, DIRECTORY_READONLY_SCOPES, parseServiceAccountKey, TokenAnswerError, type ServiceAccountKey } from "../adapters/google/service-account.ts";
 import { missingLine, missingOptions } from "../config/requirements.ts";
 import type { ResolvedConfig } from "../config/schema.ts";
@@ -45,6 +47,7 @@ export async function serviceAccountKeyCheck(ctx: DoctorContext): Promise<KeyFou
 }
 
 export async function googleChecks(ctx: DoctorContext): Promise<Check[]> {
+  if (ctx.config.gws.auth === "workload-identity") return keylessChecks(ctx);
   const found = await serviceAccountKeyCheck(ctx);
   const dates = dateSamples();
   const noAnswer = "no request was sent to Google";
@@ -85,7 +88,7 @@ class TokenRequests {
     private readonly dates: DateSamples,
   ) {}
 
-  async request(scopes: readonly string[]): Promise<{ client: JWT } | { failure: TokenFailure }> {
+  async request(scopes: readonly string[]): Promise<{ client: OAuth2Client } | { failure: TokenFailure }> {
     const client = createJwtClient({ key: this.key, subject: this.subject, scopes, tokenUrl: this.tokenUrl, onAccessToken: (token) => this.ctx.redact(token) });
     const sentAt = Date.now();
     try {
@@ -126,7 +129,7 @@ const UNKNOWN_SUBJECT = /invalid email or user id/i;
 interface Delegation {
   check: Check;
   /** A client holding a token with the users scope, for the admin's Directory call. */
-  client?: JWT;
+  client?: OAuth2Client;
   /** Google does not know gws.user_email: the admin check says so. */
   unknownAdmin?: TokenFailure;
   /** What the admin check would need and did not get ("a token (gws-delegation)"). */
@@ -194,4 +197,40 @@ async function adminCheck(delegation: Delegation, adminEmail: string, apiUrl: st
     if (response?.status === 403) return fail("gws-admin", `${adminEmail} may not read the directory (403: ${said})`, ADMIN_FIX);
     return fail("gws-admin", `users.list as ${adminEmail} failed (${response?.status ?? "no answer"}: ${said})`, NETWORK_FIX);
   }
+}
+
+const KEYLESS_FIX = "set gws.workload_identity_config to the file gcloud iam workload-identity-pools create-cred-config --aws wrote, and gws.service_account_email (README: Set up Google Workspace, keyless)";
+
+/**
+ * With gws.auth = "workload-identity": gws-keyless runs the chain step by step (AWS credentials,
+ * region, STS, signJwt) and names the step that fails; its last step, the token as gws.user_email
+ * for the three scopes, is the delegation check; gws-admin then reads the directory through the
+ * same chain, as a run would.
+ */
+async function keylessChecks(ctx: DoctorContext): Promise<Check[]> {
+  const noKey = skip("gws-key", 'gws.auth = "workload-identity": no key is read');
+  const clock = (samples: DateSamples["samples"]) => clockCheck("gws-clock", "Google", samples, "no Directory call was answered");
+  let options: WorkloadIdentityOptions;
+  try {
+    const { config } = await ctx.resolve(ONLY.google);
+    const { workloadIdentityConfig, serviceAccountEmail, userEmail } = config.gws;
+    if (workloadIdentityConfig === undefined || serviceAccountEmail === undefined || userEmail === undefined) {
+      const missing = missingOptions(config, "doctor").filter((o) => o.table === "gws").map(missingLine);
+      return [noKey, fail("gws-keyless", missing.join("; ") || "a keyless setting is not set", KEYLESS_FIX), skip("gws-delegation", "needs the keyless chain (gws-keyless)"), skip("gws-admin", "needs the keyless chain (gws-keyless)"), clock([])];
+    }
+    options = { config: parseWorkloadIdentityConfig(workloadIdentityConfig), serviceAccountEmail, subject: userEmail, tokenUrl: config.gws.tokenUrl, iamCredentialsUrl: config.gws.iamCredentialsUrl, environment: ctx.env, onSecret: (secret) => ctx.redact(secret) };
+  } catch (error) {
+    return [noKey, failedBy("gws-keyless", error, KEYLESS_FIX), skip("gws-delegation", "needs the keyless chain (gws-keyless)"), skip("gws-admin", "needs the keyless chain (gws-keyless)"), clock([])];
+  }
+  const steps = await checkWorkloadIdentity(options);
+  const token = steps.find((s) => s.step === "token");
+  const failed = steps.find((s) => !s.ok && s.step !== "token");
+  const chainDetail = steps.filter((s) => s.step !== "token").map((s) => s.detail).join("; ");
+  const chain = failed ? fail("gws-keyless", chainDetail, failed.hint ?? KEYLESS_FIX) : pass("gws-keyless", chainDetail);
+  if (token === undefined) return [noKey, chain, skip("gws-delegation", "needs the keyless chain (gws-keyless)"), skip("gws-admin", "needs the keyless chain (gws-keyless)"), clock([])];
+  if (!token.ok) return [noKey, chain, fail("gws-delegation", token.detail, token.hint ?? KEYLESS_FIX), skip("gws-admin", "needs a token (gws-delegation)"), clock([])];
+  const dates = dateSamples();
+  const client = createWorkloadIdentityClient({ ...options, transporter: new Gaxios(), onSecret: (secret) => ctx.redact(secret) });
+  const admin = await adminCheck({ check: pass("gws-delegation", token.detail), client }, options.subject, ctx.config.gws.apiUrl, dates);
+  return [noKey, chain, pass("gws-delegation", token.detail), admin, clock(dates.samples)];
 }

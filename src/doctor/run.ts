@@ -33,7 +33,7 @@ function describeState(ctx: DoctorContext): string {
 
 /** The report when the configuration does not load: that failure, and every other check skipped for it. */
 export function configFailed(error: unknown): Check[] {
-  const others = ORDER.filter((id) => id !== "config" && !id.startsWith("ldap-")).map((id) => skip(id, "the configuration does not load (config)"));
+  const others = ORDER.filter((id) => id !== "config" && id !== "gws-keyless" && !id.startsWith("ldap-")).map((id) => skip(id, "the configuration does not load (config)"));
   return [failedBy("config", error, "fix the configuration as the message says (idpscim config validate shows every problem)"), ...others];
 }
 

@@ -287,6 +287,41 @@ describe("compiled linux-x64 bootstrap", () => {
     expect(everything).not.toContain(DECOY_BUNFIG_MARKER);
   });
 
+  test("keyless (gws_auth = workload-identity as the Terraform module sets it): the role's AWS credentials in the environment, the credential configuration inline, no key anywhere", async () => {
+    // The role's credentials are the ones the S3 emulator (the state bucket) knows: one AWS account.
+    const e = await emulators({ scenario: loadScenarioFile(EXAMPLE_SCENARIO), google: { federation: { identity: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } } } });
+    const id = e.google.federation.identity;
+    const env = {
+      ...awsEnvironment(e),
+      // What Lambda puts in a function's environment from its execution role.
+      AWS_ACCESS_KEY_ID: id.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: id.secretAccessKey,
+      AWS_SESSION_TOKEN: id.sessionToken!,
+      IDPSCIM_GWS_AUTH: "workload-identity",
+      IDPSCIM_GWS_WORKLOAD_IDENTITY_CONFIG: JSON.stringify(e.google.federation.credentialConfig(e.google.stsUrl)),
+      IDPSCIM_GWS_SERVICE_ACCOUNT_EMAIL: e.google.serviceAccountKey.client_email!,
+      IDPSCIM_GWS_USER_EMAIL: e.google.adminEmail,
+      IDPSCIM_GWS_API_URL: e.google.url,
+      IDPSCIM_GWS_TOKEN_URL: e.google.tokenUrl,
+      IDPSCIM_GWS_IAM_CREDENTIALS_URL: e.google.url,
+      IDPSCIM_AWS_SCIM_ENDPOINT: e.scim.url,
+      IDPSCIM_AWS_SCIM_ACCESS_TOKEN: e.scim.token,
+      IDPSCIM_AWS_S3_BUCKET_NAME: e.s3.bucket,
+      IDPSCIM_AWS_SCIM_RATE_LIMIT: "1000",
+    };
+    const fn = await lambda({ command: [x64], env, timeoutMs: 120_000 });
+    const first = await fn.invoke(scheduledEvent());
+    expect(first).toMatchObject({ status: "success" });
+    expect(summaryOf(first).plan.createUser).toBe(12);
+    expect(e.google.log.counts()).toMatchObject({ "POST sts": 1, "POST signJwt": 1, "POST /token": 1 });
+    // Each invocation is a run of its own: its tokens are fetched anew (a run caches them, §11.4).
+    const second = await fn.invoke(scheduledEvent());
+    expect(second).toMatchObject({ status: "success" });
+    expect(e.google.log.counts()).toMatchObject({ "POST sts": 2, "POST signJwt": 2, "POST /token": 2 });
+    const everything = fn.stderrLines().join("\n") + fn.stdoutLines().join("\n");
+    for (const secret of [id.sessionToken!, "IQoJb3JpZ2lu", "ya29.", "eyJhbGciOi", "Signature="]) expect(everything).not.toContain(secret);
+  });
+
   test.skipIf(slapdUnavailable() !== undefined)(
     "source_type = ldap as the Terraform module sets it: the bind password and SCIM pair from Secrets Manager by name, the CA as IDPSCIM_LDAP_CA_PEM, no file; the second run sends no SCIM request",
     async () => {

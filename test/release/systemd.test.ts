@@ -608,6 +608,33 @@ describe("install-systemd.sh", () => {
     expect(unknown.stdout).toContain(`  sudoedit ${configPath}   # set type = "google" or "ldap" under [source], not "okta"`);
   });
 
+  test('keyless (gws.auth = "workload-identity" on an EC2 bastion): the credential configuration and the account instead of the key credential', () => {
+    const root = join(dir, "keyless-root");
+    const etc = join(root, "etc/idpscim");
+    const configPath = join(etc, "config.toml");
+    expect(install(root).code).toBe(0);
+    const example = readFileSync(configPath, "utf8")
+      .replace(/^# scim_endpoint = .*$/m, 'scim_endpoint = "https://scim.eu-west-1.amazonaws.com/t-1/scim/v2"')
+      .replace(/^# user_email = .*$/m, 'user_email = "root@corp.example"')
+      .replace(/^# auth = .*$/m, 'auth = "workload-identity"');
+    writeFileSync(configPath, example);
+    writeFileSync(join(etc, "credentials/scim-token"), "token\n");
+    const partial = install(root);
+    expect(partial.stdout).toContain('checking aws.scim_endpoint, gws.user_email, gws.service_account_email, gws.workload_identity_config, credentials/scim-token\n');
+    expect(partial.stdout).toContain(`  not set in ${configPath}: gws.service_account_email, gws.workload_identity_config\n`);
+    expect(partial.stdout).not.toContain("gws-service-account.json");
+
+    writeFileSync(
+      configPath,
+      example
+        .replace(/^# workload_identity_config = .*$/m, 'workload_identity_config = "/etc/idpscim/wif.json"')
+        .replace(/^# service_account_email = .*$/m, 'service_account_email = "idpscim@corp-idp.iam.gserviceaccount.com"'),
+    );
+    const ready = install(root);
+    expect(ready.stdout).toContain(READY);
+    expect(ready.stdout).not.toContain("missing or empty");
+  });
+
   test("refuses a missing binary with a hint, exit 2", () => {
     const result = run([INSTALL, "--binary", join(dir, "nope")], { ...process.env, DESTDIR: join(dir, "nowhere") });
     expect(result.code).toBe(2);

@@ -463,7 +463,9 @@ function secretProblems(m: TerraformRoot): string[] {
     if (JSON.stringify(got) !== JSON.stringify([...expected].sort())) problems.push(`source_type ${source} reads ${JSON.stringify(got)}, not ${JSON.stringify([...expected].sort())}`);
   }
   const chain: Record<string, string> = {
-    existing_secret_arns: "${{ for k in local.secrets_by_source[var.source_type] : k => local.given_secret_arns[k] }}",
+    keyless: '${var.source_type == "google" && var.gws_auth == "workload-identity"}',
+    secrets_read: '${[for k in local.secrets_by_source[var.source_type] : k if !(local.keyless && k == "gws_service_account")]}',
+    existing_secret_arns: "${{ for k in local.secrets_read : k => local.given_secret_arns[k] }}",
     created_secrets: "${toset([for k, arn in local.existing_secret_arns : k if arn == null])}",
     secret_arns: "${merge( { for k, arn in local.existing_secret_arns : k => arn if arn != null }, { for k in local.created_secrets : k => aws_secretsmanager_secret.this[k].arn }, )}",
   };
@@ -482,9 +484,13 @@ function secretProblems(m: TerraformRoot): string[] {
     if (first(m.variable, arn)?.sensitive !== undefined) problems.push(`variable ${arn} is sensitive (for_each needs it plain)`);
     const readers = SOURCE_TYPES.filter((source) => SECRETS_BY_SOURCE[source].includes(key));
     const exactlyOne = `(var.${value} == null) != (var.${arn} == null)`;
-    const expected = readers.length === SOURCE_TYPES.length ? `\${${exactlyOne}}` : `\${var.source_type == "${readers[0]}" ? ${exactlyOne} : var.${value} == null && var.${arn} == null}`;
+    // Keyless reads no key: the key's secret is read by Google only with gws_auth = "key".
+    const when = key === "gws_service_account" ? `var.source_type == "${readers[0]}" && !local.keyless` : `var.source_type == "${readers[0]}"`;
+    const expected = readers.length === SOURCE_TYPES.length ? `\${${exactlyOne}}` : `\${${when} ? ${exactlyOne} : var.${value} == null && var.${arn} == null}`;
     if (!preconditions.includes(expected)) problems.push(`no precondition ${expected}: ${key} needs exactly one of ${value} and ${arn} with ${readers.join(" or ")}, and neither otherwise`);
   }
+  const keyless = "${local.keyless ? var.gws_workload_identity_config != null && var.gws_service_account_email != null : var.gws_workload_identity_config == null && var.gws_service_account_email == null}";
+  if (!preconditions.includes(keyless)) problems.push("no precondition giving gws_workload_identity_config and gws_service_account_email exactly when keyless");
   if (!preconditions.includes('${(var.source_type == "ldap") == (var.ldap != null)}')) problems.push("no precondition giving ldap exactly with source_type = ldap");
   if (!preconditions.includes('${var.source_type == "google" || length(var.groups_filter) == 0}')) problems.push("no precondition keeping groups_filter (a Google query) to source_type = google");
   return problems;
@@ -1023,13 +1029,16 @@ describe("the checks bite: each fails on a copy with its feature removed", () =>
     { what: "LDAP reading a Google secret", file: "main.tf", edit: (t) => t.replace('ldap   = ["scim_endpoint", "scim_access_token", "ldap_bind_password"]', 'ldap   = ["scim_endpoint", "scim_access_token", "ldap_bind_password", "gws_user_email"]'), check: secretProblems, expected: "source_type ldap reads" },
     { what: "LDAP without its bind password", file: "main.tf", edit: (t) => t.replace('ldap   = ["scim_endpoint", "scim_access_token", "ldap_bind_password"]', 'ldap   = ["scim_endpoint", "scim_access_token"]'), check: secretProblems, expected: "source_type ldap reads" },
     { what: "Google reading the bind password", file: "main.tf", edit: (t) => t.replace('"gws_service_account", "gws_user_email"]', '"gws_service_account", "gws_user_email", "ldap_bind_password"]'), check: secretProblems, expected: "source_type google reads" },
-    { what: "every secret whatever the source", file: "main.tf", edit: (t) => t.replace("existing_secret_arns = { for k in local.secrets_by_source[var.source_type] : k => local.given_secret_arns[k] }", "existing_secret_arns = local.given_secret_arns"), check: secretProblems, expected: "local.existing_secret_arns is" },
+    { what: "every secret whatever the source", file: "main.tf", edit: (t) => t.replace("existing_secret_arns = { for k in local.secrets_read : k => local.given_secret_arns[k] }", "existing_secret_arns = local.given_secret_arns"), check: secretProblems, expected: "local.existing_secret_arns is" },
+    { what: "the key's secret read when keyless", file: "main.tf", edit: (t) => t.replace('k if !(local.keyless && k == "gws_service_account")', "k"), check: secretProblems, expected: "local.secrets_read is" },
+    { what: "the Google key required when keyless", file: "main.tf", edit: (t) => t.replace('var.source_type == "google" && !local.keyless ? (var.gws_service_account_json', 'var.source_type == "google" ? (var.gws_service_account_json'), check: secretProblems, expected: "gws_service_account needs exactly one" },
+    { what: "keyless without its configuration", file: "main.tf", edit: (t) => t.replace("local.keyless ? var.gws_workload_identity_config != null && var.gws_service_account_email != null", "local.keyless ? true"), check: secretProblems, expected: "no precondition giving gws_workload_identity_config" },
     { what: "the bind password's ARN variable read for another secret", file: "main.tf", edit: (t) => t.replace("ldap_bind_password  = var.ldap_bind_password_secret_arn", "ldap_bind_password  = var.scim_access_token_secret_arn"), check: secretProblems, expected: "local.given_secret_arns.ldap_bind_password is not var.ldap_bind_password_secret_arn" },
     { what: "the bind password under a name the tool ignores", file: "main.tf", edit: (t) => t.replace('ldap_bind_password  = "IDPSCIM_LDAP_BIND_PASSWORD_SECRET_NAME"', 'ldap_bind_password  = "IDPSCIM_LDAP_PASSWORD_SECRET_NAME"'), check: secretProblems, expected: "local.secret_env.ldap_bind_password is IDPSCIM_LDAP_PASSWORD_SECRET_NAME" },
     {
       what: "the Google key required with LDAP",
       file: "main.tf",
-      edit: (t) => t.replace('condition     = var.source_type == "google" ? (var.gws_service_account_json == null) != (var.gws_service_account_secret_arn == null) : var.gws_service_account_json == null && var.gws_service_account_secret_arn == null', "condition     = (var.gws_service_account_json == null) != (var.gws_service_account_secret_arn == null)"),
+      edit: (t) => t.replace('condition     = var.source_type == "google" && !local.keyless ? (var.gws_service_account_json == null) != (var.gws_service_account_secret_arn == null) : var.gws_service_account_json == null && var.gws_service_account_secret_arn == null', "condition     = (var.gws_service_account_json == null) != (var.gws_service_account_secret_arn == null)"),
       check: secretProblems,
       expected: "gws_service_account needs exactly one of gws_service_account_json and gws_service_account_secret_arn with google, and neither otherwise",
     },

@@ -113,3 +113,35 @@ describe("text logger under journald", () => {
     expect(output()).toMatch(TIMESTAMP);
   });
 });
+
+describe("keyless token shapes (gws.auth = workload-identity) are redacted without being known", () => {
+  test("the STS subject token, its decoded SigV4 request, the session token, a federated token and a signJwt assertion", async () => {
+    const { AwsClient } = await import("google-auth-library");
+    const secretAccessKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    const sessionToken = `IQoJb3JpZ2luX2VjEJr${"Ab9+/".repeat(60)}`;
+    const audience = "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/pool/providers/aws";
+    const client = new AwsClient({
+      audience,
+      subject_token_type: "urn:ietf:params:aws:token-type:aws4_request",
+      aws_security_credentials_supplier: {
+        getAwsRegion: async () => "eu-west-1",
+        getAwsSecurityCredentials: async () => ({ accessKeyId: "ASIAEXAMPLEKEYID0001", secretAccessKey, token: sessionToken }),
+      },
+    });
+    const subjectToken = await client.retrieveSubjectToken();
+    const decoded = decodeURIComponent(subjectToken);
+    const signature = /Signature=([0-9a-f]{64})/.exec(decoded)![1]!;
+    const { log, output } = capture("json");
+    log.error(`STS refused subject_token=${subjectToken}`);
+    log.error(`the signed request: ${decoded}`);
+    log.error(`session ${sessionToken} federated ya29.d.c0ASRK0GaZ2lW-example_token`);
+    log.error("assertion eyJhbGciOiJSUzI1NiIsImtpZCI6ImFiYyIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzYUBwLmlhbS5nc2VydmljZWFjY291bnQuY29tIn0.c2lnbmF0dXJl");
+    log.error(`[default]\naws_secret_access_key = ${secretAccessKey}`);
+    const text = output();
+    for (const secret of [signature, sessionToken.slice(0, 40), secretAccessKey, "ya29.d.", "eyJhbGciOiJSUzI1NiIsImtpZCI6", subjectToken.slice(0, 60)]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(text).toContain("[aws subject token]");
+    expect(text).toContain("[aws session token]");
+  });
+});

@@ -10,10 +10,26 @@ import { desiredGroups, readGroups, readMembers, type MemberIndex } from "./grou
 import { countRequest, createDirectoryPacer, formatRps, DEFAULT_RATE_LIMIT, DEFAULT_RETRY, type DirectoryContext, type DirectoryPacerOptions } from "./requests.ts";
 import { createJwtClient, parseServiceAccountKey } from "./service-account.ts";
 import { readMatchingUsers, readUsers, sourceUsers, userReadSpec, type ReadUser, type UserFetchMode, type UserReadSpec } from "./users.ts";
+import { Gaxios } from "gaxios";
+import { createWorkloadIdentityClient, parseWorkloadIdentityConfig } from "./workload-identity.ts";
+
+/** Keyless authentication (`gws.auth = "workload-identity"`, workload-identity.ts): no key anywhere. */
+export interface WorkloadIdentitySettings {
+  /** The credential configuration's JSON text (`gws.workload_identity_config`). */
+  config: string;
+  /** `gws.service_account_email`. */
+  serviceAccountEmail: string;
+  /** IAM Credentials API root (`gws.iam_credentials_url`). */
+  iamCredentialsUrl?: string;
+  /** Called with every secret the chain handles, for the logger's redaction. */
+  onSecret?: (secret: string) => void;
+}
 
 export interface GoogleDirectorySourceOptions {
-  /** The JSON text of the key file (never logged). */
+  /** The JSON text of the key file (never logged); unused with `workloadIdentity`. */
   serviceAccountKey: string;
+  /** Set: tokens come from the keyless chain instead of the key. */
+  workloadIdentity?: WorkloadIdentitySettings;
   /** The domain-wide delegation subject (`gws.user_email`). */
   adminEmail: string;
   /** groups.list `query` strings, ORed; [] = all groups. */
@@ -67,7 +83,6 @@ const NO_LOG = { debug() {}, info() {}, warn() {} };
  * const { users, groups, warnings } = await source.read();
  */
 export function createGoogleDirectorySource(options: GoogleDirectorySourceOptions): GoogleDirectorySource {
-  const key = parseServiceAccountKey(options.serviceAccountKey);
   const log = options.logger ?? NO_LOG;
   const userRead = userReadSpec(options.userTable ?? GOOGLE_USER, options.userFields);
   const accessTokens = new Set<string>();
@@ -79,13 +94,7 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
   const stats: DirectoryContext["stats"] = { requests: {}, pace: { lowestRps: rate.stats().currentRps, lastRps: rate.stats().currentRps } };
   let readMs = 0;
 
-  const auth = createJwtClient({
-    key,
-    subject: options.adminEmail,
-    ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),
-    onTokenRequest: () => countRequest(stats, "token"),
-    onAccessToken: (token) => accessTokens.add(token),
-  });
+  const { auth, clientEmail, clientId } = createAuth(options, stats, accessTokens);
   const ctx: DirectoryContext = {
     // A global rootUrl rewrites every request to the same path on that host (googleapis-common
     // apirequest.ts, https://github.com/googleapis/nodejs-googleapis-common/blob/main/src/apirequest.ts).
@@ -96,9 +105,10 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
     rate,
     log,
     authContext: {
-      clientEmail: key.clientEmail,
+      clientEmail,
+      credentialSetting: options.workloadIdentity ? "gws.workload_identity_config" : "gws.service_account_file",
       adminEmail: options.adminEmail,
-      ...(key.clientId ? { clientId: key.clientId } : {}),
+      ...(clientId ? { clientId } : {}),
       apiUrl: options.apiUrl ?? "https://admin.googleapis.com",
       tokenUrl: options.tokenUrl ?? "https://oauth2.googleapis.com/token",
     },
@@ -178,4 +188,38 @@ async function usersInScope(
   // A member the filter does not match is out of scope, not external: one query cannot tell which it is.
   const directoryUsers = await readMatchingUsers(ctx, usersFilter, userRead, members);
   return { ids: memberIds.filter((id) => directoryUsers.has(id)), directoryUsers, skipped: `${memberIds.length - directoryUsers.size} members outside gws.users_filter` };
+}
+
+/**
+ * The auth client googleapis calls with: the key's JWT client, or the keyless chain. Either way each
+ * token request is counted ("token"; keyless also "sts" and "signJwt") and each token is kept for
+ * scrubbing. Both configurations are checked here, before any request.
+ */
+function createAuth(options: GoogleDirectorySourceOptions, stats: DirectoryContext["stats"], accessTokens: Set<string>) {
+  const keyless = options.workloadIdentity;
+  if (keyless) {
+    const auth = createWorkloadIdentityClient({
+      config: parseWorkloadIdentityConfig(keyless.config),
+      serviceAccountEmail: keyless.serviceAccountEmail,
+      subject: options.adminEmail,
+      ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),
+      ...(keyless.iamCredentialsUrl ? { iamCredentialsUrl: keyless.iamCredentialsUrl } : {}),
+      transporter: new Gaxios(),
+      onRequest: (step) => countRequest(stats, step),
+      onSecret: (secret) => {
+        accessTokens.add(secret);
+        keyless.onSecret?.(secret);
+      },
+    });
+    return { auth, clientEmail: keyless.serviceAccountEmail, clientId: undefined };
+  }
+  const key = parseServiceAccountKey(options.serviceAccountKey);
+  const auth = createJwtClient({
+    key,
+    subject: options.adminEmail,
+    ...(options.tokenUrl ? { tokenUrl: options.tokenUrl } : {}),
+    onTokenRequest: () => countRequest(stats, "token"),
+    onAccessToken: (token) => accessTokens.add(token),
+  });
+  return { auth, clientEmail: key.clientEmail, clientId: key.clientId };
 }

@@ -5,6 +5,7 @@ import { createRateControl, type RateControl, type RateControlOptions, type Retr
 import type { RetryOptions } from "../../core/retry.ts";
 import { describeAnswer } from "../http-answer.ts";
 import { DIRECTORY_READONLY_SCOPES, TokenAnswerError } from "./service-account.ts";
+import { ChainStepError } from "./workload-identity-errors.ts";
 
 export const DEFAULT_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 };
 
@@ -26,6 +27,8 @@ interface Failure {
   message: string;
   /** True when the failure came from the OAuth token endpoint rather than the Directory API. */
   token: boolean;
+  /** A step of the keyless chain failed (workload-identity.ts): it decides retry and message itself. */
+  chain?: ChainStepError;
 }
 
 /** Reason of a failure whose answer was not Google's JSON at all (a proxy's page, a wrong URL). */
@@ -41,6 +44,7 @@ function describeFailure(error: unknown, secrets: Iterable<string> = []): Failur
     for (const secret of secrets) out = out.split(secret).join("***");
     return redactSecretShapes(out);
   };
+  if (error instanceof ChainStepError) return { ...(error.status ? { status: error.status } : {}), reason: error.reason, message: scrub(error.message), token: true, chain: error };
   if (error instanceof TokenAnswerError) return { status: error.status, reason: NOT_GOOGLE_JSON, message: scrub(error.answer), token: true };
   const e = error as { response?: { status?: number; data?: unknown; headers?: { get?(name: string): string | null } }; code?: unknown; message?: unknown; config?: { url?: unknown } };
   const message = scrub(typeof e?.message === "string" ? e.message : String(error));
@@ -79,6 +83,7 @@ function isQuota(f: Failure): boolean {
 }
 
 function isRetryable(f: Failure): boolean {
+  if (f.chain) return f.chain.transient;
   if (f.status === undefined) return true;
   if (f.status === 429 || f.status >= 500) return true;
   return f.status === 403 && QUOTA_REASONS.has(f.reason);
@@ -122,6 +127,8 @@ export function createDirectoryPacer(options: DirectoryPacerOptions): RateContro
 
 export interface AuthContext {
   clientEmail: string;
+  /** The setting that holds the credential: gws.service_account_file, or gws.workload_identity_config when keyless. */
+  credentialSetting?: string;
   clientId?: string;
   adminEmail: string;
   /** gws.api_url and gws.token_url as used, for messages about answers that are not Google's. */
@@ -134,6 +141,7 @@ export interface AuthContext {
  * Authorisation problems get a hint naming the knob; everything else aborts the read as SOURCE_READ.
  */
 function toSyncError(method: string, key: string, f: Failure, auth: AuthContext, attempts: number): SyncError {
+  if (f.chain) return f.chain.toSyncError(attempts);
   const what = `${f.status ?? "network"} ${f.reason}`;
   const cause = new Error(f.message);
   if (f.reason === NOT_GOOGLE_JSON && f.status !== undefined) {
@@ -177,7 +185,7 @@ function toSyncError(method: string, key: string, f: Failure, auth: AuthContext,
   }
   if (!f.token && f.status === 401) {
     return new SyncError("SOURCE_AUTH", `${method} ${key} failed: ${what}`, {
-      hint: "the access token was refused; check gws.service_account_file and gws.user_email",
+      hint: `the access token was refused; check ${auth.credentialSetting ?? "gws.service_account_file"} and gws.user_email`,
       cause,
     });
   }

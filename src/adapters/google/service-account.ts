@@ -40,6 +40,12 @@ export function parseServiceAccountKey(text: string): ServiceAccountKey {
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw invalid("is not a JSON object");
   const key = json as Record<string, unknown>;
+  if (key.type === "external_account") {
+    // idp-scim-sync and Google's own libraries take this file where a key goes; here it is its own route.
+    throw new SyncError("CONFIG_INVALID", "the Google service-account key (gws.service_account_file) is a Workload Identity Federation credential configuration, not a key", {
+      hint: 'for keyless authentication set gws.auth = "workload-identity", gws.workload_identity_config to this file and gws.service_account_email, and leave gws.service_account_file out',
+    });
+  }
   if (key.type !== "service_account") {
     throw invalid(`has type ${typeof key.type === "string" ? JSON.stringify(key.type.slice(0, 40)) : "(missing)"}, not "service_account"`);
   }

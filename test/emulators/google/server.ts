@@ -10,6 +10,7 @@ import { Directory, RESPONSE_FIELDS } from "./directory.ts";
 import { GoogleApiError, OAuthError, backendError, notAuthorized } from "./errors.ts";
 import { applyFields, parseFields, validateTopLevel } from "./fields.ts";
 import { TokenStore, checkTokenRequest, createServiceAccount } from "./oauth.ts";
+import { Federation, signJwtPayload, type FederationOptions } from "./federation.ts";
 
 const SCOPE = "https://www.googleapis.com/auth/admin.directory.";
 const USER_READONLY = `${SCOPE}user.readonly`;
@@ -41,6 +42,8 @@ export interface GoogleEmulatorOptions {
   tokenLifetimeSeconds?: number; // default 3599
   /** How far the emulated Google's clock is ahead of this host's (negative: behind), in seconds; default 0. */
   clockSkewSeconds?: number;
+  /** Workload Identity Federation (§11): the pool, provider, AWS identity and bindings; defaults trust the identity it plays. */
+  federation?: FederationOptions;
   directory: string; // a directory where the emulator writes the service-account key file
 }
 
@@ -54,6 +57,10 @@ export interface GoogleEmulator {
   faults: FaultOptions;
   quota: NonNullable<GoogleEmulatorOptions["quota"]>;
   grantedScopes: string[];
+  /** STS (`POST /v1/token`) and signJwt (§11): the AWS identity to put in the product's environment, the credential configuration. */
+  federation: Federation;
+  /** Google STS on this emulator: the credential configuration's token_url. */
+  stsUrl: string;
   /** Entries examined answering requests (test/emulators/work.ts), to pin per-request cost as a count. */
   work: WorkMeter;
   /**
@@ -84,7 +91,8 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
   const isAccount = (email: string) =>
     email.toLowerCase() === adminEmail.toLowerCase() || options.scenario.google.users.some((u) => u.primaryEmail.toLowerCase() === email.toLowerCase());
   // Filled once the port (hence the token URL and key file name) is known, before any request can arrive.
-  let context: { clientEmail: string; publicKey: KeyObject; privateKeyId: string; tokenUrl: string };
+  let context: { clientEmail: string; publicKey: KeyObject; privateKeyId: string; tokenUrl: string; privateKey: string };
+  const federation = new Federation(options.federation);
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -104,8 +112,9 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
     const url = new URL(req.url ?? "/", "http://emulator");
     const method = req.method ?? "GET";
     const isToken = url.pathname === "/token";
-    const apiRoute = isToken ? undefined : matchApiRoute(method, url.pathname);
-    const route = isToken ? "/token" : (apiRoute?.route ?? url.pathname);
+    const federationRoute = matchFederationRoute(method, url.pathname);
+    const apiRoute = isToken || federationRoute ? undefined : matchApiRoute(method, url.pathname);
+    const route = isToken ? "/token" : (federationRoute?.route ?? apiRoute?.route ?? url.pathname);
     const record = (status: number) => log.record({ method, route, url: req.url ?? "/", status });
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       record(status);
@@ -121,6 +130,19 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
     let delay = faults.latencyMs;
     if (faults.slowRate > 0 && faults.random() < faults.slowRate) delay += faults.slowMs;
     if (delay > 0) await sleep(delay);
+
+    if (federationRoute?.route === "sts") {
+      try {
+        return answer(200, federation.exchange(new URLSearchParams(await readBody(req))), { "Cache-Control": "no-store" });
+      } catch (error) {
+        if (error instanceof OAuthError) return answer(error.status, error.body());
+        throw error;
+      }
+    }
+    if (federationRoute?.route === "signJwt") {
+      const [status, body] = signJwt(req.headers.authorization, federationRoute.email, await readBody(req));
+      return answer(status, body);
+    }
 
     if (isToken) {
       if (method !== "POST") return answer(405, { error: "invalid_request", error_description: "Token requests must use POST." });
@@ -184,6 +206,31 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
     }
   }
 
+  /** §11.3 / §12.2: the caller's federated token, the API being enabled, the token-creator binding, then the signature. */
+  function signJwt(authorization: string | undefined, email: string, text: string): [number, unknown] {
+    const fail = (code: number, status: string, message: string, reason?: string, domain = "iam.googleapis.com") => [
+      code,
+      { error: { code, message, status, ...(reason ? { details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason, domain, metadata: {} }] } : {}) } },
+    ] as [number, unknown];
+    const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    const grant = bearer ? federation.lookup(bearer) : undefined;
+    if (!grant) return fail(401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.");
+    if (federation.options.iamCredentialsDisabled) {
+      return fail(403, "PERMISSION_DENIED", `IAM Service Account Credentials API has not been used in project ${federation.projectNumber} before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/iamcredentials.googleapis.com/overview?project=${federation.projectNumber} then retry.`, "SERVICE_DISABLED", "googleapis.com");
+    }
+    // Google answers an unknown account like a missing permission ("or it may not exist").
+    if (email !== context.clientEmail || !federation.maySign(grant)) {
+      return fail(403, "PERMISSION_DENIED", "Permission 'iam.serviceAccounts.signJwt' denied on resource (or it may not exist).", "IAM_PERMISSION_DENIED");
+    }
+    try {
+      const body = JSON.parse(text) as { payload?: unknown };
+      const signedJwt = signJwtPayload(body.payload, { privateKey: context.privateKey, keyId: context.privateKeyId }, Math.floor(Date.now() / 1000));
+      return [200, { keyId: context.privateKeyId, signedJwt }];
+    } catch {
+      return fail(400, "INVALID_ARGUMENT", "Request contains an invalid argument.");
+    }
+  }
+
   function authenticate(req: IncomingMessage, url: URL) {
     const header = req.headers.authorization;
     const bearer = header?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? url.searchParams.get("access_token") ?? undefined;
@@ -213,7 +260,7 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
   const url = `http://127.0.0.1:${port}`;
   const tokenUrl = `${url}/token`;
   const account = createServiceAccount(options.directory, tokenUrl, port);
-  context = { clientEmail: account.key.client_email!, publicKey: account.publicKey, privateKeyId: account.key.private_key_id!, tokenUrl };
+  context = { clientEmail: account.key.client_email!, publicKey: account.publicKey, privateKeyId: account.key.private_key_id!, tokenUrl, privateKey: account.key.private_key! };
 
   return {
     url,
@@ -225,6 +272,8 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
     faults,
     quota,
     grantedScopes,
+    federation,
+    stsUrl: `${url}/v1/token`,
     work: directory.work,
     clock,
     close: () =>
@@ -236,6 +285,14 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
 }
 
 const API_PREFIX = "/admin/directory/v1/";
+
+/** §11: Google STS (`sts.googleapis.com/v1/token`) and IAM Credentials signJwt, served at the root like the Directory API (§8.2). */
+function matchFederationRoute(method: string, pathname: string): { route: "sts" } | { route: "signJwt"; email: string } | undefined {
+  if (method !== "POST") return undefined;
+  if (pathname === "/v1/token") return { route: "sts" };
+  const m = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):signJwt$/.exec(pathname);
+  return m ? { route: "signJwt", email: decodeURIComponent(m[1]!) } : undefined;
+}
 
 /** Maps a path under /admin/directory/v1/ (served at the root, §8.2) to a method name and its path key. */
 function matchApiRoute(method: string, pathname: string): { route: Route; key?: string } | undefined {
