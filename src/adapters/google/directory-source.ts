@@ -9,6 +9,7 @@ import { GOOGLE_USER } from "../../mapping/presets/google.ts";
 import { desiredGroups, readGroups, readMembers } from "./groups.ts";
 import { countRequest, createDirectoryPacer, formatRps, DEFAULT_RATE_LIMIT, DEFAULT_RETRY, type DirectoryContext, type DirectoryPacerOptions } from "./requests.ts";
 import { createJwtClient, parseServiceAccountKey } from "./service-account.ts";
+import { readTargets } from "./targeted.ts";
 import { readUsers, sourceUsers, type UserFetchMode } from "./users.ts";
 
 export interface GoogleDirectorySourceOptions {
@@ -117,6 +118,15 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
       const started = now();
       try {
         return await readOnce();
+      } finally {
+        readMs += now() - started;
+      }
+    },
+
+    async readTargets(targets) {
+      const started = now();
+      try {
+        return await readTargets(ctx, options.groupsFilter, userFieldList, options.userFields, targets);
       } finally {
         readMs += now() - started;
       }

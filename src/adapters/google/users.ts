@@ -92,7 +92,7 @@ export async function readUsers(
   return read;
 }
 
-function mapGoogleUser(id: string, user: GoogleUser, map: (user: GoogleUser) => MappedUser): ReadUser {
+export function mapGoogleUser(id: string, user: GoogleUser, map: (user: GoogleUser) => MappedUser): ReadUser {
   const result = map(user);
   // An archived user cannot sign in either (a licence-saving form of suspension): same policy.
   const read: ReadUser = { user: { sourceId: id, attributes: result.attributes, suspended: user.suspended === true || user.archived === true } };

@@ -1,0 +1,166 @@
+/**
+ * @module What `sync --user` / `--group` read from the Directory API (docs/google-directory.md §2):
+ * the in-scope groups (one groups.list per `gws.groups_filter` query, none without a filter), each
+ * named user (users.get) and the groups it is in through every nesting level (groups.list?userKey,
+ * walked upwards), each named group and its derived members (members.list) with their users. Never
+ * the whole directory.
+ */
+import type { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
+import { MAX_NESTING_DEPTH } from "../../core/nesting.ts";
+import { forEachLimit } from "../../core/pool.ts";
+import type { SourceUser, SyncTargets, TargetAnswer, TargetedRead } from "../../core/ports.ts";
+import type { DesiredGroup, UserFieldName } from "../../model/index.ts";
+import { userMapper } from "../../mapping/map-user.ts";
+import { GOOGLE_USER } from "../../mapping/presets/google.ts";
+import { desiredGroups, GROUPS_PAGE, readGroups, readMembers } from "./groups.ts";
+import { call, listAll, NO_RETRY, type DirectoryContext } from "./requests.ts";
+import { mapGoogleUser, readUsers, type ReadUser } from "./users.ts";
+
+type Group = admin_directory_v1.Schema$Group;
+
+/** The in-scope groups by id, or `undefined` when every group is in scope (no `gws.groups_filter`): then none is listed. */
+type Scope = Map<string, Group> | undefined;
+
+/**
+ * The scope rule of a targeted read, in one place: a Directory user is in scope when it is a
+ * member, directly or through nested groups, of a group the scope selects (the full read reads
+ * exactly those users). `groups` are the in-scope groups it is in. Scoping settings that select
+ * users otherwise extend this function.
+ */
+export function userInScope(_user: admin_directory_v1.Schema$User, groups: readonly Group[]): boolean {
+  return groups.length > 0;
+}
+
+const notInScope = "is not a member of any group in scope (gws.groups_filter), directly or through a nested group";
+
+export async function readTargets(ctx: DirectoryContext, groupsFilter: string[], userFieldList: string, fields: ReadonlySet<UserFieldName>, targets: SyncTargets): Promise<TargetedRead> {
+  const scope: Scope = groupsFilter.length === 0 ? undefined : new Map((await readGroups(ctx, groupsFilter)).map((g) => [g.id!, g]));
+  const warnings: string[] = [];
+  const read = new Map<string, ReadUser>();
+  const groups = new Map<string, DesiredGroup>();
+  const users: TargetAnswer[] = [];
+  for (const asked of targets.users) users.push(await readNamedUser(ctx, asked, scope, { userFieldList, fields, read, groups }));
+  const named: TargetAnswer[] = [];
+  for (const asked of targets.groups) named.push(await readNamedGroup(ctx, asked, scope, { userFieldList, fields, read, groups, warnings }));
+  const sourceUsers = await withManagers(ctx, [...read.values()]);
+  for (const r of read.values()) if (r.warnings) warnings.push(...r.warnings);
+  return { users, groups: named, snapshot: { users: sourceUsers, groups: [...groups.values()], warnings } };
+}
+
+interface Into {
+  userFieldList: string;
+  fields: ReadonlySet<UserFieldName>;
+  /** The users read so far, by id. */
+  read: Map<string, ReadUser>;
+  /** The groups read so far, by id: a named group's with all its members, another's with the named users in it. */
+  groups: Map<string, DesiredGroup>;
+  warnings?: string[];
+}
+
+async function readNamedUser(ctx: DirectoryContext, asked: string, scope: Scope, into: Into): Promise<TargetAnswer> {
+  const user = await call(ctx, "users.get", asked, () => ctx.admin.users.get({ userKey: asked, fields: into.userFieldList }, NO_RETRY), true);
+  if (user?.id == null) return { asked, inScope: false, note: "is not a user of this Google Workspace (users.get answers 404)" };
+  const containing = await groupsContaining(ctx, user.id);
+  const inScope = containing.filter((g) => scope === undefined || scope.has(g.id!));
+  if (!userInScope(user, inScope)) return { asked, sourceId: user.id, inScope: false, note: notInScope };
+  into.read.set(user.id, mapGoogleUser(user.id, user, userMapper(GOOGLE_USER, { fields: into.fields })));
+  for (const g of inScope) {
+    const group = into.groups.get(g.id!) ?? { sourceId: g.id!, displayName: g.name || g.email || g.id!, memberSourceIds: [] };
+    if (!group.memberSourceIds.includes(user.id)) group.memberSourceIds = [...group.memberSourceIds, user.id].sort();
+    into.groups.set(g.id!, group);
+  }
+  return { asked, sourceId: user.id, inScope: true };
+}
+
+/**
+ * Every group `memberKey` (a user's or a group's id) is in, through every nesting level:
+ * groups.list?userKey lists only direct memberships (§2.3), so each group found is asked in turn,
+ * one level at a time, each group once (a cycle ends), at most MAX_NESTING_DEPTH levels deep.
+ */
+async function groupsContaining(ctx: DirectoryContext, memberKey: string): Promise<Group[]> {
+  const found = new Map<string, Group>();
+  let level = [memberKey];
+  for (let depth = 0; level.length > 0 && depth <= MAX_NESTING_DEPTH; depth++) {
+    const next: string[] = [];
+    await forEachLimit(level, ctx.concurrency, async (userKey) => {
+      await listAll(
+        ctx,
+        "groups.list",
+        `userKey=${userKey}`,
+        (pageToken) => ctx.admin.groups.list({ userKey, maxResults: GROUPS_PAGE, ...(pageToken ? { pageToken } : {}), fields: "nextPageToken,groups(id,email,name)" }, NO_RETRY),
+        (page) => {
+          for (const g of page.groups ?? []) {
+            if (!g.id || found.has(g.id)) continue;
+            found.set(g.id, g);
+            next.push(g.id);
+          }
+        },
+      );
+    });
+    level = next;
+  }
+  return [...found.values()];
+}
+
+async function readNamedGroup(ctx: DirectoryContext, asked: string, scope: Scope, into: Into): Promise<TargetAnswer> {
+  const group = (scope === undefined ? undefined : inScopeNamed(scope, asked)) ?? (await findGroup(ctx, asked));
+  if (group === "several") return { asked, inScope: false, note: "is the name of several Google groups: name it by its email" };
+  if (group?.id == null) return { asked, inScope: false, note: "is not a group of this Google Workspace (by email or name)" };
+  if (scope !== undefined && !scope.has(group.id)) return { asked, sourceId: group.id, inScope: false, note: "is not selected by gws.groups_filter" };
+  const warnings = into.warnings ?? [];
+  const { memberIdsByGroup, members } = await readMembers(ctx, [group], warnings);
+  const memberIds = members.sortedIds();
+  const users = await readUsers(ctx, members, memberIds, into.userFieldList, into.fields);
+  for (const id of memberIds) {
+    if (!users.has(id)) warnings.push(`member ${members.firstListed(id).email} (id ${id}) of group ${group.email ?? group.id} has no Directory user (external account); skipped`);
+  }
+  for (const [id, user] of users) into.read.set(id, user);
+  const [desired] = desiredGroups([group], memberIdsByGroup, users);
+  into.groups.set(group.id, desired!);
+  return { asked, sourceId: group.id, inScope: true };
+}
+
+/** The in-scope group `asked` names: by email (any case), else by name (exact). */
+function inScopeNamed(scope: Map<string, Group>, asked: string): Group | "several" | undefined {
+  const groups = [...scope.values()];
+  const byEmail = groups.find((g) => g.email?.toLowerCase() === asked.toLowerCase());
+  if (byEmail !== undefined) return byEmail;
+  const byName = groups.filter((g) => g.name === asked);
+  return byName.length > 1 ? "several" : byName[0];
+}
+
+/** The group `asked` names in the whole directory: a groups.list query by email (with an @) or by name (§3.2). */
+async function findGroup(ctx: DirectoryContext, asked: string): Promise<Group | "several" | undefined> {
+  const query = asked.includes("@") ? `email=${asked}` : `name='${asked.replace(/'/g, "\\'")}'`;
+  const found: Group[] = [];
+  await listAll(
+    ctx,
+    "groups.list",
+    `${ctx.customer} query=${JSON.stringify(query)}`,
+    (pageToken) => ctx.admin.groups.list({ customer: ctx.customer, query, maxResults: GROUPS_PAGE, ...(pageToken ? { pageToken } : {}), fields: "nextPageToken,groups(id,email,name)" }, NO_RETRY),
+    (page) => {
+      for (const g of page.groups ?? []) found.push(g);
+    },
+  );
+  const exact = found.filter((g) => (asked.includes("@") ? g.email?.toLowerCase() === asked.toLowerCase() : g.name === asked));
+  return exact.length > 1 ? "several" : exact[0];
+}
+
+/**
+ * The users read, with each manager resolved to its id: among the users read, else with a
+ * users.get of the manager's email (fields=id; one per manager): a targeted read has not read the
+ * scope, and leaving the manager out would clear it in AWS.
+ */
+async function withManagers(ctx: DirectoryContext, read: ReadUser[]): Promise<SourceUser[]> {
+  const idByEmail = new Map(read.map((r) => [r.user.attributes.email.toLowerCase(), r.user.sourceId]));
+  const unresolved = [...new Set(read.flatMap((r) => (r.manager !== undefined && !idByEmail.has(r.manager.toLowerCase()) ? [r.manager.toLowerCase()] : [])))];
+  await forEachLimit(unresolved, ctx.concurrency, async (email) => {
+    const manager = await call(ctx, "users.get", email, () => ctx.admin.users.get({ userKey: email, fields: "id" }, NO_RETRY), true);
+    if (manager?.id) idByEmail.set(email, manager.id);
+  });
+  return read.map(({ user, manager }) => {
+    const managerId = manager === undefined ? undefined : idByEmail.get(manager.toLowerCase());
+    if (managerId !== undefined) user.attributes.managerSourceId = managerId;
+    return user;
+  });
+}
