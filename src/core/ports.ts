@@ -48,7 +48,12 @@ export interface DirectorySource {
    * and whether it is in scope, with its derived members and those users. Absent: the source
    * cannot sync on demand. Throws on a failed request, as `read` does.
    */
-  readTargets?(targets: SyncTargets): Promise<TargetedRead>;
+  readTargets?(targets: SyncTargets, known?: KnownUsers): Promise<TargetedRead>;
+}
+
+/** What the state knows that spares a targeted read requests: the managed users' source ids by email (lower case), for resolving managers. */
+export interface KnownUsers {
+  idByEmail: ReadonlyMap<string, string>;
 }
 
 /** What `sync --user EMAIL` and `--group EMAIL-OR-NAME` name, as given (repeatable). */

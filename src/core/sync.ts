@@ -137,7 +137,8 @@ async function readAndPlanTargets(deps: SyncDependencies, state: SyncState, poli
   if (deps.source.readTargets === undefined) {
     throw new SyncError("CONFIG_INVALID", "sync --user and --group read Google Workspace only; this source cannot sync on demand", { hint: "run a full sync" });
   }
-  const answered = await deps.source.readTargets(targets);
+  const idByEmail = new Map(Object.entries(state.users).map(([sourceId, u]) => [u.attributes.email.toLowerCase(), sourceId]));
+  const answered = await deps.source.readTargets(targets, { idByEmail });
   const read = sourceSharingState(fitForAws(answered.snapshot), state);
   for (const warning of read.warnings) log.warn(warning);
   const scope = resolveTargets({ ...answered, snapshot: read }, state);

@@ -98,10 +98,10 @@ describe("sync --user", () => {
     const google = world.emulators.google.log.counts();
     const scim = world.emulators.scim.log.counts();
     console.log(`sync --user after a full sync (example scenario): google ${world.emulators.google.log.total()} ${JSON.stringify(google)}; scim ${world.emulators.scim.log.total()} ${JSON.stringify(scim)}`);
-    // Google: Ana and her manager (users.get), then her groups level by level up the nesting
+    // Google: Ana (users.get; her manager Bo is known to the state by email), then her groups level by level up the nesting
     // (Ana → AWS Developers, All Staff → AWS ReadOnly → none). SCIM: Ana by id, her groups (one
     // filter), the three groups the plan changes (one listing: cheaper than three reads), the writes.
-    expect(google).toEqual({ "POST /token": 1, "GET users.get": 2, "GET groups.list": 4 });
+    expect(google).toEqual({ "POST /token": 1, "GET users.get": 1, "GET groups.list": 4 });
     expect(scim).toEqual({ "GET /Users/{id}": 1, "GET /Groups": 2, "PATCH /Users/{id}": 1, "PATCH /Groups/{id}": 3 });
 
     const view = tenantView(world);
@@ -110,7 +110,11 @@ describe("sync --user", () => {
     // Nested: AWS Developers is in AWS ReadOnly, so Ana is a derived member of it now.
     expect(view.groups["AWS ReadOnly"]).toContain("ana.lima@example.com");
     const snap = world.emulators.scim.snapshot();
-    expect((snap.users.find((u) => u.userName === "ana.lima@example.com") as Record<string, unknown>).title).toBe("Principal Engineer");
+    const anaInAws = snap.users.find((u) => u.userName === "ana.lima@example.com") as Record<string, unknown>;
+    expect(anaInAws.title).toBe("Principal Engineer");
+    // Her manager, resolved through the state without reading Bo, is kept.
+    const bo = snap.users.find((u) => u.userName === "bo.chen@example.com")!;
+    expect(anaInAws["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]).toMatchObject({ manager: { value: bo.id } });
     expect((snap.users.find((u) => u.userName === "jo.ng@example.com") as Record<string, unknown>).title).not.toBe("Incident Commander");
 
     const after = stateRecords(world);

@@ -123,10 +123,10 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
       }
     },
 
-    async readTargets(targets) {
+    async readTargets(targets, known) {
       const started = now();
       try {
-        return await readTargets(ctx, options.groupsFilter, userFieldList, options.userFields, targets);
+        return await readTargets(ctx, { groupsFilter: options.groupsFilter, userFieldList, fields: options.userFields, known }, targets);
       } finally {
         readMs += now() - started;
       }

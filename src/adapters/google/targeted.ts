@@ -8,7 +8,7 @@
 import type { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import { MAX_NESTING_DEPTH } from "../../core/nesting.ts";
 import { forEachLimit } from "../../core/pool.ts";
-import type { SourceUser, SyncTargets, TargetAnswer, TargetedRead } from "../../core/ports.ts";
+import type { KnownUsers, SourceUser, SyncTargets, TargetAnswer, TargetedRead } from "../../core/ports.ts";
 import type { DesiredGroup, UserFieldName } from "../../model/index.ts";
 import { userMapper } from "../../mapping/map-user.ts";
 import { GOOGLE_USER } from "../../mapping/presets/google.ts";
@@ -33,7 +33,17 @@ export function userInScope(_user: admin_directory_v1.Schema$User, groups: reado
 
 const notInScope = "is not a member of any group in scope (gws.groups_filter), directly or through a nested group";
 
-export async function readTargets(ctx: DirectoryContext, groupsFilter: string[], userFieldList: string, fields: ReadonlySet<UserFieldName>, targets: SyncTargets): Promise<TargetedRead> {
+export interface TargetedReadOptions {
+  /** `gws.groups_filter`: groups.list queries, ORed; [] = every group. */
+  groupsFilter: string[];
+  /** The users' `fields` selector (sourceFields) and the attribute groups mapped. */
+  userFieldList: string;
+  fields: ReadonlySet<UserFieldName>;
+  known?: KnownUsers | undefined;
+}
+
+export async function readTargets(ctx: DirectoryContext, options: TargetedReadOptions, targets: SyncTargets): Promise<TargetedRead> {
+  const { groupsFilter, userFieldList, fields } = options;
   const scope: Scope = groupsFilter.length === 0 ? undefined : new Map((await readGroups(ctx, groupsFilter)).map((g) => [g.id!, g]));
   const warnings: string[] = [];
   const read = new Map<string, ReadUser>();
@@ -42,7 +52,7 @@ export async function readTargets(ctx: DirectoryContext, groupsFilter: string[],
   for (const asked of targets.users) users.push(await readNamedUser(ctx, asked, scope, { userFieldList, fields, read, groups }));
   const named: TargetAnswer[] = [];
   for (const asked of targets.groups) named.push(await readNamedGroup(ctx, asked, scope, { userFieldList, fields, read, groups, warnings }));
-  const sourceUsers = await withManagers(ctx, [...read.values()]);
+  const sourceUsers = await withManagers(ctx, [...read.values()], options.known);
   for (const r of read.values()) if (r.warnings) warnings.push(...r.warnings);
   return { users, groups: named, snapshot: { users: sourceUsers, groups: [...groups.values()], warnings } };
 }
@@ -147,19 +157,21 @@ async function findGroup(ctx: DirectoryContext, asked: string): Promise<Group | 
 }
 
 /**
- * The users read, with each manager resolved to its id: among the users read, else with a
- * users.get of the manager's email (fields=id; one per manager): a targeted read has not read the
- * scope, and leaving the manager out would clear it in AWS.
+ * The users read, with each manager resolved to its id: among the users read, else among the
+ * users the state manages (by email), else with a users.get of the manager's email (fields=id; one
+ * per manager): a targeted read has not read the scope, and leaving the manager out would clear it
+ * in AWS.
  */
-async function withManagers(ctx: DirectoryContext, read: ReadUser[]): Promise<SourceUser[]> {
+async function withManagers(ctx: DirectoryContext, read: ReadUser[], known: KnownUsers | undefined): Promise<SourceUser[]> {
   const idByEmail = new Map(read.map((r) => [r.user.attributes.email.toLowerCase(), r.user.sourceId]));
-  const unresolved = [...new Set(read.flatMap((r) => (r.manager !== undefined && !idByEmail.has(r.manager.toLowerCase()) ? [r.manager.toLowerCase()] : [])))];
+  const idOf = (email: string) => idByEmail.get(email) ?? known?.idByEmail.get(email);
+  const unresolved = [...new Set(read.flatMap((r) => (r.manager !== undefined && idOf(r.manager.toLowerCase()) === undefined ? [r.manager.toLowerCase()] : [])))];
   await forEachLimit(unresolved, ctx.concurrency, async (email) => {
     const manager = await call(ctx, "users.get", email, () => ctx.admin.users.get({ userKey: email, fields: "id" }, NO_RETRY), true);
     if (manager?.id) idByEmail.set(email, manager.id);
   });
   return read.map(({ user, manager }) => {
-    const managerId = manager === undefined ? undefined : idByEmail.get(manager.toLowerCase());
+    const managerId = manager === undefined ? undefined : idOf(manager.toLowerCase());
     if (managerId !== undefined) user.attributes.managerSourceId = managerId;
     return user;
   });
