@@ -120,8 +120,9 @@ function withTargetOptions<T>(y: Argv<T>) {
  */
 function targetsOf(p: Parsing, argv: Record<string, unknown>): SyncTargets | undefined {
   const list = (value: unknown) => (Array.isArray(value) ? value : value === undefined ? [] : [value]).map((v) => String(v).trim());
-  const users = list(argv.user);
-  const groups = list(argv.group);
+  // Each name once (an email in any case): a name given twice would be read twice.
+  const users = [...new Map(list(argv.user).map((u) => [u.toLowerCase(), u])).values()];
+  const groups = [...new Set(list(argv.group))];
   if (users.length + groups.length === 0) return undefined;
   const bad = users.find((u) => !/^[^@\s]+@[^@\s]+$/.test(u));
   if (bad !== undefined) p.usageError = `--user: must be a user's primary email, like ana@example.com (got ${quote(bad)})`;

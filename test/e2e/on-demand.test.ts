@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { loadScenarioFile } from "../emulators/scenario.ts";
-import { EXAMPLE_SCENARIO, startWorld, type World } from "../support/harness.ts";
+import { EXAMPLE_SCENARIO, scimRequest, startWorld, type World } from "../support/harness.ts";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -132,6 +132,30 @@ describe("sync --user", () => {
     const scheduled = await world.run(["sync"]);
     expect(scheduled.code).toBe(0);
     expect((world.emulators.scim.snapshot().users.find((u) => u.userName === "jo.ng@example.com") as Record<string, unknown>).title).toBe("Incident Commander");
+  });
+});
+
+describe("sync --user repairs the named user's drift", () => {
+  test("a membership removed by hand in AWS is put back, one added by hand to a managed group is taken away", async () => {
+    world = await startWorld({ scenario: example() });
+    expect((await world.run(["sync"])).code).toBe(0);
+    const snap = world.emulators.scim.snapshot();
+    const jo = snap.users.find((u) => u.userName === "jo.ng@example.com")!.id;
+    const breakglass = snap.groups.find((g) => g.displayName === "AWS BreakGlass")!.id;
+    const developers = snap.groups.find((g) => g.displayName === "AWS Developers")!.id;
+    const patch = (group: string, op: "add" | "remove") =>
+      scimRequest(world!, "PATCH", `/Groups/${group}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op, path: "members", value: [{ value: jo }] }] });
+    expect((await patch(breakglass, "remove")).status).toBe(204);
+    expect((await patch(developers, "add")).status).toBe(204);
+    // A scheduled run trusts the state: it sees neither.
+    expect((await world.run(["sync"])).code).toBe(0);
+    expect(tenantView(world).groups["AWS BreakGlass"]).toEqual([]);
+
+    const run = await world.run(["sync", "--user", "jo.ng@example.com"]);
+    expect(run.code).toBe(0);
+    const view = tenantView(world);
+    expect(view.groups["AWS BreakGlass"]).toEqual(["jo.ng@example.com"]);
+    expect(view.groups["AWS Developers"]).not.toContain("jo.ng@example.com");
   });
 });
 

@@ -25,9 +25,9 @@ type Scope = Map<string, Group> | undefined;
  * The scope rule of a targeted read, in one place: a Directory user is in scope when it is a
  * member, directly or through nested groups, of a group the scope selects (the full read reads
  * exactly those users). `groups` are the in-scope groups it is in. Scoping settings that select
- * users otherwise extend this function.
+ * users otherwise (a users query, exclusions) extend this function; it may ask Google through `ctx`.
  */
-export function userInScope(_user: admin_directory_v1.Schema$User, groups: readonly Group[]): boolean {
+export async function userInScope(_ctx: DirectoryContext, _user: admin_directory_v1.Schema$User, groups: readonly Group[]): Promise<boolean> {
   return groups.length > 0;
 }
 
@@ -72,7 +72,7 @@ async function readNamedUser(ctx: DirectoryContext, asked: string, scope: Scope,
   if (user?.id == null) return { asked, inScope: false, note: "is not a user of this Google Workspace (users.get answers 404)" };
   const containing = await groupsContaining(ctx, user.id);
   const inScope = containing.filter((g) => scope === undefined || scope.has(g.id!));
-  if (!userInScope(user, inScope)) return { asked, sourceId: user.id, inScope: false, note: notInScope };
+  if (!(await userInScope(ctx, user, inScope))) return { asked, sourceId: user.id, inScope: false, note: notInScope };
   into.read.set(user.id, mapGoogleUser(user.id, user, userMapper(GOOGLE_USER, { fields: into.fields })));
   for (const g of inScope) {
     const group = into.groups.get(g.id!) ?? { sourceId: g.id!, displayName: g.name || g.email || g.id!, memberSourceIds: [] };
