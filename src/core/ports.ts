@@ -45,8 +45,8 @@ export interface DirectorySource {
   /**
    * Reads only what `sync --user` / `--group` need (src/core/targeted.ts): each named user and
    * whether it is in scope, with the in-scope groups it is a derived member of; each named group
-   * and whether it is in scope, with its derived members and those users. Absent: the source
-   * cannot sync on demand. Throws on a failed request, as `read` does.
+   * and whether it is in scope, with its derived members and those users. Absent (LDAP): the core
+   * cuts a full `read` down to the targets (targetsFromSnapshot). Throws on a failed request, as `read` does.
    */
   readTargets?(targets: SyncTargets, known?: KnownUsers): Promise<TargetedRead>;
 }

@@ -15,7 +15,7 @@ import { continuesFromState } from "./resume.ts";
 import type { DirectorySource, LoadedState, Logger, ScimTarget, SourceSnapshot, StateStore, SyncTargets } from "./ports.ts";
 import { sourceSharingState, tenantUserSharing } from "./shared-attributes.ts";
 import { sameState, tenantFromState } from "./state.ts";
-import { resolveTargets, restrictPlan, targetedSource, targetedTenant } from "./targeted.ts";
+import { resolveTargets, restrictPlan, targetedSource, targetedTenant, targetsFromSnapshot } from "./targeted.ts";
 
 export interface SyncDependencies {
   source: DirectorySource;
@@ -134,11 +134,8 @@ async function readAndPlan(deps: SyncDependencies, options: SyncOptions, now: ()
  */
 async function readAndPlanTargets(deps: SyncDependencies, state: SyncState, policy: PlanPolicy, targets: SyncTargets) {
   const { log } = deps;
-  if (deps.source.readTargets === undefined) {
-    throw new SyncError("CONFIG_INVALID", "sync --user and --group read Google Workspace only; this source cannot sync on demand", { hint: "run a full sync" });
-  }
   const idByEmail = new Map(Object.entries(state.users).map(([sourceId, u]) => [u.attributes.email.toLowerCase(), sourceId]));
-  const answered = await deps.source.readTargets(targets, { idByEmail });
+  const answered = deps.source.readTargets ? await deps.source.readTargets(targets, { idByEmail }) : targetsFromSnapshot(await deps.source.read(), targets);
   const read = sourceSharingState(fitForAws(answered.snapshot), state);
   for (const warning of read.warnings) log.warn(warning);
   const scope = resolveTargets({ ...answered, snapshot: read }, state);

@@ -12,7 +12,7 @@ import type { DesiredGroup, SyncState, TenantGroup, TenantSnapshot } from "../mo
 import { SyncError } from "./errors.ts";
 import type { Operation, Plan } from "./plan.ts";
 import { forEachLimit } from "./pool.ts";
-import type { ScimTarget, SourceSnapshot, SourceUser, TargetedRead } from "./ports.ts";
+import type { ScimTarget, SourceSnapshot, SourceUser, SyncTargets, TargetAnswer, TargetedRead } from "./ports.ts";
 import { tenantFromState } from "./state.ts";
 import { shown } from "./text.ts";
 import { READ_CONCURRENCY } from "./confirm.ts";
@@ -73,6 +73,36 @@ function managedUserNamed(state: SyncState, asked: string): string | undefined {
 
 function managedGroupNamed(state: SyncState, asked: string): string | undefined {
   return Object.keys(state.groups).find((id) => state.groups[id]!.displayName === asked);
+}
+
+/**
+ * The targets out of a full read, for a source without a targeted read of its own (LDAP: a few
+ * paged searches, and its scope is the full read's by construction). A user is named by its
+ * userName or email (any case), a group by its name or source id; the snapshot is cut as a
+ * targeted read's (the named users' groups with only them as members, the named groups whole).
+ */
+export function targetsFromSnapshot(full: SourceSnapshot, targets: SyncTargets): TargetedRead {
+  const users: TargetAnswer[] = targets.users.map((asked) => {
+    const name = asked.toLowerCase();
+    const user = full.users.find((u) => u.attributes.userName.toLowerCase() === name || u.attributes.email.toLowerCase() === name);
+    return user ? { asked, sourceId: user.sourceId, inScope: true } : { asked, inScope: false, note: "is not a user of the source in scope" };
+  });
+  const groups: TargetAnswer[] = targets.groups.map((asked) => {
+    const found = full.groups.filter((g) => g.displayName === asked || g.sourceId === asked);
+    if (found.length > 1) return { asked, inScope: false, note: "is the name of several groups of the source: name it by its id" };
+    return found[0] ? { asked, sourceId: found[0].sourceId, inScope: true } : { asked, inScope: false, note: "is not a group of the source in scope" };
+  });
+  const namedUsers = new Set(users.flatMap((a) => (a.sourceId === undefined ? [] : [a.sourceId])));
+  const namedGroups = new Set(groups.flatMap((a) => (a.inScope && a.sourceId !== undefined ? [a.sourceId] : [])));
+  const cut = full.groups.flatMap((g) => {
+    if (namedGroups.has(g.sourceId)) return [g];
+    const members = g.memberSourceIds.filter((id) => namedUsers.has(id));
+    return members.length === 0 ? [] : [{ ...g, memberSourceIds: members }];
+  });
+  const held = new Set([...namedUsers, ...cut.filter((g) => namedGroups.has(g.sourceId)).flatMap((g) => g.memberSourceIds)]);
+  const relevant = (r: { kind: string; sourceId: string }) => (r.kind === "user" ? held.has(r.sourceId) : namedGroups.has(r.sourceId));
+  const rejected = (full.rejected ?? []).filter(relevant);
+  return { users, groups, snapshot: { users: full.users.filter((u) => held.has(u.sourceId)), groups: cut, warnings: full.warnings, ...(rejected.length > 0 ? { rejected } : {}) } };
 }
 
 /**

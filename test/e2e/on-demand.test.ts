@@ -7,6 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { loadScenarioFile } from "../emulators/scenario.ts";
 import { EXAMPLE_SCENARIO, scimRequest, startWorld, type World } from "../support/harness.ts";
+import { slapdUnavailable } from "../support/slapd.ts";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -296,5 +297,36 @@ describe("bad targets: one line, exit 2, nothing written", () => {
     }
     expect(world.emulators.google.log.total()).toBe(0);
     expect(world.emulators.scim.log.total()).toBe(0);
+  });
+});
+
+const slapdMissing = slapdUnavailable();
+
+describe.skipIf(slapdMissing !== undefined)("sync --user with an LDAP source", () => {
+  test("the directory is read as a full sync reads it, then only the named user is synced", async () => {
+    world = await startWorld({ scenario: example() }, {}, {});
+    expect((await world.run(["sync"])).code).toBe(0);
+    const before = stateRecords(world);
+    const dn = (email: string) => world!.ldap!.directory.user(email)!.dn;
+    await world.ldap!.slapd.modify(
+      `dn: ${dn("ana.lima@example.com")}\nchangetype: modify\nreplace: title\ntitle: Principal Engineer\n\n` +
+        `dn: ${dn("jo.ng@example.com")}\nchangetype: modify\nreplace: title\ntitle: Incident Commander\n`,
+    );
+    clearLogs(world);
+    const run = await world.run(["sync", "--user", "ana.lima@example.com"]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain("tenant read targeted");
+    const users = world.emulators.scim.snapshot().users as Record<string, unknown>[];
+    expect(users.find((u) => u.userName === "ana.lima@example.com")!.title).toBe("Principal Engineer");
+    expect(users.find((u) => u.userName === "jo.ng@example.com")!.title).not.toBe("Incident Commander");
+    expect(world.emulators.scim.log.counts()).toEqual({ "GET /Users/{id}": 1, "GET /Groups": 1, "PATCH /Users/{id}": 1 });
+    const after = stateRecords(world);
+    const ana = Object.keys(before.users).find((id) => before.users[id]!.includes("ana.lima@example.com"))!;
+    expect({ ...after.users, [ana]: "" }).toEqual({ ...before.users, [ana]: "" });
+    expect(after.groups).toEqual(before.groups);
+
+    const unknown = await world.run(["sync", "--user", "nobody@example.com"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('TARGET_UNKNOWN: nothing to sync on demand: user "nobody@example.com" is not a user of the source in scope');
   });
 });
