@@ -136,6 +136,21 @@ describe("sync --user", () => {
   });
 });
 
+describe("sync --user with gws.groups_filter", () => {
+  test("only the groups the filter selects: one listing per query, then the user's groups up the nesting", async () => {
+    world = await startWorld({ scenario: example() });
+    writeFilter(world, ["email:aws-*"]);
+    const run = await world.run(["sync", "--user", "ana.lima@example.com"]);
+    expect(run.code).toBe(0);
+    const view = tenantView(world);
+    expect(view.groups["AWS Admins"]).toEqual(["ana.lima@example.com"]);
+    // All Staff holds Ana too, but the filter does not select it.
+    expect(view.groups["All Staff"]).toBeUndefined();
+    // The filter's listing, Ana, her manager; her groups (AWS Admins, All Staff), then theirs (none).
+    expect(world.emulators.google.log.counts()).toEqual({ "POST /token": 1, "GET groups.list": 4, "GET users.get": 2 });
+  });
+});
+
 describe("sync --user repairs the named user's drift", () => {
   test("a membership removed by hand in AWS is put back, one added by hand to a managed group is taken away", async () => {
     world = await startWorld({ scenario: example() });
