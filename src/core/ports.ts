@@ -48,12 +48,18 @@ export interface DirectorySource {
    * and whether it is in scope, with its derived members and those users. Absent (LDAP): the core
    * cuts a full `read` down to the targets (targetsFromSnapshot). Throws on a failed request, as `read` does.
    */
-  readTargets?(targets: SyncTargets, known?: KnownUsers): Promise<TargetedRead>;
+  readTargets?(targets: SyncTargets, known?: KnownRecords): Promise<TargetedRead>;
 }
 
-/** What the state knows that spares a targeted read requests: the managed users' source ids by email (lower case), for resolving managers. */
-export interface KnownUsers {
-  idByEmail: ReadonlyMap<string, string>;
+/**
+ * What the state knows, for a targeted read: the managed users' source ids by email (lower case),
+ * which resolve managers without a request, and the managed groups' by name. A name the source
+ * no longer knows is asked again by the id the state holds for it: a user whose email changed, or
+ * a group renamed, must never be taken for one deleted.
+ */
+export interface KnownRecords {
+  userIdByEmail: ReadonlyMap<string, string>;
+  groupIdByName: ReadonlyMap<string, string>;
 }
 
 /** What `sync --user EMAIL` and `--group EMAIL-OR-NAME` name, as given (repeatable). */

@@ -15,7 +15,7 @@ import { continuesFromState } from "./resume.ts";
 import type { DirectorySource, LoadedState, Logger, ScimTarget, SourceSnapshot, StateStore, SyncTargets } from "./ports.ts";
 import { sourceSharingState, tenantUserSharing } from "./shared-attributes.ts";
 import { sameState, tenantFromState } from "./state.ts";
-import { resolveTargets, restrictPlan, targetedSource, targetedTenant, targetsFromSnapshot } from "./targeted.ts";
+import { knownRecords, resolveTargets, restrictPlan, targetedSource, targetedTenant, targetsFromSnapshot } from "./targeted.ts";
 
 export interface SyncDependencies {
   source: DirectorySource;
@@ -134,17 +134,17 @@ async function readAndPlan(deps: SyncDependencies, options: SyncOptions, now: ()
  */
 async function readAndPlanTargets(deps: SyncDependencies, state: SyncState, policy: PlanPolicy, targets: SyncTargets) {
   const { log } = deps;
-  const idByEmail = new Map(Object.entries(state.users).map(([sourceId, u]) => [u.attributes.email.toLowerCase(), sourceId]));
-  const answered = deps.source.readTargets ? await deps.source.readTargets(targets, { idByEmail }) : targetsFromSnapshot(await deps.source.read(), targets);
+  const known = knownRecords(state);
+  const answered = deps.source.readTargets ? await deps.source.readTargets(targets, known) : targetsFromSnapshot(await deps.source.read(), targets, known);
   const read = sourceSharingState(fitForAws(answered.snapshot), state);
   for (const warning of read.warnings) log.warn(warning);
   const scope = resolveTargets({ ...answered, snapshot: read }, state);
   log.info(`source (on demand): ${scope.namedUsers.size} named user(s), ${scope.namedGroups.size} named group(s); read ${read.users.length} users, ${read.groups.length} groups`);
-  const { tenant, reads, known } = await targetedTenant(deps.target, state, scope, read);
+  const { tenant, reads, alreadyRead } = await targetedTenant(deps.target, state, scope, read);
   log.info(`tenant (on demand): read ${reads} time(s) what AWS holds for the named users and groups`);
   const source = targetedSource(read, scope, state);
   const planOf = (t: TenantSnapshot) => restrictPlan(makePlan(source, t, state, policy), scope);
-  const confirmed = await confirmOwnership(planOf(tenant), tenant, state, deps.target, planOf, known);
+  const confirmed = await confirmOwnership(planOf(tenant), tenant, state, deps.target, planOf, alreadyRead);
   if (confirmed.reads > 0) log.info(`ownership: read ${confirmed.reads} time(s) what this run would change, to confirm it is ours`);
   return { source, tenantRead: "targeted" as const, plan: upsertFiltered(log, confirmed.plan, source, policy), counted: read };
 }

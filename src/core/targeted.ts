@@ -12,7 +12,7 @@ import type { DesiredGroup, SyncState, TenantGroup, TenantSnapshot } from "../mo
 import { SyncError } from "./errors.ts";
 import type { Operation, Plan } from "./plan.ts";
 import { forEachLimit } from "./pool.ts";
-import type { ScimTarget, SourceSnapshot, SourceUser, SyncTargets, TargetAnswer, TargetedRead } from "./ports.ts";
+import type { KnownRecords, ScimTarget, SourceSnapshot, SourceUser, SyncTargets, TargetAnswer, TargetedRead } from "./ports.ts";
 import { tenantFromState } from "./state.ts";
 import { shown } from "./text.ts";
 import { READ_CONCURRENCY } from "./confirm.ts";
@@ -63,6 +63,15 @@ export function resolveTargets(read: TargetedRead, state: SyncState): TargetScop
   return scope;
 }
 
+/** The state's users by email and groups by name, for the source's targeted read (see KnownRecords). */
+export function knownRecords(state: SyncState): KnownRecords {
+  const userIdByEmail = new Map<string, string>();
+  for (const [sourceId, user] of Object.entries(state.users)) userIdByEmail.set(user.attributes.email.toLowerCase(), sourceId);
+  const groupIdByName = new Map<string, string>();
+  for (const [sourceId, group] of Object.entries(state.groups)) groupIdByName.set(group.displayName, sourceId);
+  return { userIdByEmail, groupIdByName };
+}
+
 function managedUserNamed(state: SyncState, asked: string): string | undefined {
   const name = asked.toLowerCase();
   return Object.keys(state.users).find((id) => {
@@ -78,17 +87,20 @@ function managedGroupNamed(state: SyncState, asked: string): string | undefined 
 /**
  * The targets out of a full read, for a source without a targeted read of its own (LDAP: a few
  * paged searches, and its scope is the full read's by construction). A user is named by its
- * userName or email (any case), a group by its name or source id; the snapshot is cut as a
+ * userName or email (any case), a group by its name or source id, or by what the state last knew
+ * them as (a user whose email changed is the same user); the snapshot is cut as a
  * targeted read's (the named users' groups with only them as members, the named groups whole).
  */
-export function targetsFromSnapshot(full: SourceSnapshot, targets: SyncTargets): TargetedRead {
+export function targetsFromSnapshot(full: SourceSnapshot, targets: SyncTargets, known?: KnownRecords): TargetedRead {
   const users: TargetAnswer[] = targets.users.map((asked) => {
     const name = asked.toLowerCase();
-    const user = full.users.find((u) => u.attributes.userName.toLowerCase() === name || u.attributes.email.toLowerCase() === name);
+    const formerly = known?.userIdByEmail.get(name);
+    const user = full.users.find((u) => u.attributes.userName.toLowerCase() === name || u.attributes.email.toLowerCase() === name || u.sourceId === formerly);
     return user ? { asked, sourceId: user.sourceId, inScope: true } : { asked, inScope: false, note: "is not a user of the source in scope" };
   });
   const groups: TargetAnswer[] = targets.groups.map((asked) => {
-    const found = full.groups.filter((g) => g.displayName === asked || g.sourceId === asked);
+    const formerly = known?.groupIdByName.get(asked);
+    const found = full.groups.filter((g) => g.displayName === asked || g.sourceId === asked || g.sourceId === formerly);
     if (found.length > 1) return { asked, inScope: false, note: "is the name of several groups of the source: name it by its id" };
     return found[0] ? { asked, sourceId: found[0].sourceId, inScope: true } : { asked, inScope: false, note: "is not a group of the source in scope" };
   });
@@ -180,7 +192,7 @@ export async function targetedTenant(target: ScimTarget, state: SyncState, scope
   const groups = new Map(base.groups.map((g) => [g.scimId, g]));
   const readUsers = new Map(read.users.map((u) => [u.sourceId, u]));
   const readGroups = new Map(read.groups.map((g) => [g.sourceId, g]));
-  const known = { users: new Set<string>(), groups: new Set<string>() };
+  const alreadyRead = { users: new Set<string>(), groups: new Set<string>() };
   let reads = 0;
   const lookUp = async <T>(get: () => Promise<T | undefined>) => {
     reads++;
@@ -192,14 +204,14 @@ export async function targetedTenant(target: ScimTarget, state: SyncState, scope
     const userName = readUsers.get(sourceId)?.attributes.userName;
     if (recorded !== undefined) {
       users.delete(recorded.scimId);
-      known.users.add(recorded.scimId);
+      alreadyRead.users.add(recorded.scimId);
     }
     const found =
       recorded !== undefined
         ? await lookUp(() => target.getUser(recorded.scimId))
         : ((await lookUp(() => target.findUser({ externalId: sourceId }))) ?? (userName === undefined ? undefined : await lookUp(() => target.findUser({ userName }))));
     if (found === undefined) return;
-    known.users.add(found.scimId);
+    alreadyRead.users.add(found.scimId);
     users.set(found.scimId, found);
     groupsOfUser.set(found.scimId, new Set(await lookUp(() => target.listGroupsOfUser(found.scimId))));
   });
@@ -210,21 +222,21 @@ export async function targetedTenant(target: ScimTarget, state: SyncState, scope
     const displayName = readGroups.get(sourceId)?.displayName;
     if (recorded !== undefined) {
       groups.delete(recorded.scimId);
-      known.groups.add(recorded.scimId);
+      alreadyRead.groups.add(recorded.scimId);
     }
     const found =
       recorded !== undefined
         ? await lookUp(() => target.getGroup(recorded.scimId))
         : ((await lookUp(() => target.findGroup({ externalId: sourceId }))) ?? (displayName === undefined ? undefined : await lookUp(() => target.findGroup({ displayName }))));
     if (found === undefined) return;
-    known.groups.add(found.scimId);
+    alreadyRead.groups.add(found.scimId);
     const named = scope.namedGroups.has(sourceId);
     if (named) namedScimIds.add(found.scimId);
     const members = named ? await lookUp(() => target.listGroupMembers(found.scimId)) : [];
     groups.set(found.scimId, { ...found, memberScimIds: members });
   });
   joinUsersGroups(groups, groupsOfUser, namedScimIds, state, scope);
-  return { tenant: { users: [...users.values()], groups: [...groups.values()] }, reads, known };
+  return { tenant: { users: [...users.values()], groups: [...groups.values()] }, reads, alreadyRead };
 }
 
 export interface TargetedTenant {
@@ -232,7 +244,7 @@ export interface TargetedTenant {
   /** SCIM requests spent. */
   reads: number;
   /** SCIM ids `tenant` holds as AWS answered them (or found gone): ownership checks need not read them again. */
-  known: { users: Set<string>; groups: Set<string> };
+  alreadyRead: { users: Set<string>; groups: Set<string> };
 }
 
 /** Each named user's memberships as AWS answered them, in every group of the tenant that is not a named group (whose members were read whole). */

@@ -283,6 +283,48 @@ function writeFilter(w: World, filter: string[]): void {
   writeFileSync(w.configPath, readFileSync(w.configPath, "utf8").replace("[gws]\n", `[gws]\ngroups_filter = ${JSON.stringify(filter)}\n`));
 }
 
+describe("a name the source no longer has, that the state knows", () => {
+  test("a user whose email changed and a renamed group, named as the state knew them, are synced, never taken for deleted", async () => {
+    const scenario = example();
+    world = await startWorld({ scenario });
+    expect((await world.run(["sync"])).code).toBe(0);
+    const before = world.emulators.scim.snapshot();
+    const ana = scenario.google.users.find((u) => u.id === ANA)!;
+    ana.primaryEmail = "ana.souza@example.com";
+    for (const g of scenario.google.groups) for (const m of g.members) if (m.email === "ana.lima@example.com") m.email = ana.primaryEmail;
+    scenario.google.groups.find((g) => g.id === ADMINS)!.name = "AWS Administrators";
+
+    clearLogs(world);
+    const run = await world.run(["sync", "--user", "ana.lima@example.com", "--group", "AWS Admins"]);
+    expect(run.code).toBe(0);
+    const after = world.emulators.scim.snapshot();
+    const anaId = before.users.find((u) => u.userName === "ana.lima@example.com")!.id;
+    expect(after.users.find((u) => u.id === anaId)!.userName).toBe("ana.souza@example.com");
+    const adminsId = before.groups.find((g) => g.displayName === "AWS Admins")!.id;
+    expect(after.groups.find((g) => g.id === adminsId)!.displayName).toBe("AWS Administrators");
+    const counts = world.emulators.scim.log.counts();
+    for (const route of ["POST /Users", "POST /Groups", "DELETE /Users/{id}", "DELETE /Groups/{id}"]) expect(counts[route] ?? 0).toBe(0);
+    // Each asked again by the id the state holds: users.get by email (404) then by id; groups.list by name (none) then groups.get.
+    expect(world.emulators.google.log.counts()).toMatchObject({ "GET groups.get": 1 });
+    expect(world.emulators.google.log.total((e) => e.route === "users.get" && e.status === 404)).toBe(1);
+  });
+});
+
+describe("a named user deleted in Google", () => {
+  test("is deleted in AWS (asked by email, then by the id the state holds: both 404)", async () => {
+    const scenario = example();
+    world = await startWorld({ scenario });
+    expect((await world.run(["sync"])).code).toBe(0);
+    scenario.google.users = scenario.google.users.filter((u) => u.primaryEmail !== "lena.vogel@example.com");
+    for (const g of scenario.google.groups) g.members = g.members.filter((m) => m.email !== "lena.vogel@example.com");
+    const run = await world.run(["sync", "--user", "lena.vogel@example.com"]);
+    expect(run.code).toBe(0);
+    expect(tenantView(world).users["lena.vogel@example.com"]).toBeUndefined();
+    expect(tenantView(world).users["kai.berg@example.com"]).toBe(true);
+    expect(world.emulators.google.log.total((e) => e.route === "users.get" && e.status === 404)).toBe(2);
+  });
+});
+
 describe("bad targets: one line, exit 2, nothing written", () => {
   test("an unknown email, a group that does not exist, and a user outside gws.groups_filter", async () => {
     world = await startWorld({ scenario: example() });

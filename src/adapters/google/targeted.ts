@@ -8,7 +8,7 @@
 import type { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import { MAX_NESTING_DEPTH } from "../../core/nesting.ts";
 import { forEachLimit } from "../../core/pool.ts";
-import type { KnownUsers, SourceUser, SyncTargets, TargetAnswer, TargetedRead } from "../../core/ports.ts";
+import type { KnownRecords, SourceUser, SyncTargets, TargetAnswer, TargetedRead } from "../../core/ports.ts";
 import type { DesiredGroup, UserFieldName } from "../../model/index.ts";
 import { userMapper } from "../../mapping/map-user.ts";
 import { GOOGLE_USER } from "../../mapping/presets/google.ts";
@@ -39,20 +39,23 @@ export interface TargetedReadOptions {
   /** The users' `fields` selector (sourceFields) and the attribute groups mapped. */
   userFieldList: string;
   fields: ReadonlySet<UserFieldName>;
-  known?: KnownUsers | undefined;
+  known?: KnownRecords | undefined;
 }
 
+const NO_RECORDS: KnownRecords = { userIdByEmail: new Map(), groupIdByName: new Map() };
+
 export async function readTargets(ctx: DirectoryContext, options: TargetedReadOptions, targets: SyncTargets): Promise<TargetedRead> {
-  const { groupsFilter, userFieldList, fields } = options;
+  const { groupsFilter, userFieldList, fields, known = NO_RECORDS } = options;
   const scope: Scope = groupsFilter.length === 0 ? undefined : new Map((await readGroups(ctx, groupsFilter)).map((g) => [g.id!, g]));
   const warnings: string[] = [];
   const read = new Map<string, ReadUser>();
   const groups = new Map<string, DesiredGroup>();
   const users: TargetAnswer[] = [];
-  for (const asked of targets.users) users.push(await readNamedUser(ctx, asked, scope, { userFieldList, fields, read, groups }));
+  const into: Into = { userFieldList, fields, known, read, groups, warnings };
+  for (const asked of targets.users) users.push(await readNamedUser(ctx, asked, scope, into));
   const named: TargetAnswer[] = [];
-  for (const asked of targets.groups) named.push(await readNamedGroup(ctx, asked, scope, { userFieldList, fields, read, groups, warnings }));
-  const sourceUsers = await withManagers(ctx, [...read.values()], options.known);
+  for (const asked of targets.groups) named.push(await readNamedGroup(ctx, asked, scope, into));
+  const sourceUsers = await withManagers(ctx, [...read.values()], known);
   for (const r of read.values()) if (r.warnings) warnings.push(...r.warnings);
   return { users, groups: named, snapshot: { users: sourceUsers, groups: [...groups.values()], warnings } };
 }
@@ -60,15 +63,20 @@ export async function readTargets(ctx: DirectoryContext, options: TargetedReadOp
 interface Into {
   userFieldList: string;
   fields: ReadonlySet<UserFieldName>;
+  known: KnownRecords;
   /** The users read so far, by id. */
   read: Map<string, ReadUser>;
   /** The groups read so far, by id: a named group's with all its members, another's with the named users in it. */
   groups: Map<string, DesiredGroup>;
-  warnings?: string[];
+  warnings: string[];
 }
 
 async function readNamedUser(ctx: DirectoryContext, asked: string, scope: Scope, into: Into): Promise<TargetAnswer> {
-  const user = await call(ctx, "users.get", asked, () => ctx.admin.users.get({ userKey: asked, fields: into.userFieldList }, NO_RETRY), true);
+  const get = (userKey: string) => call(ctx, "users.get", userKey, () => ctx.admin.users.get({ userKey, fields: into.userFieldList }, NO_RETRY), true);
+  // An email the directory no longer has, that the state knows: asked again by the user's id (its email changed?).
+  const formerly = into.known.userIdByEmail.get(asked.toLowerCase());
+  let user = await get(asked);
+  if (user?.id == null && formerly !== undefined) user = await get(formerly);
   if (user?.id == null) return { asked, inScope: false, note: "is not a user of this Google Workspace (users.get answers 404)" };
   const containing = await groupsContaining(ctx, user.id);
   const inScope = containing.filter((g) => scope === undefined || scope.has(g.id!));
@@ -113,11 +121,12 @@ async function groupsContaining(ctx: DirectoryContext, memberKey: string): Promi
 }
 
 async function readNamedGroup(ctx: DirectoryContext, asked: string, scope: Scope, into: Into): Promise<TargetAnswer> {
-  const group = (scope === undefined ? undefined : inScopeNamed(scope, asked)) ?? (await findGroup(ctx, asked));
+  const formerly = into.known.groupIdByName.get(asked);
+  const group = (scope === undefined ? undefined : inScopeNamed(scope, asked, formerly)) ?? (await findGroup(ctx, asked, formerly));
   if (group === "several") return { asked, inScope: false, note: "is the name of several Google groups: name it by its email" };
   if (group?.id == null) return { asked, inScope: false, note: "is not a group of this Google Workspace (by email or name)" };
   if (scope !== undefined && !scope.has(group.id)) return { asked, sourceId: group.id, inScope: false, note: "is not selected by gws.groups_filter" };
-  const warnings = into.warnings ?? [];
+  const { warnings } = into;
   const { memberIdsByGroup, members } = await readMembers(ctx, [group], warnings);
   const memberIds = members.sortedIds();
   const users = await readUsers(ctx, members, memberIds, into.userFieldList, into.fields);
@@ -130,18 +139,30 @@ async function readNamedGroup(ctx: DirectoryContext, asked: string, scope: Scope
   return { asked, sourceId: group.id, inScope: true };
 }
 
-/** The in-scope group `asked` names: by email (any case), else by name (exact). */
-function inScopeNamed(scope: Map<string, Group>, asked: string): Group | "several" | undefined {
+/** The in-scope group `asked` names: by email (any case), else by name (exact), else the one the state knew by that name (`formerly`: renamed since). */
+function inScopeNamed(scope: Map<string, Group>, asked: string, formerly: string | undefined): Group | "several" | undefined {
   const groups = [...scope.values()];
   const byEmail = groups.find((g) => g.email?.toLowerCase() === asked.toLowerCase());
   if (byEmail !== undefined) return byEmail;
   const byName = groups.filter((g) => g.name === asked);
-  return byName.length > 1 ? "several" : byName[0];
+  return byName.length > 1 ? "several" : (byName[0] ?? (formerly === undefined ? undefined : scope.get(formerly)));
 }
 
-/** The group `asked` names in the whole directory: a groups.list query by email (with an @) or by name (§3.2). */
-async function findGroup(ctx: DirectoryContext, asked: string): Promise<Group | "several" | undefined> {
-  const query = asked.includes("@") ? `email=${asked}` : `name='${asked.replace(/'/g, "\\'")}'`;
+/**
+ * The group `asked` names in the whole directory: groups.get by email (exact and immediate), or
+ * a groups.list query by name (§3.2: the search index may lag a day and a half behind a rename);
+ * failing that, groups.get of the id the state knew by that name (`formerly`).
+ */
+async function findGroup(ctx: DirectoryContext, asked: string, formerly: string | undefined): Promise<Group | "several" | undefined> {
+  const get = (groupKey: string) => call(ctx, "groups.get", groupKey, () => ctx.admin.groups.get({ groupKey, fields: "id,email,name" }, NO_RETRY), true);
+  const found = asked.includes("@") ? await get(asked) : await groupNamed(ctx, asked);
+  if (found !== undefined && (found === "several" || found.id)) return found;
+  return formerly === undefined ? undefined : get(formerly);
+}
+
+/** The group of this name (exact), by a groups.list query. */
+async function groupNamed(ctx: DirectoryContext, asked: string): Promise<Group | "several" | undefined> {
+  const query = `name='${asked.replace(/'/g, "\\'")}'`;
   const found: Group[] = [];
   await listAll(
     ctx,
@@ -152,7 +173,7 @@ async function findGroup(ctx: DirectoryContext, asked: string): Promise<Group | 
       for (const g of page.groups ?? []) found.push(g);
     },
   );
-  const exact = found.filter((g) => (asked.includes("@") ? g.email?.toLowerCase() === asked.toLowerCase() : g.name === asked));
+  const exact = found.filter((g) => g.name === asked);
   return exact.length > 1 ? "several" : exact[0];
 }
 
@@ -162,9 +183,9 @@ async function findGroup(ctx: DirectoryContext, asked: string): Promise<Group | 
  * per manager): a targeted read has not read the scope, and leaving the manager out would clear it
  * in AWS.
  */
-async function withManagers(ctx: DirectoryContext, read: ReadUser[], known: KnownUsers | undefined): Promise<SourceUser[]> {
+async function withManagers(ctx: DirectoryContext, read: ReadUser[], known: KnownRecords | undefined): Promise<SourceUser[]> {
   const idByEmail = new Map(read.map((r) => [r.user.attributes.email.toLowerCase(), r.user.sourceId]));
-  const idOf = (email: string) => idByEmail.get(email) ?? known?.idByEmail.get(email);
+  const idOf = (email: string) => idByEmail.get(email) ?? known?.userIdByEmail.get(email);
   const unresolved = [...new Set(read.flatMap((r) => (r.manager !== undefined && idOf(r.manager.toLowerCase()) === undefined ? [r.manager.toLowerCase()] : [])))];
   await forEachLimit(unresolved, ctx.concurrency, async (email) => {
     const manager = await call(ctx, "users.get", email, () => ctx.admin.users.get({ userKey: email, fields: "id" }, NO_RETRY), true);
