@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { loadScenarioFile } from "../emulators/scenario.ts";
-import { EXAMPLE_SCENARIO, scimRequest, startWorld, type World } from "../support/harness.ts";
+import { EXAMPLE_SCENARIO, orgEmail, scimRequest, spreadOrg, startWorld, type World } from "../support/harness.ts";
 import { slapdUnavailable } from "../support/slapd.ts";
 
 let world: World | undefined;
@@ -322,6 +322,47 @@ describe("a named user deleted in Google", () => {
     expect(tenantView(world).users["lena.vogel@example.com"]).toBeUndefined();
     expect(tenantView(world).users["kai.berg@example.com"]).toBe(true);
     expect(world.emulators.google.log.total((e) => e.route === "users.get" && e.status === 404)).toBe(2);
+  });
+});
+
+describe("on top of a run cut short", () => {
+  test("syncs only its target; the next scheduled run continues the cut run's work as it would have, without duplicates", async () => {
+    const scenario = spreadOrg(400, 4);
+    world = await startWorld({ scenario, scim: { faults: { latencyMs: 100 } } });
+    const cut = await world.run(["sync", "--max-duration", "8s"]);
+    expect(cut.code).toBe(0);
+    expect(cut.stderr).toContain("continues next run");
+    const created = new Set(world.emulators.scim.snapshot().users.map((u) => String(u.userName)));
+    expect(created.size).toBeGreaterThan(0);
+    expect(created.size).toBeLessThan(400);
+    const before = stateRecords(world);
+    // The last user of the organisation: the cut run had not reached it.
+    const target = orgEmail(399);
+    expect(created.has(target)).toBe(false);
+
+    world.emulators.scim.faults.latencyMs = 0;
+    clearLogs(world);
+    const run = await world.run(["sync", "--user", target]);
+    expect(run.code).toBe(0);
+    expect(world.emulators.scim.log.counts()["POST /Users"]).toBe(1);
+    const after = stateRecords(world);
+    expect(Object.keys(after.users)).toHaveLength(Object.keys(before.users).length + 1);
+    for (const id of Object.keys(before.users)) expect(after.users[id]).toBe(before.users[id]!);
+    expect(after.lastFullReadAt).toBe(before.lastFullReadAt!);
+
+    clearLogs(world);
+    const rest = await world.run(["sync"]);
+    expect(rest.code).toBe(0);
+    expect(world.emulators.scim.log.counts()["POST /Users"]).toBe(400 - created.size - 1);
+    expect(world.emulators.scim.log.total((e) => e.status === 409)).toBe(0);
+    const snap = world.emulators.scim.snapshot();
+    expect(snap.users.filter((u) => String(u.userName).startsWith("user"))).toHaveLength(400);
+    const nameOf = new Map(snap.users.map((u) => [u.id, String(u.userName)]));
+    for (const group of scenario.google.groups) {
+      const held = snap.groups.filter((g) => g.displayName === group.name);
+      expect(held).toHaveLength(1);
+      expect(held[0]!.members.map((id) => nameOf.get(id)).sort()).toEqual(group.members.map((m) => m.email).sort());
+    }
   });
 });
 
