@@ -75,6 +75,8 @@ export interface TargetAnswer {
   inScope: boolean;
   /** Why it is not synced, when it is not in scope or unknown: the end of a sentence naming it ("is not a member of …"). */
   note?: string;
+  /** The name is several records' (groups sharing a name): none is synced, and the state's record of that name is not taken for gone. */
+  several?: boolean;
 }
 
 export interface TargetedRead {

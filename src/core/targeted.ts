@@ -38,13 +38,14 @@ export function resolveTargets(read: TargetedRead, state: SyncState): TargetScop
   const scope: TargetScope = { users: new Set(), namedUsers: new Set(), groups: new Set(), namedGroups: new Set() };
   const problems: string[] = [];
   for (const answer of read.users) {
-    const managed = answer.sourceId ?? managedUserNamed(state, answer.asked);
+    const managed = answer.several ? undefined : (answer.sourceId ?? managedUserNamed(state, answer.asked));
     if (answer.inScope && answer.sourceId !== undefined) scope.users.add(answer.sourceId);
     else if (managed === undefined || state.users[managed] === undefined) problems.push(`user "${shown(answer.asked)}" ${answer.note ?? "is not in scope"}`);
     if (managed !== undefined && (answer.inScope || state.users[managed] !== undefined)) scope.namedUsers.add(managed);
   }
   for (const answer of read.groups) {
-    const managed = answer.sourceId ?? managedGroupNamed(state, answer.asked);
+    // Several groups of that name: none of them is taken, nor the state's of that name.
+    const managed = answer.several ? undefined : (answer.sourceId ?? managedGroupNamed(state, answer.asked));
     if (answer.inScope && answer.sourceId !== undefined) scope.groups.add(answer.sourceId);
     else if (managed === undefined || state.groups[managed] === undefined) problems.push(`group "${shown(answer.asked)}" ${answer.note ?? "is not in scope"}`);
     if (managed !== undefined && (answer.inScope || state.groups[managed] !== undefined)) scope.namedGroups.add(managed);
@@ -95,13 +96,16 @@ export function targetsFromSnapshot(full: SourceSnapshot, targets: SyncTargets, 
   const users: TargetAnswer[] = targets.users.map((asked) => {
     const name = asked.toLowerCase();
     const formerly = known?.userIdByEmail.get(name);
-    const user = full.users.find((u) => u.attributes.userName.toLowerCase() === name || u.attributes.email.toLowerCase() === name || u.sourceId === formerly);
+    const user =
+      full.users.find((u) => u.attributes.userName.toLowerCase() === name || u.attributes.email.toLowerCase() === name) ??
+      full.users.find((u) => u.sourceId === formerly);
     return user ? { asked, sourceId: user.sourceId, inScope: true } : { asked, inScope: false, note: "is not a user of the source in scope" };
   });
   const groups: TargetAnswer[] = targets.groups.map((asked) => {
+    const named = full.groups.filter((g) => g.displayName === asked || g.sourceId === asked);
     const formerly = known?.groupIdByName.get(asked);
-    const found = full.groups.filter((g) => g.displayName === asked || g.sourceId === asked || g.sourceId === formerly);
-    if (found.length > 1) return { asked, inScope: false, note: "is the name of several groups of the source: name it by its id" };
+    const found = named.length > 0 ? named : full.groups.filter((g) => g.sourceId === formerly);
+    if (found.length > 1) return { asked, inScope: false, several: true, note: "is the name of several groups of the source: name it by its id" };
     return found[0] ? { asked, sourceId: found[0].sourceId, inScope: true } : { asked, inScope: false, note: "is not a group of the source in scope" };
   });
   const namedUsers = new Set(users.flatMap((a) => (a.sourceId === undefined ? [] : [a.sourceId])));

@@ -7,7 +7,7 @@ import { SyncError } from "../../src/core/errors.ts";
 import { plan, type Operation, type PlanPolicy } from "../../src/core/plan.ts";
 import type { SourceSnapshot, SourceUser, TargetedRead } from "../../src/core/ports.ts";
 import { tenantFromState } from "../../src/core/state.ts";
-import { resolveTargets, restrictPlan, targetedSource, type TargetScope } from "../../src/core/targeted.ts";
+import { knownRecords, resolveTargets, restrictPlan, targetedSource, targetsFromSnapshot, type TargetScope } from "../../src/core/targeted.ts";
 import type { SyncState, UserAttributes } from "../../src/model/index.ts";
 import { managedAttributesFor, STATE_SCHEMA_VERSION } from "../../src/model/index.ts";
 
@@ -82,6 +82,36 @@ describe("resolveTargets", () => {
     expect([...scope.namedGroups]).toEqual(["g1"]);
     // G2 records Cy: Cy's membership there is the run's to change.
     expect([...scope.groups]).toEqual(["g2"]);
+  });
+});
+
+describe("targetsFromSnapshot (a source without a targeted read)", () => {
+  test("a name now held by another group is that group; the state's group of that name is not taken for gone (property test counterexample)", () => {
+    const state = world();
+    // G1 was renamed "G2", and G2 renamed "G3": "G2" names the former G1 now.
+    const full: SourceSnapshot = {
+      users: [],
+      groups: [
+        { sourceId: "g1", displayName: "G2", memberSourceIds: [] },
+        { sourceId: "g2", displayName: "G3", memberSourceIds: [] },
+      ],
+      warnings: [],
+    };
+    const answers = targetsFromSnapshot(full, { users: [], groups: ["G2"] }, knownRecords(state));
+    expect(answers.groups).toEqual([{ asked: "G2", sourceId: "g1", inScope: true }]);
+    expect([...resolveTargets(answers, state).namedGroups]).toEqual(["g1"]);
+  });
+
+  test("a user named by the email the state knows is found by its id when its email changed", () => {
+    const state = world();
+    const full: SourceSnapshot = { users: [sourceUser("u1", "ana.souza")], groups: [], warnings: [] };
+    expect(targetsFromSnapshot(full, { users: ["ana@example.com"], groups: [] }, knownRecords(state)).users).toEqual([{ asked: "ana@example.com", sourceId: "u1", inScope: true }]);
+  });
+
+  test("a name several groups share is a problem, and the state's group of that name is not removed", () => {
+    const state = world();
+    const answers = read({}, { groups: [{ asked: "G1", inScope: false, several: true, note: "is the name of several groups" }] });
+    expect(() => resolveTargets(answers, state)).toThrow('group "G1" is the name of several groups');
   });
 });
 

@@ -123,7 +123,7 @@ async function groupsContaining(ctx: DirectoryContext, memberKey: string): Promi
 async function readNamedGroup(ctx: DirectoryContext, asked: string, scope: Scope, into: Into): Promise<TargetAnswer> {
   const formerly = into.known.groupIdByName.get(asked);
   const group = (scope === undefined ? undefined : inScopeNamed(scope, asked, formerly)) ?? (await findGroup(ctx, asked, formerly));
-  if (group === "several") return { asked, inScope: false, note: "is the name of several Google groups: name it by its email" };
+  if (group === "several") return { asked, inScope: false, several: true, note: "is the name of several Google groups: name it by its email" };
   if (group?.id == null) return { asked, inScope: false, note: "is not a group of this Google Workspace (by email or name)" };
   if (scope !== undefined && !scope.has(group.id)) return { asked, sourceId: group.id, inScope: false, note: "is not selected by gws.groups_filter" };
   const { warnings } = into;
