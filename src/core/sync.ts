@@ -15,7 +15,7 @@ import { continuesFromState } from "./resume.ts";
 import type { DirectorySource, LoadedState, Logger, ScimTarget, SourceSnapshot, StateStore, SyncTargets } from "./ports.ts";
 import { sourceSharingState, tenantUserSharing } from "./shared-attributes.ts";
 import { sameState, tenantFromState } from "./state.ts";
-import { knownRecords, resolveTargets, restrictPlan, targetedSource, targetedTenant, targetsFromSnapshot } from "./targeted.ts";
+import { explainNameClashes, knownRecords, resolveTargets, restrictPlan, targetedSource, targetedTenant, targetsFromSnapshot } from "./targeted.ts";
 
 export interface SyncDependencies {
   source: DirectorySource;
@@ -143,7 +143,7 @@ async function readAndPlanTargets(deps: SyncDependencies, state: SyncState, poli
   const { tenant, reads, alreadyRead } = await targetedTenant(deps.target, state, scope, read);
   log.info(`tenant (on demand): read ${reads} time(s) what AWS holds for the named users and groups`);
   const source = targetedSource(read, scope, state);
-  const planOf = (t: TenantSnapshot) => restrictPlan(makePlan(source, t, state, policy), scope);
+  const planOf = (t: TenantSnapshot) => explainNameClashes(restrictPlan(makePlan(source, t, state, policy), scope), read, state);
   const confirmed = await confirmOwnership(planOf(tenant), tenant, state, deps.target, planOf, alreadyRead);
   if (confirmed.reads > 0) log.info(`ownership: read ${confirmed.reads} time(s) what this run would change, to confirm it is ours`);
   return { source, tenantRead: "targeted" as const, plan: upsertFiltered(log, confirmed.plan, source, policy), counted: read };

@@ -185,6 +185,28 @@ export function restrictPlan(plan: Plan, scope: TargetScope): Plan {
 }
 
 /**
+ * A group read for the targets whose name a managed group not read holds (the planner, given the
+ * state as that group's source, sees two groups of one name): its failed record says so, not that
+ * Google holds two groups of that name, which this run does not know.
+ */
+export function explainNameClashes(plan: Plan, read: SourceSnapshot, state: SyncState): Plan {
+  const readIds = new Set(read.groups.map((g) => g.sourceId));
+  const holders = new Map<string, string>();
+  for (const [sourceId, group] of Object.entries(state.groups)) if (!readIds.has(sourceId)) holders.set(group.displayName, sourceId);
+  const nameOf = new Map(read.groups.map((g) => [g.sourceId, g.displayName]));
+  const rejected = plan.rejected.map((r) => {
+    const holder = r.kind === "group" && readIds.has(r.sourceId) ? holders.get(nameOf.get(r.sourceId)!) : undefined;
+    if (holder === undefined) return r;
+    return {
+      ...r,
+      reason: `its name is still held in AWS by the managed group of Google group ${holder}, which this run was not asked about (renamed or deleted in Google?): name both with --group, or let the scheduled run settle it`,
+    };
+  });
+  return { ...plan, rejected };
+}
+
+/**
+ * The tenant as the state says it is, with what AWS holds for the named users/**
  * The tenant as the state says it is, with what AWS holds for the named users (read by id, or
  * found by externalId then userName), their groups (one `members.value` filter each), and the
  * named groups (by id or found, and their members). Never a listing of the tenant. Managed groups

@@ -12,7 +12,7 @@ import { confirmOwnership } from "../../src/core/confirm.ts";
 import { SyncError } from "../../src/core/errors.ts";
 import { plan, type PlanPolicy } from "../../src/core/plan.ts";
 import type { SourceSnapshot, SourceUser } from "../../src/core/ports.ts";
-import { knownRecords, resolveTargets, restrictPlan, targetedSource, targetedTenant, targetsFromSnapshot } from "../../src/core/targeted.ts";
+import { explainNameClashes, knownRecords, resolveTargets, restrictPlan, targetedSource, targetedTenant, targetsFromSnapshot } from "../../src/core/targeted.ts";
 import { emptyState, managedAttributesFor, type SyncState, type TenantSnapshot } from "../../src/model/index.ts";
 import { TenantModel } from "../support/tenant-model.ts";
 
@@ -86,7 +86,7 @@ describe("sync on demand properties", () => {
         }
         const { tenant, alreadyRead } = await targetedTenant(target, state, scope, answered.snapshot);
         const source = targetedSource(answered.snapshot, scope, state);
-        const planOf = (t: TenantSnapshot) => restrictPlan(plan(source, t, state, policy), scope);
+        const planOf = (t: TenantSnapshot) => explainNameClashes(restrictPlan(plan(source, t, state, policy), scope), answered.snapshot, state);
         const planned = (await confirmOwnership(planOf(tenant), tenant, state, target, planOf, alreadyRead)).plan;
         const result = await apply(planned, state, { target, concurrency: 4, managedAttributes: policy.managedAttributes, adoptGroupsByName: true, protectedGroups: [] });
         const targeted = result.state;

@@ -7,7 +7,7 @@ import { SyncError } from "../../src/core/errors.ts";
 import { plan, type Operation, type PlanPolicy } from "../../src/core/plan.ts";
 import type { SourceSnapshot, SourceUser, TargetedRead } from "../../src/core/ports.ts";
 import { tenantFromState } from "../../src/core/state.ts";
-import { knownRecords, resolveTargets, restrictPlan, targetedSource, targetsFromSnapshot, type TargetScope } from "../../src/core/targeted.ts";
+import { explainNameClashes, knownRecords, resolveTargets, restrictPlan, targetedSource, targetsFromSnapshot, type TargetScope } from "../../src/core/targeted.ts";
 import type { SyncState, UserAttributes } from "../../src/model/index.ts";
 import { managedAttributesFor, STATE_SCHEMA_VERSION } from "../../src/model/index.ts";
 
@@ -145,6 +145,22 @@ describe("a targeted plan", () => {
     for (const op of ["updateUser u2", "deleteUser u3", "deleteGroup g2", "removeMembers g1 u1,u2", "deleteUser "]) expect(all).toContain(op);
     const restricted = restrictPlan(full, scope);
     expect(describeOps(restricted.operations)).toEqual(["removeMembers g1 u1"]);
+  });
+
+  test("a group read whose name a managed group not read holds: a failed record saying so, the holder untouched", () => {
+    const state = world();
+    // Google: a new group g5 named "G1" holds Ana (G1, g1, was renamed or deleted: this run does not know).
+    const answers = read(
+      { users: [sourceUser("u1", "ana")], groups: [{ sourceId: "g5", displayName: "G1", memberSourceIds: ["u1"] }] },
+      { users: [{ asked: "ana@example.com", sourceId: "u1", inScope: true }] },
+    );
+    const scope = resolveTargets(answers, state);
+    const source = targetedSource(answers.snapshot, scope, state);
+    const planned = explainNameClashes(restrictPlan(plan(source, tenantFromState(state), state, POLICY), scope), answers.snapshot, state);
+    expect(planned.rejected.map((r) => [r.sourceId, r.reason])).toEqual([
+      ["g5", "its name is still held in AWS by the managed group of Google group g1, which this run was not asked about (renamed or deleted in Google?): name both with --group, or let the scheduled run settle it"],
+    ]);
+    expect(planned.operations.filter((op) => op.kind === "deleteGroup" || op.kind === "createGroup")).toEqual([]);
   });
 
   test("for a named group: its whole member list, and its members' records but no deletes of them", () => {
