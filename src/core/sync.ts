@@ -137,6 +137,7 @@ async function readAndPlanTargets(deps: SyncDependencies, state: SyncState, poli
   const known = knownRecords(state);
   const answered = deps.source.readTargets ? await deps.source.readTargets(targets, known) : targetsFromSnapshot(await deps.source.read(), targets, known);
   const read = sourceSharingState(fitForAws(answered.snapshot), state);
+  deps.settle?.();
   for (const warning of read.warnings) log.warn(warning);
   const scope = resolveTargets({ ...answered, snapshot: read }, state);
   log.info(`source (on demand): ${scope.namedUsers.size} named user(s), ${scope.namedGroups.size} named group(s); read ${read.users.length} users, ${read.groups.length} groups`);
