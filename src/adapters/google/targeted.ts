@@ -31,7 +31,9 @@ export async function userInScope(_ctx: DirectoryContext, _user: admin_directory
   return groups.length > 0;
 }
 
-const notInScope = "is not a member of any group in scope (gws.groups_filter), directly or through a nested group";
+/** Why a Directory user is not in scope, in words: with a filter, no group it selects holds the user; without one, no group does. */
+const notInScope = (scope: Scope) =>
+  scope === undefined ? "is not a member of any group, directly or through a nested group" : "is not a member of any group in scope (gws.groups_filter), directly or through a nested group";
 
 export interface TargetedReadOptions {
   /** `gws.groups_filter`: groups.list queries, ORed; [] = every group. */
@@ -80,7 +82,7 @@ async function readNamedUser(ctx: DirectoryContext, asked: string, scope: Scope,
   if (user?.id == null) return { asked, inScope: false, note: "is not a user of this Google Workspace (users.get answers 404)" };
   const containing = await groupsContaining(ctx, user.id);
   const inScope = containing.filter((g) => scope === undefined || scope.has(g.id!));
-  if (!(await userInScope(ctx, user, inScope))) return { asked, sourceId: user.id, inScope: false, note: notInScope };
+  if (!(await userInScope(ctx, user, inScope))) return { asked, sourceId: user.id, inScope: false, note: notInScope(scope) };
   into.read.set(user.id, mapGoogleUser(user.id, user, userMapper(GOOGLE_USER, { fields: into.fields })));
   for (const g of inScope) {
     const group = into.groups.get(g.id!) ?? { sourceId: g.id!, displayName: g.name || g.email || g.id!, memberSourceIds: [] };
