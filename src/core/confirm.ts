@@ -27,9 +27,15 @@ export async function confirmOwnership(
   state: SyncState,
   target: ScimTarget,
   replan: (tenant: TenantSnapshot) => Plan,
+  /** SCIM ids `tenant` holds as AWS answered them already (a targeted run read them): not read again. */
+  known: { users: Iterable<string>; groups: Iterable<string> } = { users: [], groups: [] },
 ): Promise<Confirmed> {
   const users = new Map<string, TenantUser | undefined>();
   const groups = new Map<string, TenantGroup | undefined>();
+  const tenantUsers = new Map(tenant.users.map((u) => [u.scimId, u]));
+  const tenantGroups = new Map(tenant.groups.map((g) => [g.scimId, g]));
+  for (const id of known.users) users.set(id, tenantUsers.get(id));
+  for (const id of known.groups) groups.set(id, tenantGroups.get(id));
   let reads = 0;
   let plan = first;
   let current = tenant;

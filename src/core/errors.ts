@@ -44,7 +44,8 @@ export type ErrorCode =
   | "STATE_INVALID"
   | "SAFETY_REFUSED"
   | "DEADLINE"
-  | "STOPPED";
+  | "STOPPED"
+  | "TARGET_UNKNOWN";
 
 const EXIT_BY_CODE: Record<ErrorCode, number> = {
   CONFIG_INVALID: EXIT.config,
@@ -62,6 +63,8 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   SAFETY_REFUSED: EXIT.safety,
   DEADLINE: EXIT.partial,
   STOPPED: EXIT.terminated,
+  /** `sync --user` / `--group` naming what the source does not have in scope (nor the state manages). */
+  TARGET_UNKNOWN: EXIT.config,
 };
 
 export interface SyncErrorOptions {

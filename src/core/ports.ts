@@ -42,6 +42,52 @@ export interface DirectorySource {
    * request after retries: a partial read is never returned, so it is never taken as the truth.
    */
   read(): Promise<SourceSnapshot>;
+  /**
+   * Reads only what `sync --user` / `--group` need (src/core/targeted.ts): each named user and
+   * whether it is in scope, with the in-scope groups it is a derived member of; each named group
+   * and whether it is in scope, with its derived members and those users. Absent (LDAP): the core
+   * cuts a full `read` down to the targets (targetsFromSnapshot). Throws on a failed request, as `read` does.
+   */
+  readTargets?(targets: SyncTargets, known?: KnownRecords): Promise<TargetedRead>;
+}
+
+/**
+ * What the state knows, for a targeted read: the managed users' source ids by email (lower case),
+ * which resolve managers without a request, and the managed groups' by name. A name the source
+ * no longer knows is asked again by the id the state holds for it: a user whose email changed, or
+ * a group renamed, must never be taken for one deleted.
+ */
+export interface KnownRecords {
+  userIdByEmail: ReadonlyMap<string, string>;
+  groupIdByName: ReadonlyMap<string, string>;
+}
+
+/** What `sync --user EMAIL` and `--group EMAIL-OR-NAME` name, as given (repeatable). */
+export interface SyncTargets {
+  users: readonly string[];
+  groups: readonly string[];
+}
+
+/** How the source answered for one name asked: unknown to it (no `sourceId`), or its id and whether it is in scope. */
+export interface TargetAnswer {
+  asked: string;
+  sourceId?: string;
+  inScope: boolean;
+  /** Why it is not synced, when it is not in scope or unknown: the end of a sentence naming it ("is not a member of …"). */
+  note?: string;
+  /** The name is several records' (groups sharing a name): none is synced, and the state's record of that name is not taken for gone. */
+  several?: boolean;
+}
+
+export interface TargetedRead {
+  users: TargetAnswer[];
+  groups: TargetAnswer[];
+  /**
+   * The records read: the named users in scope and the named groups' members (`users`); the
+   * in-scope groups read (`groups`), each with the members this read knows: all of them for a
+   * named group, only the named users for a group read because a named user is in it.
+   */
+  snapshot: SourceSnapshot;
 }
 
 /** A user change: attributes to set, and attribute names to clear. */
@@ -73,6 +119,8 @@ export interface ScimTarget {
   listGroups(): Promise<TenantGroup[]>;
   /** SCIM ids of a group's members, read with the `groups.value` filter. */
   listGroupMembers(groupScimId: string): Promise<string[]>;
+  /** SCIM ids of the groups a user is a member of, read with the `members.value` filter (`sync --user`). */
+  listGroupsOfUser(userScimId: string): Promise<string[]>;
   findUser(by: { externalId?: string; userName?: string }): Promise<TenantUser | undefined>;
   findGroup(by: { externalId?: string; displayName?: string }): Promise<TenantGroup | undefined>;
   /** One user by SCIM id, as AWS holds it; `undefined` when it is gone. */

@@ -5,7 +5,7 @@
  */
 import type { DesiredGroup } from "../model/index.ts";
 import { matchesAnyGlob } from "./match.ts";
-import type { DirectorySource, Logger, SourceSnapshot, SourceUser } from "./ports.ts";
+import type { DirectorySource, KnownRecords, Logger, SourceSnapshot, SourceUser, SyncTargets, TargetAnswer, TargetedRead } from "./ports.ts";
 
 export interface ScopeRules {
   /** `sync.method`: with "groups" a user is in scope only as a member of a synced group. */
@@ -53,16 +53,38 @@ export function applyExclusions(snapshot: SourceSnapshot, rules: ScopeRules): { 
   };
 }
 
-/** `source` with the exclusions applied to every read, and what they took out logged. */
+/**
+ * `source` with the exclusions applied to every read, a targeted one too (`sync --user`): a
+ * target the exclusions take out is out of scope, as in a full run. What they took out is logged.
+ */
 export function scopedSource<S extends DirectorySource>(source: S, rules: ScopeRules, log: Pick<Logger, "info">): S {
   if (rules.excludeUsers.length === 0 && rules.excludeGroups.length === 0) return source;
+  const exclude = (snapshot: SourceSnapshot) => {
+    const { snapshot: kept, excluded } = applyExclusions(snapshot, rules);
+    const held = excluded.heldOnlyByExcluded > 0 ? ` (and ${excluded.heldOnlyByExcluded} users held only by those groups)` : "";
+    log.info(`scope: ${excluded.users} users excluded by sync.exclude_users, ${excluded.groups} groups by sync.exclude_groups${held}`);
+    return kept;
+  };
+  const readTargets = source.readTargets?.bind(source);
   return {
     ...source,
-    read: async () => {
-      const { snapshot, excluded } = applyExclusions(await source.read(), rules);
-      const held = excluded.heldOnlyByExcluded > 0 ? ` (and ${excluded.heldOnlyByExcluded} users held only by those groups)` : "";
-      log.info(`scope: ${excluded.users} users excluded by sync.exclude_users, ${excluded.groups} groups by sync.exclude_groups${held}`);
-      return snapshot;
-    },
+    read: async () => exclude(await source.read()),
+    ...(readTargets === undefined ? {} : { readTargets: async (targets: SyncTargets, known?: KnownRecords) => excludedTargets(await readTargets(targets, known), rules, exclude) }),
   };
+}
+
+/** A targeted read less the exclusions: a named user or group they took out is answered as out of scope, saying why. */
+function excludedTargets(read: TargetedRead, rules: ScopeRules, exclude: (snapshot: SourceSnapshot) => SourceSnapshot): TargetedRead {
+  const snapshot = exclude(read.snapshot);
+  const keptUsers = new Set(snapshot.users.map((u) => u.sourceId));
+  const keptGroups = new Set(snapshot.groups.map((g) => g.sourceId));
+  const excludedUser = (id: string) => read.snapshot.users.some((u) => u.sourceId === id && userExcluded(u, rules.excludeUsers));
+  const users = read.users.map((a): TargetAnswer => {
+    if (!a.inScope || a.sourceId === undefined || keptUsers.has(a.sourceId)) return a;
+    return { ...a, inScope: false, note: excludedUser(a.sourceId) ? "is excluded by sync.exclude_users" : "is held only by groups sync.exclude_groups excludes" };
+  });
+  const groups = read.groups.map((a): TargetAnswer =>
+    a.inScope && a.sourceId !== undefined && !keptGroups.has(a.sourceId) ? { ...a, inScope: false, note: "is excluded by sync.exclude_groups" } : a,
+  );
+  return { users, groups, snapshot };
 }

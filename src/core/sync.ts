@@ -13,9 +13,10 @@ import { checkGuardrails, refusalError, upsertOnly, type DeleteLimit, type Guard
 import { mapLimit } from "./pool.ts";
 import { plan as makePlan, summarisePlan, type Plan, type PlanPolicy, type PlanSummary } from "./plan.ts";
 import { continuesFromState } from "./resume.ts";
-import type { DirectorySource, LoadedState, Logger, ScimTarget, SourceSnapshot, StateStore } from "./ports.ts";
+import type { DirectorySource, LoadedState, Logger, ScimTarget, SourceSnapshot, StateStore, SyncTargets } from "./ports.ts";
 import { sourceSharingState, tenantUserSharing } from "./shared-attributes.ts";
 import { sameState, tenantFromState } from "./state.ts";
+import { explainNameClashes, knownRecords, resolveTargets, restrictPlan, targetedSource, targetedTenant, targetsFromSnapshot } from "./targeted.ts";
 
 export interface SyncDependencies {
   source: DirectorySource;
@@ -63,13 +64,18 @@ export interface SyncOptions {
   signal?: AbortSignal;
   stopGraceMs?: number;
   onProgress?: (progress: { phase: number; done: number; total: number }) => void;
+  /**
+   * Sync on demand (`sync --user`, `--group`): read, plan and apply only these (src/core/targeted.ts).
+   * The rest of the state is saved as it was loaded, and the last full read is not moved.
+   */
+  targets?: SyncTargets;
 }
 
 export interface SyncReport {
   plan: Plan;
   planSummary: PlanSummary;
   /** Why the tenant was (or was not) read in full. */
-  tenantRead: "first-run" | "forced" | "due" | "skipped";
+  tenantRead: "first-run" | "forced" | "due" | "skipped" | "targeted";
   /** What the safety rails say of this plan; a refused plan is never applied (dry runs report it). */
   guardrails: GuardrailVerdict;
   applied?: Omit<ApplyResult, "state" | "notStartedOperations">;
@@ -79,7 +85,7 @@ export interface SyncReport {
 
 export async function runSync(deps: SyncDependencies, options: SyncOptions): Promise<SyncReport> {
   const now = deps.now ?? Date.now;
-  const { loaded, state, source, policy, tenantRead, plan } = await unlessStopped(readAndPlan(deps, options, now), options.signal);
+  const { loaded, state, source, policy, tenantRead, plan, counted = source } = await unlessStopped(readAndPlan(deps, options, now), options.signal);
   const guardrails = checkGuardrails(plan, state, source, {
     maxDeletes: options.maxDeletes,
     maxMembershipRemovals: options.maxMembershipRemovals,
@@ -92,7 +98,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     tenantRead,
     guardrails,
     stateSaved: false,
-    sourceCounts: { users: source.users.length, groups: source.groups.length, warnings: source.warnings.length },
+    sourceCounts: { users: counted.users.length, groups: counted.groups.length, warnings: counted.warnings.length },
   };
   if (options.dryRun) {
     for (const rejected of plan.rejected) deps.log.warn(`a sync would not sync ${rejected.kind} ${rejected.subject}: ${rejected.reason}`);
@@ -108,19 +114,43 @@ async function readAndPlan(deps: SyncDependencies, options: SyncOptions, now: ()
   const loaded = await loadState(deps);
   deps.settle?.();
   const state: SyncState = loaded?.state ?? emptyState();
-  const source = sourceSharingState(fitForAws(await deps.source.read()), state);
-  deps.settle?.();
-  for (const warning of source.warnings) deps.log.warn(warning);
-  deps.log.info(`source: ${source.groups.length} groups, ${source.users.length} users`);
-
   // Adopting an AWS group by its name is the migration case: until the first run that read the
   // whole tenant has finished (a large one takes several runs), unless set otherwise.
   const firstRun = loaded?.state.lastFullReadAt === undefined;
   const policy: PlanPolicy = { ...options.policy, adoptGroupsByName: options.adoptGroups === "always" || (options.adoptGroups === "first-run" && firstRun) };
+  if (options.targets !== undefined) return { loaded, state, policy, ...(await readAndPlanTargets(deps, state, policy, options.targets)) };
+  const source = sourceSharingState(fitForAws(await deps.source.read()), state);
+  deps.settle?.();
+  for (const warning of source.warnings) deps.log.warn(warning);
+  deps.log.info(`source: ${source.groups.length} groups, ${source.users.length} users`);
   const tenantRead = decideTenantRead(loaded?.state, options, now());
   const plan = await planRun(deps, source, state, policy, tenantRead);
   deps.settle?.();
-  return { loaded, state, source, policy, tenantRead, plan };
+  return { loaded, state, source, policy, tenantRead, plan, counted: undefined };
+}
+
+/**
+ * A targeted run's reads and plan: the named users and groups from the source, what AWS holds for
+ * them, and the full planner's plan on those cut down to them (see targeted.ts). It runs on top of
+ * whatever a cut-short run left: it touches only its targets and never records a full read, so
+ * the next scheduled run plans the rest as it would have. `counted` is what was read.
+ */
+async function readAndPlanTargets(deps: SyncDependencies, state: SyncState, policy: PlanPolicy, targets: SyncTargets) {
+  const { log } = deps;
+  const known = knownRecords(state);
+  const answered = deps.source.readTargets ? await deps.source.readTargets(targets, known) : targetsFromSnapshot(await deps.source.read(), targets, known);
+  const read = sourceSharingState(fitForAws(answered.snapshot), state);
+  deps.settle?.();
+  for (const warning of read.warnings) log.warn(warning);
+  const scope = resolveTargets({ ...answered, snapshot: read }, state);
+  log.info(`source (on demand): ${scope.namedUsers.size} named user(s), ${scope.namedGroups.size} named group(s); read ${read.users.length} users, ${read.groups.length} groups`);
+  const { tenant, reads, alreadyRead } = await targetedTenant(deps.target, state, scope, read);
+  log.info(`tenant (on demand): read ${reads} time(s) what AWS holds for the named users and groups`);
+  const source = targetedSource(read, scope, state);
+  const planOf = (t: TenantSnapshot) => explainNameClashes(restrictPlan(makePlan(source, t, state, policy), scope), read, state);
+  const confirmed = await confirmOwnership(planOf(tenant), tenant, state, deps.target, planOf, alreadyRead);
+  if (confirmed.reads > 0) log.info(`ownership: read ${confirmed.reads} time(s) what this run would change, to confirm it is ours`);
+  return { source, tenantRead: "targeted" as const, plan: upsertFiltered(log, confirmed.plan, source, policy), counted: read };
 }
 
 function stoppedError(signal: AbortSignal): SyncError {
@@ -177,6 +207,11 @@ async function planRun(deps: SyncDependencies, source: SourceSnapshot, state: Sy
     planned = confirmed.plan;
     if (confirmed.reads > 0) log.info(`ownership: read ${confirmed.reads} time(s) what this run would change, to confirm it is ours`);
   }
+  return upsertFiltered(log, planned, source, policy);
+}
+
+/** The plan's warnings logged; in upsert mode, the plan less what takes access away. */
+function upsertFiltered(log: Logger, planned: Plan, source: SourceSnapshot, policy: PlanPolicy): Plan {
   for (const warning of planned.warnings) log.warn(warning);
   if (policy.mode !== "upsert") return planned;
   const filtered = upsertOnly(planned, source);
@@ -250,7 +285,7 @@ async function applyAndSave(deps: SyncDependencies, report: SyncReport, ctx: App
   // every operation it left again (see continuesFromState): a 200,000-user first sync takes ten
   // runs, and a full read would cost each of them a third of its 15 minutes.
   const resumable = applied.leftInFlight === 0 && notStarted.every((op) => continuesFromState(op, finalState));
-  if (tenantRead !== "skipped" && resumable) finalState.lastFullReadAt = new Date(now()).toISOString();
+  if (tenantRead !== "skipped" && tenantRead !== "targeted" && resumable) finalState.lastFullReadAt = new Date(now()).toISOString();
   // A scheduled run with nothing to do must cost nothing: a state as loaded is not written again.
   const changed = !ctx.loaded || !sameState(finalState, state);
   if (changed) {

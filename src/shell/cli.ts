@@ -16,6 +16,7 @@ import { renderGuardrails, renderPlanJson, renderPlanText, renderSyncJson, rende
 import { resolveRunConfig, runConfiguredSync, stopStartingAtFor, type ConfiguredSyncResult } from "./run-sync.ts";
 import type { SyncReport } from "../core/sync.ts";
 import { runDoctorCommand } from "./doctor.ts";
+import type { SyncTargets } from "../core/ports.ts";
 import { CONFIG_IMPORT_OPTIONS, configImportRequest, runConfigImport, type ConfigImportRequest } from "./config-import.ts";
 
 type Output = "table" | "json";
@@ -36,6 +37,8 @@ interface CommandRequest {
   validateFor?: Command;
   inspect?: { system: "gws" | "ldap" | "scim"; what: string };
   configImport?: ConfigImportRequest;
+  /** `sync --user/--group`, `plan --user/--group`: sync on demand. */
+  targets?: SyncTargets;
   argv: Record<string, unknown>;
 }
 
@@ -106,11 +109,35 @@ function checkStray(p: Parsing, argv: { _: (string | number)[] }, command: strin
   p.strayError ??= command === "sync" && words[0] !== "sync" ? strayWordsProblem(words, undefined) : strayWordsProblem(words.slice(1), command);
 }
 
+/** `--user` and `--group` (repeatable) of `sync` and `plan`: sync on demand. */
+function withTargetOptions<T>(y: Argv<T>) {
+  return y
+    .option("user", { type: "string", array: true, describe: "Sync on demand: only this user (primary email) and its memberships in the groups in scope (repeatable)." })
+    .option("group", { type: "string", array: true, describe: "Sync on demand: only this group (email or name) and its members (repeatable)." });
+}
+
+/**
+ * The targets asked for, or undefined for a full run; a usage problem in `p` for an empty value,
+ * a --user that is no email, or --reconcile with them (a targeted run never reads the whole tenant).
+ */
+function targetsOf(p: Parsing, argv: Record<string, unknown>): SyncTargets | undefined {
+  const list = (value: unknown) => (Array.isArray(value) ? value : value === undefined ? [] : [value]).map((v) => String(v).trim());
+  // Each name once (an email in any case): a name given twice would be read twice.
+  const users = [...new Map(list(argv.user).map((u) => [u.toLowerCase(), u])).values()];
+  const groups = [...new Set(list(argv.group))];
+  if (users.length + groups.length === 0) return undefined;
+  const bad = users.find((u) => !/^[^@\s]+@[^@\s]+$/.test(u));
+  if (bad !== undefined) p.usageError = `--user: must be a user's primary email, like ana@example.com (got ${quote(bad)})`;
+  else if (groups.includes("")) p.usageError = "--group: must be a group's email or name (got an empty value)";
+  else if (argv.reconcile === true) p.usageError = "--reconcile reads the whole tenant and --user/--group read only what they name: give one or the other";
+  return { users, groups };
+}
+
 /** The commands, each recording in `p` what it was asked. */
 function withCommands(parser: Argv, p: Parsing): Argv {
   return parser
     .command(["sync", "$0"], "Make AWS IAM Identity Center match Google Workspace (the default command).", (y) =>
-      y
+      withTargetOptions(y)
         .option("dry-run", { type: "boolean", default: false, describe: "Plan only: print the plan, write nothing (same as `plan`)." })
         .option("reconcile", { type: "boolean", default: false, describe: "Read the whole AWS tenant now and undo drift made by hand." })
         .option(RUN_FLAGS.force, { type: "boolean", default: false, describe: "Allow this run to delete more than sync.max_deletes (this run only)." })
@@ -123,8 +150,10 @@ function withCommands(parser: Argv, p: Parsing): Argv {
         if (maxDuration !== undefined && maxDurationMs === undefined) {
           p.usageError = `--${RUN_FLAGS.maxDuration}: must be a duration like "90s", "10m" or "1h" (got ${quote(String(maxDuration))})`;
         }
+        const targets = targetsOf(p, argv);
         p.request = {
           command: "sync",
+          ...(targets !== undefined ? { targets } : {}),
           dryRun: Boolean(argv["dry-run"]),
           reconcile: Boolean(argv.reconcile),
           force: Boolean(argv[RUN_FLAGS.force]),
@@ -136,7 +165,7 @@ function withCommands(parser: Argv, p: Parsing): Argv {
       },
     )
     .command("plan", "Print what a sync would do, without writing anything.", (y) =>
-      y
+      withTargetOptions(y)
         .option("reconcile", { type: "boolean", default: false, describe: "Plan against a full read of the AWS tenant." })
         .option("detailed-exitcode", {
           type: "boolean",
@@ -145,7 +174,8 @@ function withCommands(parser: Argv, p: Parsing): Argv {
         }),
       (argv) => {
         checkStray(p, argv, "plan");
-        p.request = { command: "plan", dryRun: true, reconcile: Boolean(argv.reconcile), detailedExitcode: Boolean(argv["detailed-exitcode"]), output: argv.output as Output, argv };
+        const targets = targetsOf(p, argv);
+        p.request = { command: "plan", ...(targets !== undefined ? { targets } : {}), dryRun: true, reconcile: Boolean(argv.reconcile), detailedExitcode: Boolean(argv["detailed-exitcode"]), output: argv.output as Output, argv };
       },
     )
     .command("inspect <system> <what>", "List what a side holds: gws users|groups|members, ldap users|groups|members, scim users|groups|config.", (y) =>
@@ -293,6 +323,7 @@ async function execute(request: CommandRequest, early: { level: LogLevelName; fo
         reconcile: request.reconcile,
         force: request.force === true,
         allowEmptySource: request.allowEmptySource === true,
+        ...(request.targets !== undefined ? { targets: request.targets } : {}),
         ...(request.maxDurationMs !== undefined ? { stopStartingAt: stopStartingAtFor(startedAt, startedAt + request.maxDurationMs) } : {}),
         ...(progress ? { onProgress: progress } : {}),
         onFigures: (f) => {

@@ -9,7 +9,7 @@ import { redactedConfig, requireFor, type ResolvedConfig } from "../config/load.
 import { STOP_GRACE_MS } from "../core/apply.ts";
 import { EXIT, exitForStop } from "../core/errors.ts";
 import type { Audit } from "../core/audit.ts";
-import type { AuditTrail, RunLock } from "../core/ports.ts";
+import type { AuditTrail, RunLock, SyncTargets } from "../core/ports.ts";
 import { runSync, type SyncReport } from "../core/sync.ts";
 import type { ManagedLogger } from "../log/logger.ts";
 import { collectGarbage, environment, exit, exitSoon, onSignal, readTextFile } from "../platform/runtime.ts";
@@ -25,6 +25,8 @@ export interface ConfiguredSyncOptions {
   force?: boolean;
   /** Act on a source with no groups or no users (the CLI's --allow-empty-source). */
   allowEmptySource?: boolean;
+  /** `sync --user` / `--group`: only these (src/core/targeted.ts). */
+  targets?: SyncTargets;
   /** Epoch ms after which no new operation starts (see `stopStartingAtFor`). */
   stopStartingAt?: number;
   /** Epoch ms by which the runtime ends the process (Lambda's deadline): recorded in the run lock. */
@@ -126,6 +128,7 @@ async function configuredSync(
         adoptGroups: finalConfig.sync.adoptGroups,
         force: options.force === true,
         allowEmptySource: options.allowEmptySource === true,
+        ...(options.targets !== undefined ? { targets: options.targets } : {}),
         onOverridden: (allowed) => {
           for (const rule of allowed) log.warn(`allowed for this run only: ${renderRefusal(rule).message}`);
         },

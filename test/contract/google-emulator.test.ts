@@ -320,6 +320,19 @@ describe("Directory methods on the example scenario", () => {
     expect(emu.log.counts()["GET users.get"]).toBe(3);
   });
 
+  test("groups.get (§2.5) by email (any case) or id, fields selected; unknown → 404 notFound groupKey", async () => {
+    const { admin } = realClient(emu);
+    expect((await admin.groups.get({ groupKey: "AWS-Admins@Example.com", fields: "id,email,name" })).data).toEqual({
+      id: "200000000000000000001",
+      email: "aws-admins@example.com",
+      name: "AWS Admins",
+    });
+    expect((await admin.groups.get({ groupKey: "200000000000000000005" })).data).toMatchObject({ kind: "admin#directory#group", name: "All Staff", directMembersCount: "12" });
+    const err = await clientError(() => admin.groups.get({ groupKey: "nobody@example.com" }));
+    expect(err).toMatchObject({ status: 404, reason: "notFound", message: "Resource Not Found: groupKey" });
+    expect(emu.log.counts()["GET groups.get"]).toBe(3);
+  });
+
   test("groups.list shape and query forms", async () => {
     const { admin } = realClient(emu);
     const all = await admin.groups.list({ customer: "my_customer" });

@@ -229,6 +229,16 @@ describe("SCIM target: groups", () => {
     expect(e.log.counts()).toEqual({ "GET /Users": 2 });
   });
 
+  test("listGroupsOfUser: a user's groups with one members.value filter per page of 100, none for a user in no group", async () => {
+    const groups = Array.from({ length: 105 }, (_, i) => ({ id: `g-${i}`, displayName: `Group ${i}`, members: ["u-1"] }));
+    const e = await emulator({ users: [seedUser(1), seedUser(2)], groups: [...groups, { id: "g-other", displayName: "Other", members: [] }] });
+    const scim = target(e);
+    expect((await scim.listGroupsOfUser("u-1")).sort()).toEqual(groups.map((g) => g.id).sort());
+    expect(await scim.listGroupsOfUser("u-2")).toEqual([]);
+    expect(e.log.counts()).toEqual({ "GET /Groups": 3 });
+    expect(e.log.entries.every((entry) => decodeURIComponent(entry.url).includes('filter=members.value eq "u-'))).toBe(true);
+  });
+
   test("more than 100 members in one call is refused before any request", async () => {
     const e = await emulator();
     const scim = target(e);

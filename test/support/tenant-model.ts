@@ -200,6 +200,7 @@ export class TenantModel {
       listUsers: async (each = (u: TenantUser) => u) => (count("listUsers"), [...this.users.values()].map((u) => each(tenantUser(u)))),
       listGroups: async () => (count("listGroups"), [...this.groups.values()].map(tenantGroup)),
       listGroupMembers: async (id) => (count("listGroupMembers"), [...this.group(id).members].sort()),
+      listGroupsOfUser: async (id) => (count("listGroupsOfUser"), [...this.groups.values()].filter((g) => g.members.has(id)).map((g) => g.scimId)),
       findUser: async (by) => {
         count("findUser");
         const found = [...this.users.values()].find((u) =>

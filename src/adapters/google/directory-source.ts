@@ -24,6 +24,7 @@ export interface WorkloadIdentitySettings {
   /** Called with every secret the chain handles, for the logger's redaction. */
   onSecret?: (secret: string) => void;
 }
+import { readTargets } from "./targeted.ts";
 
 export interface GoogleDirectorySourceOptions {
   /** The JSON text of the key file (never logged); unused with `workloadIdentity`. */
@@ -133,6 +134,15 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
       const started = now();
       try {
         return await readOnce();
+      } finally {
+        readMs += now() - started;
+      }
+    },
+
+    async readTargets(targets, known) {
+      const started = now();
+      try {
+        return await readTargets(ctx, { groupsFilter: options.groupsFilter, usersFilter: options.usersFilter ?? [], method: options.method ?? "groups", spec: userRead, known }, targets);
       } finally {
         readMs += now() - started;
       }

@@ -145,12 +145,24 @@ export async function readMatchingUsers(
       if (page.nextPageToken && members.size - read.size <= USERS_GET_MAX) probes = unseenEmails(members, read);
       return probes.length > 0;
     });
-    await forEachLimit(probes, ctx.concurrency, async (email) => {
-      const probe = `${query} email='${email.replaceAll("'", "\\'")}'`;
-      keep((await call(ctx, "users.list", `${ctx.customer} query=${JSON.stringify(probe)}`, () => listUsersPage(ctx, probe, undefined, spec)))?.users);
-    });
+    await forEachLimit(probes, ctx.concurrency, async (email) => keep(await usersMatching(ctx, query, email, spec)));
   }
   return read;
+}
+
+/**
+ * The users `query` matches among those with this primary `email` (none or one): the query ANDed
+ * with `email=`, one users.list request, since only Google can evaluate a query.
+ */
+async function usersMatching(ctx: DirectoryContext, query: string, email: string, spec: UserReadSpec): Promise<GoogleUser[] | undefined> {
+  const probe = `${query} email='${email.replaceAll("'", "\\'")}'`;
+  return (await call(ctx, "users.list", `${ctx.customer} query=${JSON.stringify(probe)}`, () => listUsersPage(ctx, probe, undefined, spec)))?.users;
+}
+
+/** Whether the user `id` (primary email `email`) matches one of `queries` (gws.users_filter, ORed): one request per query until one matches. */
+export async function matchesAnyQuery(ctx: DirectoryContext, queries: readonly string[], id: string, email: string, spec: UserReadSpec): Promise<boolean> {
+  for (const query of queries) if ((await usersMatching(ctx, query, email, spec))?.some((u) => u.id === id)) return true;
+  return false;
 }
 
 /** The emails of the members not read yet, or [] when one has none to ask by (then the listing goes on). */
@@ -181,7 +193,7 @@ function listUsersPage(ctx: DirectoryContext, query: string | undefined, pageTok
   );
 }
 
-function mapGoogleUser(id: string, user: GoogleUser, map: (user: GoogleUser) => MappedUser): ReadUser {
+export function mapGoogleUser(id: string, user: GoogleUser, map: (user: GoogleUser) => MappedUser): ReadUser {
   const result = map(user);
   // An archived user cannot sign in either (a licence-saving form of suspension): same policy.
   const read: ReadUser = { user: { sourceId: id, attributes: result.attributes, suspended: user.suspended === true || user.archived === true } };

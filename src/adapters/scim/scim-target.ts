@@ -86,6 +86,11 @@ export function createScimTarget(options: ScimTargetOptions): AwsScimTarget {
       return listAll(conn, "Users", (r) => readUserId(conn, r, "GET /Users"), eqFilter("groups.value", groupScimId), `members of ${groupScimId}`);
     },
 
+    async listGroupsOfUser(userScimId) {
+      // The groups of one user (§3): one page for up to 100 groups, however large the tenant.
+      return listAll(conn, "Groups", (r) => readGroup(conn, r, "GET /Groups").scimId, eqFilter("members.value", userScimId), `groups of ${userScimId}`);
+    },
+
     findUser: (by) => findUser(conn, by),
     findGroup: (by) => findGroup(conn, by),
 

@@ -24,6 +24,7 @@ export const RESPONSE_FIELDS = {
     "isGuestUser", "guestAccountInfo", "customSchemas", "hashFunction", "password", "primaryGuestEmail",
   ],
   "groups.list": ["kind", "etag", "groups", "nextPageToken"],
+  "groups.get": ["kind", "id", "etag", "email", "name", "directMembersCount", "description", "adminCreated", "aliases", "nonEditableAliases"],
   "members.list": ["kind", "etag", "members", "nextPageToken"],
 } as const satisfies Record<string, readonly string[]>;
 
@@ -416,6 +417,13 @@ export class Directory {
     const group = index.findGroup(groupKey);
     if (holds(group) && index.groupsUnchanged(this.google, [group!])) return group;
     return this.index(true).findGroup(groupKey);
+  }
+
+  /** groups.get (§2.5): by id, email or alias, exact and immediate (no search index); unknown → 404 notFound. */
+  groupsGet(groupKey: string): Json {
+    const group = this.groupFor(groupKey);
+    if (!group) throw notFound("groupKey");
+    return this.renderGroup(group);
   }
 
   renderGroup(g: ScenarioGoogleGroup): Json {

@@ -27,6 +27,7 @@ const ROUTE_SCOPES: Record<Route, string[]> = {
   "users.list": [USER_READONLY, `${SCOPE}user`],
   "users.get": [USER_READONLY, `${SCOPE}user`],
   "groups.list": [GROUP_READONLY, `${SCOPE}group`],
+  "groups.get": [GROUP_READONLY, `${SCOPE}group`],
   "members.list": [GROUP_MEMBER_READONLY, `${SCOPE}group.member`, GROUP_READONLY, `${SCOPE}group`],
 };
 
@@ -201,6 +202,8 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
         return directory.usersGet(key!, params);
       case "groups.list":
         return directory.groupsList(params);
+      case "groups.get":
+        return directory.groupsGet(key!);
       case "members.list":
         return directory.membersList(key!, params);
     }
@@ -301,6 +304,7 @@ function matchApiRoute(method: string, pathname: string): { route: Route; key?: 
   if (parts.length === 1 && parts[0] === "users") return { route: "users.list" };
   if (parts.length === 2 && parts[0] === "users" && parts[1]) return { route: "users.get", key: parts[1] };
   if (parts.length === 1 && parts[0] === "groups") return { route: "groups.list" };
+  if (parts.length === 2 && parts[0] === "groups" && parts[1]) return { route: "groups.get", key: parts[1] };
   if (parts.length === 3 && parts[0] === "groups" && parts[1] && parts[2] === "members") return { route: "members.list", key: parts[1] };
   return undefined;
 }
