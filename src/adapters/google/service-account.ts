@@ -27,11 +27,10 @@ const KEY_HINT =
   "and point gws.service_account_file at it (or store it in the secret named by gws.service_account_file_secret_name)";
 
 /**
- * Checks the key file's text. Messages name what is wrong, never a value from the file:
- * even JSON.parse's own message is dropped because it can quote the text around the error.
+ * A credential file's text as a JSON object, or `invalid`'s error saying it is not one: never
+ * JSON.parse's own message, which can quote the text around the error (a private key).
  */
-export function parseServiceAccountKey(text: string): ServiceAccountKey {
-  const invalid = (what: string) => new SyncError("CONFIG_INVALID", `the Google service-account key (gws.service_account_file) ${what}`, { hint: KEY_HINT });
+export function jsonObject(text: string, invalid: (what: string) => Error): Record<string, unknown> {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -39,7 +38,16 @@ export function parseServiceAccountKey(text: string): ServiceAccountKey {
     throw invalid("is not valid JSON");
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw invalid("is not a JSON object");
-  const key = json as Record<string, unknown>;
+  return json as Record<string, unknown>;
+}
+
+/**
+ * Checks the key file's text. Messages name what is wrong, never a value from the file:
+ * even JSON.parse's own message is dropped because it can quote the text around the error.
+ */
+export function parseServiceAccountKey(text: string): ServiceAccountKey {
+  const invalid = (what: string) => new SyncError("CONFIG_INVALID", `the Google service-account key (gws.service_account_file) ${what}`, { hint: KEY_HINT });
+  const key = jsonObject(text, invalid);
   if (key.type === "external_account") {
     // idp-scim-sync and Google's own libraries take this file where a key goes; here it is its own route.
     throw new SyncError("CONFIG_INVALID", "the Google service-account key (gws.service_account_file) is a Workload Identity Federation credential configuration, not a key", {

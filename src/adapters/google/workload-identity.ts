@@ -17,7 +17,7 @@ import { Gaxios, type GaxiosOptionsPrepared } from "gaxios";
 import { AwsClient, OAuth2Client, type AwsSecurityCredentialsSupplier } from "google-auth-library";
 import { SyncError } from "../../core/errors.ts";
 import { describeAnswer } from "../http-answer.ts";
-import { DIRECTORY_READONLY_SCOPES } from "./service-account.ts";
+import { DIRECTORY_READONLY_SCOPES, jsonObject } from "./service-account.ts";
 import { chainStepError, ChainStepError, type ChainStep } from "./workload-identity-errors.ts";
 
 export { ChainStepError, type ChainStep } from "./workload-identity-errors.ts";
@@ -45,14 +45,7 @@ const CONFIG_HINT =
 /** Checks the credential configuration before any request; a message never quotes more than a short, non-secret field. */
 export function parseWorkloadIdentityConfig(text: string): WorkloadIdentityConfig {
   const invalid = (what: string) => new SyncError("CONFIG_INVALID", `the credential configuration (gws.workload_identity_config) ${what}`, { hint: CONFIG_HINT });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw invalid("is not valid JSON");
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw invalid("is not a JSON object");
-  const c = json as Record<string, unknown>;
+  const c = jsonObject(text, invalid);
   const shown = (v: unknown) => (typeof v === "string" ? JSON.stringify(v.slice(0, 120)) : "(missing)");
   if (c.type !== "external_account") {
     throw invalid(`has type ${shown(c.type)}, not "external_account"${c.type === "service_account" ? ": that is a key file; use it with gws.auth = \"key\"" : ""}`);
