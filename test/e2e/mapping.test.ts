@@ -89,6 +89,23 @@ describe("[mapping] with a Google source", () => {
     expect(users.get("103")![ENTERPRISE]).toMatchObject({ employeeNumber: "E-3" });
   });
 
+  test("gws.users_filter's listings (sync.method users and groups) and sync --user ask for the same schemas", async () => {
+    world = await startWorld({ scenario: hrScenario() });
+    for (const method of ["users", "groups"]) {
+      world.writeConfig(`${MAPPING}\n[sync]\nmethod = "${method}"\n`);
+      const { readFileSync, writeFileSync } = await import("node:fs");
+      writeFileSync(world.configPath, readFileSync(world.configPath, "utf8").replace("[gws]\n", `[gws]\nusers_filter = ["email:ana*", "email:bo*"]\n`));
+      world.emulators.google.log.clear();
+      const run = await world.run(method === "users" ? ["sync"] : ["sync", "--user", "bo@example.com"]);
+      expect(run.code).toBe(0);
+      const reads = userReads(world);
+      expect(reads.some((params) => params.has("query"))).toBe(true);
+      // Every user read but a manager's lookup by email (sync --user: fields=id, nothing to map).
+      for (const params of reads.filter((p) => p.get("fields") !== "id")) expect([params.get("projection"), params.get("customFieldMask")]).toEqual(["custom", "HR"]);
+    }
+    expect([...byExternalId(world).values()].map((u) => u.userName).sort()).toEqual(["alima", "bchen"]);
+  });
+
   test("users.get, for the few members past the first users.list page, asks for the same schemas", async () => {
     // 520 users (500 a page): the group's second member sorts onto page 2, so it is fetched with users.get.
     const people = Array.from({ length: 520 }, (_, i) => ({
