@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { generateOrg } from "../../scripts/gen-org.ts";
 import type { LoggedRequest } from "../emulators/request-log.ts";
 import { parseScenario, type Scenario } from "../emulators/scenario.ts";
-import { startWorld, type World } from "../support/harness.ts";
+import { spawnIdpscim, startWorld, type World } from "../support/harness.ts";
 
 let worlds: World[] = [];
 afterEach(async () => {
@@ -76,6 +76,7 @@ test("a cut first sync: each later run creates the users left while Google's mem
   google.faults.latencyMs = 150;
   let runs = 1;
   let overlapped = 0;
+  const googleRequests: number[] = [];
   for (; runs < 8; ) {
     scim.log.clear();
     google.log.clear();
@@ -84,9 +85,9 @@ test("a cut first sync: each later run creates the users left while Google's mem
     expect(run.code).toBe(0);
     writes += scim.log.writes();
     conflicts += scim.log.total((e) => e.status === 409);
+    googleRequests.push(google.log.total());
     const lastMembersList = Math.max(...google.log.entries.filter((e) => e.route.endsWith("members.list")).map((e) => e.at));
     const createsBefore = scim.log.entries.filter((e) => e.method === "POST" && e.route === "/Users" && e.at < lastMembersList).length;
-    console.log(run.stderr.split("\n").filter((l) => /head start|google:|summary/.test(l)).join("\n"), JSON.stringify(google.log.counts()));
     if (run.stderr.includes("head start: creating")) {
       // The overlap: users created before the last members.list request was even answered.
       expect(createsBefore).toBeGreaterThan(0);
@@ -111,9 +112,55 @@ test("a cut first sync: each later run creates the users left while Google's mem
   expect((await whole.run(["sync"])).code).toBe(0);
   expect(tenantView(cut)).toEqual(tenantView(whole));
   expect(writes).toBe(whole.emulators.scim.log.total(isWrite));
+  // Reading the users first costs no Google request more than the usual order: the same pages.
+  for (const n of googleRequests) expect(n).toBe(whole.emulators.google.log.total());
 
   // Done: a run with nothing to do sends no SCIM request.
   scim.log.clear();
   expect((await cut.run(["sync"])).code).toBe(0);
   expect(scim.log.total()).toBe(0);
+}, 240_000);
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+test("SIGTERM while the head start creates and Google is still read: the creates in flight end, the state holds every user made, exit 143 saying so; the next runs finish without a 409", async () => {
+  const cut = await world(org());
+  const { scim, google } = cut.emulators;
+  expect((await cut.run(CUT)).code).toBe(0);
+  const made = savedState(cut);
+  expect(made.pendingUserCreates!.length).toBeGreaterThan(50);
+
+  // 1.5 s a Google request: the members of 12 groups take seconds after the users are read.
+  google.faults.latencyMs = 1_500;
+  scim.log.clear();
+  const running = spawnIdpscim(cut, CUT);
+  await waitFor("the head start's first create", () => scim.log.total((e) => e.method === "POST" && e.route === "/Users" && e.status === 201) > 0);
+  running.child.kill("SIGTERM");
+  const stopped = await running.result;
+  expect(stopped.code).toBe(143);
+  expect(stopped.stderr).toContain("STOPPED");
+  expect(stopped.stderr).toMatch(/the \d+ user\(s\) created while reading \(the head start\) are saved in the state/);
+  const users = scim.snapshot().users;
+  const saved = savedState(cut);
+  expect(users.length).toBeGreaterThan(Object.keys(made.users).length);
+  expect(Object.keys(saved.users).length).toBe(users.length); // every user in AWS is recorded
+
+  google.faults.latencyMs = 0;
+  let conflicts = 0;
+  for (let runs = 0; runs < 8; runs++) {
+    scim.log.clear();
+    const run = await cut.run(CUT);
+    expect(run.code).toBe(0);
+    conflicts += scim.log.total((e) => e.status === 409);
+    if (!run.stderr.includes("continues next run")) break;
+  }
+  expect(conflicts).toBe(0);
+  expect(savedState(cut).pendingUserCreates).toBeUndefined();
+  expect(new Set(scim.snapshot().users.map((u) => u.userName)).size).toBe(scim.snapshot().users.length);
 }, 240_000);
