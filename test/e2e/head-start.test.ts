@@ -61,6 +61,7 @@ test("a cut first sync: each later run creates the users left while Google's mem
   const left = savedState(cut);
   expect(left.schemaVersion).toBe(3);
   expect(left.pendingUserCreates!.length).toBeGreaterThan(50);
+  expect((await cut.run(["state", "show"])).stdout).toContain(`${left.pendingUserCreates!.length} users left to create by the last run`);
   let writes = scim.log.writes();
   let conflicts = scim.log.total((e) => e.status === 409);
 
