@@ -165,3 +165,20 @@ test("SIGTERM while the head start creates and Google is still read: the creates
   expect(savedState(cut).pendingUserCreates).toBeUndefined();
   expect(new Set(scim.snapshot().users.map((u) => u.userName)).size).toBe(scim.snapshot().users.length);
 }, 240_000);
+
+test("a budget that runs out while Google is still read, after the head start began: DEADLINE (exit 1) saying the users it created are saved, and the state holds every one", async () => {
+  const cut = await world(org());
+  const { scim, google } = cut.emulators;
+  expect((await cut.run(CUT)).code).toBe(0);
+  const before = Object.keys(savedState(cut).users).length;
+
+  // 1.5 s a Google request: the users are read after about 3 s, the members take 3 s more; writes stop starting at 4 s of 8.
+  google.faults.latencyMs = 1_500;
+  const late = await cut.run(["sync", "--max-duration", "8s", "--aws-scim-rate-limit", "20"]);
+  expect(late.code).toBe(1);
+  expect(late.stderr).toContain("DEADLINE");
+  expect(late.stderr).toMatch(/the time budget ran out while reading the source; the \d+ user\(s\) created while reading \(the head start\) are saved in the state/);
+  const users = scim.snapshot().users.length;
+  expect(users).toBeGreaterThan(before);
+  expect(Object.keys(savedState(cut).users)).toHaveLength(users);
+}, 120_000);
