@@ -41,6 +41,10 @@ export interface ResumeRun {
   usersListings: { all: number; unfiltered: number };
   /** Requests of a kind answered other than 429, per second, over each kind's span after its first 10 s; null with fewer than 10 there. */
   rates: { readsPerSecond: number | null; writesPerSecond: number | null };
+  /** Google requests of the run, and the seconds from its first to its last (the source read). */
+  google: { requests: number; readSeconds: number | null };
+  /** Users the head start created while Google was read (src/core/head-start.ts), from the CLI's log; 0 without one. */
+  headStartCreates: number;
 }
 
 export interface ResumeReport {
@@ -75,6 +79,8 @@ export interface ResumeOptions {
   latencyMs: number;
   minimumWrites: number | null;
   runCli: (world: World, args: string[]) => Promise<ResumeCliRun>;
+  /** More CLI arguments for every run (`--gws-rate-limit 35`: Google paced as deployed). */
+  extraArgs?: string[];
 }
 
 /** Up to `runs` budgeted runs in a fresh throttled world, stopping early once the sync is complete or a run fails. */
@@ -95,8 +101,13 @@ export async function measureResume(options: ResumeOptions): Promise<ResumeRepor
 
 async function resumeRun(world: World, n: number, options: ResumeOptions): Promise<ResumeRun> {
   const log = world.emulators.scim.log;
+  const googleLog = world.emulators.google.log;
   log.clear();
-  const args = ["sync", "--max-duration", options.budget, "--aws-scim-rate-limit", String(THROTTLED.writesPerSecond), "--aws-scim-read-rate-limit", String(THROTTLED.readsPerSecond)];
+  googleLog.clear();
+  const args = [
+    "sync", "--max-duration", options.budget, "--aws-scim-rate-limit", String(THROTTLED.writesPerSecond), "--aws-scim-read-rate-limit", String(THROTTLED.readsPerSecond),
+    ...(options.extraArgs ?? []),
+  ];
   const run = await options.runCli(world, args);
   if (run.exit !== 0) process.stderr.write(`bench: resume run ${n} exited ${run.exit}${run.timedOut ? " (timed out)" : ""}\n${run.stderr.slice(-3000)}\n`);
   const summary = /summary: .*/.exec(run.stderr)?.[0];
@@ -113,6 +124,8 @@ async function resumeRun(world: World, n: number, options: ResumeOptions): Promi
     tenantRead: summary === undefined ? null : (/tenant read (\S+);/.exec(summary)?.[1] ?? null),
     usersListings: { all: usersListings.length, unfiltered: usersListings.filter((e) => !/[?&]filter=/.test(e.url)).length },
     rates: { readsPerSecond: rateAfterWarmup(log, true), writesPerSecond: rateAfterWarmup(log, false) },
+    google: { requests: googleLog.total(), readSeconds: googleLog.entries.length < 2 ? null : (googleLog.entries.at(-1)!.at - googleLog.entries[0]!.at) / 1000 },
+    headStartCreates: Number(/head start: (\d+) user\(s\) created while reading/.exec(run.stderr)?.[1] ?? 0),
   };
 }
 
@@ -163,12 +176,13 @@ export function renderResume(r: ResumeReport): string {
   let out =
     `throttled resume: the first sync into an empty tenant at ${r.limits.writesPerSecond} writes/s and ${r.limits.readsPerSecond} reads/s (429 above), ` +
     `each run \`sync --max-duration ${r.budget}\`, at most ${r.runsAsked} runs\n\n` +
-    "| run | exit | SCIM reads | SCIM writes (2xx) | 429s | not started | tenant read | GET /Users listings (unfiltered) | writes/s after 10 s | reads/s after 10 s | peak RSS | wall |\n" +
-    "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    "| run | exit | SCIM reads | SCIM writes (2xx) | 429s | not started | tenant read | GET /Users listings (unfiltered) | writes/s after 10 s | reads/s after 10 s | Google requests (read time) | head start creates | peak RSS | wall |\n" +
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const run of r.runs) {
     out +=
       `| ${run.run} | ${run.timedOut ? "timeout" : run.exit} | ${run.scim.reads} | ${run.scim.writes} (${run.scim.writesDone}) | ${run.scim.throttled} | ${run.notStarted ?? "–"} | ${run.tenantRead ?? "–"} | ` +
-      `${run.usersListings.all} (${run.usersListings.unfiltered}) | ${rate(run.rates.writesPerSecond)} | ${rate(run.rates.readsPerSecond)} | ${mib(run.peakRssBytes)} | ${run.wallSeconds.toFixed(1)} s |\n`;
+      `${run.usersListings.all} (${run.usersListings.unfiltered}) | ${rate(run.rates.writesPerSecond)} | ${rate(run.rates.readsPerSecond)} | ` +
+      `${run.google?.requests ?? "–"} (${run.google?.readSeconds == null ? "–" : `${run.google.readSeconds.toFixed(1)} s`}) | ${run.headStartCreates ?? "–"} | ${mib(run.peakRssBytes)} | ${run.wallSeconds.toFixed(1)} s |\n`;
   }
   const or = (n: number | null) => (n === null ? "–" : String(n));
   return (

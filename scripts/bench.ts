@@ -1,6 +1,6 @@
 /**
  * @module `bun run bench -- --size s|m|l [--json | --from-json FILE] [--scim-rps N] [--latency-ms N] [--binary PATH] [--timeout SECONDS]
- * [--resume-runs N] [--resume-budget DURATION]`:
+ * [--resume-runs N] [--resume-budget DURATION] [--resume-only] [--gws-rate-limit N]`:
  * runs the real CLI (a child process) against the emulators on an organisation from
  * `scripts/gen-org.ts` and reports, per scenario, SCIM and Google requests by API and method, the
  * theoretical minimum of SCIM writes and reads and the ratio to it (scripts/bench-minimum.ts),
@@ -14,7 +14,8 @@
  *
  * Then, with `--resume-runs N` (default 2 for l, 0 otherwise), the first sync again as a scheduler
  * runs it against AWS's default limits (scripts/bench-throttled-resume.ts), and last issue #11's
- * targets with the figure measured for each (scripts/bench-targets.ts).
+ * targets with the figure measured for each (scripts/bench-targets.ts). `--resume-only` runs only
+ * that (e.g. `--size m --resume-only --resume-runs 12 --resume-budget 150s --gws-rate-limit 35`).
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -88,6 +89,10 @@ const { values } = parseArgs({
     timeout: { type: "string" },
     "resume-runs": { type: "string" },
     "resume-budget": { type: "string", default: "900s" },
+    /** Only the throttled resume (no scenarios before it): measured until complete, up to --resume-runs runs. */
+    "resume-only": { type: "boolean", default: false },
+    /** `--gws-rate-limit` for the resume's runs: Google paced as deployed (35/s by default there), not as the tests' emulator (1000/s). */
+    "gws-rate-limit": { type: "string" },
     /** MiB the CLI's garbage collector is sized for, as the Terraform module sizes the Lambda's (its memory_size); 0: the host's RAM. */
     memory: { type: "string", default: "512" },
   },
@@ -142,7 +147,7 @@ async function runBench(): Promise<BenchReport> {
     resume: null,
   };
   const fewest: Record<string, GoogleFewest> = {};
-  await runScenarios(result, fewest);
+  if (!values["resume-only"]) await runScenarios(result, fewest);
   if (resumeRuns > 0) {
     // The whole first sync's minimum: the unthrottled first sync went from the empty tenant to the complete one, same organisation.
     const first = result.scenarios.find((s) => s.name === "first sync" && s.exit === 0);
@@ -154,6 +159,7 @@ async function runBench(): Promise<BenchReport> {
       latencyMs,
       minimumWrites: first?.minimum.writes ?? null,
       runCli,
+      ...(values["gws-rate-limit"] !== undefined ? { extraArgs: ["--gws-rate-limit", values["gws-rate-limit"]] } : {}),
     });
   }
   return { ...result, targets: computeTargets(result, fewest) };

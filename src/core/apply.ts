@@ -31,6 +31,12 @@ export interface ApplyOptions extends ConflictPolicy {
    */
   stopGraceMs?: number;
   /**
+   * Aborted when the run hands its writes over to another plan (a head start's creates end when
+   * the source read does): as at `stopStartingAt` no new operation starts, and those in flight
+   * finish, however long they take (no grace: the next plan starts from what they recorded).
+   */
+  handOver?: AbortSignal;
+  /**
    * Called with the working state itself every `checkpointEvery` operations, every
    * `checkpointEveryMs`, at the end of each phase, and before a fatal error is rethrown; it must
    * read it before its first await (StateStore.save does). A failing checkpoint (a state
@@ -108,7 +114,7 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
       }
       run.checkpoints.save();
       await run.checkpoints.settled();
-      if (run.status.fatal !== undefined || run.status.stopped !== undefined) break;
+      if (run.status.fatal !== undefined || run.status.stopped !== undefined || options.handOver?.aborted) break;
     }
   } catch (error) {
     // Not expected (per-record errors are caught in runOne); still save what was done before failing.
@@ -187,7 +193,7 @@ async function runPhase(phase: number, ops: readonly Operation[], run: Run): Pro
       if (options.signal?.aborted) status.stopped = "signal";
       else if (options.stopStartingAt !== undefined && run.now() >= options.stopStartingAt) status.stopped = "deadline";
     }
-    return status.fatal !== undefined || status.stopped !== undefined;
+    return status.fatal !== undefined || status.stopped !== undefined || options.handOver?.aborted === true;
   };
   for (const wave of wavesOf(ops)) {
     await forEachLimit(
@@ -205,7 +211,7 @@ async function runPhase(phase: number, ops: readonly Operation[], run: Run): Pro
       },
       { stop },
     );
-    if (status.fatal !== undefined || status.stopped !== undefined) break;
+    if (status.fatal !== undefined || status.stopped !== undefined || options.handOver?.aborted) break;
   }
 }
 

@@ -41,7 +41,7 @@ export interface DirectorySource {
    * Reads every in-scope group, its derived members and those users. Throws on any failed
    * request after retries: a partial read is never returned, so it is never taken as the truth.
    */
-  read(): Promise<SourceSnapshot>;
+  read(headStart?: HeadStart): Promise<SourceSnapshot>;
   /**
    * Reads only what `sync --user` / `--group` need (src/core/targeted.ts): each named user and
    * whether it is in scope, with the in-scope groups it is a derived member of; each named group
@@ -49,6 +49,23 @@ export interface DirectorySource {
    * cuts a full `read` down to the targets (targetsFromSnapshot). Throws on a failed request, as `read` does.
    */
   readTargets?(targets: SyncTargets, known?: KnownRecords): Promise<TargetedRead>;
+}
+
+/**
+ * A run continuing a cut-short one (src/core/head-start.ts): the users the last run had in scope
+ * are read first, so the users it left to create are created while the rest of the read (the
+ * groups' members, the bulk of it) goes on. A source may ignore it (LDAP: its read is fast) and
+ * read as always; the snapshot `read` returns is the truth either way.
+ */
+export interface HeadStart {
+  /** Source ids of the users the last run had in scope: the state's users and those it left to create. */
+  knownIds: ReadonlySet<string>;
+  /**
+   * Called at most once, before the read goes on, with the source's fresh records of the known
+   * users it still holds (managers resolved among them; a deleted one is absent, a suspended one
+   * says so). Never changed afterwards: the records `read` returns are others where they differ.
+   */
+  onUsers(users: SourceUser[]): void;
 }
 
 /**

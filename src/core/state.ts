@@ -123,6 +123,14 @@ export function* serialiseState(state: SyncState): Generator<string, void, undef
   }
   yield* entries("groups", state.groups);
   if (state.lastFullReadAt !== undefined) piece += `,"lastFullReadAt":${JSON.stringify(state.lastFullReadAt)}`;
+  if (state.pendingUserCreates !== undefined && state.pendingUserCreates.length > 0) {
+    piece += `,"pendingUserCreates":[`;
+    // Up to 200,000 ids: written in pieces as the entries are, never one string of them all.
+    state.pendingUserCreates.forEach((id, i) => {
+      piece += `${i === 0 ? "" : ","}${asciiOnly(JSON.stringify(id))}`;
+    });
+    piece += "]";
+  }
   piece += `,"schemaVersion":${state.schemaVersion}`;
   if (state.updatedAt !== undefined) piece += `,"updatedAt":${JSON.stringify(state.updatedAt)}`;
   piece += ",";
@@ -135,7 +143,11 @@ export function* serialiseState(state: SyncState): Generator<string, void, undef
  * are shared until changed, so most compare by reference; the rest by their canonical JSON.
  */
 export function sameState(a: SyncState, b: SyncState): boolean {
-  return a.lastFullReadAt === b.lastFullReadAt && sameEntries(a.users, b.users) && sameEntries(a.groups, b.groups);
+  return a.lastFullReadAt === b.lastFullReadAt && samePending(a.pendingUserCreates, b.pendingUserCreates) && sameEntries(a.users, b.users) && sameEntries(a.groups, b.groups);
+}
+
+function samePending(a: readonly string[] = [], b: readonly string[] = []): boolean {
+  return a === b || (a.length === b.length && a.every((id, i) => id === b[i]));
 }
 
 function sameEntries(a: Record<string, ManagedUser | ManagedGroup>, b: Record<string, ManagedUser | ManagedGroup>): boolean {
@@ -177,7 +189,7 @@ export function parseState(text: string, where: string): SyncState {
       { hint: "with a local state, point state.file at a new path instead; leave idp-scim-sync's object as it is (README: Coming from idp-scim-sync)" },
     );
   }
-  if (obj.schemaVersion !== STATE_SCHEMA_VERSION && obj.schemaVersion !== 1) {
+  if (obj.schemaVersion !== STATE_SCHEMA_VERSION && obj.schemaVersion !== 1 && obj.schemaVersion !== 2) {
     if (typeof obj.schemaVersion === "number" && obj.schemaVersion > STATE_SCHEMA_VERSION) {
       throw new SyncError("STATE_INVALID", `state ${where} has schemaVersion ${obj.schemaVersion}, newer than this release understands (${STATE_SCHEMA_VERSION})`, {
         hint: "upgrade idpscim to the release that wrote it",
@@ -198,6 +210,8 @@ export function parseState(text: string, where: string): SyncState {
     const problem = groupProblem((groups as Record<string, unknown>)[id]);
     if (problem) bad(`groups[${shortJson(id)}]${problem}`);
   }
+  const pending = obj.pendingUserCreates;
+  if (pending !== undefined && (!Array.isArray(pending) || pending.some((id) => typeof id !== "string"))) bad("`pendingUserCreates` is not an array of strings");
   for (const key of ["lastFullReadAt", "updatedAt"] as const) {
     // The planner compares lastFullReadAt with the clock to decide whether to read the tenant.
     if (obj[key] !== undefined && !isIsoDate(obj[key])) bad(`${key} is not an ISO-8601 date`);
@@ -207,14 +221,18 @@ export function parseState(text: string, where: string): SyncState {
 
 /**
  * The checked state as this version holds it: version 1 differs only by a `hash` in each entry,
- * which nothing read (dropped). Member lists are sorted, as every writer keeps them, also in a
+ * which nothing read (dropped), and versions 1 and 2 by having no `pendingUserCreates`. Member lists are sorted, as every writer keeps them, also in a
  * file edited by hand: forgetUser finds a member by binary search.
  */
 function migrated(obj: Record<string, unknown>): SyncState {
   if (obj.schemaVersion === 1) {
     for (const records of [obj.users, obj.groups] as Record<string, Record<string, unknown>>[]) for (const entry of Object.values(records)) delete entry.hash;
-    obj.schemaVersion = STATE_SCHEMA_VERSION;
   }
+  // Version 2 is version 3 with nothing pending (its runs recorded no pendingUserCreates).
+  if (obj.schemaVersion === 1 || obj.schemaVersion === 2) delete obj.pendingUserCreates;
+  obj.schemaVersion = STATE_SCHEMA_VERSION;
+  // Sorted and each once, as every writer keeps them, also in a file edited by hand (a binary search reads them).
+  if (Array.isArray(obj.pendingUserCreates)) obj.pendingUserCreates = [...new Set(obj.pendingUserCreates as string[])].sort();
   // JSON.parse makes a new string of every member id: at 200,000 users and 1,000,000 memberships
   // that is about 50 MB of copies of the user keys, which each member id then shares instead.
   const userKeys = new Map<string, string>();

@@ -4,7 +4,7 @@
  */
 import type { SyncState, TenantGroup, TenantSnapshot } from "../model/index.ts";
 import { emptyState } from "../model/index.ts";
-import { apply, type ApplyResult } from "./apply.ts";
+import { apply, type ApplyOptions, type ApplyResult } from "./apply.ts";
 import { refusalEvents, rejectedRecordEvent, type Audit } from "./audit.ts";
 import { fitForAws } from "./aws-limits.ts";
 import { SyncError } from "./errors.ts";
@@ -12,8 +12,9 @@ import { READ_CONCURRENCY, confirmOwnership } from "./confirm.ts";
 import { checkGuardrails, refusalError, upsertOnly, type DeleteLimit, type GuardrailVerdict, type Refusal } from "./guardrails.ts";
 import { mapLimit } from "./pool.ts";
 import { plan as makePlan, summarisePlan, type Plan, type PlanPolicy, type PlanSummary } from "./plan.ts";
+import { headStartHint, headStartIds, headStartPlan, pendingUserCreates } from "./head-start.ts";
 import { continuesFromState } from "./resume.ts";
-import type { DirectorySource, LoadedState, Logger, ScimTarget, SourceSnapshot, StateStore, SyncTargets } from "./ports.ts";
+import type { DirectorySource, HeadStart, LoadedState, Logger, ScimTarget, SourceSnapshot, StateStore, SyncTargets } from "./ports.ts";
 import { sourceSharingState, tenantUserSharing } from "./shared-attributes.ts";
 import { sameState, tenantFromState } from "./state.ts";
 import { explainNameClashes, knownRecords, resolveTargets, restrictPlan, targetedSource, targetedTenant, targetsFromSnapshot } from "./targeted.ts";
@@ -85,7 +86,18 @@ export interface SyncReport {
 
 export async function runSync(deps: SyncDependencies, options: SyncOptions): Promise<SyncReport> {
   const now = deps.now ?? Date.now;
-  const { loaded, state, source, policy, tenantRead, plan, counted = source } = await unlessStopped(readAndPlan(deps, options, now), options.signal);
+  const saver = stateSaver(deps);
+  const early: { run?: HeadStartRun } = {};
+  let read: Awaited<ReturnType<typeof readAndPlan>>;
+  try {
+    read = await unlessStopped(readAndPlan(deps, options, now, saver, early), options.signal);
+  } catch (error) {
+    // A stop or a failure during the reads: the head start's creates end first, and their state is saved.
+    const created = await early.run?.finish().then((r) => r?.done.createUser ?? 0, () => 0);
+    throw created ? withHeadStartNote(error, created) : error;
+  }
+  early.run = undefined; // its known ids (every user's) are let go
+  const { loaded, state, source, policy, tenantRead, plan, counted = source, headStart } = read;
   const guardrails = checkGuardrails(plan, state, source, {
     maxDeletes: options.maxDeletes,
     maxMembershipRemovals: options.maxMembershipRemovals,
@@ -104,29 +116,141 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     for (const rejected of plan.rejected) deps.log.warn(`a sync would not sync ${rejected.kind} ${rejected.subject}: ${rejected.reason}`);
     return report;
   }
-  checkBeforeWriting(report, options, now(), deps.audit);
-  await applyAndSave(deps, report, { loaded, state, policy, options, now });
+  try {
+    checkBeforeWriting(report, options, now(), deps.audit);
+  } catch (error) {
+    const created = headStart?.done.createUser ?? 0;
+    if (created > 0 && error instanceof SyncError && error.code === "SAFETY_REFUSED") {
+      // Creates are never guarded: they give no access by themselves (no group yet), and the state holds them.
+      deps.log.warn(`the head start created ${created} user(s) the last run left before the plan was checked (creates take no access away); nothing else was written`);
+    }
+    throw created > 0 ? withHeadStartNote(error, created) : error;
+  }
+  await applyAndSave(deps, report, { loaded, state, policy, options, now, saver, ...(headStart ? { headStart } : {}) });
   return report;
 }
 
-/** Everything before the first write: the state, the source, the tenant as far as needed, and the plan. */
-async function readAndPlan(deps: SyncDependencies, options: SyncOptions, now: () => number) {
+/** Where the run saves its state: one version chain for the head start's saves and the plan's. */
+interface StateSaver {
+  version: string | undefined;
+  save(next: SyncState): Promise<void>;
+}
+
+function stateSaver(deps: SyncDependencies): StateSaver {
+  const saver: StateSaver = {
+    version: undefined,
+    save: async (next) => {
+      const started = performance.now();
+      saver.version = await deps.store.save(next, saver.version);
+      deps.log.debug(`state: saved ${Object.keys(next.users).length} users, ${Object.keys(next.groups).length} groups in ${(performance.now() - started).toFixed(0)} ms`);
+    },
+  };
+  return saver;
+}
+
+/** A head start's creates as they run: started by the source once it has read the users, ended by the run. */
+interface HeadStartRun {
+  hint: HeadStart;
+  /**
+   * The read is over (done, failed or stopped): no new create starts. The creates' result once
+   * those in flight have ended and their state is saved; undefined when none ran. The same promise every call.
+   */
+  finish(): Promise<ApplyResult | undefined>;
+}
+
+/**
+ * A head start for a run continuing one cut short (src/core/head-start.ts), or undefined: only
+ * when this run trusts the state (its tenant read skipped) and the last run left users to create.
+ */
+function startHeadStart(deps: SyncDependencies, options: SyncOptions, state: SyncState, policy: PlanPolicy, writes: Omit<ApplyOptions, "handOver">): HeadStartRun | undefined {
+  const knownIds = headStartIds(state);
+  if (knownIds === undefined) return undefined;
+  const handOver = new AbortController();
+  let running: Promise<ApplyResult> | undefined;
+  let finished: Promise<ApplyResult | undefined> | undefined;
+  const hint = headStartHint(knownIds, (users) => {
+    if (handOver.signal.aborted || options.signal?.aborted) return;
+    const plan = headStartPlan(users, state, policy);
+    deps.log.info(`head start: creating ${plan.operations.length} of the ${state.pendingUserCreates?.length ?? 0} user(s) the last run left, while the source read goes on`);
+    if (plan.operations.length === 0) return;
+    running = apply(plan, state, { ...writes, handOver: handOver.signal });
+    running.catch(() => undefined); // awaited by finish; until then a failure must not count as unhandled
+  });
+  const finish = async () => {
+    handOver.abort();
+    const creates = running;
+    running = undefined;
+    const result = await creates;
+    if (result === undefined) return undefined;
+    deps.log.info(`head start: ${result.done.createUser} user(s) created while reading; the plan goes on from there`);
+    // The creates not started are the plan's now: not held through the run (190,000 operations at the start of a large one).
+    return { ...result, notStartedOperations: [] };
+  };
+  return { hint, finish: () => (finished ??= finish()) };
+}
+
+/** The error of a run that stopped after its head start created users: it says they are saved, not that nothing was written. */
+function withHeadStartNote(error: unknown, created: number): unknown {
+  if (!(error instanceof SyncError) || (error.code !== "STOPPED" && error.code !== "DEADLINE")) return error;
+  const what = error.detail?.kind === "stopped" ? `stopped by ${error.detail.by} during the reads` : "the time budget ran out while reading the source";
+  return new SyncError(error.code, `${what}; the ${created} user(s) created while reading (the head start) are saved in the state: the next run goes on from there`, {
+    ...(error.detail !== undefined ? { detail: error.detail } : {}),
+  });
+}
+
+/** How the run's writes are carried out: the same for the head start's creates and the plan's operations. */
+function applyOptions(deps: SyncDependencies, options: SyncOptions, policy: PlanPolicy, saver: StateSaver, now: () => number): Omit<ApplyOptions, "handOver"> {
+  const { audit } = deps;
+  return {
+    target: deps.target,
+    concurrency: options.concurrency,
+    managedAttributes: policy.managedAttributes,
+    adoptGroupsByName: policy.adoptGroupsByName,
+    protectedGroups: policy.protectedGroups,
+    ...(options.stopStartingAt !== undefined ? { stopStartingAt: options.stopStartingAt } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    // Progress is saved while the run goes, so a run killed half-way resumes without duplicates.
+    checkpoint: saver.save,
+    now,
+    log: deps.log,
+    ...(audit === undefined ? {} : { audit }),
+  };
+}
+
+/**
+ * Everything before the first write of the plan: the state, the source, the tenant as far as
+ * needed, and the plan. A head start's creates (`early.run`) may write while the source is read:
+ * the plan is made from the state they leave.
+ */
+async function readAndPlan(deps: SyncDependencies, options: SyncOptions, now: () => number, saver: StateSaver, early: { run?: HeadStartRun }) {
   const loaded = await loadState(deps);
+  saver.version = loaded?.version;
   deps.settle?.();
-  const state: SyncState = loaded?.state ?? emptyState();
+  const loadedState: SyncState = loaded?.state ?? emptyState();
   // Adopting an AWS group by its name is the migration case: until the first run that read the
   // whole tenant has finished (a large one takes several runs), unless set otherwise.
   const firstRun = loaded?.state.lastFullReadAt === undefined;
   const policy: PlanPolicy = { ...options.policy, adoptGroupsByName: options.adoptGroups === "always" || (options.adoptGroups === "first-run" && firstRun) };
-  if (options.targets !== undefined) return { loaded, state, policy, ...(await readAndPlanTargets(deps, state, policy, options.targets)) };
-  const source = sourceSharingState(fitForAws(await deps.source.read()), state);
+  if (options.targets !== undefined) return { loaded, state: loadedState, policy, ...(await readAndPlanTargets(deps, loadedState, policy, options.targets)), headStart: undefined };
+  const tenantRead = decideTenantRead(loaded?.state, options, now());
+  if (tenantRead === "skipped" && !options.dryRun) early.run = startHeadStart(deps, options, loadedState, policy, applyOptions(deps, options, policy, saver, now));
+  let read: SourceSnapshot;
+  let headStart: ApplyResult | undefined;
+  try {
+    read = await deps.source.read(early.run?.hint);
+  } finally {
+    headStart = await early.run?.finish();
+  }
+  const state = headStart?.state ?? loadedState;
+  const source = sourceSharingState(fitForAws(read), state);
   deps.settle?.();
   for (const warning of source.warnings) deps.log.warn(warning);
   deps.log.info(`source: ${source.groups.length} groups, ${source.users.length} users`);
-  const tenantRead = decideTenantRead(loaded?.state, options, now());
   const plan = await planRun(deps, source, state, policy, tenantRead);
   deps.settle?.();
-  return { loaded, state, source, policy, tenantRead, plan, counted: undefined };
+  return { loaded, state, source, policy, tenantRead, plan, counted: undefined, headStart };
 }
 
 /**
@@ -241,58 +365,55 @@ function checkBeforeWriting(report: SyncReport, options: SyncOptions, now: numbe
 
 interface ApplyContext {
   loaded: LoadedState | undefined;
+  /** The state the plan was made from: the one loaded, or what the head start's creates left. */
   state: SyncState;
   policy: PlanPolicy;
   options: SyncOptions;
   now: () => number;
+  saver: StateSaver;
+  /** The head start's creates, counted in the run's result. */
+  headStart?: ApplyResult;
 }
 
 /** Runs the plan, saving progress as it goes and the final state when anything changed; fills `report.applied`. */
 async function applyAndSave(deps: SyncDependencies, report: SyncReport, ctx: ApplyContext): Promise<void> {
   const { plan, tenantRead } = report;
-  const { state, policy, options, now } = ctx;
-  let version = ctx.loaded?.version;
-  const save = async (next: SyncState) => {
-    const started = performance.now();
-    version = await deps.store.save(next, version);
-    deps.log.debug(`state: saved ${Object.keys(next.users).length} users, ${Object.keys(next.groups).length} groups in ${(performance.now() - started).toFixed(0)} ms`);
-  };
+  const { state, policy, options, now, saver } = ctx;
   const { audit } = deps;
   // Refused at planning: recorded before the writes, in the order they were decided.
   if (audit !== undefined) for (const rejected of plan.rejected) audit.trail.record(rejectedRecordEvent(rejected, audit, now()));
   // apply saves what was done before it rethrows (auth failure mid-run, state conflict, bug).
-  const result = await apply(plan, state, {
-    target: deps.target,
-    concurrency: options.concurrency,
-    managedAttributes: policy.managedAttributes,
-    adoptGroupsByName: policy.adoptGroupsByName,
-    protectedGroups: policy.protectedGroups,
-    ...(options.stopStartingAt !== undefined ? { stopStartingAt: options.stopStartingAt } : {}),
-    ...(options.signal !== undefined ? { signal: options.signal } : {}),
-    ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    // Progress is saved while the run goes, so a run killed half-way resumes without duplicates.
-    checkpoint: save,
-    now,
-    log: deps.log,
-    ...(audit === undefined ? {} : { audit }),
-  });
+  const result = await apply(plan, state, applyOptions(deps, options, policy, saver, now));
   const { state: finalState, notStartedOperations: notStarted, ...applied } = result;
+  if (ctx.headStart !== undefined) addHeadStart(applied, ctx.headStart);
   // Records the plan could not act on are failed records too: the run exits 1 and says why.
   applied.failed = [...plan.rejected.map((r) => ({ kind: r.kind, subject: r.subject, reason: r.reason })), ...applied.failed];
   report.applied = applied;
+  // The next run's head start; a targeted run leaves the last full run's as it was.
+  if (tenantRead !== "targeted") {
+    const pending = pendingUserCreates(notStarted);
+    if (pending === undefined) delete finalState.pendingUserCreates;
+    else finalState.pendingUserCreates = pending;
+  }
   // A run cut short records its full read only when the next run, trusting the state, would plan
   // every operation it left again (see continuesFromState): a 200,000-user first sync takes ten
   // runs, and a full read would cost each of them a third of its 15 minutes.
   const resumable = applied.leftInFlight === 0 && notStarted.every((op) => continuesFromState(op, finalState));
   if (tenantRead !== "skipped" && tenantRead !== "targeted" && resumable) finalState.lastFullReadAt = new Date(now()).toISOString();
   // A scheduled run with nothing to do must cost nothing: a state as loaded is not written again.
-  const changed = !ctx.loaded || !sameState(finalState, state);
+  const changed = !ctx.loaded || !sameState(finalState, ctx.loaded.state);
   if (changed) {
     finalState.updatedAt = new Date(now()).toISOString();
-    await save(finalState);
+    await saver.save(finalState);
     report.stateSaved = true;
   }
+}
+
+/** The head start's writes counted in the run's result (the plan ran after it, from what it left). */
+function addHeadStart(applied: Omit<ApplyResult, "state" | "notStartedOperations">, headStart: ApplyResult): void {
+  for (const kind of Object.keys(applied.done) as (keyof ApplyResult["done"])[]) applied.done[kind] += headStart.done[kind];
+  applied.failed = [...headStart.failed, ...applied.failed];
+  applied.adoptedOnConflict += headStart.adoptedOnConflict;
 }
 
 function decideTenantRead(state: SyncState | undefined, options: SyncOptions, now: number): SyncReport["tenantRead"] {

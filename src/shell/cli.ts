@@ -402,7 +402,8 @@ async function showState(config: ResolvedConfig, env: Record<string, string | un
   }
   writeStdout(
     `state ${store.describe()}: schema ${state.schemaVersion}, ${Object.keys(state.users).length} users, ${Object.keys(state.groups).length} groups, ` +
-      `last full read ${state.lastFullReadAt ?? "never"}, updated ${state.updatedAt ?? "?"}\n`,
+      `last full read ${state.lastFullReadAt ?? "never"}, updated ${state.updatedAt ?? "?"}` +
+      `${state.pendingUserCreates?.length ? `, ${state.pendingUserCreates.length} users left to create by the last run (the next one creates them while it reads)` : ""}\n`,
   );
   // Two tables, users then groups, a blank line between; renderTable escapes every name.
   const users = renderTable(

@@ -19,7 +19,7 @@ describe("serialiseState", () => {
     state.updatedAt = "2024-05-01T06:00:02Z";
     const text = [...serialiseState(state)].join("");
     expect(text).toBe(
-      '{"groups":{"g":{"displayName":"G","memberSourceIds":["u1","u2"],"scimId":"g1"}},"schemaVersion":2,"updatedAt":"2024-05-01T06:00:02Z",' +
+      '{"groups":{"g":{"displayName":"G","memberSourceIds":["u1","u2"],"scimId":"g1"}},"schemaVersion":3,"updatedAt":"2024-05-01T06:00:02Z",' +
         '"users":{"u1":{"attributes":{"active":true,"displayName":"A","email":"a@example.com","familyName":"B","givenName":"A","title":"T","userName":"a@example.com"},"scimId":"s1"},' +
         '"u2":{"attributes":{"active":true,"address":{"country":"FR","region":"R"},"displayName":"A","email":"a@example.com","familyName":"B","givenName":"A","title":"T","userName":"a@example.com"},"scimId":"s2"}}}\n',
     );
@@ -36,6 +36,17 @@ describe("serialiseState", () => {
     expect(parseState(text, "x")).toEqual(state);
   });
 
+  test("writes the users left to create (pendingUserCreates) in place, and reads them back; none pending writes none", () => {
+    const state = emptyState();
+    state.users.u1 = managedUser("s1", attributes);
+    state.pendingUserCreates = ["u2", "u3"];
+    const text = [...serialiseState(state)].join("");
+    expect(text).toContain('"pendingUserCreates":["u2","u3"],"schemaVersion":3,');
+    expect(parseState(text, "x")).toEqual(state);
+    state.pendingUserCreates = [];
+    expect([...serialiseState(state)].join("")).not.toContain("pendingUserCreates");
+  });
+
   test("cuts a large state into pieces of about 1 MiB that join to the whole text", () => {
     const state = emptyState();
     for (let i = 0; i < 12_000; i++) state.users[`u${i}`] = managedUser(`s${i}`, { ...attributes, userName: `user${i}@example.com` });
@@ -46,7 +57,7 @@ describe("serialiseState", () => {
   });
 });
 
-test("a version-1 state (a SHA-256 hash in each entry) reads as version 2 without the hashes", () => {
+test("a version-1 state (a SHA-256 hash in each entry) reads as the current version without the hashes", () => {
   const v1 = {
     schemaVersion: 1,
     lastFullReadAt: "2024-05-01T06:00:01.532Z",
@@ -81,6 +92,24 @@ describe("sameState", () => {
     expect(sameState(a, { ...a, users: { u2: a.users.u1! } })).toBe(false);
     expect(sameState(a, { ...a, lastFullReadAt: "2024-05-02T06:00:01Z" })).toBe(false);
   });
+});
+
+test("a version-2 state (no pendingUserCreates) reads as version 3 with nothing pending; a version-3 one keeps its list, sorted and each once", () => {
+  const v2 = { schemaVersion: 2, users: { u1: { scimId: "s1", attributes } }, groups: {} };
+  const state = parseState(JSON.stringify(v2), "x");
+  expect(state.schemaVersion).toBe(3);
+  expect(state.pendingUserCreates).toBeUndefined();
+  expect(state.users.u1).toEqual({ scimId: "s1", attributes });
+  expect(parseState(JSON.stringify({ ...v2, schemaVersion: 3, pendingUserCreates: ["u3", "u2", "u3"] }), "x").pendingUserCreates).toEqual(["u2", "u3"]);
+});
+
+test("sameState tells states apart by what they leave to create", () => {
+  const a = emptyState();
+  const b = { ...emptyState(), pendingUserCreates: ["u1"] };
+  expect(sameState(a, { ...emptyState(), pendingUserCreates: [] })).toBe(true);
+  expect(sameState(a, b)).toBe(false);
+  expect(sameState(b, { ...emptyState(), pendingUserCreates: ["u1"] })).toBe(true);
+  expect(sameState(b, { ...emptyState(), pendingUserCreates: ["u2"] })).toBe(false);
 });
 
 describe("parseState checks every entry's types", () => {
@@ -134,6 +163,8 @@ describe("parseState checks every entry's types", () => {
     ["lastFullReadAt not a date", (s) => (s.lastFullReadAt = "yesterday"), "lastFullReadAt is not an ISO-8601 date"],
     ["lastFullReadAt an impossible date", (s) => (s.lastFullReadAt = "2024-13-45T99:00:00Z"), "lastFullReadAt is not an ISO-8601 date"],
     ["lastFullReadAt a number", (s) => (s.lastFullReadAt = 1714543201532), "lastFullReadAt is not an ISO-8601 date"],
+    ["pendingUserCreates not an array", (s) => (s.pendingUserCreates = "u2"), "`pendingUserCreates` is not an array of strings"],
+    ["a pending user id a number", (s) => (s.pendingUserCreates = ["u2", 3]), "`pendingUserCreates` is not an array of strings"],
   ];
   for (const [what, patch, expected] of cases) {
     test(`${what}: STATE_INVALID naming the entry and field`, () => {

@@ -2,14 +2,17 @@
 // Only the Directory module, never the `googleapis` root: the root pulls in every Google API (bundle size).
 import { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import type { RetryOptions } from "../../core/retry.ts";
-import type { DirectorySource, SourceSnapshot } from "../../core/ports.ts";
+import type { DirectorySource, HeadStart, SourceSnapshot, SourceUser } from "../../core/ports.ts";
 import type { UserFieldName } from "../../model/index.ts";
 import { GOOGLE_USER } from "../../mapping/presets/google.ts";
 import type { UserMappingTable } from "../../mapping/table.ts";
 import { desiredGroups, readGroups, readMembers, type MemberIndex } from "./groups.ts";
 import { countRequest, createDirectoryPacer, formatRps, DEFAULT_RATE_LIMIT, DEFAULT_RETRY, type DirectoryContext, type DirectoryPacerOptions } from "./requests.ts";
 import { createJwtClient, parseServiceAccountKey } from "./service-account.ts";
-import { readMatchingUsers, readUsers, sourceUsers, userReadSpec, type ReadUser, type UserFetchMode, type UserReadSpec } from "./users.ts";
+import {
+  headStartUsers, readKnownUsers, readMatchingUsers, readUsers, readUsersAfter, sourceUsers, userReadSpec,
+  type PriorUsers, type ReadUser, type UserFetchMode, type UserReadSpec,
+} from "./users.ts";
 import { Gaxios } from "gaxios";
 import { createWorkloadIdentityClient, parseWorkloadIdentityConfig } from "./workload-identity.ts";
 
@@ -130,10 +133,10 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
       };
     },
 
-    async read(): Promise<SourceSnapshot> {
+    async read(headStart?: HeadStart): Promise<SourceSnapshot> {
       const started = now();
       try {
-        return await readOnce();
+        return await readOnce(headStart);
       } finally {
         readMs += now() - started;
       }
@@ -149,13 +152,23 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
     },
   };
 
-  async function readOnce(): Promise<SourceSnapshot> {
+  async function readOnce(headStart?: HeadStart): Promise<SourceSnapshot> {
     const warnings: string[] = [];
+    // A head start reads the users first, where the groups' members alone make the scope (no gws.users_filter query).
+    const early = headStart !== undefined && (options.method ?? "groups") === "groups" && (options.usersFilter ?? []).length === 0 ? headStart : undefined;
+    const handedOut = new WeakSet<SourceUser>();
+    let prior: PriorUsers | undefined;
+    if (early !== undefined) {
+      prior = await readKnownUsers(ctx, early.knownIds, userRead);
+      log.info(`google: head start: ${prior.read.size} of the ${early.knownIds.size} users of the last run read first`);
+      early.onUsers(headStartUsers(prior, handedOut));
+    }
     const groups = await readGroups(ctx, options.groupsFilter);
     log.info(`google: ${groups.length} groups in scope`);
     const { memberIdsByGroup, members } = await readMembers(ctx, groups, warnings);
-    const { ids, directoryUsers, skipped } = await usersInScope(ctx, options, members, userRead);
-    const users = sourceUsers(ids, directoryUsers, members, groups, warnings);
+    const { ids, directoryUsers, skipped } = await usersInScope(ctx, options, members, userRead, prior);
+    prior = undefined; // the users out of scope now are let go
+    const users = sourceUsers(ids, directoryUsers, members, groups, warnings, handedOut);
     log.info(
       `google: ${users.length} users (${users.filter((u) => u.suspended).length} suspended) via ${stats.userFetch}, ` +
         `${skipped}, ${warnings.length} warnings, ` +
@@ -184,6 +197,7 @@ async function usersInScope(
   options: GoogleDirectorySourceOptions,
   members: MemberIndex,
   userRead: UserReadSpec,
+  prior?: PriorUsers,
 ): Promise<{ ids: string[]; directoryUsers: Map<string, ReadUser>; skipped: string }> {
   const usersFilter = options.usersFilter ?? [];
   if (options.method === "users") {
@@ -192,7 +206,7 @@ async function usersInScope(
   }
   const memberIds = members.sortedIds();
   if (usersFilter.length === 0) {
-    const directoryUsers = await readUsers(ctx, members, memberIds, userRead);
+    const directoryUsers = prior ? await readUsersAfter(ctx, members, memberIds, userRead, prior) : await readUsers(ctx, members, memberIds, userRead);
     return { ids: memberIds, directoryUsers, skipped: `${memberIds.length - directoryUsers.size} external members skipped` };
   }
   // A member the filter does not match is out of scope, not external: one query cannot tell which it is.

@@ -60,10 +60,11 @@ export function userReadSpec(table: UserMappingTable, fields: ReadonlySet<UserFi
 }
 
 /**
- * The Directory users of `memberIds` (sorted, each the instance `members` holds), mapped, by id;
- * members without one (external accounts) are absent. Sets `ctx.stats.userFetch`.
+ * The Directory users of `memberIds` (sorted, each the instance `members` holds; `only`: the same
+ * ids, when they are not every member), mapped, by id; members without one (external accounts)
+ * are absent. Sets `ctx.stats.userFetch`.
  */
-export async function readUsers(ctx: DirectoryContext, members: MemberIndex, memberIds: string[], spec: UserReadSpec): Promise<Map<string, ReadUser>> {
+export async function readUsers(ctx: DirectoryContext, members: MemberIndex, memberIds: string[], spec: UserReadSpec, only?: ReadonlySet<string>): Promise<Map<string, ReadUser>> {
   const { admin, customer } = ctx;
   const { map, fieldList: userFieldList, projection } = spec;
   const read = new Map<string, ReadUser>();
@@ -87,7 +88,7 @@ export async function readUsers(ctx: DirectoryContext, members: MemberIndex, mem
         pages++;
         for (const user of page.users ?? []) {
           const id = user.id ? members.find(user.id) : undefined;
-          if (id !== undefined && !read.has(id)) keep(id, user);
+          if (id !== undefined && !read.has(id) && (only === undefined || only.has(id))) keep(id, user);
         }
         const unseen = memberIds.length - read.size;
         if (unseen === 0) return true; // every member seen: the remaining pages cannot add anything
@@ -105,6 +106,101 @@ export async function readUsers(ctx: DirectoryContext, members: MemberIndex, mem
     if (user) keep(id, user);
   });
   ctx.log.debug(`google: users read with ${pages} users.list page(s) and ${rest.length} users.get`);
+  return read;
+}
+
+/**
+ * The users a head start reads first (core/head-start.ts): the known ones (the users the last run
+ * had in scope) by id, mapped; the other ids the listing went past; where it stopped.
+ */
+export interface PriorUsers {
+  read: Map<string, ReadUser>;
+  /** Ids listed that are not known: members new to the scope since, whose records were not kept. */
+  others: Set<string>;
+  /** Every Directory user was listed: a member neither read nor in `others` has no Directory user. */
+  complete: boolean;
+}
+
+/**
+ * The known users, by the same rule as `readUsers` (list while it pays, then users.get), before
+ * the members are read: the listing stops once every known user is seen, and when at most
+ * USERS_GET_MAX are unseen while pages remain, those are fetched (a 404 is a user deleted since).
+ * In a continuing first sync the known users are the members, so this costs what `readUsers` would.
+ */
+export async function readKnownUsers(ctx: DirectoryContext, known: ReadonlySet<string>, spec: UserReadSpec): Promise<PriorUsers> {
+  const prior: PriorUsers = { read: new Map(), others: new Set(), complete: false };
+  let rest: string[] = [];
+  await listAll(ctx, "users.list", ctx.customer, (pageToken) => listUsersPage(ctx, undefined, pageToken, spec), (page) => {
+    for (const user of page.users ?? []) {
+      if (!user.id) continue;
+      if (!known.has(user.id)) prior.others.add(user.id);
+      else if (!prior.read.has(user.id)) prior.read.set(user.id, mapGoogleUser(user.id, user, spec.map));
+    }
+    prior.complete = !page.nextPageToken;
+    const unseen = known.size - prior.read.size;
+    if (unseen === 0) return true;
+    if (page.nextPageToken && unseen <= USERS_GET_MAX) {
+      rest = [...known].filter((id) => !prior.read.has(id));
+      return true;
+    }
+    return false;
+  });
+  await forEachLimit(rest, ctx.concurrency, async (id) => {
+    const user = await call(ctx, "users.get", id, () => ctx.admin.users.get({ userKey: id, ...spec.projection, fields: spec.fieldList }, NO_RETRY), true);
+    if (user) prior.read.set(id, mapGoogleUser(id, user, spec.map));
+  });
+  ctx.log.debug(`google: head start: ${prior.read.size} of ${known.size} known users read with users.list${rest.length > 0 ? ` and ${rest.length} users.get` : ""}`);
+  return prior;
+}
+
+/**
+ * The known users as the head start gets them: each with its manager resolved among them, as
+ * `sourceUsers` does. A user given a manager is a copy; the others are handed out as read, and
+ * listed in `handedOut` so that `sourceUsers` never changes them afterwards.
+ */
+export function headStartUsers(prior: PriorUsers, handedOut: WeakSet<SourceUser>): SourceUser[] {
+  const found = [...prior.read.values()];
+  const idByEmail = managerIds(found);
+  return found.map(({ user, manager }) => {
+    const managerId = manager ? idByEmail.get(manager.toLowerCase()) : undefined;
+    if (managerId !== undefined) return { ...user, attributes: { ...user.attributes, managerSourceId: managerId } };
+    handedOut.add(user);
+    return user;
+  });
+}
+
+/**
+ * The members' Directory users after a head start: those it read are taken as they are, and only
+ * the members it did not keep are asked for (new to the scope, or past where its listing
+ * stopped): each with users.get when at most USERS_GET_MAX, else by listing as `readUsers` does.
+ */
+export async function readUsersAfter(ctx: DirectoryContext, members: MemberIndex, memberIds: string[], spec: UserReadSpec, prior: PriorUsers): Promise<Map<string, ReadUser>> {
+  const read = new Map<string, ReadUser>();
+  const wanted: string[] = [];
+  for (const id of memberIds) {
+    const user = prior.read.get(id);
+    if (user !== undefined) {
+      read.set(id, user);
+      members.found(id);
+    } else if (!prior.complete || prior.others.has(id)) wanted.push(id);
+  }
+  ctx.stats.userFetch = "users.list";
+  if (wanted.length === 0) return read;
+  let more: Map<string, ReadUser>;
+  if (wanted.length <= USERS_GET_MAX) {
+    more = new Map();
+    ctx.stats.userFetch = "users.list+users.get";
+    await forEachLimit(wanted, ctx.concurrency, async (id) => {
+      const user = await call(ctx, "users.get", id, () => ctx.admin.users.get({ userKey: id, ...spec.projection, fields: spec.fieldList }, NO_RETRY), true);
+      if (user) {
+        more.set(id, mapGoogleUser(id, user, spec.map));
+        members.found(id);
+      }
+    });
+  } else {
+    more = await readUsers(ctx, members, wanted, spec, new Set(wanted));
+  }
+  for (const [id, user] of more) read.set(id, user);
   return read;
 }
 
@@ -210,6 +306,7 @@ export function sourceUsers(
   members: MemberIndex,
   groups: admin_directory_v1.Schema$Group[],
   warnings: string[],
+  handedOut?: WeakSet<SourceUser>,
 ): SourceUser[] {
   // A USER member without a Directory user is an account outside the domain (users.get answers 404).
   for (const id of memberIds) {
@@ -229,7 +326,10 @@ export function sourceUsers(
   const idByEmail = managerIds(found);
   return found.map(({ user, manager }) => {
     const managerId = manager ? idByEmail.get(manager.toLowerCase()) : undefined;
-    if (managerId !== undefined) user.attributes.managerSourceId = managerId;
+    if (managerId === undefined) return user;
+    // A head start's record is the state's now (what was written): a copy, never a change.
+    if (handedOut?.has(user)) return { ...user, attributes: { ...user.attributes, managerSourceId: managerId } };
+    user.attributes.managerSourceId = managerId;
     return user;
   });
 }
