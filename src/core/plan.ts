@@ -231,7 +231,7 @@ interface UserPlan {
   /** Users left as AWS holds them: suspended under "ignore", rejected, blocked by a name not ours. */
   frozenIds: Set<string>;
   /** Source id → SCIM id of every user that exists already and that this run may name (desired or frozen). */
-  existing: Map<string, string>;
+  existing: ExistingUsers;
   /** SCIM ids of the users this plan deletes. */
   deletedScimIds: Set<string>;
   adopted: number;
@@ -261,15 +261,35 @@ function planUsers(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncSt
   const desiredById = indexBy(desired, (u) => u.sourceId);
   // The index's own keys, not a set of 200,000 copies of them.
   const desiredIds = desiredById;
-  const existing = new Map<string, string>();
-  for (const [sourceId, { resource }] of matching.matched) existing.set(sourceId, resource.scimId);
-  for (const [scimId, sourceId] of matching.owned) if (frozenIds.has(sourceId)) existing.set(sourceId, scimId);
+  const frozenOwned = new Map<string, string>();
+  for (const [scimId, sourceId] of matching.owned) if (frozenIds.has(sourceId)) frozenOwned.set(sourceId, scimId);
+  const existing = existingUsers(matching.matched, frozenOwned);
 
   const ctx: UserContext = { desired: desiredById, desiredIds, existing, matching, state, policy, draft };
   for (const user of desired) planUser(user, ctx);
   const deletedScimIds = planUserRemovals(source, ctx, frozenIds);
   const adopted = [...matching.matched.values()].filter((m) => m.adopted).length;
   return { matching, desiredIds, frozenIds, existing, deletedScimIds, adopted };
+}
+
+/** Source id → SCIM id of every user that exists already and that this run may name. */
+interface ExistingUsers {
+  get(sourceId: string): string | undefined;
+  has(sourceId: string): boolean;
+  [Symbol.iterator](): Iterator<[string, string]>;
+}
+
+/** The matched users' SCIM ids, and the frozen users' (`frozen` wins): read through, not copied into another map of 200,000. */
+function existingUsers(matched: Matching<TenantUser>["matched"], frozen: ReadonlyMap<string, string>): ExistingUsers {
+  const get = (sourceId: string) => frozen.get(sourceId) ?? matched.get(sourceId)?.resource.scimId;
+  return {
+    get,
+    has: (sourceId) => get(sourceId) !== undefined,
+    *[Symbol.iterator]() {
+      for (const [sourceId, { resource }] of matched) if (!frozen.has(sourceId)) yield [sourceId, resource.scimId] as [string, string];
+      yield* frozen;
+    },
+  };
 }
 
 /** How many names a warning lists. */
@@ -326,7 +346,7 @@ interface UserContext {
   /** The users this run wants, by source id (a manager's record is looked up once per report). */
   desired: Map<string, SourceUser>;
   desiredIds: UserPlan["desiredIds"];
-  existing: Map<string, string>;
+  existing: ExistingUsers;
   matching: Matching<TenantUser>;
   state: SyncState;
   policy: PlanPolicy;
@@ -531,10 +551,13 @@ interface MemberIndex {
   /** Source id of each user this run wants in AWS → its SCIM id, or null when this plan creates it. */
   wanted: Map<string, string | null>;
   /**
-   * SCIM id of each user a group may hold → who it is (this run's match, else the state's record;
-   * undefined for a stranger) and the number of the last group found holding it.
+   * SCIM id of each user a group may hold → its slot in `sourceIdAt` and `markAt`: who it is
+   * (this run's match, else the state's record; undefined for a stranger) and the number of the
+   * last group found holding it. Numbers in arrays, not an object per user.
    */
-  held: Map<string, { sourceId: string | undefined; mark: number }>;
+  held: Map<string, number>;
+  sourceIdAt: (string | undefined)[];
+  markAt: number[];
   /** The number of the group being compared: its members are marked with it. */
   group: number;
   /** Members never removed: frozen users (through a record the tenant confirms) and users this plan deletes. */
@@ -546,14 +569,20 @@ function memberIndex(users: UserPlan): MemberIndex {
   const wanted = new Map<string, string | null>();
   for (const sourceId of users.desiredIds.keys()) wanted.set(sourceId, users.existing.get(sourceId) ?? null);
   // Who each SCIM id is: this run's matches, then the state's records.
-  const held: MemberIndex["held"] = new Map();
-  for (const [sourceId, scimId] of users.existing) held.set(scimId, { sourceId, mark: 0 });
-  for (const [scimId, sourceId] of users.matching.owned) if (!held.has(scimId)) held.set(scimId, { sourceId, mark: 0 });
+  const held = new Map<string, number>();
+  const sourceIdAt: (string | undefined)[] = [];
+  const hold = (scimId: string, sourceId: string | undefined) => {
+    const slot = held.get(scimId);
+    if (slot !== undefined) sourceIdAt[slot] = sourceId;
+    else held.set(scimId, sourceIdAt.push(sourceId) - 1);
+  };
+  for (const [sourceId, scimId] of users.existing) hold(scimId, sourceId);
+  for (const [scimId, sourceId] of users.matching.owned) if (!held.has(scimId)) hold(scimId, sourceId);
   // Frozen users keep their memberships, but only through a record the tenant confirms: a tampered one names a stranger.
   const frozenUserScimIds = new Set<string>();
   for (const [scimId, sourceId] of users.matching.owned) if (users.frozenIds.has(sourceId)) frozenUserScimIds.add(scimId);
   const keep = (scimId: string) => frozenUserScimIds.has(scimId) || users.deletedScimIds.has(scimId);
-  return { wanted, held, group: 0, keep, deletedScimIds: users.deletedScimIds };
+  return { wanted, held, sourceIdAt, markAt: sourceIdAt.map(() => 0), group: 0, keep, deletedScimIds: users.deletedScimIds };
 }
 
 /** References to the members of `sourceIds` this run wants in AWS. */
@@ -620,12 +649,17 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
   // deletes leaves every group (a delete that frees a name runs before this update is recorded).
   const currentMemberSourceIds: string[] = [];
   for (const scimId of match.memberScimIds ?? []) {
-    let member = index.held.get(scimId);
-    if (member === undefined) index.held.set(scimId, (member = { sourceId: undefined, mark: 0 }));
-    if (member.mark === mark) continue; // listed twice
-    member.mark = mark;
+    let slot = index.held.get(scimId);
+    if (slot === undefined) {
+      // A stranger: no user this run knows.
+      index.held.set(scimId, (slot = index.sourceIdAt.push(undefined) - 1));
+      index.markAt.push(0);
+    }
+    if (index.markAt[slot] === mark) continue; // listed twice
+    index.markAt[slot] = mark;
     heldCount++;
-    if (member.sourceId !== undefined && !index.deletedScimIds.has(scimId)) currentMemberSourceIds.push(member.sourceId);
+    const sourceId = index.sourceIdAt[slot];
+    if (sourceId !== undefined && !index.deletedScimIds.has(scimId)) currentMemberSourceIds.push(sourceId);
   }
   // A managed group whose state record lags behind AWS (a run stopped before saving, a change
   // made by hand): its name, or, when its members were read, its members.
@@ -654,7 +688,7 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
     const scimId = index.wanted.get(sourceId);
     if (scimId === undefined) continue;
     if (scimId === null) toAdd.push({ sourceId });
-    else if (index.held.get(scimId)?.mark === mark) wantedHeld++;
+    else if (index.markAt[index.held.get(scimId) ?? -1] === mark) wantedHeld++;
     else toAdd.push({ scimId, sourceId });
   }
   // No two source ids share a SCIM id (matching claims each once), so when every member the group
@@ -674,7 +708,8 @@ function unwantedMembers(memberSourceIds: readonly string[], memberScimIds: read
   const toRemove: UserRef[] = [];
   for (const scimId of new Set(memberScimIds)) {
     if (wanted.has(scimId) || index.keep(scimId)) continue;
-    const sourceId = index.held.get(scimId)?.sourceId;
+    const slot = index.held.get(scimId);
+    const sourceId = slot === undefined ? undefined : index.sourceIdAt[slot];
     toRemove.push(sourceId === undefined ? { scimId } : { scimId, sourceId });
   }
   return toRemove;
