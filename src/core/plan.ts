@@ -417,26 +417,29 @@ function planUserCreate(desired: SourceUser, attributes: UserAttributes, ctx: Us
 
 function planUserUpdate(sourceId: string, attributes: UserAttributes, match: TenantUser, adopt: boolean, ctx: UserContext): void {
   const { policy, state } = ctx;
-  const diff = diffAttributes(attributes, match.attributes, policy.managedAttributes);
+  // One attributes object shared by the source and the tenant (nearly every user of a run from the state): nothing to diff, no diff made.
+  const diff = attributes === match.attributes ? undefined : diffAttributes(attributes, match.attributes, policy.managedAttributes);
+  let set = diff?.set;
+  let clear = diff?.clear;
   const desiredManager = attributes.managerSourceId;
   const desiredManagerScimId = desiredManager === undefined ? undefined : ctx.existing.get(desiredManager);
   let manager: UserRef | undefined;
   if (policy.managedAttributes.has("managerSourceId")) {
     if (desiredManager !== undefined && (desiredManagerScimId === undefined || desiredManagerScimId !== match.managerScimId)) {
-      diff.set.managerSourceId = desiredManager;
+      (set ??= {}).managerSourceId = desiredManager;
       manager = userRef(desiredManager, ctx);
     } else if (desiredManager === undefined && match.managerScimId !== undefined) {
-      diff.clear.push("managerSourceId");
+      (clear ??= []).push("managerSourceId");
     }
   }
   const needsExternalId = match.externalId !== sourceId;
-  if (adopt || needsExternalId || Object.keys(diff.set).length > 0 || diff.clear.length > 0) {
+  if (adopt || needsExternalId || (set !== undefined && Object.keys(set).length > 0) || (clear !== undefined && clear.length > 0)) {
     ctx.draft.updates.push({
       kind: "updateUser",
       sourceId,
       scimId: match.scimId,
-      set: diff.set,
-      clear: diff.clear,
+      set: set ?? {},
+      clear: clear ?? [],
       ...(needsExternalId ? { externalId: sourceId } : {}),
       ...(manager ? { manager } : {}),
       attributes,
@@ -647,7 +650,7 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
   let heldCount = 0;
   // What the group holds once this plan ran, as far as the state records it: a member this plan
   // deletes leaves every group (a delete that frees a name runs before this update is recorded).
-  const currentMemberSourceIds: string[] = [];
+  const current = new RecordFollower(managed !== undefined && managed.scimId === match.scimId ? managed.memberSourceIds : []);
   for (const scimId of match.memberScimIds ?? []) {
     let slot = index.held.get(scimId);
     if (slot === undefined) {
@@ -659,14 +662,14 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
     index.markAt[slot] = mark;
     heldCount++;
     const sourceId = index.sourceIdAt[slot];
-    if (sourceId !== undefined && !index.deletedScimIds.has(scimId)) currentMemberSourceIds.push(sourceId);
+    if (sourceId !== undefined && !index.deletedScimIds.has(scimId)) current.push(sourceId);
   }
   // A managed group whose state record lags behind AWS (a run stopped before saving, a change
   // made by hand): its name, or, when its members were read, its members.
   const staleRecord =
     managed !== undefined &&
     managed.scimId === match.scimId &&
-    (managed.displayName !== match.displayName || (match.memberScimIds !== undefined && !sameSet(managed.memberSourceIds, currentMemberSourceIds)));
+    (managed.displayName !== match.displayName || (match.memberScimIds !== undefined && !current.isRecorded() && !sameSet(managed.memberSourceIds, current.toArray())));
   const renamed = match.displayName !== group.displayName;
   if (adopt || needsExternalId || renamed || staleRecord) {
     draft.updates.push({
@@ -676,7 +679,7 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
       ...(renamed ? { displayName: group.displayName } : {}),
       ...(needsExternalId ? { externalId: group.sourceId } : {}),
       desiredDisplayName: group.displayName,
-      currentMemberSourceIds,
+      currentMemberSourceIds: current.toArray(),
       why: adopt ? "adopt" : renamed || needsExternalId ? "rename" : "record",
     });
   }
@@ -696,6 +699,35 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
   const toRemove = wantedHeld === heldCount ? [] : unwantedMembers(group.memberSourceIds, match.memberScimIds ?? [], index);
   for (const chunk of chunks(toAdd, MAX_MEMBERS_PER_REQUEST)) draft.adds.push({ kind: "addMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
   for (const chunk of chunks(toRemove, MAX_MEMBERS_PER_REQUEST)) draft.removes.push({ kind: "removeMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
+}
+
+/**
+ * A list made item by item that stays a view of `recorded` while its items are `recorded`'s, in
+ * order, as a tenant made from the state lists a group's members: a run with nothing to do then
+ * copies none of its 1,000,000 memberships to find each group as recorded.
+ */
+class RecordFollower {
+  private readonly recorded: readonly string[];
+  private copy: string[] | undefined;
+  private followed = 0;
+
+  constructor(recorded: readonly string[]) {
+    this.recorded = recorded;
+  }
+
+  push(item: string): void {
+    if (this.copy === undefined && this.recorded[this.followed] === item) this.followed++;
+    else (this.copy ??= this.recorded.slice(0, this.followed)).push(item);
+  }
+
+  /** Whether the list is `recorded` itself, item for item. */
+  isRecorded(): boolean {
+    return this.copy === undefined && this.followed === this.recorded.length;
+  }
+
+  toArray(): string[] {
+    return this.copy ?? this.recorded.slice(0, this.followed);
+  }
 }
 
 /** The members a group holds (`memberScimIds`) that it should not, but those `index.keep` keeps. */
