@@ -40,6 +40,10 @@ const NAME_CHAR = /[\p{L}\p{M}\p{S}\p{N}\p{P}\t\n\r ]/u;
 const CONTROL = /\p{Cc}/u;
 // Cc except \t \n \r: refused in every AWS string, and never meaningful in a directory value.
 const TEXT_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/gu;
+/** TEXT_CONTROL without the global flag, whose `test` keeps no position between calls. */
+const HAS_TEXT_CONTROL = new RegExp(TEXT_CONTROL.source, "u");
+/** What fitText removed from nearly every value: one shared empty list, not one made per value of 200,000 users. */
+const NOTHING: readonly string[] = [];
 // No-break and other space separators: outside the name pattern, but a plain space keeps the words apart.
 const OTHER_SPACES = /(?! )\p{Zs}/gu;
 
@@ -115,15 +119,17 @@ export function fitForAws(snapshot: SourceSnapshot): SourceSnapshot {
   const rejectedUsers = new Set<string>();
 
   const users: SourceUser[] = [];
+  // One list of notes, emptied for each user: 200,000 users make nearly none.
+  const notes: string[] = [];
   for (const user of snapshot.users) {
     const a = user.attributes;
-    const reason = joinProblems(identityProblem(a.userName, "userName"), identityProblem(a.email, "email"), identityProblem(user.sourceId, "externalId"));
+    const reason = userProblem(user);
     if (reason !== undefined) {
       rejectedUsers.add(user.sourceId);
       rejected.push({ kind: "user", sourceId: user.sourceId, subject: shown(a.email || a.userName || `id ${user.sourceId}`), reason });
       continue;
     }
-    const notes: string[] = [];
+    notes.length = 0;
     const fitted = fitAttributes(a, notes);
     // The user as read when AWS takes it as it is (nearly all): no second copy of every user.
     users.push(fitted === a ? user : { ...user, attributes: fitted });
@@ -142,6 +148,15 @@ export function fitForAws(snapshot: SourceSnapshot): SourceSnapshot {
   }
 
   return { ...snapshot, users, groups, warnings, ...(rejected.length > 0 ? { rejected } : {}) };
+}
+
+/** Why AWS would refuse the user's identity, or undefined (nearly always: then no list of problems is made). */
+function userProblem(user: SourceUser): string | undefined {
+  const { userName, email } = user.attributes;
+  const name = identityProblem(userName, "userName");
+  const address = identityProblem(email, "email");
+  const id = identityProblem(user.sourceId, "externalId");
+  return name === undefined && address === undefined && id === undefined ? undefined : joinProblems(name, address, id);
 }
 
 const NAME_FIELDS = ["givenName", "familyName", "displayName", "formattedName"] as const;
@@ -221,14 +236,14 @@ function fitAddress(address: Address, notes: string[]): Address | null {
  */
 function fitText(label: string, value: string, kind: "name" | "text", notes: string[]): string | undefined {
   let out: string;
-  let removed: string[];
+  let removed: readonly string[];
   if (kind === "name") {
     const spaced = value.replace(OTHER_SPACES, " ");
-    removed = whole(NAME_CHAR).test(spaced) ? [] : [...spaced].filter((c) => !NAME_CHAR.test(c));
+    removed = whole(NAME_CHAR).test(spaced) ? NOTHING : [...spaced].filter((c) => !NAME_CHAR.test(c));
     // Trimmed only when something was removed: a removed character may leave a space at an end.
     out = removed.length > 0 ? [...spaced].filter((c) => NAME_CHAR.test(c)).join("").trim() : spaced;
   } else {
-    removed = value.match(TEXT_CONTROL) ?? [];
+    removed = HAS_TEXT_CONTROL.test(value) ? (value.match(TEXT_CONTROL) ?? NOTHING) : NOTHING;
     out = removed.length > 0 ? value.replace(TEXT_CONTROL, "") : value;
   }
   if (removed.length > 0) {
@@ -262,7 +277,7 @@ function plural(count: number, word: string): string {
 }
 
 /** The distinct characters, each visible: `\x1b` for a control, `U+200B` for anything else. */
-function listChars(chars: string[]): string {
+function listChars(chars: readonly string[]): string {
   const distinct = [...new Set(chars)];
   const named = distinct.slice(0, 5).map((c) => (CONTROL.test(c) ? escapeChar(c) : `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`));
   return distinct.length > 5 ? `${named.join(", ")}, …` : named.join(", ");

@@ -6,6 +6,7 @@
  */
 import type { SyncState, TenantGroup, TenantSnapshot, TenantUser } from "../model/index.ts";
 import { sendsRequest, type Plan } from "./plan.ts";
+import { indexBy } from "./match.ts";
 import { forEachLimit } from "./pool.ts";
 import type { ScimTarget } from "./ports.ts";
 
@@ -32,10 +33,18 @@ export async function confirmOwnership(
 ): Promise<Confirmed> {
   const users = new Map<string, TenantUser | undefined>();
   const groups = new Map<string, TenantGroup | undefined>();
-  const tenantUsers = new Map(tenant.users.map((u) => [u.scimId, u]));
-  const tenantGroups = new Map(tenant.groups.map((g) => [g.scimId, g]));
-  for (const id of known.users) users.set(id, tenantUsers.get(id));
-  for (const id of known.groups) groups.set(id, tenantGroups.get(id));
+  // Indexes of the tenant only when a targeted run names what it read: a scheduled run with
+  // nothing to do would otherwise build one of 200,000 users, at the peak of its memory.
+  const knownUsers = [...known.users];
+  const knownGroups = [...known.groups];
+  if (knownUsers.length > 0) {
+    const tenantUsers = indexBy(tenant.users, (u) => u.scimId);
+    for (const id of knownUsers) users.set(id, tenantUsers.get(id));
+  }
+  if (knownGroups.length > 0) {
+    const tenantGroups = indexBy(tenant.groups, (g) => g.scimId);
+    for (const id of knownGroups) groups.set(id, tenantGroups.get(id));
+  }
   let reads = 0;
   let plan = first;
   let current = tenant;

@@ -50,16 +50,23 @@ export interface Matching<T> {
   disowned: { sourceId: string; resource: T }[];
   /** Desired records whose name a resource holds that this run may not take. */
   blocked: Map<string, { resource: T; reason: BlockedReason }>;
+  /** Every tenant resource by SCIM id: the planner's lookups share this one index. */
+  byScimId: ReadonlyMap<string, T>;
 }
 
 export function matchResources<D, T extends Candidate>(input: MatchInput<D, T>): Matching<T> {
   const byId = indexBy(input.tenant, (t) => t.scimId);
-  const byExternalId = indexFirst(input.tenant, (t) => t.externalId);
-  const byName = indexFirst(input.tenant, input.tenantNameOf);
-  const result: Matching<T> = { matched: new Map(), owned: new Map(), gone: new Set(), disowned: [], blocked: new Map() };
+  // Built when first asked: on a run with little to do every desired record matches its state
+  // record (rule 1), and two more indexes of 200,000 users would be made for nothing.
+  let byExternalId: Map<string, T> | undefined;
+  let byName: Map<string, T> | undefined;
+  const result: Matching<T> = { matched: new Map(), owned: new Map(), gone: new Set(), disowned: [], blocked: new Map(), byScimId: byId };
+  // Resources taken by rules 2 to 4; one taken by rule 1 is in `owned`, which `free` checks too.
   const claimed = new Set<string>();
 
-  for (const [sourceId, record] of Object.entries(input.recorded)) {
+  // for-in, not Object.entries: no pair array per record of a 200,000-user state.
+  for (const sourceId in input.recorded) {
+    const record = input.recorded[sourceId]!;
     const resource = byId.get(record.scimId);
     if (resource === undefined) result.gone.add(sourceId);
     else if (resource.externalId !== sourceId || input.untouchable(resource) || result.owned.has(resource.scimId)) {
@@ -68,7 +75,7 @@ export function matchResources<D, T extends Candidate>(input: MatchInput<D, T>):
   }
   const take = (sourceId: string, resource: T, adopted: boolean) => {
     result.matched.set(sourceId, { resource, adopted });
-    claimed.add(resource.scimId);
+    if (adopted) claimed.add(resource.scimId);
   };
   const free = (t: T | undefined): t is T => t !== undefined && !claimed.has(t.scimId) && !result.owned.has(t.scimId);
 
@@ -84,7 +91,8 @@ export function matchResources<D, T extends Candidate>(input: MatchInput<D, T>):
     for (const d of input.desired) {
       const sourceId = input.sourceIdOf(d);
       const id = idOf(d);
-      const resource = id === undefined ? undefined : byExternalId.get(id);
+      if (result.matched.has(sourceId) || result.blocked.has(sourceId)) continue;
+      const resource = id === undefined ? undefined : (byExternalId ??= indexFirst(input.tenant, (t) => t.externalId)).get(id);
       if (result.matched.has(sourceId) || result.blocked.has(sourceId) || !free(resource)) continue;
       // A protected resource carrying our id is still never touched, and no create can take the id: blocked.
       if (input.untouchable(resource)) result.blocked.set(sourceId, { resource, reason: "protected" });
@@ -93,7 +101,8 @@ export function matchResources<D, T extends Candidate>(input: MatchInput<D, T>):
   }
   for (const d of input.desired) {
     const sourceId = input.sourceIdOf(d);
-    const resource = byName.get(input.nameOf(d));
+    if (result.matched.has(sourceId) || result.blocked.has(sourceId)) continue;
+    const resource = (byName ??= indexFirst(input.tenant, input.tenantNameOf)).get(input.nameOf(d));
     if (result.matched.has(sourceId) || result.blocked.has(sourceId) || !free(resource)) continue;
     const reason: BlockedReason | undefined = input.untouchable(resource)
       ? "protected"

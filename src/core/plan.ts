@@ -227,11 +227,11 @@ export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: Sync
 interface UserPlan {
   matching: Matching<TenantUser>;
   /** Source ids of the users this run wants in AWS (matched or created). */
-  desiredIds: Set<string>;
+  desiredIds: { has(sourceId: string): boolean; keys(): Iterable<string> };
   /** Users left as AWS holds them: suspended under "ignore", rejected, blocked by a name not ours. */
   frozenIds: Set<string>;
   /** Source id → SCIM id of every user that exists already and that this run may name (desired or frozen). */
-  existing: Map<string, string>;
+  existing: ExistingUsers;
   /** SCIM ids of the users this plan deletes. */
   deletedScimIds: Set<string>;
   adopted: number;
@@ -259,16 +259,37 @@ function planUsers(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncSt
   }
   const desired = inScope.filter((u) => !matching.blocked.has(u.sourceId));
   const desiredById = indexBy(desired, (u) => u.sourceId);
-  const desiredIds = new Set(desiredById.keys());
-  const existing = new Map<string, string>();
-  for (const [sourceId, { resource }] of matching.matched) existing.set(sourceId, resource.scimId);
-  for (const [scimId, sourceId] of matching.owned) if (frozenIds.has(sourceId)) existing.set(sourceId, scimId);
+  // The index's own keys, not a set of 200,000 copies of them.
+  const desiredIds = desiredById;
+  const frozenOwned = new Map<string, string>();
+  for (const [scimId, sourceId] of matching.owned) if (frozenIds.has(sourceId)) frozenOwned.set(sourceId, scimId);
+  const existing = existingUsers(matching.matched, frozenOwned);
 
   const ctx: UserContext = { desired: desiredById, desiredIds, existing, matching, state, policy, draft };
   for (const user of desired) planUser(user, ctx);
-  const deletedScimIds = planUserRemovals(source, tenant, ctx, frozenIds);
+  const deletedScimIds = planUserRemovals(source, ctx, frozenIds);
   const adopted = [...matching.matched.values()].filter((m) => m.adopted).length;
   return { matching, desiredIds, frozenIds, existing, deletedScimIds, adopted };
+}
+
+/** Source id → SCIM id of every user that exists already and that this run may name. */
+interface ExistingUsers {
+  get(sourceId: string): string | undefined;
+  has(sourceId: string): boolean;
+  [Symbol.iterator](): Iterator<[string, string]>;
+}
+
+/** The matched users' SCIM ids, and the frozen users' (`frozen` wins): read through, not copied into another map of 200,000. */
+function existingUsers(matched: Matching<TenantUser>["matched"], frozen: ReadonlyMap<string, string>): ExistingUsers {
+  const get = (sourceId: string) => frozen.get(sourceId) ?? matched.get(sourceId)?.resource.scimId;
+  return {
+    get,
+    has: (sourceId) => get(sourceId) !== undefined,
+    *[Symbol.iterator]() {
+      for (const [sourceId, { resource }] of matched) if (!frozen.has(sourceId)) yield [sourceId, resource.scimId] as [string, string];
+      yield* frozen;
+    },
+  };
 }
 
 /** How many names a warning lists. */
@@ -324,8 +345,8 @@ function usersInScope(source: SourceSnapshot, policy: PlanPolicy, draft: Draft):
 interface UserContext {
   /** The users this run wants, by source id (a manager's record is looked up once per report). */
   desired: Map<string, SourceUser>;
-  desiredIds: Set<string>;
-  existing: Map<string, string>;
+  desiredIds: UserPlan["desiredIds"];
+  existing: ExistingUsers;
   matching: Matching<TenantUser>;
   state: SyncState;
   policy: PlanPolicy;
@@ -396,26 +417,29 @@ function planUserCreate(desired: SourceUser, attributes: UserAttributes, ctx: Us
 
 function planUserUpdate(sourceId: string, attributes: UserAttributes, match: TenantUser, adopt: boolean, ctx: UserContext): void {
   const { policy, state } = ctx;
-  const diff = diffAttributes(attributes, match.attributes, policy.managedAttributes);
+  // One attributes object shared by the source and the tenant (nearly every user of a run from the state): nothing to diff, no diff made.
+  const diff = attributes === match.attributes ? undefined : diffAttributes(attributes, match.attributes, policy.managedAttributes);
+  let set = diff?.set;
+  let clear = diff?.clear;
   const desiredManager = attributes.managerSourceId;
   const desiredManagerScimId = desiredManager === undefined ? undefined : ctx.existing.get(desiredManager);
   let manager: UserRef | undefined;
   if (policy.managedAttributes.has("managerSourceId")) {
     if (desiredManager !== undefined && (desiredManagerScimId === undefined || desiredManagerScimId !== match.managerScimId)) {
-      diff.set.managerSourceId = desiredManager;
+      (set ??= {}).managerSourceId = desiredManager;
       manager = userRef(desiredManager, ctx);
     } else if (desiredManager === undefined && match.managerScimId !== undefined) {
-      diff.clear.push("managerSourceId");
+      (clear ??= []).push("managerSourceId");
     }
   }
   const needsExternalId = match.externalId !== sourceId;
-  if (adopt || needsExternalId || Object.keys(diff.set).length > 0 || diff.clear.length > 0) {
+  if (adopt || needsExternalId || (set !== undefined && Object.keys(set).length > 0) || (clear !== undefined && clear.length > 0)) {
     ctx.draft.updates.push({
       kind: "updateUser",
       sourceId,
       scimId: match.scimId,
-      set: diff.set,
-      clear: diff.clear,
+      set: set ?? {},
+      clear: clear ?? [],
       ...(needsExternalId ? { externalId: sourceId } : {}),
       ...(manager ? { manager } : {}),
       attributes,
@@ -433,13 +457,14 @@ function planUserUpdate(sourceId: string, attributes: UserAttributes, match: Ten
 }
 
 /** Managed users no longer desired: deleted or deactivated by policy. Returns the SCIM ids deleted. */
-function planUserRemovals(source: SourceSnapshot, tenant: TenantSnapshot, ctx: UserContext, frozenIds: Set<string>): Set<string> {
+function planUserRemovals(source: SourceSnapshot, ctx: UserContext, frozenIds: Set<string>): Set<string> {
   const { state, policy, draft, matching } = ctx;
-  const tenantById = indexBy(tenant.users, (u) => u.scimId);
+  const tenantById = matching.byScimId;
   const suspendedIds = new Set(source.users.filter((u) => u.suspended).map((u) => u.sourceId));
   const deleted = new Set<string>();
-  for (const [sourceId, managed] of Object.entries(state.users)) {
+  for (const sourceId in state.users) {
     if (ctx.desiredIds.has(sourceId)) continue;
+    const managed = state.users[sourceId]!;
     // Gone from the tenant (deleted by hand), frozen or not: the state must not keep naming it.
     if (matching.gone.has(sourceId)) {
       draft.bookkeeping.forgetUsers.push(sourceId);
@@ -487,7 +512,7 @@ interface GroupPlan {
 
 function planGroups(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncState, policy: PlanPolicy, users: UserPlan, draft: Draft): GroupPlan {
   const protectedName = (name: string) => matchesAnyGlob(name, policy.protectedGroups);
-  const tenantById = new Map(tenant.groups.map((g) => [g.scimId, g]));
+  const tenantById = indexBy(tenant.groups, (g) => g.scimId);
   const confirmed = (sourceId: string) => {
     const resource = tenantById.get(state.groups[sourceId]?.scimId ?? "");
     return resource !== undefined && resource.externalId === sourceId && !protectedName(resource.displayName);
@@ -508,29 +533,69 @@ function planGroups(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncS
     frozenIds.add(sourceId);
     draft.rejected.push({ kind: "group", sourceId, subject: shownName(resource.displayName), reason: blockedGroupReason(resource, reason) });
   }
-  // Who each SCIM id is, for the members a group holds: this run's matches, then the state's records.
-  const sourceIdOfScimId = new Map<string, string>();
-  for (const [sourceId, scimId] of users.existing) sourceIdOfScimId.set(scimId, sourceId);
-  for (const [scimId, sourceId] of users.matching.owned) if (!sourceIdOfScimId.has(scimId)) sourceIdOfScimId.set(scimId, sourceId);
-  // Frozen users keep their memberships, but only through a record the tenant confirms: a tampered one names a stranger.
-  const frozenUserScimIds = new Set([...users.matching.owned].flatMap(([scimId, sourceId]) => (users.frozenIds.has(sourceId) ? [scimId] : [])));
-  const keep = (scimId: string) => frozenUserScimIds.has(scimId) || users.deletedScimIds.has(scimId);
-
+  const index = memberIndex(users);
   for (const group of desired) {
     if (matching.blocked.has(group.sourceId)) continue;
-    const memberIds = group.memberSourceIds.filter((id) => users.desiredIds.has(id));
     const match = matching.matched.get(group.sourceId);
-    if (!match) planGroupCreate(group, memberIds.map((id) => userRefOf(id, users)), draft);
-    else planGroupUpdate(group, memberIds, users.existing, match.resource, match.adopted, state, sourceIdOfScimId, keep, users.deletedScimIds, draft);
+    if (!match) planGroupCreate(group, wantedRefs(group.memberSourceIds, index), draft);
+    else planGroupUpdate(group, match.resource, match.adopted, state, index, draft);
   }
-  planGroupRemovals(state, tenant, matching, frozenIds, policy, draft);
+  planGroupRemovals(state, matching, frozenIds, policy, draft);
   const adopted = [...matching.matched.values()].filter((m) => m.adopted).length;
   return { matching, adopted };
 }
 
-function userRefOf(sourceId: string, users: UserPlan): UserRef {
-  const scimId = users.existing.get(sourceId);
-  return scimId !== undefined ? { scimId, sourceId } : { sourceId };
+/**
+ * What comparing the groups' members looks up, once per membership: a large tenant has
+ * 1,000,000, and each lookup in a map of 200,000 users costs a cache miss, so each side of a
+ * membership is one lookup (not one per question asked of it), and no set is built per group.
+ */
+interface MemberIndex {
+  /** Source id of each user this run wants in AWS → its SCIM id, or null when this plan creates it. */
+  wanted: Map<string, string | null>;
+  /**
+   * SCIM id of each user a group may hold → its slot in `sourceIdAt` and `markAt`: who it is
+   * (this run's match, else the state's record; undefined for a stranger) and the number of the
+   * last group found holding it. Numbers in arrays, not an object per user.
+   */
+  held: Map<string, number>;
+  sourceIdAt: (string | undefined)[];
+  markAt: number[];
+  /** The number of the group being compared: its members are marked with it. */
+  group: number;
+  /** Members never removed: frozen users (through a record the tenant confirms) and users this plan deletes. */
+  keep: (scimId: string) => boolean;
+  deletedScimIds: ReadonlySet<string>;
+}
+
+function memberIndex(users: UserPlan): MemberIndex {
+  const wanted = new Map<string, string | null>();
+  for (const sourceId of users.desiredIds.keys()) wanted.set(sourceId, users.existing.get(sourceId) ?? null);
+  // Who each SCIM id is: this run's matches, then the state's records.
+  const held = new Map<string, number>();
+  const sourceIdAt: (string | undefined)[] = [];
+  const hold = (scimId: string, sourceId: string | undefined) => {
+    const slot = held.get(scimId);
+    if (slot !== undefined) sourceIdAt[slot] = sourceId;
+    else held.set(scimId, sourceIdAt.push(sourceId) - 1);
+  };
+  for (const [sourceId, scimId] of users.existing) hold(scimId, sourceId);
+  for (const [scimId, sourceId] of users.matching.owned) if (!held.has(scimId)) hold(scimId, sourceId);
+  // Frozen users keep their memberships, but only through a record the tenant confirms: a tampered one names a stranger.
+  const frozenUserScimIds = new Set<string>();
+  for (const [scimId, sourceId] of users.matching.owned) if (users.frozenIds.has(sourceId)) frozenUserScimIds.add(scimId);
+  const keep = (scimId: string) => frozenUserScimIds.has(scimId) || users.deletedScimIds.has(scimId);
+  return { wanted, held, sourceIdAt, markAt: sourceIdAt.map(() => 0), group: 0, keep, deletedScimIds: users.deletedScimIds };
+}
+
+/** References to the members of `sourceIds` this run wants in AWS. */
+function wantedRefs(sourceIds: readonly string[], index: MemberIndex): UserRef[] {
+  const refs: UserRef[] = [];
+  for (const sourceId of sourceIds) {
+    const scimId = index.wanted.get(sourceId);
+    if (scimId !== undefined) refs.push(scimId === null ? { sourceId } : { scimId, sourceId });
+  }
+  return refs;
 }
 
 /**
@@ -578,34 +643,33 @@ function planGroupCreate(group: DesiredGroup, members: UserRef[], draft: Draft):
   }
 }
 
-function planGroupUpdate(
-  group: DesiredGroup,
-  memberIds: readonly string[],
-  existingUsers: ReadonlyMap<string, string>,
-  match: TenantGroup,
-  adopt: boolean,
-  state: SyncState,
-  sourceIdOfScimId: ReadonlyMap<string, string>,
-  keep: (scimId: string) => boolean,
-  deletedScimIds: ReadonlySet<string>,
-  draft: Draft,
-): void {
+function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean, state: SyncState, index: MemberIndex, draft: Draft): void {
   const managed = state.groups[group.sourceId];
-  const actualMembers = new Set(match.memberScimIds ?? []);
   const needsExternalId = match.externalId !== group.sourceId;
+  const mark = ++index.group;
+  let heldCount = 0;
   // What the group holds once this plan ran, as far as the state records it: a member this plan
   // deletes leaves every group (a delete that frees a name runs before this update is recorded).
-  const currentMemberSourceIds: string[] = [];
-  for (const id of actualMembers) {
-    const sourceId = sourceIdOfScimId.get(id);
-    if (sourceId !== undefined && !deletedScimIds.has(id)) currentMemberSourceIds.push(sourceId);
+  const current = new RecordFollower(managed !== undefined && managed.scimId === match.scimId ? managed.memberSourceIds : []);
+  for (const scimId of match.memberScimIds ?? []) {
+    let slot = index.held.get(scimId);
+    if (slot === undefined) {
+      // A stranger: no user this run knows.
+      index.held.set(scimId, (slot = index.sourceIdAt.push(undefined) - 1));
+      index.markAt.push(0);
+    }
+    if (index.markAt[slot] === mark) continue; // listed twice
+    index.markAt[slot] = mark;
+    heldCount++;
+    const sourceId = index.sourceIdAt[slot];
+    if (sourceId !== undefined && !index.deletedScimIds.has(scimId)) current.push(sourceId);
   }
   // A managed group whose state record lags behind AWS (a run stopped before saving, a change
   // made by hand): its name, or, when its members were read, its members.
   const staleRecord =
     managed !== undefined &&
     managed.scimId === match.scimId &&
-    (managed.displayName !== match.displayName || (match.memberScimIds !== undefined && !sameSet(managed.memberSourceIds, currentMemberSourceIds)));
+    (managed.displayName !== match.displayName || (match.memberScimIds !== undefined && !current.isRecorded() && !sameSet(managed.memberSourceIds, current.toArray())));
   const renamed = match.displayName !== group.displayName;
   if (adopt || needsExternalId || renamed || staleRecord) {
     draft.updates.push({
@@ -615,52 +679,77 @@ function planGroupUpdate(
       ...(renamed ? { displayName: group.displayName } : {}),
       ...(needsExternalId ? { externalId: group.sourceId } : {}),
       desiredDisplayName: group.displayName,
-      currentMemberSourceIds,
+      currentMemberSourceIds: current.toArray(),
       why: adopt ? "adopt" : renamed || needsExternalId ? "rename" : "record",
     });
   }
   const groupRef: GroupRef = { scimId: match.scimId, sourceId: group.sourceId };
   // A reference only for a member to add: a tenant of 1,000,000 memberships mostly has them all.
   const toAdd: UserRef[] = [];
-  let held = 0;
-  for (const sourceId of memberIds) {
-    const scimId = existingUsers.get(sourceId);
-    if (scimId === undefined) toAdd.push({ sourceId });
-    else if (actualMembers.has(scimId)) held++;
+  let wantedHeld = 0;
+  for (const sourceId of group.memberSourceIds) {
+    const scimId = index.wanted.get(sourceId);
+    if (scimId === undefined) continue;
+    if (scimId === null) toAdd.push({ sourceId });
+    else if (index.markAt[index.held.get(scimId) ?? -1] === mark) wantedHeld++;
     else toAdd.push({ scimId, sourceId });
   }
   // No two source ids share a SCIM id (matching claims each once), so when every member the group
   // holds is wanted there is nothing to remove, and no set of the wanted ones to build.
-  const toRemove = held === actualMembers.size ? [] : unwantedMembers(memberIds, existingUsers, actualMembers, sourceIdOfScimId, keep);
+  const toRemove = wantedHeld === heldCount ? [] : unwantedMembers(group.memberSourceIds, match.memberScimIds ?? [], index);
   for (const chunk of chunks(toAdd, MAX_MEMBERS_PER_REQUEST)) draft.adds.push({ kind: "addMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
   for (const chunk of chunks(toRemove, MAX_MEMBERS_PER_REQUEST)) draft.removes.push({ kind: "removeMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
 }
 
-/** The members a group holds that it should not, but those `keep` keeps. */
-function unwantedMembers(
-  memberIds: readonly string[],
-  existingUsers: ReadonlyMap<string, string>,
-  actualMembers: ReadonlySet<string>,
-  sourceIdOfScimId: ReadonlyMap<string, string>,
-  keep: (scimId: string) => boolean,
-): UserRef[] {
+/**
+ * A list made item by item that stays a view of `recorded` while its items are `recorded`'s, in
+ * order, as a tenant made from the state lists a group's members: a run with nothing to do then
+ * copies none of its 1,000,000 memberships to find each group as recorded.
+ */
+class RecordFollower {
+  private readonly recorded: readonly string[];
+  private copy: string[] | undefined;
+  private followed = 0;
+
+  constructor(recorded: readonly string[]) {
+    this.recorded = recorded;
+  }
+
+  push(item: string): void {
+    if (this.copy === undefined && this.recorded[this.followed] === item) this.followed++;
+    else (this.copy ??= this.recorded.slice(0, this.followed)).push(item);
+  }
+
+  /** Whether the list is `recorded` itself, item for item. */
+  isRecorded(): boolean {
+    return this.copy === undefined && this.followed === this.recorded.length;
+  }
+
+  toArray(): string[] {
+    return this.copy ?? this.recorded.slice(0, this.followed);
+  }
+}
+
+/** The members a group holds (`memberScimIds`) that it should not, but those `index.keep` keeps. */
+function unwantedMembers(memberSourceIds: readonly string[], memberScimIds: readonly string[], index: MemberIndex): UserRef[] {
   const wanted = new Set<string>();
-  for (const sourceId of memberIds) {
-    const scimId = existingUsers.get(sourceId);
-    if (scimId !== undefined) wanted.add(scimId);
+  for (const sourceId of memberSourceIds) {
+    const scimId = index.wanted.get(sourceId);
+    if (scimId !== undefined && scimId !== null) wanted.add(scimId);
   }
   const toRemove: UserRef[] = [];
-  for (const scimId of actualMembers) {
-    if (wanted.has(scimId) || keep(scimId)) continue;
-    const sourceId = sourceIdOfScimId.get(scimId);
+  for (const scimId of new Set(memberScimIds)) {
+    if (wanted.has(scimId) || index.keep(scimId)) continue;
+    const slot = index.held.get(scimId);
+    const sourceId = slot === undefined ? undefined : index.sourceIdAt[slot];
     toRemove.push(sourceId === undefined ? { scimId } : { scimId, sourceId });
   }
   return toRemove;
 }
 
 /** Managed groups no longer desired are deleted (never in upsert mode); frozen ones are left as they are. */
-function planGroupRemovals(state: SyncState, tenant: TenantSnapshot, matching: Matching<TenantGroup>, frozenIds: Set<string>, policy: PlanPolicy, draft: Draft): void {
-  const tenantById = new Map(tenant.groups.map((g) => [g.scimId, g]));
+function planGroupRemovals(state: SyncState, matching: Matching<TenantGroup>, frozenIds: Set<string>, policy: PlanPolicy, draft: Draft): void {
+  const tenantById = matching.byScimId;
   for (const [sourceId, managed] of Object.entries(state.groups)) {
     if (matching.matched.has(sourceId)) continue;
     if (matching.gone.has(sourceId)) {
@@ -731,6 +820,13 @@ function planUnmanagedDeletes(tenant: TenantSnapshot, policy: PlanPolicy, users:
  * create would meet 409 and wait a run.
  */
 function markEarlyDeletes(tenant: TenantSnapshot, draft: Draft): void {
+  if (draft.userDeletes.length > 0) markEarlyUserDeletes(tenant, draft);
+  const wantedGroupNames = new Set(draft.groupCreates.flatMap((op) => (op.kind === "createGroup" ? [op.displayName] : [])));
+  for (const op of draft.groupDeletes) if (wantedGroupNames.has(op.displayName)) op.early = true;
+}
+
+/** The user half of markEarlyDeletes, only when the plan deletes a user: it indexes the whole tenant. */
+function markEarlyUserDeletes(tenant: TenantSnapshot, draft: Draft): void {
   const wantedUserNames = new Set(
     draft.userCreates.flatMap((op) => (op.kind === "createUser" ? [op.attributes.userName.toLowerCase(), op.attributes.email.toLowerCase()] : [])),
   );
@@ -740,13 +836,12 @@ function markEarlyDeletes(tenant: TenantSnapshot, draft: Draft): void {
     const names = [op.userName, current?.email ?? ""].map((n) => n.toLowerCase());
     if (names.some((n) => n !== "" && wantedUserNames.has(n))) op.early = true;
   }
-  const wantedGroupNames = new Set(draft.groupCreates.flatMap((op) => (op.kind === "createGroup" ? [op.displayName] : [])));
-  for (const op of draft.groupDeletes) if (wantedGroupNames.has(op.displayName)) op.early = true;
 }
 
 function managedCounts(state: SyncState, users: UserPlan, groups: GroupPlan, draft: Draft): ManagedCounts {
   let memberships = 0;
-  for (const [sourceId, record] of Object.entries(state.groups)) {
+  for (const sourceId in state.groups) {
+    const record = state.groups[sourceId]!;
     if (groups.matching.owned.get(record.scimId) === sourceId) memberships += record.memberSourceIds.length;
   }
   for (const { resource, adopted } of groups.matching.matched.values()) if (adopted) memberships += resource.memberScimIds?.length ?? 0;
@@ -765,6 +860,7 @@ function shownName(value: string): string {
 
 /** True when the state's record of a user differs from `desired` in what this run manages. */
 function stateIsStale(recorded: UserAttributes, desired: UserAttributes, managed: ReadonlySet<UserAttributeName>): boolean {
+  if (recorded === desired) return false; // one object shared by the state and the source: no diff to make
   const diff = diffAttributes(desired, recorded, managed);
   if (Object.keys(diff.set).length > 0 || diff.clear.length > 0) return true;
   return managed.has("managerSourceId") && recorded.managerSourceId !== desired.managerSourceId;
@@ -773,13 +869,19 @@ function stateIsStale(recorded: UserAttributes, desired: UserAttributes, managed
 /** Whether two lists hold the same ids; `recorded` is a state record's (sorted, unique), so a sorted copy of the other suffices. */
 function sameSet(recorded: readonly string[], other: readonly string[]): boolean {
   if (other.length < recorded.length) return false;
-  const sorted = [...other].sort();
+  // Already in order, as a tenant made from the state lists them: no sorted copy to make.
+  const sorted = isSorted(other) ? other : [...other].sort();
   let unique = 0;
   for (let i = 0; i < sorted.length; i++) {
     if (i > 0 && sorted[i] === sorted[i - 1]) continue;
     if (sorted[i] !== recorded[unique++]) return false;
   }
   return unique === recorded.length;
+}
+
+function isSorted(list: readonly string[]): boolean {
+  for (let i = 1; i < list.length; i++) if (list[i - 1]! > list[i]!) return false;
+  return true;
 }
 
 /** The attributes to send, and those to clear, so that `actual` becomes `desired` for the managed attributes. */
@@ -790,6 +892,7 @@ export function diffAttributes(
 ): { set: Partial<UserAttributes>; clear: UserAttributeName[] } {
   const set: Partial<UserAttributes> = {};
   const clear: UserAttributeName[] = [];
+  if (desired === actual) return { set, clear };
   for (const name of USER_ATTRIBUTE_NAMES) {
     if (name === "managerSourceId" || !managed.has(name)) continue;
     const want = desired[name];

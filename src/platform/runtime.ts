@@ -72,6 +72,12 @@ export function collectGarbage(): void {
   bun?.gc(true);
 }
 
+/** The process's resident set and JavaScript heap in MiB, for the debug log's memory lines; undefined where the runtime has no process.memoryUsage. */
+export function memoryInUse(): { rssMiB: number; heapMiB: number } | undefined {
+  const usage = (globalThis as { process?: { memoryUsage?: () => { rss: number; heapUsed: number } } }).process?.memoryUsage?.();
+  return usage === undefined ? undefined : { rssMiB: Math.round(usage.rss / 2 ** 20), heapMiB: Math.round(usage.heapUsed / 2 ** 20) };
+}
+
 export function isLambda(): boolean {
   return Boolean(process.env.AWS_LAMBDA_RUNTIME_API);
 }

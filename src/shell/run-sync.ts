@@ -12,7 +12,7 @@ import type { Audit } from "../core/audit.ts";
 import type { AuditTrail, RunLock, SyncTargets } from "../core/ports.ts";
 import { runSync, type SyncReport } from "../core/sync.ts";
 import type { ManagedLogger } from "../log/logger.ts";
-import { collectGarbage, environment, exit, exitSoon, onSignal, readTextFile } from "../platform/runtime.ts";
+import { collectGarbage, environment, memoryInUse, exit, exitSoon, onSignal, readTextFile } from "../platform/runtime.ts";
 import { openAuditFile } from "./audit-log.ts";
 import { renderRefusal } from "./messages.ts";
 import { summaryLine, type RunFigures } from "./render.ts";
@@ -116,7 +116,7 @@ async function configuredSync(
   try {
     lock = await locking;
     report = await runSync(
-      { source, target, store, log, settle: collectGarbage, ...(run.audit === undefined ? {} : { audit: run.audit }) },
+      { source, target, store, log, settle: () => settle(log), ...(run.audit === undefined ? {} : { audit: run.audit }) },
       {
         policy: policyFor(finalConfig),
         dryRun: options.dryRun,
@@ -172,6 +172,13 @@ const RELEASE_BOUND_MS = 1_000;
  * stale; progress is in the last checkpoint). Removed after the run (`dispose`): a Lambda sandbox
  * runs many invocations in one process.
  */
+/** Between a run's phases: the garbage they left collected, then what the run holds, in the debug log (how memory is measured phase by phase). */
+function settle(log: ManagedLogger): void {
+  collectGarbage();
+  const memory = memoryInUse();
+  if (memory !== undefined) log.debug(`memory: rss ${memory.rssMiB} MiB, heap ${memory.heapMiB} MiB`);
+}
+
 function gracefulStop(log: ManagedLogger, locking: Promise<RunLock>): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   let backstop: ReturnType<typeof setTimeout> | undefined;
