@@ -210,27 +210,35 @@ const KEYLESS_FIX = "set gws.workload_identity_config to the file gcloud iam wor
 async function keylessChecks(ctx: DoctorContext): Promise<Check[]> {
   const noKey = skip("gws-key", 'gws.auth = "workload-identity": no key is read');
   const clock = (samples: DateSamples["samples"]) => clockCheck("gws-clock", "Google", samples, "no Directory call was answered");
-  let options: WorkloadIdentityOptions;
-  try {
-    const { config } = await ctx.resolve(ONLY.google);
-    const { workloadIdentityConfig, serviceAccountEmail, userEmail } = config.gws;
-    if (workloadIdentityConfig === undefined || serviceAccountEmail === undefined || userEmail === undefined) {
-      const missing = missingOptions(config, "doctor").filter((o) => o.table === "gws").map(missingLine);
-      return [noKey, fail("gws-keyless", missing.join("; ") || "a keyless setting is not set", KEYLESS_FIX), skip("gws-delegation", "needs the keyless chain (gws-keyless)"), skip("gws-admin", "needs the keyless chain (gws-keyless)"), clock([])];
-    }
-    options = { config: parseWorkloadIdentityConfig(workloadIdentityConfig), serviceAccountEmail, subject: userEmail, tokenUrl: config.gws.tokenUrl, iamCredentialsUrl: config.gws.iamCredentialsUrl, environment: ctx.env, onSecret: (secret) => ctx.redact(secret) };
-  } catch (error) {
-    return [noKey, failedBy("gws-keyless", error, KEYLESS_FIX), skip("gws-delegation", "needs the keyless chain (gws-keyless)"), skip("gws-admin", "needs the keyless chain (gws-keyless)"), clock([])];
-  }
+  const broken = (chain: Check) => [noKey, chain, skip("gws-delegation", "needs the keyless chain (gws-keyless)"), skip("gws-admin", "needs the keyless chain (gws-keyless)"), clock([])];
+  const found = await keylessOptions(ctx);
+  if ("check" in found) return broken(found.check);
+  const { options } = found;
   const steps = await checkWorkloadIdentity(options);
   const token = steps.find((s) => s.step === "token");
   const failed = steps.find((s) => !s.ok && s.step !== "token");
   const chainDetail = steps.filter((s) => s.step !== "token").map((s) => s.detail).join("; ");
   const chain = failed ? fail("gws-keyless", chainDetail, failed.hint ?? KEYLESS_FIX) : pass("gws-keyless", chainDetail);
-  if (token === undefined) return [noKey, chain, skip("gws-delegation", "needs the keyless chain (gws-keyless)"), skip("gws-admin", "needs the keyless chain (gws-keyless)"), clock([])];
+  if (token === undefined) return broken(chain);
   if (!token.ok) return [noKey, chain, fail("gws-delegation", token.detail, token.hint ?? KEYLESS_FIX), skip("gws-admin", "needs a token (gws-delegation)"), clock([])];
   const dates = dateSamples();
-  const client = createWorkloadIdentityClient({ ...options, transporter: new Gaxios(), onSecret: (secret) => ctx.redact(secret) });
-  const admin = await adminCheck({ check: pass("gws-delegation", token.detail), client }, options.subject, ctx.config.gws.apiUrl, dates);
-  return [noKey, chain, pass("gws-delegation", token.detail), admin, clock(dates.samples)];
+  const delegation = pass("gws-delegation", token.detail);
+  const client = createWorkloadIdentityClient({ ...options, transporter: new Gaxios() });
+  const admin = await adminCheck({ check: delegation, client }, options.subject, ctx.config.gws.apiUrl, dates);
+  return [noKey, chain, delegation, admin, clock(dates.samples)];
+}
+
+/** The chain's options from the resolved configuration, or gws-keyless failed on what is missing or malformed. */
+async function keylessOptions(ctx: DoctorContext): Promise<{ options: WorkloadIdentityOptions } | { check: Check }> {
+  try {
+    const { config } = await ctx.resolve(ONLY.google);
+    const { workloadIdentityConfig, serviceAccountEmail, userEmail, tokenUrl, iamCredentialsUrl } = config.gws;
+    if (workloadIdentityConfig === undefined || serviceAccountEmail === undefined || userEmail === undefined) {
+      const missing = missingOptions(config, "doctor").filter((o) => o.table === "gws").map(missingLine);
+      return { check: fail("gws-keyless", missing.join("; ") || "a keyless setting is not set", KEYLESS_FIX) };
+    }
+    return { options: { config: parseWorkloadIdentityConfig(workloadIdentityConfig), serviceAccountEmail, subject: userEmail, tokenUrl, iamCredentialsUrl, environment: ctx.env, onSecret: (secret) => ctx.redact(secret) } };
+  } catch (error) {
+    return { check: failedBy("gws-keyless", error, KEYLESS_FIX) };
+  }
 }

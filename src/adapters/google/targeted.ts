@@ -12,7 +12,7 @@ import type { KnownRecords, SourceUser, SyncTargets, TargetAnswer, TargetedRead 
 import type { DesiredGroup } from "../../model/index.ts";
 import { desiredGroups, GROUPS_PAGE, readGroups, readMembers } from "./groups.ts";
 import { call, listAll, NO_RETRY, type DirectoryContext } from "./requests.ts";
-import { mapGoogleUser, matchesAnyQuery, readMatchingUsers, readUsers, type ReadUser, type UserReadSpec } from "./users.ts";
+import { mapGoogleUser, matchesAnyQuery, readMatchingUsers, readUsers, warnExternalMembers, type ReadUser, type UserReadSpec } from "./users.ts";
 
 type Group = admin_directory_v1.Schema$Group;
 
@@ -139,9 +139,7 @@ async function readNamedGroup(ctx: DirectoryContext, asked: string, scope: Scope
   // With gws.users_filter a member it does not match is out of scope, not an external account.
   const filtered = into.usersFilter.length > 0;
   const users = filtered ? await readMatchingUsers(ctx, into.usersFilter, into.spec, members) : await readUsers(ctx, members, memberIds, into.spec);
-  for (const id of filtered ? [] : memberIds) {
-    if (!users.has(id)) warnings.push(`member ${members.firstListed(id).email} (id ${id}) of group ${group.email ?? group.id} has no Directory user (external account); skipped`);
-  }
+  if (!filtered) warnExternalMembers(memberIds, users, members, [group], warnings);
   for (const [id, user] of users) into.read.set(id, user);
   const [desired] = desiredGroups([group], memberIdsByGroup, users);
   into.groups.set(group.id, desired!);

@@ -299,6 +299,19 @@ export function mapGoogleUser(id: string, user: GoogleUser, map: (user: GoogleUs
   return read;
 }
 
+/**
+ * One warning per member of `memberIds` that `read` lacks: a USER member without a Directory user
+ * is an account outside the domain (users.get answers 404). `groups` are those `members` indexes.
+ */
+export function warnExternalMembers(memberIds: readonly string[], read: ReadonlyMap<string, unknown>, members: MemberIndex, groups: readonly admin_directory_v1.Schema$Group[], warnings: string[]): void {
+  for (const id of memberIds) {
+    if (read.has(id)) continue;
+    const first = members.firstListed(id);
+    const group = groups[first.group]!;
+    warnings.push(`member ${first.email} (id ${id}) of group ${group.email ?? group.id!} has no Directory user (external account); skipped`);
+  }
+}
+
 /** The members that have a Directory user, in id order; every other member and every mapping problem becomes a warning. */
 export function sourceUsers(
   memberIds: string[],
@@ -308,14 +321,7 @@ export function sourceUsers(
   warnings: string[],
   handedOut?: WeakSet<SourceUser>,
 ): SourceUser[] {
-  // A USER member without a Directory user is an account outside the domain (users.get answers 404).
-  for (const id of memberIds) {
-    if (read.has(id)) continue;
-    const first = members.firstListed(id);
-    const group = groups[first.group]!;
-    warnings.push(`member ${first.email} (id ${id}) of group ${group.email ?? group.id!} has no Directory user (external account); skipped`);
-  }
-
+  warnExternalMembers(memberIds, read, members, groups, warnings);
   const found: ReadUser[] = [];
   for (const id of memberIds) {
     const user = read.get(id);
