@@ -206,7 +206,6 @@ export function explainNameClashes(plan: Plan, read: SourceSnapshot, state: Sync
 }
 
 /**
- * The tenant as the state says it is, with what AWS holds for the named users/**
  * The tenant as the state says it is, with what AWS holds for the named users (read by id, or
  * found by externalId then userName), their groups (one `members.value` filter each), and the
  * named groups (by id or found, and their members). Never a listing of the tenant. Managed groups
