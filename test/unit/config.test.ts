@@ -495,12 +495,24 @@ describe("secrets given as flags", () => {
 });
 
 describe("config file", () => {
+  // Each test's directory, removed after it: a test run must not leave files in the system's temp directory.
+  let dirs: string[] = [];
+  const tempDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), "idpscim-config-"));
+    dirs.push(dir);
+    return dir;
+  };
+  afterEach(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    dirs = [];
+  });
+
   test("readConfigFile returns undefined for a missing file", () => {
     expect(readConfigFile(join(tmpdir(), "idpscim-does-not-exist.toml"))).toBeUndefined();
   });
 
   test("loadConfig reads --config-file and reports an explicit missing file with the other problems", () => {
-    const dir = mkdtempSync(join(tmpdir(), "idpscim-config-"));
+    const dir = tempDir();
     const path = join(dir, "config.toml");
     writeFileSync(path, `[sync]\nmode = "upsert"\n`);
     const config = loadConfig({ argv: argvOf(["-c", path]), env: {} });
@@ -515,7 +527,7 @@ describe("config file", () => {
     ]);
   });
   test("--config-file given twice is one problem, and no other file is read in its place", () => {
-    const dir = mkdtempSync(join(tmpdir(), "idpscim-config-"));
+    const dir = tempDir();
     const a = join(dir, "a.toml");
     writeFileSync(a, `[sync]\nmode = "upsert"\n`);
     expect(problems(() => loadConfig({ argv: argvOf(["--config-file", a, "--config-file", join(dir, "b.toml")]), env: {} }))).toEqual([
@@ -528,7 +540,7 @@ describe("config file", () => {
   });
 
   test("a config path that is a directory is reported with the other problems and names the fix", () => {
-    const dir = mkdtempSync(join(tmpdir(), "idpscim-config-"));
+    const dir = tempDir();
     expect(problems(() => loadConfig({ argv: argvOf(["-c", dir]), env: { IDPSCIM_LOG_FORMAT: "xml" } }))).toEqual([
       `--config-file: ${dir} is a directory, not a file; give the path of the TOML file in it, like ${dir}/config.toml`,
       'IDPSCIM_LOG_FORMAT: must be one of text, json (got "xml")',
