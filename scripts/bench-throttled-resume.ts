@@ -129,10 +129,10 @@ async function resumeRun(world: World, n: number, options: ResumeOptions): Promi
   };
 }
 
-const isRead = (e: LoggedRequest) => e.method === "GET" || e.method === "HEAD";
+export const isRead = (e: LoggedRequest) => e.method === "GET" || e.method === "HEAD";
 
 /** Accepted requests of a kind per second from 10 s after the first of them to the last, as `scripts/bench-pacing.ts` counts: (n − 1) ÷ span. */
-function rateAfterWarmup(log: RequestLog, reads: boolean): number | null {
+export function rateAfterWarmup(log: RequestLog, reads: boolean): number | null {
   const kind = log.entries.filter((e) => isRead(e) === reads && e.status !== 429);
   const from = (kind[0]?.at ?? 0) + WARMUP_MS;
   const at = kind.filter((e) => e.at >= from).map((e) => e.at);

@@ -12,7 +12,8 @@
  * emulators read it live); a full reconcile with no drift; and adoption, a first run (no state)
  * into a fresh tenant that already holds everything, built from the reconciled tenant's snapshot.
  *
- * Then, with `--resume-runs N` (default 2 for l, 0 otherwise), the first sync again as a scheduler
+ * After the reconcile, the same reconcile against AWS's default limits (scripts/bench-throttled-reconcile.ts):
+ * the read pace. Then, with `--resume-runs N` (default 2 for l, 0 otherwise), the first sync again as a scheduler
  * runs it against AWS's default limits (scripts/bench-throttled-resume.ts), and last issue #11's
  * targets with the figure measured for each (scripts/bench-targets.ts). `--resume-only` runs only
  * that (e.g. `--size m --resume-only --resume-runs 12 --resume-budget 150s --gws-rate-limit 35`).
@@ -23,6 +24,7 @@ import { generateOrg } from "./gen-org.ts";
 import { minimumConfirmReads, minimumFullRead, minimumGoogleRequests, minimumWrites, tenantChange, type GoogleFewest, type TenantChange, type TenantView } from "./bench-minimum.ts";
 import { computeTargets, renderTargets, type Targets } from "./bench-targets.ts";
 import { measureResume, renderResume, type ResumeReport } from "./bench-throttled-resume.ts";
+import { measureThrottledReconcile, renderThrottledReconcile, type ThrottledReconcile } from "./bench-throttled-reconcile.ts";
 import { parseDuration } from "../src/config/values.ts";
 import { seededRandom } from "../test/emulators/faults.ts";
 import { awsEnvironment } from "../test/emulators/index.ts";
@@ -71,6 +73,8 @@ export interface BenchReport {
   skipped: { name: string; reason: string }[];
   /** The throttled first sync in budgeted runs; null with `--resume-runs 0`. */
   resume: ResumeReport | null;
+  /** A full reconcile at AWS's default limits, after the reconcile scenario; null with `--resume-only` or when a scenario before it failed. */
+  throttledReconcile: ThrottledReconcile | null;
   targets: Targets;
 }
 
@@ -145,6 +149,7 @@ async function runBench(): Promise<BenchReport> {
     scenarios: [],
     skipped: [],
     resume: null,
+    throttledReconcile: null,
   };
   const fewest: Record<string, GoogleFewest> = {};
   if (!values["resume-only"]) await runScenarios(result, fewest);
@@ -196,6 +201,8 @@ async function runScenarios(result: Omit<BenchReport, "targets">, fewest: Record
   try {
     let ok = true;
     for (const step of steps.slice(0, -1)) if (ok) ok = await go(world, step);
+    // The read pace at AWS's limits, on the tenant the scenarios filled (no drift: nothing written).
+    if (ok) result.throttledReconcile = await measureThrottledReconcile(world, runCli);
     if (ok) {
       const snap = world.emulators.scim.snapshot();
       tenant = { users: snap.users, groups: snap.groups.map((g) => ({ ...g, externalId: g.externalId ?? null })) };
@@ -398,6 +405,7 @@ function markdown(r: BenchReport): string {
   for (const s of r.skipped) out += `\nskipped: ${s.name} (${s.reason})`;
   const gc = r.cli.gcMemoryMiB ? `, its garbage collector sized for ${r.cli.gcMemoryMiB} MiB as the Terraform module sizes the Lambda's (BUN_JSC_forceRAMSize)` : ", its garbage collector sized for the host's RAM";
   out += `\npeak RSS: ${r.cli.rssMethod}${gc}\n`;
+  if (r.throttledReconcile) out += `\n${renderThrottledReconcile(r.throttledReconcile)}`;
   if (r.resume) out += `\n${renderResume(r.resume)}`;
   return `${out}\n${renderTargets(r.targets)}`;
 }
@@ -406,4 +414,6 @@ function markdown(r: BenchReport): string {
 const report: BenchReport = values["from-json"] ? JSON.parse(await Bun.file(values["from-json"]).text()) : await runBench();
 process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : markdown(report));
 const resumeFailed = report.resume?.runs.some((r) => r.exit !== 0) ?? false;
-process.exit(report.scenarios.every((s) => s.exit === 0) && report.skipped.length === 0 && !resumeFailed ? 0 : 1);
+// A report saved before the throttled reconcile existed has no such field.
+const reconcileFailed = report.throttledReconcile != null && report.throttledReconcile.exit !== 0;
+process.exit(report.scenarios.every((s) => s.exit === 0) && report.skipped.length === 0 && !resumeFailed && !reconcileFailed ? 0 : 1);

@@ -62,6 +62,14 @@ describe("bench --size s --json", () => {
     expect(report.targets.firstSyncRuns.met).toBeNull();
   });
 
+  test("the throttled reconcile reads the whole tenant again at AWS's limits, exactly the reconcile's reads, and writes nothing", () => {
+    const reconcile = report.scenarios.find((s) => s.name === "full reconcile (no drift)")!;
+    expect(report.throttledReconcile).toMatchObject({ exit: 0, limits: { readsPerSecond: 40, writesPerSecond: 25 }, scim: { reads: reconcile.minimum.reads, writes: 0 } });
+    expect(report.throttledReconcile?.args).toEqual(["sync", "--reconcile", "--aws-scim-rate-limit", "25", "--aws-scim-read-rate-limit", "40"]);
+    // Its 429s count in the target; whether there are any is a matter of timing, reported, not judged.
+    expect(Object.keys(report.targets.throttled.by)).toContain("throttled reconcile");
+  });
+
   test("peak RSS and planning time are measured (reported, not judged)", () => {
     for (const s of report.scenarios) {
       expect(s.peakRssBytes).toBeGreaterThan(0);
