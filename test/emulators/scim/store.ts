@@ -29,6 +29,8 @@ interface StoredGroup {
   displayName: string;
   externalId?: string;
   members: Set<string>;
+  /** The members in seq order, for paging a `groups.value eq` listing; undefined until listed and after any change to `members`. */
+  ordered?: StoredUser[];
 }
 
 export interface GroupResource {
@@ -101,6 +103,21 @@ function pageOf<T extends { seq: number }>(matches: T[], afterSeq: number, limit
   work.examined += matches.length;
   const rest = matches.filter((m) => m.seq > afterSeq).sort((a, b) => a.seq - b.seq);
   return { items: rest.slice(0, limit), more: rest.length > limit };
+}
+
+/** The page of `ordered` (in seq order) after `afterSeq`: a binary search, then the page. */
+function pageAfter<T extends { seq: number }>(ordered: readonly T[], afterSeq: number, limit: number, work: WorkMeter): { items: T[]; more: boolean } {
+  let lo = 0;
+  let hi = ordered.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    work.examined++;
+    if (ordered[mid]!.seq <= afterSeq) lo = mid + 1;
+    else hi = mid;
+  }
+  const items = ordered.slice(lo, lo + limit);
+  work.examined += items.length;
+  return { items, more: lo + limit < ordered.length };
 }
 
 /** A unique key → value map that forgets a key only if it still points at the one leaving. */
@@ -264,7 +281,10 @@ export class ScimStore {
     this.unindexUser(user);
     this.userOrder.removed();
     // Deleting a user also drops its memberships (§5.5, inferred from store semantics).
-    for (const g of this.groupsOfUser.get(id) ?? []) g.members.delete(id);
+    for (const g of this.groupsOfUser.get(id) ?? []) {
+      g.members.delete(id);
+      delete g.ordered;
+    }
     this.groupsOfUser.delete(id);
   }
 
@@ -300,8 +320,27 @@ export class ScimStore {
    * NOT KNOWN), `id eq` alone, and `id eq … and manager eq …` in either order.
    */
   listUsers(filter: ParsedFilter | undefined, afterSeq: number, limit: number): ListPage<ScimUserResource> {
-    const page = filter ? pageOf(this.usersMatching(filter), afterSeq, limit, this.work) : this.userOrder.after(afterSeq, limit);
+    const members = filter ? this.membersListed(filter) : undefined;
+    const page = members ? pageAfter(members, afterSeq, limit, this.work) : filter ? pageOf(this.usersMatching(filter), afterSeq, limit, this.work) : this.userOrder.after(afterSeq, limit);
     return { items: page.items.map((u) => ({ seq: u.seq, resource: this.renderUser(u) })), more: page.more };
+  }
+
+  /**
+   * The members of the group a `groups.value eq` filter names, in seq order: ordered once per
+   * change to the group, so each page of a 200,000-member group is a binary search, not a sort of
+   * the whole group (AWS answers it in time independent of the group's size). Undefined for any
+   * other filter.
+   */
+  private membersListed(filter: ParsedFilter): StoredUser[] | undefined {
+    const byAttr = termsByAttr(filter, ["username", "externalid", "groups.value", "id", "manager"]);
+    if (Object.keys(byAttr).join(",") !== "groups.value") return undefined;
+    const group = this.groups.get(byAttr["groups.value"] as string);
+    if (!group) throw notFound(`Group ${byAttr["groups.value"]} not found.`);
+    if (group.ordered === undefined) {
+      group.ordered = [...group.members].map((m) => this.users.get(m)).filter((u): u is StoredUser => u !== undefined).sort((a, b) => a.seq - b.seq);
+      this.work.indexed += group.ordered.length;
+    }
+    return group.ordered;
   }
 
   private usersMatching(filter: ParsedFilter): StoredUser[] {
@@ -310,11 +349,6 @@ export class ScimStore {
     const one = (u: StoredUser | undefined) => (u ? [u] : []);
     if (keys === "username") return one(this.userByName.get(byAttr.username!.toLowerCase()));
     if (keys === "externalid") return one(this.userByExternalId.get(byAttr.externalid!));
-    if (keys === "groups.value") {
-      const group = this.groups.get(byAttr["groups.value"] as string);
-      if (!group) throw notFound(`Group ${byAttr["groups.value"]} not found.`);
-      return [...group.members].map((m) => this.users.get(m)).filter((u): u is StoredUser => u !== undefined);
-    }
     if (keys === "id") return one(this.users.get(byAttr.id!));
     if (keys === "id,manager") return one(this.users.get(byAttr.id!)).filter((u) => managerOf(u.attrs) === byAttr.manager);
     throw unsupportedCombination(filter);
@@ -438,6 +472,7 @@ export class ScimStore {
       this.joined(m, group);
     }
     for (const m of removes) if (group.members.delete(m)) this.left(m, group);
+    if (adds.length + removes.length > 0) delete group.ordered;
     this.groupByName.drop(group.displayName, group);
     this.groupByExternalId.drop(group.externalId, group);
     group.displayName = displayName;
