@@ -137,6 +137,19 @@ describe("serialiseState", () => {
   });
 });
 
+test("a version-4 file edited by hand, its rows out of order, reads as the same state and is written back in order", () => {
+  const state = emptyState();
+  for (const i of [3, 1, 2]) state.users[`u${i}`] = managedUser(`s${i}`, attributes);
+  state.groups.h = managedGroup("g2", "H", ["u1", "u3"]);
+  state.groups.g = managedGroup("g1", "G", ["u2", "u3", "x"]);
+  const file = JSON.parse(text(state));
+  file.users.reverse(); // u3, u2, u1: each member index now names another user
+  file.groups = [["h", "g2", "H", [2, 0]], ["g", "g1", "G", ["x", 0, 1]]];
+  const read = parseState(JSON.stringify(file), "x");
+  expect(read).toEqual(state);
+  expect(text(read)).toBe(text(state));
+});
+
 describe("reading versions 1, 2 and 3", () => {
   const sample = (): SyncState => {
     const state = emptyState();
