@@ -28,11 +28,24 @@ export function tenantFromState(state: SyncState): TenantSnapshot {
     });
   }
   const groups: TenantSnapshot["groups"] = [];
+  // A member list read from a version-4 file finds each member's SCIM id by the row it was read
+  // from (see membersAsRead), not by 1,000,000 lookups of 21-character strings.
+  const ofRows = new Map<readonly string[], (string | undefined)[]>();
+  const scimIdsOfRows = (rowIds: readonly string[]) => {
+    let found = ofRows.get(rowIds);
+    if (found === undefined) ofRows.set(rowIds, (found = rowIds.map((id) => scimIds.get(id))));
+    return found;
+  };
   for (const sourceId in state.groups) {
     const managed = state.groups[sourceId]!;
+    const ids = managed.memberSourceIds;
+    const read = membersAsRead.get(ids);
+    const byRow = read === undefined ? undefined : scimIdsOfRows(read.rowIds);
     const memberScimIds: string[] = [];
-    for (const id of managed.memberSourceIds) {
-      const scimId = scimIds.get(id);
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k]!;
+      const row = read !== undefined && k < read.rows.length ? read.rows[k]! : -1;
+      const scimId = row >= 0 && read!.rowIds[row] === id ? byRow![row] : scimIds.get(id);
       if (scimId !== undefined) memberScimIds.push(scimId);
     }
     groups.push({ scimId: managed.scimId, externalId: sourceId, displayName: managed.displayName, memberScimIds });

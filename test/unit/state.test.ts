@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { SyncError } from "../../src/core/errors.ts";
-import { jsonErrorAt, managedGroup, managedUser, parseState, sameState, serialiseState } from "../../src/core/state.ts";
+import { jsonErrorAt, managedGroup, managedUser, parseState, sameState, serialiseState, tenantFromState } from "../../src/core/state.ts";
 import { emptyState, STATE_SCHEMA_VERSION, type SyncState } from "../../src/model/index.ts";
 
 const attributes = { userName: "a@example.com", displayName: "A", givenName: "A", familyName: "B", email: "a@example.com", active: true };
@@ -132,6 +132,9 @@ describe("serialiseState", () => {
     read.groups.g!.memberSourceIds.splice(1, 1, "u21");
     const fresh: SyncState = JSON.parse(JSON.stringify(read));
     expect(text(read)).toBe(text(fresh));
+    // The tenant the state describes, found by the rows the file had (see membersAsRead), is the same too.
+    expect(tenantFromState(read)).toEqual(tenantFromState(fresh));
+    expect(tenantFromState(read).groups.find((g) => g.externalId === "g")!.memberScimIds).toEqual(["s11", "s21", "s35", "s59", "sx1"]);
     expect(parseState(text(read), "x")).toEqual(fresh);
     expect(text(read)).toContain('"groups":[["g","g1","G",[2,10,24,48,50]],["h","g2","H",[0,1,49]]]');
   });
