@@ -257,6 +257,8 @@ describe("sync.only_groups", () => {
     const state = readStateFile(world.statePath);
     expect(Object.keys(state.users)).toEqual([]);
     expect(Object.keys(state.groups)).toEqual(["201"]);
+    // Its members are no users of the state: the file holds them as source ids, and reads them back.
+    expect(state.groups["201"]!.memberSourceIds).toHaveLength(3);
 
     // Nothing changed: a second run writes nothing (it reads the tenant: the state holds no users).
     world.emulators.scim.log.clear();
