@@ -7,10 +7,13 @@ import type { UserAttributes } from "./user.ts";
 /**
  * 2: version 1 without the per-entry SHA-256 `hash` (nothing read it, and hashing 200,000 entries
  * made every save slow). 3: version 2 with `pendingUserCreates` (a run cut short says which users
- * it left to create). A version-1 or -2 state is read as version 3 (with nothing pending) and saved
- * as version 3: an earlier release refuses it rather than ignore what is pending.
+ * it left to create). 4: the same content in a compact file (users as rows under one column header,
+ * group members as the index of their user's row; src/core/state.ts). A version-1, -2 or -3 state
+ * is read as version 4 and saved as version 4 by the first run that changes something (a run with
+ * nothing to do leaves the file as it is); an earlier release refuses version 4 rather than misread it.
+ * Only the file differs between versions 3 and 4; this in-memory shape is the same.
  */
-export const STATE_SCHEMA_VERSION = 3;
+export const STATE_SCHEMA_VERSION = 4;
 
 export interface ManagedUser {
   scimId: string;

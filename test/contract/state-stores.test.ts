@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { createHash } from "node:crypto";
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -14,6 +15,7 @@ import { SyncError } from "../../src/core/errors.ts";
 import type { Logger, StateStore } from "../../src/core/ports.ts";
 import { emptyState, type SyncState } from "../../src/model/index.ts";
 import { startS3Emulator, type S3Emulator } from "../emulators/s3/server.ts";
+import { readStateFile, stateFileV3 } from "../support/state-file.ts";
 
 let s3: S3Emulator;
 let dir: string;
@@ -274,7 +276,7 @@ describe("StateStore: file, paths", () => {
     expect(statSync(target).mode & 0o777).toBe(0o600);
     const v2 = await store.save(stateWith(2), v1);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
-    expect(Object.keys(JSON.parse(readFileSync(target, "utf8")).users)).toHaveLength(2);
+    expect(Object.keys(readStateFile(target).users)).toHaveLength(2);
     expect((await store.load())?.version).toBe(v2);
     const lock = await store.lockForRun!(captureLog());
     expect(statSync(`${target}.run.lock`).isFile()).toBe(true);
@@ -298,6 +300,25 @@ describe("StateStore: file, paths", () => {
     expect((error as SyncError).hint).toContain(`set state.file (--state-file, IDPSCIM_STATE_FILE) to a file path, e.g. ${join(path, "state.json")}`);
     expect(readdirSync(path)).toEqual(["keep"]);
     expect(readdirSync(dirname(path)).filter((f) => f.startsWith(basename(path)))).toEqual([basename(path)]);
+  });
+});
+
+describe("StateStore: file, text", () => {
+  test("a file edited by hand with UTF-8 characters (not the \\u escapes a release writes) reads as UTF-8; its version is the SHA-256 of its bytes", async () => {
+    const path = join(dir, `state-${++n}.json`);
+    const state = stateWith(1);
+    state.users.g0!.attributes.givenName = "Anaïs 😀";
+    const bytes = Buffer.from(stateFileV3(state), "utf8");
+    expect(bytes.some((byte) => byte > 0x7f)).toBe(true);
+    writeFileSync(path, bytes);
+    const store = createFileStateStore(path);
+    const loaded = await store.load();
+    expect(loaded?.state.users.g0?.attributes.givenName).toBe("Anaïs 😀");
+    expect(loaded?.version).toBe(createHash("sha256").update(bytes).digest("hex"));
+    // The version compares with the file's bytes: another store's save on it goes through.
+    const saved = await createFileStateStore(path).save(loaded!.state, loaded!.version);
+    expect(saved).toBe(createHash("sha256").update(readFileSync(path)).digest("hex"));
+    expect(readFileSync(path, "latin1")).toContain("Ana\\u00efs \\ud83d\\ude00");
   });
 });
 

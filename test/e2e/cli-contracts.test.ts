@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { loadScenarioFile, type Scenario } from "../emulators/scenario.ts";
 import { EXAMPLE_SCENARIO, orgEmail, scimRequest, spreadOrg, startWorld, type World } from "../support/harness.ts";
+import { readStateFile } from "../support/state-file.ts";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -228,8 +229,8 @@ describe("state show", () => {
     expect((await world.run(["sync"])).code).toBe(0);
     const shown = await world.run(["state", "show"]);
     expect(shown.code).toBe(0);
-    const state = JSON.parse(readFileSync(world.statePath, "utf8"));
-    for (const [sourceId, user] of Object.entries<{ scimId: string; attributes: { userName: string } }>(state.users)) {
+    const state = readStateFile(world.statePath);
+    for (const [sourceId, user] of Object.entries(state.users)) {
       const row = shown.stdout.split("\n").find((line) => line.startsWith(`${user.attributes.userName} `));
       expect(row).toContain(sourceId);
       expect(row).toContain(user.scimId);

@@ -18,6 +18,7 @@ import { parseScenario, type Scenario } from "../emulators/scenario.ts";
 import { entryUuidOf } from "../support/ldif.ts";
 import { slapdUnavailable } from "../support/slapd.ts";
 import { runIdpscim, startWorld, type World } from "../support/harness.ts";
+import { parseState } from "../../src/core/state.ts";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -177,7 +178,7 @@ describe("coming from idp-scim-sync", () => {
     try {
       const read = async (key: string) => (await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body!.transformToString();
       expect(await read("data/state.json")).toBe(THEIR_STATE);
-      const ours = JSON.parse(await read("data/idpscim-state.json"));
+      const ours = parseState(await read("data/idpscim-state.json"), "ours");
       expect(Object.keys(ours.users).sort()).toEqual(PEOPLE.map((p) => p.id).sort());
     } finally {
       client.destroy();

@@ -8,6 +8,8 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { loadScenarioFile } from "../emulators/scenario.ts";
 import { EXAMPLE_SCENARIO, orgEmail, scimRequest, spreadOrg, startWorld, type World } from "../support/harness.ts";
 import { slapdUnavailable } from "../support/slapd.ts";
+import { entryText, readStateFile } from "../support/state-file.ts";
+import type { ManagedGroup, ManagedUser, SyncState } from "../../src/model/index.ts";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -27,16 +29,10 @@ function tenantView(w: World) {
   };
 }
 
-interface StateFile {
-  lastFullReadAt?: string;
-  users: Record<string, { scimId: string; attributes: Record<string, unknown> }>;
-  groups: Record<string, { scimId: string; displayName: string; memberSourceIds: string[] }>;
-}
-
-/** The state file's records as their JSON text, by kind and source id: what "byte-identical" is checked on. */
+/** The state file's records as their canonical JSON text, by kind and source id: what "byte-identical" is checked on. */
 function stateRecords(w: World): { users: Record<string, string>; groups: Record<string, string>; lastFullReadAt?: string } {
-  const state = JSON.parse(readFileSync(w.statePath, "utf8")) as StateFile;
-  const text = (records: Record<string, unknown>) => Object.fromEntries(Object.entries(records).map(([id, r]) => [id, JSON.stringify(r)]));
+  const state = readStateFile(w.statePath);
+  const text = (records: Record<string, ManagedUser | ManagedGroup>) => Object.fromEntries(Object.entries(records).map(([id, r]) => [id, entryText(r)]));
   return { users: text(state.users), groups: text(state.groups), ...(state.lastFullReadAt ? { lastFullReadAt: state.lastFullReadAt } : {}) };
 }
 
@@ -62,7 +58,7 @@ describe("sync --user", () => {
     expect(view.groups["AWS Admins"]).toEqual(["ana.lima@example.com"]);
     expect(view.groups["All Staff"]).toEqual(["ana.lima@example.com"]);
     expect(view.groups["AWS Developers"]).toBeUndefined();
-    const state = JSON.parse(readFileSync(world.statePath, "utf8")) as StateFile;
+    const state = readStateFile(world.statePath);
     expect(Object.keys(state.users)).toEqual([ANA]);
     expect(Object.keys(state.groups).sort()).toEqual([ADMINS, ALL_STAFF]);
     // Not a full read: the next scheduled run still reads the whole tenant (and syncs everyone).
@@ -264,7 +260,7 @@ describe("what a targeted run may remove", () => {
     const scenario = example();
     world = await startWorld({ scenario }, { state: "s3" });
     expect((await world.run(["sync"])).code).toBe(0);
-    const show = async () => JSON.parse((await world!.run(["state", "show", "--output", "json"])).stdout) as StateFile;
+    const show = async () => JSON.parse((await world!.run(["state", "show", "--output", "json"])).stdout) as SyncState;
     const before = await show();
     scenario.google.users.find((u) => u.id === ANA)!.name = { givenName: "Ana", familyName: "Lima Souza" };
     const run = await world.run(["sync", "--user", "ana.lima@example.com"]);

@@ -5,9 +5,10 @@
  * externalId) or the state file (a tampered SCIM id) says; and the rails count what takes access away.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
 import { loadScenarioFile, parseScenario, type Scenario } from "../emulators/scenario.ts";
 import { EXAMPLE_SCENARIO, scimRequest as scim, startWorld, type World } from "../support/harness.ts";
+import { editStateFile, readStateFile } from "../support/state-file.ts";
+import type { SyncState } from "../../src/model/index.ts";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -26,15 +27,8 @@ const userNamed = (w: World, userName: string) => w.emulators.scim.snapshot().us
 const requests = (w: World) => w.emulators.scim.log.counts();
 const writesTo = (w: World, id: string) => w.emulators.scim.log.entries.filter((e) => e.method !== "GET" && e.url.includes(id));
 
-function readState(w: World): { users: Record<string, { scimId: string }>; groups: Record<string, { scimId: string }> } {
-  return JSON.parse(readFileSync(w.statePath, "utf8"));
-}
-
-function editState(w: World, edit: (state: ReturnType<typeof readState>) => void): void {
-  const state = readState(w);
-  edit(state);
-  writeFileSync(w.statePath, JSON.stringify(state));
-}
+const readState = (w: World) => readStateFile(w.statePath);
+const editState = (w: World, edit: (state: SyncState) => void) => editStateFile(w.statePath, edit);
 
 function googleGroup(scenario: Scenario, id: string, name: string, members: string[]): void {
   scenario.google.groups.push({

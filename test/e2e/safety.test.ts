@@ -7,6 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { loadScenarioFile, type Scenario } from "../emulators/scenario.ts";
 import { EXAMPLE_SCENARIO, startWorld, type World, scimRequest, spreadOrg as org, orgEmail, spawnIdpscim } from "../support/harness.ts";
+import { readStateFile } from "../support/state-file.ts";
 
 let world: World | undefined;
 let proxy: { stop(force?: boolean): void } | undefined;
@@ -34,7 +35,7 @@ function userNames(w: World): string[] {
 }
 
 function stateUsers(w: World): number {
-  return Object.keys(JSON.parse(readFileSync(w.statePath, "utf8")).users).length;
+  return Object.keys(readStateFile(w.statePath).users).length;
 }
 
 const scim = scimRequest;
@@ -362,14 +363,15 @@ describe("S3 state changed by another writer", () => {
     w.emulators.scim.log.clear();
     const run = spawnIdpscim(w, ["sync"]);
     await waitFor("the first write", () => w.emulators.scim.log.entries.some((e) => e.method === "POST"));
-    const theirs = `{"groups":{},"note":"newer, from another writer","schemaVersion":1,"users":{}}\n`;
+    // Another writer's newer state, told apart by its time of writing.
+    const theirs = `{"groups":{},"schemaVersion":1,"updatedAt":"2001-02-03T04:05:06Z","users":{}}\n`;
     await w.emulators.s3.putObjectAsOtherWriter("data/state.json", theirs);
     const result = await run.result;
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("STATE_CONFLICT");
     expect(result.stderr).toContain("changed since this run read it");
     const shown = await w.run(["state", "show", "--output", "json"]);
-    expect(JSON.parse(shown.stdout).note).toBe("newer, from another writer");
+    expect(JSON.parse(shown.stdout).updatedAt).toBe("2001-02-03T04:05:06Z");
     expect(w.emulators.scim.log.counts()["PATCH /Groups/{id}"] ?? 0).toBe(0);
   });
 });

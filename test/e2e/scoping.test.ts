@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { parseScenario, type Scenario } from "../emulators/scenario.ts";
 import { startWorld, type World } from "../support/harness.ts";
 import { slapdUnavailable } from "../support/slapd.ts";
+import { readStateFile } from "../support/state-file.ts";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -253,9 +254,11 @@ describe("sync.only_groups", () => {
     for (const route of Object.keys(counts)) expect(route).not.toMatch(/^(POST|PUT|PATCH|DELETE) \/Users/);
     expect(world.emulators.scim.snapshot().users).toEqual(before);
     expect(tenant(world).groups).toEqual({ Engineering: ["Carla", "ana", "bo"] });
-    const state = JSON.parse(readFileSync(world.statePath, "utf8"));
+    const state = readStateFile(world.statePath);
     expect(Object.keys(state.users)).toEqual([]);
     expect(Object.keys(state.groups)).toEqual(["201"]);
+    // Its members are no users of the state: the file holds them as source ids, and reads them back.
+    expect(state.groups["201"]!.memberSourceIds).toHaveLength(3);
 
     // Nothing changed: a second run writes nothing (it reads the tenant: the state holds no users).
     world.emulators.scim.log.clear();

@@ -225,9 +225,10 @@ describe("state contents", () => {
     world = await startWorld({ scenario: org(5, 1) });
     const w = world;
     expect((await w.run(["sync"])).code).toBe(0);
+    // The file as a release wrote it (users as rows under userColumns), one value edited by hand.
     const state = JSON.parse(readFileSync(w.statePath, "utf8"));
-    const id = Object.keys(state.users)[0]!;
-    state.users[id].attributes.userName = 42;
+    const id = state.users[0][0];
+    state.users[0][2 + state.userColumns.indexOf("userName")] = 42;
     writeFileSync(w.statePath, JSON.stringify(state));
     const before = readFileSync(w.statePath);
     w.emulators.scim.log.clear();
@@ -235,7 +236,7 @@ describe("state contents", () => {
     expect(result.code).toBe(2);
     const lines = errorLines(result.stderr, "STATE_INVALID");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(`state ${w.statePath} is not an idpscim state: users["${id}"].attributes.userName is not a string`);
+    expect(lines[0]).toContain(`state ${w.statePath} is not an idpscim state: users[0] (source id "${id}"): userName is not a string`);
     expect(result.stderr).not.toContain("unexpected error");
     expect(w.emulators.scim.log.writes()).toBe(0);
     expect(readFileSync(w.statePath).equals(before)).toBe(true);

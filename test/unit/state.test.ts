@@ -1,74 +1,200 @@
 /**
- * @module The state's rules: its canonical, ASCII-only serialisation in pieces, the migration of
- * version 1, sameState, and parseState's checks (every entry's types; a JSON error told by
- * position, not content).
+ * @module The state's rules: its canonical, ASCII-only version-4 file in pieces, the reading of
+ * versions 1 to 3, sameState, and parseState's checks (every row's and entry's types; a JSON error
+ * told by position, not content).
  */
 import { describe, expect, test } from "bun:test";
 import { SyncError } from "../../src/core/errors.ts";
-import { jsonErrorAt, managedGroup, managedUser, parseState, sameState, serialiseState } from "../../src/core/state.ts";
+import { jsonErrorAt, managedGroup, managedUser, parseState, sameState, serialiseState, tenantFromState } from "../../src/core/state.ts";
 import { emptyState, STATE_SCHEMA_VERSION, type SyncState } from "../../src/model/index.ts";
 
 const attributes = { userName: "a@example.com", displayName: "A", givenName: "A", familyName: "B", email: "a@example.com", active: true };
 
+const text = (state: SyncState) => [...serialiseState(state)].join("");
+/** The state as the version-3 releases wrote it: users and groups keyed by source id. */
+const v3Text = (state: SyncState) => JSON.stringify({ ...state, schemaVersion: 3 });
+
 describe("serialiseState", () => {
-  test("writes keys sorted at every level, whatever order the entries were built in", () => {
+  test("writes version 4: users as rows under one column header (the most common first), groups with each member its user's row, everything in a fixed order", () => {
     const state = emptyState();
     state.users.u2 = managedUser("s2", { ...attributes, address: { region: "R", country: "FR" }, title: "T" });
     state.users.u1 = { attributes: { title: "T", ...attributes }, scimId: "s1" };
     state.groups.g = managedGroup("g1", "G", ["u2", "u1"]);
     state.updatedAt = "2024-05-01T06:00:02Z";
-    const text = [...serialiseState(state)].join("");
-    expect(text).toBe(
-      '{"groups":{"g":{"displayName":"G","memberSourceIds":["u1","u2"],"scimId":"g1"}},"schemaVersion":3,"updatedAt":"2024-05-01T06:00:02Z",' +
-        '"users":{"u1":{"attributes":{"active":true,"displayName":"A","email":"a@example.com","familyName":"B","givenName":"A","title":"T","userName":"a@example.com"},"scimId":"s1"},' +
-        '"u2":{"attributes":{"active":true,"address":{"country":"FR","region":"R"},"displayName":"A","email":"a@example.com","familyName":"B","givenName":"A","title":"T","userName":"a@example.com"},"scimId":"s2"}}}\n',
+    expect(text(state)).toBe(
+      '{"schemaVersion":4,"updatedAt":"2024-05-01T06:00:02Z","userColumns":["active","displayName","email","familyName","givenName","title","userName","address"],' +
+        '"users":[["u1","s1",true,"A","a@example.com","B","A","T","a@example.com"],["u2","s2",true,"A","a@example.com","B","A","T","a@example.com",{"country":"FR","region":"R"}]],' +
+        '"groups":[["g","g1","G",[0,1]]]}\n',
     );
-    expect(parseState(text, "x")).toEqual(state);
+    expect(parseState(text(state), "x")).toEqual(state);
+  });
+
+  test("equal states are byte-identical, however their entries were built", () => {
+    const a = emptyState();
+    a.users.u1 = managedUser("s1", { ...attributes, phoneNumber: { value: "+1", type: "work" } });
+    a.users.u0 = managedUser("s0", attributes);
+    a.groups.h = managedGroup("g2", "H", ["u1"]);
+    a.groups.g = managedGroup("g1", "G", ["u0", "x"]);
+    const b: SyncState = {
+      users: { u0: { scimId: "s0", attributes: Object.fromEntries(Object.entries(attributes).reverse()) as typeof attributes }, u1: { attributes: { phoneNumber: { type: "work", value: "+1" }, ...attributes }, scimId: "s1" } },
+      groups: { g: { memberSourceIds: ["u0", "x"], displayName: "G", scimId: "g1" }, h: { scimId: "g2", displayName: "H", memberSourceIds: ["u1"] } },
+      schemaVersion: STATE_SCHEMA_VERSION,
+    };
+    expect(text(b)).toBe(text(a));
+    expect(text(parseState(text(a), "x"))).toBe(text(a));
+  });
+
+  test("reads back every attribute kind: optional strings, a phone number, an address, a manager, non-ASCII text", () => {
+    const state = emptyState();
+    state.users.u1 = managedUser("s1", {
+      ...attributes,
+      formattedName: "Zoë Ødegård",
+      phoneNumber: { value: "+33 1 23 45 67 89", type: "work" },
+      address: { type: "work", formatted: "1 rue X, Paris", streetAddress: "1 rue X", locality: "Paris", region: "IDF", postalCode: "75001", country: "FR" },
+      title: "T", preferredLanguage: "fr", nickName: "Z", profileUrl: "https://example.com/z", userType: "Employee", locale: "fr-FR", timezone: "Europe/Paris",
+      employeeNumber: "42", costCenter: "CC", organization: "O", division: "D", department: "Dep", managerSourceId: "u2",
+      active: false,
+    });
+    state.users.u2 = managedUser("s2", { ...attributes, phoneNumber: { value: "+1" } });
+    state.groups.g = managedGroup("g1", "Équipe", ["u1", "u2"]);
+    state.lastFullReadAt = "2024-05-01T06:00:01.532Z";
+    const file = text(state);
+    expect(parseState(file, "x")).toEqual(state);
+    // Each name once, in the header: not in each row.
+    expect(file.split('"managerSourceId"')).toHaveLength(2);
+    // Read back with their keys sorted, as version 3 held them (sameState's entryJson then copies none).
+    const keys = Object.keys(parseState(file, "x").users.u1!.attributes);
+    expect(keys).toEqual([...keys].sort());
+  });
+
+  test("a member the state holds no user for (sync.only_groups, or a user forgotten) is written as its source id", () => {
+    const state = emptyState();
+    state.users.u2 = managedUser("s2", attributes);
+    state.groups.g = managedGroup("g1", "G", ["u1", "u2", "u3"]);
+    const file = text(state);
+    expect(file).toContain('"groups":[["g","g1","G",["u1",0,"u3"]]]');
+    expect(parseState(file, "x").groups.g!.memberSourceIds).toEqual(["u1", "u2", "u3"]);
+  });
+
+  test("an empty state: no columns, no rows", () => {
+    const state = emptyState();
+    expect(text(state)).toBe('{"schemaVersion":4,"userColumns":[],"users":[],"groups":[]}\n');
+    expect(parseState(text(state), "x")).toEqual(state);
   });
 
   test("escapes every non-ASCII character, so the text is its own UTF-8 bytes, and reads back equal", () => {
     const state = emptyState();
     state.users["idé"] = managedUser("s1", { ...attributes, displayName: "Zoë 😀 \u007f", familyName: "Ødegård" });
-    const text = [...serialiseState(state)].join("");
-    expect(/^[\x00-\x7e]*$/.test(text)).toBe(true);
-    expect(text).toContain('"id\\u00e9"');
-    expect(text).toContain("Zo\\u00eb \\ud83d\\ude00 \\u007f");
-    expect(parseState(text, "x")).toEqual(state);
+    state.groups["gré"] = managedGroup("g1", "Équipe", ["idé", "ïd"]);
+    const file = text(state);
+    expect(/^[\x00-\x7e]*$/.test(file)).toBe(true);
+    expect(file).toContain('"id\\u00e9"');
+    expect(file).toContain("Zo\\u00eb \\ud83d\\ude00 \\u007f");
+    expect(file).toContain('[0,"\\u00efd"]');
+    expect(parseState(file, "x")).toEqual(state);
   });
 
   test("writes the users left to create (pendingUserCreates) in place, and reads them back; none pending writes none", () => {
     const state = emptyState();
     state.users.u1 = managedUser("s1", attributes);
     state.pendingUserCreates = ["u2", "u3"];
-    const text = [...serialiseState(state)].join("");
-    expect(text).toContain('"pendingUserCreates":["u2","u3"],"schemaVersion":3,');
-    expect(parseState(text, "x")).toEqual(state);
+    expect(text(state)).toContain('{"schemaVersion":4,"pendingUserCreates":["u2","u3"],"userColumns":');
+    expect(parseState(text(state), "x")).toEqual(state);
     state.pendingUserCreates = [];
-    expect([...serialiseState(state)].join("")).not.toContain("pendingUserCreates");
+    expect(text(state)).not.toContain("pendingUserCreates");
   });
 
   test("cuts a large state into pieces of about 1 MiB that join to the whole text", () => {
     const state = emptyState();
-    for (let i = 0; i < 12_000; i++) state.users[`u${i}`] = managedUser(`s${i}`, { ...attributes, userName: `user${i}@example.com` });
+    for (let i = 0; i < 20_000; i++) state.users[`u${i}`] = managedUser(`s${i}`, { ...attributes, userName: `user${i}@example.com` });
+    state.groups.g = managedGroup("g1", "G", Object.keys(state.users));
     const pieces = [...serialiseState(state)];
     expect(pieces.length).toBeGreaterThan(1);
     for (const piece of pieces.slice(0, -1)) expect(piece.length).toBeLessThan(1.01 * 2 ** 20);
-    expect(Object.keys(parseState(pieces.join(""), "x").users)).toHaveLength(12_000);
+    const read = parseState(pieces.join(""), "x");
+    expect(Object.keys(read.users)).toHaveLength(20_000);
+    expect(read.groups.g!.memberSourceIds).toHaveLength(20_000);
+  });
+
+  test("a state read from a file, then changed (users created and deleted, members added and removed), is written as the same state built afresh", () => {
+    const state = emptyState();
+    for (let i = 10; i < 60; i++) state.users[`u${i}`] = managedUser(`s${i}`, attributes);
+    state.groups.g = managedGroup("g1", "G", ["u11", "u20", "u35", "u59", "x1"]);
+    state.groups.h = managedGroup("g2", "H", ["u10", "u12"]);
+    const read = parseState(text(state), "x");
+    // What apply does: new entries, forgotten users, member lists replaced or changed in place.
+    read.users.u05 = managedUser("s05", attributes);
+    read.users.x1 = managedUser("sx1", attributes);
+    delete read.users.u20;
+    delete read.users.u12;
+    read.users.u99 = managedUser("s99", attributes);
+    read.groups.h = { ...read.groups.h!, memberSourceIds: ["u05", "u10", "u99"] };
+    read.groups.g!.memberSourceIds.splice(1, 1, "u21");
+    const fresh: SyncState = JSON.parse(JSON.stringify(read));
+    expect(text(read)).toBe(text(fresh));
+    // The tenant the state describes, found by the rows the file had (see membersAsRead), is the same too.
+    expect(tenantFromState(read)).toEqual(tenantFromState(fresh));
+    expect(tenantFromState(read).groups.find((g) => g.externalId === "g")!.memberScimIds).toEqual(["s11", "s21", "s35", "s59", "sx1"]);
+    expect(parseState(text(read), "x")).toEqual(fresh);
+    expect(text(read)).toContain('"groups":[["g","g1","G",[2,10,24,48,50]],["h","g2","H",[0,1,49]]]');
   });
 });
 
-test("a version-1 state (a SHA-256 hash in each entry) reads as the current version without the hashes", () => {
-  const v1 = {
-    schemaVersion: 1,
-    lastFullReadAt: "2024-05-01T06:00:01.532Z",
-    users: { u1: { scimId: "s1", hash: "ab12", attributes } },
-    groups: { g: { scimId: "g1", hash: "cd34", displayName: "G", memberSourceIds: ["u1"] } },
+test("a version-4 file edited by hand, its rows out of order, reads as the same state and is written back in order", () => {
+  const state = emptyState();
+  for (const i of [3, 1, 2]) state.users[`u${i}`] = managedUser(`s${i}`, attributes);
+  state.groups.h = managedGroup("g2", "H", ["u1", "u3"]);
+  state.groups.g = managedGroup("g1", "G", ["u2", "u3", "x"]);
+  const file = JSON.parse(text(state));
+  file.users.reverse(); // u3, u2, u1: each member index now names another user
+  file.groups = [["h", "g2", "H", [2, 0]], ["g", "g1", "G", ["x", 0, 1]]];
+  const read = parseState(JSON.stringify(file), "x");
+  expect(read).toEqual(state);
+  expect(text(read)).toBe(text(state));
+});
+
+describe("reading versions 1, 2 and 3", () => {
+  const sample = (): SyncState => {
+    const state = emptyState();
+    state.users.u1 = managedUser("s1", { ...attributes, address: { locality: "Paris" }, managerSourceId: "u2" });
+    state.users.u2 = managedUser("s2", attributes);
+    state.groups.g = managedGroup("g1", "G", ["u1", "u2", "u9"]);
+    state.lastFullReadAt = "2024-05-01T06:00:01.532Z";
+    state.updatedAt = "2024-05-01T06:00:02Z";
+    return state;
   };
-  const state = parseState(JSON.stringify(v1), "x");
-  expect(state.schemaVersion).toBe(STATE_SCHEMA_VERSION);
-  expect(state.users.u1).toEqual({ scimId: "s1", attributes });
-  expect(state.groups.g).toEqual({ scimId: "g1", displayName: "G", memberSourceIds: ["u1"] });
-  expect([...serialiseState(state)].join("")).not.toContain("hash");
+
+  test("a version-3 file reads as the same state as its version-4 file, pending users included", () => {
+    const state = { ...sample(), pendingUserCreates: ["u3"] };
+    expect(parseState(v3Text(state), "x")).toEqual(state);
+    expect(parseState(v3Text(state), "x")).toEqual(parseState(text(state), "x"));
+    expect(text(parseState(v3Text(state), "x"))).toBe(text(state));
+  });
+
+  test("a version-1 state (a SHA-256 hash in each entry) reads as the current version without the hashes", () => {
+    const state = sample();
+    const withHash = (records: object) => Object.fromEntries(Object.entries(records).map(([id, entry]) => [id, { ...entry, hash: "ab12" }]));
+    const v1 = { ...state, schemaVersion: 1, users: withHash(state.users), groups: withHash(state.groups) };
+    const read = parseState(JSON.stringify(v1), "x");
+    expect(read).toEqual(state);
+    expect(read.schemaVersion).toBe(STATE_SCHEMA_VERSION);
+    expect(text(read)).not.toContain("hash");
+  });
+
+  test("a version-2 state (no pendingUserCreates) reads as this version with nothing pending; a version-3 one keeps its list, sorted and each once", () => {
+    const v2 = { schemaVersion: 2, users: { u1: { scimId: "s1", attributes } }, groups: {} };
+    const state = parseState(JSON.stringify(v2), "x");
+    expect(state.schemaVersion).toBe(4);
+    expect(state.pendingUserCreates).toBeUndefined();
+    expect(state.users.u1).toEqual({ scimId: "s1", attributes });
+    expect(parseState(JSON.stringify({ ...v2, schemaVersion: 3, pendingUserCreates: ["u3", "u2", "u3"] }), "x").pendingUserCreates).toEqual(["u2", "u3"]);
+  });
+
+  test("member lists are read sorted, whatever order a hand-edited file has them in", () => {
+    const state = sample();
+    expect(parseState(JSON.stringify({ ...state, schemaVersion: 3, groups: { g: { ...state.groups.g, memberSourceIds: ["u9", "u2", "u1"] } } }), "x").groups.g!.memberSourceIds).toEqual(["u1", "u2", "u9"]);
+    expect(parseState(text(state).replace('[0,1,"u9"]', '["u9",1,0]'), "x").groups.g!.memberSourceIds).toEqual(["u1", "u2", "u9"]);
+  });
 });
 
 describe("sameState", () => {
@@ -92,15 +218,6 @@ describe("sameState", () => {
     expect(sameState(a, { ...a, users: { u2: a.users.u1! } })).toBe(false);
     expect(sameState(a, { ...a, lastFullReadAt: "2024-05-02T06:00:01Z" })).toBe(false);
   });
-});
-
-test("a version-2 state (no pendingUserCreates) reads as version 3 with nothing pending; a version-3 one keeps its list, sorted and each once", () => {
-  const v2 = { schemaVersion: 2, users: { u1: { scimId: "s1", attributes } }, groups: {} };
-  const state = parseState(JSON.stringify(v2), "x");
-  expect(state.schemaVersion).toBe(3);
-  expect(state.pendingUserCreates).toBeUndefined();
-  expect(state.users.u1).toEqual({ scimId: "s1", attributes });
-  expect(parseState(JSON.stringify({ ...v2, schemaVersion: 3, pendingUserCreates: ["u3", "u2", "u3"] }), "x").pendingUserCreates).toEqual(["u2", "u3"]);
 });
 
 test("sameState tells states apart by what they leave to create", () => {
@@ -186,6 +303,67 @@ describe("parseState checks every entry's types", () => {
     const shown = message.slice(message.indexOf("users[") + 6, message.indexOf("].attributes"));
     expect(shown.length).toBeLessThanOrEqual(60);
     expect(shown.endsWith("…")).toBe(true);
+  });
+});
+
+describe("parseState checks every row of a version-4 file", () => {
+  const v4 = (patch: (s: any) => void) => {
+    const state = emptyState();
+    state.users.u1 = managedUser("s1", { ...attributes, title: "T" });
+    state.groups.g = managedGroup("g1", "G", ["u1", "x"]);
+    const s = JSON.parse(text(state));
+    patch(s);
+    return JSON.stringify(s);
+  };
+  const problemOf = (file: string): string => {
+    try {
+      parseState(file, "file /tmp/state.json");
+    } catch (error) {
+      expect((error as SyncError).code).toBe("STATE_INVALID");
+      expect((error as SyncError).exitCode).toBe(2);
+      return (error as SyncError).describe();
+    }
+    throw new Error("parseState accepted it");
+  };
+  test("the file as written parses", () => {
+    expect(parseState(v4(() => {}), "x").users.u1!.attributes.title).toBe("T");
+  });
+  const cases: [string, (s: any) => void, string][] = [
+    ["userColumns missing", (s) => delete s.userColumns, "`userColumns` is not an array"],
+    ["a column this release does not know", (s) => s.userColumns.push("shoeSize"), 'userColumns[7] is "shoeSize", not a user attribute this release knows'],
+    ["a column twice", (s) => (s.userColumns[1] = "active"), 'userColumns[1] repeats "active"'],
+    ["users an object", (s) => (s.users = {}), "`users` is not an array"],
+    ["groups an object", (s) => (s.groups = {}), "`groups` is not an array"],
+    ["a user row an object", (s) => (s.users[0] = { id: "u1" }), "users[0] is not a row [source id, scimId, a value for each of userColumns]"],
+    ["a user row's source id a number", (s) => (s.users[0][0] = 1), "users[0] is not a row"],
+    ["a user row too long", (s) => s.users[0].push("extra"), 'users[0] (source id "u1") has 10 values, more than a source id, a scimId and the 7 userColumns'],
+    ["an empty scimId", (s) => (s.users[0][1] = ""), 'users[0] (source id "u1"): scimId is not a non-empty string'],
+    ["userName a number", (s) => (s.users[0][8] = 42), 'users[0] (source id "u1"): userName is not a string'],
+    ["a required attribute left out", (s) => (s.users[0][3] = null), 'users[0] (source id "u1"): displayName is not a string'],
+    ["active a string", (s) => (s.users[0][2] = "true"), 'users[0] (source id "u1"): active is not a boolean'],
+    ["a phone number without value", (s) => (s.userColumns.push("phoneNumber"), s.users[0].push({ type: "work" })), 'users[0] (source id "u1"): phoneNumber.value is not a string'],
+    ["an address field a number", (s) => (s.userColumns.push("address"), s.users[0].push({ locality: 75 })), 'users[0] (source id "u1"): address.locality is not a string'],
+    ["a source id twice", (s) => s.users.push([...s.users[0]]), 'users[1] (source id "u1") repeats the source id of an earlier row'],
+    ["a group row too short", (s) => s.groups[0].pop(), "groups[0] is not a row [source id, scimId, displayName, members]"],
+    ["a group scimId a number", (s) => (s.groups[0][1] = 5), 'groups[0] (source id "g"): scimId is not a non-empty string'],
+    ["a group displayName a boolean", (s) => (s.groups[0][2] = true), 'groups[0] (source id "g"): displayName is not a string'],
+    ["members not an array", (s) => (s.groups[0][3] = "u1"), 'groups[0] (source id "g"): members is not an array'],
+    ["a member index past the users", (s) => (s.groups[0][3][0] = 1), 'groups[0] (source id "g"): members[0] is neither the index of a row of users nor a source id'],
+    ["a member index not a whole number", (s) => (s.groups[0][3][0] = 0.5), 'groups[0] (source id "g"): members[0] is neither the index of a row of users nor a source id'],
+    ["a member null", (s) => (s.groups[0][3][1] = null), 'groups[0] (source id "g"): members[1] is neither the index of a row of users nor a source id'],
+    ["a group source id twice", (s) => s.groups.push([...s.groups[0]]), 'groups[1] (source id "g") repeats the source id of an earlier row'],
+    ["pendingUserCreates not an array", (s) => (s.pendingUserCreates = "u2"), "`pendingUserCreates` is not an array of strings"],
+    ["updatedAt not a date", (s) => (s.updatedAt = "today"), "updatedAt is not an ISO-8601 date"],
+  ];
+  for (const [what, patch, expected] of cases) {
+    test(`${what}: STATE_INVALID naming the row and field`, () => {
+      const message = problemOf(v4(patch));
+      expect(message).toContain(`state file /tmp/state.json is not an idpscim state: ${expected}`);
+      expect(message).toContain("restore a previous version of the state");
+    });
+  }
+  test("a later version is refused as newer than this release, not misread", () => {
+    expect(problemOf(v4((s) => (s.schemaVersion = 5)))).toContain("state file /tmp/state.json has schemaVersion 5, newer than this release understands (4)");
   });
 });
 
