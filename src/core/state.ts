@@ -290,6 +290,24 @@ export function* serialiseState(state: SyncState): Generator<string, void, undef
   yield `${piece}}\n`;
 }
 
+/** Pieces of a save between two garbage collections: about 16 MiB of text. */
+const PIECES_PER_COLLECTION = 16;
+
+/**
+ * serialiseState's pieces, with `collect` (a garbage collection) called after every 16 of them:
+ * a save makes the whole state's text in small strings (68 MB at 200,000 users), and the
+ * collector, left to itself, lets them pile up during the save. Measured at 200,000 users, with
+ * the collector sized for 512 MiB: building an S3 body peaked at 575 MiB RSS in a process of
+ * 237 MiB, 334 MiB with this, for about 1 s more; every checkpoint of a large run is such a save.
+ */
+export function* savedPieces(state: SyncState, collect: (() => void) | undefined): Generator<string, void, undefined> {
+  let count = 0;
+  for (const piece of serialiseState(state)) {
+    yield piece;
+    if (collect !== undefined && ++count % PIECES_PER_COLLECTION === 0) collect();
+  }
+}
+
 /**
  * Whether two states hold the same entries and the same last full read (not `updatedAt`). Entries
  * are shared until changed, so most compare by reference; the rest by their canonical JSON.

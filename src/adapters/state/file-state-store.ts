@@ -8,7 +8,7 @@ import { accessSync, closeSync, constants, existsSync, fsyncSync, lstatSync, mkd
 import { dirname, join, resolve } from "node:path";
 import { SyncError } from "../../core/errors.ts";
 import type { LoadedState, Logger, RunLock, StateStore } from "../../core/ports.ts";
-import { parseState, serialiseState } from "../../core/state.ts";
+import { parseState, savedPieces } from "../../core/state.ts";
 import type { SyncState } from "../../model/index.ts";
 import { describeHolder, heldError, minutes, newHolder, pastItsEnd, processAlive, readHolder, RUN_LOCK_REFRESH_MS, RUN_LOCK_STALE_MS } from "./run-lock.ts";
 
@@ -38,7 +38,12 @@ function fileKey(path: string): string | undefined {
   }
 }
 
-export function createFileStateStore(path: string): StateStore {
+export interface FileStateStoreOptions {
+  /** A garbage collection, called while a large state is written (see savedPieces). */
+  collect?: () => void;
+}
+
+export function createFileStateStore(path: string, options: FileStateStoreOptions = {}): StateStore {
   // The version of the file as this store last read or wrote it, and which file that was: a save
   // that finds the same file there needs not read and hash it again (70 MB at 200,000 users).
   let known: { key: string; version: string } | undefined;
@@ -83,7 +88,7 @@ export function createFileStateStore(path: string): StateStore {
       return probeDirectory(path, dirname(writeTarget(path)));
     },
     async save(state: SyncState, expectedVersion: string | undefined): Promise<string> {
-      const pieces = serialiseState(state);
+      const pieces = savedPieces(state, options.collect);
       refuseDirectory(path);
       // Through a symlink to its target: renaming over the link would replace it with a regular
       // file. The temp file goes next to the target, so the rename stays on one file system (atomic).
@@ -106,7 +111,7 @@ export function createFileStateStore(path: string): StateStore {
         const temp = `${target}.${crypto.randomUUID().slice(0, 8)}.tmp`;
         const fd = openSync(temp, "w", 0o600);
         try {
-          // ASCII pieces (serialiseState), made as they are written: each character is one byte.
+          // ASCII pieces (savedPieces), made as they are written: each character is one byte.
           for (const piece of pieces) {
             writeSync(fd, piece, null, "latin1");
             digest.update(piece, "latin1");
