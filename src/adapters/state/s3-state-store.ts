@@ -59,7 +59,7 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
     refreshEveryMs: options.runLock?.refreshEveryMs ?? RUN_LOCK_REFRESH_MS,
   };
   const { client, where, lockWhere } = store;
-  // The last body's length: the next one is about as long, so it is written into one buffer of that size.
+  // The last body's length (saved or loaded): the next one is about as long, so it is written into one buffer of that size.
   let lastLength = 0;
   const readBack = async (): Promise<{ text: string; version: string } | undefined> => getText(store, options.key).catch(() => undefined);
 
@@ -69,7 +69,10 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
     async load(): Promise<LoadedState | undefined> {
       try {
         const answer = await getText(store, options.key);
-        return answer === undefined ? undefined : { state: parseState(answer.text, where), version: answer.version };
+        if (answer === undefined) return undefined;
+        // ASCII, as written: its length is the next body's, about.
+        lastLength = answer.text.length;
+        return { state: parseState(answer.text, where), version: answer.version };
       } catch (error) {
         if (error instanceof SyncError) throw error;
         throw new SyncError("STATE_READ", `cannot read state ${where}: ${name(error) ?? "error"} ${(error as Error).message}`, {
