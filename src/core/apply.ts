@@ -142,6 +142,11 @@ export async function apply(plan: Plan, initial: SyncState, options: ApplyOption
   };
 }
 
+/** The operations in the order apply starts them: phase by phase, each phase wave by wave, each wave in plan order. */
+export function inApplyOrder(operations: readonly Operation[]): Operation[] {
+  return PHASES.flatMap((_, phase) => wavesOf(operations.filter((op) => phaseOf(op) === phase)).flat());
+}
+
 /** The default of `stopGraceMs`: well inside the 30 s TimeoutStopSec of scripts/systemd/idpscim.service. */
 export const STOP_GRACE_MS = 10_000;
 

@@ -133,6 +133,8 @@ async function configuredSync(
           for (const rule of allowed) log.warn(`allowed for this run only: ${renderRefusal(rule).message}`);
         },
         ...(options.stopStartingAt !== undefined ? { stopStartingAt: options.stopStartingAt } : {}),
+        // The write pacer's limit (compose.ts): how many operations a run with a deadline can start.
+        writesPerSecond: finalConfig.aws.scimRateLimit,
         ...(stop ? { signal: stop.signal } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       },
