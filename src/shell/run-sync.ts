@@ -160,6 +160,17 @@ async function configuredSync(
   return { report, figures, exitCode: (report.applied?.failed.length ?? 0) > 0 ? EXIT.partial : EXIT.ok };
 }
 
+/**
+ * Between a run's phases: the garbage they left collected, then what the run holds, in the debug
+ * log (how memory is measured phase by phase), with what the collection took (the run waits for it).
+ */
+function settle(log: ManagedLogger): void {
+  const started = performance.now();
+  collectGarbage();
+  const memory = memoryInUse();
+  if (memory !== undefined) log.debug(`memory: rss ${memory.rssMiB} MiB, heap ${memory.heapMiB} MiB (collected in ${(performance.now() - started).toFixed(0)} ms)`);
+}
+
 /** After the stop signal, the most the run may take to end by itself before the process exits anyway (the state save hangs). */
 const STOP_BACKSTOP_MS = 2 * STOP_GRACE_MS;
 /** What an S3 lock's delete (a request) is given when the process exits without the run's own ending. */
@@ -174,13 +185,6 @@ const RELEASE_BOUND_MS = 1_000;
  * stale; progress is in the last checkpoint). Removed after the run (`dispose`): a Lambda sandbox
  * runs many invocations in one process.
  */
-/** Between a run's phases: the garbage they left collected, then what the run holds, in the debug log (how memory is measured phase by phase). */
-function settle(log: ManagedLogger): void {
-  collectGarbage();
-  const memory = memoryInUse();
-  if (memory !== undefined) log.debug(`memory: rss ${memory.rssMiB} MiB, heap ${memory.heapMiB} MiB`);
-}
-
 function gracefulStop(log: ManagedLogger, locking: Promise<RunLock>): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   let backstop: ReturnType<typeof setTimeout> | undefined;
