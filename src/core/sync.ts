@@ -60,7 +60,7 @@ export interface SyncOptions {
   /**
    * The most SCIM writes per second the target sends (its write pacer's limit, `aws.scim_rate_limit`).
    * With `stopStartingAt` it bounds how many operations the run can start: those past it are not
-   * confirmed this run (see `beyondReach`).
+   * confirmed this run (see `beyondReachFor`).
    */
   writesPerSecond?: number;
   /**
@@ -385,7 +385,9 @@ type Reach = (plan: Plan) => ReadonlySet<Operation>;
  * write, the write pacer sends at most `writesPerSecond` (retries and 409 adoptions take more,
  * never fewer), and `concurrency` more may have started, waiting for their request's slot. So
  * from now to `stopStartingAt` the run starts at most that many, in apply's order (phase by
- * phase, wave by wave): the operations past them are not read to be confirmed. A large first
+ * phase, wave by wave): the operations past them are not read to be confirmed. (One that fails
+ * before its request, a member add whose users all failed, takes no slot: the run may then run
+ * out of operations before its stop, never start one unconfirmed.) A large first
  * sync's continued runs are creates up to their deadline, yet each would otherwise read every
  * user the groups it will create later hold (1,500 list pages, 38 s at 40 reads/s, once 150,000
  * users are made) and plan a second time on what it read.
