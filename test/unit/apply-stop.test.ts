@@ -5,7 +5,7 @@
  * write with the state untouched, as STOPPED with the signal's exit code.
  */
 import { describe, expect, test } from "bun:test";
-import { apply, SAVE_SPACING } from "../../src/core/apply.ts";
+import { apply, inApplyOrder, SAVE_SPACING } from "../../src/core/apply.ts";
 import { isSyncError, SyncError } from "../../src/core/errors.ts";
 import type { Operation, Plan } from "../../src/core/plan.ts";
 import type { DirectorySource, ScimTarget, StateStore } from "../../src/core/ports.ts";
@@ -227,4 +227,28 @@ describe("apply's periodic checkpoints against a clock", () => {
     // Saves of 3 s every 15 s would take a fifth of the run; here: at 15 s, 75 s, and the phase's end.
     expect(await saveStarts(3000, 3000)).toEqual([15_000, 75_000, 126_000]);
   });
+});
+
+test("inApplyOrder is the order apply starts operations in: phase by phase, wave by wave, plan order within", async () => {
+  const operations: Operation[] = [
+    { kind: "createGroup", sourceId: "g1", displayName: "G", members: [] },
+    { kind: "createUser", sourceId: "u2", attributes: attrs("report"), wave: 1 },
+    { kind: "createUser", sourceId: "u1", attributes: attrs("manager") },
+    { kind: "createUser", sourceId: "u3", attributes: attrs("other") },
+  ];
+  expect(inApplyOrder(operations).map((op) => ("sourceId" in op ? op.sourceId : op.kind))).toEqual(["u1", "u3", "u2", "g1"]);
+  // What apply did, one at a time: the same order.
+  const model = new TenantModel("t");
+  const target = model.target();
+  const started: string[] = [];
+  await apply(planOf(operations), emptyState(), {
+    ...baseOptions,
+    concurrency: 1,
+    target: {
+      ...target,
+      createUser: async (externalId, ...rest) => (started.push(externalId), target.createUser(externalId, ...rest)),
+      createGroup: async (externalId, ...rest) => (started.push(externalId), target.createGroup(externalId, ...rest)),
+    },
+  });
+  expect(started).toEqual(["u1", "u3", "u2", "g1"]);
 });
