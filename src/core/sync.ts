@@ -9,7 +9,7 @@ import { refusalEvents, rejectedRecordEvent, type Audit } from "./audit.ts";
 import { fitForAws } from "./aws-limits.ts";
 import { SyncError } from "./errors.ts";
 import { READ_CONCURRENCY, confirmOwnership } from "./confirm.ts";
-import { checkGuardrails, refusalError, upsertOnly, type DeleteLimit, type GuardrailVerdict, type Refusal } from "./guardrails.ts";
+import { checkGuardrails, countedByRails, refusalError, upsertOnly, type DeleteLimit, type GuardrailVerdict, type Refusal } from "./guardrails.ts";
 import { mapLimit } from "./pool.ts";
 import { plan as makePlan, sendsRequest, summarisePlan, type Operation, type Plan, type PlanPolicy, type PlanSummary } from "./plan.ts";
 import { headStartHint, headStartIds, headStartPlan, pendingUserCreates } from "./head-start.ts";
@@ -60,7 +60,7 @@ export interface SyncOptions {
   /**
    * The most SCIM writes per second the target sends (its write pacer's limit, `aws.scim_rate_limit`).
    * With `stopStartingAt` it bounds how many operations the run can start: those past it are not
-   * confirmed this run (see `beyondReachFor`).
+   * started, nor confirmed unless the rails count them (see `beyondReachFor`).
    */
   writesPerSecond?: number;
   /**
@@ -103,7 +103,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     throw created ? withHeadStartNote(error, created) : error;
   }
   early.run = undefined; // its known ids (every user's) are let go
-  const { loaded, state, source, policy, tenantRead, plan, unconfirmed, counted = source, headStart } = read;
+  const { loaded, state, source, policy, tenantRead, plan, pastReach, counted = source, headStart } = read;
   const guardrails = checkGuardrails(plan, state, source, {
     maxDeletes: options.maxDeletes,
     maxMembershipRemovals: options.maxMembershipRemovals,
@@ -132,7 +132,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     }
     throw created > 0 ? withHeadStartNote(error, created) : error;
   }
-  await applyAndSave(deps, report, { loaded, state, policy, options, now, saver, unconfirmed, ...(headStart ? { headStart } : {}) });
+  await applyAndSave(deps, report, { loaded, state, policy, options, now, saver, pastReach, ...(headStart ? { headStart } : {}) });
   return report;
 }
 
@@ -242,16 +242,16 @@ async function readAndPlan(deps: SyncDependencies, options: SyncOptions, now: ()
   // whole tenant has finished (a large one takes several runs), unless set otherwise.
   const firstRun = loaded?.state.lastFullReadAt === undefined;
   const policy: PlanPolicy = { ...options.policy, adoptGroupsByName: options.adoptGroups === "always" || (options.adoptGroups === "first-run" && firstRun) };
-  if (options.targets !== undefined) return { loaded, state: loadedState, policy, ...(await readAndPlanTargets(deps, loadedState, policy, options.targets)), unconfirmed: NONE, headStart: undefined };
+  if (options.targets !== undefined) return { loaded, state: loadedState, policy, ...(await readAndPlanTargets(deps, loadedState, policy, options.targets)), pastReach: NONE, headStart: undefined };
   const tenantRead = decideTenantRead(loaded?.state, options, now());
   if (tenantRead === "skipped" && !options.dryRun) early.run = startHeadStart(deps, options, loadedState, policy, applyOptions(deps, options, policy, saver, now));
   const { source, state, headStart } = await readSource(deps.source, early.run, loadedState);
   deps.settle?.();
   for (const warning of source.warnings) deps.log.warn(warning);
   deps.log.info(`source: ${source.groups.length} groups, ${source.users.length} users`);
-  const { plan, unconfirmed } = await planRun(deps, source, state, policy, tenantRead, beyondReachFor(options, now));
+  const { plan, pastReach } = await planRun(deps, source, state, policy, tenantRead, beyondReachFor(options, now));
   deps.settle?.();
-  return { loaded, state, source, policy, tenantRead, plan, unconfirmed, counted: undefined, headStart };
+  return { loaded, state, source, policy, tenantRead, plan, pastReach, counted: undefined, headStart };
 }
 
 /**
@@ -338,7 +338,7 @@ async function loadState(deps: SyncDependencies): Promise<LoadedState | undefine
 /**
  * The plan against the tenant as this run knows it: read in full when due, else the state's
  * claims confirmed by reading what the plan would touch, as far as this run can reach (`reach`).
- * Upsert drops what takes access away. `unconfirmed`: the operations past the reach, which this
+ * Upsert drops what takes access away. `pastReach`: the operations past the reach, which this
  * run must not start (the next run plans and confirms them again).
  */
 async function planRun(
@@ -348,7 +348,7 @@ async function planRun(
   policy: PlanPolicy,
   tenantRead: SyncReport["tenantRead"],
   reach: Reach,
-): Promise<{ plan: Plan; unconfirmed: ReadonlySet<Operation> }> {
+): Promise<{ plan: Plan; pastReach: ReadonlySet<Operation> }> {
   const { log } = deps;
   const tenant: TenantSnapshot = tenantRead === "skipped" ? tenantFromState(state) : await readTenant(deps.target, source, state);
   if (tenantRead !== "skipped") log.info(`tenant (${tenantRead} full read): ${tenant.users.length} users, ${tenant.groups.length} groups`);
@@ -356,23 +356,22 @@ async function planRun(
   const planStarted = performance.now();
   let planned = makePlan(source, tenant, state, policy);
   log.debug(`plan: ${planned.operations.length} operations in ${(performance.now() - planStarted).toFixed(1)} ms`);
-  let unconfirmed: ReadonlySet<Operation> = NONE;
+  let pastReach: ReadonlySet<Operation> = NONE;
   if (tenantRead === "skipped") {
-    // The full plan each confirmation round made; what is confirmed is its part within reach.
+    // Each confirmation round plans in full; what it confirms is the part within reach, and what
+    // the rails count wherever it is: they judge the plan on what AWS holds, as without a deadline.
     let full = planned;
-    const withinReach = (p: Plan): Plan => {
+    const toConfirm = (p: Plan): Plan => {
       full = p;
-      const past = reach(p);
-      return past.size === 0 ? p : { ...p, operations: p.operations.filter((op) => !past.has(op)) };
+      pastReach = reach(p);
+      return pastReach.size === 0 ? p : { ...p, operations: p.operations.filter((op) => !pastReach.has(op) || countedByRails(op)) };
     };
-    const confirmed = await confirmOwnership(withinReach(planned), tenant, state, deps.target, (t) => withinReach(makePlan(source, t, state, policy)));
+    const confirmed = await confirmOwnership(toConfirm(planned), tenant, state, deps.target, (t) => toConfirm(makePlan(source, t, state, policy)));
     if (confirmed.reads > 0) log.info(`ownership: read ${confirmed.reads} time(s) what this run would change, to confirm it is ours`);
-    const kept = new Set(confirmed.plan.operations);
     planned = full;
-    unconfirmed = new Set(full.operations.filter((op) => !kept.has(op)));
-    if (unconfirmed.size > 0) log.debug(`plan: ${unconfirmed.size} operation(s) past what this run can start before its deadline: left to the next run, unread`);
+    if (pastReach.size > 0) log.debug(`plan: ${pastReach.size} operation(s) past what this run can start before its deadline: left to the next run, most unread`);
   }
-  return { plan: upsertFiltered(log, planned, source, policy), unconfirmed };
+  return { plan: upsertFiltered(log, planned, source, policy), pastReach };
 }
 
 const NONE: ReadonlySet<Operation> = new Set();
@@ -385,12 +384,12 @@ type Reach = (plan: Plan) => ReadonlySet<Operation>;
  * write, the write pacer sends at most `writesPerSecond` (retries and 409 adoptions take more,
  * never fewer), and `concurrency` more may have started, waiting for their request's slot. So
  * from now to `stopStartingAt` the run starts at most that many, in apply's order (phase by
- * phase, wave by wave): the operations past them are not read to be confirmed. (One that fails
- * before its request, a member add whose users all failed, takes no slot: the run may then run
- * out of operations before its stop, never start one unconfirmed.) A large first
- * sync's continued runs are creates up to their deadline, yet each would otherwise read every
- * user the groups it will create later hold (1,500 list pages, 38 s at 40 reads/s, once 150,000
- * users are made) and plan a second time on what it read.
+ * phase, wave by wave): the operations past them are not started, nor read to be confirmed
+ * unless the rails count them. (One that fails before its request, a member add whose users all
+ * failed, takes no slot: the run may then run out of operations before its stop, never start one
+ * past it.) A large first sync's continued runs are creates up to their deadline, yet each would
+ * otherwise read every user the groups it will create later hold (1,500 list pages, 38 s at 40
+ * reads/s, once 150,000 users are made) and plan a second time on what it read.
  */
 function beyondReachFor(options: SyncOptions, now: () => number): Reach {
   const { stopStartingAt, writesPerSecond } = options;
@@ -447,7 +446,7 @@ interface ApplyContext {
   /** The head start's creates, counted in the run's result. */
   headStart?: ApplyResult;
   /** The plan's operations past what the run can start before its deadline: not started, left to the next run. */
-  unconfirmed: ReadonlySet<Operation>;
+  pastReach: ReadonlySet<Operation>;
 }
 
 /** Runs the plan, saving progress as it goes and the final state when anything changed; fills `report.applied`. */
@@ -458,11 +457,11 @@ async function applyAndSave(deps: SyncDependencies, report: SyncReport, ctx: App
   // Refused at planning: recorded before the writes, in the order they were decided.
   if (audit !== undefined) for (const rejected of plan.rejected) audit.trail.record(rejectedRecordEvent(rejected, audit, now()));
   // apply saves what was done before it rethrows (auth failure mid-run, state conflict, bug).
-  const { unconfirmed } = ctx;
-  const runnable = unconfirmed.size === 0 ? plan : { ...plan, operations: plan.operations.filter((op) => !unconfirmed.has(op)) };
+  const { pastReach } = ctx;
+  const runnable = pastReach.size === 0 ? plan : { ...plan, operations: plan.operations.filter((op) => !pastReach.has(op)) };
   const result = await apply(runnable, state, applyOptions(deps, options, policy, saver, now));
   const { state: finalState, notStartedOperations: leftByApply, ...applied } = result;
-  const notStarted = unconfirmed.size === 0 ? leftByApply : [...leftByApply, ...plan.operations.filter((op) => unconfirmed.has(op))];
+  const notStarted = pastReach.size === 0 ? leftByApply : [...leftByApply, ...plan.operations.filter((op) => pastReach.has(op))];
   applied.notStarted = notStarted.length;
   if (ctx.headStart !== undefined) addHeadStart(applied, ctx.headStart);
   // Records the plan could not act on are failed records too: the run exits 1 and says why.
