@@ -45,6 +45,23 @@ export interface ResumeRun {
   google: { requests: number; readSeconds: number | null };
   /** Users the head start created while Google was read (src/core/head-start.ts), from the CLI's log; 0 without one. */
   headStartCreates: number;
+  /** Where the run's seconds went, from the emulators' logs (null without a write answered 2xx). */
+  timeline: ResumeTimeline | null;
+}
+
+/**
+ * A run's seconds as seen on the wire: before its first write, the gaps of a second or more with
+ * no write answered 2xx while writing (a checkpoint that blocks, a hand-over, planning), and after
+ * its last write (the stop margin, the final save, the exit). A run that loses none writes
+ * `budget × 25`.
+ */
+export interface ResumeTimeline {
+  /** From the CLI's start to its first write answered 2xx. */
+  firstWriteSeconds: number;
+  /** From its last write answered 2xx to the CLI's exit. */
+  afterLastWriteSeconds: number;
+  /** Σ of the gaps ≥ 1 s between consecutive writes answered 2xx, their count, and the longest with where it began (seconds from the start). */
+  gaps: { seconds: number; count: number; longest: number; longestAt: number };
 }
 
 export interface ResumeReport {
@@ -81,6 +98,8 @@ export interface ResumeOptions {
   runCli: (world: World, args: string[]) => Promise<ResumeCliRun>;
   /** More CLI arguments for every run (`--gws-rate-limit 35`: Google paced as deployed). */
   extraArgs?: string[];
+  /** Given each run's number and its stderr (the bench's `--resume-logs`: written to a file). */
+  onLog?: (run: number, stderr: string) => void;
 }
 
 /** Up to `runs` budgeted runs in a fresh throttled world, stopping early once the sync is complete or a run fails. */
@@ -108,7 +127,9 @@ async function resumeRun(world: World, n: number, options: ResumeOptions): Promi
     "sync", "--max-duration", options.budget, "--aws-scim-rate-limit", String(THROTTLED.writesPerSecond), "--aws-scim-read-rate-limit", String(THROTTLED.readsPerSecond),
     ...(options.extraArgs ?? []),
   ];
+  const startedAt = Date.now();
   const run = await options.runCli(world, args);
+  options.onLog?.(n, run.stderr);
   if (run.exit !== 0) process.stderr.write(`bench: resume run ${n} exited ${run.exit}${run.timedOut ? " (timed out)" : ""}\n${run.stderr.slice(-3000)}\n`);
   const summary = /summary: .*/.exec(run.stderr)?.[0];
   const usersListings = log.entries.filter((e) => e.method === "GET" && e.route === "/Users");
@@ -126,6 +147,29 @@ async function resumeRun(world: World, n: number, options: ResumeOptions): Promi
     rates: { readsPerSecond: rateAfterWarmup(log, true), writesPerSecond: rateAfterWarmup(log, false) },
     google: { requests: googleLog.total(), readSeconds: googleLog.entries.length < 2 ? null : (googleLog.entries.at(-1)!.at - googleLog.entries[0]!.at) / 1000 },
     headStartCreates: Number(/head start: (\d+) user\(s\) created while reading/.exec(run.stderr)?.[1] ?? 0),
+    timeline: timelineOf(log, startedAt, startedAt + run.wallSeconds * 1000),
+  };
+}
+
+/** Gaps shorter than this are the pace itself (40 ms at 25/s) or one slow answer, not lost time. */
+const GAP_MS = 1_000;
+
+function timelineOf(log: RequestLog, startedAt: number, endedAt: number): ResumeTimeline | null {
+  const at = log.entries.filter((e) => !isRead(e) && e.status >= 200 && e.status < 300).map((e) => e.at);
+  if (at.length === 0) return null;
+  const gaps = { seconds: 0, count: 0, longest: 0, longestAt: 0 };
+  for (let i = 1; i < at.length; i++) {
+    const gap = at[i]! - at[i - 1]!;
+    if (gap < GAP_MS) continue;
+    gaps.seconds += gap / 1000;
+    gaps.count++;
+    if (gap / 1000 > gaps.longest) Object.assign(gaps, { longest: gap / 1000, longestAt: (at[i - 1]! - startedAt) / 1000 });
+  }
+  const round = (n: number) => Math.round(n * 10) / 10;
+  return {
+    firstWriteSeconds: round((at[0]! - startedAt) / 1000),
+    afterLastWriteSeconds: round((endedAt - at.at(-1)!) / 1000),
+    gaps: { seconds: round(gaps.seconds), count: gaps.count, longest: round(gaps.longest), longestAt: round(gaps.longestAt) },
   };
 }
 
@@ -173,16 +217,19 @@ function projection(runs: ResumeRun[], options: ResumeOptions): ResumeReport {
 export function renderResume(r: ResumeReport): string {
   const mib = (b: number | null) => (b === null ? "–" : `${(b / 2 ** 20).toFixed(0)} MiB`);
   const rate = (n: number | null) => (n === null ? "–" : n.toFixed(1));
+  // Reports saved before the timeline existed have none.
+  const timeline = (t: ResumeTimeline | null | undefined) =>
+    t == null ? "– | – | –" : `${t.firstWriteSeconds} s | ${t.gaps.seconds} s in ${t.gaps.count} (${t.gaps.longest} s, at ${t.gaps.longestAt} s) | ${t.afterLastWriteSeconds} s`;
   let out =
     `throttled resume: the first sync into an empty tenant at ${r.limits.writesPerSecond} writes/s and ${r.limits.readsPerSecond} reads/s (429 above), ` +
     `each run \`sync --max-duration ${r.budget}\`, at most ${r.runsAsked} runs\n\n` +
-    "| run | exit | SCIM reads | SCIM writes (2xx) | 429s | not started | tenant read | GET /Users listings (unfiltered) | writes/s after 10 s | reads/s after 10 s | Google requests (read time) | head start creates | peak RSS | wall |\n" +
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    "| run | exit | SCIM reads | SCIM writes (2xx) | 429s | not started | tenant read | GET /Users listings (unfiltered) | writes/s after 10 s | reads/s after 10 s | Google requests (read time) | head start creates | first write | write gaps ≥ 1 s (longest, at) | after last write | peak RSS | wall |\n" +
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const run of r.runs) {
     out +=
       `| ${run.run} | ${run.timedOut ? "timeout" : run.exit} | ${run.scim.reads} | ${run.scim.writes} (${run.scim.writesDone}) | ${run.scim.throttled} | ${run.notStarted ?? "–"} | ${run.tenantRead ?? "–"} | ` +
       `${run.usersListings.all} (${run.usersListings.unfiltered}) | ${rate(run.rates.writesPerSecond)} | ${rate(run.rates.readsPerSecond)} | ` +
-      `${run.google?.requests ?? "–"} (${run.google?.readSeconds == null ? "–" : `${run.google.readSeconds.toFixed(1)} s`}) | ${run.headStartCreates ?? "–"} | ${mib(run.peakRssBytes)} | ${run.wallSeconds.toFixed(1)} s |\n`;
+      `${run.google?.requests ?? "–"} (${run.google?.readSeconds == null ? "–" : `${run.google.readSeconds.toFixed(1)} s`}) | ${run.headStartCreates ?? "–"} | ${timeline(run.timeline)} | ${mib(run.peakRssBytes)} | ${run.wallSeconds.toFixed(1)} s |\n`;
   }
   const or = (n: number | null) => (n === null ? "–" : String(n));
   return (

@@ -1,6 +1,6 @@
 /**
  * @module `bun run bench -- --size s|m|l [--json | --from-json FILE] [--scim-rps N] [--latency-ms N] [--binary PATH] [--timeout SECONDS]
- * [--resume-runs N] [--resume-budget DURATION] [--resume-only] [--gws-rate-limit N]`:
+ * [--resume-runs N] [--resume-budget DURATION] [--resume-only] [--gws-rate-limit N] [--resume-logs DIR]`:
  * runs the real CLI (a child process) against the emulators on an organisation from
  * `scripts/gen-org.ts` and reports, per scenario, SCIM and Google requests by API and method, the
  * theoretical minimum of SCIM writes and reads and the ratio to it (scripts/bench-minimum.ts),
@@ -19,6 +19,7 @@
  * that (e.g. `--size m --resume-only --resume-runs 12 --resume-budget 150s --gws-rate-limit 35`).
  */
 import { parseArgs } from "node:util";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateOrg } from "./gen-org.ts";
 import { minimumConfirmReads, minimumFullRead, minimumGoogleRequests, minimumWrites, tenantChange, type GoogleFewest, type TenantChange, type TenantView } from "./bench-minimum.ts";
@@ -97,6 +98,8 @@ const { values } = parseArgs({
     "resume-only": { type: "boolean", default: false },
     /** `--gws-rate-limit` for the resume's runs: Google paced as deployed (35/s by default there), not as the tests' emulator (1000/s). */
     "gws-rate-limit": { type: "string" },
+    /** A directory for each resume run's `--debug` log (resume-run-N.log): where its seconds went, line by line. */
+    "resume-logs": { type: "string" },
     /** MiB the CLI's garbage collector is sized for, as the Terraform module sizes the Lambda's (its memory_size); 0: the host's RAM. */
     memory: { type: "string", default: "512" },
   },
@@ -117,6 +120,8 @@ const firstSyncThrottled = size !== "l";
 // Only l measures the resume by default: two 900 s runs are too long for CI's size-s smoke.
 const resumeRuns = values["resume-runs"] !== undefined ? Number(values["resume-runs"]) : size === "l" ? 2 : 0;
 const resumeBudgetMs = parseDuration(values["resume-budget"]!);
+const resumeLogs = values["resume-logs"];
+if (resumeLogs !== undefined) mkdirSync(resumeLogs, { recursive: true });
 const memoryMiB = Number(values.memory);
 if (!Number.isInteger(memoryMiB) || memoryMiB < 0) {
   process.stderr.write(`bench: --memory must be a whole number of MiB (0: the host's RAM), got "${values.memory}"\n`);
@@ -164,7 +169,8 @@ async function runBench(): Promise<BenchReport> {
       latencyMs,
       minimumWrites: first?.minimum.writes ?? null,
       runCli,
-      ...(values["gws-rate-limit"] !== undefined ? { extraArgs: ["--gws-rate-limit", values["gws-rate-limit"]] } : {}),
+      extraArgs: [...(values["gws-rate-limit"] !== undefined ? ["--gws-rate-limit", values["gws-rate-limit"]] : []), ...(resumeLogs !== undefined ? ["--debug"] : [])],
+      ...(resumeLogs !== undefined ? { onLog: (n: number, stderr: string) => writeFileSync(join(resumeLogs, `resume-run-${n}.log`), stderr) } : {}),
     });
   }
   return { ...result, targets: computeTargets(result, fewest) };

@@ -68,6 +68,11 @@ function userRemoval(op: Operation): string | undefined {
 }
 
 
+/** Whether the rails count `op`: a user deleted or deactivated, a group deleted, a membership removed. */
+export function countedByRails(op: Operation): boolean {
+  return userRemoval(op) !== undefined || op.kind === "deleteGroup" || op.kind === "removeMembers";
+}
+
 export function checkGuardrails(plan: Plan, state: SyncState, source: SourceSnapshot, options: GuardrailOptions): GuardrailVerdict {
   const userNames: string[] = [];
   const groupNames: string[] = [];

@@ -4,14 +4,14 @@
  */
 import type { SyncState, TenantGroup, TenantSnapshot } from "../model/index.ts";
 import { emptyState } from "../model/index.ts";
-import { apply, type ApplyOptions, type ApplyResult } from "./apply.ts";
+import { apply, inApplyOrder, type ApplyOptions, type ApplyResult } from "./apply.ts";
 import { refusalEvents, rejectedRecordEvent, type Audit } from "./audit.ts";
 import { fitForAws } from "./aws-limits.ts";
 import { SyncError } from "./errors.ts";
 import { READ_CONCURRENCY, confirmOwnership } from "./confirm.ts";
-import { checkGuardrails, refusalError, upsertOnly, type DeleteLimit, type GuardrailVerdict, type Refusal } from "./guardrails.ts";
+import { checkGuardrails, countedByRails, refusalError, upsertOnly, type DeleteLimit, type GuardrailVerdict, type Refusal } from "./guardrails.ts";
 import { mapLimit } from "./pool.ts";
-import { plan as makePlan, summarisePlan, type Plan, type PlanPolicy, type PlanSummary } from "./plan.ts";
+import { plan as makePlan, sendsRequest, summarisePlan, type Operation, type Plan, type PlanPolicy, type PlanSummary } from "./plan.ts";
 import { headStartHint, headStartIds, headStartPlan, pendingUserCreates } from "./head-start.ts";
 import { continuesFromState } from "./resume.ts";
 import type { DirectorySource, HeadStart, LoadedState, Logger, ScimTarget, SourceSnapshot, StateStore, SyncTargets } from "./ports.ts";
@@ -58,6 +58,12 @@ export interface SyncOptions {
   /** Epoch ms after which no new operation starts; reads that end after it abort the run before any write. */
   stopStartingAt?: number;
   /**
+   * The most SCIM writes per second the target sends (its write pacer's limit, `aws.scim_rate_limit`).
+   * With `stopStartingAt` it bounds how many operations the run can start: those past it are not
+   * started, nor confirmed unless the rails count them (see `beyondReachFor`).
+   */
+  writesPerSecond?: number;
+  /**
    * A stop asked from outside (SIGTERM, Ctrl-C; its `reason` names it). During the reads it ends
    * the run at once with STOPPED, before any write and with the state untouched; during the writes
    * no new operation starts, those in flight finish (at most `stopGraceMs`) and the state is saved.
@@ -97,7 +103,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     throw created ? withHeadStartNote(error, created) : error;
   }
   early.run = undefined; // its known ids (every user's) are let go
-  const { loaded, state, source, policy, tenantRead, plan, counted = source, headStart } = read;
+  const { loaded, state, source, policy, tenantRead, plan, pastReach, counted = source, headStart } = read;
   const guardrails = checkGuardrails(plan, state, source, {
     maxDeletes: options.maxDeletes,
     maxMembershipRemovals: options.maxMembershipRemovals,
@@ -126,7 +132,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     }
     throw created > 0 ? withHeadStartNote(error, created) : error;
   }
-  await applyAndSave(deps, report, { loaded, state, policy, options, now, saver, ...(headStart ? { headStart } : {}) });
+  await applyAndSave(deps, report, { loaded, state, policy, options, now, saver, pastReach, ...(headStart ? { headStart } : {}) });
   return report;
 }
 
@@ -182,6 +188,9 @@ function startHeadStart(deps: SyncDependencies, options: SyncOptions, state: Syn
     running = undefined;
     const result = await creates;
     if (result === undefined) return undefined;
+    // Stopped by the deadline or a signal, apply leaves the last save to its caller: the run ends
+    // before the plan's writes (DEADLINE, STOPPED), and what the creates did must be in the state.
+    if (result.stopped !== undefined) await writes.checkpoint?.(result.state);
     deps.log.info(`head start: ${result.done.createUser} user(s) created while reading; the plan goes on from there`);
     // The creates not started are the plan's now: not held through the run (190,000 operations at the start of a large one).
     return { ...result, notStartedOperations: [] };
@@ -233,16 +242,16 @@ async function readAndPlan(deps: SyncDependencies, options: SyncOptions, now: ()
   // whole tenant has finished (a large one takes several runs), unless set otherwise.
   const firstRun = loaded?.state.lastFullReadAt === undefined;
   const policy: PlanPolicy = { ...options.policy, adoptGroupsByName: options.adoptGroups === "always" || (options.adoptGroups === "first-run" && firstRun) };
-  if (options.targets !== undefined) return { loaded, state: loadedState, policy, ...(await readAndPlanTargets(deps, loadedState, policy, options.targets)), headStart: undefined };
+  if (options.targets !== undefined) return { loaded, state: loadedState, policy, ...(await readAndPlanTargets(deps, loadedState, policy, options.targets)), pastReach: NONE, headStart: undefined };
   const tenantRead = decideTenantRead(loaded?.state, options, now());
   if (tenantRead === "skipped" && !options.dryRun) early.run = startHeadStart(deps, options, loadedState, policy, applyOptions(deps, options, policy, saver, now));
   const { source, state, headStart } = await readSource(deps.source, early.run, loadedState);
   deps.settle?.();
   for (const warning of source.warnings) deps.log.warn(warning);
   deps.log.info(`source: ${source.groups.length} groups, ${source.users.length} users`);
-  const plan = await planRun(deps, source, state, policy, tenantRead);
+  const { plan, pastReach } = await planRun(deps, source, state, policy, tenantRead, beyondReachFor(options, now));
   deps.settle?.();
-  return { loaded, state, source, policy, tenantRead, plan, counted: undefined, headStart };
+  return { loaded, state, source, policy, tenantRead, plan, pastReach, counted: undefined, headStart };
 }
 
 /**
@@ -328,9 +337,18 @@ async function loadState(deps: SyncDependencies): Promise<LoadedState | undefine
 
 /**
  * The plan against the tenant as this run knows it: read in full when due, else the state's
- * claims confirmed by reading what the plan would touch. Upsert drops what takes access away.
+ * claims confirmed by reading what the plan would touch, as far as this run can reach (`reach`).
+ * Upsert drops what takes access away. `pastReach`: the operations past the reach, which this
+ * run must not start (the next run plans and confirms them again).
  */
-async function planRun(deps: SyncDependencies, source: SourceSnapshot, state: SyncState, policy: PlanPolicy, tenantRead: SyncReport["tenantRead"]): Promise<Plan> {
+async function planRun(
+  deps: SyncDependencies,
+  source: SourceSnapshot,
+  state: SyncState,
+  policy: PlanPolicy,
+  tenantRead: SyncReport["tenantRead"],
+  reach: Reach,
+): Promise<{ plan: Plan; pastReach: ReadonlySet<Operation> }> {
   const { log } = deps;
   const tenant: TenantSnapshot = tenantRead === "skipped" ? tenantFromState(state) : await readTenant(deps.target, source, state);
   if (tenantRead !== "skipped") log.info(`tenant (${tenantRead} full read): ${tenant.users.length} users, ${tenant.groups.length} groups`);
@@ -338,12 +356,54 @@ async function planRun(deps: SyncDependencies, source: SourceSnapshot, state: Sy
   const planStarted = performance.now();
   let planned = makePlan(source, tenant, state, policy);
   log.debug(`plan: ${planned.operations.length} operations in ${(performance.now() - planStarted).toFixed(1)} ms`);
+  let pastReach: ReadonlySet<Operation> = NONE;
   if (tenantRead === "skipped") {
-    const confirmed = await confirmOwnership(planned, tenant, state, deps.target, (t) => makePlan(source, t, state, policy));
-    planned = confirmed.plan;
+    // Each confirmation round plans in full; what it confirms is the part within reach, and what
+    // the rails count wherever it is: they judge the plan on what AWS holds, as without a deadline.
+    let full = planned;
+    const toConfirm = (p: Plan): Plan => {
+      full = p;
+      pastReach = reach(p);
+      return pastReach.size === 0 ? p : { ...p, operations: p.operations.filter((op) => !pastReach.has(op) || countedByRails(op)) };
+    };
+    const confirmed = await confirmOwnership(toConfirm(planned), tenant, state, deps.target, (t) => toConfirm(makePlan(source, t, state, policy)));
     if (confirmed.reads > 0) log.info(`ownership: read ${confirmed.reads} time(s) what this run would change, to confirm it is ours`);
+    planned = full;
+    if (pastReach.size > 0) log.debug(`plan: ${pastReach.size} operation(s) past what this run can start before its deadline: left to the next run, most unread`);
   }
-  return upsertFiltered(log, planned, source, policy);
+  return { plan: upsertFiltered(log, planned, source, policy), pastReach };
+}
+
+const NONE: ReadonlySet<Operation> = new Set();
+
+/** The operations of a plan that the run cannot start (none without a deadline). */
+type Reach = (plan: Plan) => ReadonlySet<Operation>;
+
+/**
+ * How far a run with a deadline can get: every operation that sends a request sends at least one
+ * write, the write pacer sends at most `writesPerSecond` (retries and 409 adoptions take more,
+ * never fewer), and `concurrency` more may have started, waiting for their request's slot. So
+ * from now to `stopStartingAt` the run starts at most that many, in apply's order (phase by
+ * phase, wave by wave): the operations past them are not started, nor read to be confirmed
+ * unless the rails count them. (One that fails before its request, a member add whose users all
+ * failed, takes no slot: the run may then run out of operations before its stop, never start one
+ * past it.) A large first sync's continued runs are creates up to their deadline, yet each would
+ * otherwise read every user the groups it will create later hold (1,500 list pages, 38 s at 40
+ * reads/s, once 150,000 users are made) and plan a second time on what it read.
+ */
+function beyondReachFor(options: SyncOptions, now: () => number): Reach {
+  const { stopStartingAt, writesPerSecond } = options;
+  if (options.dryRun || stopStartingAt === undefined || writesPerSecond === undefined) return () => NONE;
+  return (plan) => {
+    // The pacer's first slot comes at once, then one every 1/writesPerSecond s.
+    let starts = Math.max(0, ((stopStartingAt - now()) / 1000) * writesPerSecond) + 1 + options.concurrency;
+    const past = new Set<Operation>();
+    for (const op of inApplyOrder(plan.operations)) {
+      if (starts <= 0) past.add(op);
+      else if (sendsRequest(op)) starts--;
+    }
+    return past;
+  };
 }
 
 /** The plan's warnings logged; in upsert mode, the plan less what takes access away. */
@@ -385,6 +445,8 @@ interface ApplyContext {
   saver: StateSaver;
   /** The head start's creates, counted in the run's result. */
   headStart?: ApplyResult;
+  /** The plan's operations past what the run can start before its deadline: not started, left to the next run. */
+  pastReach: ReadonlySet<Operation>;
 }
 
 /** Runs the plan, saving progress as it goes and the final state when anything changed; fills `report.applied`. */
@@ -395,8 +457,12 @@ async function applyAndSave(deps: SyncDependencies, report: SyncReport, ctx: App
   // Refused at planning: recorded before the writes, in the order they were decided.
   if (audit !== undefined) for (const rejected of plan.rejected) audit.trail.record(rejectedRecordEvent(rejected, audit, now()));
   // apply saves what was done before it rethrows (auth failure mid-run, state conflict, bug).
-  const result = await apply(plan, state, applyOptions(deps, options, policy, saver, now));
-  const { state: finalState, notStartedOperations: notStarted, ...applied } = result;
+  const { pastReach } = ctx;
+  const runnable = pastReach.size === 0 ? plan : { ...plan, operations: plan.operations.filter((op) => !pastReach.has(op)) };
+  const result = await apply(runnable, state, applyOptions(deps, options, policy, saver, now));
+  const { state: finalState, notStartedOperations: leftByApply, ...applied } = result;
+  const notStarted = pastReach.size === 0 ? leftByApply : [...leftByApply, ...plan.operations.filter((op) => pastReach.has(op))];
+  applied.notStarted = notStarted.length;
   if (ctx.headStart !== undefined) addHeadStart(applied, ctx.headStart);
   // Records the plan could not act on are failed records too: the run exits 1 and says why.
   applied.failed = [...plan.rejected.map((r) => ({ kind: r.kind, subject: r.subject, reason: r.reason })), ...applied.failed];

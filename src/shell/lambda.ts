@@ -175,7 +175,7 @@ async function handleInvocation(next: NextInvocation, context: InvocationContext
 
   const event = parseEvent(next.body);
   const options = invocationOptions(event);
-  // The same margin as the command line's --max-duration: operations in flight finish and the state is saved in time.
+  // The same margin as the command line's --max-duration (30 s of a 900 s timeout): operations in flight finish and the state is saved in time.
   const stopAt = next.deadlineMs === undefined ? undefined : stopStartingAtFor(started, next.deadlineMs);
   log.info(
     `invocation: ${describeEvent(event)}` +

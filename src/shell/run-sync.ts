@@ -133,6 +133,8 @@ async function configuredSync(
           for (const rule of allowed) log.warn(`allowed for this run only: ${renderRefusal(rule).message}`);
         },
         ...(options.stopStartingAt !== undefined ? { stopStartingAt: options.stopStartingAt } : {}),
+        // The write pacer's limit (compose.ts): how many operations a run with a deadline can start.
+        writesPerSecond: finalConfig.aws.scimRateLimit,
         ...(stop ? { signal: stop.signal } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       },
@@ -158,6 +160,17 @@ async function configuredSync(
   return { report, figures, exitCode: (report.applied?.failed.length ?? 0) > 0 ? EXIT.partial : EXIT.ok };
 }
 
+/**
+ * Between a run's phases: the garbage they left collected, then what the run holds, in the debug
+ * log (how memory is measured phase by phase), with what the collection took (the run waits for it).
+ */
+function settle(log: ManagedLogger): void {
+  const started = performance.now();
+  collectGarbage();
+  const memory = memoryInUse();
+  if (memory !== undefined) log.debug(`memory: rss ${memory.rssMiB} MiB, heap ${memory.heapMiB} MiB (collected in ${(performance.now() - started).toFixed(0)} ms)`);
+}
+
 /** After the stop signal, the most the run may take to end by itself before the process exits anyway (the state save hangs). */
 const STOP_BACKSTOP_MS = 2 * STOP_GRACE_MS;
 /** What an S3 lock's delete (a request) is given when the process exits without the run's own ending. */
@@ -172,13 +185,6 @@ const RELEASE_BOUND_MS = 1_000;
  * stale; progress is in the last checkpoint). Removed after the run (`dispose`): a Lambda sandbox
  * runs many invocations in one process.
  */
-/** Between a run's phases: the garbage they left collected, then what the run holds, in the debug log (how memory is measured phase by phase). */
-function settle(log: ManagedLogger): void {
-  collectGarbage();
-  const memory = memoryInUse();
-  if (memory !== undefined) log.debug(`memory: rss ${memory.rssMiB} MiB, heap ${memory.heapMiB} MiB`);
-}
-
 function gracefulStop(log: ManagedLogger, locking: Promise<RunLock>): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   let backstop: ReturnType<typeof setTimeout> | undefined;
@@ -215,17 +221,35 @@ function gracefulStop(log: ManagedLogger, locking: Promise<RunLock>): { signal: 
 }
 
 /**
+ * The most a run keeps back at the end of its budget. What has to fit after the stop, at the
+ * largest tenants (200,000 users):
+ * - the operations in flight end: at most 8 (the SCIM pacers' concurrency), each a request or
+ *   two that AWS answers in well under a second, or retried after a 429 (backoff from 250 ms,
+ *   doubling, full jitter: its first five retries wait under 8 s in all);
+ * - a checkpoint that may be running then, and the final state save: 2–6 s each (file or S3);
+ * - the summary, the run lock's release, the Lambda's answer: well under a second.
+ * That is under 20 s; 30 s leaves the rest as headroom. A fixed share would keep 90 s of a 900 s
+ * run (2,250 writes at 25/s) for what takes 20. Not covered: a request that hangs until its 30 s
+ * timeout just at the stop. The CLI then ends that much past its budget; Lambda ends the
+ * invocation at its deadline, and what it did since its last checkpoint is adopted by
+ * externalId next run (so nothing is duplicated nor lost).
+ */
+export const STOP_MARGIN_CAP_MS = 30_000;
+
+/**
  * When to stop starting operations for a run that must end by `deadline`: early enough for the
- * operations in flight to finish and the state to be saved. The margin is max(10 s, 10% of the
- * budget), but at most half the budget so a short budget still does some work.
+ * operations in flight to finish and the state to be saved. The margin is 10% of the budget, at
+ * least 10 s and at most STOP_MARGIN_CAP_MS (30 s from a 300 s budget on), and never more than
+ * half the budget so a short one still does some work.
  *
  * @example
- * stopStartingAtFor(start, start + 600_000); // start + 540 s (60 s margin)
+ * stopStartingAtFor(start, start + 900_000); // start + 870 s (30 s margin: Lambda's longest invocation)
+ * stopStartingAtFor(start, start + 120_000); // start + 108 s (12 s margin)
  * stopStartingAtFor(start, start + 60_000);  // start + 50 s (10 s margin)
  */
 export function stopStartingAtFor(startedAt: number, deadline: number): number {
   const budget = Math.max(0, deadline - startedAt);
-  const margin = Math.min(Math.max(10_000, budget * 0.1), budget / 2);
+  const margin = Math.min(Math.max(10_000, budget * 0.1), STOP_MARGIN_CAP_MS, budget / 2);
   return deadline - margin;
 }
 

@@ -1,11 +1,11 @@
 /**
  * @module Unit tests of the stop asked from outside (the `signal` SIGTERM and Ctrl-C abort): in
  * `apply`, no new operation starts, those in flight finish (at most `stopGraceMs`) and the state
- * saved says exactly what was done; in `runSync`, a stop during the reads ends the run before any
+ * returned (its caller saves it) says exactly what was done; in `runSync`, a stop during the reads ends the run before any
  * write with the state untouched, as STOPPED with the signal's exit code.
  */
 import { describe, expect, test } from "bun:test";
-import { apply } from "../../src/core/apply.ts";
+import { apply, inApplyOrder, SAVE_SPACING } from "../../src/core/apply.ts";
 import { isSyncError, SyncError } from "../../src/core/errors.ts";
 import type { Operation, Plan } from "../../src/core/plan.ts";
 import type { DirectorySource, ScimTarget, StateStore } from "../../src/core/ports.ts";
@@ -61,8 +61,8 @@ describe("apply with a stop signal", () => {
     expect(result.done.createUser).toBe(created);
     expect(result.notStarted).toBe(40 - created);
     expect(Object.keys(result.state.users)).toHaveLength(created);
-    // The last checkpoint (end of the phase) already holds them all.
-    expect(Object.keys(saves.at(-1)!.users).sort()).toEqual(Object.keys(result.state.users).sort());
+    // No save at the stop: the caller saves the state returned at once (runSync's final save), which holds them all.
+    expect(saves).toEqual([]);
     await sleep(50);
     expect(model.users.size).toBe(created); // nothing started after the stop
   });
@@ -91,7 +91,8 @@ describe("apply with a stop signal", () => {
     expect(result.leftInFlight).toBe(1);
     expect(result.stopped).toBe("signal");
     expect(result.state.users.u3).toBeUndefined();
-    expect(Object.keys(saves.at(-1)!.users)).toHaveLength(model.users.size);
+    expect(Object.keys(result.state.users)).toHaveLength(model.users.size);
+    expect(saves).toEqual([]);
     expect(warnings.join("\n")).toContain("1 operation(s) still in flight 0.1 s after the stop");
   });
 
@@ -194,25 +195,60 @@ describe("apply's checkpoints", () => {
   });
 });
 
-test("a periodic checkpoint waits four times the last save's duration from its start: saving takes at most a fifth of a run", async () => {
+describe("apply's periodic checkpoints against a clock", () => {
+  /**
+   * A throttled run on a clock: each create takes 40 ms (25 writes/s, one at a time), each save
+   * `saveMs`, during which the clock runs and nothing else does (a save serialises the state at once).
+   */
+  async function saveStarts(saveMs: number, operations: number): Promise<number[]> {
+    const model = new TenantModel("t");
+    const target = model.target();
+    let clock = 0;
+    const starts: number[] = [];
+    await apply(planOf(creates(operations)), emptyState(), {
+      ...baseOptions,
+      concurrency: 1,
+      target: { ...target, createUser: async (...args) => ((clock += 40), target.createUser(...args)) },
+      now: () => clock,
+      checkpoint: async () => {
+        starts.push(clock);
+        clock += saveMs;
+      },
+    });
+    return starts;
+  }
+
+  test("while saves are quick: every 15 s, then at the phase's end", async () => {
+    // 3,000 creates are 120 s: a save every 15 s (and the 10 ms it takes), the last at the end.
+    expect(await saveStarts(10, 3000)).toEqual([15_000, 30_010, 45_020, 60_030, 75_040, 90_050, 105_060, 120_070, 120_080]);
+  });
+
+  test(`a slow save (a large state) spaces the next one ${SAVE_SPACING} times its duration from its start: saving takes at most a twentieth of the run`, async () => {
+    // Saves of 3 s every 15 s would take a fifth of the run; here: at 15 s, 75 s, and the phase's end.
+    expect(await saveStarts(3000, 3000)).toEqual([15_000, 75_000, 126_000]);
+  });
+});
+
+test("inApplyOrder is the order apply starts operations in: phase by phase, wave by wave, plan order within", async () => {
+  const operations: Operation[] = [
+    { kind: "createGroup", sourceId: "g1", displayName: "G", members: [] },
+    { kind: "createUser", sourceId: "u2", attributes: attrs("report"), wave: 1 },
+    { kind: "createUser", sourceId: "u1", attributes: attrs("manager") },
+    { kind: "createUser", sourceId: "u3", attributes: attrs("other") },
+  ];
+  expect(inApplyOrder(operations).map((op) => ("sourceId" in op ? op.sourceId : op.kind))).toEqual(["u1", "u3", "u2", "g1"]);
+  // What apply did, one at a time: the same order.
   const model = new TenantModel("t");
-  const starts: number[] = [];
-  const durations: number[] = [];
-  const now = () => performance.now();
-  await apply(planOf(creates(120)), emptyState(), {
+  const target = model.target();
+  const started: string[] = [];
+  await apply(planOf(operations), emptyState(), {
     ...baseOptions,
     concurrency: 1,
-    target: slowTarget(model, 2),
-    checkpointEvery: 1,
-    now,
-    checkpoint: async () => {
-      const started = now();
-      starts.push(started);
-      await sleep(15);
-      durations.push(now() - started);
+    target: {
+      ...target,
+      createUser: async (externalId, ...rest) => (started.push(externalId), target.createUser(externalId, ...rest)),
+      createGroup: async (externalId, ...rest) => (started.push(externalId), target.createGroup(externalId, ...rest)),
     },
   });
-  // The last save is the phase's end, made whatever the pace; the ones before are periodic.
-  expect(starts.length).toBeGreaterThan(2);
-  for (let i = 0; i + 2 < starts.length; i++) expect(starts[i + 1]! - starts[i]!).toBeGreaterThanOrEqual(4 * durations[i]! - 1);
+  expect(started).toEqual(["u1", "u3", "u2", "g1"]);
 });

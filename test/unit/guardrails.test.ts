@@ -221,10 +221,14 @@ describe("upsertOnly", () => {
 });
 
 describe("stopStartingAtFor: the deadline margin", () => {
-  test("max(10 s, 10%) before the deadline, at most half the budget", () => {
-    expect(stopStartingAtFor(0, 600_000)).toBe(540_000);
+  test("10% of the budget before the deadline, at least 10 s, at most 30 s, and at most half the budget", () => {
     expect(stopStartingAtFor(0, 60_000)).toBe(50_000);
-    expect(stopStartingAtFor(0, 900_000)).toBe(810_000);
+    expect(stopStartingAtFor(0, 90_000)).toBe(80_000);
+    expect(stopStartingAtFor(0, 200_000)).toBe(180_000);
+    expect(stopStartingAtFor(0, 300_000)).toBe(270_000);
+    // Lambda's longest invocation: 30 s kept back, not 90 (2,250 more writes at 25/s).
+    expect(stopStartingAtFor(0, 900_000)).toBe(870_000);
+    expect(stopStartingAtFor(0, 3_300_000)).toBe(3_270_000);
     expect(stopStartingAtFor(1_000, 7_000)).toBe(4_000);
   });
 });
