@@ -260,7 +260,7 @@ async function readSource(source: DirectorySource, early: HeadStartRun | undefin
   let read: SourceSnapshot;
   let headStart: ApplyResult | undefined;
   try {
-    read = await source.read(early?.hint);
+    read = await source.read(early?.hint, (sourceId) => (Object.hasOwn(loadedState.users, sourceId) ? loadedState.users[sourceId]!.attributes : undefined));
   } finally {
     headStart = await early?.finish();
   }
