@@ -61,8 +61,10 @@ export function tenantUserSharing(source: SourceSnapshot, state: SyncState): (us
   return (user) => {
     if (user.externalId === undefined) return user;
     const record = Object.hasOwn(state.users, user.externalId) ? state.users[user.externalId] : undefined;
-    const candidate = record !== undefined && record.scimId === user.scimId ? record.attributes : sourceAttributes(user.externalId);
+    const ours = record !== undefined && record.scimId === user.scimId;
+    const candidate = ours ? record.attributes : sourceAttributes(user.externalId);
     if (candidate === undefined || !identical(user.attributes, candidate, "managerSourceId")) return user;
-    return { ...user, attributes: candidate };
+    // The record's SCIM id string too (the same id): the members read next are interned to it, 1,000,000 of them.
+    return { ...user, scimId: ours ? record.scimId : user.scimId, attributes: candidate };
   };
 }
