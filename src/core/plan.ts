@@ -227,7 +227,7 @@ export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: Sync
 interface UserPlan {
   matching: Matching<TenantUser>;
   /** Source ids of the users this run wants in AWS (matched or created). */
-  desiredIds: { has(sourceId: string): boolean; keys(): Iterable<string> };
+  desiredIds: { has(sourceId: string): boolean };
   /** Users left as AWS holds them: suspended under "ignore", rejected, blocked by a name not ours. */
   frozenIds: Set<string>;
   /** Source id → SCIM id of every user that exists already and that this run may name (desired or frozen). */
@@ -263,10 +263,7 @@ function planUsers(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncSt
   // The desired users are the matched ones and these: no index of all 200,000 is built again.
   const toCreate = new Map<string, SourceUser>();
   for (const user of desired) if (!matching.matched.has(user.sourceId)) toCreate.set(user.sourceId, user);
-  const desiredIds: UserPlan["desiredIds"] = {
-    has: (sourceId) => matching.matched.has(sourceId) || toCreate.has(sourceId),
-    keys: () => [...matching.matched.keys(), ...toCreate.keys()],
-  };
+  const desiredIds: UserPlan["desiredIds"] = { has: (sourceId) => matching.matched.has(sourceId) || toCreate.has(sourceId) };
   const frozenOwned = new Map<string, string>();
   for (const [scimId, sourceId] of matching.owned) if (frozenIds.has(sourceId)) frozenOwned.set(sourceId, scimId);
   const existing = existingUsers(matching.matched, frozenOwned);
