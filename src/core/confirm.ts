@@ -116,16 +116,17 @@ async function readInto<T extends { scimId: string }>(
 
 /** The tenant as the state says, with what AWS answered in place of each resource read (members stay the state's: AWS never lists them with a group). */
 function corrected(tenant: TenantSnapshot, users: Map<string, TenantUser | undefined>, groups: Map<string, TenantGroup | undefined>): TenantSnapshot {
-  return {
-    users: tenant.users.flatMap((u) => {
-      if (!users.has(u.scimId)) return [u];
-      const read = users.get(u.scimId);
-      return read === undefined ? [] : [read];
-    }),
-    groups: tenant.groups.flatMap((g) => {
-      if (!groups.has(g.scimId)) return [g];
-      const read = groups.get(g.scimId);
-      return read === undefined ? [] : [{ ...read, ...(g.memberScimIds !== undefined ? { memberScimIds: g.memberScimIds } : {}) }];
-    }),
-  };
+  // Loops, not flatMap: no one-item array per user of a 200,000-user tenant.
+  const correctedUsers: TenantUser[] = [];
+  for (const u of tenant.users) {
+    const read = users.has(u.scimId) ? users.get(u.scimId) : u;
+    if (read !== undefined) correctedUsers.push(read);
+  }
+  const correctedGroups: TenantGroup[] = [];
+  for (const g of tenant.groups) {
+    const read = groups.has(g.scimId) ? groups.get(g.scimId) : g;
+    if (read === g) correctedGroups.push(g);
+    else if (read !== undefined) correctedGroups.push({ ...read, ...(g.memberScimIds !== undefined ? { memberScimIds: g.memberScimIds } : {}) });
+  }
+  return { users: correctedUsers, groups: correctedGroups };
 }

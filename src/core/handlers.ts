@@ -60,7 +60,9 @@ async function createUser(op: OperationOf<"createUser">, ctx: OperationContext):
   const manager = op.manager ? userScimId(op.manager, state) : undefined;
   // Without its manager's SCIM id (the manager's create failed) the user is created without
   // one; the state says so, and a later run sets it.
-  const { managerSourceId: _m, ...withoutManager } = op.attributes;
+  // The plan's own object whenever it says what is written (no manager to leave out): a copy per
+  // user of a first sync would be 200,000 copies, kept by the state.
+  const withoutManager = op.attributes.managerSourceId === undefined ? op.attributes : withoutManagerOf(op.attributes);
   const written: UserAttributes = manager === undefined ? withoutManager : op.attributes;
   const scimId = await createOrAdopt(() => target.createUser(op.sourceId, written, manager), ctx, {
     sourceId: op.sourceId,
@@ -244,6 +246,11 @@ async function deleteGroup(op: OperationOf<"deleteGroup">, ctx: OperationContext
 async function deleteUser(op: OperationOf<"deleteUser">, ctx: OperationContext): Promise<void> {
   await ctx.target.deleteUser(op.scimId);
   if (op.sourceId !== undefined) forgetUser(ctx.state, op.sourceId);
+}
+
+function withoutManagerOf(attributes: UserAttributes): UserAttributes {
+  const { managerSourceId: _m, ...rest } = attributes;
+  return rest;
 }
 
 /** The change an update sends; the manager's SCIM id only with a manager to write. */

@@ -40,8 +40,10 @@ export interface MatchInput<D, T extends Candidate> {
 export type BlockedReason = "foreign-external-id" | "protected" | "adoption-off";
 
 export interface Matching<T> {
-  /** Source id → the tenant resource it is; `adopted` when this run takes it over. */
-  matched: Map<string, { resource: T; adopted: boolean }>;
+  /** Source id → the tenant resource it is. */
+  matched: Map<string, T>;
+  /** Source ids of the matched records this run takes over (rules 2 to 4). */
+  adopted: Set<string>;
   /** SCIM id → source id of every state record the tenant confirms. */
   owned: Map<string, string>;
   /** State records whose resource is gone from the tenant. */
@@ -51,16 +53,23 @@ export interface Matching<T> {
   /** Desired records whose name a resource holds that this run may not take. */
   blocked: Map<string, { resource: T; reason: BlockedReason }>;
   /** Every tenant resource by SCIM id: the planner's lookups share this one index. */
-  byScimId: ReadonlyMap<string, T>;
+  byScimId: { get(scimId: string): T | undefined };
+  /**
+   * SCIM id → the resource's index in the tenant list: what the planner numbers its per-user
+   * marks by, rather than build another map of 200,000 users.
+   */
+  slotOf: ReadonlyMap<string, number>;
 }
 
 export function matchResources<D, T extends Candidate>(input: MatchInput<D, T>): Matching<T> {
-  const byId = indexBy(input.tenant, (t) => t.scimId);
+  const slotOf = new Map<string, number>();
+  input.tenant.forEach((t, slot) => slotOf.set(t.scimId, slot));
+  const byId = { get: (scimId: string): T | undefined => input.tenant[slotOf.get(scimId) ?? -1] };
   // Built when first asked: on a run with little to do every desired record matches its state
   // record (rule 1), and two more indexes of 200,000 users would be made for nothing.
   let byExternalId: Map<string, T> | undefined;
   let byName: Map<string, T> | undefined;
-  const result: Matching<T> = { matched: new Map(), owned: new Map(), gone: new Set(), disowned: [], blocked: new Map(), byScimId: byId };
+  const result: Matching<T> = { matched: new Map(), adopted: new Set(), owned: new Map(), gone: new Set(), disowned: [], blocked: new Map(), byScimId: byId, slotOf };
   // Resources taken by rules 2 to 4; one taken by rule 1 is in `owned`, which `free` checks too.
   const claimed = new Set<string>();
 
@@ -74,8 +83,11 @@ export function matchResources<D, T extends Candidate>(input: MatchInput<D, T>):
     } else result.owned.set(resource.scimId, sourceId);
   }
   const take = (sourceId: string, resource: T, adopted: boolean) => {
-    result.matched.set(sourceId, { resource, adopted });
-    if (adopted) claimed.add(resource.scimId);
+    result.matched.set(sourceId, resource);
+    if (adopted) {
+      result.adopted.add(sourceId);
+      claimed.add(resource.scimId);
+    }
   };
   const free = (t: T | undefined): t is T => t !== undefined && !claimed.has(t.scimId) && !result.owned.has(t.scimId);
 

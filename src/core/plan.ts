@@ -227,13 +227,15 @@ export function plan(source: SourceSnapshot, tenant: TenantSnapshot, state: Sync
 interface UserPlan {
   matching: Matching<TenantUser>;
   /** Source ids of the users this run wants in AWS (matched or created). */
-  desiredIds: { has(sourceId: string): boolean; keys(): Iterable<string> };
+  desiredIds: { has(sourceId: string): boolean };
   /** Users left as AWS holds them: suspended under "ignore", rejected, blocked by a name not ours. */
   frozenIds: Set<string>;
   /** Source id → SCIM id of every user that exists already and that this run may name (desired or frozen). */
   existing: ExistingUsers;
   /** SCIM ids of the users this plan deletes. */
   deletedScimIds: Set<string>;
+  /** A wanted user's SCIM id, null when this plan creates it, undefined when this run does not want the user. */
+  wanted(sourceId: string): string | null | undefined;
   adopted: number;
 }
 
@@ -258,18 +260,24 @@ function planUsers(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncSt
     draft.rejected.push({ kind: "user", sourceId, subject: shown(resource.attributes.userName), reason: blockedUserReason(resource, reason) });
   }
   const desired = inScope.filter((u) => !matching.blocked.has(u.sourceId));
-  const desiredById = indexBy(desired, (u) => u.sourceId);
-  // The index's own keys, not a set of 200,000 copies of them.
-  const desiredIds = desiredById;
+  // The desired users are the matched ones and these: no index of all 200,000 is built again.
+  const toCreate = new Map<string, SourceUser>();
+  for (const user of desired) if (!matching.matched.has(user.sourceId)) toCreate.set(user.sourceId, user);
+  const desiredIds: UserPlan["desiredIds"] = { has: (sourceId) => matching.matched.has(sourceId) || toCreate.has(sourceId) };
   const frozenOwned = new Map<string, string>();
   for (const [scimId, sourceId] of matching.owned) if (frozenIds.has(sourceId)) frozenOwned.set(sourceId, scimId);
   const existing = existingUsers(matching.matched, frozenOwned);
+  // One lookup per membership where a map of every wanted user was built before (matched ones are desired).
+  const wanted = (sourceId: string): string | null | undefined => {
+    const resource = matching.matched.get(sourceId);
+    if (resource !== undefined) return frozenOwned.get(sourceId) ?? resource.scimId;
+    return toCreate.has(sourceId) ? (frozenOwned.get(sourceId) ?? null) : undefined;
+  };
 
-  const ctx: UserContext = { desired: desiredById, desiredIds, existing, matching, state, policy, draft };
+  const ctx: UserContext = { toCreate, desiredIds, existing, matching, state, policy, draft };
   for (const user of desired) planUser(user, ctx);
   const deletedScimIds = planUserRemovals(source, ctx, frozenIds);
-  const adopted = [...matching.matched.values()].filter((m) => m.adopted).length;
-  return { matching, desiredIds, frozenIds, existing, deletedScimIds, adopted };
+  return { matching, desiredIds, frozenIds, existing, deletedScimIds, wanted, adopted: matching.adopted.size };
 }
 
 /** Source id → SCIM id of every user that exists already and that this run may name. */
@@ -281,12 +289,12 @@ interface ExistingUsers {
 
 /** The matched users' SCIM ids, and the frozen users' (`frozen` wins): read through, not copied into another map of 200,000. */
 function existingUsers(matched: Matching<TenantUser>["matched"], frozen: ReadonlyMap<string, string>): ExistingUsers {
-  const get = (sourceId: string) => frozen.get(sourceId) ?? matched.get(sourceId)?.resource.scimId;
+  const get = (sourceId: string) => frozen.get(sourceId) ?? matched.get(sourceId)?.scimId;
   return {
     get,
     has: (sourceId) => get(sourceId) !== undefined,
     *[Symbol.iterator]() {
-      for (const [sourceId, { resource }] of matched) if (!frozen.has(sourceId)) yield [sourceId, resource.scimId] as [string, string];
+      for (const [sourceId, resource] of matched) if (!frozen.has(sourceId)) yield [sourceId, resource.scimId] as [string, string];
       yield* frozen;
     },
   };
@@ -307,7 +315,7 @@ function existingUsersOnly(inScope: readonly SourceUser[], matching: Matching<Te
   const taken = new Set<string>();
   const missing: string[] = [];
   for (const user of inScope) {
-    const resource = matching.matched.get(user.sourceId)?.resource ?? matching.blocked.get(user.sourceId)?.resource;
+    const resource = matching.matched.get(user.sourceId) ?? matching.blocked.get(user.sourceId)?.resource;
     if (resource === undefined || taken.has(resource.scimId)) missing.push(user.attributes.userName);
     else if (user.attributes.active !== false) {
       existing.set(user.sourceId, resource.scimId);
@@ -322,7 +330,8 @@ function existingUsersOnly(inScope: readonly SourceUser[], matching: Matching<Te
     draft.warnings.push(`sync.only_groups: ${missing.length} users in scope have no AWS user (${listed}${missing.length > NAMES_LISTED ? ", …" : ""}) and are left out of their groups; idpscim creates none`);
   }
   const desiredIds = new Set([...existing.keys()].filter((id) => !frozenIds.has(id)));
-  return { matching, desiredIds, frozenIds, existing, deletedScimIds: new Set(), adopted: 0 };
+  const wanted = (sourceId: string) => (desiredIds.has(sourceId) ? (existing.get(sourceId) ?? null) : undefined);
+  return { matching, desiredIds, frozenIds, existing, deletedScimIds: new Set(), wanted, adopted: 0 };
 }
 
 /** Who the source wants in AWS, and who is left as AWS holds them, under the suspension policy. */
@@ -343,8 +352,8 @@ function usersInScope(source: SourceSnapshot, policy: PlanPolicy, draft: Draft):
 }
 
 interface UserContext {
-  /** The users this run wants, by source id (a manager's record is looked up once per report). */
-  desired: Map<string, SourceUser>;
+  /** The users this run wants and creates, by source id (a manager's record is looked up once per report). */
+  toCreate: Map<string, SourceUser>;
   desiredIds: UserPlan["desiredIds"];
   existing: ExistingUsers;
   matching: Matching<TenantUser>;
@@ -373,7 +382,7 @@ function managerOf(user: SourceUser, ctx: UserContext): string | undefined {
 function creationWave(sourceId: string, ctx: UserContext, visiting = new Set<string>()): number | undefined {
   const waves = (ctx.waves ??= new Map());
   if (waves.has(sourceId)) return waves.get(sourceId);
-  const user = ctx.desired.get(sourceId);
+  const user = ctx.toCreate.get(sourceId);
   const manager = user ? managerOf(user, ctx) : undefined;
   let wave: number | undefined = 0;
   if (manager !== undefined && !ctx.existing.has(manager)) {
@@ -390,7 +399,7 @@ function planUser(desired: SourceUser, ctx: UserContext): void {
   const attributes = withManager(desired.attributes, managerOf(desired, ctx));
   const match = ctx.matching.matched.get(desired.sourceId);
   if (!match) planUserCreate(desired, attributes, ctx);
-  else planUserUpdate(desired.sourceId, attributes, match.resource, match.adopted, ctx);
+  else planUserUpdate(desired.sourceId, attributes, match, ctx.matching.adopted.has(desired.sourceId), ctx);
 }
 
 function planUserCreate(desired: SourceUser, attributes: UserAttributes, ctx: UserContext): void {
@@ -533,16 +542,15 @@ function planGroups(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncS
     frozenIds.add(sourceId);
     draft.rejected.push({ kind: "group", sourceId, subject: shownName(resource.displayName), reason: blockedGroupReason(resource, reason) });
   }
-  const index = memberIndex(users);
+  const index = memberIndex(users, tenant.users.length);
   for (const group of desired) {
     if (matching.blocked.has(group.sourceId)) continue;
     const match = matching.matched.get(group.sourceId);
     if (!match) planGroupCreate(group, wantedRefs(group.memberSourceIds, index), draft);
-    else planGroupUpdate(group, match.resource, match.adopted, state, index, draft);
+    else planGroupUpdate(group, match, matching.adopted.has(group.sourceId), state, index, draft);
   }
   planGroupRemovals(state, matching, frozenIds, policy, draft);
-  const adopted = [...matching.matched.values()].filter((m) => m.adopted).length;
-  return { matching, adopted };
+  return { matching, adopted: matching.adopted.size };
 }
 
 /**
@@ -551,14 +559,20 @@ function planGroups(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncS
  * membership is one lookup (not one per question asked of it), and no set is built per group.
  */
 interface MemberIndex {
-  /** Source id of each user this run wants in AWS → its SCIM id, or null when this plan creates it. */
-  wanted: Map<string, string | null>;
+  /** A user this run wants in AWS → its SCIM id, or null when this plan creates it (UserPlan.wanted). */
+  wanted: (sourceId: string) => string | null | undefined;
+  /**
+   * One reference per user, made when a first group names it and shared by every other: a first
+   * sync of 200,000 users names them 1,000,000 times (a reference is only ever read).
+   */
+  refs: Map<string, UserRef>;
   /**
    * SCIM id of each user a group may hold → its slot in `sourceIdAt` and `markAt`: who it is
    * (this run's match, else the state's record; undefined for a stranger) and the number of the
-   * last group found holding it. Numbers in arrays, not an object per user.
+   * last group found holding it. Numbers in arrays, not an object per user; a tenant user's slot
+   * is its place in the tenant (the matching's index), a member the tenant lacks gets one past them.
    */
-  held: Map<string, number>;
+  slotOf: (scimId: string) => number;
   sourceIdAt: (string | undefined)[];
   markAt: number[];
   /** The number of the group being compared: its members are marked with it. */
@@ -568,32 +582,44 @@ interface MemberIndex {
   deletedScimIds: ReadonlySet<string>;
 }
 
-function memberIndex(users: UserPlan): MemberIndex {
-  const wanted = new Map<string, string | null>();
-  for (const sourceId of users.desiredIds.keys()) wanted.set(sourceId, users.existing.get(sourceId) ?? null);
-  // Who each SCIM id is: this run's matches, then the state's records.
-  const held = new Map<string, number>();
-  const sourceIdAt: (string | undefined)[] = [];
-  const hold = (scimId: string, sourceId: string | undefined) => {
-    const slot = held.get(scimId);
-    if (slot !== undefined) sourceIdAt[slot] = sourceId;
-    else held.set(scimId, sourceIdAt.push(sourceId) - 1);
+function memberIndex(users: UserPlan, tenantUsers: number): MemberIndex {
+  const sourceIdAt: (string | undefined)[] = new Array<string | undefined>(tenantUsers).fill(undefined);
+  const markAt: number[] = new Array<number>(tenantUsers).fill(0);
+  const strangers = new Map<string, number>();
+  const slotOf = (scimId: string) => {
+    let slot = users.matching.slotOf.get(scimId) ?? strangers.get(scimId);
+    if (slot === undefined) {
+      strangers.set(scimId, (slot = sourceIdAt.push(undefined) - 1));
+      markAt.push(0);
+    }
+    return slot;
   };
-  for (const [sourceId, scimId] of users.existing) hold(scimId, sourceId);
-  for (const [scimId, sourceId] of users.matching.owned) if (!held.has(scimId)) hold(scimId, sourceId);
+  // Who each SCIM id is: this run's matches, then the state's records.
+  for (const [sourceId, scimId] of users.existing) sourceIdAt[slotOf(scimId)] = sourceId;
+  for (const [scimId, sourceId] of users.matching.owned) {
+    const slot = slotOf(scimId);
+    sourceIdAt[slot] ??= sourceId;
+  }
   // Frozen users keep their memberships, but only through a record the tenant confirms: a tampered one names a stranger.
   const frozenUserScimIds = new Set<string>();
   for (const [scimId, sourceId] of users.matching.owned) if (users.frozenIds.has(sourceId)) frozenUserScimIds.add(scimId);
   const keep = (scimId: string) => frozenUserScimIds.has(scimId) || users.deletedScimIds.has(scimId);
-  return { wanted, held, sourceIdAt, markAt: sourceIdAt.map(() => 0), group: 0, keep, deletedScimIds: users.deletedScimIds };
+  return { wanted: users.wanted, refs: new Map(), slotOf, sourceIdAt, markAt, group: 0, keep, deletedScimIds: users.deletedScimIds };
+}
+
+/** The shared reference to a wanted user (`scimId` null: this plan creates it). */
+function memberRef(sourceId: string, scimId: string | null, index: MemberIndex): UserRef {
+  let ref = index.refs.get(sourceId);
+  if (ref === undefined) index.refs.set(sourceId, (ref = scimId === null ? { sourceId } : { scimId, sourceId }));
+  return ref;
 }
 
 /** References to the members of `sourceIds` this run wants in AWS. */
 function wantedRefs(sourceIds: readonly string[], index: MemberIndex): UserRef[] {
   const refs: UserRef[] = [];
   for (const sourceId of sourceIds) {
-    const scimId = index.wanted.get(sourceId);
-    if (scimId !== undefined) refs.push(scimId === null ? { sourceId } : { scimId, sourceId });
+    const scimId = index.wanted(sourceId);
+    if (scimId !== undefined) refs.push(memberRef(sourceId, scimId, index));
   }
   return refs;
 }
@@ -652,12 +678,8 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
   // deletes leaves every group (a delete that frees a name runs before this update is recorded).
   const current = new RecordFollower(managed !== undefined && managed.scimId === match.scimId ? managed.memberSourceIds : []);
   for (const scimId of match.memberScimIds ?? []) {
-    let slot = index.held.get(scimId);
-    if (slot === undefined) {
-      // A stranger: no user this run knows.
-      index.held.set(scimId, (slot = index.sourceIdAt.push(undefined) - 1));
-      index.markAt.push(0);
-    }
+    // A stranger (no user this run knows) has a slot too, with no source id.
+    const slot = index.slotOf(scimId);
     if (index.markAt[slot] === mark) continue; // listed twice
     index.markAt[slot] = mark;
     heldCount++;
@@ -688,11 +710,10 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
   const toAdd: UserRef[] = [];
   let wantedHeld = 0;
   for (const sourceId of group.memberSourceIds) {
-    const scimId = index.wanted.get(sourceId);
+    const scimId = index.wanted(sourceId);
     if (scimId === undefined) continue;
-    if (scimId === null) toAdd.push({ sourceId });
-    else if (index.markAt[index.held.get(scimId) ?? -1] === mark) wantedHeld++;
-    else toAdd.push({ scimId, sourceId });
+    if (scimId !== null && index.markAt[index.slotOf(scimId)] === mark) wantedHeld++;
+    else toAdd.push(memberRef(sourceId, scimId, index));
   }
   // No two source ids share a SCIM id (matching claims each once), so when every member the group
   // holds is wanted there is nothing to remove, and no set of the wanted ones to build.
@@ -734,14 +755,13 @@ class RecordFollower {
 function unwantedMembers(memberSourceIds: readonly string[], memberScimIds: readonly string[], index: MemberIndex): UserRef[] {
   const wanted = new Set<string>();
   for (const sourceId of memberSourceIds) {
-    const scimId = index.wanted.get(sourceId);
+    const scimId = index.wanted(sourceId);
     if (scimId !== undefined && scimId !== null) wanted.add(scimId);
   }
   const toRemove: UserRef[] = [];
   for (const scimId of new Set(memberScimIds)) {
     if (wanted.has(scimId) || index.keep(scimId)) continue;
-    const slot = index.held.get(scimId);
-    const sourceId = slot === undefined ? undefined : index.sourceIdAt[slot];
+    const sourceId = index.sourceIdAt[index.slotOf(scimId)];
     toRemove.push(sourceId === undefined ? { scimId } : { scimId, sourceId });
   }
   return toRemove;
@@ -800,14 +820,14 @@ function disown<T extends { scimId: string; externalId?: string }>(
 /** `delete_unmanaged`: every AWS user and group nobody claims, except protected groups (never in upsert mode). */
 function planUnmanagedDeletes(tenant: TenantSnapshot, policy: PlanPolicy, users: Matching<TenantUser>, groups: Matching<TenantGroup>, draft: Draft): void {
   if (!policy.deleteUnmanaged || policy.mode === "upsert") return;
-  const claimedGroups = new Set([...groups.matched.values()].map((m) => m.resource.scimId));
+  const claimedGroups = new Set([...groups.matched.values()].map((g) => g.scimId));
   for (const group of tenant.groups) {
     if (claimedGroups.has(group.scimId) || groups.owned.has(group.scimId) || matchesAnyGlob(group.displayName, policy.protectedGroups)) continue;
     draft.groupDeletes.push({ kind: "deleteGroup", scimId: group.scimId, displayName: group.displayName, why: "unmanaged" });
   }
   if (policy.onlyGroups) return; // no user is ever deleted: they are another tool's
   const claimedUsers = new Set<string>();
-  for (const m of users.matched.values()) claimedUsers.add(m.resource.scimId);
+  for (const user of users.matched.values()) claimedUsers.add(user.scimId);
   for (const user of tenant.users) {
     if (claimedUsers.has(user.scimId) || users.owned.has(user.scimId)) continue;
     draft.userDeletes.push({ kind: "deleteUser", scimId: user.scimId, userName: user.attributes.userName, why: "unmanaged" });
@@ -844,7 +864,7 @@ function managedCounts(state: SyncState, users: UserPlan, groups: GroupPlan, dra
     const record = state.groups[sourceId]!;
     if (groups.matching.owned.get(record.scimId) === sourceId) memberships += record.memberSourceIds.length;
   }
-  for (const { resource, adopted } of groups.matching.matched.values()) if (adopted) memberships += resource.memberScimIds?.length ?? 0;
+  for (const sourceId of groups.matching.adopted) memberships += groups.matching.matched.get(sourceId)?.memberScimIds?.length ?? 0;
   for (const op of [...draft.groupCreates, ...draft.adds]) if (op.kind === "createGroup" || op.kind === "addMembers") memberships += op.members.length;
   return {
     users: users.matching.owned.size + draft.userCreates.length + users.adopted,

@@ -5,7 +5,7 @@
  */
 import type { DesiredGroup } from "../model/index.ts";
 import { matchesAnyGlob } from "./match.ts";
-import type { DirectorySource, HeadStart, KnownRecords, Logger, SourceSnapshot, SourceUser, SyncTargets, TargetAnswer, TargetedRead } from "./ports.ts";
+import type { DirectorySource, HeadStart, KnownRecords, RecordedAttributes, Logger, SourceSnapshot, SourceUser, SyncTargets, TargetAnswer, TargetedRead } from "./ports.ts";
 
 export interface ScopeRules {
   /** `sync.method`: with "groups" a user is in scope only as a member of a synced group. */
@@ -69,8 +69,8 @@ export function scopedSource<S extends DirectorySource>(source: S, rules: ScopeR
   return {
     ...source,
     // A head start creates no user sync.exclude_users excludes (one held only by excluded groups is the plan's to remove).
-    read: async (headStart?: HeadStart) =>
-      exclude(await source.read(headStart && { ...headStart, onUsers: (users) => headStart.onUsers(users.filter((u) => !userExcluded(u, rules.excludeUsers))) })),
+    read: async (headStart?: HeadStart, recorded?: RecordedAttributes) =>
+      exclude(await source.read(headStart && { ...headStart, onUsers: (users) => headStart.onUsers(users.filter((u) => !userExcluded(u, rules.excludeUsers))) }, recorded)),
     ...(readTargets === undefined ? {} : { readTargets: async (targets: SyncTargets, known?: KnownRecords) => excludedTargets(await readTargets(targets, known), rules, exclude) }),
   };
 }

@@ -42,18 +42,29 @@ export function sourceSharingState(source: SourceSnapshot, state: SyncState): So
 
 /**
  * For a full read of the tenant: each user AWS answers takes the attributes it is identical to,
- * its record's (found by SCIM id) or else the source user's its externalId names (a first run,
- * adopting). A tenant user's `managerSourceId` is never read (see TenantUser), so it is not compared.
+ * its record's (the one its externalId keys, naming its SCIM id) or else the source user's its
+ * externalId names (a first run, adopting). A record whose user carries another externalId is
+ * not this tool's (match.ts), so nothing is lost by not finding it. A tenant user's
+ * `managerSourceId` is never read (see TenantUser), so it is not compared. No index of the
+ * records is built, and the source's only when a user has no record (adoption): a full read
+ * holds every tenant user already, at the peak of a reconcile's memory.
  */
 export function tenantUserSharing(source: SourceSnapshot, state: SyncState): (user: TenantUser) => TenantUser {
-  const recordedByScimId = new Map<string, UserAttributes>();
-  for (const managed of Object.values(state.users)) recordedByScimId.set(managed.scimId, managed.attributes);
-  const sourceById = new Map<string, UserAttributes>();
-  for (const user of source.users) sourceById.set(user.sourceId, user.attributes);
+  let sourceById: Map<string, UserAttributes> | undefined;
+  const sourceAttributes = (sourceId: string) => {
+    if (sourceById === undefined) {
+      sourceById = new Map();
+      for (const user of source.users) sourceById.set(user.sourceId, user.attributes);
+    }
+    return sourceById.get(sourceId);
+  };
   return (user) => {
-    const recorded = recordedByScimId.get(user.scimId);
-    const candidate = recorded ?? (user.externalId === undefined ? undefined : sourceById.get(user.externalId));
+    if (user.externalId === undefined) return user;
+    const record = Object.hasOwn(state.users, user.externalId) ? state.users[user.externalId] : undefined;
+    const ours = record !== undefined && record.scimId === user.scimId;
+    const candidate = ours ? record.attributes : sourceAttributes(user.externalId);
     if (candidate === undefined || !identical(user.attributes, candidate, "managerSourceId")) return user;
-    return { ...user, attributes: candidate };
+    // The record's SCIM id string too (the same id): the members read next are interned to it, 1,000,000 of them.
+    return { ...user, scimId: ours ? record.scimId : user.scimId, attributes: candidate };
   };
 }

@@ -104,3 +104,15 @@ describe("apply: a group create that meets 409", () => {
     expect(result.failed[0]?.reason).toContain('carries externalId "g7", set by another tool or source');
   });
 });
+
+describe("apply: memory at 200,000 users (issue 11)", () => {
+  test("a user created without a manager is recorded with the plan's attributes object, not a copy of it", async () => {
+    const { result } = await run({ users: [], groups: [] }, [createAna]);
+    expect(result.state.users.u1!.attributes).toBe((createAna as Extract<Operation, { kind: "createUser" }>).attributes);
+  });
+  test("one whose manager could not be named is recorded without it", async () => {
+    const op: Operation = { kind: "createUser", sourceId: "u2", attributes: { ...attrs("ben"), managerSourceId: "u9" }, manager: { sourceId: "u9" } };
+    const { result } = await run({ users: [], groups: [] }, [op]);
+    expect(result.state.users.u2!.attributes).toEqual(attrs("ben"));
+  });
+});

@@ -285,3 +285,23 @@ function updatesOf(planned: ReturnType<typeof plan>) {
     op.kind === "updateUser" ? { kind: op.kind, why: op.why, scimId: op.scimId, externalId: op.externalId, set: op.set } : { kind: op.kind },
   );
 }
+
+describe("plan: memory at 200,000 users (issue 11)", () => {
+  test("a user named by many groups is one reference, shared by every operation that names it", () => {
+    const users = [sourceUser("u1", "ana"), sourceUser("u2", "ben")];
+    const created = plan(source(users, [group("g1", "One", ["u1", "u2"]), group("g2", "Two", ["u1"])]), { users: [], groups: [] }, state(), POLICY);
+    const members = created.operations.flatMap((op) => (op.kind === "createGroup" ? [op.members] : []));
+    expect(members).toHaveLength(2);
+    expect(members[0]![0]).toEqual({ sourceId: "u1" });
+    expect(members[1]![0]).toBe(members[0]![0]!);
+    const recorded = state({ u1: { scimId: "s1", attributes: attrs("ana") }, u2: { scimId: "s2", attributes: attrs("ben") } }, {
+      g1: { scimId: "G1", displayName: "One", memberSourceIds: [] },
+      g2: { scimId: "G2", displayName: "Two", memberSourceIds: [] },
+    });
+    const added = plan(source(users, [group("g1", "One", ["u1", "u2"]), group("g2", "Two", ["u1"])]), tenantFromState(recorded), recorded, POLICY);
+    const adds = added.operations.flatMap((op) => (op.kind === "addMembers" ? [op.members] : []));
+    expect(adds).toHaveLength(2);
+    expect(adds[0]![0]).toEqual({ scimId: "s1", sourceId: "u1" });
+    expect(adds[1]![0]).toBe(adds[0]![0]!);
+  });
+});

@@ -61,6 +61,17 @@ describe("tenantUserSharing", () => {
     const share = tenantUserSharing(source, emptyState());
     expect(share({ scimId: "u-9", externalId: "111", attributes: kim() }).attributes).toBe(source.users[0]!.attributes);
   });
+  test("the source's users are not indexed while every tenant user has its record (a reconcile holds the whole tenant already)", () => {
+    const state = stateWith(kim());
+    let looked = 0;
+    const source = { groups: [], warnings: [], get users() { looked++; return sourceOf(kim()).users; } };
+    const share = tenantUserSharing(source, state);
+    expect(share({ scimId: "u-1", externalId: "111", attributes: kim() }).attributes).toBe(state.users["111"]!.attributes);
+    expect(looked).toBe(0);
+    // A user whose externalId keys a record naming another SCIM id: no record of its own, so the source's index is built.
+    share({ scimId: "u-2", externalId: "111", attributes: kim() });
+    expect(looked).toBe(1);
+  });
   test("drift made by hand in AWS keeps AWS's values, so the plan repairs it", () => {
     const state = stateWith(kim());
     const drifted = { scimId: "u-1", externalId: "111", attributes: kim({ displayName: "Kim (edited in AWS)" }) };

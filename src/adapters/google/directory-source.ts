@@ -2,7 +2,7 @@
 // Only the Directory module, never the `googleapis` root: the root pulls in every Google API (bundle size).
 import { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import type { RetryOptions } from "../../core/retry.ts";
-import type { DirectorySource, HeadStart, SourceSnapshot, SourceUser } from "../../core/ports.ts";
+import type { DirectorySource, HeadStart, RecordedAttributes, SourceSnapshot, SourceUser } from "../../core/ports.ts";
 import type { UserFieldName } from "../../model/index.ts";
 import { GOOGLE_USER } from "../../mapping/presets/google.ts";
 import type { UserMappingTable } from "../../mapping/table.ts";
@@ -133,10 +133,10 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
       };
     },
 
-    async read(headStart?: HeadStart): Promise<SourceSnapshot> {
+    async read(headStart?: HeadStart, recorded?: RecordedAttributes): Promise<SourceSnapshot> {
       const started = now();
       try {
-        return await readOnce(headStart);
+        return await readOnce(headStart, recorded === undefined ? userRead : { ...userRead, recorded });
       } finally {
         readMs += now() - started;
       }
@@ -152,7 +152,7 @@ export function createGoogleDirectorySource(options: GoogleDirectorySourceOption
     },
   };
 
-  async function readOnce(headStart?: HeadStart): Promise<SourceSnapshot> {
+  async function readOnce(headStart: HeadStart | undefined, userRead: UserReadSpec): Promise<SourceSnapshot> {
     const warnings: string[] = [];
     // A head start reads the users first, where the groups' members alone make the scope (no gws.users_filter query).
     const early = headStart !== undefined && (options.method ?? "groups") === "groups" && (options.usersFilter ?? []).length === 0 ? headStart : undefined;

@@ -88,7 +88,7 @@ async function readNamedUser(ctx: DirectoryContext, asked: string, scope: Scope,
   const inScope = containing.filter((g) => scope === undefined || scope.has(g.id!));
   const problem = await userScopeProblem(ctx, user, inScope, scope, into);
   if (problem !== undefined) return { asked, sourceId: user.id, inScope: false, note: problem };
-  into.read.set(user.id, mapGoogleUser(user.id, user, into.spec.map));
+  into.read.set(user.id, mapGoogleUser(user.id, user, into.spec));
   for (const g of inScope) {
     const group = into.groups.get(g.id!) ?? { sourceId: g.id!, displayName: g.name || g.email || g.id!, memberSourceIds: [] };
     if (!group.memberSourceIds.includes(user.id)) group.memberSourceIds = [...group.memberSourceIds, user.id].sort();

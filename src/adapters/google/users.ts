@@ -1,8 +1,9 @@
 /** @module The in-scope Directory users (the members' by users.list while it pays, then users.get; or those gws.users_filter matches), mapped to SourceUsers with their managers resolved. */
 import type { admin_directory_v1 } from "googleapis/build/src/apis/admin/directory_v1.js";
 import { forEachLimit } from "../../core/pool.ts";
-import type { SourceUser } from "../../core/ports.ts";
-import type { UserFieldName } from "../../model/index.ts";
+import type { RecordedAttributes, SourceUser } from "../../core/ports.ts";
+import { identical } from "../../core/shared-attributes.ts";
+import type { UserAttributes, UserFieldName } from "../../model/index.ts";
 import { keysReadUnder, sourceFields, userMapper, type MappedUser } from "../../mapping/map-user.ts";
 import type { GoogleUser } from "../../mapping/presets/google.ts";
 import type { UserMappingTable } from "../../mapping/table.ts";
@@ -34,6 +35,8 @@ export interface ReadUser {
   warnings?: string[];
   /** The primary email, when a [mapping] sends AWS another email: managers are named by it. */
   primaryEmail?: string;
+  /** `user.attributes` is the state's record (UserReadSpec.recorded): never changed in place. */
+  recorded?: true;
 }
 
 /** How users are read and mapped: the same for every read of a source. */
@@ -43,6 +46,8 @@ export interface UserReadSpec {
   fieldList: string;
   /** `projection=custom` with the custom schemas the mapping reads, only when it reads some. */
   projection: { projection?: "custom"; customFieldMask?: string };
+  /** The state's records, shared by the users read identical to them (a full read only). */
+  recorded?: RecordedAttributes;
 }
 
 /**
@@ -66,11 +71,11 @@ export function userReadSpec(table: UserMappingTable, fields: ReadonlySet<UserFi
  */
 export async function readUsers(ctx: DirectoryContext, members: MemberIndex, memberIds: string[], spec: UserReadSpec, only?: ReadonlySet<string>): Promise<Map<string, ReadUser>> {
   const { admin, customer } = ctx;
-  const { map, fieldList: userFieldList, projection } = spec;
+  const { fieldList: userFieldList, projection } = spec;
   const read = new Map<string, ReadUser>();
   // Each user is mapped as it arrives: the raw resources of a whole domain would outweigh the mapped users.
   const keep = (id: string, user: GoogleUser) => {
-    const mapped = mapGoogleUser(id, user, map);
+    const mapped = mapGoogleUser(id, user, spec);
     read.set(id, mapped);
     members.found(id);
   };
@@ -134,7 +139,7 @@ export async function readKnownUsers(ctx: DirectoryContext, known: ReadonlySet<s
     for (const user of page.users ?? []) {
       if (!user.id) continue;
       if (!known.has(user.id)) prior.others.add(user.id);
-      else if (!prior.read.has(user.id)) prior.read.set(user.id, mapGoogleUser(user.id, user, spec.map));
+      else if (!prior.read.has(user.id)) prior.read.set(user.id, mapGoogleUser(user.id, user, spec));
     }
     prior.complete = !page.nextPageToken;
     const unseen = known.size - prior.read.size;
@@ -147,7 +152,7 @@ export async function readKnownUsers(ctx: DirectoryContext, known: ReadonlySet<s
   });
   await forEachLimit(rest, ctx.concurrency, async (id) => {
     const user = await call(ctx, "users.get", id, () => ctx.admin.users.get({ userKey: id, ...spec.projection, fields: spec.fieldList }, NO_RETRY), true);
-    if (user) prior.read.set(id, mapGoogleUser(id, user, spec.map));
+    if (user) prior.read.set(id, mapGoogleUser(id, user, spec));
   });
   ctx.log.debug(`google: head start: ${prior.read.size} of ${known.size} known users read with users.list${rest.length > 0 ? ` and ${rest.length} users.get` : ""}`);
   return prior;
@@ -163,9 +168,9 @@ export function headStartUsers(prior: PriorUsers, handedOut: WeakSet<SourceUser>
   const idByEmail = managerIds(found);
   return found.map(({ user, manager }) => {
     const managerId = manager ? idByEmail.get(manager.toLowerCase()) : undefined;
-    if (managerId !== undefined) return { ...user, attributes: { ...user.attributes, managerSourceId: managerId } };
-    handedOut.add(user);
-    return user;
+    const out = withManagerId(user, managerId);
+    if (out === user) handedOut.add(user);
+    return out;
   });
 }
 
@@ -193,7 +198,7 @@ export async function readUsersAfter(ctx: DirectoryContext, members: MemberIndex
     await forEachLimit(wanted, ctx.concurrency, async (id) => {
       const user = await call(ctx, "users.get", id, () => ctx.admin.users.get({ userKey: id, ...spec.projection, fields: spec.fieldList }, NO_RETRY), true);
       if (user) {
-        more.set(id, mapGoogleUser(id, user, spec.map));
+        more.set(id, mapGoogleUser(id, user, spec));
         members.found(id);
       }
     });
@@ -221,12 +226,11 @@ export async function readMatchingUsers(
   members?: MemberIndex,
 ): Promise<Map<string, ReadUser>> {
   const read = new Map<string, ReadUser>();
-  const { map } = spec;
   const keep = (users: GoogleUser[] | undefined) => {
     for (const user of users ?? []) {
       const id = !user.id ? undefined : members === undefined ? user.id : members.find(user.id);
       if (id === undefined || read.has(id)) continue;
-      read.set(id, mapGoogleUser(id, user, map));
+      read.set(id, mapGoogleUser(id, user, spec));
       members?.found(id);
     }
   };
@@ -289,10 +293,14 @@ function listUsersPage(ctx: DirectoryContext, query: string | undefined, pageTok
   );
 }
 
-export function mapGoogleUser(id: string, user: GoogleUser, map: (user: GoogleUser) => MappedUser): ReadUser {
-  const result = map(user);
+export function mapGoogleUser(id: string, user: GoogleUser, spec: Pick<UserReadSpec, "map" | "recorded">): ReadUser {
+  const result = spec.map(user);
+  // The record's object where it holds what was read, the manager aside (resolved once every user is read).
+  const recorded = spec.recorded?.(id);
+  const shared = recorded !== undefined && identical(result.attributes, recorded, "managerSourceId");
   // An archived user cannot sign in either (a licence-saving form of suspension): same policy.
-  const read: ReadUser = { user: { sourceId: id, attributes: result.attributes, suspended: user.suspended === true || user.archived === true } };
+  const read: ReadUser = { user: { sourceId: id, attributes: shared ? recorded : result.attributes, suspended: user.suspended === true || user.archived === true } };
+  if (shared) read.recorded = true;
   if (result.manager !== undefined) read.manager = result.manager;
   if (typeof user.primaryEmail === "string" && user.primaryEmail !== result.attributes.email) read.primaryEmail = user.primaryEmail;
   if (result.warnings.length > 0) read.warnings = result.warnings;
@@ -330,14 +338,22 @@ export function sourceUsers(
     if (user.warnings) warnings.push(...user.warnings);
   }
   const idByEmail = managerIds(found);
-  return found.map(({ user, manager }) => {
+  return found.map(({ user, manager, recorded }) => {
     const managerId = manager ? idByEmail.get(manager.toLowerCase()) : undefined;
+    // A head start's record is the state's now (what was written), and a shared one is the state's own: a copy, never a change.
+    if (recorded || handedOut?.has(user)) return withManagerId(user, managerId);
     if (managerId === undefined) return user;
-    // A head start's record is the state's now (what was written): a copy, never a change.
-    if (handedOut?.has(user)) return { ...user, attributes: { ...user.attributes, managerSourceId: managerId } };
     user.attributes.managerSourceId = managerId;
     return user;
   });
+}
+
+/** `user` itself when its attributes name `managerId` already (or both none), else a copy that does: the attributes are never changed in place. */
+function withManagerId(user: SourceUser, managerId: string | undefined): SourceUser {
+  if (user.attributes.managerSourceId === managerId) return user;
+  const { managerSourceId: _dropped, ...rest } = user.attributes;
+  const attributes: UserAttributes = managerId === undefined ? rest : { ...rest, managerSourceId: managerId };
+  return { ...user, attributes };
 }
 
 /**
