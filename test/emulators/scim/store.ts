@@ -105,6 +105,9 @@ function pageOf<T extends { seq: number }>(matches: T[], afterSeq: number, limit
   return { items: rest.slice(0, limit), more: rest.length > limit };
 }
 
+/** The attributes a ListUsers filter may name (§3); the members listing and the other lookups read the same terms. */
+const USER_FILTER_ATTRIBUTES = ["username", "externalid", "groups.value", "id", "manager"];
+
 /** The page of `ordered` (in seq order) after `afterSeq`: a binary search, then the page. */
 function pageAfter<T extends { seq: number }>(ordered: readonly T[], afterSeq: number, limit: number, work: WorkMeter): { items: T[]; more: boolean } {
   let lo = 0;
@@ -332,7 +335,7 @@ export class ScimStore {
    * other filter.
    */
   private membersListed(filter: ParsedFilter): StoredUser[] | undefined {
-    const byAttr = termsByAttr(filter, ["username", "externalid", "groups.value", "id", "manager"]);
+    const byAttr = termsByAttr(filter, USER_FILTER_ATTRIBUTES);
     if (Object.keys(byAttr).join(",") !== "groups.value") return undefined;
     const group = this.groups.get(byAttr["groups.value"] as string);
     if (!group) throw notFound(`Group ${byAttr["groups.value"]} not found.`);
@@ -344,7 +347,7 @@ export class ScimStore {
   }
 
   private usersMatching(filter: ParsedFilter): StoredUser[] {
-    const byAttr = termsByAttr(filter, ["username", "externalid", "groups.value", "id", "manager"]);
+    const byAttr = termsByAttr(filter, USER_FILTER_ATTRIBUTES);
     const keys = Object.keys(byAttr).sort().join(",");
     const one = (u: StoredUser | undefined) => (u ? [u] : []);
     if (keys === "username") return one(this.userByName.get(byAttr.username!.toLowerCase()));
