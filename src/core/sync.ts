@@ -191,9 +191,9 @@ function startHeadStart(deps: SyncDependencies, options: SyncOptions, state: Syn
     running = undefined;
     const result = await creates;
     if (result === undefined) return undefined;
-    // Stopped by the deadline or a signal, apply leaves the last save to its caller: the run ends
-    // before the plan's writes (DEADLINE, STOPPED), and what the creates did must be in the state.
-    if (result.stopped !== undefined) await writes.checkpoint?.(result.state);
+    // apply leaves the last save to its caller: the run may end before the plan's writes
+    // (DEADLINE, STOPPED, a refused plan), and what the creates did must be in the state.
+    await writes.checkpoint?.(result.state);
     deps.log.info(`head start: ${result.done.createUser} user(s) created while reading; the plan goes on from there`);
     // The creates not started are the plan's now: not held through the run (190,000 operations at the start of a large one).
     return { ...result, notStartedOperations: [] };

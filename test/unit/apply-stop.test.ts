@@ -150,7 +150,9 @@ describe("apply's checkpoints", () => {
     const saves: number[] = [];
     let running = 0;
     let overlapped = false;
-    const result = await apply(planOf(creates(60)), emptyState(), {
+    // A group after the users: the users' phase ends with a save (the last phase leaves its save to the caller).
+    const group: Operation = { kind: "createGroup", sourceId: "g1", displayName: "G", members: [] };
+    const result = await apply(planOf([...creates(60), group]), emptyState(), {
       ...baseOptions,
       target: slowTarget(model, 2),
       checkpointEvery: 1,
@@ -218,14 +220,24 @@ describe("apply's periodic checkpoints against a clock", () => {
     return starts;
   }
 
-  test("while saves are quick: every 15 s, then at the phase's end", async () => {
-    // 3,000 creates are 120 s: a save every 15 s (and the 10 ms it takes), the last at the end.
-    expect(await saveStarts(10, 3000)).toEqual([15_000, 30_010, 45_020, 60_030, 75_040, 90_050, 105_060, 120_070, 120_080]);
+  test("while saves are quick: every 15 s, and none at the end of the last phase (its caller saves the state returned)", async () => {
+    // 3,000 creates are 120 s: a save every 15 s (and the 10 ms it takes).
+    expect(await saveStarts(10, 3000)).toEqual([15_000, 30_010, 45_020, 60_030, 75_040, 90_050, 105_060, 120_070]);
+  });
+
+  test("a phase with a phase after it ends with a save: the work of a phase is saved before the next one starts", async () => {
+    const saved: number[] = [];
+    const model = new TenantModel("t");
+    const operations: Operation[] = [...creates(3), { kind: "createGroup", sourceId: "g1", displayName: "G", members: [{ sourceId: "u0" }] }];
+    const result = await apply(planOf(operations), emptyState(), { ...baseOptions, target: model.target(), checkpoint: async (state) => void saved.push(Object.keys(state.users).length + Object.keys(state.groups).length) });
+    // After the users' phase (3 users), not after the groups' (the last): the state returned holds the group.
+    expect(saved).toEqual([3]);
+    expect(Object.keys(result.state.groups)).toEqual(["g1"]);
   });
 
   test(`a slow save (a large state) spaces the next one ${SAVE_SPACING} times its duration from its start: saving takes at most a twentieth of the run`, async () => {
-    // Saves of 3 s every 15 s would take a fifth of the run; here: at 15 s, 75 s, and the phase's end.
-    expect(await saveStarts(3000, 3000)).toEqual([15_000, 75_000, 126_000]);
+    // Saves of 3 s every 15 s would take a fifth of the run; here: at 15 s and 75 s (the end is the caller's save).
+    expect(await saveStarts(3000, 3000)).toEqual([15_000, 75_000]);
   });
 });
 
