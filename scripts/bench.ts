@@ -21,6 +21,7 @@
 import { parseArgs } from "node:util";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { GC_TUNING } from "./gc-environment.ts";
 import { generateOrg } from "./gen-org.ts";
 import { minimumConfirmReads, minimumFullRead, minimumGoogleRequests, minimumWrites, tenantChange, type GoogleFewest, type TenantChange, type TenantView } from "./bench-minimum.ts";
 import { computeTargets, renderTargets, type Targets } from "./bench-targets.ts";
@@ -127,8 +128,8 @@ if (!Number.isInteger(memoryMiB) || memoryMiB < 0) {
   process.stderr.write(`bench: --memory must be a whole number of MiB (0: the host's RAM), got "${values.memory}"\n`);
   process.exit(2);
 }
-// The variable the Terraform module sets on the function (terraform/main.tf): measured as deployed.
-const gcEnvironment: Record<string, string> = memoryMiB > 0 ? { BUN_JSC_forceRAMSize: String(memoryMiB * 1048576) } : {};
+// The variables the Terraform module sets on the function (terraform/main.tf): measured as deployed.
+const gcEnvironment: Record<string, string> = memoryMiB > 0 ? { BUN_JSC_forceRAMSize: String(memoryMiB * 1048576), ...GC_TUNING } : {};
 if (!Number.isInteger(resumeRuns) || resumeRuns < 0 || resumeBudgetMs === undefined) {
   process.stderr.write(`bench: --resume-runs must be a whole number ≥ 0 and --resume-budget a duration like "900s" or "15m"\n`);
   process.exit(2);
@@ -409,7 +410,7 @@ function markdown(r: BenchReport): string {
   const list = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k} ${v}`).join("; ") || "none";
   for (const s of r.scenarios) out += `| ${s.name} | ${list(s.requests.scim)} | ${list(s.requests.google)} |\n`;
   for (const s of r.skipped) out += `\nskipped: ${s.name} (${s.reason})`;
-  const gc = r.cli.gcMemoryMiB ? `, its garbage collector sized for ${r.cli.gcMemoryMiB} MiB as the Terraform module sizes the Lambda's (BUN_JSC_forceRAMSize)` : ", its garbage collector sized for the host's RAM";
+  const gc = r.cli.gcMemoryMiB ? `, its garbage collector sized for ${r.cli.gcMemoryMiB} MiB and tuned as the Terraform module sizes and tunes the Lambda's (BUN_JSC_forceRAMSize, scripts/gc-environment.ts)` : ", its garbage collector sized for the host's RAM";
   out += `\npeak RSS: ${r.cli.rssMethod}${gc}\n`;
   if (r.throttledReconcile) out += `\n${renderThrottledReconcile(r.throttledReconcile)}`;
   if (r.resume) out += `\n${renderResume(r.resume)}`;

@@ -138,6 +138,14 @@ locals {
       # assumes the host's memory and lets garbage grow past the function's: measured at 200,000
       # users, 1.5 GB peak for a run with nothing to do where 0.65 GB is enough (README: Performance).
       BUN_JSC_forceRAMSize = tostring(var.memory_size * 1048576)
+      # And how far the heap may grow before the next collection: by default twice what the last
+      # one left, which at 200,000 users took a run from about 340 MiB to 490-650 at peak; with
+      # these, 407-487 (scripts/gc-environment.ts, whose values these must stay).
+      BUN_JSC_smallHeapRAMFraction   = "0.25"
+      BUN_JSC_mediumHeapRAMFraction  = "0.5"
+      BUN_JSC_smallHeapGrowthFactor  = "1.3"
+      BUN_JSC_mediumHeapGrowthFactor = "1.2"
+      BUN_JSC_largeHeapGrowthFactor  = "1.1"
     },
     # The source's secrets only (local.secret_arns holds no other).
     { for k, arn in local.secret_arns : local.secret_env[k] => arn },

@@ -300,7 +300,9 @@ function resolveAll(refs: readonly UserRef[], resolve: (ref: UserRef) => string 
 /** Drops a user from the state and from every group the state records it in (entries are replaced, never changed in place). */
 export function forgetUser(state: SyncState, sourceId: string): void {
   delete state.users[sourceId];
-  for (const [groupId, group] of Object.entries(state.groups)) {
+  // for-in, not Object.entries: 400 deletions among 10,000 groups made 4,000,000 pair arrays (5 s of a 1% churn run).
+  for (const groupId in state.groups) {
+    const group = state.groups[groupId]!;
     // Member lists are sorted: a binary search keeps 400 deletions among 10,000 groups cheap.
     if (!includesSorted(group.memberSourceIds, sourceId)) continue;
     state.groups[groupId] = { ...group, memberSourceIds: group.memberSourceIds.filter((id) => id !== sourceId) };

@@ -90,6 +90,9 @@ export function matchResources<D, T extends Candidate>(input: MatchInput<D, T>):
     }
   };
   const free = (t: T | undefined): t is T => t !== undefined && !claimed.has(t.scimId) && !result.owned.has(t.scimId);
+  // Rules 2 to 4 only ever take a resource no record owns: they look among those alone (a run
+  // from the state with 400 new users then indexes a handful, not 200,000 names lower-cased).
+  const unowned = () => input.tenant.filter((t) => !result.owned.has(t.scimId));
 
   for (const d of input.desired) {
     const sourceId = input.sourceIdOf(d);
@@ -104,7 +107,7 @@ export function matchResources<D, T extends Candidate>(input: MatchInput<D, T>):
       const sourceId = input.sourceIdOf(d);
       const id = idOf(d);
       if (result.matched.has(sourceId) || result.blocked.has(sourceId)) continue;
-      const resource = id === undefined ? undefined : (byExternalId ??= indexFirst(input.tenant, (t) => t.externalId)).get(id);
+      const resource = id === undefined ? undefined : (byExternalId ??= indexFirst(unowned(), (t) => t.externalId)).get(id);
       if (result.matched.has(sourceId) || result.blocked.has(sourceId) || !free(resource)) continue;
       // A protected resource carrying our id is still never touched, and no create can take the id: blocked.
       if (input.untouchable(resource)) result.blocked.set(sourceId, { resource, reason: "protected" });
@@ -114,7 +117,7 @@ export function matchResources<D, T extends Candidate>(input: MatchInput<D, T>):
   for (const d of input.desired) {
     const sourceId = input.sourceIdOf(d);
     if (result.matched.has(sourceId) || result.blocked.has(sourceId)) continue;
-    const resource = (byName ??= indexFirst(input.tenant, input.tenantNameOf)).get(input.nameOf(d));
+    const resource = (byName ??= indexFirst(unowned(), input.tenantNameOf)).get(input.nameOf(d));
     if (result.matched.has(sourceId) || result.blocked.has(sourceId) || !free(resource)) continue;
     const reason: BlockedReason | undefined = input.untouchable(resource)
       ? "protected"

@@ -569,7 +569,8 @@ interface MemberIndex {
   /**
    * SCIM id of each user a group may hold → its slot in `sourceIdAt` and `markAt`: who it is
    * (this run's match, else the state's record; undefined for a stranger) and the number of the
-   * last group found holding it. Numbers in arrays, not an object per user; a tenant user's slot
+   * last group found holding it (negated once that group is found to want it, or once it is
+   * listed for removal). Numbers in arrays, not an object per user; a tenant user's slot
    * is its place in the tenant (the matching's index), a member the tenant lacks gets one past them.
    */
   slotOf: (scimId: string) => number;
@@ -712,12 +713,14 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
   for (const sourceId of group.memberSourceIds) {
     const scimId = index.wanted(sourceId);
     if (scimId === undefined) continue;
-    if (scimId !== null && index.markAt[index.slotOf(scimId)] === mark) wantedHeld++;
+    const slot = scimId === null ? -1 : index.slotOf(scimId);
+    // Held and wanted: marked so, which leaves the members held and not wanted marked `mark`.
+    if (slot !== -1 && index.markAt[slot] === mark) (index.markAt[slot] = -mark), wantedHeld++;
     else toAdd.push(memberRef(sourceId, scimId, index));
   }
   // No two source ids share a SCIM id (matching claims each once), so when every member the group
-  // holds is wanted there is nothing to remove, and no set of the wanted ones to build.
-  const toRemove = wantedHeld === heldCount ? [] : unwantedMembers(group.memberSourceIds, match.memberScimIds ?? [], index);
+  // holds is wanted there is nothing to remove, and no member to look at again.
+  const toRemove = wantedHeld === heldCount ? [] : unwantedMembers(match.memberScimIds ?? [], mark, index);
   for (const chunk of chunks(toAdd, MAX_MEMBERS_PER_REQUEST)) draft.adds.push({ kind: "addMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
   for (const chunk of chunks(toRemove, MAX_MEMBERS_PER_REQUEST)) draft.removes.push({ kind: "removeMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
 }
@@ -751,17 +754,19 @@ class RecordFollower {
   }
 }
 
-/** The members a group holds (`memberScimIds`) that it should not, but those `index.keep` keeps. */
-function unwantedMembers(memberSourceIds: readonly string[], memberScimIds: readonly string[], index: MemberIndex): UserRef[] {
-  const wanted = new Set<string>();
-  for (const sourceId of memberSourceIds) {
-    const scimId = index.wanted(sourceId);
-    if (scimId !== undefined && scimId !== null) wanted.add(scimId);
-  }
+/**
+ * The members a group holds (`memberScimIds`) that it should not, but those `index.keep` keeps:
+ * those planGroupUpdate left marked `mark` (held, not wanted), each once. No set of the wanted
+ * members is built: the group of all 200,000 users would make one at every run a member leaves.
+ */
+function unwantedMembers(memberScimIds: readonly string[], mark: number, index: MemberIndex): UserRef[] {
   const toRemove: UserRef[] = [];
-  for (const scimId of new Set(memberScimIds)) {
-    if (wanted.has(scimId) || index.keep(scimId)) continue;
-    const sourceId = index.sourceIdAt[index.slotOf(scimId)];
+  for (const scimId of memberScimIds) {
+    const slot = index.slotOf(scimId);
+    if (index.markAt[slot] !== mark) continue;
+    index.markAt[slot] = -mark; // listed twice: looked at once
+    if (index.keep(scimId)) continue;
+    const sourceId = index.sourceIdAt[slot];
     toRemove.push(sourceId === undefined ? { scimId } : { scimId, sourceId });
   }
   return toRemove;

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { OPTIONS, SOURCE_TYPES, envName, optionByPath, type OptionPath } from "../../src/config/schema.ts";
 import { dnProblem, ldapFilterProblem, ldapUrlProblem, pemProblem } from "../../src/config/values.ts";
+import { GC_TUNING } from "../../scripts/gc-environment.ts";
 import { renderReleasePin } from "../../scripts/release.ts";
 import { parseTerraformFiles, renderTfDocs, replaceTfDocs, runTfDocs, unwrapExpression, type TerraformRoot } from "../../scripts/tf-docs.ts";
 import pkg from "../../package.json" with { type: "json" };
@@ -204,6 +205,10 @@ function lambdaProblems(m: TerraformRoot): string[] {
   if (!/IDPSCIM_LOG_LEVEL\s*=\s*var\.log_level/.test(String(m.locals.environment))) problems.push("IDPSCIM_LOG_LEVEL is not var.log_level");
   // The garbage collector sized for the function's memory, not the host's (README: Performance).
   if (!/BUN_JSC_forceRAMSize\s*=\s*tostring\(var\.memory_size \* 1048576\)/.test(String(m.locals.environment))) problems.push("BUN_JSC_forceRAMSize is not var.memory_size in bytes");
+  // Tuned as the benchmark measured it: the same values (scripts/gc-environment.ts).
+  for (const [name, value] of Object.entries(GC_TUNING)) {
+    if (!new RegExp(`${name}\\s*=\\s*"${value.replace(".", "\\.")}"`).test(String(m.locals.environment))) problems.push(`${name} is not "${value}" (scripts/gc-environment.ts)`);
+  }
   const group = first(m.resource.aws_cloudwatch_log_group, "this");
   if (group?.name !== "/aws/lambda/${var.name}" || fn.function_name !== "${var.name}") problems.push("the log group is not /aws/lambda/<function name>");
   if (group?.retention_in_days !== "${var.log_retention_in_days}") problems.push("the log group's retention is not var.log_retention_in_days");
@@ -962,6 +967,7 @@ describe("the checks bite: each fails on a copy with its feature removed", () =>
     { what: "reserved concurrency defaulting to none", file: "variables.tf", edit: within('variable "reserved_concurrent_executions"', "default     = 1", "default     = null"), check: lambdaProblems, expected: "reserved_concurrent_executions" },
     { what: "no VPC block", file: "main.tf", edit: (t) => t.replace('dynamic "vpc_config" {', 'dynamic "vpc_settings" {'), check: lambdaProblems, expected: "no vpc_config block" },
     { what: "the GC sized for the host", file: "main.tf", edit: (t) => t.replace(/\s*BUN_JSC_forceRAMSize = [^\n]*/, ""), check: lambdaProblems, expected: "BUN_JSC_forceRAMSize" },
+    { what: "the heap let grow as by default", file: "main.tf", edit: (t) => t.replace(/"1\.2"/, "\"1.5\""), check: lambdaProblems, expected: "BUN_JSC_mediumHeapGrowthFactor" },
     { what: "text logs", file: "main.tf", edit: (t) => t.replace('IDPSCIM_LOG_FORMAT          = "json"', 'IDPSCIM_LOG_FORMAT          = "text"'), check: lambdaProblems, expected: "IDPSCIM_LOG_FORMAT" },
     {
       what: "a direct upload",

@@ -159,6 +159,23 @@ describe("plan: managers created in the same run", () => {
   });
 });
 
+test("a member AWS lists twice is removed once, and one wanted is neither added nor removed, however often it is listed", () => {
+  const tenant: TenantSnapshot = {
+    users: [tenantUser("t-u0", "ana", { externalId: "u0" }), tenantUser("t-u1", "bo", { externalId: "u1" }), tenantUser("t-u2", "cy", { externalId: "u2" })],
+    groups: [tenantGroup("t-g0", "Admins", { externalId: "g0", memberScimIds: ["t-u1", "t-u0", "t-u1", "t-x", "t-x", "t-u0"] })],
+  };
+  const recorded = state(
+    { u0: { scimId: "t-u0", attributes: attrs("ana") }, u1: { scimId: "t-u1", attributes: attrs("bo") }, u2: { scimId: "t-u2", attributes: attrs("cy") } },
+    { g0: { scimId: "t-g0", displayName: "Admins", memberSourceIds: ["u0", "u1"] } },
+  );
+  // u1 leaves the group (not the scope), u2 joins, u0 stays; t-x is a stranger AWS lists twice.
+  const users = [sourceUser("u0", "ana"), sourceUser("u1", "bo"), sourceUser("u2", "cy")];
+  const p = plan(source(users, [group("g0", "Admins", ["u0", "u2"])]), tenant, recorded, POLICY);
+  const members = (kind: string) => p.operations.filter((op) => op.kind === kind).flatMap((op) => ("members" in op ? op.members.map((m) => m.scimId ?? m.sourceId) : []));
+  expect(members("removeMembers")).toEqual(["t-u1", "t-x"]);
+  expect(members("addMembers")).toEqual(["t-u2"]);
+});
+
 // Found by the ownership property (issue #8), each fixed, with the smallest world that showed it.
 describe("ownership: regressions found by the property test", () => {
   const model = (tenant: TenantSnapshot) => TenantModel.from(tenant, "t");
