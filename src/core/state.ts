@@ -182,7 +182,7 @@ function userRow(id: string, user: ManagedUser, columns: readonly string[]): str
     end = row.length;
   }
   row.length = end;
-  return asciiOnly(JSON.stringify(row));
+  return JSON.stringify(row);
 }
 
 /** Where each user is in the `users` of the file being written, and how to find a member's row fast. */
@@ -237,7 +237,7 @@ const membersAsRead = new WeakMap<readonly string[], { rowIds: readonly string[]
 
 /** A group's row: `[sourceId, scimId, displayName, members]` (see UserRows.members). */
 function groupRow(id: string, group: ManagedGroup, rows: UserRows): string {
-  return asciiOnly(JSON.stringify([id, group.scimId, group.displayName, rows.members(group.memberSourceIds)]));
+  return JSON.stringify([id, group.scimId, group.displayName, rows.members(group.memberSourceIds)]);
 }
 
 /**
@@ -268,7 +268,9 @@ export function* serialiseState(state: SyncState): Generator<string, void, undef
       piece += first ? row : `,${row}`;
       first = false;
       if (piece.length >= PIECE_CHARS) {
-        yield piece;
+        // Made ASCII a piece at a time, not a row at a time: one look for a wide character per
+        // megabyte instead of per user (a third of a save's time at 200,000 users).
+        yield asciiOnly(piece);
         piece = "";
       }
     }
@@ -276,7 +278,7 @@ export function* serialiseState(state: SyncState): Generator<string, void, undef
   }
   if (state.pendingUserCreates !== undefined && state.pendingUserCreates.length > 0) {
     yield* list("pendingUserCreates", (function* (ids: readonly string[]) {
-      for (const id of ids) yield asciiOnly(JSON.stringify(id));
+      for (const id of ids) yield JSON.stringify(id);
     })(state.pendingUserCreates));
   }
   piece += `,"userColumns":${JSON.stringify(columns)}`;
@@ -287,7 +289,7 @@ export function* serialiseState(state: SyncState): Generator<string, void, undef
   yield* list("groups", (function* () {
     for (const id of Object.keys(state.groups).sort()) yield groupRow(id, state.groups[id]!, rows);
   })());
-  yield `${piece}}\n`;
+  yield asciiOnly(`${piece}}\n`);
 }
 
 /** Pieces of a save between two garbage collections: about 16 MiB of text. */

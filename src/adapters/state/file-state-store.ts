@@ -111,10 +111,15 @@ export function createFileStateStore(path: string, options: FileStateStoreOption
         const temp = `${target}.${crypto.randomUUID().slice(0, 8)}.tmp`;
         const fd = openSync(temp, "w", 0o600);
         try {
-          // ASCII pieces (savedPieces), made as they are written: each character is one byte.
+          // ASCII pieces (savedPieces), made as they are written: each character is one byte,
+          // encoded once into one buffer kept for every piece (not a copy of each for the write
+          // and another for the digest: 136 MB of garbage per save at 200,000 users).
+          let buffer = Buffer.allocUnsafe(0);
           for (const piece of pieces) {
-            writeSync(fd, piece, null, "latin1");
-            digest.update(piece, "latin1");
+            if (buffer.length < piece.length) buffer = Buffer.allocUnsafe(Math.max(piece.length, 2 * buffer.length));
+            const bytes = buffer.write(piece, 0, "latin1");
+            for (let at = 0; at < bytes; ) at += writeSync(fd, buffer, at, bytes - at);
+            digest.update(buffer.subarray(0, bytes));
           }
           fsyncSync(fd);
         } finally {
