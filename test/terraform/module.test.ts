@@ -667,6 +667,18 @@ describe("terraform module: resources", () => {
     expect(lambdaProblems(moduleRoot)).toEqual([]);
   });
 
+  test("the collector settings the module gives the function are ones this Bun accepts: the CLI starts with them (an unknown BUN_JSC_ name or value stops the runtime before any code runs)", async () => {
+    const child = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "--version"], {
+      env: { PATH: process.env.PATH ?? "", BUN_JSC_forceRAMSize: String(512 * 1048576), ...GC_TUNING },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(stdout.trim()).toContain(pkg.version);
+  });
+
   test("the package goes through S3 (no filename): a verified release download, an existing object or a local zip, its hash from the file", () => {
     expect(packageProblems(moduleRoot)).toEqual([]);
   });
