@@ -92,7 +92,9 @@ export function matchResources<D, T extends Candidate>(input: MatchInput<D, T>):
   const free = (t: T | undefined): t is T => t !== undefined && !claimed.has(t.scimId) && !result.owned.has(t.scimId);
   // Rules 2 to 4 only ever take a resource no record owns: they look among those alone (a run
   // from the state with 400 new users then indexes a handful, not 200,000 names lower-cased).
-  const unowned = () => input.tenant.filter((t) => !result.owned.has(t.scimId));
+  // `owned` is complete by then (rule 1 ran first): one list serves both indexes.
+  let unownedTenant: T[] | undefined;
+  const unowned = () => (unownedTenant ??= input.tenant.filter((t) => !result.owned.has(t.scimId)));
 
   for (const d of input.desired) {
     const sourceId = input.sourceIdOf(d);

@@ -715,8 +715,10 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
     if (scimId === undefined) continue;
     const slot = scimId === null ? -1 : index.slotOf(scimId);
     // Held and wanted: marked so, which leaves the members held and not wanted marked `mark`.
-    if (slot !== -1 && index.markAt[slot] === mark) (index.markAt[slot] = -mark), wantedHeld++;
-    else toAdd.push(memberRef(sourceId, scimId, index));
+    if (slot !== -1 && index.markAt[slot] === mark) {
+      index.markAt[slot] = -mark;
+      wantedHeld++;
+    } else toAdd.push(memberRef(sourceId, scimId, index));
   }
   // No two source ids share a SCIM id (matching claims each once), so when every member the group
   // holds is wanted there is nothing to remove, and no member to look at again.
