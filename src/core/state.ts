@@ -115,39 +115,19 @@ function inOrder(record: object, known: ReadonlySet<string>): boolean {
 
 /**
  * One entry's canonical JSON: keys sorted at every depth, so equal entries are byte-identical;
- * a key that is not part of the state is not written. ASCII only (see asciiOnly). What sameState
- * compares; version 3 wrote each entry so.
+ * a key that is not part of the state is not written. What sameState compares; version 3 wrote
+ * each entry so.
  */
 export function entryJson(entry: ManagedUser | ManagedGroup): string {
   if ("attributes" in entry) {
     const attributes = inOrder(entry.attributes, ATTRIBUTE_KEY_SET) ? entry.attributes : ordered(entry.attributes, ATTRIBUTE_KEYS);
-    return asciiOnly(`{"attributes":${JSON.stringify(attributes)},"scimId":${JSON.stringify(entry.scimId)}}`);
+    return `{"attributes":${JSON.stringify(attributes)},"scimId":${JSON.stringify(entry.scimId)}}`;
   }
-  return asciiOnly(`{"displayName":${JSON.stringify(entry.displayName)},"memberSourceIds":${JSON.stringify(entry.memberSourceIds)},"scimId":${JSON.stringify(entry.scimId)}}`);
+  return `{"displayName":${JSON.stringify(entry.displayName)},"memberSourceIds":${JSON.stringify(entry.memberSourceIds)},"scimId":${JSON.stringify(entry.scimId)}}`;
 }
 
-/**
- * Non-ASCII characters as JSON `\u` escapes: an ASCII text is held in one byte per character
- * when it is read back (a runtime stores a string with any wider character at two bytes per
- * character), and its UTF-8 bytes are the text itself.
- */
-function asciiOnly(json: string): string {
-  return /[^\x00-\x7e]/.test(json) ? json.replace(/[\x7f-\uffff]/g, escapeOf) : json;
-}
-
-/** Each character's escape, made once: a 200,000-user state of European names holds about 500,000 of them, which this halves the time of. */
-const ESCAPES = new Map<string, string>();
-function escapeOf(char: string): string {
-  let escape = ESCAPES.get(char);
-  if (escape === undefined) {
-    escape = `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
-    ESCAPES.set(char, escape);
-  }
-  return escape;
-}
-
-/** About how many characters each piece of serialiseState holds: large enough to write fast, small enough never to need one string of the whole state. */
-const PIECE_CHARS = 1 << 20;
+/** About how many bytes each chunk of savedChunks holds: large enough to write fast, small enough never to need the whole state at once. */
+const CHUNK_BYTES = 1 << 20;
 
 /**
  * The attributes users of `users` have: a version-4 file's `userColumns`, each name written once
@@ -241,8 +221,8 @@ function groupRow(id: string, group: ManagedGroup, rows: UserRows): string {
 }
 
 /**
- * The state's canonical file, schema version 4, ASCII only, in pieces of about 1 MiB made as they
- * are asked for (a store that writes each piece as it comes never holds more than one):
+ * The state's canonical text, schema version 4, as the fragments it is made of (a row, a comma,
+ * a header), made as they are asked for; its file is this text made ASCII (savedChunks):
  *
  * `{"schemaVersion":4,"lastFullReadAt":..,"updatedAt":..,"pendingUserCreates":[..],
  * "userColumns":["active","displayName",..],"users":[[sourceId,scimId,active,displayName,..],..],
@@ -251,37 +231,32 @@ function groupRow(id: string, group: ManagedGroup, rows: UserRows): string {
  * Users and groups sorted by source id; a member is the index of its user in `users`. The fixed
  * order of everything makes equal states byte-identical. About 60% of version 3's size: a
  * 200,000-user state's 120 MB were mostly attribute names repeated in every entry and member ids
- * quoted in full. Read to the end without an await between pieces, it is the state as it was when
- * reading began.
+ * quoted in full. Read to the end without an await between fragments, it is the state as it was
+ * when reading began.
  */
 export function* serialiseState(state: SyncState): Generator<string, void, undefined> {
   const userIds = Object.keys(state.users).sort();
   const columns = columnsOf(state.users);
-  let piece = `{"schemaVersion":${state.schemaVersion}`;
-  if (state.lastFullReadAt !== undefined) piece += `,"lastFullReadAt":${JSON.stringify(state.lastFullReadAt)}`;
-  if (state.updatedAt !== undefined) piece += `,"updatedAt":${JSON.stringify(state.updatedAt)}`;
-  // Each list written in pieces: up to 200,000 entries, never one string of them all.
+  yield `{"schemaVersion":${state.schemaVersion}`;
+  if (state.lastFullReadAt !== undefined) yield `,"lastFullReadAt":${JSON.stringify(state.lastFullReadAt)}`;
+  if (state.updatedAt !== undefined) yield `,"updatedAt":${JSON.stringify(state.updatedAt)}`;
+  // Each row its own fragment and each comma another: no string of many rows is ever made.
   function* list(name: string, rows: Iterable<string>) {
-    piece += `,${JSON.stringify(name)}:[`;
+    yield `,${JSON.stringify(name)}:[`;
     let first = true;
     for (const row of rows) {
-      piece += first ? row : `,${row}`;
+      if (!first) yield ",";
+      yield row;
       first = false;
-      if (piece.length >= PIECE_CHARS) {
-        // Made ASCII a piece at a time, not a row at a time: one look for a wide character per
-        // megabyte instead of per user (a third of a save's time at 200,000 users).
-        yield asciiOnly(piece);
-        piece = "";
-      }
     }
-    piece += "]";
+    yield "]";
   }
   if (state.pendingUserCreates !== undefined && state.pendingUserCreates.length > 0) {
     yield* list("pendingUserCreates", (function* (ids: readonly string[]) {
       for (const id of ids) yield JSON.stringify(id);
     })(state.pendingUserCreates));
   }
-  piece += `,"userColumns":${JSON.stringify(columns)}`;
+  yield `,"userColumns":${JSON.stringify(columns)}`;
   yield* list("users", (function* () {
     for (const id of userIds) yield userRow(id, state.users[id]!, columns);
   })());
@@ -289,29 +264,117 @@ export function* serialiseState(state: SyncState): Generator<string, void, undef
   yield* list("groups", (function* () {
     for (const id of Object.keys(state.groups).sort()) yield groupRow(id, state.groups[id]!, rows);
   })());
-  yield asciiOnly(`${piece}}\n`);
+  yield "}\n";
 }
 
-/** Pieces of a save between two garbage collections: about 16 MiB of text. */
-const PIECES_PER_COLLECTION = 16;
+/** Chunks of a save between two garbage collections: about 16 MiB of text. */
+const CHUNKS_PER_COLLECTION = 16;
 
 /**
- * serialiseState's pieces, with `collect` (a garbage collection) called after every 16 of them
- * and at the end of a save of more:
- * a save makes the whole state's text in small strings (68 MB at 200,000 users), and the
- * collector, left to itself, lets them pile up during the save. Measured at 200,000 users, with
- * the collector sized for 512 MiB: building an S3 body peaked at 575 MiB RSS in a process of
- * 237 MiB, 334 MiB with this, for about 1 s more; every checkpoint of a large run is such a save.
+ * The state file's bytes: serialiseState's text as ASCII (AsciiEncoder), in chunks of about
+ * 1 MiB. Each chunk is a view of a buffer the next one reuses: a store writes or copies it before
+ * it asks for the next. Each fragment is encoded straight into that buffer: no string of many
+ * rows is made (which doubled the garbage of a save). `collect` (a garbage collection) is called
+ * after every 16 chunks and at the end of a save of more: a save makes the whole state's text in
+ * small strings (68 MB at 200,000 users), and the collector, left to itself, lets them pile up
+ * during the save. Measured at 200,000 users, with the collector sized for 512 MiB: building an
+ * S3 body peaked at 575 MiB RSS in a process of 237 MiB, 334 MiB with this, for about 1 s more;
+ * every checkpoint of a large run is such a save.
  */
-export function* savedPieces(state: SyncState, collect: (() => void) | undefined): Generator<string, void, undefined> {
+export function* savedChunks(state: SyncState, collect: (() => void) | undefined): Generator<Uint8Array, void, undefined> {
+  const encoder = new AsciiEncoder();
   let count = 0;
-  for (const piece of serialiseState(state)) {
-    yield piece;
-    if (collect !== undefined && ++count % PIECES_PER_COLLECTION === 0) collect();
+  for (const fragment of serialiseState(state)) {
+    if (!encoder.add(fragment)) continue;
+    yield encoder.take();
+    if (collect !== undefined && ++count % CHUNKS_PER_COLLECTION === 0) collect();
   }
+  yield encoder.take();
   // The rest of a large save's text too, before the writes go on; a small save's (under 16 MiB)
-  // is left to the collector's own pace: a collection costs 0.3–0.6 s, and a run saves every 15 s.
-  if (collect !== undefined && count > PIECES_PER_COLLECTION && count % PIECES_PER_COLLECTION !== 0) collect();
+  // is left to the collector's own pace: a collection costs 0.3–0.6 s, and a run saves every 30 s.
+  if (collect !== undefined && count > CHUNKS_PER_COLLECTION && count % CHUNKS_PER_COLLECTION !== 0) collect();
+}
+
+const UTF8 = new TextEncoder();
+/** "0123456789abcdef" as character codes: an escape's hex digits. */
+const HEX_DIGITS = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
+
+/**
+ * Text as ASCII bytes, every character past `~` (0x7e) as a JSON `\u` escape (a character beyond
+ * the Basic Multilingual Plane as its two UTF-16 halves, as JSON writes it), gathered a chunk at a
+ * time. Why ASCII: read back, an ASCII text is held in one byte per character (a runtime stores a
+ * string with any wider character at two bytes per character), and its bytes read as latin1 are
+ * the text itself. Made on the bytes, not the text: a regular expression over the text took a
+ * third of a 200,000-user save, which holds about 500,000 accented letters in European names.
+ * The text is JSON.stringify's (no lone surrogate: it escapes those), so its UTF-8 bytes decode
+ * back to it exactly.
+ */
+export class AsciiEncoder {
+  private bytes = new Uint8Array(CHUNK_BYTES + (CHUNK_BYTES >> 2));
+  private length = 0;
+  /** A wide fragment's UTF-8 bytes, escaped from here into `bytes`. */
+  private wide = new Uint8Array(0);
+
+  /** Gathers `text` as ASCII; answers whether a chunk is full (take it). */
+  add(text: string): boolean {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    this.reserve(3 * text.length);
+    const written = UTF8.encodeInto(text, this.bytes.subarray(this.length)).written;
+    // As many bytes as characters: all ASCII (a wider character takes two bytes or more). Only the
+    // fragments that are not (a row with an accent, say) are walked byte by byte.
+    if (written === text.length && !text.includes("\x7f")) this.length += written;
+    else {
+      if (this.wide.length < written) this.wide = new Uint8Array(2 * written);
+      this.wide.set(this.bytes.subarray(this.length, this.length + written));
+      // An escape takes at most 6 bytes per byte (0x7f).
+      this.reserve(6 * written);
+      this.length = escapeInto(this.wide.subarray(0, written), this.bytes, this.length);
+    }
+    return this.length >= CHUNK_BYTES;
+  }
+
+  /** The chunk gathered: valid until the next call. */
+  take(): Uint8Array {
+    const chunk = this.bytes.subarray(0, this.length);
+    this.length = 0;
+    return chunk;
+  }
+
+  private reserve(extra: number): void {
+    if (this.length + extra <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.length + extra, 2 * this.bytes.length));
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+  }
+}
+
+/** UTF-8 `bytes` as ASCII into `out` at `at` (which has room): answers the position after them. */
+function escapeInto(bytes: Uint8Array, out: Uint8Array, at: number): number {
+  for (let i = 0; i < bytes.length; ) {
+    const lead = bytes[i]!;
+    if (lead < 0x7f) {
+      out[at++] = lead;
+      i++;
+      continue;
+    }
+    const length = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+    let point = length === 1 ? lead : lead & (0xff >> (length + 1));
+    for (let k = 1; k < length; k++) point = (point << 6) | (bytes[i + k]! & 0x3f);
+    i += length;
+    if (point > 0xffff) {
+      at = writeEscape(out, at, 0xd800 + ((point - 0x10000) >> 10));
+      at = writeEscape(out, at, 0xdc00 + ((point - 0x10000) & 0x3ff));
+    } else at = writeEscape(out, at, point);
+  }
+  return at;
+}
+
+/** `\uXXXX` (lower-case hex) for one UTF-16 unit at `at`; answers the position after it. */
+function writeEscape(out: Uint8Array, at: number, unit: number): number {
+  out[at] = 0x5c; // backslash
+  out[at + 1] = 0x75; // u
+  for (let k = 0; k < 4; k++) out[at + 2 + k] = HEX_DIGITS[(unit >> (12 - 4 * k)) & 0xf]!;
+  return at + 6;
 }
 
 /**

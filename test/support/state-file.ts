@@ -4,7 +4,7 @@
  * state a test edits by hand is written as a release writes it.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { entryJson, parseState, serialiseState } from "../../src/core/state.ts";
+import { entryJson, parseState, savedChunks } from "../../src/core/state.ts";
 import type { ManagedGroup, ManagedUser, SyncState } from "../../src/model/index.ts";
 
 /** The state a file holds, as a run reads it (a file of any version this release reads). */
@@ -12,9 +12,17 @@ export function readStateFile(path: string): SyncState {
   return parseState(readFileSync(path, "utf8"), `file ${path}`);
 }
 
+/** The text of `state`'s file as this release saves it (ASCII: its bytes are its characters). */
+export function stateFileText(state: SyncState): string {
+  const decoder = new TextDecoder();
+  let text = "";
+  for (const chunk of savedChunks(state, undefined)) text += decoder.decode(chunk);
+  return text;
+}
+
 /** Writes `state` as this release saves it. */
 export function writeStateFile(path: string, state: SyncState): void {
-  writeFileSync(path, [...serialiseState(state)].join(""));
+  writeFileSync(path, stateFileText(state), "latin1");
 }
 
 /** Reads the state file, lets `edit` change it, and writes it back as this release saves it. */

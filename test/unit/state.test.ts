@@ -5,12 +5,14 @@
  */
 import { describe, expect, test } from "bun:test";
 import { SyncError } from "../../src/core/errors.ts";
-import { jsonErrorAt, managedGroup, managedUser, parseState, sameState, serialiseState, tenantFromState } from "../../src/core/state.ts";
+import { jsonErrorAt, managedGroup, managedUser, parseState, sameState, savedChunks, serialiseState, tenantFromState } from "../../src/core/state.ts";
 import { emptyState, STATE_SCHEMA_VERSION, type SyncState } from "../../src/model/index.ts";
+import { stateFileText } from "../support/state-file.ts";
 
 const attributes = { userName: "a@example.com", displayName: "A", givenName: "A", familyName: "B", email: "a@example.com", active: true };
 
-const text = (state: SyncState) => [...serialiseState(state)].join("");
+// The file as a store writes it (ASCII).
+const text = stateFileText;
 /** The state as the version-3 releases wrote it: users and groups keyed by source id. */
 const v3Text = (state: SyncState) => JSON.stringify({ ...state, schemaVersion: 3 });
 
@@ -84,12 +86,13 @@ describe("serialiseState", () => {
 
   test("escapes every non-ASCII character, so the text is its own UTF-8 bytes, and reads back equal", () => {
     const state = emptyState();
-    state.users["idé"] = managedUser("s1", { ...attributes, displayName: "Zoë 😀 \u007f", familyName: "Ødegård" });
+    state.users["idé"] = managedUser("s1", { ...attributes, displayName: "Zoë 😀 \u007f", familyName: "Ødegård 日本" });
     state.groups["gré"] = managedGroup("g1", "Équipe", ["idé", "ïd"]);
     const file = text(state);
     expect(/^[\x00-\x7e]*$/.test(file)).toBe(true);
     expect(file).toContain('"id\\u00e9"');
     expect(file).toContain("Zo\\u00eb \\ud83d\\ude00 \\u007f");
+    expect(file).toContain("\\u00d8deg\\u00e5rd \\u65e5\\u672c");
     expect(file).toContain('[0,"\\u00efd"]');
     expect(parseState(file, "x")).toEqual(state);
   });
@@ -104,14 +107,20 @@ describe("serialiseState", () => {
     expect(text(state)).not.toContain("pendingUserCreates");
   });
 
-  test("cuts a large state into pieces of about 1 MiB that join to the whole text", () => {
+  test("cuts a large state into chunks of about 1 MiB that join to the whole file, wide characters escaped in each", () => {
     const state = emptyState();
-    for (let i = 0; i < 20_000; i++) state.users[`u${i}`] = managedUser(`s${i}`, { ...attributes, userName: `user${i}@example.com` });
+    for (let i = 0; i < 20_000; i++) state.users[`u${i}`] = managedUser(`s${i}`, { ...attributes, userName: `user${i}@example.com`, familyName: i % 7 === 0 ? "Ødegård" : "B" });
     state.groups.g = managedGroup("g1", "G", Object.keys(state.users));
-    const pieces = [...serialiseState(state)];
-    expect(pieces.length).toBeGreaterThan(1);
-    for (const piece of pieces.slice(0, -1)) expect(piece.length).toBeLessThan(1.01 * 2 ** 20);
-    const read = parseState(pieces.join(""), "x");
+    // Each chunk is a view of a buffer the next one reuses: copied as a store writes it.
+    const chunks = [...(function* () {
+      for (const chunk of savedChunks(state, undefined)) yield Buffer.from(chunk);
+    })()];
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const chunk of chunks.slice(0, -1)) expect(chunk.length).toBeLessThan(1.1 * 2 ** 20);
+    const file = Buffer.concat(chunks).toString("latin1");
+    expect(/^[\x00-\x7e]*$/.test(file)).toBe(true);
+    expect(file).toBe([...serialiseState(state)].join("").replaceAll("Ødegård", "\\u00d8deg\\u00e5rd"));
+    const read = parseState(file, "x");
     expect(Object.keys(read.users)).toHaveLength(20_000);
     expect(read.groups.g!.memberSourceIds).toHaveLength(20_000);
   });
