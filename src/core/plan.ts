@@ -14,6 +14,7 @@ import type {
 import { MAX_MEMBERS_PER_REQUEST, USER_ATTRIBUTE_NAMES } from "../model/index.ts";
 import { indexBy, matchesAnyGlob, matchResources, type BlockedReason, type Matching } from "./match.ts";
 import type { RejectedRecord, SourceSnapshot, SourceUser } from "./ports.ts";
+import { membersOfRecord } from "./state.ts";
 import { shown } from "./text.ts";
 
 /**
@@ -542,7 +543,7 @@ function planGroups(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncS
     frozenIds.add(sourceId);
     draft.rejected.push({ kind: "group", sourceId, subject: shownName(resource.displayName), reason: blockedGroupReason(resource, reason) });
   }
-  const index = memberIndex(users, tenant.users.length);
+  const index = memberIndex(users, tenant.users.length, state);
   for (const group of desired) {
     if (matching.blocked.has(group.sourceId)) continue;
     const match = matching.matched.get(group.sourceId);
@@ -557,6 +558,8 @@ function planGroups(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncS
  * What comparing the groups' members looks up, once per membership: a large tenant has
  * 1,000,000, and each lookup in a map of 200,000 users costs a cache miss, so each side of a
  * membership is one lookup (not one per question asked of it), and no set is built per group.
+ * A group its record describes (planRecordedMembers) needs none of it: the slots are built when
+ * a first group needs them.
  */
 interface MemberIndex {
   /** A user this run wants in AWS → its SCIM id, or null when this plan creates it (UserPlan.wanted). */
@@ -566,24 +569,55 @@ interface MemberIndex {
    * sync of 200,000 users names them 1,000,000 times (a reference is only ever read).
    */
   refs: Map<string, UserRef>;
-  /**
-   * SCIM id of each user a group may hold → its slot in `sourceIdAt` and `markAt`: who it is
-   * (this run's match, else the state's record; undefined for a stranger) and the number of the
-   * last group found holding it (negated once that group is found to want it, or once it is
-   * listed for removal). Numbers in arrays, not an object per user; a tenant user's slot
-   * is its place in the tenant (the matching's index), a member the tenant lacks gets one past them.
-   */
-  slotOf: (scimId: string) => number;
-  sourceIdAt: (string | undefined)[];
-  markAt: number[];
+  slots: () => MemberSlots;
   /** The number of the group being compared: its members are marked with it. */
   group: number;
   /** Members never removed: frozen users (through a record the tenant confirms) and users this plan deletes. */
   keep: (scimId: string) => boolean;
   deletedScimIds: ReadonlySet<string>;
+  /** Source ids of the state's users this run does not want as recorded (see irregularUsers). */
+  irregular: () => ReadonlySet<string>;
+  /** The source id whose state record the tenant confirms as this SCIM id's (Matching.owned). */
+  ownerOf: (scimId: string) => string | undefined;
 }
 
-function memberIndex(users: UserPlan, tenantUsers: number): MemberIndex {
+/**
+ * SCIM id of each user a group may hold → its slot in `sourceIdAt` and `markAt`: who it is
+ * (this run's match, else the state's record; undefined for a stranger) and the number of the
+ * last group found holding it (negated once that group is found to want it, or once it is
+ * listed for removal). Numbers in arrays, not an object per user; a tenant user's slot
+ * is its place in the tenant (the matching's index), a member the tenant lacks gets one past them.
+ */
+interface MemberSlots {
+  slotOf: (scimId: string) => number;
+  sourceIdAt: (string | undefined)[];
+  markAt: number[];
+}
+
+function memberIndex(users: UserPlan, tenantUsers: number, state: SyncState): MemberIndex {
+  let slots: MemberSlots | undefined;
+  let irregular: Set<string> | undefined;
+  let frozenUserScimIds: Set<string> | undefined;
+  // Frozen users keep their memberships, but only through a record the tenant confirms: a tampered one names a stranger.
+  const frozenScimIds = () => {
+    if (frozenUserScimIds !== undefined) return frozenUserScimIds;
+    frozenUserScimIds = new Set<string>();
+    if (users.frozenIds.size > 0) for (const [scimId, sourceId] of users.matching.owned) if (users.frozenIds.has(sourceId)) frozenUserScimIds.add(scimId);
+    return frozenUserScimIds;
+  };
+  return {
+    wanted: users.wanted,
+    refs: new Map(),
+    slots: () => (slots ??= memberSlots(users, tenantUsers)),
+    group: 0,
+    keep: (scimId) => frozenScimIds().has(scimId) || users.deletedScimIds.has(scimId),
+    deletedScimIds: users.deletedScimIds,
+    irregular: () => (irregular ??= irregularUsers(state, users.wanted)),
+    ownerOf: (scimId) => users.matching.owned.get(scimId),
+  };
+}
+
+function memberSlots(users: UserPlan, tenantUsers: number): MemberSlots {
   const sourceIdAt: (string | undefined)[] = new Array<string | undefined>(tenantUsers).fill(undefined);
   const markAt: number[] = new Array<number>(tenantUsers).fill(0);
   const strangers = new Map<string, number>();
@@ -601,11 +635,18 @@ function memberIndex(users: UserPlan, tenantUsers: number): MemberIndex {
     const slot = slotOf(scimId);
     sourceIdAt[slot] ??= sourceId;
   }
-  // Frozen users keep their memberships, but only through a record the tenant confirms: a tampered one names a stranger.
-  const frozenUserScimIds = new Set<string>();
-  for (const [scimId, sourceId] of users.matching.owned) if (users.frozenIds.has(sourceId)) frozenUserScimIds.add(scimId);
-  const keep = (scimId: string) => frozenUserScimIds.has(scimId) || users.deletedScimIds.has(scimId);
-  return { wanted: users.wanted, refs: new Map(), slotOf, sourceIdAt, markAt, group: 0, keep, deletedScimIds: users.deletedScimIds };
+  return { slotOf, sourceIdAt, markAt };
+}
+
+/**
+ * The state's users this run does not want with the SCIM id recorded for them: gone, left, frozen,
+ * deleted, matched to another resource. A handful on most runs; any of them in a group's record
+ * sends that group to the member-by-member comparison.
+ */
+function irregularUsers(state: SyncState, wanted: UserPlan["wanted"]): Set<string> {
+  const irregular = new Set<string>();
+  for (const sourceId in state.users) if (wanted(sourceId) !== state.users[sourceId]!.scimId) irregular.add(sourceId);
+  return irregular;
 }
 
 /** The shared reference to a wanted user (`scimId` null: this plan creates it). */
@@ -673,6 +714,21 @@ function planGroupCreate(group: DesiredGroup, members: UserRef[], draft: Draft):
 function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean, state: SyncState, index: MemberIndex, draft: Draft): void {
   const managed = state.groups[group.sourceId];
   const needsExternalId = match.externalId !== group.sourceId;
+  const renamed = match.displayName !== group.displayName;
+  const groupRef: GroupRef = { scimId: match.scimId, sourceId: group.sourceId };
+  const asRecorded =
+    managed !== undefined && managed.scimId === match.scimId && managed.displayName === match.displayName && membersOfRecord(match.memberScimIds) === managed.memberSourceIds;
+  if (asRecorded && !adopt && !needsExternalId && !renamed) {
+    const changes = recordedMemberChanges(group.memberSourceIds, managed.memberSourceIds, match.memberScimIds!, index);
+    if (changes !== undefined) {
+      // A member this plan deletes leaves the group: the record is stale, as the general comparison finds.
+      if (changes.current !== undefined) {
+        draft.updates.push({ kind: "updateGroup", sourceId: group.sourceId, scimId: match.scimId, desiredDisplayName: group.displayName, currentMemberSourceIds: changes.current, why: "record" });
+      }
+      return pushMemberChanges(groupRef, group.sourceId, changes, draft);
+    }
+  }
+  const slots = index.slots();
   const mark = ++index.group;
   let heldCount = 0;
   // What the group holds once this plan ran, as far as the state records it: a member this plan
@@ -680,11 +736,11 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
   const current = new RecordFollower(managed !== undefined && managed.scimId === match.scimId ? managed.memberSourceIds : []);
   for (const scimId of match.memberScimIds ?? []) {
     // A stranger (no user this run knows) has a slot too, with no source id.
-    const slot = index.slotOf(scimId);
-    if (index.markAt[slot] === mark) continue; // listed twice
-    index.markAt[slot] = mark;
+    const slot = slots.slotOf(scimId);
+    if (slots.markAt[slot] === mark) continue; // listed twice
+    slots.markAt[slot] = mark;
     heldCount++;
-    const sourceId = index.sourceIdAt[slot];
+    const sourceId = slots.sourceIdAt[slot];
     if (sourceId !== undefined && !index.deletedScimIds.has(scimId)) current.push(sourceId);
   }
   // A managed group whose state record lags behind AWS (a run stopped before saving, a change
@@ -693,7 +749,6 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
     managed !== undefined &&
     managed.scimId === match.scimId &&
     (managed.displayName !== match.displayName || (match.memberScimIds !== undefined && !current.isRecorded() && !sameSet(managed.memberSourceIds, current.toArray())));
-  const renamed = match.displayName !== group.displayName;
   if (adopt || needsExternalId || renamed || staleRecord) {
     draft.updates.push({
       kind: "updateGroup",
@@ -706,25 +761,76 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
       why: adopt ? "adopt" : renamed || needsExternalId ? "rename" : "record",
     });
   }
-  const groupRef: GroupRef = { scimId: match.scimId, sourceId: group.sourceId };
   // A reference only for a member to add: a tenant of 1,000,000 memberships mostly has them all.
   const toAdd: UserRef[] = [];
   let wantedHeld = 0;
   for (const sourceId of group.memberSourceIds) {
     const scimId = index.wanted(sourceId);
     if (scimId === undefined) continue;
-    const slot = scimId === null ? -1 : index.slotOf(scimId);
+    const slot = scimId === null ? -1 : slots.slotOf(scimId);
     // Held and wanted: marked so, which leaves the members held and not wanted marked `mark`.
-    if (slot !== -1 && index.markAt[slot] === mark) {
-      index.markAt[slot] = -mark;
+    if (slot !== -1 && slots.markAt[slot] === mark) {
+      slots.markAt[slot] = -mark;
       wantedHeld++;
     } else toAdd.push(memberRef(sourceId, scimId, index));
   }
   // No two source ids share a SCIM id (matching claims each once), so when every member the group
   // holds is wanted there is nothing to remove, and no member to look at again.
   const toRemove = wantedHeld === heldCount ? [] : unwantedMembers(match.memberScimIds ?? [], mark, index);
-  for (const chunk of chunks(toAdd, MAX_MEMBERS_PER_REQUEST)) draft.adds.push({ kind: "addMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
-  for (const chunk of chunks(toRemove, MAX_MEMBERS_PER_REQUEST)) draft.removes.push({ kind: "removeMembers", group: groupRef, groupSourceId: group.sourceId, members: chunk });
+  pushMemberChanges(groupRef, group.sourceId, { toAdd, toRemove }, draft);
+}
+
+interface MemberChanges {
+  toAdd: UserRef[];
+  toRemove: UserRef[];
+}
+
+function pushMemberChanges(group: GroupRef, groupSourceId: string, { toAdd, toRemove }: MemberChanges, draft: Draft): void {
+  for (const chunk of chunks(toAdd, MAX_MEMBERS_PER_REQUEST)) draft.adds.push({ kind: "addMembers", group, groupSourceId, members: chunk });
+  for (const chunk of chunks(toRemove, MAX_MEMBERS_PER_REQUEST)) draft.removes.push({ kind: "removeMembers", group, groupSourceId, members: chunk });
+}
+
+/**
+ * The member changes of a group the tenant holds as its record says (tenantFromState made its
+ * members from the record, `held[k]` the user of `recorded[k]`), found by one walk of the source's
+ * and the record's sorted lists: no lookup per member, where a run from the state compares
+ * 1,000,000 memberships. A member the record holds that this run wants with the SCIM id recorded
+ * is kept when listed and removed when not; only the others are looked up: one listed and not
+ * held (to add it), and one of irregularUsers, which is removed unless kept (frozen, or deleted
+ * by this plan: then `current` leaves it out, and the record is stale). Undefined when the
+ * general comparison of planGroupUpdate must decide (a record member wanted under another SCIM id
+ * or held by a record the tenant does not confirm, a source list not sorted and unique); it
+ * finds the same where both apply.
+ */
+function recordedMemberChanges(source: readonly string[], recorded: readonly string[], held: readonly string[], index: MemberIndex): (MemberChanges & { current?: string[] }) | undefined {
+  const irregular = index.irregular();
+  const toAdd: UserRef[] = [];
+  const toRemove: UserRef[] = [];
+  let current: string[] | undefined;
+  for (let i = 0, j = 0; i < recorded.length || j < source.length; ) {
+    const listed = source[j];
+    if (listed !== undefined && j > 0 && listed <= source[j - 1]!) return undefined;
+    const kept = recorded[i];
+    if (listed === undefined || (kept !== undefined && kept <= listed)) {
+      if (kept === listed) j++;
+      if (irregular.size > 0 && irregular.has(kept!)) {
+        const scimId = held[i]!;
+        if (index.wanted(kept!) !== undefined || index.ownerOf(scimId) !== kept) return undefined;
+        if (!index.keep(scimId)) toRemove.push({ scimId, sourceId: kept! });
+        if (index.deletedScimIds.has(scimId)) current ??= recorded.slice(0, i);
+        else current?.push(kept!);
+      } else {
+        if (kept !== listed) toRemove.push({ scimId: held[i]!, sourceId: kept! });
+        current?.push(kept!);
+      }
+      i++;
+    } else {
+      const scimId = index.wanted(listed);
+      if (scimId !== undefined) toAdd.push(memberRef(listed, scimId, index));
+      j++;
+    }
+  }
+  return { toAdd, toRemove, ...(current !== undefined ? { current } : {}) };
 }
 
 /**
@@ -763,12 +869,13 @@ class RecordFollower {
  */
 function unwantedMembers(memberScimIds: readonly string[], mark: number, index: MemberIndex): UserRef[] {
   const toRemove: UserRef[] = [];
+  const { slotOf, markAt, sourceIdAt } = index.slots();
   for (const scimId of memberScimIds) {
-    const slot = index.slotOf(scimId);
-    if (index.markAt[slot] !== mark) continue;
-    index.markAt[slot] = -mark; // listed twice: looked at once
+    const slot = slotOf(scimId);
+    if (markAt[slot] !== mark) continue;
+    markAt[slot] = -mark; // listed twice: looked at once
     if (index.keep(scimId)) continue;
-    const sourceId = index.sourceIdAt[slot];
+    const sourceId = sourceIdAt[slot];
     toRemove.push(sourceId === undefined ? { scimId } : { scimId, sourceId });
   }
   return toRemove;

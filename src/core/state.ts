@@ -48,9 +48,25 @@ export function tenantFromState(state: SyncState): TenantSnapshot {
       const scimId = row >= 0 && read!.rowIds[row] === id ? byRow![row] : scimIds.get(id);
       if (scimId !== undefined) memberScimIds.push(scimId);
     }
+    // Every member found: the k-th SCIM id is the record's k-th member (see membersOfRecord).
+    if (memberScimIds.length === ids.length) recordOfMembers.set(memberScimIds, ids);
     groups.push({ scimId: managed.scimId, externalId: sourceId, displayName: managed.displayName, memberScimIds });
   }
   return { users, groups };
+}
+
+/** A tenant group's members made by tenantFromState → the record's members they are, one for one. */
+const recordOfMembers = new WeakMap<readonly string[], readonly string[]>();
+
+/**
+ * The state record's member list (sorted source ids) that a tenant group's `memberScimIds` were
+ * made from by tenantFromState, each SCIM id the user of the source id at the same place; undefined
+ * for members read from AWS (or made any other way). The planner then compares a group's source
+ * members with its record by one walk of both sorted lists, with no lookup per member: a run from
+ * the state compares 1,000,000 memberships.
+ */
+export function membersOfRecord(memberScimIds: readonly string[] | undefined): readonly string[] | undefined {
+  return memberScimIds === undefined ? undefined : recordOfMembers.get(memberScimIds);
 }
 
 /**

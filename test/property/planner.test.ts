@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { apply } from "../../src/core/apply.ts";
 import { phaseOf, plan, sameValue, type Operation, type Plan, type PlanPolicy } from "../../src/core/plan.ts";
 import type { SourceSnapshot, SourceUser } from "../../src/core/ports.ts";
-import { tenantFromState } from "../../src/core/state.ts";
+import { membersOfRecord, tenantFromState } from "../../src/core/state.ts";
 import { readTenant } from "../../src/core/sync.ts";
 import type { DesiredGroup, ManagedGroup, ManagedUser, SyncState, TenantSnapshot, TenantUser, UserAttributes } from "../../src/model/index.ts";
 import { managedAttributesFor, MAX_MEMBERS_PER_REQUEST, STATE_SCHEMA_VERSION, USER_ATTRIBUTE_NAMES, type UserFieldName } from "../../src/model/index.ts";
@@ -955,9 +955,25 @@ async function checkWorld(world: World): Promise<void> {
     problems.push(...stateIntegrity(retried.state, probe).map((s) => `after the retry from state: ${s}`));
   }
 
+  problems.push(...recordWalkProblems(world));
+
   if (problems.length > 0) {
     throw new Error(`${problems.join("\n")}\n\nplan:\n${p.operations.map(describeOp).join("\n")}\nworld: ${JSON.stringify(world, setReplacer)}`);
   }
+}
+
+/**
+ * 4. The tenant the world's state describes plans the same whether its groups are compared with the
+ * source by walking their records (tenantFromState links each to its record: membersOfRecord) or
+ * member by member (the same members in copied lists, which carry no link).
+ */
+function recordWalkProblems(world: World): string[] {
+  const linked = tenantFromState(world.state);
+  const unlinked = { users: linked.users, groups: linked.groups.map((g) => ({ ...g, ...(g.memberScimIds !== undefined ? { memberScimIds: [...g.memberScimIds] } : {}) })) };
+  if (linked.groups.some((g) => membersOfRecord(g.memberScimIds) !== undefined && g.memberScimIds!.length > 0)) coverage["record walked"] = (coverage["record walked"] ?? 0) + 1;
+  const walked = JSON.stringify(plan(world.source, linked, world.state, world.policy), setReplacer);
+  const general = JSON.stringify(plan(world.source, unlinked, world.state, world.policy), setReplacer);
+  return walked === general ? [] : [`plan from the state differs when groups are compared by their records:\n${walked}\n${general}`];
 }
 
 function describeOp(op: Operation): string {

@@ -322,3 +322,33 @@ describe("plan: memory at 200,000 users (issue 11)", () => {
     expect(adds[1]![0]).toBe(adds[0]![0]!);
   });
 });
+
+describe("plan: a group compared by walking its record (a tenant made from the state)", () => {
+  const users = { u1: { scimId: "s1", attributes: attrs("ana") }, u2: { scimId: "s2", attributes: attrs("bo") }, u3: { scimId: "s3", attributes: attrs("cy") } };
+  const recorded = state(users, { g: { scimId: "sg", displayName: "G", memberSourceIds: ["u1", "u2", "u3"] } });
+  // The same tenant in copied lists: no link to the record (membersOfRecord), compared member by member.
+  const unlinked = (t: TenantSnapshot): TenantSnapshot => ({ users: t.users, groups: t.groups.map((g) => ({ ...g, memberScimIds: [...g.memberScimIds!] })) });
+
+  test("a member the plan deletes leaves the group: the record is stale, no remove is sent; a member left out is removed, a new one added", () => {
+    // u2 left the source (deleted), u3 left the group, u4 is new.
+    const src = source([sourceUser("u1", "ana"), sourceUser("u3", "cy"), sourceUser("u4", "di")], [group("g", "G", ["u1", "u4"])]);
+    const tenant = tenantFromState(recorded);
+    const p = plan(src, tenant, recorded, POLICY);
+    expect(kinds(p.operations)).toEqual(["createUser", "updateGroup:record", "addMembers", "removeMembers", "deleteUser:left-scope"]);
+    expect(p.operations.find((op) => op.kind === "updateGroup")).toMatchObject({ currentMemberSourceIds: ["u1", "u3"] });
+    expect(p.operations.find((op) => op.kind === "removeMembers")).toMatchObject({ members: [{ scimId: "s3", sourceId: "u3" }] });
+    expect(p.operations.find((op) => op.kind === "addMembers")).toMatchObject({ members: [{ sourceId: "u4" }] });
+    expect(p).toEqual(plan(src, unlinked(tenant), recorded, POLICY));
+  });
+
+  test("a frozen member (suspended, policy ignore) stays in the group; a source list out of order is compared member by member, with the same plan", () => {
+    const src = source([sourceUser("u1", "ana"), sourceUser("u2", "bo", { suspended: true }), sourceUser("u3", "cy")], [group("g", "G", ["u3", "u1"])]);
+    const policy = { ...POLICY, suspendedUsers: "ignore" as const };
+    const tenant = tenantFromState(recorded);
+    const p = plan(src, tenant, recorded, policy);
+    expect(p.operations).toEqual([]);
+    expect(p).toEqual(plan(src, unlinked(tenant), recorded, policy));
+    const sorted = source(src.users, [group("g", "G", ["u1", "u3"])]);
+    expect(plan(sorted, tenant, recorded, policy)).toEqual(p);
+  });
+});
