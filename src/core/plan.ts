@@ -590,6 +590,8 @@ interface MemberIndex {
  */
 interface MemberSlots {
   slotOf: (scimId: string) => number;
+  /** A wanted user's slot by its source id, -1 when this plan creates it, undefined when unwanted (UserPlan.wanted, in one lookup). */
+  wantedSlot: (sourceId: string) => number | undefined;
   sourceIdAt: (string | undefined)[];
   markAt: number[];
 }
@@ -635,7 +637,19 @@ function memberSlots(users: UserPlan, tenantUsers: number): MemberSlots {
     const slot = slotOf(scimId);
     sourceIdAt[slot] ??= sourceId;
   }
-  return { slotOf, sourceIdAt, markAt };
+  // The matched users' slots, each found once: a source member is then one lookup, not two.
+  const matchedSlots = new Map<string, number>();
+  for (const sourceId of users.matching.matched.keys()) {
+    const scimId = users.wanted(sourceId);
+    if (scimId !== undefined && scimId !== null) matchedSlots.set(sourceId, slotOf(scimId));
+  }
+  const wantedSlot = (sourceId: string) => {
+    const slot = matchedSlots.get(sourceId);
+    if (slot !== undefined) return slot;
+    const scimId = users.wanted(sourceId);
+    return scimId === undefined ? undefined : scimId === null ? -1 : slotOf(scimId);
+  };
+  return { slotOf, wantedSlot, sourceIdAt, markAt };
 }
 
 /**
@@ -765,14 +779,13 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
   const toAdd: UserRef[] = [];
   let wantedHeld = 0;
   for (const sourceId of group.memberSourceIds) {
-    const scimId = index.wanted(sourceId);
-    if (scimId === undefined) continue;
-    const slot = scimId === null ? -1 : slots.slotOf(scimId);
+    const slot = slots.wantedSlot(sourceId);
+    if (slot === undefined) continue;
     // Held and wanted: marked so, which leaves the members held and not wanted marked `mark`.
     if (slot !== -1 && slots.markAt[slot] === mark) {
       slots.markAt[slot] = -mark;
       wantedHeld++;
-    } else toAdd.push(memberRef(sourceId, scimId, index));
+    } else toAdd.push(memberRef(sourceId, index.wanted(sourceId)!, index));
   }
   // No two source ids share a SCIM id (matching claims each once), so when every member the group
   // holds is wanted there is nothing to remove, and no member to look at again.
