@@ -182,7 +182,7 @@ export interface StateStore {
   load(): Promise<LoadedState | undefined>;
   /**
    * Writes only if the stored version is still `expectedVersion` (`undefined` = must not exist).
-   * Returns the new version. Reads `state` (serialiseState) before its first await, so a caller
+   * Returns the new version. Reads `state` (savedChunks) before its first await, so a caller
    * may change it as soon as the call returns: a run saves its working state, never a copy of it.
    */
   save(state: SyncState, expectedVersion: string | undefined): Promise<string>;

@@ -5,6 +5,7 @@
 import type { ManagedGroup, ManagedUser, SyncState, TenantSnapshot, UserAttributes } from "../model/index.ts";
 import { STATE_SCHEMA_VERSION, USER_ATTRIBUTE_NAMES } from "../model/index.ts";
 import { SyncError } from "./errors.ts";
+import { JsonBytes } from "./json-bytes.ts";
 import { shortJson } from "./text.ts";
 
 /** The tenant as the state says it is: only managed resources, with what was last written. */
@@ -163,46 +164,54 @@ function columnsOf(users: Record<string, ManagedUser>): string[] {
 }
 
 /** A user's row: `[sourceId, scimId, value of each column...]`, an absent value `null`, trailing ones left out. */
-function userRow(id: string, user: ManagedUser, columns: readonly string[]): string {
+function writeUserRow(out: JsonBytes, id: string, user: ManagedUser, columns: readonly string[]): void {
   const attributes = user.attributes as unknown as Record<string, unknown>;
-  const row: unknown[] = [id, user.scimId];
-  let end = row.length;
-  for (const column of columns) {
-    const value = attributes[column];
-    if (value === undefined) {
-      row.push(null);
-      continue;
-    }
+  let end = columns.length;
+  while (end > 0 && attributes[columns[end - 1]!] === undefined) end--;
+  out.raw("[");
+  out.string(id);
+  out.raw(",");
+  out.string(user.scimId);
+  for (let c = 0; c < end; c++) {
+    out.raw(",");
+    const value = attributes[columns[c]!];
     // An address or a phone number: its fields sorted, as a version-3 entry had them.
-    row.push(typeof value === "object" && value !== null && !inOrder(value, NESTED_KEY_SET) ? ordered(value, NESTED_KEYS) : value);
-    end = row.length;
+    out.value(value === undefined ? null : typeof value === "object" && value !== null && !inOrder(value, NESTED_KEY_SET) ? ordered(value, NESTED_KEYS) : value);
   }
-  row.length = end;
-  return JSON.stringify(row);
+  out.raw("]");
 }
 
 /** Where each user is in the `users` of the file being written, and how to find a member's row fast. */
 class UserRows {
-  private readonly rowOf = new Map<string, number>();
+  private rowOf: Map<string, number> | undefined;
   private readonly remaps = new Map<readonly string[], Int32Array>();
 
-  constructor(private readonly userIds: readonly string[]) {
-    userIds.forEach((id, i) => this.rowOf.set(id, i));
-  }
+  constructor(private readonly userIds: readonly string[]) {}
 
   /** A group's members as the file holds them: each the index of its user's row, or its source id when the state holds no such user. */
-  members(memberSourceIds: readonly string[]): (number | string)[] {
-    const members: (number | string)[] = new Array(memberSourceIds.length);
+  write(out: JsonBytes, memberSourceIds: readonly string[]): void {
     const read = membersAsRead.get(memberSourceIds);
     const remap = read === undefined ? undefined : this.remapOf(read.rowIds);
+    out.raw("[");
     for (let k = 0; k < memberSourceIds.length; k++) {
+      if (k > 0) out.raw(",");
       const member = memberSourceIds[k]!;
       // The row the file read had it at, when the member is still the very string read there.
       const readRow = read !== undefined && k < read.rows.length ? read.rows[k]! : -1;
-      const row = readRow >= 0 && read!.rowIds[readRow] === member ? remap![readRow]! : -1;
-      members[k] = row >= 0 ? row : (this.rowOf.get(member) ?? member);
+      const row = readRow >= 0 && read!.rowIds[readRow] === member ? remap![readRow]! : (this.rows().get(member) ?? -1);
+      if (row >= 0) out.number(row);
+      else out.string(member);
     }
-    return members;
+    out.raw("]");
+  }
+
+  /** Every user's row by source id, made only when a member list was not read from a file (a save of lists read finds none by it). */
+  private rows(): Map<string, number> {
+    if (this.rowOf === undefined) {
+      this.rowOf = new Map();
+      for (let i = 0; i < this.userIds.length; i++) this.rowOf.set(this.userIds[i]!, i);
+    }
+    return this.rowOf;
   }
 
   /** Each row of a file read earlier (its sorted user ids) as a row of this one, -1 for a user gone since: one walk of both lists. */
@@ -231,14 +240,23 @@ class UserRows {
  */
 const membersAsRead = new WeakMap<readonly string[], { rowIds: readonly string[]; rows: Int32Array }>();
 
-/** A group's row: `[sourceId, scimId, displayName, members]` (see UserRows.members). */
-function groupRow(id: string, group: ManagedGroup, rows: UserRows): string {
-  return JSON.stringify([id, group.scimId, group.displayName, rows.members(group.memberSourceIds)]);
+/** A group's row: `[sourceId, scimId, displayName, members]` (see UserRows.write). */
+function writeGroupRow(out: JsonBytes, id: string, group: ManagedGroup, rows: UserRows): void {
+  out.raw("[");
+  out.string(id);
+  out.raw(",");
+  out.string(group.scimId);
+  out.raw(",");
+  out.string(group.displayName);
+  out.raw(",");
+  rows.write(out, group.memberSourceIds);
+  out.raw("]");
 }
 
 /**
- * The state's canonical text, schema version 4, as the fragments it is made of (a row, a comma,
- * a header), made as they are asked for; its file is this text made ASCII (savedChunks):
+ * The state's canonical file, schema version 4, written into `out` (JsonBytes: ASCII, as
+ * JSON.stringify writes it), pausing (a yield) after each row so that savedChunks takes what is
+ * written:
  *
  * `{"schemaVersion":4,"lastFullReadAt":..,"updatedAt":..,"pendingUserCreates":[..],
  * "userColumns":["active","displayName",..],"users":[[sourceId,scimId,active,displayName,..],..],
@@ -247,150 +265,65 @@ function groupRow(id: string, group: ManagedGroup, rows: UserRows): string {
  * Users and groups sorted by source id; a member is the index of its user in `users`. The fixed
  * order of everything makes equal states byte-identical. About 60% of version 3's size: a
  * 200,000-user state's 120 MB were mostly attribute names repeated in every entry and member ids
- * quoted in full. Read to the end without an await between fragments, it is the state as it was
- * when reading began.
+ * quoted in full. Read to the end without an await between rows, it is the state as it was when
+ * writing began.
  */
-export function* serialiseState(state: SyncState): Generator<string, void, undefined> {
+function* writeState(state: SyncState, out: JsonBytes): Generator<void, void, undefined> {
   const userIds = Object.keys(state.users).sort();
+  out.raw('{"schemaVersion":');
+  out.number(state.schemaVersion);
+  for (const key of ["lastFullReadAt", "updatedAt"] as const) {
+    const value = state[key];
+    if (value === undefined) continue;
+    out.raw(`,"${key}":`);
+    out.string(value);
+  }
+  const pending = state.pendingUserCreates ?? [];
+  if (pending.length > 0) {
+    out.raw(',"pendingUserCreates":');
+    out.value(pending);
+  }
   const columns = columnsOf(state.users);
-  yield `{"schemaVersion":${state.schemaVersion}`;
-  if (state.lastFullReadAt !== undefined) yield `,"lastFullReadAt":${JSON.stringify(state.lastFullReadAt)}`;
-  if (state.updatedAt !== undefined) yield `,"updatedAt":${JSON.stringify(state.updatedAt)}`;
-  // Each row its own fragment and each comma another: no string of many rows is ever made.
-  function* list(name: string, rows: Iterable<string>) {
-    yield `,${JSON.stringify(name)}:[`;
-    let first = true;
-    for (const row of rows) {
-      if (!first) yield ",";
-      yield row;
-      first = false;
-    }
-    yield "]";
+  out.raw(',"userColumns":');
+  out.value(columns);
+  out.raw(',"users":[');
+  for (let i = 0; i < userIds.length; i++) {
+    if (i > 0) out.raw(",");
+    writeUserRow(out, userIds[i]!, state.users[userIds[i]!]!, columns);
+    yield;
   }
-  if (state.pendingUserCreates !== undefined && state.pendingUserCreates.length > 0) {
-    yield* list("pendingUserCreates", (function* (ids: readonly string[]) {
-      for (const id of ids) yield JSON.stringify(id);
-    })(state.pendingUserCreates));
-  }
-  yield `,"userColumns":${JSON.stringify(columns)}`;
-  yield* list("users", (function* () {
-    for (const id of userIds) yield userRow(id, state.users[id]!, columns);
-  })());
+  out.raw('],"groups":[');
   const rows = new UserRows(userIds);
-  yield* list("groups", (function* () {
-    for (const id of Object.keys(state.groups).sort()) yield groupRow(id, state.groups[id]!, rows);
-  })());
-  yield "}\n";
+  const groupIds = Object.keys(state.groups).sort();
+  for (let i = 0; i < groupIds.length; i++) {
+    if (i > 0) out.raw(",");
+    writeGroupRow(out, groupIds[i]!, state.groups[groupIds[i]!]!, rows);
+    yield;
+  }
+  out.raw("]}\n");
 }
 
-/** Chunks of a save between two garbage collections: about 16 MiB of text. */
-const CHUNKS_PER_COLLECTION = 16;
+/** A save of more chunks than this (16 MiB) is followed by a garbage collection. */
+const LARGE_SAVE_CHUNKS = 16;
 
 /**
- * The state file's bytes: serialiseState's text as ASCII (AsciiEncoder), in chunks of about
- * 1 MiB. Each chunk is a view of a buffer the next one reuses: a store writes or copies it before
- * it asks for the next. Each fragment is encoded straight into that buffer: no string of many
- * rows is made (which doubled the garbage of a save). `collect` (a garbage collection) is called
- * after every 16 chunks and at the end of a save of more: a save makes the whole state's text in
- * small strings (68 MB at 200,000 users), and the collector, left to itself, lets them pile up
- * during the save. Measured at 200,000 users, with the collector sized for 512 MiB: building an
- * S3 body peaked at 575 MiB RSS in a process of 237 MiB, 334 MiB with this, for about 1 s more;
- * every checkpoint of a large run is such a save.
+ * The state file's bytes (writeState), in chunks of about 1 MiB. Each chunk is a view of a buffer
+ * the next one reuses: a store writes or copies it before it asks for the next. A large save ends
+ * with `collect` (a garbage collection): a save itself leaves little garbage (no string per row),
+ * but a first sync of 200,000 users saves every 30 s while its requests leave theirs, and the
+ * collector, left to itself, let them pile up to its peak; a small save's (under 16 MiB) garbage
+ * is left to the collector's own pace (a collection costs 0.2–0.5 s in a large run).
  */
 export function* savedChunks(state: SyncState, collect: (() => void) | undefined): Generator<Uint8Array, void, undefined> {
-  const encoder = new AsciiEncoder();
+  const out = new JsonBytes(CHUNK_BYTES + (CHUNK_BYTES >> 2));
   let count = 0;
-  for (const fragment of serialiseState(state)) {
-    if (!encoder.add(fragment)) continue;
-    yield encoder.take();
-    if (collect !== undefined && ++count % CHUNKS_PER_COLLECTION === 0) collect();
+  for (const _row of writeState(state, out)) {
+    if (out.length < CHUNK_BYTES) continue;
+    yield out.take();
+    count++;
   }
-  yield encoder.take();
-  // The rest of a large save's text too, before the writes go on; a small save's (under 16 MiB)
-  // is left to the collector's own pace: a collection costs 0.3–0.6 s, and a run saves every 30 s.
-  if (collect !== undefined && count > CHUNKS_PER_COLLECTION && count % CHUNKS_PER_COLLECTION !== 0) collect();
-}
-
-const UTF8 = new TextEncoder();
-/** "0123456789abcdef" as character codes: an escape's hex digits. */
-const HEX_DIGITS = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
-
-/**
- * Text as ASCII bytes, every character past `~` (0x7e) as a JSON `\u` escape (a character beyond
- * the Basic Multilingual Plane as its two UTF-16 halves, as JSON writes it), gathered a chunk at a
- * time. Why ASCII: read back, an ASCII text is held in one byte per character (a runtime stores a
- * string with any wider character at two bytes per character), and its bytes read as latin1 are
- * the text itself. Made on the bytes, not the text: a regular expression over the text took a
- * third of a 200,000-user save, which holds about 500,000 accented letters in European names.
- * The text is JSON.stringify's (no lone surrogate: it escapes those), so its UTF-8 bytes decode
- * back to it exactly.
- */
-export class AsciiEncoder {
-  private bytes = new Uint8Array(CHUNK_BYTES + (CHUNK_BYTES >> 2));
-  private length = 0;
-  /** A wide fragment's UTF-8 bytes, escaped from here into `bytes`. */
-  private wide = new Uint8Array(0);
-
-  /** Gathers `text` as ASCII; answers whether a chunk is full (take it). */
-  add(text: string): boolean {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    this.reserve(3 * text.length);
-    const written = UTF8.encodeInto(text, this.bytes.subarray(this.length)).written;
-    // As many bytes as characters: all ASCII (a wider character takes two bytes or more). Only the
-    // fragments that are not (a row with an accent, say) are walked byte by byte.
-    if (written === text.length && !text.includes("\x7f")) this.length += written;
-    else {
-      if (this.wide.length < written) this.wide = new Uint8Array(2 * written);
-      this.wide.set(this.bytes.subarray(this.length, this.length + written));
-      // An escape takes at most 6 bytes per byte (0x7f).
-      this.reserve(6 * written);
-      this.length = escapeInto(this.wide.subarray(0, written), this.bytes, this.length);
-    }
-    return this.length >= CHUNK_BYTES;
-  }
-
-  /** The chunk gathered: valid until the next call. */
-  take(): Uint8Array {
-    const chunk = this.bytes.subarray(0, this.length);
-    this.length = 0;
-    return chunk;
-  }
-
-  private reserve(extra: number): void {
-    if (this.length + extra <= this.bytes.length) return;
-    const grown = new Uint8Array(Math.max(this.length + extra, 2 * this.bytes.length));
-    grown.set(this.bytes.subarray(0, this.length));
-    this.bytes = grown;
-  }
-}
-
-/** UTF-8 `bytes` as ASCII into `out` at `at` (which has room): answers the position after them. */
-function escapeInto(bytes: Uint8Array, out: Uint8Array, at: number): number {
-  for (let i = 0; i < bytes.length; ) {
-    const lead = bytes[i]!;
-    if (lead < 0x7f) {
-      out[at++] = lead;
-      i++;
-      continue;
-    }
-    const length = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
-    let point = length === 1 ? lead : lead & (0xff >> (length + 1));
-    for (let k = 1; k < length; k++) point = (point << 6) | (bytes[i + k]! & 0x3f);
-    i += length;
-    if (point > 0xffff) {
-      at = writeEscape(out, at, 0xd800 + ((point - 0x10000) >> 10));
-      at = writeEscape(out, at, 0xdc00 + ((point - 0x10000) & 0x3ff));
-    } else at = writeEscape(out, at, point);
-  }
-  return at;
-}
-
-/** `\uXXXX` (lower-case hex) for one UTF-16 unit at `at`; answers the position after it. */
-function writeEscape(out: Uint8Array, at: number, unit: number): number {
-  out[at] = 0x5c; // backslash
-  out[at + 1] = 0x75; // u
-  for (let k = 0; k < 4; k++) out[at + 2 + k] = HEX_DIGITS[(unit >> (12 - 4 * k)) & 0xf]!;
-  return at + 6;
+  yield out.take();
+  if (collect !== undefined && count > LARGE_SAVE_CHUNKS) collect();
 }
 
 /**
@@ -479,7 +412,7 @@ export function parseState(text: string, where: string): SyncState {
 type Entries = Pick<SyncState, "users" | "groups">;
 
 /**
- * A version-4 file's users and groups (see serialiseState), checked. Each row is let go of once
+ * A version-4 file's users and groups (see writeState), checked. Each row is let go of once
  * read, so the collector may free the rows while the entries are made; a member index becomes its
  * user's key string itself, so 1,000,000 memberships share 200,000 strings.
  */

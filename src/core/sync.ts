@@ -148,9 +148,9 @@ function stateSaver(deps: SyncDependencies): StateSaver {
     save: async (next) => {
       const started = performance.now();
       saver.version = await deps.store.save(next, saver.version);
-      // The store collects the garbage a large save leaves (its text, 68 MB at 200,000 users) as it
-      // writes it (savedPieces): left to itself, the collector let the saves of a first sync pile
-      // up to its peak (measured at 200,000 users: 592 MiB, 521 with a collection after each save).
+      // The store collects garbage after a large save (savedChunks): left to itself, the collector
+      // let the saves of a first sync pile up to its peak (measured at 200,000 users when each save
+      // made its text as strings: 592 MiB, 521 with a collection after each save).
       deps.log.debug(`state: saved ${Object.keys(next.users).length} users, ${Object.keys(next.groups).length} groups in ${(performance.now() - started).toFixed(0)} ms`);
     },
   };
