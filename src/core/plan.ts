@@ -4,6 +4,7 @@
  */
 import type {
   DesiredGroup,
+  ManagedGroup,
   SyncState,
   TenantGroup,
   TenantSnapshot,
@@ -285,7 +286,8 @@ function planUsers(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncSt
 interface ExistingUsers {
   get(sourceId: string): string | undefined;
   has(sourceId: string): boolean;
-  [Symbol.iterator](): Iterator<[string, string]>;
+  /** Each (source id, SCIM id), `wanted` when this run wants the user with that SCIM id (UserPlan.wanted): no pair array per user. */
+  eachUser(each: (sourceId: string, scimId: string, wanted: boolean) => void): void;
 }
 
 /** The matched users' SCIM ids, and the frozen users' (`frozen` wins): read through, not copied into another map of 200,000. */
@@ -294,9 +296,9 @@ function existingUsers(matched: Matching<TenantUser>["matched"], frozen: Readonl
   return {
     get,
     has: (sourceId) => get(sourceId) !== undefined,
-    *[Symbol.iterator]() {
-      for (const [sourceId, resource] of matched) if (!frozen.has(sourceId)) yield [sourceId, resource.scimId] as [string, string];
-      yield* frozen;
+    eachUser(each) {
+      matched.forEach((resource, sourceId) => frozen.has(sourceId) || each(sourceId, resource.scimId, true));
+      frozen.forEach((scimId, sourceId) => each(sourceId, scimId, false));
     },
   };
 }
@@ -332,7 +334,12 @@ function existingUsersOnly(inScope: readonly SourceUser[], matching: Matching<Te
   }
   const desiredIds = new Set([...existing.keys()].filter((id) => !frozenIds.has(id)));
   const wanted = (sourceId: string) => (desiredIds.has(sourceId) ? (existing.get(sourceId) ?? null) : undefined);
-  return { matching, desiredIds, frozenIds, existing, deletedScimIds: new Set(), wanted, adopted: 0 };
+  const users: ExistingUsers = {
+    get: (sourceId) => existing.get(sourceId),
+    has: (sourceId) => existing.has(sourceId),
+    eachUser: (each) => existing.forEach((scimId, sourceId) => each(sourceId, scimId, desiredIds.has(sourceId))),
+  };
+  return { matching, desiredIds, frozenIds, existing: users, deletedScimIds: new Set(), wanted, adopted: 0 };
 }
 
 /** Who the source wants in AWS, and who is left as AWS holds them, under the suspension policy. */
@@ -631,18 +638,18 @@ function memberSlots(users: UserPlan, tenantUsers: number): MemberSlots {
     }
     return slot;
   };
-  // Who each SCIM id is: this run's matches, then the state's records.
-  for (const [sourceId, scimId] of users.existing) sourceIdAt[slotOf(scimId)] = sourceId;
-  for (const [scimId, sourceId] of users.matching.owned) {
+  // Who each SCIM id is: this run's matches (each slot kept: a source member is then one lookup,
+  // not two), the frozen users', then the state's records.
+  const matchedSlots = new Map<string, number>();
+  users.existing.eachUser((sourceId, scimId, wanted) => {
+    const slot = slotOf(scimId);
+    sourceIdAt[slot] = sourceId;
+    if (wanted) matchedSlots.set(sourceId, slot);
+  });
+  users.matching.owned.forEach((sourceId, scimId) => {
     const slot = slotOf(scimId);
     sourceIdAt[slot] ??= sourceId;
-  }
-  // The matched users' slots, each found once: a source member is then one lookup, not two.
-  const matchedSlots = new Map<string, number>();
-  for (const sourceId of users.matching.matched.keys()) {
-    const scimId = users.wanted(sourceId);
-    if (scimId !== undefined && scimId !== null) matchedSlots.set(sourceId, slotOf(scimId));
-  }
+  });
   const wantedSlot = (sourceId: string) => {
     const slot = matchedSlots.get(sourceId);
     if (slot !== undefined) return slot;
@@ -744,25 +751,17 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
   }
   const slots = index.slots();
   const mark = ++index.group;
-  let heldCount = 0;
-  // What the group holds once this plan ran, as far as the state records it: a member this plan
-  // deletes leaves every group (a delete that frees a name runs before this update is recorded).
-  const current = new RecordFollower(managed !== undefined && managed.scimId === match.scimId ? managed.memberSourceIds : []);
-  for (const scimId of match.memberScimIds ?? []) {
-    // A stranger (no user this run knows) has a slot too, with no source id.
-    const slot = slots.slotOf(scimId);
-    if (slots.markAt[slot] === mark) continue; // listed twice
-    slots.markAt[slot] = mark;
-    heldCount++;
-    const sourceId = slots.sourceIdAt[slot];
-    if (sourceId !== undefined && !index.deletedScimIds.has(scimId)) current.push(sourceId);
-  }
+  const recorded = managed !== undefined && managed.scimId === match.scimId ? managed : undefined;
+  const held = heldMembers(match.memberScimIds ?? [], recorded, slots, mark, index);
+  const { toAdd, wantedHeld } = wantedMembers(group.memberSourceIds, slots, mark, index);
   // A managed group whose state record lags behind AWS (a run stopped before saving, a change
-  // made by hand): its name, or, when its members were read, its members.
-  const staleRecord =
-    managed !== undefined &&
-    managed.scimId === match.scimId &&
-    (managed.displayName !== match.displayName || (match.memberScimIds !== undefined && !current.isRecorded() && !sameSet(managed.memberSourceIds, current.toArray())));
+  // made by hand): its name, or, when its members were read, its members. Every member the source
+  // lists held, nothing else held, and the list the record's: the same (no sorted copy of each).
+  const sameAsRecorded = () =>
+    held.current.isRecorded() ||
+    (wantedHeld === held.count && wantedHeld === group.memberSourceIds.length && sameList(group.memberSourceIds, recorded!.memberSourceIds)) ||
+    sameSet(recorded!.memberSourceIds, held.current.toArray());
+  const staleRecord = recorded !== undefined && (recorded.displayName !== match.displayName || (match.memberScimIds !== undefined && !sameAsRecorded()));
   if (adopt || needsExternalId || renamed || staleRecord) {
     draft.updates.push({
       kind: "updateGroup",
@@ -771,26 +770,53 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
       ...(renamed ? { displayName: group.displayName } : {}),
       ...(needsExternalId ? { externalId: group.sourceId } : {}),
       desiredDisplayName: group.displayName,
-      currentMemberSourceIds: current.toArray(),
+      currentMemberSourceIds: held.current.toArray(),
       why: adopt ? "adopt" : renamed || needsExternalId ? "rename" : "record",
     });
   }
-  // A reference only for a member to add: a tenant of 1,000,000 memberships mostly has them all.
+  // No two source ids share a SCIM id (matching claims each once), so when every member the group
+  // holds is wanted there is nothing to remove, and no member to look at again.
+  const toRemove = wantedHeld === held.count ? [] : unwantedMembers(match.memberScimIds ?? [], mark, index);
+  pushMemberChanges(groupRef, group.sourceId, { toAdd, toRemove }, draft);
+}
+
+/**
+ * The members a group holds, each marked `mark` in its slot: how many, and what the group holds
+ * once this plan ran as far as the state records it (`current`): a member this plan deletes leaves
+ * every group (a delete that frees a name runs before this update is recorded).
+ */
+function heldMembers(memberScimIds: readonly string[], recorded: ManagedGroup | undefined, slots: MemberSlots, mark: number, index: MemberIndex): { count: number; current: RecordFollower } {
+  const current = new RecordFollower(recorded?.memberSourceIds ?? []);
+  let count = 0;
+  for (const scimId of memberScimIds) {
+    // A stranger (no user this run knows) has a slot too, with no source id.
+    const slot = slots.slotOf(scimId);
+    if (slots.markAt[slot] === mark) continue; // listed twice
+    slots.markAt[slot] = mark;
+    count++;
+    const sourceId = slots.sourceIdAt[slot];
+    if (sourceId !== undefined && !index.deletedScimIds.has(scimId)) current.push(sourceId);
+  }
+  return { count, current };
+}
+
+/**
+ * The members the source lists that this run wants: those held are marked so (negated), which
+ * leaves the members held and not wanted marked `mark`; a reference is made only for a member to
+ * add (a tenant of 1,000,000 memberships mostly has them all).
+ */
+function wantedMembers(memberSourceIds: readonly string[], slots: MemberSlots, mark: number, index: MemberIndex): { toAdd: UserRef[]; wantedHeld: number } {
   const toAdd: UserRef[] = [];
   let wantedHeld = 0;
-  for (const sourceId of group.memberSourceIds) {
+  for (const sourceId of memberSourceIds) {
     const slot = slots.wantedSlot(sourceId);
     if (slot === undefined) continue;
-    // Held and wanted: marked so, which leaves the members held and not wanted marked `mark`.
     if (slot !== -1 && slots.markAt[slot] === mark) {
       slots.markAt[slot] = -mark;
       wantedHeld++;
     } else toAdd.push(memberRef(sourceId, index.wanted(sourceId)!, index));
   }
-  // No two source ids share a SCIM id (matching claims each once), so when every member the group
-  // holds is wanted there is nothing to remove, and no member to look at again.
-  const toRemove = wantedHeld === heldCount ? [] : unwantedMembers(match.memberScimIds ?? [], mark, index);
-  pushMemberChanges(groupRef, group.sourceId, { toAdd, toRemove }, draft);
+  return { toAdd, wantedHeld };
 }
 
 interface MemberChanges {
@@ -1024,6 +1050,12 @@ function sameSet(recorded: readonly string[], other: readonly string[]): boolean
     if (sorted[i] !== recorded[unique++]) return false;
   }
   return unique === recorded.length;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function isSorted(list: readonly string[]): boolean {
