@@ -41,6 +41,8 @@ export interface Targets {
   /** No SCIM request answered 429 in the throttled runs (the resume runs and the throttled reconcile). */
   throttled: Target;
   planMs: Target;
+  /** The state save that ends each scenario's run ≤ 2 s (a run with nothing to do saves nothing). */
+  finalSaveMs: Target;
   /** Peak RSS ≤ 512 MiB in every scenario and throttled run. */
   peakRss: Target;
   /** The projected budgeted runs of the first sync ≤ ⌈minimum writes ÷ (25 × budget)⌉ + 1 (11 for l). */
@@ -80,6 +82,8 @@ export function computeTargets(report: Omit<BenchReport, "targets">, fewest: Rec
     googleRequests: { ...googleTarget(all, fewest, every), fewest },
     ...throttledTargets(report.resume, report.throttledReconcile ?? null),
     planMs: judge({ target: "planning ≤ 5 s in every scenario", scope: "size l", unit: "ms", bound: 5000, by: byScenario((s) => s.planMs) }, max, atMost, every),
+    // A report saved before this figure existed has none.
+    finalSaveMs: judge({ target: "state save after each run ≤ 2 s", scope: "size l", unit: "ms", bound: 2000, by: byScenario((s) => s.finalSaveMs ?? null) }, max, atMost, every),
     peakRss: peakRssTarget(report, every),
     firstSyncRuns: firstSyncRunsTarget(report.resume),
   };

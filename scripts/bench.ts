@@ -53,6 +53,8 @@ export interface ScenarioResult {
   wallSeconds: number;
   /** The first plan's computation, from the CLI's debug line "plan: N operations in X ms". */
   planMs: number | null;
+  /** The state save that ends the run (its last debug line "state: saved ... in X ms"); null when it saved nothing (no change). */
+  finalSaveMs: number | null;
   peakRssBytes: number | null;
   requests: { scim: Record<string, number>; google: Record<string, number> };
   scim: { reads: number; writes: number; throttled: number };
@@ -261,6 +263,7 @@ async function measure(world: World, { name, args }: Step, minimumReads: (before
     timedOut: run.timedOut,
     wallSeconds: run.wallSeconds,
     planMs: planMs(run.stderr),
+    finalSaveMs: finalSaveMs(run.stderr),
     peakRssBytes: run.peakRssBytes,
     requests: { scim: sorted(scim.log.counts()), google: sorted(google.log.counts()) },
     scim: { reads, writes, throttled: scim.log.total((e) => e.status === 429) },
@@ -307,6 +310,11 @@ async function runCli(world: World, args: string[]): Promise<CliRun> {
 function planMs(stderr: string): number | null {
   const match = /plan: \d+ operations in ([\d.]+) ms/.exec(stderr);
   return match ? Number(match[1]) : null;
+}
+
+function finalSaveMs(stderr: string): number | null {
+  const saves = [...stderr.matchAll(/state: saved \d+ users, \d+ groups in (\d+) ms/g)];
+  return saves.length > 0 ? Number(saves.at(-1)![1]) : null;
 }
 
 const sorted = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
@@ -398,13 +406,13 @@ function markdown(r: BenchReport): string {
   let out =
     `organisation (size ${r.size}): ${r.organisation.users} users, ${r.organisation.groups} groups, ${r.organisation.directMemberships} direct memberships (seed ${r.organisation.seed}); ` +
     `SCIM emulator ${limit}, latency ${r.emulator.latencyMs} ms; CLI: ${r.cli.command}\n\n` +
-    "| scenario | exit | SCIM writes (min, ratio) | SCIM reads (min, ratio) | Google requests | writes/s | reads/s | planning | peak RSS | wall | wall vs first sync |\n" +
-    "|---|---|---|---|---|---|---|---|---|---|---|\n";
+    "| scenario | exit | SCIM writes (min, ratio) | SCIM reads (min, ratio) | Google requests | writes/s | reads/s | planning | final save | peak RSS | wall | wall vs first sync |\n" +
+    "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const s of r.scenarios) {
     const google = Object.values(s.requests.google).reduce((a, b) => a + b, 0);
     out +=
       `| ${s.name} | ${s.timedOut ? "timeout" : s.exit} | ${s.scim.writes} (${s.minimum.writes}, ${fmt(s.ratio.writes)}) | ${s.scim.reads} (${s.minimum.reads}, ${fmt(s.ratio.reads)}) | ${google} | ` +
-      `${perSecond(s.rates.writesPerSecond, r.emulator.scimRps)} | ${perSecond(s.rates.readsPerSecond, r.emulator.scimRps)} | ${s.planMs === null ? "–" : `${fmt(s.planMs, 0)} ms`} | ${mib(s.peakRssBytes)} | ${fmt(s.wallSeconds, 1)} s | ${fmt(s.wallSeconds / first)}× |\n`;
+      `${perSecond(s.rates.writesPerSecond, r.emulator.scimRps)} | ${perSecond(s.rates.readsPerSecond, r.emulator.scimRps)} | ${s.planMs === null ? "–" : `${fmt(s.planMs, 0)} ms`} | ${s.finalSaveMs == null ? "–" : `${s.finalSaveMs} ms`} | ${mib(s.peakRssBytes)} | ${fmt(s.wallSeconds, 1)} s | ${fmt(s.wallSeconds / first)}× |\n`;
   }
   out += "\nrequests by API and method:\n\n| scenario | SCIM | Google |\n|---|---|---|\n";
   const list = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k} ${v}`).join("; ") || "none";

@@ -52,7 +52,7 @@ describe("bench --size s --json", () => {
 
   test("the targets section lists every issue #11 target; the request-count ones are met at size s", () => {
     expect(Object.keys(report.targets).sort()).toEqual(
-      ["firstSyncRuns", "googleRequests", "noChange", "peakRss", "planMs", "readRate", "scimReads", "scimWrites", "throttled", "writeRate"].sort(),
+      ["finalSaveMs", "firstSyncRuns", "googleRequests", "noChange", "peakRss", "planMs", "readRate", "scimReads", "scimWrites", "throttled", "writeRate"].sort(),
     );
     for (const key of ["scimWrites", "scimReads", "noChange", "googleRequests"] as const) {
       expect({ key, met: report.targets[key].met }).toEqual({ key, met: true });
@@ -70,10 +70,11 @@ describe("bench --size s --json", () => {
     expect(Object.keys(report.targets.throttled.by)).toContain("throttled reconcile");
   });
 
-  test("peak RSS and planning time are measured (reported, not judged)", () => {
+  test("peak RSS, planning time and the final state save are measured (reported, not judged); a run with nothing to do saves nothing", () => {
     for (const s of report.scenarios) {
       expect(s.peakRssBytes).toBeGreaterThan(0);
       expect(s.planMs).not.toBeNull();
+      expect({ name: s.name, saved: s.finalSaveMs !== null }).toEqual({ name: s.name, saved: s.name !== "no change" });
     }
   });
 });
