@@ -19,7 +19,6 @@ import type { DirectorySource, Logger, SecretResolver, StateStore } from "./core
 import type { PlanPolicy } from "./core/plan.ts";
 import { scopedSource } from "./core/scope.ts";
 import { managedAttributesFor } from "./model/index.ts";
-import { collectGarbage } from "./platform/runtime.ts";
 
 /** A value the shell's `requireFor` guarantees; its absence here is a bug in the shell, not a configuration problem. */
 function checked<T>(value: T | undefined, path: string): T {
@@ -118,10 +117,9 @@ export function composeStore(config: ResolvedConfig, environment: Record<string,
       key: config.aws.s3BucketKey,
       // A custom endpoint (MinIO, LocalStack, tests) rarely has virtual-host DNS: use path-style there.
       ...(customEndpoint ? { client: { forcePathStyle: true } } : {}),
-      collect: collectGarbage,
     });
   }
-  return createFileStateStore(checked(config.state.file, "state.file"), { collect: collectGarbage });
+  return createFileStateStore(checked(config.state.file, "state.file"));
 }
 
 export function policyFor(config: ResolvedConfig): Omit<PlanPolicy, "adoptGroupsByName"> {

@@ -193,16 +193,32 @@ class UserRows {
     const read = membersAsRead.get(memberSourceIds);
     const remap = read === undefined ? undefined : this.remapOf(read.rowIds);
     out.raw("[");
+    let found: Int32Array | undefined;
     for (let k = 0; k < memberSourceIds.length; k++) {
       if (k > 0) out.raw(",");
       const member = memberSourceIds[k]!;
       // The row the file read had it at, when the member is still the very string read there.
       const readRow = read !== undefined && k < read.rows.length ? read.rows[k]! : -1;
-      const row = readRow >= 0 && read!.rowIds[readRow] === member ? remap![readRow]! : (this.rows().get(member) ?? -1);
+      let row = readRow >= 0 && read!.rowIds[readRow] === member ? remap![readRow]! : -1;
+      if (row < 0) {
+        row = this.rows().get(member) ?? -1;
+        (found ??= this.rowsSoFar(memberSourceIds.length, k, read, remap))[k] = row;
+      } else if (found !== undefined) found[k] = row;
       if (row >= 0) out.number(row);
       else out.string(member);
     }
     out.raw("]");
+    // A list not read from the file (made or grown by this run) is remembered as written: the
+    // next save finds its rows as it finds those of a list read, with no lookup per member (a first
+    // sync saves its 1,000,000 memberships every 30 s). `rows` may lag behind the list if it grows in place: see membersAsRead.
+    if (found !== undefined) membersAsRead.set(memberSourceIds, { rowIds: this.userIds, rows: found });
+  }
+
+  /** The rows found for the first `k` members of a list of `length` (all found through `read`), to go on with. */
+  private rowsSoFar(length: number, k: number, read: MembersAsRead | undefined, remap: Int32Array | undefined): Int32Array {
+    const rows = new Int32Array(length);
+    for (let i = 0; i < k; i++) rows[i] = remap![read!.rows[i]!]!;
+    return rows;
   }
 
   /** Every user's row by source id, made only when a member list was not read from a file (a save of lists read finds none by it). */
@@ -238,7 +254,11 @@ class UserRows {
  * instead, moved by the users created or deleted since. A member is taken from here only when it
  * is still the very string read, so a list changed since is written right all the same.
  */
-const membersAsRead = new WeakMap<readonly string[], { rowIds: readonly string[]; rows: Int32Array }>();
+const membersAsRead = new WeakMap<readonly string[], MembersAsRead>();
+interface MembersAsRead {
+  rowIds: readonly string[];
+  rows: Int32Array;
+}
 
 /** A group's row: `[sourceId, scimId, displayName, members]` (see UserRows.write). */
 function writeGroupRow(out: JsonBytes, id: string, group: ManagedGroup, rows: UserRows): void {
@@ -303,27 +323,15 @@ function* writeState(state: SyncState, out: JsonBytes): Generator<void, void, un
   out.raw("]}\n");
 }
 
-/** A save of more chunks than this (16 MiB) is followed by a garbage collection. */
-const LARGE_SAVE_CHUNKS = 16;
-
 /**
  * The state file's bytes (writeState), in chunks of about 1 MiB. Each chunk is a view of a buffer
- * the next one reuses: a store writes or copies it before it asks for the next. A large save ends
- * with `collect` (a garbage collection): a save itself leaves little garbage (no string per row),
- * but a first sync of 200,000 users saves every 30 s while its requests leave theirs, and the
- * collector, left to itself, let them pile up to its peak; a small save's (under 16 MiB) garbage
- * is left to the collector's own pace (a collection costs 0.2–0.5 s in a large run).
+ * the next one reuses: a store writes or copies it before it asks for the next. A save leaves
+ * little garbage (no string per row): the run collects what its checkpoints leave (sync.ts).
  */
-export function* savedChunks(state: SyncState, collect: (() => void) | undefined): Generator<Uint8Array, void, undefined> {
+export function* savedChunks(state: SyncState): Generator<Uint8Array, void, undefined> {
   const out = new JsonBytes(CHUNK_BYTES + (CHUNK_BYTES >> 2));
-  let count = 0;
-  for (const _row of writeState(state, out)) {
-    if (out.length < CHUNK_BYTES) continue;
-    yield out.take();
-    count++;
-  }
+  for (const _row of writeState(state, out)) if (out.length >= CHUNK_BYTES) yield out.take();
   yield out.take();
-  if (collect !== undefined && count > LARGE_SAVE_CHUNKS) collect();
 }
 
 /**

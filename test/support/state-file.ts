@@ -16,7 +16,7 @@ export function readStateFile(path: string): SyncState {
 export function stateFileText(state: SyncState): string {
   const decoder = new TextDecoder();
   let text = "";
-  for (const chunk of savedChunks(state, undefined)) text += decoder.decode(chunk);
+  for (const chunk of savedChunks(state)) text += decoder.decode(chunk);
   return text;
 }
 

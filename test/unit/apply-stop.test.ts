@@ -264,3 +264,32 @@ test("inApplyOrder is the order apply starts operations in: phase by phase, wave
   });
   expect(started).toEqual(["u1", "u3", "u2", "g1"]);
 });
+
+describe("runSync's checkpoints", () => {
+  test("the garbage a checkpoint leaves is collected (settle) after its save; the final save, which ends the run, is not followed by a collection", async () => {
+    const model = new TenantModel("t");
+    const events: string[] = [];
+    const store: StateStore = { load: async () => undefined, save: async () => (events.push("save"), "v"), describe: () => "memory" };
+    const users = Array.from({ length: 2_500 }, (_, i) => ({ sourceId: `u${i}`, attributes: attrs(`user${i}`), suspended: false }));
+    const source: DirectorySource = { read: async () => ({ users, groups: [], warnings: [] }) as never };
+    const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+    await runSync(
+      { source, target: model.target(), store, log, settle: () => void events.push("settle") },
+      {
+        policy: { mode: "sync", managedAttributes: managedAttributesFor([]), suspendedUsers: "deactivate", removedUsers: "delete", deleteUnmanaged: false, protectedGroups: [] } as never,
+        adoptGroups: "first-run",
+        dryRun: false,
+        forceReconcile: false,
+        reconcileEveryMs: 86_400_000,
+        concurrency: 4,
+        maxDeletes: { percent: 25 },
+        maxMembershipRemovals: { percent: 25 },
+      },
+    );
+    const saves = events.flatMap((e, i) => (e === "save" ? [i] : []));
+    // 2,500 creates: a checkpoint every 1,000 operations, then the final save.
+    expect(saves.length).toBeGreaterThanOrEqual(3);
+    for (const at of saves.slice(0, -1)) expect(events[at + 1]).toBe("settle");
+    expect(events.at(-1)).toBe("save");
+  });
+});

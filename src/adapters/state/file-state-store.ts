@@ -38,12 +38,8 @@ function fileKey(path: string): string | undefined {
   }
 }
 
-export interface FileStateStoreOptions {
-  /** A garbage collection, called while a large state is written (see savedChunks). */
-  collect?: () => void;
-}
 
-export function createFileStateStore(path: string, options: FileStateStoreOptions = {}): StateStore {
+export function createFileStateStore(path: string): StateStore {
   // The version of the file as this store last read or wrote it, and which file that was: a save
   // that finds the same file there needs not read and hash it again (70 MB at 200,000 users).
   let known: { key: string; version: string } | undefined;
@@ -88,7 +84,7 @@ export function createFileStateStore(path: string, options: FileStateStoreOption
       return probeDirectory(path, dirname(writeTarget(path)));
     },
     async save(state: SyncState, expectedVersion: string | undefined): Promise<string> {
-      const chunks = savedChunks(state, options.collect);
+      const chunks = savedChunks(state);
       refuseDirectory(path);
       // Through a symlink to its target: renaming over the link would replace it with a regular
       // file. The temp file goes next to the target, so the rename stays on one file system (atomic).

@@ -18,8 +18,6 @@ export interface S3StateStoreOptions {
   client?: S3ClientConfig;
   /** The run lock's timings; the defaults (10 min, 30 s) are the file store's. Tests shorten them. */
   runLock?: { staleAfterMs?: number; refreshEveryMs?: number };
-  /** A garbage collection, called while a large state is serialised (see savedChunks). */
-  collect?: () => void;
 }
 
 /** What the lock's owner knows of it while it holds it. */
@@ -88,7 +86,7 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
         });
       }
       // One body, not a stream: the SDK resends it on a retry.
-      const body = bodyOf(state, lastLength, options.collect);
+      const body = bodyOf(state, lastLength);
       lastLength = body.length;
       try {
         const answer = await client.send(
@@ -124,10 +122,10 @@ export function createS3StateStore(options: S3StateStoreOptions): StateStore {
  * when short. Not a buffer per chunk and their concatenation: that holds the state's bytes twice
  * (68 MB each at 200,000 users).
  */
-function bodyOf(state: SyncState, lengthHint: number, collect: (() => void) | undefined): Buffer {
+function bodyOf(state: SyncState, lengthHint: number): Buffer {
   let body = Buffer.allocUnsafeSlow(Math.max(1 << 20, Math.ceil(lengthHint * 1.05)));
   let length = 0;
-  for (const chunk of savedChunks(state, collect)) {
+  for (const chunk of savedChunks(state)) {
     if (length + chunk.length > body.length) {
       const grown = Buffer.allocUnsafeSlow(Math.max(body.length * 2, length + chunk.length));
       body.copy(grown, 0, 0, length);
