@@ -9,7 +9,7 @@
  * garbage of one plan or one page of reads took the process from about 340 to 490-650 MiB, over
  * the 512 MB of the function. With these, the heap counts as medium from a quarter of the RAM
  * and large from half, and grows by 1.3, 1.2 and 1.1 times before the next collection: measured
- * at 200,000 users with 512 MiB (README: Performance), peaks of 324-467 MiB where the defaults
+ * at 200,000 users with 512 MiB (README: Performance), peaks of 322-477 MiB where the defaults
  * gave 393-648, for more collections (about 1.5 times the wall time of a run bound by CPU, an
  * unthrottled reconcile; 1.04 times that of one paced at AWS's limits).
  */

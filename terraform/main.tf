@@ -140,7 +140,7 @@ locals {
       BUN_JSC_forceRAMSize = tostring(var.memory_size * 1048576)
       # And how far the heap may grow before the next collection: by default twice what the last
       # one left, which at 200,000 users took a run from about 340 MiB to 490-650 at peak; with
-      # these, at most 467 (scripts/gc-environment.ts, whose values these must stay).
+      # these, at most 477 (scripts/gc-environment.ts, whose values these must stay).
       BUN_JSC_smallHeapRAMFraction   = "0.25"
       BUN_JSC_mediumHeapRAMFraction  = "0.5"
       BUN_JSC_smallHeapGrowthFactor  = "1.3"

@@ -116,7 +116,7 @@ variable "timeout" {
 }
 
 variable "memory_size" {
-  description = "Function memory in MB (CPU grows with it); the garbage collector is sized for it (BUN_JSC_forceRAMSize) and tuned to let the heap grow little between collections. Measured peaks with 512: at most 467 MiB for 200,000 users and 10,000 groups, in every kind of run (first sync, no change, churn, full reconcile, adoption, continued runs), so 512 serves AWS's largest identity store; more memory gives more CPU, not fewer requests (project README, Performance)."
+  description = "Function memory in MB (CPU grows with it); the garbage collector is sized for it (BUN_JSC_forceRAMSize) and tuned to let the heap grow little between collections. Measured peaks with 512: at most 477 MiB for 200,000 users and 10,000 groups, in every kind of run (first sync, no change, churn, full reconcile, adoption, continued runs), so 512 serves AWS's largest identity store; more memory gives more CPU, not fewer requests (project README, Performance)."
   type        = number
   nullable    = false
   default     = 512
