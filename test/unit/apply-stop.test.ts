@@ -19,6 +19,17 @@ const creates = (n: number): Operation[] => Array.from({ length: n }, (_, i) => 
 const planOf = (operations: Operation[]): Plan => ({ operations, bookkeeping: { forgetUsers: [], forgetGroups: [] }, warnings: [], rejected: [], managed: { users: 0, groups: 0, memberships: 0 } });
 const emptyState = (): SyncState => ({ schemaVersion: STATE_SCHEMA_VERSION, users: {}, groups: {} });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** runSync's options for a plain sync, the defaults of the configuration. */
+const SYNC_OPTIONS: Parameters<typeof runSync>[1] = {
+  policy: { mode: "sync", managedAttributes: managedAttributesFor([]), suspendedUsers: "deactivate", removedUsers: "delete", deleteUnmanaged: false, protectedGroups: [] } as never,
+  adoptGroups: "first-run",
+  dryRun: false,
+  forceReconcile: false,
+  reconcileEveryMs: 86_400_000,
+  concurrency: 4,
+  maxDeletes: { percent: 25 },
+  maxMembershipRemovals: { percent: 25 },
+};
 
 /** The model's target with every create taking `createMs` (or never ending for the names in `hang`). */
 function slowTarget(model: TenantModel, createMs: number, hang: ReadonlySet<string> = new Set()): ScimTarget {
@@ -121,17 +132,7 @@ describe("runSync with a stop signal during the reads", () => {
     const started = Date.now();
     const error = await runSync(
       { source, target: model.target(), store, log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } },
-      {
-        policy: { mode: "sync", managedAttributes: managedAttributesFor([]), suspendedUsers: "deactivate", removedUsers: "delete", deleteUnmanaged: false, protectedGroups: [] } as never,
-        adoptGroups: "first-run",
-        dryRun: false,
-        forceReconcile: false,
-        reconcileEveryMs: 86_400_000,
-        concurrency: 4,
-        maxDeletes: { percent: 25 },
-        maxMembershipRemovals: { percent: 25 },
-        signal: controller.signal,
-      },
+      { ...SYNC_OPTIONS, signal: controller.signal },
     ).catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(isSyncError(error)).toBe(true);
@@ -275,16 +276,7 @@ describe("runSync's checkpoints", () => {
     const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
     await runSync(
       { source, target: model.target(), store, log, settle: () => void events.push("settle") },
-      {
-        policy: { mode: "sync", managedAttributes: managedAttributesFor([]), suspendedUsers: "deactivate", removedUsers: "delete", deleteUnmanaged: false, protectedGroups: [] } as never,
-        adoptGroups: "first-run",
-        dryRun: false,
-        forceReconcile: false,
-        reconcileEveryMs: 86_400_000,
-        concurrency: 4,
-        maxDeletes: { percent: 25 },
-        maxMembershipRemovals: { percent: 25 },
-      },
+      SYNC_OPTIONS,
     );
     const saves = events.flatMap((e, i) => (e === "save" ? [i] : []));
     // 2,500 creates: a checkpoint every 1,000 operations, then the final save.
