@@ -561,7 +561,6 @@ function planGroups(source: SourceSnapshot, tenant: TenantSnapshot, state: SyncS
   return { matching, adopted: matching.adopted.size };
 }
 
-
 /**
  * The groups this run syncs, sorted by source id. A protected name is skipped (and a group the
  * state holds under it is left as it is); of groups sharing one name, AWS can hold one: the one
@@ -655,13 +654,10 @@ function planGroupUpdate(group: DesiredGroup, match: TenantGroup, adopt: boolean
   pushMemberChanges(groupRef, group.sourceId, { toAdd, toRemove }, draft);
 }
 
-
-
 function pushMemberChanges(group: GroupRef, groupSourceId: string, { toAdd, toRemove }: MemberChanges, draft: Draft): void {
   for (const chunk of chunks(toAdd, MAX_MEMBERS_PER_REQUEST)) draft.adds.push({ kind: "addMembers", group, groupSourceId, members: chunk });
   for (const chunk of chunks(toRemove, MAX_MEMBERS_PER_REQUEST)) draft.removes.push({ kind: "removeMembers", group, groupSourceId, members: chunk });
 }
-
 
 /** Managed groups no longer desired are deleted (never in upsert mode); frozen ones are left as they are. */
 function planGroupRemovals(state: SyncState, matching: Matching<TenantGroup>, frozenIds: Set<string>, policy: PlanPolicy, draft: Draft): void {
@@ -781,7 +777,6 @@ function stateIsStale(recorded: UserAttributes, desired: UserAttributes, managed
   if (Object.keys(diff.set).length > 0 || diff.clear.length > 0) return true;
   return managed.has("managerSourceId") && recorded.managerSourceId !== desired.managerSourceId;
 }
-
 
 /** The attributes to send, and those to clear, so that `actual` becomes `desired` for the managed attributes. */
 export function diffAttributes(

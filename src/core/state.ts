@@ -208,9 +208,8 @@ class UserRows {
       else out.string(member);
     }
     out.raw("]");
-    // A list not read from the file (made or grown by this run) is remembered as written: the
-    // next save finds its rows as it finds those of a list read, with no lookup per member (a first
-    // sync saves its 1,000,000 memberships every 30 s). `rows` may lag behind the list if it grows in place: see membersAsRead.
+    // A list some of whose rows were looked up is remembered as written: the next save finds them
+    // with no lookup per member (a first sync saves its 1,000,000 memberships every 30 s).
     if (found !== undefined) membersAsRead.set(memberSourceIds, { rowIds: this.userIds, rows: found });
   }
 
@@ -247,12 +246,13 @@ class UserRows {
 }
 
 /**
- * What a version-4 file said of the members of each group read from it: the file's user ids
- * (sorted) and each member's row there, -1 for a source id not among them. Finding a row by
- * source id costs a hash lookup of a 21-character string, about half a second for 1,000,000
- * members at every save; a member list read from the file and written again finds its rows here
- * instead, moved by the users created or deleted since. A member is taken from here only when it
- * is still the very string read, so a list changed since is written right all the same.
+ * What a file said of the members of each group list read from it, or written to it by this
+ * process (a list made or grown by the run, once saved): the file's user ids (sorted) and each
+ * member's row there, -1 for a source id not among them. Finding a row by source id costs a hash
+ * lookup, about a second for 1,000,000 members at every save; a list read or written before
+ * finds its rows here instead, moved by the users created or deleted since. A member is taken
+ * from here only when it is still the very string read or written at that place, so a list
+ * changed since (apply grows the lists of groups the run made in place) is written right all the same.
  */
 const membersAsRead = new WeakMap<readonly string[], MembersAsRead>();
 interface MembersAsRead {

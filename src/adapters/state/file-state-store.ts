@@ -38,7 +38,6 @@ function fileKey(path: string): string | undefined {
   }
 }
 
-
 export function createFileStateStore(path: string): StateStore {
   // The version of the file as this store last read or wrote it, and which file that was: a save
   // that finds the same file there needs not read and hash it again (70 MB at 200,000 users).
