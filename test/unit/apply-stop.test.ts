@@ -19,6 +19,8 @@ const creates = (n: number): Operation[] => Array.from({ length: n }, (_, i) => 
 const planOf = (operations: Operation[]): Plan => ({ operations, bookkeeping: { forgetUsers: [], forgetGroups: [] }, warnings: [], rejected: [], managed: { users: 0, groups: 0, memberships: 0 } });
 const emptyState = (): SyncState => ({ schemaVersion: STATE_SCHEMA_VERSION, users: {}, groups: {} });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A log that keeps nothing. */
+const SILENT_LOG = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 /** runSync's options for a plain sync, the defaults of the configuration. */
 const SYNC_OPTIONS: Parameters<typeof runSync>[1] = {
   policy: { mode: "sync", managedAttributes: managedAttributesFor([]), suspendedUsers: "deactivate", removedUsers: "delete", deleteUnmanaged: false, protectedGroups: [] } as never,
@@ -131,7 +133,7 @@ describe("runSync with a stop signal during the reads", () => {
     setTimeout(() => controller.abort("SIGINT"), 30);
     const started = Date.now();
     const error = await runSync(
-      { source, target: model.target(), store, log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } },
+      { source, target: model.target(), store, log: SILENT_LOG },
       { ...SYNC_OPTIONS, signal: controller.signal },
     ).catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(1_000);
@@ -273,9 +275,8 @@ describe("runSync's checkpoints", () => {
     const store: StateStore = { load: async () => undefined, save: async () => (events.push("save"), "v"), describe: () => "memory" };
     const users = Array.from({ length: 2_500 }, (_, i) => ({ sourceId: `u${i}`, attributes: attrs(`user${i}`), suspended: false }));
     const source: DirectorySource = { read: async () => ({ users, groups: [], warnings: [] }) as never };
-    const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
     await runSync(
-      { source, target: model.target(), store, log, settle: () => void events.push("settle") },
+      { source, target: model.target(), store, log: SILENT_LOG, settle: () => void events.push("settle") },
       SYNC_OPTIONS,
     );
     const saves = events.flatMap((e, i) => (e === "save" ? [i] : []));
