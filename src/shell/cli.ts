@@ -86,6 +86,38 @@ export function strayWordsProblem(words: readonly unknown[], command: string | u
   return `${command} takes no further arguments, got ${shownWord(first) ?? `(${hiddenWord(first)})`}${more}; remove it, or give a value meant for an option right after that option`;
 }
 
+/** The commands' own flags that take a value; the option table's and config import's are read from them. */
+const COMMAND_VALUE_FLAGS = ["output", RUN_FLAGS.maxDuration, "for", "user", "group"];
+
+function valueFlags(): Set<string> {
+  const flags = new Set(COMMAND_VALUE_FLAGS);
+  for (const [name, option] of Object.entries({ ...yargsOptions(), ...CONFIG_IMPORT_OPTIONS })) {
+    if (option.type !== "string") continue;
+    // yargs also takes each flag in camel case (--awsScimEndpoint).
+    flags.add(name).add(name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase()));
+    if (typeof option.alias === "string") flags.add(option.alias);
+  }
+  return flags;
+}
+
+/**
+ * The usage problem of a flag that takes a value but is followed by a word starting with "-".
+ * yargs reads that word as flags of its own, so a token that starts with "-" would become a run of
+ * one-letter "unknown arguments" (its letters echoed) or a stray word. Only `--flag=VALUE` keeps such a value whole.
+ */
+export function dashValueProblem(args: readonly string[]): string | undefined {
+  const takesValue = valueFlags();
+  for (let i = 0; i + 1 < args.length; i++) {
+    const word = args[i]!;
+    if (word === "--") return undefined;
+    const flag = /^--?([^=]+)$/.exec(word)?.[1];
+    const next = args[i + 1]!;
+    if (flag === undefined || !takesValue.has(flag) || !/^-[^\d]/.test(next)) continue;
+    return `${word} has no value: the next word starts with a dash and reads as an option; write ${word}=VALUE for a value that starts with a dash`;
+  }
+  return undefined;
+}
+
 /** yargs' own messages on one line, long quoted values shortened, known credential shapes hidden. */
 function oneLine(message: string): string {
   return redactSecretShapes(message)
@@ -248,7 +280,7 @@ export async function runCli(args: string[]): Promise<number> {
   } catch (error) {
     p.usageError ??= (error as Error).message;
   }
-  const usageError = p.strayError ?? p.usageError;
+  const usageError = dashValueProblem(args) ?? p.strayError ?? p.usageError;
   if (usageError) {
     // One line, before any configuration is read or request sent; a log line of its own under --log-format json.
     const line = `idpscim: ${oneLine(usageError)}; see \`idpscim --help\``;

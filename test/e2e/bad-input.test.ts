@@ -422,6 +422,14 @@ const wordCases: WordCase[] = [
     says: [`sync takes no further arguments, got (a ${TOKEN_LIKE.length}-character word`],
     hides: [TOKEN_LIKE, "AQoD"],
   },
+  {
+    // yargs would read "-AQoD…" as one-letter flags and name them: the token's letters, echoed.
+    name: "a token that starts with a dash, after its flag, is not read as flags nor echoed",
+    args: ["sync", "--aws-scim-access-token", `-${TOKEN_LIKE}`],
+    says: ["--aws-scim-access-token has no value", "write --aws-scim-access-token=VALUE for a value that starts with a dash"],
+    hides: [TOKEN_LIKE, "AQoD", "Unknown argument"],
+  },
+  { name: "a flag that takes a value, followed by another flag", args: ["plan", "--user", "--reconcile"], says: ["--user has no value: the next word starts with a dash"] },
 ];
 
 describe("unknown words on the command line: one usage line, exit 2, no request", () => {

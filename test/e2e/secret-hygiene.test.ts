@@ -240,6 +240,10 @@ describe("secret hygiene", () => {
     const asEndpoint = await run("SCIM token given as the endpoint", ["config", "validate", "--aws-scim-endpoint", world.emulators.scim.token], { proxied: false });
     expect(asEndpoint.code).toBe(2);
     expect(asEndpoint.stderr).toContain("aws-scim-endpoint");
+    // A token may start with a dash: yargs alone would read it as one-letter flags and name them.
+    const dashed = await run("SCIM token with a leading dash given as the endpoint", ["config", "validate", "--aws-scim-endpoint", `-${world.emulators.scim.token}`], { proxied: false });
+    expect(dashed.code).toBe(2);
+    expect(dashed.stderr).toContain("--aws-scim-endpoint has no value");
     const keyText = readFileSync(world.emulators.google.serviceAccountFile, "utf8");
     const asPath = await run("key JSON given as the key file path, at debug", ["sync", "--debug"], { proxied: false, env: { IDPSCIM_GWS_SERVICE_ACCOUNT_FILE: keyText } });
     expect(asPath.code).toBe(2);
@@ -249,7 +253,7 @@ describe("secret hygiene", () => {
   });
 
   test("no output of any run, nor the state file, holds a secret; the state file is 0600", () => {
-    expect(outputs.length).toBeGreaterThanOrEqual(19);
+    expect(outputs.length).toBeGreaterThanOrEqual(20);
     const leaks = outputs.flatMap(({ label, result }) => [
       ...leaksIn(result.stdout).map((secret) => `${label}: stdout holds the ${secret}`),
       ...leaksIn(result.stderr).map((secret) => `${label}: stderr holds the ${secret}`),
