@@ -17,7 +17,7 @@ export type { ScimUserResource } from "./users.ts";
 
 export interface ScimEmulatorOptions {
   scenario: Scenario;            // from ../scenario.ts; seeds scim.users / scim.groups (members = user ids)
-  token?: string;                // default: random 40-char token
+  token?: string;                // default: random 40-char token starting with a letter
   tenantId?: string;             // default: random; path prefix /<tenantId>/scim/v2
   faults?: Partial<FaultOptions>; // from ../faults.ts
   /** token-bucket rate limit: requests per second for reads and writes; undefined = unlimited. */
@@ -67,7 +67,8 @@ const MAX_COUNT = 100;
  * template and the status the client saw (0 when the connection was dropped or the response lost).
  */
 export async function startScimEmulator(options: ScimEmulatorOptions): Promise<ScimEmulator> {
-  const token = options.token ?? randomBytes(30).toString("base64url").slice(0, 40);
+  // Starts with a letter: tests pass it as the word after a flag, where a leading dash is refused (tested on its own).
+  const token = options.token ?? `T${randomBytes(30).toString("base64url").slice(0, 39)}`;
   const tenantId = options.tenantId ?? randomUUID();
   const legacyListCap = options.legacyListCap ?? 100;
   const store = new ScimStore(options.scenario);
