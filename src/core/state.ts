@@ -149,8 +149,7 @@ const CHUNK_BYTES = 1 << 20;
 /**
  * The attributes users of `users` have: a version-4 file's `userColumns`, each name written once
  * instead of in every one of 200,000 entries. The most common first (ties by name), so the
- * trailing absent values a row leaves out are the rare ones; equal states have equal columns,
- * so their files stay byte-identical.
+ * trailing absent values a row leaves out are the rare ones; equal states have equal columns.
  */
 function columnsOf(users: Record<string, ManagedUser>): string[] {
   // A plain object of counters, not a Map: half the time over 2,000,000 keys.
@@ -186,7 +185,10 @@ class UserRows {
   private rowOf: Map<string, number> | undefined;
   private readonly remaps = new Map<readonly string[], Int32Array>();
 
-  constructor(private readonly userIds: readonly string[]) {}
+  constructor(
+    private readonly userIds: readonly string[],
+    private readonly users: Readonly<Record<string, ManagedUser>>,
+  ) {}
 
   /** A group's members as the file holds them: each the index of its user's row, or its source id when the state holds no such user. */
   write(out: JsonBytes, memberSourceIds: readonly string[]): void {
@@ -229,16 +231,27 @@ class UserRows {
     return this.rowOf;
   }
 
-  /** Each row of a file read earlier (its sorted user ids) as a row of this one, -1 for a user gone since: one walk of both lists. */
+  /**
+   * Each row of a file read or written earlier as a row of this one, -1 for a user gone since.
+   * Rows keep the state's order from save to save, users added since come last: one walk of both
+   * lists, a lookup only where they part (a user gone, or one that moved).
+   */
   private remapOf(rowIds: readonly string[]): Int32Array {
     let remap = this.remaps.get(rowIds);
     if (remap !== undefined) return remap;
-    remap = new Int32Array(rowIds.length).fill(-1);
+    remap = new Int32Array(rowIds.length);
     const userIds = this.userIds;
-    for (let i = 0, j = 0; i < rowIds.length && j < userIds.length; ) {
-      if (rowIds[i] === userIds[j]) remap[i++] = j++;
-      else if (rowIds[i]! < userIds[j]!) i++;
-      else j++;
+    for (let i = 0, j = 0; i < rowIds.length; i++) {
+      const id = rowIds[i]!;
+      if (id === userIds[j]) {
+        remap[i] = j++;
+        continue;
+      }
+      const row = Object.hasOwn(this.users, id) ? (this.rows().get(id) ?? -1) : -1;
+      remap[i] = row;
+      // Users came before it (a key that reads as an array index goes first): go on after it,
+      // unless it alone moved (made again, so last) and the rest are still where they were.
+      if (row > j && (i + 1 === rowIds.length || rowIds[i + 1] === userIds[row + 1])) j = row + 1;
     }
     this.remaps.set(rowIds, remap);
     return remap;
@@ -247,7 +260,7 @@ class UserRows {
 
 /**
  * What a file said of the members of each group list read from it, or written to it by this
- * process (a list made or grown by the run, once saved): the file's user ids (sorted) and each
+ * process (a list made or grown by the run, once saved): the file's user ids in row order and each
  * member's row there, -1 for a source id not among them. Finding a row by source id costs a hash
  * lookup, about a second for 1,000,000 members at every save; a list read or written before
  * finds its rows here instead, moved by the users created or deleted since. A member is taken
@@ -282,14 +295,17 @@ function writeGroupRow(out: JsonBytes, id: string, group: ManagedGroup, rows: Us
  * "userColumns":["active","displayName",..],"users":[[sourceId,scimId,active,displayName,..],..],
  * "groups":[[sourceId,scimId,displayName,[0,17,"<source id>",..]],..]}`
  *
- * Users and groups sorted by source id; a member is the index of its user in `users`. The fixed
- * order of everything makes equal states byte-identical. About 60% of version 3's size: a
+ * Users in the state's order (a file's rows, then the users added since, as the state holds
+ * them), groups sorted by source id; a member is the index of its user in `users`. About 60% of version 3's size: a
  * 200,000-user state's 120 MB were mostly attribute names repeated in every entry and member ids
  * quoted in full. Read to the end without an await between rows, it is the state as it was when
  * writing began.
  */
 function* writeState(state: SyncState, out: JsonBytes): Generator<void, void, undefined> {
-  const userIds = Object.keys(state.users).sort();
+  // In the state's order, not sorted: entries read from a file, then those the run added, lie in
+  // memory in about that order, and a walk in any other order (by source id) misses the cache for
+  // each of 200,000 users' values: a save of the users a first sync made took twice as long.
+  const userIds = Object.keys(state.users);
   out.raw('{"schemaVersion":');
   out.number(state.schemaVersion);
   for (const key of ["lastFullReadAt", "updatedAt"] as const) {
@@ -313,7 +329,7 @@ function* writeState(state: SyncState, out: JsonBytes): Generator<void, void, un
     yield;
   }
   out.raw('],"groups":[');
-  const rows = new UserRows(userIds);
+  const rows = new UserRows(userIds, state.users);
   const groupIds = Object.keys(state.groups).sort();
   for (let i = 0; i < groupIds.length; i++) {
     if (i > 0) out.raw(",");
@@ -439,7 +455,7 @@ function fromRows(obj: Record<string, unknown>, bad: Bad): Entries {
   return { users: read.users, groups: groupsFromRows(groupRows as unknown[], read, bad) };
 }
 
-/** The users' entries, their ids in row order, and whether those are sorted (as the writer sorts them; a hand-edited file may not). */
+/** The users' entries, their ids in row order, and whether those are sorted (earlier writers sorted them; the order is free): then members compare by row. */
 function usersFromRows(rows: unknown[], columns: readonly string[], bad: Bad): { users: Record<string, ManagedUser>; rowIds: string[]; sorted: boolean } {
   const users: Record<string, ManagedUser> = {};
   const rowIds: string[] = new Array(rows.length);
@@ -497,7 +513,7 @@ function groupsFromRows(rows: unknown[], users: { rowIds: readonly string[]; sor
     }
     // Sorted, as every writer keeps them, also in a file edited by hand: forgetUser finds a member by binary search.
     if (!sorted) memberSourceIds.sort();
-    else if (users.sorted) membersAsRead.set(memberSourceIds as string[], { rowIds, rows: read });
+    else membersAsRead.set(memberSourceIds as string[], { rowIds, rows: read });
     setOwn(groups, id, { scimId: scimId as string, displayName: displayName as string, memberSourceIds: memberSourceIds as string[] });
     rows[i] = null;
   }
